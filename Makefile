@@ -1,0 +1,67 @@
+# acs.upgrade: one command runs every test (`make test`), one runs the main job (`make demo`).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+BUILD := $(CURDIR)/build
+COLLECTION_COPY := $(BUILD)/ansible_collections/acs/upgrade
+OFFLINE_HELPER := $(firstword $(wildcard $(CURDIR)/../shared/tools/ansible-test-offline))
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+
+.PHONY: test venv host lint sanity unit integration molecule build-check demo clean
+
+## Every test: lint, sanity, unit, integration (simulator, MariaDB, router containers, ansible-runner), molecule, build.
+test: venv host lint sanity unit integration molecule build-check
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	if [ -n "$(OFFLINE_HELPER)" ]; then bash $(OFFLINE_HELPER) $(BIN)/python; fi
+	touch $@
+
+## Debian packages and daemons the integration suites use (docker.io, debootstrap, mariadb-server; dockerd).
+host:
+	bash tests/host/prepare.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	rm -rf $(BUILD)/ansible_collections
+	mkdir -p $(COLLECTION_COPY)
+	git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C $(COLLECTION_COPY) -xf -
+	cd $(COLLECTION_COPY) && git init -q && git add -A && \
+	  $(BIN)/ansible-test sanity --venv --python 3.11 --color no --requirements
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv host
+	$(BIN)/pytest -q tests/simulator/tests tests/integration
+
+molecule: venv host
+	bash tests/router/build-image.sh
+	cd $(CURDIR) && for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario || exit 1; done
+
+## The collection builds, installs offline, and ansible-doc renders every module from the installed copy.
+build-check: venv
+	rm -rf $(BUILD)/dist $(BUILD)/installed
+	mkdir -p $(BUILD)/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+	$(BIN)/ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz
+	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
+	  ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc acs.upgrade.$$module > /dev/null || exit 1; \
+	  echo "ansible-doc acs.upgrade.$$module: ok"; done
+
+## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers).
+demo: venv
+	bash demo/run-demo.sh
+
+clean:
+	rm -rf $(BUILD) tests/output .pytest_cache
