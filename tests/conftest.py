@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """Make this checkout importable as the collection ``acs.upgrade`` for the tests and their subprocesses."""
 
@@ -31,7 +32,9 @@ def _collections_root() -> Path:
 
 COLLECTIONS_ROOT = _collections_root()
 sys.path.insert(0, str(COLLECTIONS_ROOT))
-os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([str(COLLECTIONS_ROOT)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p])
+os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
+    [str(COLLECTIONS_ROOT)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p]
+)
 os.environ.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
 
 

@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The CloudStack API client used by every module and plugin of acs.upgrade.
 
@@ -224,9 +225,7 @@ class CloudStackClient:
             try:
                 status, body, headers = self._send_once(command, params)
             except requests.exceptions.RequestException as exc:
-                never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc)
-                )
+                never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
                 failure = CloudStackError(command, None, "no answer from the management server at %s: %s" % (self._safe_endpoint(), redact(exc, self._secret)))
                 safe_to_resend = read_only or never_sent
             else:

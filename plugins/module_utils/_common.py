@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """What every CloudStack module of acs.upgrade shares: connection options, the client, error handling."""
 
@@ -32,7 +33,14 @@ _CONNECTION_SPEC: dict[str, dict[str, t.Any]] = {
 }
 
 # cloudstack.ini keys, as the cs library and ngine_io.cloudstack read them.
-_INI_KEYS = {"api_url": "endpoint", "api_key": "key", "api_secret": "secret", "api_timeout": "timeout", "api_verify_ssl_cert": "verify", "api_http_method": "method"}
+_INI_KEYS = {
+    "api_url": "endpoint",
+    "api_key": "key",
+    "api_secret": "secret",
+    "api_timeout": "timeout",
+    "api_verify_ssl_cert": "verify",
+    "api_http_method": "method",
+}
 
 
 def cloudstack_argument_spec(**module_options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -49,7 +57,9 @@ def _ini_section(region: str) -> dict[str, str]:
             parser = configparser.ConfigParser(interpolation=None)
             parser.read(path)
             if not parser.has_section(region):
-                raise ValueError("the section [%s] (api_region) is not in %s; add it or set api_region to one of: %s" % (region, path, ", ".join(parser.sections())))
+                raise ValueError(
+                    "the section [%s] (api_region) is not in %s; add it or set api_region to one of: %s" % (region, path, ", ".join(parser.sections()))
+                )
             return dict(parser.items(region))
     return {}
 

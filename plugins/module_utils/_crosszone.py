@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """System VM templates registered once per zone instead of cross-zone: detection, remediation plan, steps, backup.
 
@@ -298,8 +299,8 @@ def _running_wait(cloud: Cloud, zone_id: int, template_id: int) -> Wait:
         zone_id,
         cloud.zones.get(zone_id, ""),
         template_id,
-        f"wait until the SSVM and the CPVM of {_zone_label(cloud, zone_id)} are Running (vm_instance type {SSVM}/{CPVM}, state {RUNNING}, "
-        f"removed IS NULL); CloudStack can now create them from template {template_id}",
+        f"the SSVM and the CPVM of {_zone_label(cloud, zone_id)} Running (vm_instance type {SSVM}/{CPVM}, state {RUNNING}, removed IS NULL); "
+        f"CloudStack can now create them from template {template_id}",
     )
 
 
@@ -314,9 +315,9 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
             waits.append(_running_wait(cloud, z, canonical))
         if missing:
             how = (
-                f"restart (do not destroy) the cloud service on the SSVM of {_zone_label(cloud, z)} so that it downloads template {canonical}"
+                "restart (do not destroy) the cloud service on the SSVM of that zone so that it downloads the template"
                 if running
-                else f"once the SSVM of {_zone_label(cloud, z)} is Running it downloads template {canonical}"
+                else "the SSVM of that zone downloads it once it runs"
             )
             waits.append(
                 Wait(
@@ -324,7 +325,7 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                     z,
                     cloud.zones.get(z, ""),
                     canonical,
-                    f"{how}; wait until template_store_ref shows template {canonical} {DOWNLOADED} in image store(s) {_ids(missing)}",
+                    f"template {canonical} {DOWNLOADED} (template_store_ref) in image store(s) {_ids(missing)} of {_zone_label(cloud, z)}; {how}",
                     missing,
                 )
             )
@@ -410,7 +411,8 @@ def cloud_after_waits(cloud: Cloud, waits: list[Wait] | tuple[Wait, ...]) -> Clo
 def full_plan(cloud: Cloud, group: Group, canonical: int) -> list[Step]:
     """Every step still to run, in order, assuming each wait ends as expected."""
     steps: list[Step] = []
-    for _ in range(2 * len(group_zones(cloud, group)) + 4):
+    # Each zone needs at most one step and one wait; the bound only guards against a loop.
+    for _attempt in range(2 * len(group_zones(cloud, group)) + 4):
         action = next_action(cloud, group, canonical)
         if action.done or action.blocked:
             break
@@ -567,7 +569,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def read_backup(path: str) -> dict[str, Any]:
+def read_backup(path: str, database: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
             doc = json.load(handle)
@@ -577,14 +579,14 @@ def read_backup(path: str) -> dict[str, Any]:
         raise CrossZoneError(f"backup_file {path} cannot be read as JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != BACKUP_FORMAT or not isinstance(doc.get("entries"), list):
         raise CrossZoneError(f"backup_file {path} is not a backup written by acs.upgrade.cs_template_crosszone (format {BACKUP_FORMAT}); choose another path")
+    if doc.get("database") != database:
+        raise CrossZoneError(f"backup_file {path} holds rows of database {doc.get('database')!r}, not {database!r}; choose another path")
     return doc
 
 
 def append_backup(path: str, database: str, action: str, rows: list[dict[str, Any]]) -> None:
     """Add the rows as they are now to the backup file, atomically (a reader sees the old or the new file, never half)."""
-    doc = read_backup(path) if os.path.exists(path) else {"format": BACKUP_FORMAT, "database": database, "entries": []}
-    if doc.get("database") != database:
-        raise CrossZoneError(f"backup_file {path} holds rows of database {doc.get('database')!r}, not {database!r}; choose another path")
+    doc = read_backup(path, database) if os.path.exists(path) else {"format": BACKUP_FORMAT, "database": database, "entries": []}
     doc["entries"].append(
         {
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -702,7 +704,7 @@ def validate_canonical(cursor: Any, template_id: int) -> None:
     row = cursor.fetchone()
     if row is None:
         raise CrossZoneError(f"canonical_template_id {template_id}: no such row in vm_template")
-    _, name, kind, removed = row
+    name, kind, removed = row[1:]
     if kind != "SYSTEM":
         raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) is of type {kind!r}, not SYSTEM")
     if removed is not None:
@@ -731,8 +733,9 @@ def execute_changes(cursor: Any, changes: tuple[Change, ...], database: str) -> 
 
 
 @contextmanager
-def advisory_lock(cursor: Any, timeout: int) -> Iterator[None]:
-    """GET_LOCK so that two runs never interleave their steps; fails naming the connection that holds it."""
+def advisory_lock(conn: Any, timeout: int) -> Iterator[Any]:
+    """GET_LOCK so that two runs never interleave their steps; yields a cursor; on error rolls back before releasing."""
+    cursor = conn.cursor()
     cursor.execute("SELECT GET_LOCK(%s, %s)", (LOCK_NAME, timeout))
     (got,) = cursor.fetchone()
     if got != 1:
@@ -742,7 +745,15 @@ def advisory_lock(cursor: Any, timeout: int) -> Iterator[None]:
             f"database lock {LOCK_NAME!r} is held by another run (connection id {holder}); waited {timeout}s. Let that run finish, or raise lock_timeout"
         )
     try:
-        yield
+        yield cursor
+    except BaseException:
+        conn.rollback()
+        raise
     finally:
-        cursor.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
-        cursor.fetchone()
+        # When the connection itself failed this raises too; the server then drops the lock with the connection.
+        try:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
+            cursor.fetchone()
+            cursor.close()
+        except Exception:
+            pass

@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """Read a cloud's system VMs and routers once, into plain objects the planning code can reason about.
 
@@ -167,7 +168,8 @@ def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
         raise FleetError("no %s with the name or id %r; check the spelling, or list them with acs.upgrade.cs_fleet_info" % (kind, name_or_id))
     if len(found) > 1:
         raise FleetError(
-            "the %s name %r is ambiguous (%s); give its id instead" % (kind, name_or_id, ", ".join("%s in zone %s" % (i["id"], i.get("zonename", "?")) for i in found))
+            "the %s name %r is ambiguous (%s); give its id instead"
+            % (kind, name_or_id, ", ".join("%s in zone %s" % (i["id"], i.get("zonename", "?")) for i in found))
         )
     return found[0]["id"]
 
@@ -258,7 +260,9 @@ class Fleet:
         key = ("network", networkid)
         if key not in known:
             network = self.networks.get(networkid, {})
-            known[key] = Unit("network", networkid, network.get("name", router.raw.get("guestnetworkname", networkid)), router.zoneid, router.account, router.domainid)
+            known[key] = Unit(
+                "network", networkid, network.get("name", router.raw.get("guestnetworkname", networkid)), router.zoneid, router.account, router.domainid
+            )
         return known[key]
 
     def tiers_of(self, vpcid: str, vpc: dict[str, t.Any] | None = None) -> list[str]:

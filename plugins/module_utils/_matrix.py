@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The version rules of system VM and router upgrades, in one place.
 
@@ -109,4 +110,3 @@ def template_is_current(template_version: str | None, ms_version: str) -> bool:
     if not is_valid_version(template_version):
         return False
     return compare_versions(str(template_version), required_template_version(ms_version)) >= 0
-

@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """Connection to the CloudStack database with PyMySQL, with options named like community.mysql's."""
 
@@ -75,7 +76,7 @@ def connect_kwargs(params: dict[str, Any]) -> dict[str, Any]:
         config_path = os.path.expanduser(config_file)
         if os.path.exists(config_path):
             kwargs["read_default_file"] = config_path
-        elif config_file != DEFAULT_CONFIG_FILE:
+        elif config_path != os.path.expanduser(DEFAULT_CONFIG_FILE):
             raise DatabaseConnectError(f"config_file {config_file} does not exist; create it or remove the option")
     if params.get("login_user") is not None:
         kwargs["user"] = params["login_user"]

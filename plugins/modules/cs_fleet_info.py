@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ description:
     units, the guest network or VPC that one C(restartNetwork) or C(restartVPC) acts on.
   - Can be narrowed to a zone, pod, cluster, domain or account.
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes

@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ description:
   - Each change runs in one transaction, under the advisory lock C(GET_LOCK('acs_upgrade_crosszone')), after the rows
     it changes were appended to O(backup_file). No step leaves a hypervisor without an Active SYSTEM template.
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.attributes
   - acs.upgrade.mysql
@@ -55,7 +56,8 @@ options:
         the zones that cannot recreate SSVM/CPVM and the plan with the SQL of each step.
       - V(remediated) runs the next step of the plan, or reports what it waits for, or that the group is done.
       - V(restored) sets C(state) and C(cross_zones) of every row in O(backup_file) back to the values they had
-        before the first change recorded there.
+        before the first change recorded there (other columns are not touched); the rows as they were before the
+        restore are appended to O(backup_file) first.
     type: str
     choices: [detected, remediated, restored]
     default: detected
@@ -86,10 +88,6 @@ options:
 notes:
   - Take a full database backup (C(mysqldump cloud)) before the first change; O(backup_file) only covers the rows this module changes.
   - Stop no management server for this; the steps change two columns of a few C(vm_template) rows.
-seealso:
-  - name: The cross-zone system VM template problem
-    description: The article this procedure follows.
-    link: https://www.shapeblue.com/system-vm-upgrades/
 """
 
 EXAMPLES = r"""
@@ -224,7 +222,12 @@ waiting_for:
       zone_name: zone-2
       template_id: 635
       store_ids: []
-      message: wait until the SSVM and the CPVM of zone 2 (zone-2) are Running ...
+      message: the SSVM and the CPVM of zone 2 (zone-2) Running (vm_instance type SecondaryStorageVm/ConsoleProxy, ...) ...
+msg:
+  description: What the call did, or why it changed nothing (the waits), or what needs remediation.
+  returned: always
+  type: str
+  sample: "no change: waiting for the SSVM and the CPVM of zone 2 (zone-2) Running (...)"
 restored_template_ids:
   description: Ids of the C(vm_template) rows set back (or that would be, in check mode).
   returned: when O(state=restored)
@@ -262,14 +265,16 @@ class TemplateCrossZone:
 
     def run(self) -> dict[str, Any]:
         try:
+            # A bad backup file is found before the database is touched.
+            targets = self._restore_targets() if self.params["state"] == "restored" else {}
             conn = connect(self.params)
-        except DatabaseConnectError as exc:
+        except (cz.CrossZoneError, DatabaseConnectError) as exc:
             self.module.fail_json(msg=str(exc))
         try:
             with conn.cursor() as cursor:
                 cz.check_schema(cursor)
                 if self.params["state"] == "restored":
-                    return self.restore(conn, cursor)
+                    return self.restore(conn, cursor, targets)
                 return self.examine(conn, cursor)
         except cz.CrossZoneError as exc:
             conn.rollback()
@@ -288,7 +293,15 @@ class TemplateCrossZone:
             groups = [g for g in groups if self.canonical in g.template_ids]
         if self.params["hypervisor"]:
             wanted = self.params["hypervisor"].casefold()
-            groups = [g for g in groups if g.hypervisor.casefold() == wanted]
+            matching = [g for g in groups if g.hypervisor.casefold() == wanted]
+            if not matching:
+                found = sorted({g.hypervisor for g in groups})
+                raise cz.CrossZoneError(
+                    f"hypervisor {self.params['hypervisor']!r}: no SYSTEM template of it"
+                    + (f" (canonical_template_id {self.canonical} is a {found[0]} template)" if self.canonical is not None and found else "")
+                    + f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
+                )
+            groups = matching
         return cloud, [cz.analyse(cloud, g, self.canonical) for g in groups]
 
     def _result(self, cloud: cz.Cloud, reports: list[cz.GroupReport], step: cz.Step | None) -> dict[str, Any]:
@@ -303,11 +316,23 @@ class TemplateCrossZone:
             "needs_remediation": not done,
             "waiting_for": [w.as_dict() for r in reports for w in r.action.waits],
         }
+        result["msg"] = self._summary(result, step)
         if self.params["backup_file"]:
             result["backup_file"] = self.params["backup_file"]
         if step and self.module._diff:
             result["diff"] = cz.diff_of(step.changes)
         return result
+
+    def _summary(self, result: dict[str, Any], step: cz.Step | None) -> str:
+        if step:
+            verb = "would run" if self.module.check_mode else "ran"
+            return f"{verb} step {step.name} for the {step.hypervisor} templates {step.template_name!r}"
+        if result["done"]:
+            return "nothing to do: no system VM template is registered per zone, or the remediation is complete"
+        if result["waiting_for"] and self.params["state"] == "remediated":
+            return "no change: waiting for " + "; ".join(w["message"] for w in result["waiting_for"])
+        pending = [f"{g['hypervisor']} {g['template_name']!r} ({g['status']})" for g in result["groups"] if g["status"] != "healthy"]
+        return "remediation needed for: " + ", ".join(pending)
 
     def examine(self, conn: Any, cursor: Any) -> dict[str, Any]:
         if self.params["state"] == "detected" or self.module.check_mode:
@@ -318,16 +343,16 @@ class TemplateCrossZone:
                 return self._result(cloud, reports, None)
             after = cz.cloud_with_changes(cloud, step.changes)
             return self._result(after, self._reanalyse(after, reports), step)
-        with cz.advisory_lock(cursor, self.params["lock_timeout"]):
+        with cz.advisory_lock(conn, self.params["lock_timeout"]) as locked:
             conn.begin()
-            cloud, reports = self._reports(cursor, lock_rows=True)
+            cloud, reports = self._reports(locked, lock_rows=True)
             step = self._step_to_run(cloud, reports)
             if step is None:
                 conn.rollback()
                 return self._result(cloud, reports, None)
-            rows = cz.select_full_rows(cursor, [c.template_id for c in step.changes])
+            rows = cz.select_full_rows(locked, [c.template_id for c in step.changes])
             cz.append_backup(self.params["backup_file"], self.database, step.name, rows)
-            cz.execute_changes(cursor, step.changes, self.database)
+            cz.execute_changes(locked, step.changes, self.database)
             conn.commit()
         after = cz.cloud_with_changes(cloud, step.changes)
         return self._result(after, self._reanalyse(after, reports), step)
@@ -346,25 +371,31 @@ class TemplateCrossZone:
             raise cz.CrossZoneError("cannot remediate: " + "; ".join(blocked))
         return None
 
-    def restore(self, conn: Any, cursor: Any) -> dict[str, Any]:
+    def _restore_targets(self) -> dict[int, dict[str, Any]]:
         path = self.params["backup_file"]
-        doc = cz.read_backup(path)
-        if doc.get("database") != self.database:
-            raise cz.CrossZoneError(f"backup_file {path} holds rows of database {doc.get('database')!r}, not login_db {self.database!r}")
-        targets = cz.restore_targets(doc, path)
+        return cz.restore_targets(cz.read_backup(path, self.database), path)
+
+    def restore(self, conn: Any, cursor: Any, targets: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        path = self.params["backup_file"]
         if self.module.check_mode:
             changes = cz.restore_changes(cz.select_state_rows(cursor, sorted(targets), lock_rows=False), targets)
             conn.rollback()
         else:
-            with cz.advisory_lock(cursor, self.params["lock_timeout"]):
+            with cz.advisory_lock(conn, self.params["lock_timeout"]) as locked:
                 conn.begin()
-                changes = cz.restore_changes(cz.select_state_rows(cursor, sorted(targets), lock_rows=True), targets)
-                cz.execute_changes(cursor, changes, self.database)
+                changes = cz.restore_changes(cz.select_state_rows(locked, sorted(targets), lock_rows=True), targets)
+                if changes:
+                    # The rows as they are before the restore join the same file; the oldest entry still wins next time.
+                    cz.append_backup(path, self.database, "restore", cz.select_full_rows(locked, [c.template_id for c in changes]))
+                    cz.execute_changes(locked, changes, self.database)
                 conn.commit()
+        ids = [c.template_id for c in changes]
+        verb = "would restore" if self.module.check_mode else "restored"
         result: dict[str, Any] = {
             "changed": bool(changes),
-            "restored_template_ids": [c.template_id for c in changes],
+            "restored_template_ids": ids,
             "backup_file": path,
+            "msg": f"{verb} vm_template row(s) {', '.join(map(str, ids))}" if ids else "nothing to restore: the rows hold the backed-up values",
         }
         if changes and self.module._diff:
             result["diff"] = cz.diff_of(changes)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Prepare a Debian host for the integration suites: install the Debian packages they use and start dockerd.
 # Idempotent; only installs what is missing. MariaDB is not started here: each test session starts its own
 # private server on a loopback port.

@@ -18,7 +18,7 @@ from typing import Any
 from acs_sim.backends.base import Backend
 from acs_sim.faults import FaultBook, validate
 from acs_sim.jobs import COMMAND_CLASSES, Job, JobFailure, JobManager
-from acs_sim.payload import scripts_checksum, template_version
+from acs_sim.payload import template_version
 from acs_sim.render import cs_date, drop_none
 from acs_sim.spec import version_tuple
 
@@ -44,11 +44,14 @@ DEFAULT_DURATIONS: dict[str, Any] = {
 
 DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "router.health.checks.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
-                                     "description": "If true, router health checks are allowed to be executed and read. If false, all scheduled checks and API calls for on demand checks are disabled."},
+                                     "description": "If true, router health checks are allowed to be executed and read. "
+                                                    "If false, all scheduled checks and API calls for on demand checks are disabled."},
     "router.health.checks.basic.interval": {"value": "3", "category": "Advanced", "type": "Integer", "isdynamic": True,
-                                            "description": "Interval in minutes at which basic router health checks are performed. If set to 0, no tests are scheduled."},
+                                            "description": "Interval in minutes at which basic router health checks are performed. "
+                                                           "If set to 0, no tests are scheduled."},
     "router.health.checks.advanced.interval": {"value": "10", "category": "Advanced", "type": "Integer", "isdynamic": True,
-                                               "description": "Interval in minutes at which advanced router health checks are performed. If set to 0, no tests are scheduled."},
+                                               "description": "Interval in minutes at which advanced router health checks are performed. "
+                                                              "If set to 0, no tests are scheduled."},
     "router.health.checks.to.exclude": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True,
                                         "description": "Health checks that should be excluded when executing scheduled checks on the router."},
     "router.version.check": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": False,
@@ -261,7 +264,8 @@ class Cloud:
         software = softwareversion or (version + ".0" if len(version_tuple(version)) == 3 else version)
         vm = {"id": oid("vm", key) if key else str(uuid.uuid4()), "instance": instance, "name": name or f"{name_prefix}-{instance}-VM", "type": kind,
               "state": state, "zoneid": zoneid, "podid": placed["podid"], "hostid": placed["id"] if state in ("Running", "Starting", "Stopping") else None,
-              "lasthostid": placed["id"], "version": version, "softwareversion": software, "scriptsversion": scriptsversion or scripts_checksum(software),
+              "lasthostid": placed["id"], "version": version, "softwareversion": software,
+              "scriptsversion": scriptsversion or self.backend.scripts_checksum(software),
               "created": cs_date(), "linklocalip": f"169.254.{(instance // 250) % 250}.{instance % 250 + 2}"}
         if kind == "router":
             owner = network or vpc
@@ -270,7 +274,8 @@ class Cloud:
                        "health": {}, "failing": set(failing or [])})
             self._run_health_checks(vm)
         else:
-            vm.update({"systemvmtype": kind, "role": None, "redundantstate": None, "networkid": None, "vpcid": None, "accountid": self.account_by_ref("admin")["id"]})
+            vm.update({"systemvmtype": kind, "role": None, "redundantstate": None, "networkid": None, "vpcid": None,
+                       "accountid": self.account_by_ref("admin")["id"]})
         self.vms[vm["id"]] = vm
         return vm
 
@@ -329,7 +334,7 @@ class Cloud:
         vm["health"] = health
 
     def _router_version_check(self, vm: dict[str, Any]) -> tuple[bool, str]:
-        expected_scripts = scripts_checksum(self.ms_version)
+        expected_scripts = self.backend.scripts_checksum(self.ms_version)
         if self.requires_upgrade(vm):
             return False, f"Template version mismatch. Expected: {self.template_version}, found: {vm['version']}"
         if vm["scriptsversion"] != expected_scripts:
@@ -343,9 +348,10 @@ class Cloud:
         snap = self.snapshot(vm)
         results = self.backend.health_checks(snap, fresh=True)
         with self.lock:
-            if results is None:
-                self.faults.take(["health_check_failure"], None, {vm["id"], vm["name"]})
             self._run_health_checks(vm, results)
+            if results is None:
+                # This run showed the injected failure: it counts against the fault's count.
+                self.faults.take(["health_check_failure"], None, {vm["id"], vm["name"]})
 
     # ------------------------------------------------------------------ faults
     def inject(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -358,6 +364,7 @@ class Cloud:
         return fault
 
     def job_fault(self, job: Job, objects: set[str]) -> None:
+        """Apply an injected job fault; never call it with the lock held (a hanging job would stall the API)."""
         fault = self.faults.take(["job_failure", "job_hang"], job.command, objects)
         if fault is None:
             return
@@ -391,7 +398,7 @@ class Cloud:
         vm["hostid"] = vm.get("lasthostid") or self._pick_host(vm["zoneid"])["id"]
         vm["version"] = self.template_version
         vm["softwareversion"] = self.ms_version
-        vm["scriptsversion"] = scripts_checksum(self.ms_version)
+        vm["scriptsversion"] = self.backend.scripts_checksum(self.ms_version)
         if vm["type"] == "router":
             if vm["redundant"]:
                 primary = any(p["redundantstate"] == "PRIMARY" and p["state"] == "Running" for p in self._peers(vm))
@@ -415,30 +422,32 @@ class Cloud:
     def op_patch_systemvm(self, job: Job, vmid: str, forced: bool) -> dict[str, Any]:
         with self.lock:
             vm = self.vms.get(vmid)
-            if vm is None:
-                raise JobFailure(f"Unable to find system VM with id {vmid}", 431)
-            if vm["type"] == "router":
-                raise JobFailure(f"Virtual router {vm['name']} cannot be patched with patchSystemVm; use restartNetwork or restartVPC with livepatch=true", 431)
+            if vm is None or vm["type"] == "router":
+                raise JobFailure(f"Unable to find SystemVm with id {vmid}. patchSystemVm API can be used to patch CPVM / SSVM only.", 431)
             if vm["state"] != "Running":
-                raise JobFailure(f"{vm['name']} is not in Running state, please destroy and recreate the system VM", 431)
-            self.job_fault(job, {vm["id"], vm["name"]})
-            if vm["scriptsversion"] == scripts_checksum(self.ms_version) and not forced:
+                raise JobFailure(f"Unable to patch SystemVM: {vm['name']} as it is not in Running state. Please destroy and recreate the SystemVM.")
+        self.job_fault(job, {vm["id"], vm["name"]})
+        with self.lock:
+            if vm["scriptsversion"] == self.backend.scripts_checksum(self.ms_version) and not forced:
                 return {"success": True, "displaytext": f"No change in the scripts checksum, not patching systemVM {vm['name']}"}
             snap = self.snapshot(vm)
         self.wait("patch_systemvm")
         result = self.backend.patch_vm(snap, self.ms_version)
         with self.lock:
             if not result.ok:
-                raise JobFailure(f"Failed to patch system VM {vm['name']}: {result.message}")
-            vm["scriptsversion"] = result.scriptsversion or scripts_checksum(self.ms_version)
+                raise JobFailure(f"Failed to patch systemVM {vm['name']} due to {result.message}")
+            vm["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
             vm["softwareversion"] = self.ms_version
-        return {"success": True, "displaytext": f"Successfully patched system VM {vm['name']}"}
+        # The trailing space is CloudStack's.
+        return {"success": True, "displaytext": f"Successfully patched systemVM {vm['name']} "}
 
-    def op_restart(self, job: Job, network: dict[str, Any] | None, vpc: dict[str, Any] | None, cleanup: bool, livepatch: bool, makeredundant: bool) -> dict[str, Any]:
+    def op_restart(self, job: Job, network: dict[str, Any] | None, vpc: dict[str, Any] | None, cleanup: bool, livepatch: bool,
+                   makeredundant: bool) -> dict[str, Any]:
         owner = vpc or network
         with self.lock:
-            objects = {owner["id"], owner["name"]}
-            self.job_fault(job, objects | {r["id"] for r in self.routers_of(network, vpc)} | {r["name"] for r in self.routers_of(network, vpc)})
+            routers = self.routers_of(network, vpc)
+            objects = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
+        self.job_fault(job, objects)
         if livepatch:
             self._live_patch(network, vpc)
         elif cleanup or makeredundant:
@@ -455,12 +464,17 @@ class Cloud:
             else:
                 rounds = 1
             routers = [r for r in self.routers_of(network, vpc) if r["state"] == "Running"]
-            noop = self.faults.take(["livepatch_noop"], None, {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers})
+            targets = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
+            noop = self.faults.take(["livepatch_noop"], None, targets)
+            failure = self.faults.take(["livepatch_failure"], None, targets) if routers and rounds else None
             snaps = [self.snapshot(r) for r in routers]
         for _ in range(rounds):
             if not snaps:
                 break
             self.wait("livepatch_router")
+            if failure:
+                # The patch script died half-way: scripts unknown, the router needs a recreate.
+                raise JobFailure(f"Failed to live patch router {routers[0]['name']}: {failure.get('errortext') or 'patch script exited 1'}")
             if noop:
                 continue
             for router, snap in zip(routers, snaps):
@@ -470,7 +484,7 @@ class Cloud:
                         if result.scriptsversion:
                             router["scriptsversion"] = result.scriptsversion
                         raise JobFailure(f"Failed to live patch router {router['name']}: {result.message}")
-                    router["scriptsversion"] = result.scriptsversion or scripts_checksum(self.ms_version)
+                    router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
                     router["softwareversion"] = self.ms_version
                     self._run_health_checks(router)
 
@@ -492,7 +506,7 @@ class Cloud:
                 for peer in old:
                     peer["redundant"] = owner["redundant"]
                 new = self._new_vm("router", owner["zoneid"], name_prefix="r", version=self.template_version, state="Starting",
-                                   softwareversion=self.ms_version, scriptsversion=scripts_checksum(self.ms_version), network=network, vpc=vpc)
+                                   softwareversion=self.ms_version, scriptsversion=self.backend.scripts_checksum(self.ms_version), network=network, vpc=vpc)
                 new["redundantstate"] = "UNKNOWN"
                 snap = self.snapshot(new)
             self.backend.create_vm(snap)
@@ -514,7 +528,8 @@ class Cloud:
     def op_router(self, job: Job, action: str, vmid: str, forced: bool = False) -> dict[str, Any]:
         with self.lock:
             vm = self._vm_for_job(vmid, ("router",))
-            self.job_fault(job, {vm["id"], vm["name"]})
+        self.job_fault(job, {vm["id"], vm["name"]})
+        with self.lock:
             state = vm["state"]
             if action == "reboot" and state != "Running":
                 raise JobFailure(f"Unable to reboot domR, it is not in right state {state}")
@@ -555,7 +570,8 @@ class Cloud:
     def op_systemvm(self, job: Job, action: str, vmid: str, hostid: str | None = None) -> dict[str, Any]:
         with self.lock:
             vm = self._vm_for_job(vmid, ("secondarystoragevm", "consoleproxy"))
-            self.job_fault(job, {vm["id"], vm["name"]})
+        self.job_fault(job, {vm["id"], vm["name"]})
+        with self.lock:
             state = vm["state"]
             if action in ("reboot", "migrate") and state != "Running":
                 raise JobFailure(f"Unable to {action} system vm {vm['name']}, it is not in right state {state}")
@@ -696,7 +712,8 @@ class Cloud:
         zone, pod, cluster = self.zones[host["zoneid"]], self.pods[host["podid"]], self.clusters[host["clusterid"]]
         return {"id": host["id"], "name": host["name"], "type": "Routing", "state": "Up", "resourcestate": "Enabled", "hypervisor": "KVM",
                 "ipaddress": host["ipaddress"], "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
-                "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": self.ms_version, "created": host["created"]}
+                "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": self.ms_version,
+                "created": host["created"]}
 
     def render_domain(self, dom: dict[str, Any]) -> dict[str, Any]:
         parent = self.domains.get(dom["parentid"]) if dom["parentid"] else None
@@ -727,7 +744,8 @@ class Cloud:
         """Everything, for the side endpoint and for tests: routers and system VMs as the API shows them."""
         with self.lock:
             return {
-                "managementserver": {"version": self.ms_version, "systemvm_template": self.template_version, "scriptsversion": scripts_checksum(self.ms_version)},
+                "managementserver": {"version": self.ms_version, "systemvm_template": self.template_version,
+                                     "scriptsversion": self.backend.scripts_checksum(self.ms_version)},
                 "zones": [self.render_zone(z) for z in self.zones.values()],
                 "networks": [self.render_network(n) for n in self.networks.values()],
                 "vpcs": [self.render_vpc(v) for v in self.vpcs.values()],

@@ -16,6 +16,8 @@ import abc
 from dataclasses import dataclass
 from typing import Any
 
+from acs_sim.payload import scripts_checksum
+
 
 @dataclass(frozen=True)
 class PatchResult:
@@ -52,5 +54,9 @@ class Backend(abc.ABC):
     def health_checks(self, vm: dict[str, Any], fresh: bool) -> list[dict[str, Any]] | None:
         """Router health check results ({checkname, checktype, success, lastupdated, details}); None lets the simulator synthesise them."""
 
-    def close(self) -> None:
+    def scripts_checksum(self, ms_version: str) -> str:
+        """md5 of the scripts payload of `ms_version`, as this backend builds it (what a patched VM reports as scriptsversion)."""
+        return scripts_checksum(ms_version)
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release what the backend holds (containers, threads) when the simulator stops."""

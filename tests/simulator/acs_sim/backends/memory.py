@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from acs_sim.backends.base import Backend, PatchResult
-from acs_sim.payload import scripts_checksum
 
 
 class MemoryBackend(Backend):
@@ -29,7 +28,7 @@ class MemoryBackend(Backend):
         pass
 
     def patch_vm(self, vm: dict[str, Any], ms_version: str) -> PatchResult:
-        checksum = scripts_checksum(ms_version)
+        checksum = self.scripts_checksum(ms_version)
         return PatchResult(ok=True, scriptsversion=checksum, message=f"version:{checksum}")
 
     def health_checks(self, vm: dict[str, Any], fresh: bool) -> list[dict[str, Any]] | None:

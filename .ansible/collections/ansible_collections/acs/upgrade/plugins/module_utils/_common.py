@@ -1,0 +1,134 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""What every CloudStack module of acs.upgrade shares: connection options, the client, error handling."""
+
+from __future__ import annotations
+
+import configparser
+import copy
+import os
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    CloudStackClient,
+    CloudStackError,
+    redact,
+)
+
+_CONNECTION_SPEC: dict[str, dict[str, t.Any]] = {
+    "api_url": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_ENDPOINT"])},
+    "api_key": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_KEY"]), "no_log": False},
+    "api_secret": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_SECRET"]), "no_log": True},
+    "api_timeout": {"type": "int", "fallback": (env_fallback, ["CLOUDSTACK_TIMEOUT"])},
+    "api_verify_ssl_cert": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_VERIFY"])},
+    "api_http_method": {"type": "str", "choices": ["get", "post"], "fallback": (env_fallback, ["CLOUDSTACK_METHOD"])},
+    "api_region": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_REGION"])},
+    "api_signature_version": {"type": "int", "choices": [2, 3], "default": 3},
+}
+
+# cloudstack.ini keys, as the cs library and ngine_io.cloudstack read them.
+_INI_KEYS = {
+    "api_url": "endpoint",
+    "api_key": "key",
+    "api_secret": "secret",
+    "api_timeout": "timeout",
+    "api_verify_ssl_cert": "verify",
+    "api_http_method": "method",
+}
+
+
+def cloudstack_argument_spec(**module_options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """The connection options plus the module's own (a fresh copy each time)."""
+    spec = copy.deepcopy(_CONNECTION_SPEC)
+    spec.update(module_options)
+    return spec
+
+
+def _ini_section(region: str) -> dict[str, str]:
+    candidates = [os.environ.get("CLOUDSTACK_CONFIG"), os.path.join(os.getcwd(), "cloudstack.ini"), os.path.expanduser("~/.cloudstack.ini")]
+    for path in candidates:
+        if path and os.path.isfile(path):
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(path)
+            if not parser.has_section(region):
+                raise ValueError(
+                    "the section [%s] (api_region) is not in %s; add it or set api_region to one of: %s" % (region, path, ", ".join(parser.sections()))
+                )
+            return dict(parser.items(region))
+    return {}
+
+
+def _verify_value(value: str | None) -> bool | str:
+    if value is None:
+        return True
+    lowered = value.strip().lower()
+    if lowered in BOOLEANS_TRUE:
+        return True
+    if lowered in BOOLEANS_FALSE:
+        return False
+    return value
+
+
+def connection_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Module parameters (already with their environment fallbacks) completed from cloudstack.ini."""
+    settings = {name: params.get(name) for name in _CONNECTION_SPEC}
+    region = settings["api_region"] or "cloudstack"
+    if any(settings[name] is None for name in _INI_KEYS):
+        section = _ini_section(region)
+        for name, key in _INI_KEYS.items():
+            if settings[name] is None and section.get(key) not in (None, ""):
+                settings[name] = section[key]
+    missing = [name for name in ("api_url", "api_key", "api_secret") if not settings[name]]
+    if missing:
+        raise ValueError(
+            "missing CloudStack connection settings: %s. Set them as module options, with module_defaults for group/acs.upgrade.cloudstack, "
+            "with CLOUDSTACK_ENDPOINT/CLOUDSTACK_KEY/CLOUDSTACK_SECRET, or in the [%s] section of cloudstack.ini" % (", ".join(missing), region)
+        )
+    return settings
+
+
+def client_from_params(params: t.Mapping[str, t.Any]) -> CloudStackClient:
+    settings = connection_settings(params)
+    return CloudStackClient(
+        endpoint=settings["api_url"],
+        api_key=settings["api_key"],
+        api_secret=settings["api_secret"],
+        timeout=int(settings["api_timeout"] or 10),
+        verify=_verify_value(settings["api_verify_ssl_cert"]),
+        method=(settings["api_http_method"] or "get").lower(),
+        signature_version=int(settings["api_signature_version"] or 3),
+    )
+
+
+class CloudStackModule:
+    """Base of a module's manager: the AnsibleModule, a client, and failures that never leak the secret."""
+
+    def __init__(self, module: AnsibleModule):
+        self.module = module
+        self.params = module.params
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+        try:
+            self.client = client_from_params(module.params)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+
+    def fail(self, msg: str, **result: t.Any) -> t.NoReturn:
+        self.module.fail_json(msg=redact(msg, self.params.get("api_secret")), **result)
+
+    def run(self) -> dict[str, t.Any]:
+        raise NotImplementedError
+
+    def execute(self) -> t.NoReturn:
+        """Run the manager and exit the module; API errors become a failure naming the call and CloudStack's answer."""
+        try:
+            result = self.run()
+        except CloudStackError as exc:
+            self.fail(exc.message, api_error=exc.as_dict())
+        self.module.exit_json(**result)

@@ -1,0 +1,317 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""Read a cloud's system VMs and routers once, into plain objects the planning code can reason about.
+
+Everything is read page by page. A router carries no cluster in the API: it is derived from its host.
+Routers are grouped into the units a restart acts on: a guest network, or a VPC with all its tiers.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass, field
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# kind -> (list command, item key, extra filters that make an admin see every account's objects)
+_LOOKUPS: dict[str, tuple[str, str, dict[str, t.Any]]] = {
+    "zone": ("listZones", "zone", {}),
+    "pod": ("listPods", "pod", {}),
+    "cluster": ("listClusters", "cluster", {}),
+    "domain": ("listDomains", "domain", {"listall": True}),
+    "network": ("listNetworks", "network", {"listall": True}),
+    "vpc": ("listVPCs", "vpc", {"listall": True}),
+}
+
+
+class FleetError(Exception):
+    """A name or id that does not match anything, or matches several objects."""
+
+
+@dataclass
+class Router:
+    id: str
+    name: str
+    state: str
+    role: str | None
+    redundantstate: str | None
+    isredundantrouter: bool
+    version: str | None
+    scriptsversion: str | None
+    softwareversion: str | None
+    requiresupgrade: bool
+    zoneid: str | None
+    zonename: str | None
+    podid: str | None
+    hostid: str | None
+    clusterid: str | None
+    account: str | None
+    domainid: str | None
+    domain: str | None
+    guestnetworkid: str | None
+    vpcid: str | None
+    raw: dict[str, t.Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, item: dict[str, t.Any], cluster_of_host: t.Mapping[str, str]) -> Router:
+        return cls(
+            id=item["id"],
+            name=item.get("name", item["id"]),
+            state=item.get("state", "Unknown"),
+            role=item.get("role"),
+            redundantstate=item.get("redundantstate"),
+            isredundantrouter=bool(item.get("isredundantrouter", False)),
+            version=item.get("version"),
+            scriptsversion=item.get("scriptsversion"),
+            softwareversion=item.get("softwareversion"),
+            requiresupgrade=bool(item.get("requiresupgrade", False)),
+            zoneid=item.get("zoneid"),
+            zonename=item.get("zonename"),
+            podid=item.get("podid"),
+            hostid=item.get("hostid"),
+            clusterid=cluster_of_host.get(item.get("hostid") or ""),
+            account=item.get("account"),
+            domainid=item.get("domainid"),
+            domain=item.get("domain"),
+            guestnetworkid=item.get("guestnetworkid"),
+            vpcid=item.get("vpcid"),
+            raw=item,
+        )
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {name: value for name, value in self.__dict__.items() if name != "raw"}
+
+
+@dataclass
+class SystemVm:
+    id: str
+    name: str
+    systemvmtype: str
+    state: str
+    agentstate: str | None
+    version: str | None
+    zoneid: str | None
+    zonename: str | None
+    podid: str | None
+    hostid: str | None
+    clusterid: str | None
+    raw: dict[str, t.Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, item: dict[str, t.Any], cluster_of_host: t.Mapping[str, str]) -> SystemVm:
+        return cls(
+            id=item["id"],
+            name=item.get("name", item["id"]),
+            systemvmtype=item.get("systemvmtype", ""),
+            state=item.get("state", "Unknown"),
+            agentstate=item.get("agentstate"),
+            version=item.get("version"),
+            zoneid=item.get("zoneid"),
+            zonename=item.get("zonename"),
+            podid=item.get("podid"),
+            hostid=item.get("hostid"),
+            clusterid=cluster_of_host.get(item.get("hostid") or ""),
+            raw=item,
+        )
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {name: value for name, value in self.__dict__.items() if name != "raw"}
+
+
+@dataclass
+class Unit:
+    """What one restartNetwork or restartVPC acts on."""
+
+    kind: str  # "network" or "vpc"
+    id: str
+    name: str
+    zoneid: str | None
+    account: str | None
+    domainid: str | None
+    routers: list[Router] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+
+    @property
+    def podids(self) -> list[str]:
+        return sorted({router.podid for router in self.routers if router.podid})
+
+    @property
+    def clusterids(self) -> list[str]:
+        return sorted({router.clusterid for router in self.routers if router.clusterid})
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "zoneid": self.zoneid,
+            "account": self.account,
+            "domainid": self.domainid,
+            "podids": self.podids,
+            "clusterids": self.clusterids,
+            "tiers": list(self.tiers),
+            "routers": [router.id for router in self.routers],
+        }
+
+
+def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
+    """The id of the ``kind`` object called ``name_or_id`` (an id is checked to exist too)."""
+    command, key, extra = _LOOKUPS[kind]
+    params = dict(extra, **{name: value for name, value in filters.items() if value is not None})
+    if _UUID.match(name_or_id):
+        found = client.list(command, key, id=name_or_id, **params)
+    else:
+        found = [item for item in client.list(command, key, name=name_or_id, **params) if item.get("name") == name_or_id]
+    if not found:
+        raise FleetError("no %s with the name or id %r; check the spelling, or list them with acs.upgrade.cs_fleet_info" % (kind, name_or_id))
+    if len(found) > 1:
+        raise FleetError(
+            "the %s name %r is ambiguous (%s); give its id instead"
+            % (kind, name_or_id, ", ".join("%s in zone %s" % (i["id"], i.get("zonename", "?")) for i in found))
+        )
+    return found[0]["id"]
+
+
+class Fleet:
+    """A read of the cloud, optionally narrowed by zone, pod, cluster, domain and account."""
+
+    def __init__(self) -> None:
+        self.version = ""
+        self.filters: dict[str, str | None] = {}
+        self.zones: dict[str, dict[str, t.Any]] = {}
+        self.pods: dict[str, dict[str, t.Any]] = {}
+        self.clusters: dict[str, dict[str, t.Any]] = {}
+        self.hosts: dict[str, dict[str, t.Any]] = {}
+        self.domains: dict[str, dict[str, t.Any]] = {}
+        self.accounts: list[dict[str, t.Any]] = []
+        self.routers: list[Router] = []
+        self.systemvms: list[SystemVm] = []
+        self.networks: dict[str, dict[str, t.Any]] = {}
+        self.vpcs: dict[str, dict[str, t.Any]] = {}
+
+    @classmethod
+    def read(
+        cls,
+        client: t.Any,
+        zone: str | None = None,
+        pod: str | None = None,
+        cluster: str | None = None,
+        domain: str | None = None,
+        account: str | None = None,
+        include_systemvms: bool = True,
+        include_accounts: bool = False,
+    ) -> Fleet:
+        if account and not domain:
+            raise FleetError("account %r needs its domain: CloudStack names accounts within a domain; set domain too" % account)
+        fleet = cls()
+        fleet.version = client.version()
+        zoneid = resolve(client, "zone", zone) if zone else None
+        podid = resolve(client, "pod", pod, zoneid=zoneid) if pod else None
+        clusterid = resolve(client, "cluster", cluster, zoneid=zoneid, podid=podid) if cluster else None
+        domainid = resolve(client, "domain", domain) if domain else None
+        fleet.filters = {"zoneid": zoneid, "podid": podid, "clusterid": clusterid, "domainid": domainid, "account": account}
+
+        in_zone = {"zoneid": zoneid} if zoneid else {}
+        fleet.zones = _by_id(client.list("listZones", "zone", **({"id": zoneid} if zoneid else {})))
+        fleet.pods = _by_id(client.list("listPods", "pod", **in_zone))
+        fleet.clusters = _by_id(client.list("listClusters", "cluster", **in_zone))
+        fleet.hosts = _by_id(client.list("listHosts", "host", type="Routing", **in_zone))
+        fleet.domains = _by_id(client.list("listDomains", "domain", listall=True))
+        if include_accounts:
+            fleet.accounts = client.list("listAccounts", "account", listall=True, **({"domainid": domainid, "isrecursive": True} if domainid else {}))
+        cluster_of_host = {host_id: host.get("clusterid") for host_id, host in fleet.hosts.items() if host.get("clusterid")}
+
+        owner = _without_none(domainid=domainid, account=account, isrecursive=True if domainid and not account else None)
+        router_filters = _without_none(zoneid=zoneid, podid=podid, clusterid=clusterid, listall=True, **owner)
+        fleet.routers = [Router.from_api(item, cluster_of_host) for item in client.list("listRouters", "router", **router_filters)]
+        if include_systemvms and not (domainid or account):
+            vm_filters = _without_none(zoneid=zoneid, podid=podid)
+            systemvms = [SystemVm.from_api(item, cluster_of_host) for item in client.list("listSystemVms", "systemvm", **vm_filters)]
+            fleet.systemvms = [vm for vm in systemvms if not clusterid or vm.clusterid == clusterid]
+        network_filters = _without_none(zoneid=zoneid, listall=True, **owner)
+        fleet.networks = _by_id(client.list("listNetworks", "network", **network_filters))
+        fleet.vpcs = _by_id(client.list("listVPCs", "vpc", **network_filters))
+        return fleet
+
+    def units(self) -> list[Unit]:
+        """Routers grouped by the network or VPC a restart acts on, in a stable order (zone, name)."""
+        units: dict[tuple[str, str], Unit] = {}
+        for router in self.routers:
+            unit = self.unit_of(router, units)
+            unit.routers.append(router)
+        for vpcid, vpc in self.vpcs.items():
+            # A VPC with no router in the read is left out: nothing to patch there.
+            if ("vpc", vpcid) in units:
+                units[("vpc", vpcid)].tiers = self.tiers_of(vpcid, vpc)
+        return sorted(units.values(), key=lambda unit: (self.zone_name(unit.zoneid), unit.kind, unit.name, unit.id))
+
+    def unit_of(self, router: Router, known: dict[tuple[str, str], Unit] | None = None) -> Unit:
+        known = {} if known is None else known
+        if router.vpcid:
+            key = ("vpc", router.vpcid)
+            if key not in known:
+                vpc = self.vpcs.get(router.vpcid, {})
+                known[key] = Unit("vpc", router.vpcid, vpc.get("name", router.raw.get("vpcname", router.vpcid)), router.zoneid, router.account, router.domainid)
+                known[key].tiers = self.tiers_of(router.vpcid, vpc)
+            return known[key]
+        networkid = router.guestnetworkid or ""
+        key = ("network", networkid)
+        if key not in known:
+            network = self.networks.get(networkid, {})
+            known[key] = Unit(
+                "network", networkid, network.get("name", router.raw.get("guestnetworkname", networkid)), router.zoneid, router.account, router.domainid
+            )
+        return known[key]
+
+    def tiers_of(self, vpcid: str, vpc: dict[str, t.Any] | None = None) -> list[str]:
+        tiers = {network_id for network_id, network in self.networks.items() if network.get("vpcid") == vpcid}
+        tiers.update(network["id"] for network in (vpc or {}).get("network", []) if network.get("id"))
+        return sorted(tiers)
+
+    def zone_name(self, zoneid: str | None) -> str:
+        return self.zones.get(zoneid or "", {}).get("name", zoneid or "")
+
+    def find_router(self, name_or_id: str) -> Router:
+        return _find(self.routers, "router", name_or_id)
+
+    def find_systemvm(self, name_or_id: str) -> SystemVm:
+        return _find(self.systemvms, "system VM", name_or_id)
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {
+            "version": self.version,
+            "filters": self.filters,
+            "zones": list(self.zones.values()),
+            "pods": list(self.pods.values()),
+            "clusters": list(self.clusters.values()),
+            "hosts": list(self.hosts.values()),
+            "domains": list(self.domains.values()),
+            "accounts": self.accounts,
+            "systemvms": [vm.as_dict() for vm in self.systemvms],
+            "routers": [router.as_dict() for router in self.routers],
+            "networks": list(self.networks.values()),
+            "vpcs": list(self.vpcs.values()),
+            "units": [unit.as_dict() for unit in self.units()],
+        }
+
+
+def _by_id(items: t.Iterable[dict[str, t.Any]]) -> dict[str, dict[str, t.Any]]:
+    return {item["id"]: item for item in items}
+
+
+def _without_none(**params: t.Any) -> dict[str, t.Any]:
+    return {name: value for name, value in params.items() if value is not None}
+
+
+_Found = t.TypeVar("_Found", Router, SystemVm)
+
+
+def _find(items: t.Sequence[_Found], kind: str, name_or_id: str) -> _Found:
+    matches = [item for item in items if name_or_id in (item.id, item.name)]
+    if not matches:
+        raise FleetError("no %s with the name or id %r in the cloud (or in the zone/pod/cluster/account asked for)" % (kind, name_or_id))
+    if len(matches) > 1:
+        raise FleetError("the %s name %r is ambiguous (ids %s); give its id instead" % (kind, name_or_id, ", ".join(item.id for item in matches)))
+    return matches[0]

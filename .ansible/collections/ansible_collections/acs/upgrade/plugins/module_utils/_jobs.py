@@ -1,0 +1,221 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""Follow many CloudStack async jobs at once.
+
+At most ``parallel`` jobs are in flight. Each round polls all of them with one paged ``listAsyncJobs`` (or a
+few ``queryAsyncJobResult`` calls when only a few are in flight), and the pause between rounds grows from a
+short first wait up to ``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait
+is unbounded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+
+PENDING, SUCCEEDED, FAILED, CANCELLED = 0, 1, 2, 3
+STATUS_NAMES = {SUCCEEDED: "succeeded", FAILED: "failed", CANCELLED: "cancelled"}
+
+# Outcome statuses a caller can see.
+OUTCOMES = ("succeeded", "failed", "cancelled", "timed_out", "submit_failed", "not_submitted", "submitted")
+FAILURES = frozenset(("failed", "cancelled", "timed_out", "submit_failed"))
+
+# With this many jobs in flight, one listAsyncJobs per round is cheaper than a queryAsyncJobResult per job.
+LIST_THRESHOLD = 4
+
+
+@dataclass
+class JobTask:
+    """One unit of work: ``submit()`` starts it and returns the job id, or ``jobid`` follows a job already queued."""
+
+    key: str
+    submit: t.Callable[[], str] | None = None
+    jobid: str | None = None
+    context: t.Any = None
+
+
+@dataclass
+class JobOutcome:
+    key: str
+    status: str = "not_submitted"
+    jobid: str | None = None
+    result: dict[str, t.Any] = field(default_factory=dict)
+    errortext: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    context: t.Any = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILURES
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return round(self.finished - self.started, 3)
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {
+            "key": self.key,
+            "status": self.status,
+            "jobid": self.jobid,
+            "errortext": self.errortext,
+            "duration": self.duration,
+        }
+
+
+def failure_percentage(outcomes: t.Iterable[JobOutcome]) -> float:
+    done = [outcome for outcome in outcomes if outcome.status not in ("not_submitted", "submitted")]
+    if not done:
+        return 0.0
+    return 100.0 * sum(1 for outcome in done if outcome.failed) / len(done)
+
+
+class JobRunner:
+    """Submit tasks with at most ``parallel`` jobs in flight and follow them to the end.
+
+    ``on_complete(outcome)`` runs as each job ends and may turn a success into a failure (a verification that
+    found nothing changed); ``should_stop(outcomes)`` is asked before each new submission, so a
+    ``max_fail_percentage`` stops new work while the jobs already running are followed to their end.
+    """
+
+    def __init__(
+        self,
+        client: t.Any,
+        parallel: int = 5,
+        poll_interval: float = 5.0,
+        job_timeout: float = 600.0,
+        deadline: float = 3600.0,
+        first_poll: float | None = None,
+        on_complete: t.Callable[[JobOutcome], None] | None = None,
+        should_stop: t.Callable[[list[JobOutcome]], bool] | None = None,
+        clock: t.Callable[[], float] = time.monotonic,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ):
+        if parallel < 1:
+            raise ValueError("parallel must be at least 1, not %s" % parallel)
+        if poll_interval <= 0 or job_timeout <= 0 or deadline <= 0:
+            raise ValueError("poll_interval, job timeout and deadline must be positive")
+        self.client = client
+        self.parallel = parallel
+        self.poll_interval = poll_interval
+        self.first_poll = min(first_poll if first_poll is not None else poll_interval / 8, poll_interval)
+        self.job_timeout = job_timeout
+        self.deadline = deadline
+        self.on_complete = on_complete
+        self.should_stop = should_stop
+        self._clock = clock
+        self._sleep = sleep
+        self.max_in_flight_seen = 0
+        self.poll_calls = 0
+
+    def run(self, tasks: t.Iterable[JobTask], wait: bool = True) -> list[JobOutcome]:
+        tasks = list(tasks)
+        outcomes = [JobOutcome(key=task.key, context=task.context) for task in tasks]
+        if not wait:
+            for task, outcome in zip(tasks, outcomes):
+                self._start(task, outcome)
+                if outcome.status == "pending":
+                    outcome.status = "submitted"
+            return outcomes
+
+        end_of_run = self._clock() + self.deadline
+        queue = list(zip(tasks, outcomes))
+        in_flight: dict[str, JobOutcome] = {}
+        since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+        interval = self.first_poll
+        stopped = False
+        while queue or in_flight:
+            while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
+                if self.should_stop and self.should_stop(outcomes):
+                    stopped = True
+                    break
+                task, outcome = queue.pop(0)
+                self._start(task, outcome)
+                if outcome.status == "pending":
+                    in_flight[outcome.jobid] = outcome  # type: ignore[index]
+                else:
+                    self._complete(outcome)
+            self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
+            if not in_flight:
+                break
+            now = self._clock()
+            self._sleep(max(0.0, min(interval, end_of_run - now, self._next_timeout(in_flight) - now)))
+            finished_any = self._poll(in_flight, since)
+            now = self._clock()
+            for jobid, outcome in list(in_flight.items()):
+                if outcome.status == "pending" and (now >= end_of_run or now - outcome.started >= self.job_timeout):  # type: ignore[operator]
+                    outcome.status = "timed_out"
+                    limit = "the run deadline of %ss" % self.deadline if now >= end_of_run else "the job timeout of %ss" % self.job_timeout
+                    outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
+                if outcome.status != "pending":
+                    outcome.finished = now
+                    del in_flight[jobid]
+                    self._complete(outcome)
+            interval = self.first_poll if finished_any else min(interval * 2, self.poll_interval)
+        for task, outcome in queue:
+            if outcome.status == "not_submitted":
+                outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
+        return outcomes
+
+    def _next_timeout(self, in_flight: dict[str, JobOutcome]) -> float:
+        return min(outcome.started + self.job_timeout for outcome in in_flight.values())  # type: ignore[operator]
+
+    def _start(self, task: JobTask, outcome: JobOutcome) -> None:
+        outcome.started = self._clock()
+        if task.jobid:
+            outcome.jobid, outcome.status = task.jobid, "pending"
+            return
+        try:
+            outcome.jobid = task.submit()  # type: ignore[misc]
+            outcome.status = "pending"
+        except CloudStackError as exc:
+            outcome.status, outcome.errortext, outcome.finished = "submit_failed", exc.message, self._clock()
+            outcome.result = exc.as_dict()
+
+    def _complete(self, outcome: JobOutcome) -> None:
+        if self.on_complete is not None:
+            self.on_complete(outcome)
+
+    def _poll(self, in_flight: dict[str, JobOutcome], since: datetime.datetime) -> bool:
+        """Read the state of every job in flight; True when at least one ended."""
+        seen: dict[str, dict[str, t.Any]] = {}
+        if len(in_flight) >= LIST_THRESHOLD:
+            self.poll_calls += 1
+            try:
+                listed = self.client.list("listAsyncJobs", "asyncjobs", listall=True, startdate=since.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            except CloudStackError:
+                listed = []  # fall back to one query per job below
+            seen = {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}
+        finished = False
+        for jobid, outcome in in_flight.items():
+            job = seen.get(jobid)
+            if job is None:
+                self.poll_calls += 1
+                try:
+                    job = self.client.query_job(jobid)
+                except CloudStackError as exc:
+                    if exc.status in (431, 530) and "job" in exc.errortext.lower():
+                        outcome.status, outcome.errortext = "failed", exc.message
+                        finished = True
+                    continue  # transient trouble: the client already retried; ask again next round
+            finished |= self._record(outcome, job)
+        return finished
+
+    @staticmethod
+    def _record(outcome: JobOutcome, job: dict[str, t.Any]) -> bool:
+        status = int(job.get("jobstatus", PENDING))
+        if status == PENDING:
+            return False
+        result = job.get("jobresult") or {}
+        outcome.result = result if isinstance(result, dict) else {"value": result}
+        outcome.status = STATUS_NAMES.get(status, "failed")
+        if outcome.status != "succeeded":
+            outcome.errortext = outcome.result.get("errortext") or "job %s ended with jobstatus %s" % (outcome.jobid, status)
+        return True

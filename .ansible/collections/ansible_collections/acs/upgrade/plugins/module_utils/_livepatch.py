@@ -1,0 +1,520 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""Live patching of system VMs and routers: which targets, which path, and whether the patch really happened.
+
+A router is live-patched only through ``restartNetwork``/``restartVPC`` with ``livepatch=true``, which patches
+every Running router of that network or VPC at once; a system VM through ``patchSystemVm``. CloudStack reports
+success even when nothing was patched (a VPC without tiers, a router that is not Running), so every job is
+verified by reading the routers again. The planning and verification functions here are pure; only
+:class:`LivePatcher` talks to the API.
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import LIVEPATCH_MIN_MS_VERSION, is_current, livepatch_support, ms_supports_livepatch
+
+LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
+SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
+# What patchSystemVm answers when the VM already has the payload (forced=false).
+UNCHANGED_MARKER = "No change in the scripts checksum"
+# Statuses of a target that make the run fail.
+FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted"))
+
+
+def recreate_hint(what: str = "it") -> str:
+    return "recreate %s with acs.upgrade.cs_recreate (legacy path)" % what
+
+
+@dataclass
+class Target:
+    """One thing a live patch job acts on: a system VM, or a network/VPC with its routers."""
+
+    kind: str  # secondarystoragevm | consoleproxy | network | vpc
+    id: str
+    name: str
+    zoneid: str | None
+    zone: str | None
+    pods: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+    account: str | None = None
+    domain: str | None = None
+    path: str = LIVEPATCH
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    status: str = "not_patched"
+    jobid: str | None = None
+    duration: float | None = None
+    before: dict[str, t.Any] = field(default_factory=dict)
+    after: dict[str, t.Any] = field(default_factory=dict)
+    routers: list[Router] = field(default_factory=list)
+    routers_touched: list[str] = field(default_factory=list)
+    routers_not_running: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return "%s %s (%s)" % (self.kind, self.name, self.id)
+
+    @property
+    def is_router_unit(self) -> bool:
+        return self.kind in ("network", "vpc")
+
+    @property
+    def recreate_required(self) -> bool:
+        return self.path == LEGACY or self.status == "failed"
+
+    def as_dict(self) -> dict[str, t.Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "zone": self.zone,
+            "zoneid": self.zoneid,
+            "pods": self.pods,
+            "clusters": self.clusters,
+            "account": self.account,
+            "domain": self.domain,
+            "path": self.path,
+            "reason": self.reason,
+            "warnings": self.warnings,
+            "status": self.status,
+            "jobid": self.jobid,
+            "duration": self.duration,
+            "before": self.before,
+            "after": self.after,
+            "routers": [router.name for router in self.routers],
+            "routers_touched": self.routers_touched,
+            "routers_not_running": self.routers_not_running,
+            "recreate_required": self.recreate_required,
+        }
+
+
+def router_versions(routers: t.Iterable[Router]) -> dict[str, dict[str, t.Any]]:
+    """``{router name: {state, version, scriptsversion, softwareversion}}``: what before/after report for a unit."""
+    return {
+        router.name: {"state": router.state, "version": router.version, "scriptsversion": router.scriptsversion, "softwareversion": router.softwareversion}
+        for router in routers
+    }
+
+
+def systemvm_versions(vm: SystemVm) -> dict[str, t.Any]:
+    # listSystemVms carries no scriptsversion/softwareversion: the job answer tells whether the payload changed.
+    return {vm.name: {"state": vm.state, "agentstate": vm.agentstate, "version": vm.version}}
+
+
+def find_object(objects: t.Mapping[str, dict[str, t.Any]], kind: str, name_or_id: str) -> str:
+    """The id of the network or VPC of the fleet read called ``name_or_id``.
+
+    Looked up in what the fleet read (already narrowed by zone and owner) because listNetworks has no ``name`` filter.
+    """
+    if name_or_id in objects:
+        return name_or_id
+    matches = [object_id for object_id, item in objects.items() if item.get("name") == name_or_id]
+    if not matches:
+        raise FleetError("no %s with the name or id %r in the cloud (or in the zone/domain/account asked for); check the spelling" % (kind, name_or_id))
+    if len(matches) > 1:
+        raise FleetError("the %s name %r is ambiguous (ids %s); give its id, or narrow with zone/domain/account" % (kind, name_or_id, ", ".join(sorted(matches))))
+    return matches[0]
+
+
+def _names(fleet: Fleet, table: str, ids: t.Iterable[str | None]) -> list[str]:
+    objects = getattr(fleet, table)
+    return sorted({objects.get(i, {}).get("name", i) for i in ids if i})
+
+
+def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
+    """The path of one SSVM or CPVM and why."""
+    target = Target(
+        kind=vm.systemvmtype,
+        id=vm.id,
+        name=vm.name,
+        zoneid=vm.zoneid,
+        zone=vm.zonename or fleet.zone_name(vm.zoneid),
+        pods=_names(fleet, "pods", [vm.podid]),
+        clusters=_names(fleet, "clusters", [vm.clusterid]),
+        before=systemvm_versions(vm),
+    )
+    support = livepatch_support(vm.version, fleet.version)
+    target.warnings.extend(support.warnings)
+    if not support.supported:
+        target.path, target.reason = LEGACY, support.reason
+    elif vm.state != "Running":
+        target.path = LEGACY
+        target.reason = "%s is %s: patchSystemVm patches Running system VMs only; start it (it boots with the current scripts) or %s" % (
+            vm.name,
+            vm.state,
+            recreate_hint(),
+        )
+    else:
+        target.reason = "%s; %s" % (
+            support.reason,
+            "forced: the payload is pushed and its services restarted even when the scripts checksum matches"
+            if forced
+            else "CloudStack patches it only when its scripts checksum differs from the management server's payload",
+        )
+    return target
+
+
+def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
+    """The path of one network or VPC (all its routers at once) and why."""
+    account = unit.account
+    domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
+    target = Target(
+        kind=unit.kind,
+        id=unit.id,
+        name=unit.name,
+        zoneid=unit.zoneid,
+        zone=fleet.zone_name(unit.zoneid),
+        pods=_names(fleet, "pods", unit.podids),
+        clusters=_names(fleet, "clusters", unit.clusterids),
+        account=account,
+        domain=domain,
+        routers=list(unit.routers),
+        before=router_versions(unit.routers),
+    )
+    running = [router for router in unit.routers if router.state == "Running"]
+    target.routers_not_running = [router.name for router in unit.routers if router.state != "Running"]
+    if target.routers_not_running:
+        target.warnings.append(
+            "routers not Running stay on their old scripts (restart%s skips them): %s; they receive the current scripts when they start, or %s"
+            % (
+                "VPC" if unit.kind == "vpc" else "Network",
+                ", ".join("%s (%s)" % (router.name, router.state) for router in unit.routers if router.state != "Running"),
+                recreate_hint("them"),
+            )
+        )
+    redundant = [router for router in unit.routers if router.isredundantrouter]
+    if len(redundant) > 1:
+        target.warnings.append(
+            "redundant routers %s are patched together by one restart: the BACKUP-before-PRIMARY order cannot be chosen on the live patch path; "
+            "use acs.upgrade.cs_recreate (reboot) where the order matters"
+            % ", ".join("%s (%s)" % (router.name, router.redundantstate or "UNKNOWN") for router in redundant)
+        )
+
+    if running and not forced and all(is_current(router.softwareversion, fleet.version) for router in running):
+        target.path, target.status = SKIPPED, "unchanged"
+        target.reason = "every Running router already runs the software of management server %s" % fleet.version
+        return target
+    if not ms_supports_livepatch(fleet.version):
+        target.path, target.reason = LEGACY, livepatch_support(None, fleet.version).reason
+        return target
+    if unit.kind == "vpc":
+        implemented = [tier for tier in unit.tiers if fleet.networks.get(tier, {}).get("state", "Implemented") == "Implemented"]
+        if not implemented:
+            target.path = LEGACY
+            target.reason = (
+                "VPC %s has no tier%s: restartVPC with livepatch patches its routers once per tier, so nothing would be patched while the job "
+                "reports success; %s" % (unit.name, " in the Implemented state" if unit.tiers else "", recreate_hint("its routers"))
+            )
+            return target
+    unsupported = []
+    for router in unit.routers:
+        support = livepatch_support(router.version, fleet.version)
+        if not support.supported:
+            unsupported.append("%s: %s" % (router.name, support.reason))
+        for warning in support.warnings:
+            if warning not in target.warnings:
+                target.warnings.append(warning)
+    if unsupported:
+        # One restart patches every router of the unit: one router that cannot take the payload rules it out.
+        target.path, target.reason = LEGACY, "; ".join(unsupported)
+        return target
+    if not running:
+        target.path = LEGACY
+        target.reason = "no router of %s %s is Running, and a live patch only reaches Running routers; start them or %s" % (
+            unit.kind,
+            unit.name,
+            recreate_hint("them"),
+        )
+        return target
+    target.reason = "%d Running router(s) not on the software of management server %s%s" % (
+        len(running),
+        fleet.version,
+        " (forced)" if all(is_current(router.softwareversion, fleet.version) for router in running) else "",
+    )
+    return target
+
+
+def verify_unit(target: Target, routers_after: t.Iterable[Router], ms_version: str) -> list[str]:
+    """Check the routers of a unit after a successful restart; returns the problems (empty: patched)."""
+    after = {router.id: router for router in routers_after}
+    problems = []
+    target.routers_touched = []
+    for before in target.routers:
+        if before.state != "Running":
+            continue
+        now = after.get(before.id)
+        if now is None:
+            problems.append("%s is gone" % before.name)
+        elif not is_current(now.softwareversion, ms_version):
+            problems.append("%s still reports softwareversion %s" % (before.name, now.softwareversion or "(none)"))
+        elif now.scriptsversion == before.scriptsversion and not is_current(before.softwareversion, ms_version):
+            problems.append("%s still has scriptsversion %s" % (before.name, now.scriptsversion or "(none)"))
+        else:
+            target.routers_touched.append(before.name)
+    return problems
+
+
+def failure_exceeded(targets: t.Sequence[Target], outcomes: t.Sequence[JobOutcome], max_fail_percentage: float) -> bool:
+    """Whether failed jobs are more than ``max_fail_percentage`` percent of all the jobs of the run (Ansible's meaning)."""
+    if not targets:
+        return False
+    failed = sum(1 for outcome in outcomes if outcome.failed)
+    return 100.0 * failed / len(targets) > max_fail_percentage
+
+
+def summarize(targets: t.Iterable[Target]) -> dict[str, int]:
+    counts = {"targets": 0, LIVEPATCH: 0, SKIPPED: 0, LEGACY: 0}
+    for status in ("would_patch", "submitted", "patched", "unchanged", "failed", "timed_out", "not_submitted", "not_patched"):
+        counts[status] = 0
+    for target in targets:
+        counts["targets"] += 1
+        counts[target.path] += 1
+        counts[target.status] += 1
+    return counts
+
+
+class LivePatcher:
+    """Select the targets, plan each one, and run the live patch jobs with bounded concurrency and verification."""
+
+    def __init__(self, client: t.Any, params: t.Mapping[str, t.Any], check_mode: bool):
+        self.client = client
+        self.params = params
+        self.check_mode = check_mode
+        self.fleet: Fleet | None = None
+        self.targets: list[Target] = []
+
+    # -- selection -------------------------------------------------------------------------------------------
+
+    def selectors(self, option: str) -> list[str]:
+        return list(self.params.get(option) or [])
+
+    def read_fleet(self) -> Fleet:
+        params = self.params
+        if self.selectors("system_vms") and (params["domain"] or params["account"]):
+            raise FleetError("system VMs belong to no account: select system_vms without domain/account, or routers/networks/vpcs with them")
+        return Fleet.read(
+            self.client,
+            zone=params["zone"],
+            pod=params["pod"],
+            cluster=params["cluster"],
+            domain=params["domain"],
+            account=params["account"],
+            include_systemvms=bool(self.selectors("system_vms")),
+        )
+
+    def select_systemvms(self, fleet: Fleet) -> list[SystemVm]:
+        chosen: dict[str, SystemVm] = {}
+        for selector in self.selectors("system_vms"):
+            if selector == "all":
+                matches = list(fleet.systemvms)
+            elif selector in SYSTEMVM_KINDS:
+                matches = [vm for vm in fleet.systemvms if vm.systemvmtype == SYSTEMVM_KINDS[selector]]
+            else:
+                matches = [fleet.find_systemvm(selector)]
+            for vm in matches:
+                chosen.setdefault(vm.id, vm)
+        return sorted(chosen.values(), key=lambda vm: (fleet.zone_name(vm.zoneid), vm.systemvmtype, vm.name))
+
+    def select_units(self, fleet: Fleet) -> tuple[list[Unit], list[Target]]:
+        """The units to act on, and targets for networks/VPCs named by the user that have no router to patch."""
+        units = {(unit.kind, unit.id): unit for unit in fleet.units()}
+        keys: list[tuple[str, str]] = []
+        empty: list[Target] = []
+
+        def add(key: tuple[str, str]) -> None:
+            if key not in keys:
+                keys.append(key)
+
+        for selector in self.selectors("routers"):
+            if selector == "all":
+                for key in units:
+                    add(key)
+            else:
+                router = fleet.find_router(selector)
+                add(("vpc", router.vpcid) if router.vpcid else ("network", router.guestnetworkid or ""))
+        for kind in ("network", "vpc"):
+            for selector in self.selectors(kind + "s"):
+                object_id = find_object(fleet.networks if kind == "network" else fleet.vpcs, kind, selector)
+                vpcid = fleet.networks.get(object_id, {}).get("vpcid") if kind == "network" else None
+                key = ("vpc", vpcid) if vpcid else (kind, object_id)
+                if key in units:
+                    add(key)
+                elif key not in [(target.kind, target.id) for target in empty]:
+                    source = fleet.vpcs.get(key[1]) if key[0] == "vpc" else fleet.networks.get(key[1])
+                    source = source or {"name": selector}
+                    empty.append(
+                        Target(
+                            kind=key[0],
+                            id=key[1],
+                            name=source.get("name", selector),
+                            zoneid=source.get("zoneid"),
+                            zone=source.get("zonename"),
+                            account=source.get("account"),
+                            domain=source.get("domain"),
+                            path=SKIPPED,
+                            reason="%s %s has no router%s: nothing to live-patch"
+                            % (key[0], source.get("name", selector), " in the zone/pod/cluster asked for" if any(fleet.filters.values()) else ""),
+                        )
+                    )
+        return [units[key] for key in keys], empty
+
+    def plan(self) -> list[Target]:
+        fleet = self.fleet = self.read_fleet()
+        forced = self.params["forced"]
+        units, empty = self.select_units(fleet)
+        self.targets = [plan_systemvm(vm, fleet, forced) for vm in self.select_systemvms(fleet)]
+        self.targets += [plan_unit(unit, fleet, forced) for unit in units] + empty
+        return self.targets
+
+    # -- running ---------------------------------------------------------------------------------------------
+
+    def _submit(self, target: Target) -> t.Callable[[], str]:
+        forced = self.params["forced"]
+        if target.kind == "network":
+            return lambda: self.client.submit("restartNetwork", id=target.id, livepatch=True, cleanup=False)
+        if target.kind == "vpc":
+            return lambda: self.client.submit("restartVPC", id=target.id, livepatch=True, cleanup=False)
+        return lambda: self.client.submit("patchSystemVm", id=target.id, forced=forced)
+
+    def _reread_unit(self, target: Target) -> list[Router]:
+        selector = {"vpcid": target.id} if target.kind == "vpc" else {"networkid": target.id}
+        cluster_of_host = {router.hostid: router.clusterid for router in target.routers if router.hostid and router.clusterid}
+        return [Router.from_api(item, cluster_of_host) for item in self.client.list("listRouters", "router", listall=True, **selector)]
+
+    def _reread_systemvm(self, target: Target) -> SystemVm | None:
+        found = self.client.list("listSystemVms", "systemvm", id=target.id)
+        return SystemVm.from_api(found[0], {}) if found else None
+
+    def verify(self, outcome: JobOutcome) -> None:
+        """Settle one finished job: read the target again and decide patched, unchanged or failed."""
+        target: Target = outcome.context
+        target.jobid, target.duration = outcome.jobid, outcome.duration
+        if outcome.status in ("submit_failed", "not_submitted"):
+            target.status = "failed" if outcome.status == "submit_failed" else "not_submitted"
+            target.reason = "%s: %s" % ("the live patch was not started" if outcome.status == "submit_failed" else "not started", outcome.errortext)
+            return
+        command = "restart%s" % ("VPC" if target.kind == "vpc" else "Network") if target.is_router_unit else "patchSystemVm"
+        try:
+            if target.is_router_unit:
+                routers_after = self._reread_unit(target)
+                target.after = router_versions(routers_after)
+            else:
+                vm_after = self._reread_systemvm(target)
+                target.after = systemvm_versions(vm_after) if vm_after else {}
+        except CloudStackError as exc:
+            if outcome.status == "succeeded":
+                outcome.status, outcome.errortext = "failed", "the job succeeded but reading the result back failed: %s" % exc.message
+            target.status, target.reason = ("timed_out" if outcome.status == "timed_out" else "failed"), outcome.errortext or exc.message
+            return
+        if outcome.status == "timed_out":
+            target.status = "timed_out"
+            target.reason = "%s; check job %s before running again" % (outcome.errortext, outcome.jobid)
+            return
+        if outcome.status != "succeeded":
+            target.status = "failed"
+            target.reason = "%s job %s %s: %s; a failed live patch leaves the services in an unknown state: %s" % (
+                command,
+                outcome.jobid,
+                outcome.status,
+                outcome.errortext,
+                recreate_hint(),
+            )
+            return
+        if target.is_router_unit:
+            problems = verify_unit(target, routers_after, self.fleet.version)  # type: ignore[union-attr]
+            if problems:
+                target.status = "failed"
+                target.reason = "%s job %s succeeded but the live patch did not reach every Running router (%s); %s" % (
+                    command,
+                    outcome.jobid,
+                    "; ".join(problems),
+                    recreate_hint("them"),
+                )
+            else:
+                target.status = "patched"
+                target.reason = "live-patched %s to %s" % (", ".join(target.routers_touched), self.fleet.version)  # type: ignore[union-attr]
+        else:
+            displaytext = str(outcome.result.get("displaytext") or "")
+            if outcome.result.get("success") is False:
+                target.status, target.reason = "failed", "%s job %s answered success=false: %s; %s" % (command, outcome.jobid, displaytext, recreate_hint())
+            elif UNCHANGED_MARKER.lower() in displaytext.lower():
+                target.status, target.reason = "unchanged", displaytext
+            elif vm_after is None or vm_after.state != "Running":
+                target.status = "failed"
+                target.reason = "%s job %s succeeded but %s is %s afterwards; %s" % (
+                    command,
+                    outcome.jobid,
+                    target.name,
+                    vm_after.state if vm_after else "gone",
+                    recreate_hint(),
+                )
+            else:
+                target.status, target.reason = "patched", displaytext or "live-patched to %s" % self.fleet.version  # type: ignore[union-attr]
+        if target.status == "failed":
+            outcome.status, outcome.errortext = "failed", target.reason
+
+    def execute(self) -> dict[str, t.Any]:
+        targets = self.plan()
+        to_patch = [target for target in targets if target.path == LIVEPATCH]
+        params = self.params
+        if self.check_mode:
+            for target in to_patch:
+                target.status = "would_patch"
+        elif to_patch:
+            if not params["wait"] and len(to_patch) > params["parallel"]:
+                raise ValueError(
+                    "wait=false would start %d live patch jobs at once, more than parallel=%d; raise parallel, narrow the targets, or wait for the jobs"
+                    % (len(to_patch), params["parallel"])
+                )
+            runner = JobRunner(
+                self.client,
+                parallel=params["parallel"],
+                poll_interval=params["poll_interval"],
+                job_timeout=params["timeout"],
+                deadline=params["timeout"] * (math.ceil(len(to_patch) / params["parallel"]) + 1),
+                on_complete=self.verify,
+                should_stop=lambda outcomes: failure_exceeded(to_patch, outcomes, params["max_fail_percentage"]),
+            )
+            outcomes = runner.run([JobTask(key=target.id, submit=self._submit(target), context=target) for target in to_patch], wait=params["wait"])
+            for outcome in outcomes:
+                target = outcome.context
+                if outcome.status == "submitted":
+                    target.jobid, target.status = outcome.jobid, "submitted"
+                    target.reason = "job %s started; follow it with queryAsyncJobResult and verify the routers/system VMs afterwards" % outcome.jobid
+                elif outcome.status == "not_submitted":
+                    self.verify(outcome)
+        return self.result()
+
+    def result(self) -> dict[str, t.Any]:
+        fleet = self.fleet
+        summary = summarize(self.targets)
+        changed = bool(summary["would_patch"] or summary["submitted"] or summary["patched"])
+        failed = [target for target in self.targets if target.status in FAILED_STATUSES]
+        result: dict[str, t.Any] = {
+            "changed": changed,
+            "ms_version": fleet.version if fleet else None,
+            "targets": [target.as_dict() for target in self.targets],
+            "summary": summary,
+            "jobs": [{"kind": target.kind, "id": target.id, "name": target.name, "jobid": target.jobid} for target in self.targets if target.jobid],
+        }
+        if fleet and not ms_supports_livepatch(fleet.version):
+            result["msg"] = "management server %s cannot live-patch (needs %s or later): every target needs the legacy path" % (
+                fleet.version,
+                LIVEPATCH_MIN_MS_VERSION,
+            )
+        if failed:
+            result["failed"] = True
+            result["msg"] = "live patch failed for %d of %d target(s): %s" % (
+                len(failed),
+                summary["targets"],
+                "; ".join("%s: %s" % (target.label, target.reason) for target in failed),
+            )
+        return result

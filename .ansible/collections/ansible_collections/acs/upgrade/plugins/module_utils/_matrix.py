@@ -1,0 +1,112 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The version rules of system VM and router upgrades, in one place.
+
+Which source template can be live-patched by which management server (the support matrix of the upgrade
+notes), whether a system VM or router already runs the management server's software, and whether its
+template is the one the management server requires. Pure functions: no API call, no Ansible import.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import parse_version
+
+# patchSystemVm and restartNetwork/restartVPC(livepatch) appeared in this management server version.
+LIVEPATCH_MIN_MS_VERSION = "4.17.0"
+# Templates up to this version carry an older JDK than the patch payload needs.
+LAST_NOT_PATCHABLE_TEMPLATE = "4.13"
+# The 4.14 template ships an old strongSwan that the patched scripts do not fully support.
+STRONGSWAN_CAVEAT_TEMPLATE = "4.14"
+
+STRONGSWAN_WARNING = (
+    "template %s ships an older strongSwan: remote-access VPN may misbehave after a live patch; "
+    "recreate the router from the current template where remote-access VPN is used"
+)
+
+
+class Support(t.NamedTuple):
+    supported: bool
+    reason: str
+    warnings: list[str]
+
+
+def _padded(version: str, width: int) -> tuple[int, ...]:
+    parts = parse_version(version)
+    return (parts + (0,) * width)[:width] if len(parts) < width else parts
+
+
+def compare_versions(left: str, right: str) -> int:
+    """-1, 0 or 1; missing trailing parts count as 0, so 4.18.0.0 equals 4.18.0 and 4.18."""
+    width = max(len(parse_version(left)), len(parse_version(right)))
+    a, b = _padded(left, width), _padded(right, width)
+    return (a > b) - (a < b)
+
+
+def _release(version: str) -> tuple[int, int]:
+    """The feature release (major, minor) of a version: 4.14.1.0 -> (4, 14)."""
+    return _padded(version, 2)[:2]
+
+
+def is_valid_version(version: t.Any) -> bool:
+    if not version:
+        return False
+    try:
+        parse_version(str(version))
+    except ValueError:
+        return False
+    return True
+
+
+def ms_supports_livepatch(ms_version: str) -> bool:
+    return compare_versions(ms_version, LIVEPATCH_MIN_MS_VERSION) >= 0
+
+
+def livepatch_support(template_version: str | None, ms_version: str) -> Support:
+    """Whether a system VM or router built from ``template_version`` can be live-patched by ``ms_version``.
+
+    The reason is written for the operator: it says why, and what to do instead when the answer is no.
+    """
+    if not ms_supports_livepatch(ms_version):
+        return Support(
+            False,
+            "management server %s cannot live-patch (needs %s or later); use the legacy recreate path" % (ms_version, LIVEPATCH_MIN_MS_VERSION),
+            [],
+        )
+    if not is_valid_version(template_version):
+        return Support(False, "template version %r is unknown, so live-patch support cannot be decided; use the legacy recreate path" % (template_version,), [])
+    release = _release(str(template_version))
+    if release <= _release(LAST_NOT_PATCHABLE_TEMPLATE):
+        return Support(
+            False,
+            "template %s (%s or older) has an older JDK than the %s payload needs; recreate it from the current template (legacy path)"
+            % (template_version, LAST_NOT_PATCHABLE_TEMPLATE, ms_version),
+            [],
+        )
+    if release == _release(STRONGSWAN_CAVEAT_TEMPLATE):
+        return Support(True, "template %s can be live-patched by %s" % (template_version, ms_version), [STRONGSWAN_WARNING % template_version])
+    return Support(True, "template %s can be live-patched by %s" % (template_version, ms_version), [])
+
+
+def is_current(softwareversion: str | None, ms_version: str) -> bool:
+    """Whether a VM reporting ``softwareversion`` already runs the software of management server ``ms_version``.
+
+    An empty or unparsable softwareversion (never patched, or a router that has not reported yet) is not current.
+    """
+    if not is_valid_version(softwareversion):
+        return False
+    return compare_versions(str(softwareversion), ms_version) == 0
+
+
+def required_template_version(ms_version: str) -> str:
+    """The system VM template version a management server requires: its first three parts (4.18.0.0 -> 4.18.0)."""
+    return ".".join(str(part) for part in _padded(ms_version, 3)[:3])
+
+
+def template_is_current(template_version: str | None, ms_version: str) -> bool:
+    """Whether a VM's template is at least the one ``ms_version`` requires (the comparison behind ``requiresupgrade``)."""
+    if not is_valid_version(template_version):
+        return False
+    return compare_versions(str(template_version), required_template_version(ms_version)) >= 0

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cs_fleet_info
+short_description: Read the system VMs, virtual routers, networks and VPCs of a CloudStack cloud
+version_added: 0.1.0
+description:
+  - Reads the management server version and the fleet an upgrade acts on, page by page, in a few API calls
+    even for tens of thousands of routers.
+  - Each router gets the cluster of its host (the API gives routers no cluster), and routers are grouped into
+    units, the guest network or VPC that one C(restartNetwork) or C(restartVPC) acts on.
+  - Can be narrowed to a zone, pod, cluster, domain or account.
+author:
+  - acs.upgrade contributors (@acs-upgrade)
+extends_documentation_fragment:
+  - acs.upgrade.cloudstack
+  - acs.upgrade.attributes
+  - acs.upgrade.attributes.actiongroup_cloudstack
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  zone:
+    description: Name or id of the zone to read; all zones if not set.
+    type: str
+  pod:
+    description: Name or id of the pod to read.
+    type: str
+  cluster:
+    description: Name or id of the cluster to read (routers and system VMs whose host is in it).
+    type: str
+  domain:
+    description:
+      - Name or id of the domain whose routers, networks and VPCs are read (with its subdomains).
+      - System VMs belong to no domain and are not read when O(domain) is set.
+    type: str
+  account:
+    description: Account whose routers, networks and VPCs are read; needs O(domain).
+    type: str
+  include_accounts:
+    description: Also read the accounts (one more paged call).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Read the whole cloud
+  acs.upgrade.cs_fleet_info:
+    api_url: https://cloud.example.com/client/api
+    api_key: "{{ cs_api_key }}"
+    api_secret: "{{ cs_api_secret }}"
+  register: fleet
+
+- name: Read one zone with the connection set once for the group
+  module_defaults:
+    group/acs.upgrade.cloudstack:
+      api_url: https://cloud.example.com/client/api
+      api_key: "{{ cs_api_key }}"
+      api_secret: "{{ cs_api_secret }}"
+  block:
+    - name: Read zone ch-gva-2
+      acs.upgrade.cs_fleet_info:
+        zone: ch-gva-2
+      register: zone_fleet
+
+    - name: Show the routers that still need a new template
+      ansible.builtin.debug:
+        msg: "{{ zone_fleet.fleet.routers | selectattr('requiresupgrade') | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+fleet:
+  description: What was read.
+  returned: success
+  type: dict
+  contains:
+    version:
+      description: Management server version (C(cloudstackversion) of C(listCapabilities)).
+      type: str
+      sample: 4.18.0.0
+    filters:
+      description: Ids of the zone, pod, cluster and domain the read was narrowed to, and the account.
+      type: dict
+    zones:
+      description: Zones as C(listZones) gives them.
+      type: list
+      elements: dict
+    pods:
+      description: Pods as C(listPods) gives them.
+      type: list
+      elements: dict
+    clusters:
+      description: Clusters as C(listClusters) gives them.
+      type: list
+      elements: dict
+    hosts:
+      description: Routing hosts as C(listHosts) gives them.
+      type: list
+      elements: dict
+    domains:
+      description: Domains as C(listDomains) gives them.
+      type: list
+      elements: dict
+    accounts:
+      description: Accounts as C(listAccounts) gives them (empty unless O(include_accounts)).
+      type: list
+      elements: dict
+    systemvms:
+      description:
+        - SSVMs and CPVMs with C(id), C(name), C(systemvmtype), C(state), C(agentstate), C(version) (template),
+          C(zoneid), C(zonename), C(podid), C(hostid) and the derived C(clusterid).
+      type: list
+      elements: dict
+    routers:
+      description:
+        - Virtual routers with C(id), C(name), C(state), C(role), C(redundantstate), C(isredundantrouter),
+          C(version) (template), C(scriptsversion), C(softwareversion), C(requiresupgrade), C(zoneid), C(zonename),
+          C(podid), C(hostid), the derived C(clusterid), C(account), C(domainid), C(domain), C(guestnetworkid), C(vpcid).
+      type: list
+      elements: dict
+    networks:
+      description: Guest networks as C(listNetworks) gives them (VPC tiers carry C(vpcid)).
+      type: list
+      elements: dict
+    vpcs:
+      description: VPCs as C(listVPCs) gives them.
+      type: list
+      elements: dict
+    units:
+      description:
+        - One entry per network or VPC that has routers; C(kind) is C(network) or C(vpc); C(routers) lists router
+          ids; C(tiers) lists the tier network ids of a VPC (empty for a VPC without tiers); C(podids) and
+          C(clusterids) where its routers run.
+      type: list
+      elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError
+
+
+class FleetInfo(CloudStackModule):
+    def run(self) -> dict:
+        try:
+            fleet = Fleet.read(
+                self.client,
+                zone=self.params["zone"],
+                pod=self.params["pod"],
+                cluster=self.params["cluster"],
+                domain=self.params["domain"],
+                account=self.params["account"],
+                include_accounts=self.params["include_accounts"],
+            )
+        except FleetError as exc:
+            self.fail("cannot read the fleet: %s" % exc)
+        return {"changed": False, "fleet": fleet.as_dict()}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=cloudstack_argument_spec(
+            zone={"type": "str"},
+            pod={"type": "str"},
+            cluster={"type": "str"},
+            domain={"type": "str"},
+            account={"type": "str"},
+            include_accounts={"type": "bool", "default": True},
+        ),
+        required_by={"account": "domain"},
+        supports_check_mode=True,
+    )
+    FleetInfo(module).execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cs_upgrade_plan
+short_description: Plan the upgrade of CloudStack system VMs and routers in groups, batches and windows
+version_added: 0.1.0
+description:
+  - Puts every system VM and every network or VPC of a fleet read by M(acs.upgrade.cs_fleet_info) on a path,
+    V(livepatch), V(legacy) or V(skip), with the reason.
+  - V(legacy) when the template is 4.13 or older, the management server is older than 4.17, a VPC has no tiers,
+    the operator requires the current template (O(require_new_template)) or lists the object in
+    O(force_legacy), or the journal records a failed live patch. V(skip) when the object is already current,
+    not Running (reported), or recorded as finished in the journal.
+  - Groups the networks and VPCs by O(group_by) and orders the groups as O(order) says, then the others by
+    zone name and name. The first O(canary_size) networks/VPCs to change form a canary batch that runs before
+    every other router batch. A zone's SSVM and CPVM come before the first router batch of that zone; the
+    system VMs of zones without router work come last. Batches hold at most O(batch_size) items and never span
+    two groups.
+  - Changes nothing, reads no API, and runs on the controller; the plan is the dry run.
+author:
+  - Contributors to the acs.upgrade project
+extends_documentation_fragment:
+  - acs.upgrade.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  fleet:
+    description: The RV(acs.upgrade.cs_fleet_info#module:fleet) value.
+    type: dict
+    required: true
+  group_by:
+    description: What groups the networks and VPCs.
+    type: str
+    choices: [zone, pod, cluster, account, domain]
+    default: zone
+  order:
+    description:
+      - Groups to run first, in this order, by name or id (an account as C(domain path/account) or its bare name
+        when that is unique). The groups not listed follow in the default order.
+    type: list
+    elements: str
+    default: []
+  batch_size:
+    description: Most system VMs or networks/VPCs in one batch.
+    type: int
+    default: 5
+  canary_size:
+    description: Networks/VPCs in the canary batch; V(0) for no canary.
+    type: int
+    default: 1
+  windows:
+    description:
+      - Maintenance windows per group name or id (C(*) for every group without its own), each a window or a list
+        of windows. A daily window is C(start) and C(end) as C(HH:MM) UTC with optional C(days) (C(mon) ... C(sun));
+        a one-off window is C(start) and C(end) as ISO-8601 dates and times.
+      - System VM batches use the windows of their zone's name, else C(*).
+    type: dict
+    default: {}
+  outside_window:
+    description: What a batch does when its window is closed, V(wait) for it to open or V(skip) the batch.
+    type: str
+    choices: [wait, skip]
+    default: wait
+  require_new_template:
+    description:
+      - Recreate from the current template instead of live patching (kernel, JRE or security fixes that a live
+        patch does not bring).
+    type: bool
+    default: false
+  force_legacy:
+    description: Names or ids of system VMs, networks or VPCs that take the legacy path.
+    type: list
+    elements: str
+    default: []
+  journal:
+    description: Path of the journal of finished work (JSON lines); finished items are skipped, failed live patches go legacy.
+    type: path
+  include_systemvms:
+    description: Plan the SSVMs and CPVMs.
+    type: bool
+    default: true
+  include_routers:
+    description: Plan the networks and VPCs.
+    type: bool
+    default: true
+seealso:
+  - module: acs.upgrade.cs_fleet_info
+  - module: acs.upgrade.cs_upgrade_batch
+"""
+
+EXAMPLES = r"""
+- name: Read the cloud
+  acs.upgrade.cs_fleet_info:
+  register: fleet_read
+
+- name: Plan by account, customers-a first, canary of two, at night in zone-b
+  acs.upgrade.cs_upgrade_plan:
+    fleet: "{{ fleet_read.fleet }}"
+    group_by: account
+    order: [ROOT/customers-a]
+    canary_size: 2
+    batch_size: 10
+    windows:
+      zone-b: {start: "22:00", end: "04:00", days: [sat, sun]}
+    journal: /var/lib/acs-upgrade/journal.jsonl
+  register: upgrade_plan
+
+- name: Show the plan
+  ansible.builtin.debug:
+    msg: "{{ upgrade_plan.table }}"
+"""
+
+RETURN = r"""
+plan:
+  description: The plan.
+  returned: success
+  type: dict
+  contains:
+    ms_version:
+      description: Management server version the plan upgrades to.
+      type: str
+    settings:
+      description: The options that made the plan, with the group order in full.
+      type: dict
+    items:
+      description:
+        - Every system VM and network/VPC with C(key) (C(systemvm:ID), C(network:ID), C(vpc:ID)), C(kind), C(id),
+          C(name), C(zonename), C(group), C(path), C(reason), C(warnings) and C(batch) (when it has work).
+      type: list
+      elements: dict
+    batches:
+      description:
+        - In running order, each with C(index), C(group), C(group_id), C(stage) (V(systemvms), V(canary),
+          V(routers)), C(canary), C(windows) and C(items) (keys).
+      type: list
+      elements: dict
+    summary:
+      description: Count of items per path and in total.
+      type: dict
+table:
+  description: The plan as aligned text lines, batches then skipped items, and a summary line.
+  returned: success
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import GROUP_BY, OUTSIDE_WINDOW, PlanError, build_plan, parse_journal, plan_table
+
+
+def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
+    if not path or not os.path.exists(path):
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse_journal(handle.read())
+    except (OSError, PlanError) as exc:
+        module.fail_json(msg="cannot read the journal %s: %s" % (path, exc))
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "fleet": {"type": "dict", "required": True},
+            "group_by": {"type": "str", "choices": list(GROUP_BY), "default": "zone"},
+            "order": {"type": "list", "elements": "str", "default": []},
+            "batch_size": {"type": "int", "default": 5},
+            "canary_size": {"type": "int", "default": 1},
+            "windows": {"type": "dict", "default": {}},
+            "outside_window": {"type": "str", "choices": list(OUTSIDE_WINDOW), "default": "wait"},
+            "require_new_template": {"type": "bool", "default": False},
+            "force_legacy": {"type": "list", "elements": "str", "default": []},
+            "journal": {"type": "path"},
+            "include_systemvms": {"type": "bool", "default": True},
+            "include_routers": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    journal = read_journal(module, params["journal"])
+    try:
+        plan = build_plan(
+            params["fleet"],
+            group_by=params["group_by"],
+            order=params["order"],
+            batch_size=params["batch_size"],
+            canary_size=params["canary_size"],
+            windows=params["windows"],
+            outside_window=params["outside_window"],
+            require_new_template=params["require_new_template"],
+            force_legacy=params["force_legacy"],
+            journal=journal,
+            include_systemvms=params["include_systemvms"],
+            include_routers=params["include_routers"],
+        )
+    except PlanError as exc:
+        module.fail_json(msg="cannot plan the upgrade: %s" % exc)
+    module.exit_json(changed=False, plan=plan, table=plan_table(plan))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,520 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""The /client/api endpoint: authentication, parameter checking, the commands, and CloudStack's envelopes."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from acs_sim.cloud import Cloud, oid
+from acs_sim.jobs import Job, JobFailure
+from acs_sim.render import cs_date
+from acs_sim.signing import parse_expires, signature_matches
+from acs_sim.spec import GLOBAL_PARAMS, api_available, params_for, subset, version_tuple
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+NOT_AVAILABLE = "The given command does not exist or it is not available for user"
+BAD_CREDENTIALS = "unable to verify user credentials and/or request signature"
+
+# APIs a domain user's role does not include (CloudStack's default role permissions).
+ADMIN_ONLY = frozenset({
+    "destroyRouter", "destroySystemVm", "getRouterHealthCheckResults", "listClusters", "listConfigurations", "listHosts", "listImageStores",
+    "listInternalLoadBalancerVMs", "listManagementServers", "listPods", "listRouters", "listSystemVms", "migrateSystemVm", "patchSystemVm",
+    "rebootRouter", "rebootSystemVm", "startRouter", "startSystemVm", "stopRouter", "stopSystemVm", "updateConfiguration", "upgradeRouterTemplate",
+})
+
+LIST_KEYS = {
+    "listZones": "zone", "listPods": "pod", "listClusters": "cluster", "listHosts": "host", "listDomains": "domain", "listAccounts": "account",
+    "listNetworks": "network", "listVPCs": "vpc", "listRouters": "router", "listSystemVms": "systemvm", "listConfigurations": "configuration",
+    "listAsyncJobs": "asyncjobs", "listManagementServers": "managementserver", "listImageStores": "imagestore", "listTemplates": "template",
+    "listProjects": "project", "listInternalLoadBalancerVMs": "internalloadbalancervm",
+}
+
+JOB_INSTANCE_TYPES = {"Router": "DomainRouter", "SystemVm": "SystemVm"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, errortext: str, cserrorcode: int | None = None) -> None:
+        super().__init__(errortext)
+        self.status = status
+        self.errortext = errortext
+        self.cserrorcode = cserrorcode
+
+
+def invalid(text: str) -> ApiError:
+    return ApiError(431, text, 4350)
+
+
+def error_body(command: str | None, status: int, errortext: str, cserrorcode: int | None = None) -> dict[str, Any]:
+    inner: dict[str, Any] = {"uuidList": [], "errorcode": status}
+    if cserrorcode is not None:
+        inner["cserrorcode"] = cserrorcode
+    inner["errortext"] = errortext
+    return {f"{(command or 'error').lower()}response": inner}
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    return default if value is None else value.strip().lower() == "true"
+
+
+class Caller:
+    def __init__(self, user: dict[str, Any]) -> None:
+        self.user = user
+        self.userid = user["id"]
+        self.accountid = user["accountid"]
+        self.admin = user["admin"]
+
+
+class Api:
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, raw: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        command = next((v for k, v in raw.items() if k.lower() == "command"), None)
+        try:
+            caller, params = self._authorise(command, raw)
+            handler: Callable[[Caller, dict[str, str]], dict[str, Any]] = getattr(self, f"cmd_{command}")
+            return 200, {f"{command.lower()}response": handler(caller, params)}
+        except ApiError as exc:
+            return exc.status, error_body(command, exc.status, exc.errortext, exc.cserrorcode)
+
+    def _authorise(self, command: str | None, raw: dict[str, str]) -> tuple[Caller, dict[str, str]]:
+        cloud = self.cloud
+        if not command or command not in subset() or not api_available(command, cloud.ms_version) or not hasattr(self, f"cmd_{command}"):
+            raise ApiError(432, NOT_AVAILABLE, 9999)
+        params = {k.lower(): v for k, v in raw.items()}
+        apikey, signature = params.get("apikey"), params.get("signature")
+        user = cloud.users.get(apikey or "")
+        if not apikey or not signature or user is None:
+            raise ApiError(401, BAD_CREDENTIALS)
+        if params.get("signatureversion") == "3":
+            expires = parse_expires(params.get("expires", ""))
+            if expires is None or expires < datetime.now(timezone.utc):
+                raise ApiError(401, BAD_CREDENTIALS)
+        if not signature_matches({k: v for k, v in raw.items() if k.lower() != "signature"}, user["secretkey"], signature):
+            raise ApiError(401, BAD_CREDENTIALS)
+        if command in ADMIN_ONLY and not user["admin"]:
+            raise ApiError(432, NOT_AVAILABLE, 9999)
+        if params.get("response", "").lower() != "json":
+            raise invalid("This management server answers JSON only: add response=json to the request")
+        self._check_params(command, params)
+        return Caller(user), {k: v for k, v in params.items() if k not in GLOBAL_PARAMS}
+
+    def _check_params(self, command: str, params: dict[str, str]) -> None:
+        allowed = params_for(command, self.cloud.ms_version)
+        unknown = sorted(set(params) - set(allowed) - GLOBAL_PARAMS)
+        if unknown:
+            raise invalid(f"Unknown parameter(s) {', '.join(unknown)} for API {command} on CloudStack {self.cloud.ms_version}")
+        for name, spec in allowed.items():
+            value = params.get(name)
+            if value is None or value == "":
+                if spec.get("required"):
+                    raise invalid(f"Unable to execute API command {command.lower()} due to missing parameter {name}")
+                continue
+            kind = spec.get("type")
+            if kind == "uuid" and not self._known_uuid(command, name, value):
+                raise invalid(f"Unable to execute API command {command.lower()} due to invalid value. Invalid parameter {name} value={value} due to incorrect "
+                              "long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.")
+            if kind in ("integer", "long", "short"):
+                try:
+                    int(value)
+                except ValueError:
+                    raise invalid(f"Unable to execute API command {command.lower()} due to invalid value {value} for parameter {name}") from None
+
+    def _known_uuid(self, command: str, name: str, value: str) -> bool:
+        if not UUID_RE.match(value):
+            return False
+        table = self._entity_table(command, name)
+        return table is None or value in table
+
+    def _entity_table(self, command: str, name: str) -> Iterable[str] | None:
+        cloud = self.cloud
+        if name == "id":
+            by_command = {"listZones": cloud.zones, "listPods": cloud.pods, "listClusters": cloud.clusters, "listHosts": cloud.hosts,
+                          "listDomains": cloud.domains, "listAccounts": cloud.accounts, "listNetworks": cloud.networks, "restartNetwork": cloud.networks,
+                          "listVPCs": cloud.vpcs, "restartVPC": cloud.vpcs, "listManagementServers": {cloud.ms_id: None}}
+            return by_command.get(command, cloud.vms if ("Router" in command or "SystemVm" in command or command == "patchSystemVm") else None)
+        return {"zoneid": cloud.zones, "podid": cloud.pods, "clusterid": cloud.clusters, "hostid": cloud.hosts, "networkid": cloud.networks,
+                "vpcid": cloud.vpcs, "domainid": cloud.domains, "accountid": cloud.accounts, "routerid": cloud.vms, "virtualmachineid": cloud.vms,
+                "jobid": cloud.jobs.jobs, "projectid": {}}.get(name)
+
+    # ------------------------------------------------------------------ helpers
+    def _page(self, command: str, items: list[Any], params: dict[str, str], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        max_size = int(self.cloud.configurations["default.page.size"]["value"])
+        pagesize = int(params.get("pagesize") or max_size)
+        page = int(params.get("page") or 1)
+        if pagesize != -1 and pagesize <= 0:
+            raise invalid("Page size must be greater than 0, or -1 for no limit")
+        if pagesize > max_size:
+            raise invalid(f"Page size can't exceed max allowed page size value: {max_size}")
+        if page < 1:
+            raise invalid("Page number must be greater than 0")
+        chosen = items if pagesize == -1 else items[(page - 1) * pagesize: page * pagesize]
+        out: dict[str, Any] = {}
+        if items:
+            out["count"] = len(items)
+        if chosen:
+            out[LIST_KEYS[command]] = [render(i) for i in chosen]
+        return out
+
+    def _visible_accounts(self, caller: Caller, params: dict[str, str]) -> set[str] | None:
+        """CloudStack's ACL for list calls: without listall (or domainid/account/id) even an admin sees only his own account's objects."""
+        cloud = self.cloud
+        if not caller.admin:
+            return {caller.accountid}
+        listall = _bool(params.get("listall"))
+        domainid = params.get("domainid")
+        if params.get("account"):
+            dom = domainid or cloud.accounts[caller.accountid]["domainid"]
+            found = {a["id"] for a in cloud.accounts.values() if a["name"] == params["account"] and a["domainid"] == dom}
+            if not found:
+                raise invalid(f"Unable to find account {params['account']} in domain {cloud.domains[dom]['path']}")
+            return found
+        if domainid:
+            domains = self._subdomains(domainid) if (_bool(params.get("isrecursive")) or listall) else {domainid}
+            return {a["id"] for a in cloud.accounts.values() if a["domainid"] in domains}
+        if listall or params.get("id"):
+            return None
+        return {caller.accountid}
+
+    def _subdomains(self, domainid: str) -> set[str]:
+        root = self.cloud.domains[domainid]["path"]
+        return {d["id"] for d in self.cloud.domains.values() if d["path"] == root or d["path"].startswith(root + "/")}
+
+    @staticmethod
+    def _match(obj: dict[str, Any], params: dict[str, str], fields: dict[str, str]) -> bool:
+        for param, field in fields.items():
+            want = params.get(param)
+            if want is not None and want != "" and obj.get(field) != want:
+                return False
+        keyword = params.get("keyword")
+        return not keyword or keyword.lower() in str(obj.get("name", "")).lower()
+
+    def _submit(self, caller: Caller, command: str, instancetype: str | None, instanceid: str | None, params: dict[str, str],
+                work: Callable[[Job], dict[str, Any]]) -> dict[str, Any]:
+        job = Job(command, params, caller.userid, caller.accountid, instancetype, instanceid)
+        self.cloud.jobs.submit(job, work)
+        return {"jobid": job.id}
+
+    # ------------------------------------------------------------------ infrastructure
+    def cmd_listCapabilities(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return {"capability": {"cloudstackversion": self.cloud.ms_version, "apilimitinterval": 1, "apilimitmax": 0, "defaultuipagesize": 20,
+                               "dynamicrolesenabled": True, "securitygroupsenabled": False, "userpublictemplateenabled": True, "allowusercreateprojects": True,
+                               "supportELB": "false", "projectinviterequired": False, "kvmsnapshotenabled": False, "regionsecondaryenabled": False,
+                               "customdiskofferingmaxsize": 1024, "customdiskofferingminsize": 1, "allowuserviewdestroyedvm": False,
+                               "allowuserexpungerecovervm": False, "allowuserviewalldomainaccounts": False, "kubernetesserviceenabled": False}}
+
+    def cmd_listZones(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        with self.cloud.lock:
+            items = [z for z in self.cloud.zones.values() if self._match(z, params, {"id": "id", "name": "name"})]
+            return self._page("listZones", items, params, self.cloud.render_zone)
+
+    def cmd_listPods(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        with self.cloud.lock:
+            items = [p for p in self.cloud.pods.values() if self._match(p, params, {"id": "id", "name": "name", "zoneid": "zoneid"})]
+            return self._page("listPods", items, params, self.cloud.render_pod)
+
+    def cmd_listClusters(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        with self.cloud.lock:
+            items = [c for c in self.cloud.clusters.values() if self._match(c, params, {"id": "id", "name": "name", "zoneid": "zoneid", "podid": "podid"})]
+            return self._page("listClusters", items, params, self.cloud.render_cluster)
+
+    def cmd_listHosts(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            fields = {"id": "id", "name": "name", "zoneid": "zoneid", "podid": "podid", "clusterid": "clusterid"}
+            items = [h for h in cloud.hosts.values() if self._match(h, params, fields)]
+            if params.get("type") and params["type"].lower() != "routing":
+                items = []
+            if params.get("state") and params["state"].lower() != "up":
+                items = []
+            if params.get("virtualmachineid"):
+                vm = cloud.vms.get(params["virtualmachineid"])
+                items = [h for h in items if vm and h["id"] == vm["hostid"]]
+            return self._page("listHosts", items, params, cloud.render_host)
+
+    def cmd_listDomains(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            own = cloud.accounts[caller.accountid]["domainid"]
+            if params.get("id"):
+                scope = {params["id"]} & (self._subdomains(own))
+            elif _bool(params.get("listall")):
+                scope = self._subdomains(own)
+            else:
+                scope = {own}
+            items = [d for d in cloud.domains.values() if d["id"] in scope and self._match(d, params, {"name": "name"})]
+            if params.get("level"):
+                items = [d for d in items if str(d["level"]) == params["level"]]
+            return self._page("listDomains", items, params, cloud.render_domain)
+
+    def cmd_listAccounts(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            visible = self._visible_accounts(caller, {k: v for k, v in params.items() if k != "account"})
+            items = [a for a in cloud.accounts.values() if (visible is None or a["id"] in visible)
+                     and self._match(a, params, {"id": "id", "name": "name", "domainid": "domainid"})]
+            if params.get("accounttype"):
+                items = [a for a in items if str(a["type"]) == params["accounttype"]]
+            return self._page("listAccounts", items, params, cloud.render_account)
+
+    def cmd_listConfigurations(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            names = [n for n, c in cloud.configurations.items()
+                     if (not params.get("name") or params["name"].lower() in n.lower())
+                     and (not params.get("category") or params["category"].lower() == c["category"].lower())
+                     and (not params.get("keyword") or params["keyword"].lower() in n.lower())]
+            return self._page("listConfigurations", names, params, cloud.render_configuration)
+
+    def cmd_updateConfiguration(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            name = params["name"]
+            if name not in cloud.configurations:
+                raise invalid(f"Config parameter with name {name} doesn't exist")
+            cloud.configurations[name]["value"] = params.get("value", "")
+            return {"configuration": cloud.render_configuration(name)}
+
+    def cmd_listManagementServers(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        server = {"id": cloud.ms_id, "name": "management-server-1", "state": "Up", "version": cloud.ms_version,
+                  "osdistribution": "Debian GNU/Linux 12", "javaversion": "11.0.21", "lastserverstart": cs_date(cloud.started)}
+        items = [server] if self._match(server, params, {"id": "id", "name": "name"}) else []
+        return self._page("listManagementServers", items, params, dict)
+
+    def cmd_listImageStores(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            stores = [{"id": oid("imagestore", z["id"]), "name": f"{z['name']}-secondary", "protocol": "nfs", "providername": "NFS", "scope": "ZONE",
+                       "url": f"nfs://192.0.2.10/export/{z['name']}", "zoneid": z["id"], "zonename": z["name"], "readonly": False}
+                      for z in cloud.zones.values()]
+            items = [s for s in stores if self._match(s, params, {"id": "id", "name": "name", "zoneid": "zoneid"})]
+            return self._page("listImageStores", items, params, dict)
+
+    def cmd_listTemplates(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            if params["templatefilter"] not in ("all", "featured", "self", "selfexecutable", "sharedexecutable", "executable", "community"):
+                raise invalid(f"Invalid templatefilter {params['templatefilter']}")
+            versions = sorted({v["version"] for v in cloud.vms.values()} | {cloud.template_version}, key=version_tuple)
+            items = []
+            if caller.admin and params["templatefilter"] == "all":
+                for version in versions:
+                    tid, name = cloud._template(version)
+                    items.append({"id": tid, "name": name, "displaytext": name, "templatetype": "SYSTEM", "hypervisor": "KVM", "format": "QCOW2",
+                                  "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
+                                  "account": "system", "domain": "ROOT", "created": cs_date()})
+            items = [t for t in items if self._match(t, params, {"id": "id", "name": "name"})]
+            return self._page("listTemplates", items, params, dict)
+
+    def cmd_listProjects(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return {}
+
+    def cmd_listInternalLoadBalancerVMs(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return {}
+
+    # ------------------------------------------------------------------ guest networks
+    def cmd_listNetworks(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            visible = self._visible_accounts(caller, params)
+            items = [n for n in cloud.networks.values() if (visible is None or n["accountid"] in visible)
+                     and self._match(n, params, {"id": "id", "zoneid": "zoneid", "vpcid": "vpcid"})]
+            if params.get("type"):
+                items = [n for n in items if n["type"].lower() == params["type"].lower()]
+            if params.get("forvpc"):
+                items = [n for n in items if bool(n["vpcid"]) == _bool(params["forvpc"])]
+            if params.get("traffictype") and params["traffictype"].lower() != "guest":
+                items = []
+            if _bool(params.get("issystem")) or _bool(params.get("restartrequired")):
+                items = []
+            return self._page("listNetworks", items, params, cloud.render_network)
+
+    def cmd_listVPCs(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            visible = self._visible_accounts(caller, params)
+            items = [v for v in cloud.vpcs.values() if (visible is None or v["accountid"] in visible)
+                     and self._match(v, params, {"id": "id", "zoneid": "zoneid", "name": "name", "cidr": "cidr"})]
+            if params.get("state") and params["state"].lower() != "enabled":
+                items = []
+            if _bool(params.get("restartrequired")):
+                items = []
+            return self._page("listVPCs", items, params, cloud.render_vpc)
+
+    def _owned(self, caller: Caller, obj: dict[str, Any], kind: str) -> None:
+        if not caller.admin and obj["accountid"] != caller.accountid:
+            account = self.cloud.accounts[caller.accountid]["name"]
+            raise ApiError(531, f"Account {account} does not have permission to operate with {kind} {obj['name']}", 4365)
+
+    def cmd_restartNetwork(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            network = cloud.networks[params["id"]]
+            self._owned(caller, network, "network")
+        return self._submit(caller, "restartNetwork", "Network", network["id"], params, lambda job: self._restart(job, params, network, None))
+
+    def cmd_restartVPC(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            vpc = cloud.vpcs[params["id"]]
+            self._owned(caller, vpc, "vpc")
+        return self._submit(caller, "restartVPC", "Vpc", vpc["id"], params, lambda job: self._restart(job, params, None, vpc))
+
+    def _restart(self, job: Job, params: dict[str, str], network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> dict[str, Any]:
+        cleanup, livepatch, makeredundant = _bool(params.get("cleanup")), _bool(params.get("livepatch")), _bool(params.get("makeredundant"))
+        if livepatch and cleanup:
+            raise JobFailure("Live patching cannot be combined with cleanup=true; restart with cleanup=false to live patch", 431)
+        if network is not None and network["type"] == "Shared" and makeredundant:
+            raise JobFailure(f"Network {network['name']} is a shared network: it cannot be made redundant", 431)
+        return self.cloud.op_restart(job, network, vpc, cleanup, livepatch, makeredundant)
+
+    # ------------------------------------------------------------------ routers
+    def _router_filter(self, caller: Caller, params: dict[str, str]) -> list[dict[str, Any]]:
+        cloud = self.cloud
+        visible = self._visible_accounts(caller, params)
+        routers = [v for v in cloud.vms.values() if v["type"] == "router" and (visible is None or v["accountid"] in visible)]
+        exact = {k: params[k] for k in ("id", "zoneid", "podid", "hostid", "vpcid") if params.get(k)}
+        if exact:
+            routers = [r for r in routers if all(r.get(k) == v for k, v in exact.items())]
+        if params.get("name"):
+            routers = [r for r in routers if r["name"] == params["name"]]
+        if params.get("keyword"):
+            routers = [r for r in routers if params["keyword"].lower() in r["name"].lower()]
+        if params.get("clusterid"):
+            routers = [r for r in routers if r["hostid"] and cloud.hosts[r["hostid"]]["clusterid"] == params["clusterid"]]
+        if params.get("networkid"):
+            network = cloud.networks[params["networkid"]]
+            routers = [r for r in routers if (r["networkid"] == network["id"]) or (network["vpcid"] and r["vpcid"] == network["vpcid"])]
+        if params.get("state"):
+            routers = [r for r in routers if r["state"].lower() == params["state"].lower()]
+        if params.get("version"):
+            routers = [r for r in routers if r["version"].startswith(params["version"])]
+        if params.get("forvpc"):
+            routers = [r for r in routers if bool(r["vpcid"]) == _bool(params["forvpc"])]
+        if params.get("healthchecksfailed"):
+            routers = [r for r in routers if cloud.health_failed(r) == _bool(params["healthchecksfailed"])]
+        if params.get("projectid"):
+            routers = []
+        return routers
+
+    def cmd_listRouters(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            with_health = _bool(params.get("fetchhealthcheckresults"))
+            return self._page("listRouters", self._router_filter(caller, params), params, lambda r: cloud.render_router(r, with_health))
+
+    def _router_job(self, caller: Caller, command: str, action: str, params: dict[str, str]) -> dict[str, Any]:
+        forced = _bool(params.get("forced"))
+        return self._submit(caller, command, "DomainRouter", params["id"], params, lambda job: self.cloud.op_router(job, action, params["id"], forced))
+
+    def cmd_rebootRouter(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._router_job(caller, "rebootRouter", "reboot", params)
+
+    def cmd_stopRouter(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._router_job(caller, "stopRouter", "stop", params)
+
+    def cmd_startRouter(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._router_job(caller, "startRouter", "start", params)
+
+    def cmd_destroyRouter(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._router_job(caller, "destroyRouter", "destroy", params)
+
+    def cmd_getRouterHealthCheckResults(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            router = cloud.vms[params["routerid"]]
+            if router["type"] != "router":
+                raise invalid(f"Unable to find router with id {params['routerid']}")
+            fresh = _bool(params.get("performfreshchecks"))
+            if fresh and not cloud.health_checks_enabled():
+                raise ApiError(530, f"Router health checks are not enabled for router {router['name']}", 4250)
+            if fresh and router["state"] != "Running":
+                raise ApiError(530, f"Unable to perform fresh checks on router {router['name']}: it is not in Running state", 4250)
+        if fresh:
+            cloud.fresh_health_checks(router)
+        with cloud.lock:
+            return {"routerhealthchecks": {"routerid": router["id"], "healthchecks": [dict(r) for r in router["health"].values()]}}
+
+    def cmd_upgradeRouterTemplate(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        selectors = [k for k in ("id", "zoneid", "podid", "clusterid", "domainid") if params.get(k)]
+        if len(selectors) != 1:
+            raise invalid("Only one of the parameters id, zoneid, podid, clusterid, domainid has to be specified" if selectors
+                          else "One of the parameters id, zoneid, podid, clusterid, domainid has to be specified")
+        if params.get("account") and not params.get("domainid"):
+            raise invalid("Account name can be specified only together with domainid")
+        with cloud.lock:
+            scope = {"listall": "true", **{k: params[k] for k in ("id", "zoneid", "podid", "clusterid") if params.get(k)}}
+            if params.get("domainid"):
+                scope.update({"domainid": params["domainid"], "isrecursive": "true"})
+                if params.get("account"):
+                    scope["account"] = params["account"]
+            routers = [r for r in self._router_filter(caller, scope) if cloud.requires_upgrade(r) and r["state"] in ("Running", "Stopped")]
+        jobs = []
+        for router in routers:
+            # A stopped router is started instead: it boots the new template just the same.
+            action = "reboot" if router["state"] == "Running" else "start"
+            submitted = self._submit(caller, "rebootRouter", "DomainRouter", router["id"], {"id": router["id"]},
+                                     lambda job, rid=router["id"], act=action: cloud.op_router(job, act, rid))
+            jobs.append({"jobid": submitted["jobid"]})
+        return {"count": len(jobs), "asyncjobs": jobs} if jobs else {}
+
+    # ------------------------------------------------------------------ system VMs
+    def cmd_listSystemVms(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        with cloud.lock:
+            fields = {"id": "id", "zoneid": "zoneid", "podid": "podid", "hostid": "hostid", "name": "name"}
+            items = [v for v in cloud.vms.values() if v["type"] != "router" and self._match(v, params, fields)]
+            if params.get("systemvmtype"):
+                items = [v for v in items if v["systemvmtype"] == params["systemvmtype"]]
+            if params.get("state"):
+                items = [v for v in items if v["state"].lower() == params["state"].lower()]
+            return self._page("listSystemVms", items, params, cloud.render_systemvm)
+
+    def cmd_patchSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        if not params.get("id"):
+            raise invalid("Please provide a valid ID of a system VM to be patched")
+        forced = _bool(params.get("forced"))
+        return self._submit(caller, "patchSystemVm", "SystemVm", params["id"], params, lambda job: self.cloud.op_patch_systemvm(job, params["id"], forced))
+
+    def _systemvm_job(self, caller: Caller, command: str, action: str, params: dict[str, str], vmid: str) -> dict[str, Any]:
+        hostid = params.get("hostid")
+        return self._submit(caller, command, "SystemVm", vmid, params, lambda job: self.cloud.op_systemvm(job, action, vmid, hostid))
+
+    def cmd_rebootSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._systemvm_job(caller, "rebootSystemVm", "reboot", params, params["id"])
+
+    def cmd_stopSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._systemvm_job(caller, "stopSystemVm", "stop", params, params["id"])
+
+    def cmd_startSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._systemvm_job(caller, "startSystemVm", "start", params, params["id"])
+
+    def cmd_destroySystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._systemvm_job(caller, "destroySystemVm", "destroy", params, params["id"])
+
+    def cmd_migrateSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        return self._systemvm_job(caller, "migrateSystemVm", "migrate", params, params["virtualmachineid"])
+
+    # ------------------------------------------------------------------ jobs
+    def cmd_queryAsyncJobResult(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        job = self.cloud.jobs.get(params["jobid"])
+        if not caller.admin and job.accountid != caller.accountid:
+            raise ApiError(531, f"Account {self.cloud.accounts[caller.accountid]['name']} does not have permission to access job {job.id}", 4365)
+        with self.cloud.lock:
+            return self.cloud.render_job(job)
+
+    def cmd_listAsyncJobs(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        cloud = self.cloud
+        visible = self._visible_accounts(caller, params)
+        jobs = [j for j in cloud.jobs.all() if (visible is None or j.accountid in visible)]
+        if params.get("keyword"):
+            jobs = [j for j in jobs if params["keyword"].lower() in j.command.lower()]
+        with cloud.lock:
+            return self._page("listAsyncJobs", jobs, params, cloud.render_job)
+

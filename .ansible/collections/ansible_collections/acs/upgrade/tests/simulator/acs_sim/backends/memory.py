@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""The default backend: machines exist only as the simulator's records."""
+from __future__ import annotations
+
+from typing import Any
+
+from acs_sim.backends.base import Backend, PatchResult
+
+
+class MemoryBackend(Backend):
+    def __init__(self, **_options: object) -> None:
+        pass
+
+    def create_vm(self, vm: dict[str, Any]) -> None:
+        pass
+
+    def destroy_vm(self, vm: dict[str, Any]) -> None:
+        pass
+
+    def stop_vm(self, vm: dict[str, Any]) -> None:
+        pass
+
+    def start_vm(self, vm: dict[str, Any]) -> None:
+        pass
+
+    def reboot_vm(self, vm: dict[str, Any]) -> None:
+        pass
+
+    def patch_vm(self, vm: dict[str, Any], ms_version: str) -> PatchResult:
+        checksum = self.scripts_checksum(ms_version)
+        return PatchResult(ok=True, scriptsversion=checksum, message=f"version:{checksum}")
+
+    def health_checks(self, vm: dict[str, Any], fresh: bool) -> list[dict[str, Any]] | None:
+        return None

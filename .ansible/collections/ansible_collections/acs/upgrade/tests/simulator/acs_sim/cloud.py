@@ -1,0 +1,761 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""The simulated cloud: its objects, how they look through the API, and what the async operations do to them.
+
+One re-entrant lock guards every object. Operations take it to read or change state and release it around
+backend calls and waits, so a slow backend never stalls the API.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import random
+import threading
+import time
+import uuid
+from typing import Any
+
+from acs_sim.backends.base import Backend
+from acs_sim.faults import FaultBook, validate
+from acs_sim.jobs import COMMAND_CLASSES, Job, JobFailure, JobManager
+from acs_sim.payload import template_version
+from acs_sim.render import cs_date, drop_none
+from acs_sim.spec import version_tuple
+
+NAMESPACE = uuid.UUID("0b5e0d7e-3f7a-4f2b-9a55-5a1d2f0c4e11")
+
+BASIC_CHECKS = ("cpu_usage", "memory_usage", "disk_space", "gateways", "router_version")
+ADVANCED_CHECKS = ("dhcp", "dns", "haproxy", "iptables")
+
+# Wall-clock seconds of each step on a real cloud, before --time-factor: [min, max] (uniform) or a fixed number.
+DEFAULT_DURATIONS: dict[str, Any] = {
+    "patch_systemvm": [20, 40],
+    "livepatch_router": [10, 20],
+    "restart_rules": [5, 10],
+    "router_deploy": [60, 90],
+    "router_destroy": [10, 20],
+    "vm_stop": [15, 30],
+    "vm_start": [40, 70],
+    "systemvm_destroy": [10, 20],
+    "systemvm_respawn": [20, 40],
+    "systemvm_boot": [60, 90],
+    "migrate": [20, 40],
+}
+
+DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "router.health.checks.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
+                                     "description": "If true, router health checks are allowed to be executed and read. "
+                                                    "If false, all scheduled checks and API calls for on demand checks are disabled."},
+    "router.health.checks.basic.interval": {"value": "3", "category": "Advanced", "type": "Integer", "isdynamic": True,
+                                            "description": "Interval in minutes at which basic router health checks are performed. "
+                                                           "If set to 0, no tests are scheduled."},
+    "router.health.checks.advanced.interval": {"value": "10", "category": "Advanced", "type": "Integer", "isdynamic": True,
+                                               "description": "Interval in minutes at which advanced router health checks are performed. "
+                                                              "If set to 0, no tests are scheduled."},
+    "router.health.checks.to.exclude": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True,
+                                        "description": "Health checks that should be excluded when executing scheduled checks on the router."},
+    "router.version.check": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": False,
+                             "description": "If true, router minimum required version is checked before sending command"},
+    "default.page.size": {"value": "500", "category": "Advanced", "type": "Long", "isdynamic": False,
+                          "description": "Default page size for API list* commands"},
+    "system.vm.patch.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
+                                "description": "Whether system VMs and virtual routers may be live patched"},
+}
+
+ROLE_NAMES = {1: ("Admin", "Root Admin"), 2: ("DomainAdmin", "Domain Admin"), 0: ("User", "User")}
+ACCOUNT_TYPES = {"admin": 1, "domainadmin": 2, "user": 0}
+
+
+def oid(kind: str, key: object) -> str:
+    """Stable ids for topology objects, so a topology file always yields the same uuids."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
+
+
+class TopologyError(ValueError):
+    pass
+
+
+class Cloud:
+    def __init__(self, topology: dict[str, Any], backend: Backend, time_factor: float = 1.0) -> None:
+        self.lock = threading.RLock()
+        self.backend = backend
+        self.time_factor = float(time_factor)
+        self.topology = copy.deepcopy(topology)
+        ms = topology.get("managementserver") or {}
+        self.ms_version = str(ms.get("version", "4.18.0.0"))
+        self.template_version = str(ms.get("systemvm_template", template_version(self.ms_version)))
+        self.random = random.Random(topology.get("seed", 0))
+        jobs_cfg = topology.get("jobs") or {}
+        self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
+        self.jobs = JobManager(int(jobs_cfg.get("workers", 10)))
+        self.faults = FaultBook(topology.get("seed", 0))
+        self._instance = itertools.count(1)
+        self._ip = itertools.count(10)
+        self.domains: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, dict[str, str]] = {}
+        self.zones: dict[str, dict[str, Any]] = {}
+        self.pods: dict[str, dict[str, Any]] = {}
+        self.clusters: dict[str, dict[str, Any]] = {}
+        self.hosts: dict[str, dict[str, Any]] = {}
+        self.networks: dict[str, dict[str, Any]] = {}
+        self.vpcs: dict[str, dict[str, Any]] = {}
+        self.vms: dict[str, dict[str, Any]] = {}
+        self.configurations: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULT_CONFIGURATIONS)
+        self.ms_id = oid("managementserver", "ms1")
+        self.started = time.time()
+        self._build(topology)
+
+    # ------------------------------------------------------------------ topology
+    def _build(self, topo: dict[str, Any]) -> None:
+        self._add_domain("ROOT", None)
+        for dom in topo.get("domains") or []:
+            parent = self._domain_by_ref(dom.get("parent", "ROOT"))
+            self._add_domain(dom["name"], parent)
+        self._add_account({"name": "admin", "domain": "ROOT", "type": "admin"})
+        for acc in topo.get("accounts") or []:
+            self._add_account(acc)
+        self._add_keys(topo.get("keys") or {})
+        for name, value in (topo.get("configurations") or {}).items():
+            self.configurations.setdefault(name, {"category": "Advanced", "type": "String", "isdynamic": True, "description": name})
+            self.configurations[name]["value"] = str(value).lower() if isinstance(value, bool) else str(value)
+        for zone in topo.get("zones") or []:
+            self._add_zone(zone)
+        for net in topo.get("networks") or []:
+            self._add_network(net)
+        for vpc in topo.get("vpcs") or []:
+            self._add_vpc(vpc)
+        for fault in topo.get("faults") or []:
+            self.inject(fault)
+
+    def _add_domain(self, name: str, parent: dict[str, Any] | None) -> None:
+        path = name if parent is None else f"{parent['path']}/{name}"
+        dom = {"id": oid("domain", path), "name": name, "path": path, "parentid": parent["id"] if parent else None,
+               "level": 0 if parent is None else parent["level"] + 1}
+        self.domains[dom["id"]] = dom
+
+    def _domain_by_ref(self, ref: str) -> dict[str, Any]:
+        for dom in self.domains.values():
+            if ref in (dom["path"], dom["id"]):
+                return dom
+        matches = [d for d in self.domains.values() if d["name"] == ref]
+        if len(matches) == 1:
+            return matches[0]
+        raise TopologyError(f"domain {ref!r} is not defined (or ambiguous): define it under domains: or use its full path like ROOT/customers")
+
+    def _add_account(self, acc: dict[str, Any]) -> None:
+        dom = self._domain_by_ref(acc.get("domain", "ROOT"))
+        kind = acc.get("type", "user")
+        if kind not in ACCOUNT_TYPES:
+            raise TopologyError(f"account {acc['name']}: type must be one of {sorted(ACCOUNT_TYPES)}")
+        account = {"id": oid("account", f"{dom['path']}/{acc['name']}"), "name": acc["name"], "domainid": dom["id"], "type": ACCOUNT_TYPES[kind]}
+        self.accounts[account["id"]] = account
+
+    def account_by_ref(self, ref: str) -> dict[str, Any]:
+        matches = [a for a in self.accounts.values() if ref in (a["id"], a["name"])]
+        if len(matches) != 1:
+            raise TopologyError(f"account {ref!r} is not defined (or ambiguous) in the topology")
+        return matches[0]
+
+    def _add_keys(self, keys: dict[str, Any]) -> None:
+        defaults = {"admin": {"apikey": "admin-apikey-acs-sim", "secretkey": "admin-secretkey-acs-sim", "account": "admin"},
+                    "user": {"apikey": "user-apikey-acs-sim", "secretkey": "user-secretkey-acs-sim"}}
+        merged = {**defaults, **keys}
+        if "account" not in merged["user"]:
+            users = [a for a in self.accounts.values() if a["type"] == 0]
+            if not users:
+                self._add_account({"name": "user", "domain": "ROOT"})
+                users = [a for a in self.accounts.values() if a["type"] == 0]
+            merged["user"] = {**merged["user"], "account": users[0]["name"]}
+        for label, key in merged.items():
+            account = self.account_by_ref(key.get("account", "admin"))
+            user = {"id": oid("user", label), "label": label, "apikey": key["apikey"], "secretkey": key["secretkey"],
+                    "accountid": account["id"], "admin": account["type"] == 1}
+            self.users[user["apikey"]] = user
+            self.keys[label] = {"apikey": key["apikey"], "secretkey": key["secretkey"]}
+
+    def _add_zone(self, zone: dict[str, Any]) -> None:
+        zid = oid("zone", zone["name"])
+        self.zones[zid] = {"id": zid, "name": zone["name"]}
+        pods = zone.get("pods") or [{"name": f"{zone['name']}-pod1"}]
+        for p_index, pod in enumerate(pods):
+            pid = oid("pod", f"{zone['name']}/{pod['name']}")
+            self.pods[pid] = {"id": pid, "name": pod["name"], "zoneid": zid, "index": p_index}
+            for cluster in pod.get("clusters") or [{"name": f"{pod['name']}-cluster1"}]:
+                cid = oid("cluster", f"{zone['name']}/{cluster['name']}")
+                self.clusters[cid] = {"id": cid, "name": cluster["name"], "podid": pid, "zoneid": zid}
+                for host in cluster.get("hosts") or [f"{cluster['name']}-host1"]:
+                    hname = host if isinstance(host, str) else host["name"]
+                    hid = oid("host", f"{zone['name']}/{hname}")
+                    self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid,
+                                       "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": cs_date(self.started)}
+        sysvm = zone.get("systemvms") or {}
+        version = str(sysvm.get("version", self.template_version))
+        for kind, prefix in (("secondarystoragevm", "s"), ("consoleproxy", "v")):
+            spec = sysvm.get(kind) or {}
+            self._new_vm(kind, zid, name_prefix=prefix, version=str(spec.get("version", version)), state=spec.get("state", sysvm.get("state", "Running")),
+                         softwareversion=spec.get("softwareversion"), key=f"{zone['name']}/{kind}")
+
+    def zone_by_ref(self, ref: str) -> dict[str, Any]:
+        for zone in self.zones.values():
+            if ref in (zone["id"], zone["name"]):
+                return zone
+        raise TopologyError(f"zone {ref!r} is not defined in the topology")
+
+    def _add_network(self, net: dict[str, Any], vpc: dict[str, Any] | None = None) -> dict[str, Any]:
+        zone = self.zone_by_ref(net.get("zone") or (vpc and self.zones[vpc["zoneid"]]["name"]))
+        account = self.account_by_ref(net.get("account", vpc and self.accounts[vpc["accountid"]]["name"] or "admin"))
+        ntype = net.get("type", "Isolated")
+        if ntype not in ("Isolated", "Shared"):
+            raise TopologyError(f"network {net['name']}: type must be Isolated or Shared")
+        index = len(self.networks) + 1
+        network = {"id": net.get("id") or oid("network", f"{zone['name']}/{net['name']}"), "name": net["name"], "zoneid": zone["id"],
+                   "accountid": account["id"], "type": ntype, "vpcid": vpc["id"] if vpc else None, "redundant": bool(net.get("redundant", False)),
+                   "cidr": net.get("cidr", f"10.{100 + index // 250}.{index % 250}.0/24"), "created": cs_date(self.started),
+                   "has_router": vpc is None and net.get("router", True)}
+        self.networks[network["id"]] = network
+        if vpc is None:
+            self._add_routers(net.get("routers"), network, None)
+        return network
+
+    def _add_vpc(self, spec: dict[str, Any]) -> None:
+        zone = self.zone_by_ref(spec["zone"])
+        account = self.account_by_ref(spec.get("account", "admin"))
+        vpc = {"id": spec.get("id") or oid("vpc", f"{zone['name']}/{spec['name']}"), "name": spec["name"], "zoneid": zone["id"], "accountid": account["id"],
+               "redundant": bool(spec.get("redundant", False)), "cidr": spec.get("cidr", "10.200.0.0/16"), "created": cs_date(self.started)}
+        self.vpcs[vpc["id"]] = vpc
+        for t_index, tier in enumerate(spec.get("tiers") or []):
+            tier_spec = {"name": tier} if isinstance(tier, str) else dict(tier)
+            tier_spec.setdefault("cidr", f"{vpc['cidr'].rsplit('.', 2)[0]}.{t_index + 1}.0/24")
+            self._add_network(tier_spec, vpc)
+        self._add_routers(spec.get("routers"), None, vpc)
+
+    def _add_routers(self, routers: list[dict[str, Any]] | None, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
+        owner = network or vpc
+        if routers is None:
+            routers = [{}] * (2 if owner["redundant"] else 1) if (vpc or network["has_router"]) else []
+        if len(routers) > 1 and not owner["redundant"]:
+            owner["redundant"] = True
+        for index, spec in enumerate(routers):
+            redundantstate = spec.get("redundantstate") or (("PRIMARY" if index == 0 else "BACKUP") if owner["redundant"] else "UNKNOWN")
+            self._new_vm("router", owner["zoneid"], name_prefix="r", version=str(spec.get("version", self.template_version)),
+                         state=spec.get("state", "Running"), softwareversion=spec.get("softwareversion"), scriptsversion=spec.get("scriptsversion"),
+                         host=spec.get("host"), network=network, vpc=vpc, redundantstate=redundantstate, name=spec.get("name"),
+                         failing=spec.get("failing_checks") or [], key=f"{owner['id']}/{index}")
+
+    # ------------------------------------------------------------------ VMs
+    def _pick_host(self, zoneid: str, ref: str | None = None) -> dict[str, Any]:
+        hosts = [h for h in self.hosts.values() if h["zoneid"] == zoneid]
+        if not hosts:
+            raise TopologyError(f"zone {self.zones[zoneid]['name']} has no hosts")
+        if ref:
+            for host in hosts:
+                if ref in (host["id"], host["name"]):
+                    return host
+            raise TopologyError(f"host {ref!r} is not defined in zone {self.zones[zoneid]['name']}")
+        return hosts[self.random.randrange(len(hosts))]
+
+    def _new_vm(self, kind: str, zoneid: str, *, name_prefix: str, version: str, state: str = "Running", softwareversion: str | None = None,
+                scriptsversion: str | None = None, host: str | None = None, network: dict[str, Any] | None = None, vpc: dict[str, Any] | None = None,
+                redundantstate: str = "UNKNOWN", name: str | None = None, failing: list[str] | None = None, key: str | None = None) -> dict[str, Any]:
+        instance = next(self._instance)
+        placed = self._pick_host(zoneid, host)
+        software = softwareversion or (version + ".0" if len(version_tuple(version)) == 3 else version)
+        vm = {"id": oid("vm", key) if key else str(uuid.uuid4()), "instance": instance, "name": name or f"{name_prefix}-{instance}-VM", "type": kind,
+              "state": state, "zoneid": zoneid, "podid": placed["podid"], "hostid": placed["id"] if state in ("Running", "Starting", "Stopping") else None,
+              "lasthostid": placed["id"], "version": version, "softwareversion": software,
+              "scriptsversion": scriptsversion or self.backend.scripts_checksum(software),
+              "created": cs_date(), "linklocalip": f"169.254.{(instance // 250) % 250}.{instance % 250 + 2}"}
+        if kind == "router":
+            owner = network or vpc
+            vm.update({"role": "VIRTUAL_ROUTER", "redundant": bool(owner["redundant"]), "redundantstate": redundantstate if state == "Running" else "UNKNOWN",
+                       "networkid": network["id"] if network else None, "vpcid": vpc["id"] if vpc else None, "accountid": owner["accountid"],
+                       "health": {}, "failing": set(failing or [])})
+            self._run_health_checks(vm)
+        else:
+            vm.update({"systemvmtype": kind, "role": None, "redundantstate": None, "networkid": None, "vpcid": None,
+                       "accountid": self.account_by_ref("admin")["id"]})
+        self.vms[vm["id"]] = vm
+        return vm
+
+    def snapshot(self, vm: dict[str, Any]) -> dict[str, Any]:
+        """What a backend sees of a VM: a copy, safe to read without the lock."""
+        snap = {k: v for k, v in vm.items() if k not in ("health", "failing")}
+        snap["networkids"] = self.router_network_ids(vm) if vm["type"] == "router" else []
+        return snap
+
+    def router_network_ids(self, vm: dict[str, Any]) -> list[str]:
+        if vm.get("vpcid"):
+            return [n["id"] for n in self.networks.values() if n["vpcid"] == vm["vpcid"]]
+        return [vm["networkid"]] if vm.get("networkid") else []
+
+    def routers_of(self, network: dict[str, Any] | None = None, vpc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if vpc is not None:
+            return [v for v in self.vms.values() if v["type"] == "router" and v["vpcid"] == vpc["id"]]
+        if network is not None and network["vpcid"]:
+            return [v for v in self.vms.values() if v["type"] == "router" and v["vpcid"] == network["vpcid"]]
+        return [v for v in self.vms.values() if v["type"] == "router" and v["networkid"] == network["id"]]
+
+    def requires_upgrade(self, vm: dict[str, Any]) -> bool:
+        return version_tuple(vm["version"]) < version_tuple(self.template_version)
+
+    def duration(self, step: str) -> float:
+        spec = self.durations.get(step, 1.0)
+        seconds = self.random.uniform(float(spec[0]), float(spec[1])) if isinstance(spec, (list, tuple)) else float(spec)
+        return seconds * self.time_factor
+
+    def wait(self, step: str) -> None:
+        self.jobs.sleep(self.duration(step))
+
+    # ------------------------------------------------------------------ health checks
+    def health_checks_enabled(self) -> bool:
+        return self.configurations["router.health.checks.enabled"]["value"].lower() == "true"
+
+    def _run_health_checks(self, vm: dict[str, Any], results: list[dict[str, Any]] | None = None) -> None:
+        """Record a run of the router's health checks, as the periodic monitor on the router would."""
+        now = cs_date()
+        if results is not None:
+            vm["health"] = {r["checkname"]: dict(r) for r in results}
+            return
+        failing = set(vm["failing"])
+        for fault in self.faults.peek("health_check_failure", {vm["id"], vm["name"]}):
+            failing.update(fault["checks"])
+        health = {}
+        for checktype, names in (("basic", BASIC_CHECKS), ("advanced", ADVANCED_CHECKS)):
+            for name in names:
+                if name == "router_version":
+                    ok, details = self._router_version_check(vm)
+                else:
+                    ok, details = True, f"{name} check passed"
+                if name in failing:
+                    ok, details = False, f"{name} check failed"
+                health[name] = {"checkname": name, "checktype": checktype, "success": ok, "lastupdated": now, "details": details}
+        vm["health"] = health
+
+    def _router_version_check(self, vm: dict[str, Any]) -> tuple[bool, str]:
+        expected_scripts = self.backend.scripts_checksum(self.ms_version)
+        if self.requires_upgrade(vm):
+            return False, f"Template version mismatch. Expected: {self.template_version}, found: {vm['version']}"
+        if vm["scriptsversion"] != expected_scripts:
+            return False, f"Scripts version mismatch. Expected: {expected_scripts}, found: {vm['scriptsversion']}"
+        return True, "Router version check passed"
+
+    def health_failed(self, vm: dict[str, Any]) -> bool:
+        return any(not r["success"] for r in vm["health"].values())
+
+    def fresh_health_checks(self, vm: dict[str, Any]) -> None:
+        snap = self.snapshot(vm)
+        results = self.backend.health_checks(snap, fresh=True)
+        with self.lock:
+            self._run_health_checks(vm, results)
+            if results is None:
+                # This run showed the injected failure: it counts against the fault's count.
+                self.faults.take(["health_check_failure"], None, {vm["id"], vm["name"]})
+
+    # ------------------------------------------------------------------ faults
+    def inject(self, spec: dict[str, Any]) -> dict[str, Any]:
+        fault = self.faults.add(validate(spec))
+        if fault["kind"] == "health_check_failure":
+            with self.lock:
+                for vm in self.vms.values():
+                    if vm["type"] == "router" and (not fault.get("object") or fault["object"] in (vm["id"], vm["name"])):
+                        self._run_health_checks(vm)
+        return fault
+
+    def job_fault(self, job: Job, objects: set[str]) -> None:
+        """Apply an injected job fault; never call it with the lock held (a hanging job would stall the API)."""
+        fault = self.faults.take(["job_failure", "job_hang"], job.command, objects)
+        if fault is None:
+            return
+        if fault["kind"] == "job_hang":
+            self.jobs.hang()
+        raise JobFailure(fault.get("errortext") or f"Injected failure of {job.command}", int(fault.get("errorcode", 530)))
+
+    # ------------------------------------------------------------------ redundancy
+    def _peers(self, vm: dict[str, Any]) -> list[dict[str, Any]]:
+        if not vm.get("redundant"):
+            return []
+        owner_key = "vpcid" if vm["vpcid"] else "networkid"
+        return [v for v in self.vms.values() if v["type"] == "router" and v["id"] != vm["id"] and v[owner_key] == vm[owner_key]]
+
+    def _going_down(self, vm: dict[str, Any], state: str) -> None:
+        """The router leaves service: a BACKUP peer takes over if it was PRIMARY."""
+        was_primary = vm.get("redundantstate") == "PRIMARY"
+        vm["state"] = state
+        if vm["type"] != "router":
+            return
+        vm["redundantstate"] = "UNKNOWN"
+        if was_primary:
+            for peer in self._peers(vm):
+                if peer["state"] == "Running":
+                    peer["redundantstate"] = "PRIMARY"
+                    break
+
+    def _booted(self, vm: dict[str, Any]) -> None:
+        """A (re)started VM boots the current system VM template and receives the current scripts."""
+        vm["state"] = "Running"
+        vm["hostid"] = vm.get("lasthostid") or self._pick_host(vm["zoneid"])["id"]
+        vm["version"] = self.template_version
+        vm["softwareversion"] = self.ms_version
+        vm["scriptsversion"] = self.backend.scripts_checksum(self.ms_version)
+        if vm["type"] == "router":
+            if vm["redundant"]:
+                primary = any(p["redundantstate"] == "PRIMARY" and p["state"] == "Running" for p in self._peers(vm))
+                vm["redundantstate"] = "BACKUP" if primary else "PRIMARY"
+            self._run_health_checks(vm)
+
+    def _stopped(self, vm: dict[str, Any]) -> None:
+        vm["state"] = "Stopped"
+        vm["lasthostid"] = vm["hostid"] or vm["lasthostid"]
+        vm["hostid"] = None
+        if vm["type"] == "router":
+            vm["redundantstate"] = "UNKNOWN"
+
+    # ------------------------------------------------------------------ operations run by jobs
+    def _vm_for_job(self, vmid: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+        vm = self.vms.get(vmid)
+        if vm is None or vm["type"] not in kinds:
+            raise JobFailure(f"Unable to find {'router' if kinds == ('router',) else 'system vm'} with id {vmid}", 431)
+        return vm
+
+    def op_patch_systemvm(self, job: Job, vmid: str, forced: bool) -> dict[str, Any]:
+        with self.lock:
+            vm = self.vms.get(vmid)
+            if vm is None:
+                raise JobFailure(f"Unable to find system VM with id {vmid}", 431)
+            if vm["type"] == "router":
+                raise JobFailure(f"Virtual router {vm['name']} cannot be patched with patchSystemVm; use restartNetwork or restartVPC with livepatch=true", 431)
+            if vm["state"] != "Running":
+                raise JobFailure(f"{vm['name']} is not in Running state, please destroy and recreate the system VM", 431)
+        self.job_fault(job, {vm["id"], vm["name"]})
+        with self.lock:
+            if vm["scriptsversion"] == self.backend.scripts_checksum(self.ms_version) and not forced:
+                return {"success": True, "displaytext": f"No change in the scripts checksum, not patching systemVM {vm['name']}"}
+            snap = self.snapshot(vm)
+        self.wait("patch_systemvm")
+        result = self.backend.patch_vm(snap, self.ms_version)
+        with self.lock:
+            if not result.ok:
+                raise JobFailure(f"Failed to patch system VM {vm['name']}: {result.message}")
+            vm["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
+            vm["softwareversion"] = self.ms_version
+        return {"success": True, "displaytext": f"Successfully patched system VM {vm['name']}"}
+
+    def op_restart(self, job: Job, network: dict[str, Any] | None, vpc: dict[str, Any] | None, cleanup: bool, livepatch: bool,
+                   makeredundant: bool) -> dict[str, Any]:
+        owner = vpc or network
+        with self.lock:
+            routers = self.routers_of(network, vpc)
+            objects = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
+        self.job_fault(job, objects)
+        if livepatch:
+            self._live_patch(network, vpc)
+        elif cleanup or makeredundant:
+            self._rolling_replace(network, vpc, makeredundant)
+        self.wait("restart_rules")
+        return {"success": True}
+
+    def _live_patch(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
+        with self.lock:
+            owner = vpc or network
+            if vpc is not None:
+                # restartVPC patches the routers once per tier: no tier, no patch (and still a success).
+                rounds = len([n for n in self.networks.values() if n["vpcid"] == vpc["id"]])
+            else:
+                rounds = 1
+            routers = [r for r in self.routers_of(network, vpc) if r["state"] == "Running"]
+            targets = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
+            noop = self.faults.take(["livepatch_noop"], None, targets)
+            failure = self.faults.take(["livepatch_failure"], None, targets) if routers and rounds else None
+            snaps = [self.snapshot(r) for r in routers]
+        for _ in range(rounds):
+            if not snaps:
+                break
+            self.wait("livepatch_router")
+            if failure:
+                # The patch script died half-way: scripts unknown, the router needs a recreate.
+                raise JobFailure(f"Failed to live patch router {routers[0]['name']}: {failure.get('errortext') or 'patch script exited 1'}")
+            if noop:
+                continue
+            for router, snap in zip(routers, snaps):
+                result = self.backend.patch_vm(snap, self.ms_version)
+                with self.lock:
+                    if not result.ok:
+                        if result.scriptsversion:
+                            router["scriptsversion"] = result.scriptsversion
+                        raise JobFailure(f"Failed to live patch router {router['name']}: {result.message}")
+                    router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
+                    router["softwareversion"] = self.ms_version
+                    self._run_health_checks(router)
+
+    def _rolling_replace(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None, makeredundant: bool) -> None:
+        with self.lock:
+            owner = vpc or network
+            if makeredundant and not owner["redundant"]:
+                owner["redundant"] = True
+            if network is not None and network["vpcid"]:
+                return
+            if network is not None and not network["has_router"]:
+                return
+            old = self.routers_of(network, vpc)
+            # BACKUPs are replaced first so the PRIMARY hands over only once, to a new router.
+            old.sort(key=lambda r: {"BACKUP": 0, "UNKNOWN": 1, "FAULT": 1, "PRIMARY": 2}.get(r["redundantstate"], 1))
+            wanted = max(len(old), 2 if owner["redundant"] else 1)
+        for index in range(wanted):
+            with self.lock:
+                for peer in old:
+                    peer["redundant"] = owner["redundant"]
+                new = self._new_vm("router", owner["zoneid"], name_prefix="r", version=self.template_version, state="Starting",
+                                   softwareversion=self.ms_version, scriptsversion=self.backend.scripts_checksum(self.ms_version), network=network, vpc=vpc)
+                new["redundantstate"] = "UNKNOWN"
+                snap = self.snapshot(new)
+            self.backend.create_vm(snap)
+            self.wait("router_deploy")
+            with self.lock:
+                self._booted(new)
+                victim = old[index] if index < len(old) else None
+                if victim is not None:
+                    self._going_down(victim, "Expunging")
+                    victim_snap = self.snapshot(victim)
+            if victim is not None:
+                self.backend.destroy_vm(victim_snap)
+                self.wait("router_destroy")
+                with self.lock:
+                    self.vms.pop(victim["id"], None)
+                    if new["redundant"] and not any(p["redundantstate"] == "PRIMARY" for p in self._peers(new)):
+                        new["redundantstate"] = "PRIMARY"
+
+    def op_router(self, job: Job, action: str, vmid: str, forced: bool = False) -> dict[str, Any]:
+        with self.lock:
+            vm = self._vm_for_job(vmid, ("router",))
+        self.job_fault(job, {vm["id"], vm["name"]})
+        with self.lock:
+            state = vm["state"]
+            if action == "reboot" and state != "Running":
+                raise JobFailure(f"Unable to reboot domR, it is not in right state {state}")
+            if action == "start" and state == "Running":
+                return {"router": self.render_router(vm)}
+            if action == "stop" and state == "Stopped":
+                return {"router": self.render_router(vm)}
+            if action in ("reboot", "stop"):
+                self._going_down(vm, "Stopping")
+            elif action == "start":
+                vm["state"] = "Starting"
+            else:
+                self._going_down(vm, "Expunging")
+            snap = self.snapshot(vm)
+        if action == "reboot":
+            self.backend.reboot_vm(snap)
+            self.wait("vm_stop")
+            self.wait("vm_start")
+        elif action == "stop":
+            self.backend.stop_vm(snap)
+            self.wait("vm_stop")
+        elif action == "start":
+            self.backend.start_vm(snap)
+            self.wait("vm_start")
+        else:
+            self.backend.destroy_vm(snap)
+            self.wait("router_destroy")
+        with self.lock:
+            if action in ("reboot", "start"):
+                self._booted(vm)
+            elif action == "stop":
+                self._stopped(vm)
+            else:
+                vm["state"] = "Destroyed"
+                self.vms.pop(vm["id"], None)
+            return {"router": self.render_router(vm)}
+
+    def op_systemvm(self, job: Job, action: str, vmid: str, hostid: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            vm = self._vm_for_job(vmid, ("secondarystoragevm", "consoleproxy"))
+        self.job_fault(job, {vm["id"], vm["name"]})
+        with self.lock:
+            state = vm["state"]
+            if action in ("reboot", "migrate") and state != "Running":
+                raise JobFailure(f"Unable to {action} system vm {vm['name']}, it is not in right state {state}")
+            if (action == "start" and state == "Running") or (action == "stop" and state == "Stopped"):
+                return {"systemvm": self.render_systemvm(vm)}
+            vm["state"] = {"reboot": "Stopping", "stop": "Stopping", "start": "Starting", "destroy": "Expunging", "migrate": "Migrating"}[action]
+            snap = self.snapshot(vm)
+        if action == "reboot":
+            self.backend.reboot_vm(snap)
+            self.wait("vm_stop")
+            self.wait("vm_start")
+        elif action == "stop":
+            self.backend.stop_vm(snap)
+            self.wait("vm_stop")
+        elif action == "start":
+            self.backend.start_vm(snap)
+            self.wait("vm_start")
+        elif action == "migrate":
+            self.wait("migrate")
+        else:
+            self.backend.destroy_vm(snap)
+            self.wait("systemvm_destroy")
+        with self.lock:
+            if action in ("reboot", "start"):
+                self._booted(vm)
+            elif action == "stop":
+                self._stopped(vm)
+            elif action == "migrate":
+                vm["state"] = "Running"
+                vm["hostid"] = vm["lasthostid"] = hostid or self._pick_host(vm["zoneid"])["id"]
+            else:
+                vm["state"] = "Destroyed"
+                self.vms.pop(vm["id"], None)
+                rendered = self.render_systemvm(vm)
+                threading.Thread(target=self._respawn, args=(vm["type"], vm["zoneid"]), daemon=True, name="acs-sim-respawn").start()
+                return {"systemvm": rendered}
+            return {"systemvm": self.render_systemvm(vm)}
+
+    def _respawn(self, kind: str, zoneid: str) -> None:
+        """The SSVM/CPVM manager notices the missing system VM and deploys a new one from the current template."""
+        try:
+            self.wait("systemvm_respawn")
+            with self.lock:
+                vm = self._new_vm(kind, zoneid, name_prefix="s" if kind == "secondarystoragevm" else "v", version=self.template_version,
+                                  state="Starting", softwareversion=self.ms_version)
+                snap = self.snapshot(vm)
+            self.backend.create_vm(snap)
+            self.wait("systemvm_boot")
+            with self.lock:
+                self._booted(vm)
+        except Exception:  # noqa: BLE001 - a stop/reset during the respawn abandons it
+            return
+
+    # ------------------------------------------------------------------ rendering
+    def _template(self, version: str) -> tuple[str, str]:
+        return oid("template", version), f"systemvm-kvm-{version}"
+
+    def _owner_fields(self, accountid: str) -> dict[str, Any]:
+        account = self.accounts[accountid]
+        domain = self.domains[account["domainid"]]
+        return {"account": account["name"], "domainid": domain["id"], "domain": domain["name"]}
+
+    def render_router(self, vm: dict[str, Any], with_health: bool = False) -> dict[str, Any]:
+        zone = self.zones[vm["zoneid"]]
+        pod = self.pods[vm["podid"]]
+        host = self.hosts.get(vm["hostid"]) if vm["hostid"] else None
+        network = self.networks.get(vm["networkid"]) if vm["networkid"] else None
+        vpc = self.vpcs.get(vm["vpcid"]) if vm["vpcid"] else None
+        if network is None and vpc is not None:
+            network = next((n for n in self.networks.values() if n["vpcid"] == vpc["id"]), None)
+        templateid, templatename = self._template(vm["version"])
+        out = {
+            "id": vm["id"], "name": vm["name"], "state": vm["state"], "role": vm["role"], "zoneid": zone["id"], "zonename": zone["name"],
+            "podid": pod["id"], "podname": pod["name"], "hostid": host["id"] if host else None, "hostname": host["name"] if host else None,
+            "hypervisor": "KVM", "linklocalip": vm["linklocalip"], "templateid": templateid, "templatename": templatename,
+            "version": vm["version"], "requiresupgrade": self.requires_upgrade(vm), "scriptsversion": vm["scriptsversion"],
+            "softwareversion": vm["softwareversion"], "isredundantrouter": vm["redundant"], "redundantstate": vm["redundantstate"],
+            "guestnetworkid": network["id"] if network else None, "guestnetworkname": network["name"] if network else None,
+            "vpcid": vpc["id"] if vpc else None, "vpcname": vpc["name"] if vpc else None, "created": vm["created"],
+            "serviceofferingname": "System Offering For Software Router", "healthchecksfailed": self.health_failed(vm),
+            **self._owner_fields(vm["accountid"]),
+        }
+        if with_health:
+            out["healthcheckresults"] = [dict(r) for r in vm["health"].values()]
+        return drop_none(out)
+
+    def render_systemvm(self, vm: dict[str, Any]) -> dict[str, Any]:
+        zone = self.zones[vm["zoneid"]]
+        pod = self.pods[vm["podid"]]
+        host = self.hosts.get(vm["hostid"]) if vm["hostid"] else None
+        templateid, templatename = self._template(vm["version"])
+        return drop_none({
+            "id": vm["id"], "name": vm["name"], "systemvmtype": vm["systemvmtype"], "state": vm["state"],
+            "agentstate": "Up" if vm["state"] == "Running" else "Disconnected", "zoneid": zone["id"], "zonename": zone["name"],
+            "podid": pod["id"], "podname": pod["name"], "hostid": host["id"] if host else None, "hostname": host["name"] if host else None,
+            "hypervisor": "KVM", "linklocalip": vm["linklocalip"], "templateid": templateid, "templatename": templatename,
+            "version": vm["version"], "created": vm["created"], "isdynamicallyscalable": False,
+            "activeviewersessions": 0 if vm["systemvmtype"] == "consoleproxy" else None,
+        })
+
+    def render_network(self, net: dict[str, Any]) -> dict[str, Any]:
+        zone = self.zones[net["zoneid"]]
+        vpc = self.vpcs.get(net["vpcid"]) if net["vpcid"] else None
+        prefix = net["cidr"].rsplit(".", 1)[0]
+        return drop_none({
+            "id": net["id"], "name": net["name"], "displaytext": net["name"], "type": net["type"], "state": "Implemented", "traffictype": "Guest",
+            "zoneid": zone["id"], "zonename": zone["name"], "cidr": net["cidr"], "gateway": f"{prefix}.1", "netmask": "255.255.255.0",
+            "vpcid": vpc["id"] if vpc else None, "redundantrouter": net["redundant"] if not vpc else vpc["redundant"], "restartrequired": False,
+            "issystem": False, "acltype": "Account" if net["type"] == "Isolated" else "Domain", "broadcastdomaintype": "Vlan",
+            "ispersistent": False, "canusefordeploy": True, "created": net["created"], **self._owner_fields(net["accountid"]),
+        })
+
+    def render_vpc(self, vpc: dict[str, Any]) -> dict[str, Any]:
+        zone = self.zones[vpc["zoneid"]]
+        return {
+            "id": vpc["id"], "name": vpc["name"], "displaytext": vpc["name"], "state": "Enabled", "zoneid": zone["id"], "zonename": zone["name"],
+            "cidr": vpc["cidr"], "redundantvpcrouter": vpc["redundant"], "restartrequired": False, "regionlevelvpc": False,
+            "distributedvpcrouter": False, "created": vpc["created"],
+            "network": [self.render_network(n) for n in self.networks.values() if n["vpcid"] == vpc["id"]],
+            **self._owner_fields(vpc["accountid"]),
+        }
+
+    def render_zone(self, zone: dict[str, Any]) -> dict[str, Any]:
+        return {"id": zone["id"], "name": zone["name"], "allocationstate": "Enabled", "networktype": "Advanced", "securitygroupsenabled": False,
+                "localstorageenabled": False, "dhcpprovider": "VirtualRouter"}
+
+    def render_pod(self, pod: dict[str, Any]) -> dict[str, Any]:
+        zone = self.zones[pod["zoneid"]]
+        return {"id": pod["id"], "name": pod["name"], "zoneid": zone["id"], "zonename": zone["name"], "allocationstate": "Enabled",
+                "gateway": f"10.{pod['index']}.0.1", "netmask": "255.255.255.0", "startip": f"10.{pod['index']}.0.10", "endip": f"10.{pod['index']}.0.250"}
+
+    def render_cluster(self, cluster: dict[str, Any]) -> dict[str, Any]:
+        zone, pod = self.zones[cluster["zoneid"]], self.pods[cluster["podid"]]
+        return {"id": cluster["id"], "name": cluster["name"], "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
+                "allocationstate": "Enabled", "clustertype": "CloudManaged", "hypervisortype": "KVM", "managedstate": "Managed"}
+
+    def render_host(self, host: dict[str, Any]) -> dict[str, Any]:
+        zone, pod, cluster = self.zones[host["zoneid"]], self.pods[host["podid"]], self.clusters[host["clusterid"]]
+        return {"id": host["id"], "name": host["name"], "type": "Routing", "state": "Up", "resourcestate": "Enabled", "hypervisor": "KVM",
+                "ipaddress": host["ipaddress"], "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
+                "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": self.ms_version,
+                "created": host["created"]}
+
+    def render_domain(self, dom: dict[str, Any]) -> dict[str, Any]:
+        parent = self.domains.get(dom["parentid"]) if dom["parentid"] else None
+        return drop_none({"id": dom["id"], "name": dom["name"], "path": dom["path"], "level": dom["level"], "state": "Active",
+                          "haschild": any(d["parentid"] == dom["id"] for d in self.domains.values()),
+                          "parentdomainid": parent["id"] if parent else None, "parentdomainname": parent["name"] if parent else None})
+
+    def render_account(self, account: dict[str, Any]) -> dict[str, Any]:
+        dom = self.domains[account["domainid"]]
+        roletype, rolename = ROLE_NAMES[account["type"]]
+        return {"id": account["id"], "name": account["name"], "accounttype": account["type"], "roletype": roletype, "rolename": rolename,
+                "domainid": dom["id"], "domain": dom["name"], "domainpath": dom["path"], "state": "enabled", "isdefault": account["name"] == "admin"}
+
+    def render_configuration(self, name: str) -> dict[str, Any]:
+        cfg = self.configurations[name]
+        return {"name": name, "value": cfg["value"], "category": cfg["category"], "description": cfg["description"], "isdynamic": cfg["isdynamic"],
+                "type": cfg["type"], "component": "management-server"}
+
+    def render_job(self, job: Job) -> dict[str, Any]:
+        out = {"jobid": job.id, "accountid": job.accountid, "userid": job.userid, "cmd": COMMAND_CLASSES.get(job.command, job.command), "created": job.created,
+               "jobstatus": job.status, "jobprocstatus": 0, "jobresultcode": job.resultcode, "jobinstancetype": job.instancetype,
+               "jobinstanceid": job.instanceid}
+        if job.status != 0:
+            out.update({"completed": job.completed, "jobresulttype": "object", "jobresult": job.result})
+        return drop_none(out)
+
+    def state(self) -> dict[str, Any]:
+        """Everything, for the side endpoint and for tests: routers and system VMs as the API shows them."""
+        with self.lock:
+            return {
+                "managementserver": {"version": self.ms_version, "systemvm_template": self.template_version,
+                                     "scriptsversion": self.backend.scripts_checksum(self.ms_version)},
+                "zones": [self.render_zone(z) for z in self.zones.values()],
+                "networks": [self.render_network(n) for n in self.networks.values()],
+                "vpcs": [self.render_vpc(v) for v in self.vpcs.values()],
+                "routers": [self.render_router(v, with_health=True) for v in self.vms.values() if v["type"] == "router"],
+                "systemvms": [self.render_systemvm(v) for v in self.vms.values() if v["type"] != "router"],
+                "configurations": {k: v["value"] for k, v in self.configurations.items()},
+                "faults": self.faults.list(),
+            }
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""pytest plugin: the `acs_sim` factory fixture (load with `-p acs_sim.pytest_plugin`)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acs_sim.server import Simulator
+
+
+@pytest.fixture
+def acs_sim() -> Iterator[Callable[..., Simulator]]:
+    """Start simulators on free loopback ports; all are stopped when the test ends.
+
+    sim = acs_sim(topology="small", time_factor=0.001, backend="memory", version=None)
+    `topology` is a name under tests/simulator/topologies/, a path or a dict; `generate="zones=4,routers=10000"` builds a fleet instead.
+    """
+    started: list[Simulator] = []
+
+    def factory(topology: str | Path | dict[str, Any] = "small", time_factor: float = 0.001, backend: str = "memory",
+                version: str | None = None, **options: Any) -> Simulator:
+        sim = Simulator(topology, time_factor=time_factor, backend=backend, version=version, **options).start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        sim.stop()

@@ -1,0 +1,337 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    PlanError,
+    batch_gate,
+    build_plan,
+    fail_budget_exceeded,
+    journal_entries,
+    parse_journal,
+    plan_table,
+    window_status,
+)
+
+MS = "4.18.0.0"
+UTC = datetime.timezone.utc
+
+
+def router(rid, unit, zone="z1", pod="p1", cluster="c1", version="4.15.0", state="Running", account="alice", domainid="d1", **extra):
+    data = {
+        "id": rid,
+        "name": "r-%s-VM" % rid,
+        "state": state,
+        "version": version,
+        "requiresupgrade": True,
+        "softwareversion": version + ".0",
+        "scriptsversion": "old",
+        "zoneid": zone,
+        "podid": pod,
+        "clusterid": cluster,
+        "account": account,
+        "domainid": domainid,
+        "domain": {"d1": "ROOT", "d2": "customers"}[domainid],
+        "redundantstate": None,
+        "_unit": unit,
+    }
+    data.update(extra)
+    return data
+
+
+def fleet(routers, systemvms=(), vpcs=None, version=MS):
+    """A fleet dict as acs.upgrade.cs_fleet_info returns it, built from routers tagged with their unit."""
+    units = {}
+    for item in routers:
+        kind, uid = item["_unit"]
+        unit = units.setdefault(
+            (kind, uid),
+            {
+                "kind": kind,
+                "id": uid,
+                "name": uid,
+                "zoneid": item["zoneid"],
+                "account": item["account"],
+                "domainid": item["domainid"],
+                "routers": [],
+                "tiers": [],
+            },
+        )
+        unit["routers"].append(item["id"])
+        if kind == "vpc":
+            unit["tiers"] = (vpcs or {}).get(uid, ["tier-1"])
+    return {
+        "version": version,
+        "zones": [{"id": "z1", "name": "zone-a"}, {"id": "z2", "name": "zone-b"}, {"id": "z3", "name": "zone-c"}],
+        "pods": [{"id": "p1", "name": "pod-1"}, {"id": "p2", "name": "pod-2"}],
+        "clusters": [{"id": "c1", "name": "cluster-1"}, {"id": "c2", "name": "cluster-2"}],
+        "domains": [{"id": "d1", "name": "ROOT", "path": "ROOT"}, {"id": "d2", "name": "customers", "path": "ROOT/customers"}],
+        "routers": [{k: v for k, v in item.items() if k != "_unit"} for item in routers],
+        "systemvms": list(systemvms),
+        "units": list(units.values()),
+    }
+
+
+def svm(vid, zone, kind="secondarystoragevm", version="4.15.0", state="Running"):
+    return {
+        "id": vid,
+        "name": "%s-%s" % ("s" if kind == "secondarystoragevm" else "v", vid),
+        "systemvmtype": kind,
+        "state": state,
+        "version": version,
+        "zoneid": zone,
+    }
+
+
+def items(plan):
+    return {item["key"]: item for item in plan["items"]}
+
+
+def batch_keys(plan):
+    return [(batch["stage"], batch["group"], batch["items"]) for batch in plan["batches"]]
+
+
+# ------------------------------------------------------------------------------------------------- paths
+
+
+def test_paths_and_reasons():
+    plan = build_plan(
+        fleet(
+            [
+                router("a", ("network", "n-ok")),
+                router("b", ("network", "n-old"), version="4.13.0"),
+                router("c", ("network", "n-114"), version="4.14.0"),
+                router("d", ("vpc", "vpc-empty")),
+                router("e", ("network", "n-current"), requiresupgrade=False),
+                router("f", ("network", "n-stopped"), state="Stopped"),
+                router("g", ("network", "n-patched"), softwareversion=MS),
+                router("h", ("network", "n-forced")),
+            ],
+            [svm("s1", "z1"), svm("v1", "z1", "consoleproxy", version="4.13.1"), svm("s2", "z2", state="Stopped"), svm("s3", "z2", version="4.18.0")],
+            vpcs={"vpc-empty": []},
+        ),
+        force_legacy=["n-forced"],
+    )
+    by_key = items(plan)
+    assert by_key["network:n-ok"]["path"] == "livepatch"
+    assert by_key["network:n-old"]["path"] == "legacy"
+    assert "JDK" in by_key["network:n-old"]["reason"] and "r-b-VM" in by_key["network:n-old"]["reason"]
+    assert by_key["network:n-114"]["path"] == "livepatch"
+    assert any("strongSwan" in warning for warning in by_key["network:n-114"]["warnings"])
+    assert by_key["vpc:vpc-empty"]["path"] == "legacy" and "no tiers" in by_key["vpc:vpc-empty"]["reason"]
+    assert by_key["network:n-current"]["path"] == "skip" and "current template" in by_key["network:n-current"]["reason"]
+    assert by_key["network:n-stopped"]["path"] == "skip" and "Stopped" in by_key["network:n-stopped"]["reason"]
+    assert by_key["network:n-patched"]["path"] == "skip" and MS in by_key["network:n-patched"]["reason"]
+    assert by_key["network:n-forced"]["path"] == "legacy" and "operator" in by_key["network:n-forced"]["reason"]
+    assert by_key["systemvm:s1"]["path"] == "livepatch"
+    assert by_key["systemvm:v1"]["path"] == "legacy"
+    assert by_key["systemvm:s2"]["path"] == "skip" and "Stopped" in by_key["systemvm:s2"]["reason"]
+    assert by_key["systemvm:s3"]["path"] == "skip" and "4.18.0" in by_key["systemvm:s3"]["reason"]
+    assert plan["summary"] == {"livepatch": 3, "legacy": 4, "skip": 5, "total": 12}
+
+
+def test_old_management_server_sends_everything_legacy():
+    plan = build_plan(fleet([router("a", ("network", "n1"))], [svm("s1", "z1")], version="4.16.1.0"))
+    assert {item["path"] for item in plan["items"]} == {"legacy"}
+    assert all("4.17" in item["reason"] for item in plan["items"])
+
+
+def test_require_new_template_sends_live_candidates_legacy():
+    plan = build_plan(fleet([router("a", ("network", "n1"))], [svm("s1", "z1")]), require_new_template=True)
+    assert [item["path"] for item in plan["items"]] == ["legacy", "legacy"]
+    assert all("kernel, JRE or security" in item["reason"] for item in plan["items"])
+
+
+def test_unit_with_one_old_router_goes_legacy_and_stopped_router_is_warned():
+    plan = build_plan(
+        fleet(
+            [
+                router("a", ("network", "n1")),
+                router("b", ("network", "n1"), state="Stopped"),
+                router("c", ("network", "n2")),
+                router("d", ("network", "n2"), version="4.12.0"),
+            ]
+        )
+    )
+    by_key = items(plan)
+    assert by_key["network:n1"]["path"] == "livepatch"
+    assert any("r-b-VM is Stopped" in warning for warning in by_key["network:n1"]["warnings"])
+    assert by_key["network:n2"]["path"] == "legacy"
+
+
+# ------------------------------------------------------------------------------------------------- order
+
+
+def test_default_order_by_zone_with_system_vms_before_the_zones_routers_and_canary_first():
+    plan = build_plan(
+        fleet(
+            [
+                router("b1", ("network", "nb1"), zone="z2"),
+                router("a1", ("network", "na1")),
+                router("a2", ("network", "na2")),
+                router("b2", ("network", "nb2"), zone="z2"),
+            ],
+            [svm("s2", "z2"), svm("s1", "z1"), svm("s3", "z3")],
+        ),
+        batch_size=5,
+        canary_size=1,
+    )
+    assert batch_keys(plan) == [
+        ("systemvms", "zone-a", ["systemvm:s1"]),
+        ("canary", "zone-a", ["network:na1"]),
+        ("routers", "zone-a", ["network:na2"]),
+        ("systemvms", "zone-b", ["systemvm:s2"]),
+        ("routers", "zone-b", ["network:nb1", "network:nb2"]),
+        ("systemvms", "zone-c", ["systemvm:s3"]),
+    ]
+    assert plan["batches"][1]["canary"] is True
+    assert items(plan)["network:na2"]["batch"] == 3
+
+
+def test_explicit_order_batch_size_and_no_canary():
+    routers = [router("a%d" % i, ("network", "na%d" % i)) for i in range(3)] + [router("b1", ("network", "nb1"), zone="z2")]
+    plan = build_plan(fleet(routers), order=["zone-b", "z1"], batch_size=2, canary_size=0)
+    assert batch_keys(plan) == [
+        ("routers", "zone-b", ["network:nb1"]),
+        ("routers", "zone-a", ["network:na0", "network:na1"]),
+        ("routers", "zone-a", ["network:na2"]),
+    ]
+    assert plan["settings"]["order"] == ["zone-b", "zone-a"]
+
+
+def test_groups_by_account_domain_pod_and_cluster():
+    routers = [
+        router("a", ("network", "n1"), account="alice"),
+        router("b", ("network", "n2"), account="bob", domainid="d2", pod="p2", cluster="c2"),
+        router("c", ("network", "n3"), account="carol", cluster="c2"),
+    ]
+    by_account = build_plan(fleet(routers), group_by="account", order=["bob"], canary_size=0)
+    assert [batch["group"] for batch in by_account["batches"]] == ["ROOT/customers/bob", "ROOT/alice", "ROOT/carol"]
+    by_domain = build_plan(fleet(routers), group_by="domain", canary_size=0)
+    assert [(batch["group"], batch["items"]) for batch in by_domain["batches"]] == [("ROOT", ["network:n1", "network:n3"]), ("ROOT/customers", ["network:n2"])]
+    by_pod = build_plan(fleet(routers), group_by="pod", order=["pod-2"], canary_size=0)
+    assert [batch["group"] for batch in by_pod["batches"]] == ["pod-2", "pod-1"]
+    by_cluster = build_plan(fleet(routers), group_by="cluster", canary_size=0)
+    assert [(batch["group"], batch["items"]) for batch in by_cluster["batches"]] == [("cluster-1", ["network:n1"]), ("cluster-2", ["network:n2", "network:n3"])]
+
+
+def test_redundant_pair_across_clusters_is_placed_with_its_primary_and_warned():
+    routers = [router("a", ("network", "n1"), cluster="c1", redundantstate="BACKUP"), router("b", ("network", "n1"), cluster="c2", redundantstate="PRIMARY")]
+    plan = build_plan(fleet(routers), group_by="cluster", canary_size=0)
+    assert plan["batches"][0]["group"] == "cluster-2"
+    assert any("cluster-1, cluster-2" in warning for warning in plan["items"][0]["warnings"])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"group_by": "rack"}, "group_by must be one of zone|pod|cluster|account|domain"),
+        ({"order": ["zone-x"]}, "group 'zone-x' in the order matches no group"),
+        ({"batch_size": "0"}, "batch_size must be at least 1"),
+        ({"canary_size": "many"}, "canary_size must be a whole number"),
+        ({"outside_window": "later"}, "outside_window must be one of wait|skip"),
+        ({"windows": {"zone-a": {"start": "25:00", "end": "02:00"}}}, "maintenance window of zone-a"),
+        ({"windows": {"zone-a": {"start": "2026-11-22T02:00:00Z", "end": "2026-11-22T01:00:00Z"}}}, "ends"),
+        ({"windows": {"zone-a": {"start": "22:00", "end": "02:00", "days": ["someday"]}}}, "unknown day"),
+    ],
+)
+def test_bad_options_are_named(options, message):
+    with pytest.raises(PlanError, match=message):
+        build_plan(fleet([router("a", ("network", "n1"))]), **options)
+
+
+def test_ambiguous_order_entry():
+    routers = [router("a", ("network", "n1"), account="alice"), router("b", ("network", "n2"), account="alice", domainid="d2")]
+    with pytest.raises(PlanError, match="ambiguous"):
+        build_plan(fleet(routers), group_by="account", order=["alice"])
+
+
+# ------------------------------------------------------------------------------------------------- windows
+
+
+def test_daily_window_across_midnight():
+    windows = [{"start": "22:00", "end": "02:00", "days": ["sat"]}]
+    saturday_night = datetime.datetime(2026, 11, 21, 23, 30, tzinfo=UTC)  # a Saturday
+    assert window_status(windows, saturday_night) == (True, 0.0)
+    assert window_status(windows, saturday_night + datetime.timedelta(hours=2)) == (True, 0.0)  # Sunday 01:30, still Saturday's window
+    is_open, wait = window_status(windows, saturday_night + datetime.timedelta(hours=3))
+    assert not is_open and wait == (6 * 24 + 19.5) * 3600  # Sunday 02:30 to Saturday 22:00
+
+
+def test_one_off_window_in_the_past_has_no_opening():
+    windows = [{"start": "2026-11-20T00:00:00+00:00", "end": "2026-11-20T01:00:00+00:00"}]
+    assert window_status(windows, datetime.datetime(2026, 11, 22, tzinfo=UTC)) == (False, None)
+
+
+def test_gate_waits_or_skips_outside_the_window_and_runs_inside():
+    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    opens = {"start": (now + datetime.timedelta(seconds=30)).isoformat(), "end": (now + datetime.timedelta(hours=1)).isoformat()}
+    base = fleet([router("a", ("network", "na")), router("b", ("network", "nb"), zone="z2")])
+    plan = build_plan(base, canary_size=0, windows={"zone-b": opens})
+    assert batch_gate(plan, 1, "livepatch", [], now)["action"] == "run"
+    gate = batch_gate(plan, 2, "livepatch", [], now)
+    assert gate["action"] == "wait" and gate["wait_seconds"] == 31
+    assert batch_gate(plan, 2, "livepatch", [], now, max_wait=10)["action"] == "skip"
+    assert batch_gate(plan, 2, "livepatch", [], now + datetime.timedelta(seconds=40))["action"] == "run"
+    skipping = build_plan(base, canary_size=0, windows={"*": opens}, outside_window="skip")
+    assert batch_gate(skipping, 1, "livepatch", [], now)["action"] == "skip"
+    assert batch_gate(plan, 1, "legacy", [], now)["action"] == "done"
+
+
+# ------------------------------------------------------------------------------------------------- journal
+
+
+def test_journal_resume_and_fallback_to_legacy():
+    base = fleet([router("a", ("network", "na")), router("b", ("network", "nb")), router("c", ("network", "nc"))], [svm("s1", "z1")])
+    plan = build_plan(base, canary_size=1, batch_size=5)
+    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    outcomes = [{"key": "network:na", "ok": True, "changed": True}, {"key": "network:nb", "ok": False, "error": "restartNetwork job failed"}]
+    journal = journal_entries(outcomes, plan, 2, "livepatch", now)
+    assert journal[1]["status"] == "failed" and journal[1]["ms_version"] == MS
+    gate = batch_gate(plan, 3, "legacy", journal, now)
+    assert gate["action"] == "run" and [item["key"] for item in gate["targets"]] == ["network:nb"]
+    assert [item["key"] for item in batch_gate(plan, 3, "livepatch", journal, now)["targets"]] == ["network:nc"]
+
+    # A new plan made from the journal does not repeat finished work and recreates what failed.
+    again = build_plan(base, canary_size=1, batch_size=5, journal=parse_journal("\n".join(json.dumps(entry) for entry in journal)))
+    by_key = items(again)
+    assert by_key["network:na"]["path"] == "skip" and "earlier run" in by_key["network:na"]["reason"]
+    assert by_key["network:nb"]["path"] == "legacy" and "restartNetwork job failed" in by_key["network:nb"]["reason"]
+    # An upgrade to another version does not reuse this journal.
+    newer = build_plan(dict(base, version="4.19.0.0"), journal=journal)
+    assert items(newer)["network:na"]["path"] == "livepatch"
+
+
+def test_parse_journal_ignores_a_torn_last_line_but_not_others():
+    good = json.dumps({"key": "network:n1", "status": "done"})
+    assert len(parse_journal(good + "\n" + '{"key": "netw')) == 1
+    with pytest.raises(PlanError, match="journal line 1"):
+        parse_journal('{"key": \n' + good)
+    with pytest.raises(PlanError, match="journal line 1 is not an entry"):
+        parse_journal(json.dumps({"key": "x", "status": "maybe"}) + "\n" + good)
+
+
+def test_fail_budget():
+    plan = build_plan(fleet([router(str(i), ("network", "n%d" % i)) for i in range(4)]))
+    now = datetime.datetime(2026, 11, 22, tzinfo=UTC)
+    journal = journal_entries([{"key": "network:n0", "ok": False}], plan, 1, "legacy", now)
+    assert fail_budget_exceeded(plan, journal, 25) == (False, "1 of 4 planned items failed (25%, limit 25%)")
+    assert fail_budget_exceeded(plan, journal, 20)[0] is True
+    recovered = journal + journal_entries([{"key": "network:n0", "ok": True}], plan, 1, "legacy", now)
+    assert fail_budget_exceeded(plan, recovered, 0)[0] is False
+
+
+def test_table_lists_batches_then_skipped_items():
+    plan = build_plan(fleet([router("a", ("network", "na")), router("b", ("network", "nb"), requiresupgrade=False)], [svm("s1", "z1")]))
+    lines = plan_table(plan)
+    assert lines[0].split() == ["batch", "group", "stage", "kind", "name", "path", "reason"]
+    assert lines[1].split()[:6] == ["1", "zone-a", "systemvms", "secondarystoragevm", "s-s1", "livepatch"]
+    assert lines[2].split()[:6] == ["2", "zone-a", "canary", "network", "na", "livepatch"]
+    assert lines[3].split()[:6] == ["-", "zone-a", "-", "network", "nb", "skip"]
+    assert lines[-1] == "management server 4.18.0.0: 2 live patch, 0 legacy recreate, 1 skipped, in 2 batches"

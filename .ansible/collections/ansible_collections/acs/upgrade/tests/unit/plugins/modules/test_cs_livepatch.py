@@ -1,0 +1,223 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""cs_livepatch without a server: how each target is planned and verified, and how bad options are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome
+from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import (
+    LEGACY,
+    LIVEPATCH,
+    SKIPPED,
+    failure_exceeded,
+    plan_systemvm,
+    plan_unit,
+    summarize,
+    verify_unit,
+)
+from ansible_collections.acs.upgrade.plugins.modules import cs_livepatch
+
+MS = "4.18.0.0"
+OLD_SCRIPTS, NEW_SCRIPTS = "5d41402abc4b2a76b9719d911017c592", "7d793037a0760186574b0282f2f435e7"
+
+
+def router(name, state="Running", version="4.16.0", softwareversion="4.16.1.0", scriptsversion=OLD_SCRIPTS, redundant=None, vpcid=None, networkid="net-1"):
+    return Router(
+        id="id-" + name,
+        name=name,
+        state=state,
+        role="VIRTUAL_ROUTER",
+        redundantstate=redundant,
+        isredundantrouter=redundant is not None,
+        version=version,
+        scriptsversion=scriptsversion,
+        softwareversion=softwareversion,
+        requiresupgrade=True,
+        zoneid="zone-1",
+        zonename="zone-a",
+        podid="pod-1",
+        hostid="host-1",
+        clusterid="cluster-1",
+        account="admin",
+        domainid="dom-1",
+        domain="ROOT",
+        guestnetworkid=None if vpcid else networkid,
+        vpcid=vpcid,
+    )
+
+
+def systemvm(name, systemvmtype="secondarystoragevm", state="Running", version="4.16.0"):
+    return SystemVm(
+        id="id-" + name,
+        name=name,
+        systemvmtype=systemvmtype,
+        state=state,
+        agentstate="Up",
+        version=version,
+        zoneid="zone-1",
+        zonename="zone-a",
+        podid="pod-1",
+        hostid="host-1",
+        clusterid="cluster-1",
+    )
+
+
+@pytest.fixture
+def fleet():
+    fleet = Fleet()
+    fleet.version = MS
+    fleet.zones = {"zone-1": {"id": "zone-1", "name": "zone-a"}}
+    fleet.pods = {"pod-1": {"id": "pod-1", "name": "pod-a"}}
+    fleet.clusters = {"cluster-1": {"id": "cluster-1", "name": "cluster-a"}}
+    fleet.domains = {"dom-1": {"id": "dom-1", "name": "ROOT"}}
+    fleet.networks = {"tier-1": {"id": "tier-1", "vpcid": "vpc-1", "state": "Implemented"}, "tier-2": {"id": "tier-2", "vpcid": "vpc-2", "state": "Allocated"}}
+    return fleet
+
+
+def unit(kind="network", routers=(), tiers=()):
+    return Unit(kind, kind + "-1", kind + "-a", "zone-1", "admin", "dom-1", routers=list(routers), tiers=list(tiers))
+
+
+def test_network_with_old_routers_is_live_patched_with_where_it_runs(fleet):
+    target = plan_unit(unit(routers=[router("r-1")]), fleet, forced=False)
+    assert (target.path, target.warnings) == (LIVEPATCH, [])
+    assert (target.zone, target.pods, target.clusters, target.account, target.domain) == ("zone-a", ["pod-a"], ["cluster-a"], "admin", "ROOT")
+    assert target.before == {"r-1": {"state": "Running", "version": "4.16.0", "scriptsversion": OLD_SCRIPTS, "softwareversion": "4.16.1.0"}}
+
+
+def test_network_whose_running_routers_are_current_is_skipped_unless_forced(fleet):
+    current = unit(routers=[router("r-1", softwareversion="4.18.0"), router("r-2", state="Stopped")])
+    skipped = plan_unit(current, fleet, forced=False)
+    assert (skipped.path, skipped.status) == (SKIPPED, "unchanged")
+    assert skipped.routers_not_running == ["r-2"]
+    forced = plan_unit(current, fleet, forced=True)
+    assert forced.path == LIVEPATCH and "forced" in forced.reason
+
+
+def test_management_server_416_sends_every_unit_and_system_vm_to_the_legacy_path(fleet):
+    fleet.version = "4.16.1.0"
+    network = plan_unit(unit(routers=[router("r-1", softwareversion="4.15.0.0")]), fleet, forced=False)
+    vm = plan_systemvm(systemvm("s-1-VM"), fleet, forced=False)
+    for target in (network, vm):
+        assert target.path == LEGACY
+        assert "4.16.1.0" in target.reason and "4.17" in target.reason
+
+
+def test_vpc_without_tiers_needs_the_legacy_path(fleet):
+    target = plan_unit(unit("vpc", routers=[router("r-1", vpcid="vpc-0")]), fleet, forced=False)
+    assert target.path == LEGACY
+    assert "no tier" in target.reason and "cs_recreate" in target.reason
+
+
+def test_vpc_without_implemented_tier_needs_the_legacy_path(fleet):
+    target = plan_unit(unit("vpc", routers=[router("r-1", vpcid="vpc-2")], tiers=["tier-2"]), fleet, forced=False)
+    assert target.path == LEGACY and "Implemented" in target.reason
+    patched = plan_unit(unit("vpc", routers=[router("r-1", vpcid="vpc-1")], tiers=["tier-1"]), fleet, forced=False)
+    assert patched.path == LIVEPATCH
+
+
+def test_one_router_on_a_413_template_rules_out_its_whole_network(fleet):
+    target = plan_unit(unit(routers=[router("r-1"), router("r-2", version="4.13.1")]), fleet, forced=False)
+    assert target.path == LEGACY
+    assert target.reason.startswith("r-2: ") and "JDK" in target.reason
+
+
+def test_template_414_router_is_patched_with_the_vpn_warning(fleet):
+    target = plan_unit(unit(routers=[router("r-1", version="4.14.0")]), fleet, forced=False)
+    assert target.path == LIVEPATCH
+    assert any("remote-access VPN" in warning for warning in target.warnings)
+
+
+def test_routers_not_running_are_reported_and_the_running_ones_patched(fleet):
+    target = plan_unit(unit(routers=[router("r-1"), router("r-2", state="Stopped")]), fleet, forced=False)
+    assert target.path == LIVEPATCH
+    assert target.routers_not_running == ["r-2"]
+    assert any("r-2 (Stopped)" in warning for warning in target.warnings)
+
+
+def test_network_without_running_router_needs_the_legacy_path(fleet):
+    target = plan_unit(unit(routers=[router("r-1", state="Stopped")]), fleet, forced=False)
+    assert target.path == LEGACY and "no router" in target.reason
+
+
+def test_redundant_pair_warns_that_the_order_cannot_be_chosen(fleet):
+    pair = [router("r-1", redundant="PRIMARY"), router("r-2", redundant="BACKUP")]
+    target = plan_unit(unit(routers=pair), fleet, forced=False)
+    assert target.path == LIVEPATCH
+    assert any("r-1 (PRIMARY), r-2 (BACKUP)" in warning and "cannot be chosen" in warning for warning in target.warnings)
+
+
+def test_system_vm_paths(fleet):
+    assert plan_systemvm(systemvm("s-1-VM"), fleet, forced=False).path == LIVEPATCH
+    stopped = plan_systemvm(systemvm("v-2-VM", "consoleproxy", state="Stopped"), fleet, forced=False)
+    assert stopped.path == LEGACY and "Stopped" in stopped.reason
+    old = plan_systemvm(systemvm("s-3-VM", version="4.11.3"), fleet, forced=False)
+    assert old.path == LEGACY and "JDK" in old.reason
+    assert plan_systemvm(systemvm("s-4-VM", version="4.14.1"), fleet, forced=False).warnings
+
+
+def test_verification_accepts_routers_now_on_the_ms_software_with_new_scripts(fleet):
+    target = plan_unit(unit(routers=[router("r-1"), router("r-2", state="Stopped")]), fleet, forced=False)
+    after = [router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS), router("r-2", state="Stopped")]
+    assert verify_unit(target, after, MS) == []
+    assert target.routers_touched == ["r-1"]
+
+
+def test_verification_rejects_a_job_that_patched_nothing(fleet):
+    target = plan_unit(unit(routers=[router("r-1"), router("r-2")]), fleet, forced=False)
+    after = [router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS), router("r-2")]
+    assert verify_unit(target, after, MS) == ["r-2 still reports softwareversion 4.16.1.0"]
+    stale_scripts = [router("r-1", softwareversion=MS), router("r-2", softwareversion=MS, scriptsversion=NEW_SCRIPTS)]
+    assert verify_unit(target, stale_scripts, MS) == ["r-1 still has scriptsversion %s" % OLD_SCRIPTS]
+    assert verify_unit(target, [], MS) == ["r-1 is gone", "r-2 is gone"]
+
+
+def test_verification_of_a_forced_patch_of_current_routers_accepts_unchanged_scripts(fleet):
+    target = plan_unit(unit(routers=[router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)]), fleet, forced=True)
+    assert verify_unit(target, [router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)], MS) == []
+
+
+def test_max_fail_percentage_counts_failures_against_all_jobs_of_the_run(fleet):
+    targets = [plan_systemvm(systemvm("s-%d-VM" % n), fleet, forced=False) for n in range(4)]
+    one_failed = [JobOutcome(key="a", status="failed"), JobOutcome(key="b", status="succeeded")]
+    assert failure_exceeded(targets, one_failed, 0)
+    assert not failure_exceeded(targets, one_failed, 25)
+    assert failure_exceeded(targets, one_failed + [JobOutcome(key="c", status="timed_out")], 25)
+    assert not failure_exceeded(targets, [JobOutcome(key="a", status="succeeded")], 0)
+
+
+def test_summary_counts_paths_and_statuses(fleet):
+    targets = [plan_systemvm(systemvm("s-1-VM"), fleet, forced=False), plan_systemvm(systemvm("s-2-VM", version="4.12.0"), fleet, forced=False)]
+    targets[0].status = "patched"
+    summary = summarize(targets)
+    assert (summary["targets"], summary[LIVEPATCH], summary[LEGACY], summary["patched"], summary["not_patched"]) == (2, 1, 1, 1, 1)
+
+
+CONNECTION = {"api_url": "http://127.0.0.1:9/client/api", "api_key": "key", "api_secret": "s3cr3t-never-shown"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({}, "one of the following is required"),
+        ({"routers": ["all"], "parallel": 0}, "parallel must be 1 or more"),
+        ({"routers": ["all"], "max_fail_percentage": 150}, "max_fail_percentage must be between 0 and 100"),
+        ({"routers": ["all"], "poll_interval": 0}, "poll_interval must be more than 0"),
+        ({"routers": ["all"], "account": "acme"}, "missing parameter(s) required by 'account': domain"),
+    ],
+)
+def test_bad_options_are_refused_before_any_call(run_module, args, message):
+    result = run_module(cs_livepatch, dict(CONNECTION, **args))
+    assert result["failed"]
+    assert message in result["msg"]
+    assert "s3cr3t-never-shown" not in str(result)
+
+
+def test_system_vms_with_an_account_filter_is_refused(run_module):
+    result = run_module(cs_livepatch, dict(CONNECTION, system_vms=["all"], domain="ROOT", account="admin", api_timeout=1))
+    assert result["failed"]
+    assert "system VMs belong to no account" in result["msg"]

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""cs_recreate without a server: the decisions (what is current, what may be touched, in which order) and option checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm, Unit
+from ansible_collections.acs.upgrade.plugins.module_utils._recreate import (
+    Target,
+    pair_settled,
+    reboot_waves,
+    router_is_current,
+    router_target,
+    summarize,
+    systemvm_target,
+    unit_target,
+    upgraded_job_ids,
+)
+from ansible_collections.acs.upgrade.plugins.modules import cs_recreate
+
+MS = "4.18.0.0"
+
+
+def router(name: str, version: str = "4.15.1", state: str = "Running", redundantstate: str | None = None, **raw) -> Router:
+    item = {
+        "id": "id-" + name,
+        "name": name,
+        "state": state,
+        "version": version,
+        "requiresupgrade": version != "4.18.0",
+        "isredundantrouter": redundantstate is not None,
+        "redundantstate": redundantstate,
+        "zoneid": "z1",
+        "guestnetworkid": "net1",
+    }
+    item.update(raw)
+    return Router.from_api({key: value for key, value in item.items() if value is not None}, {})
+
+
+def systemvm(name: str, version: str = "4.15.1", state: str = "Running") -> SystemVm:
+    return SystemVm.from_api({"id": "id-" + name, "name": name, "systemvmtype": "consoleproxy", "state": state, "version": version, "zoneid": "z1"}, {})
+
+
+def unit(*routers: Router) -> Unit:
+    return Unit("network", "net1", "web", "z1", "acme", "d1", routers=list(routers))
+
+
+# -- what is current ---------------------------------------------------------------------------------------------
+
+
+def test_router_currency_trusts_requiresupgrade_when_given():
+    assert router_is_current(router("r1", version="4.15.1", requiresupgrade=False), MS) is True
+    assert router_is_current(router("r1", version="4.18.0", requiresupgrade=True), MS) is False
+
+
+def test_router_currency_falls_back_to_the_template_version():
+    bare = Router.from_api({"id": "r", "name": "r", "version": "4.18.0"}, {})
+    old = Router.from_api({"id": "r", "name": "r", "version": "4.17.2"}, {})
+    assert router_is_current(bare, MS) is True
+    assert router_is_current(old, MS) is False
+
+
+@pytest.mark.parametrize(
+    ("vm", "method", "force", "status", "words"),
+    [
+        (systemvm("v1", version="4.18.0"), "reboot", False, "unchanged", "already on template 4.18.0"),
+        (systemvm("v1", version="4.18.0"), "reboot", True, "pending", "forced"),
+        (systemvm("v1"), "reboot", False, "pending", "4.15.1 is older than the required 4.18.0"),
+        (systemvm("v1", state="Stopped"), "reboot", False, "skipped", "use method stop_start or destroy"),
+        (systemvm("v1", state="Stopped"), "stop_start", False, "pending", "older"),
+        (systemvm("v1", state="Starting"), "destroy", False, "skipped", "wait until it is Running or Stopped"),
+    ],
+)
+def test_systemvm_decisions(vm, method, force, status, words):
+    target = systemvm_target(vm, method, MS, force)
+    assert target.status == status
+    assert words in target.reason
+
+
+def test_unchanged_target_reports_its_version_after():
+    target = systemvm_target(systemvm("v1", version="4.18.0"), "reboot", MS, False)
+    assert target.as_result()["version_after"] == "4.18.0"
+
+
+@pytest.mark.parametrize(
+    ("item", "method", "status", "words"),
+    [
+        (router("r1", version="4.18.0"), "reboot", "unchanged", "requiresupgrade is false"),
+        (router("r1", state="Stopped"), "reboot", "skipped", "use method restart_cleanup on its network web"),
+        (router("r1", state="Stopped"), "upgrade_template", "pending", "needs an upgrade"),
+        (router("r1", state="Stopping"), "upgrade_template", "skipped", "wait until it settles"),
+        (router("r1"), "reboot", "pending", "needs an upgrade"),
+    ],
+)
+def test_router_decisions(item, method, status, words):
+    target = router_target(item, method, MS, False, unit(item))
+    assert target.status == status
+    assert words in target.reason
+
+
+def test_unit_decisions():
+    current = unit(router("r1", version="4.18.0"), router("r2", version="4.18.0"))
+    assert unit_target(current, MS, False).status == "unchanged"
+    assert unit_target(current, MS, True).status == "pending"
+    stale = unit(router("r1", version="4.18.0"), router("r2"))
+    target = unit_target(stale, MS, False)
+    assert target.status == "pending" and "r2" in target.reason and "r1" not in target.reason
+    busy = unit(router("r1", state="Starting"), router("r2"))
+    assert unit_target(busy, MS, False).status == "skipped"
+    result = target.as_result()
+    assert result["kind"] == "network" and [r["name"] for r in result["routers"]] == ["r1", "r2"]
+    assert result["version_before"] == "4.15.1, 4.18.0"
+
+
+# -- redundant pairs ---------------------------------------------------------------------------------------------
+
+
+def test_pair_settled_needs_every_router_running_and_one_primary():
+    assert pair_settled([router("a", redundantstate="PRIMARY"), router("b", redundantstate="BACKUP")])[0] is True
+    assert pair_settled([router("a", redundantstate="BACKUP"), router("b", redundantstate="BACKUP")])[0] is False
+    assert pair_settled([router("a", redundantstate="PRIMARY"), router("b", redundantstate="PRIMARY")])[0] is False
+    settled, states = pair_settled([router("a", redundantstate="PRIMARY"), router("b", state="Stopped", redundantstate="UNKNOWN")])
+    assert settled is False and states == "a Running/PRIMARY, b Stopped/UNKNOWN"
+    assert pair_settled([]) == (False, "no router")
+
+
+def test_reboot_waves_put_primaries_last():
+    targets = [
+        router_target(router("p", redundantstate="PRIMARY"), "reboot", MS, False, None),
+        router_target(router("single"), "reboot", MS, False, None),
+        router_target(router("b", redundantstate="BACKUP"), "reboot", MS, False, None),
+    ]
+    first, second = reboot_waves(targets)
+    assert [target.name for target in first] == ["single", "b"]
+    assert [target.name for target in second] == ["p"]
+
+
+# -- small pieces ------------------------------------------------------------------------------------------------
+
+
+def test_upgraded_job_ids():
+    assert upgraded_job_ids({}) == []
+    assert upgraded_job_ids({"count": 2, "asyncjobs": [{"jobid": "j1"}, {"jobid": "j2"}]}) == ["j1", "j2"]
+
+
+def test_summary_counts_every_status():
+    targets = [Target(kind="router", id=str(index), name=str(index), method="reboot", status=status) for index, status in enumerate(["succeeded", "failed", "succeeded"])]
+    summary = summarize(targets)
+    assert summary["total"] == 3 and summary["succeeded"] == 2 and summary["failed"] == 1 and summary["unchanged"] == 0
+
+
+# -- options that are refused before any API call ---------------------------------------------------------------
+
+# Nothing listens on the discard port of the loopback address: a call would fail with "connection refused".
+NOWHERE = {"api_url": "http://127.0.0.1:9/client/api", "api_key": "unit-test-key", "api_secret": "unit-test-secret-value", "api_timeout": 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({"target": "systemvm", "method": "restart_cleanup"}, "method restart_cleanup does not apply to systemvms"),
+        ({"target": "router", "method": "stop_start"}, "method stop_start does not apply to routers"),
+        ({"target": "systemvm", "domain": "customers"}, "system VMs belong to no domain"),
+        ({"target": "router", "systemvm_type": "consoleproxy"}, "systemvm_type narrows system VMs"),
+        ({"target": "router", "method": "upgrade_template", "force": True}, "force does not apply to upgrade_template"),
+        ({"target": "router", "method": "reboot", "server_side": True}, "server_side applies to method upgrade_template only"),
+        ({"target": "router", "method": "upgrade_template", "server_side": True}, "got none"),
+        ({"target": "router", "method": "upgrade_template", "server_side": True, "zone": "z", "names": ["r"]}, "got zone and names"),
+        ({"target": "systemvm", "parallel": 0}, "parallel must be at least 1"),
+        ({"target": "systemvm", "poll_interval": 0}, "poll_interval must be positive"),
+    ],
+)
+def test_bad_options_are_refused_with_a_reason(run_module, args, words):
+    result = run_module(cs_recreate, dict(NOWHERE, **args))
+    assert result["failed"] is True
+    assert words in result["msg"]
+    assert "Connection refused" not in result["msg"]

@@ -1,0 +1,684 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""Plan an upgrade: which path each system VM and network/VPC takes, in which groups, batches and windows.
+
+Pure functions over the fleet that ``cs_fleet_info`` returns and the journal of finished work: no API call,
+no Ansible import, so every decision is reachable from unit tests.
+
+Order of work (the plan's ``batches``):
+
+* router units (networks and VPCs) are grouped by ``zone|pod|cluster|account|domain``; groups run in the
+  order asked for, then the groups not named there in the default order (by zone name, then by name);
+* the first ``canary_size`` units to change form the canary batch, which runs before every other router batch;
+* a zone's SSVM and CPVM batch comes before the first router batch that touches that zone, and the system VMs
+  of zones without router work come last;
+* a group's units are cut into batches of ``batch_size``; a batch never spans two groups.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import typing as t
+
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_current, livepatch_support, template_is_current
+
+GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
+OUTSIDE_WINDOW = ("wait", "skip")
+PATHS = ("livepatch", "legacy", "skip")
+# Journal statuses: "done" finishes an item; "failed" on the live path sends it to the legacy path next time.
+JOURNAL_STATUSES = ("done", "failed")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PlanError(ValueError):
+    """Options that cannot make a plan; the message names the option or object and what to do."""
+
+
+# ---------------------------------------------------------------------------------------------- journal
+
+
+def parse_journal(text: str) -> list[dict[str, t.Any]]:
+    """Journal entries from JSON lines; a torn last line (an interrupted write) is ignored, other bad lines are errors."""
+    entries = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            if number == len(lines):
+                break
+            raise PlanError("journal line %d is not JSON (%s); fix or remove that line" % (number, exc)) from None
+        if not isinstance(entry, dict) or "key" not in entry or entry.get("status") not in JOURNAL_STATUSES:
+            raise PlanError("journal line %d is not an entry with a key and a status of %s; fix or remove that line" % (number, "/".join(JOURNAL_STATUSES)))
+        entries.append(entry)
+    return entries
+
+
+def journal_state(entries: t.Iterable[dict[str, t.Any]], ms_version: str) -> dict[str, dict[str, t.Any]]:
+    """The last entry of each item for this management server version (an older upgrade's journal does not count)."""
+    state: dict[str, dict[str, t.Any]] = {}
+    for entry in entries:
+        if entry.get("ms_version") in (None, ms_version):
+            state[entry["key"]] = entry
+    return state
+
+
+def is_done(entry: dict[str, t.Any] | None) -> bool:
+    return bool(entry) and entry.get("status") == "done"
+
+
+def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
+    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch"
+
+
+# ---------------------------------------------------------------------------------------------- windows
+
+
+def _parse_time_of_day(value: t.Any, where: str) -> datetime.time:
+    try:
+        hours, minutes = str(value).split(":")
+        return datetime.time(int(hours), int(minutes))
+    except ValueError:
+        raise PlanError("%s: %r is not a time of day HH:MM (UTC)" % (where, value)) from None
+
+
+def _parse_instant(value: t.Any, where: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise PlanError("%s: %r is neither HH:MM nor an ISO-8601 date and time" % (where, value)) from None
+    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment.astimezone(datetime.timezone.utc)
+
+
+def normalize_window(spec: t.Any, where: str) -> dict[str, t.Any]:
+    """A window is daily (``start``/``end`` HH:MM UTC, optional ``days``) or one-off (``start``/``end`` ISO-8601)."""
+    if not isinstance(spec, dict) or "start" not in spec or "end" not in spec:
+        raise PlanError("%s: a maintenance window needs start and end (HH:MM UTC, or ISO-8601 date and time), got %r" % (where, spec))
+    unknown = set(spec) - {"start", "end", "days"}
+    if unknown:
+        raise PlanError("%s: unknown window key(s) %s; use start, end and days" % (where, ", ".join(sorted(unknown))))
+    if ":" in str(spec["start"]) and len(str(spec["start"])) <= 5:
+        start, end = _parse_time_of_day(spec["start"], where), _parse_time_of_day(spec["end"], where)
+        days = [str(day).lower()[:3] for day in spec.get("days") or DAYS]
+        wrong = [day for day in days if day not in DAYS]
+        if wrong:
+            raise PlanError("%s: unknown day(s) %s; use %s" % (where, ", ".join(wrong), ", ".join(DAYS)))
+        if start == end:
+            raise PlanError("%s: start and end are both %s; give a window of some length" % (where, spec["start"]))
+        return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "days": days}
+    if spec.get("days"):
+        raise PlanError("%s: days only apply to a daily window (HH:MM)" % where)
+    start, end = _parse_instant(spec["start"], where), _parse_instant(spec["end"], where)
+    if end <= start:
+        raise PlanError("%s: the window ends (%s) before it starts (%s)" % (where, spec["end"], spec["start"]))
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
+
+def _openings(window: dict[str, t.Any], now: datetime.datetime) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """The occurrences of a window that can contain ``now`` or start within a week after it."""
+    if "days" not in window:
+        return [(datetime.datetime.fromisoformat(window["start"]), datetime.datetime.fromisoformat(window["end"]))]
+    start, end = datetime.time.fromisoformat(window["start"]), datetime.time.fromisoformat(window["end"])
+    found = []
+    for offset in range(-1, 8):
+        day = (now + datetime.timedelta(days=offset)).date()
+        if DAYS[day.weekday()] not in window["days"]:
+            continue
+        opens = datetime.datetime.combine(day, start, tzinfo=datetime.timezone.utc)
+        closes = datetime.datetime.combine(day, end, tzinfo=datetime.timezone.utc)
+        if closes <= opens:  # crosses midnight
+            closes += datetime.timedelta(days=1)
+        found.append((opens, closes))
+    return found
+
+
+def window_status(windows: list[dict[str, t.Any]], now: datetime.datetime) -> tuple[bool, float | None]:
+    """(open now, seconds until the next opening or None when none is ahead); no windows means always open."""
+    if not windows:
+        return True, 0.0
+    now = now.astimezone(datetime.timezone.utc)
+    ahead = []
+    for window in windows:
+        for opens, closes in _openings(window, now):
+            if opens <= now < closes:
+                return True, 0.0
+            if opens > now:
+                ahead.append((opens - now).total_seconds())
+    return False, (min(ahead) if ahead else None)
+
+
+# ---------------------------------------------------------------------------------------------- paths
+
+
+def _match(wanted: t.Iterable[str], *names: t.Any) -> bool:
+    return any(name and str(name) in wanted for name in names)
+
+
+def systemvm_path(
+    vm: dict[str, t.Any], ms_version: str, entry: dict[str, t.Any] | None, require_new_template: bool, force_legacy: set[str]
+) -> tuple[str, str, list[str]]:
+    """(path, reason, warnings) for an SSVM or CPVM."""
+    label = "%s %s" % (vm.get("systemvmtype"), vm["name"])
+    if is_done(entry):
+        return "skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), []
+    if vm.get("state") != "Running":
+        return "skip", "%s is %s, not Running: start it (or destroy it so CloudStack recreates it), then run again" % (label, vm.get("state")), []
+    if template_is_current(vm.get("version"), ms_version):
+        return "skip", "%s already runs template %s, the one management server %s requires" % (label, vm.get("version"), ms_version), []
+    if require_new_template:
+        return "legacy", "the operator requires the current template (kernel, JRE or security fixes): %s is on %s" % (label, vm.get("version")), []
+    if livepatch_failed(entry):
+        return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), []
+    if _match(force_legacy, vm["id"], vm["name"]):
+        return "legacy", "%s is listed for the legacy path by the operator" % label, []
+    support = livepatch_support(vm.get("version"), ms_version)
+    return ("livepatch" if support.supported else "legacy"), support.reason, list(support.warnings)
+
+
+def unit_path(
+    unit: dict[str, t.Any], routers: list[dict[str, t.Any]], ms_version: str, entry: dict[str, t.Any] | None, require_new_template: bool, force_legacy: set[str]
+) -> tuple[str, str, list[str]]:
+    """(path, reason, warnings) for a network or VPC: all its routers move together."""
+    label = "%s %s" % (unit["kind"], unit["name"])
+    running = [router for router in routers if router.get("state") == "Running"]
+    warnings = [
+        "router %s is %s: a live patch skips it silently, it gets the new code when it is next started or recreated" % (router["name"], router.get("state"))
+        for router in routers
+        if router.get("state") != "Running"
+    ]
+    if is_done(entry):
+        return "skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), []
+    if not running:
+        return (
+            "skip",
+            "no router of %s is Running (%s): start the network or restart it with cleanup, then run again"
+            % (
+                label,
+                ", ".join("%s %s" % (router["name"], router.get("state")) for router in routers),
+            ),
+            [],
+        )
+    if all(not router.get("requiresupgrade") for router in running):
+        return "skip", "every running router of %s is already on the current template" % label, warnings
+    if require_new_template:
+        return "legacy", "the operator requires the current template (kernel, JRE or security fixes) for %s" % label, warnings
+    if all(is_current(router.get("softwareversion"), ms_version) for router in running):
+        return "skip", "every running router of %s already runs the software of management server %s" % (label, ms_version), warnings
+    if livepatch_failed(entry):
+        return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), warnings
+    if _match(force_legacy, unit["id"], unit["name"]):
+        return "legacy", "%s is listed for the legacy path by the operator" % label, warnings
+    if unit["kind"] == "vpc" and not unit.get("tiers"):
+        return "legacy", "VPC %s has no tiers: restartVPC(livepatch) would report success without patching its routers" % unit["name"], warnings
+    oldest = min(running, key=lambda router: _version_key(router.get("version")))
+    support = livepatch_support(oldest.get("version"), ms_version)
+    reason = support.reason if support.supported else "router %s: %s" % (oldest["name"], support.reason)
+    return ("livepatch" if support.supported else "legacy"), reason, warnings + list(support.warnings)
+
+
+def _version_key(version: t.Any) -> tuple[int, ...]:
+    parts = []
+    for piece in str(version or "").split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts)
+
+
+# ---------------------------------------------------------------------------------------------- groups
+
+
+class _Names:
+    """Names of the infrastructure and owners in a fleet, for group labels."""
+
+    def __init__(self, fleet: dict[str, t.Any]):
+        self.zones = {item["id"]: item.get("name", item["id"]) for item in fleet.get("zones", [])}
+        self.pods = {item["id"]: item.get("name", item["id"]) for item in fleet.get("pods", [])}
+        self.clusters = {item["id"]: item.get("name", item["id"]) for item in fleet.get("clusters", [])}
+        self.domains = {item["id"]: item.get("path") or item.get("name", item["id"]) for item in fleet.get("domains", [])}
+
+    def zone(self, zoneid: str | None) -> str:
+        return self.zones.get(zoneid or "", zoneid or "(no zone)")
+
+
+def _anchor(routers: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """The router that places a unit in a pod or cluster group: the PRIMARY of a redundant pair, else the first."""
+    for router in routers:
+        if router.get("redundantstate") == "PRIMARY":
+            return router
+    return routers[0] if routers else {}
+
+
+def unit_group(unit: dict[str, t.Any], routers: list[dict[str, t.Any]], group_by: str, names: _Names) -> tuple[dict[str, t.Any], list[str]]:
+    """(group, warnings): the group has ``id``, ``name`` and ``sort`` (the default order)."""
+    zone = names.zone(unit.get("zoneid"))
+    anchor = _anchor(routers)
+    warnings = []
+    if group_by == "zone":
+        return {"id": unit.get("zoneid") or "", "name": zone, "sort": (zone,)}, warnings
+    if group_by in ("pod", "cluster"):
+        field = group_by + "id"
+        spread = sorted({router.get(field) for router in routers if router.get(field)})
+        ident = anchor.get(field) or ""
+        table = names.pods if group_by == "pod" else names.clusters
+        if len(spread) > 1:
+            warnings.append(
+                "the routers of %s %s run in %ss %s: it is placed in the group of %s"
+                % (unit["kind"], unit["name"], group_by, ", ".join(table.get(i, i) for i in spread), table.get(ident, ident))
+            )
+        name = table.get(ident, ident or "(no %s)" % group_by)
+        return {"id": ident, "name": name, "sort": (zone, name)}, warnings
+    domain = names.domains.get(unit.get("domainid") or "", anchor.get("domain") or unit.get("domainid") or "")
+    if group_by == "domain":
+        return {"id": unit.get("domainid") or "", "name": domain, "sort": (domain,)}, warnings
+    account = "%s/%s" % (domain, unit.get("account") or "")
+    return {
+        "id": "%s/%s" % (unit.get("domainid") or "", unit.get("account") or ""),
+        "name": account,
+        "sort": (account,),
+        "account": unit.get("account"),
+    }, warnings
+
+
+def order_groups(groups: dict[str, dict[str, t.Any]], order: list[str]) -> list[str]:
+    """Group ids in the asked order, then the others in the default order; a name that matches no group is an error."""
+    chosen: list[str] = []
+    for wanted in order:
+        matches = [gid for gid, group in groups.items() if wanted in (gid, group["name"], group.get("account"))]
+        if not matches:
+            raise PlanError(
+                "group %r in the order matches no group with work to do; the groups are: %s"
+                % (wanted, ", ".join(sorted(group["name"] for group in groups.values())) or "(none)")
+            )
+        if len(matches) > 1:
+            raise PlanError(
+                "group %r in the order is ambiguous (%s); use the full name or the id" % (wanted, ", ".join(groups[gid]["name"] for gid in matches))
+            )
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    rest = sorted((gid for gid in groups if gid not in chosen), key=lambda gid: (groups[gid]["sort"], gid))
+    return chosen + rest
+
+
+def _windows_for(windows: dict[str, list[dict[str, t.Any]]], *names: str) -> list[dict[str, t.Any]]:
+    for name in names:
+        if name in windows:
+            return windows[name]
+    return windows.get("*", [])
+
+
+def normalize_windows(windows: dict[str, t.Any] | None) -> dict[str, list[dict[str, t.Any]]]:
+    result = {}
+    for name, specs in (windows or {}).items():
+        specs = specs if isinstance(specs, list) else [specs]
+        result[str(name)] = [normalize_window(spec, "maintenance window of %s" % name) for spec in specs]
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+def _positive(name: str, value: t.Any, minimum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise PlanError("%s must be a whole number, got %r" % (name, value)) from None
+    if number < minimum:
+        raise PlanError("%s must be at least %d, got %d" % (name, minimum, number))
+    return number
+
+
+def _batches(keys: list[str], size: int) -> list[list[str]]:
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+def build_plan(
+    fleet: dict[str, t.Any],
+    group_by: str = "zone",
+    order: list[str] | None = None,
+    batch_size: int = 5,
+    canary_size: int = 1,
+    windows: dict[str, t.Any] | None = None,
+    outside_window: str = "wait",
+    require_new_template: bool = False,
+    force_legacy: list[str] | None = None,
+    journal: list[dict[str, t.Any]] | None = None,
+    include_systemvms: bool = True,
+    include_routers: bool = True,
+) -> dict[str, t.Any]:
+    """The whole plan as plain data (JSON-serialisable); see the module docstring for the order of work."""
+    if group_by not in GROUP_BY:
+        raise PlanError("group_by must be one of %s, got %r" % ("|".join(GROUP_BY), group_by))
+    if outside_window not in OUTSIDE_WINDOW:
+        raise PlanError("outside_window must be one of %s, got %r" % ("|".join(OUTSIDE_WINDOW), outside_window))
+    batch_size = _positive("batch_size", batch_size, 1)
+    canary_size = _positive("canary_size", canary_size, 0)
+    ms_version = fleet.get("version") or ""
+    if not ms_version:
+        raise PlanError("the fleet has no management server version; read it with acs.upgrade.cs_fleet_info")
+    windows = normalize_windows(windows)
+    done = journal_state(journal or [], ms_version)
+    legacy_names = {str(name) for name in force_legacy or []}
+    names = _Names(fleet)
+    routers_by_id = {router["id"]: router for router in fleet.get("routers", [])}
+
+    items: dict[str, dict[str, t.Any]] = {}
+    for vm in fleet.get("systemvms", []) if include_systemvms else []:
+        key = "systemvm:%s" % vm["id"]
+        path, reason, warnings = systemvm_path(vm, ms_version, done.get(key), require_new_template, legacy_names)
+        items[key] = {
+            "key": key,
+            "kind": "systemvm",
+            "id": vm["id"],
+            "name": vm["name"],
+            "systemvmtype": vm.get("systemvmtype"),
+            "zoneid": vm.get("zoneid"),
+            "zonename": names.zone(vm.get("zoneid")),
+            "state": vm.get("state"),
+            "version": vm.get("version"),
+            "path": path,
+            "reason": reason,
+            "warnings": warnings,
+            "group": names.zone(vm.get("zoneid")),
+        }
+
+    groups: dict[str, dict[str, t.Any]] = {}
+    members: dict[str, list[str]] = {}
+    for unit in fleet.get("units", []) if include_routers else []:
+        routers = [routers_by_id[rid] for rid in unit.get("routers", []) if rid in routers_by_id]
+        key = "%s:%s" % (unit["kind"], unit["id"])
+        path, reason, warnings = unit_path(unit, routers, ms_version, done.get(key), require_new_template, legacy_names)
+        group, placement = unit_group(unit, routers, group_by, names)
+        groups.setdefault(group["id"], group)
+        members.setdefault(group["id"], [])
+        if path != "skip":
+            members[group["id"]].append(key)
+        items[key] = {
+            "key": key,
+            "kind": unit["kind"],
+            "id": unit["id"],
+            "name": unit["name"],
+            "zoneid": unit.get("zoneid"),
+            "zonename": names.zone(unit.get("zoneid")),
+            "account": unit.get("account"),
+            "domainid": unit.get("domainid"),
+            "tiers": len(unit.get("tiers") or []),
+            "routers": [
+                {
+                    field: router.get(field)
+                    for field in ("id", "name", "state", "redundantstate", "version", "scriptsversion", "softwareversion", "clusterid", "podid")
+                }
+                for router in routers
+            ],
+            "path": path,
+            "reason": reason,
+            "warnings": placement + warnings,
+            "group": group["name"],
+        }
+
+    order_ids = order_groups(groups, [str(name) for name in order or []])
+    batches: list[dict[str, t.Any]] = []
+    zones_done: set[str] = set()
+
+    def add_batch(group_name: str, group_id: str, stage: str, keys: list[str], canary: bool, window_names: tuple[str, ...]) -> None:
+        batches.append(
+            {
+                "index": len(batches) + 1,
+                "group": group_name,
+                "group_id": group_id,
+                "stage": stage,
+                "canary": canary,
+                "group_start": not batches or batches[-1]["group"] != group_name,
+                "windows": _windows_for(windows, *window_names),
+                "items": keys,
+            }
+        )
+
+    def add_systemvms(zoneid: str) -> None:
+        if zoneid in zones_done:
+            return
+        zones_done.add(zoneid)
+        keys = [key for key, item in items.items() if item["kind"] == "systemvm" and item["zoneid"] == zoneid and item["path"] != "skip"]
+        zone = names.zone(zoneid)
+        for chunk in _batches(keys, batch_size):
+            add_batch(zone, zoneid, "systemvms", chunk, False, (zone, zoneid))
+
+    pending = [key for gid in order_ids for key in members[gid]]
+    canary = pending[:canary_size]
+    if canary:
+        first = items[canary[0]]
+        for key in canary:
+            add_systemvms(items[key]["zoneid"] or "")
+        gid = next(gid for gid in order_ids if canary[0] in members[gid])
+        add_batch(first["group"], gid, "canary", canary, True, (groups[gid]["name"], gid))
+    for gid in order_ids:
+        keys = [key for key in members[gid] if key not in canary]
+        for key in keys:
+            add_systemvms(items[key]["zoneid"] or "")
+        for chunk in _batches(keys, batch_size):
+            add_batch(groups[gid]["name"], gid, "routers", chunk, False, (groups[gid]["name"], gid))
+    for zoneid in sorted({item["zoneid"] or "" for item in items.values() if item["kind"] == "systemvm"}, key=names.zone):
+        add_systemvms(zoneid)
+
+    for batch in batches:
+        for key in batch["items"]:
+            items[key]["batch"] = batch["index"]
+    return {
+        "ms_version": ms_version,
+        "settings": {
+            "group_by": group_by,
+            "order": [groups[gid]["name"] for gid in order_ids],
+            "batch_size": batch_size,
+            "canary_size": canary_size,
+            "outside_window": outside_window,
+            "require_new_template": require_new_template,
+            "force_legacy": sorted(legacy_names),
+        },
+        "items": list(items.values()),
+        "batches": batches,
+        "summary": summarize(items.values()),
+    }
+
+
+def summarize(items: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
+    counts = dict.fromkeys(PATHS, 0)
+    for item in items:
+        counts[item["path"]] += 1
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def batch_gate(
+    plan: dict[str, t.Any],
+    index: int,
+    path: str,
+    journal: list[dict[str, t.Any]],
+    now: datetime.datetime,
+    max_wait: float | None = None,
+    fallback: bool = True,
+) -> dict[str, t.Any]:
+    """Whether batch ``index`` runs its ``path`` items now.
+
+    ``action`` is ``run`` (with the ``targets`` still to do), ``done`` (nothing left: finished earlier or no item
+    on this path), ``wait`` (``wait_seconds`` until its window opens) or ``skip`` (outside its window and the plan
+    says skip, or no opening within ``max_wait`` seconds). With ``fallback`` the legacy path also takes the items
+    whose live patch failed in this run.
+    """
+    batch = _batch(plan, index)
+    state = journal_state(journal, plan["ms_version"])
+    items = {item["key"]: item for item in plan["items"]}
+    targets = [items[key] for key in batch["items"] if _path_now(items[key], state.get(key), fallback) == path]
+    result = {
+        "batch": index,
+        "batches": len(plan["batches"]),
+        "group": batch["group"],
+        "stage": batch["stage"],
+        "canary": batch["canary"],
+        "group_start": batch["group_start"],
+        "path": path,
+        "wait_seconds": 0,
+        "targets": targets,
+    }
+    if not targets:
+        return dict(result, action="done", reason="nothing left to do on the %s path in batch %d (%s)" % (path, index, batch["group"]))
+    is_open, wait = window_status(batch["windows"], now)
+    if is_open:
+        return dict(result, action="run", reason="batch %d (%s): %d on the %s path" % (index, batch["group"], len(targets), path))
+    if wait is None or plan["settings"]["outside_window"] == "skip" or (max_wait is not None and wait > max_wait):
+        return dict(
+            result,
+            action="skip",
+            reason="batch %d (%s) is outside its maintenance window%s: skipped, run again inside the window"
+            % (index, batch["group"], "" if wait is None else " (next opening in %d s)" % wait),
+        )
+    return dict(
+        result, action="wait", wait_seconds=int(wait) + 1, reason="batch %d (%s) waits %d s for its maintenance window" % (index, batch["group"], int(wait) + 1)
+    )
+
+
+def _batch(plan: dict[str, t.Any], index: int) -> dict[str, t.Any]:
+    for batch in plan["batches"]:
+        if batch["index"] == int(index):
+            return batch
+    raise PlanError("the plan has no batch %s (it has %d)" % (index, len(plan["batches"])))
+
+
+def _path_now(item: dict[str, t.Any], entry: dict[str, t.Any] | None, fallback: bool) -> str:
+    """An item's path now that part of the run is journalled: finished items are done, failed live patches go legacy."""
+    if is_done(entry):
+        return "done"
+    if livepatch_failed(entry):
+        return "legacy" if fallback else "failed"
+    return item["path"]
+
+
+def fail_budget_exceeded(plan: dict[str, t.Any], journal: list[dict[str, t.Any]], max_fail_percentage: int) -> tuple[bool, str]:
+    """Whether failed items (still failed at the end of their path) exceed ``max_fail_percentage`` of the planned work."""
+    state = journal_state(journal, plan["ms_version"])
+    planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
+    failed = [key for key in planned if (state.get(key) or {}).get("status") == "failed"]
+    if not planned:
+        return False, "nothing planned"
+    percentage = 100.0 * len(failed) / len(planned)
+    message = "%d of %d planned items failed (%.0f%%, limit %d%%)" % (len(failed), len(planned), percentage, max_fail_percentage)
+    return percentage > max_fail_percentage, message
+
+
+# Target statuses of cs_livepatch and cs_recreate that finish an item; "would_*" (check mode) record nothing.
+FINISHED_STATUSES = frozenset(("patched", "unchanged", "succeeded"))
+_SYSTEMVM_KINDS = frozenset(("systemvm", "secondarystoragevm", "consoleproxy"))
+
+
+def outcomes_from_targets(
+    plan: dict[str, t.Any], keys: t.Iterable[str], targets: t.Iterable[dict[str, t.Any]], missing: str = "the module reported nothing for it"
+) -> list[dict[str, t.Any]]:
+    """Per-item outcomes ``{key, ok, changed, error, duration}`` of the ``keys`` a module was asked to act on.
+
+    A router target (a reboot acts router by router) counts for its network or VPC, which is finished only when
+    all its routers are; an item the module did not report is a failure, so that it is never taken as done.
+    """
+    wanted = list(keys)
+    router_unit = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
+    seen: dict[str, list[dict[str, t.Any]]] = {key: [] for key in wanted}
+    for target in targets:
+        kind = target.get("kind")
+        if kind in _SYSTEMVM_KINDS:
+            key = "systemvm:%s" % target.get("id")
+        elif kind == "router":
+            key = router_unit.get(target.get("id"), "")
+        else:
+            key = "%s:%s" % (kind, target.get("id"))
+        if key in seen:
+            seen[key].append(target)
+    outcomes = []
+    for key in wanted:
+        reported = seen[key]
+        if any(str(target.get("status", "")).startswith("would_") for target in reported):
+            continue
+        bad = [target for target in reported if target.get("status") not in FINISHED_STATUSES]
+        error = "; ".join("%s: %s" % (target.get("status"), target.get("reason")) for target in bad) if reported else missing
+        outcomes.append(
+            {
+                "key": key,
+                "ok": bool(reported) and not bad,
+                "changed": any(target.get("status") in ("patched", "succeeded") for target in reported),
+                "error": error or None,
+                "duration": sum(float(target.get("duration") or 0) for target in reported) or None,
+            }
+        )
+    return outcomes
+
+
+def unhealthy_items(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[str, t.Any] | None) -> dict[str, str]:
+    """Items among ``keys`` with a router that fails a ``cs_vr_health`` gate, with the failing checks in words.
+
+    Routers are matched by id, then by their VPC or network, because a recreated router has a new id.
+    """
+    wanted = set(keys)
+    by_router = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
+    found: dict[str, list[str]] = {}
+    health = health or {}
+    # A looped cs_vr_health task (one network or VPC at a time) registers its results under "results".
+    reported = list(health.get("routers") or []) + [router for result in health.get("results") or [] for router in result.get("routers") or []]
+    for router in reported:
+        if router.get("passed") is not False:
+            continue
+        key = by_router.get(router.get("id") or "") or ("vpc:%s" % router["vpc_id"] if router.get("vpc_id") else "network:%s" % router.get("network_id"))
+        if key in wanted:
+            found.setdefault(key, []).append(
+                "%s fails %s" % (router.get("name"), ", ".join(router.get("failing") or []) or router.get("error") or "its health gate")
+            )
+    return {key: "; ".join(reasons) for key, reasons in found.items()}
+
+
+def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.Any], batch: int, path: str, now: datetime.datetime) -> list[dict[str, t.Any]]:
+    """Journal entries from per-item outcomes ``{key, ok, changed, error, details}`` of a batch."""
+    stamp = now.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+    names = {item["key"]: item["name"] for item in plan["items"]}
+    return [
+        {
+            "key": outcome["key"],
+            "name": names.get(outcome["key"], outcome["key"]),
+            "ms_version": plan["ms_version"],
+            "batch": int(batch),
+            "path": path,
+            "status": "done" if outcome.get("ok") else "failed",
+            "changed": bool(outcome.get("changed")),
+            "error": outcome.get("error"),
+            "duration": outcome.get("duration"),
+            "time": stamp,
+        }
+        for outcome in outcomes
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- display
+
+
+def plan_table(plan: dict[str, t.Any]) -> list[str]:
+    """The plan as aligned text lines: batches in order, then the skipped items with their reasons."""
+    items = {item["key"]: item for item in plan["items"]}
+    rows = [("batch", "group", "stage", "kind", "name", "path", "reason")]
+    for batch in plan["batches"]:
+        for key in batch["items"]:
+            item = items[key]
+            kind = item.get("systemvmtype") or item["kind"]
+            rows.append((str(batch["index"]), batch["group"], batch["stage"], kind, item["name"], item["path"], item["reason"]))
+    for item in plan["items"]:
+        if item["path"] == "skip":
+            rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], "skip", item["reason"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6] for row in rows]
+    summary = plan["summary"]
+    lines.append(
+        "management server %s: %d live patch, %d legacy recreate, %d skipped, in %d batches"
+        % (plan["ms_version"], summary["livepatch"], summary["legacy"], summary["skip"], len(plan["batches"]))
+    )
+    return lines

@@ -1,0 +1,588 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The legacy upgrade path: recreate system VMs and routers so that they boot the current template.
+
+The decisions (what is already current, what may be touched, in which order) are pure functions over the
+objects of ``_fleet``; :class:`Recreator` runs the jobs through ``_jobs.JobRunner`` and verifies each target by
+reading it again. Every wait is bounded by the job timeout.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_percentage
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, template_is_current
+
+SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
+ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
+
+# States a VM passes through on its own: acting now would race CloudStack.
+TRANSITIONAL_STATES = frozenset(("Starting", "Stopping", "Migrating", "Expunging", "Destroyed", "Creating"))
+
+# Target statuses that make the module fail.
+FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted"))
+
+# The routers of a redundant network or VPC; a reboot may take down one of them at a time only.
+PRIMARY = "PRIMARY"
+
+
+@dataclass
+class Target:
+    """One thing the module acts on: a system VM, a router, or a network/VPC restarted with cleanup."""
+
+    kind: str  # systemvm | router | network | vpc
+    id: str
+    name: str
+    method: str
+    zoneid: str | None = None
+    zonename: str | None = None
+    podid: str | None = None
+    clusterid: str | None = None
+    account: str | None = None
+    domain: str | None = None
+    systemvmtype: str | None = None
+    redundantstate: str | None = None
+    routers: list[Router] = field(default_factory=list)
+    unit: Unit | None = None
+    status: str = "pending"
+    reason: str = ""
+    jobids: list[str] = field(default_factory=list)
+    duration: float = 0.0
+    version_before: str | None = None
+    version_after: str | None = None
+    new_ids: list[str] = field(default_factory=list)
+    nothing_queued: bool = False
+
+    @property
+    def label(self) -> str:
+        return "%s %s (%s)" % ("system VM" if self.kind == "systemvm" else self.kind, self.name, self.id)
+
+    def finish(self, status: str, reason: str) -> None:
+        self.status, self.reason = status, reason
+
+    def leave(self, status: str, reason: str) -> None:
+        """Nothing will be done: the target stays as it is."""
+        self.version_after = self.version_before
+        self.finish(status, reason)
+
+    def add_outcome(self, outcome: JobOutcome) -> None:
+        if outcome.jobid:
+            self.jobids.append(outcome.jobid)
+        self.duration = round(self.duration + (outcome.duration or 0.0), 3)
+
+    def as_result(self) -> dict[str, t.Any]:
+        result: dict[str, t.Any] = {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "zoneid": self.zoneid,
+            "zonename": self.zonename,
+            "podid": self.podid,
+            "clusterid": self.clusterid,
+            "method": self.method,
+            "status": self.status,
+            "reason": self.reason,
+            "jobid": self.jobids[-1] if self.jobids else None,
+            "jobids": list(self.jobids),
+            "duration": self.duration if self.jobids else None,
+            "version_before": self.version_before,
+            "version_after": self.version_after,
+            "new_ids": list(self.new_ids),
+        }
+        if self.kind == "systemvm":
+            result["systemvmtype"] = self.systemvmtype
+        else:
+            result.update(account=self.account, domain=self.domain)
+        if self.kind == "router":
+            result["redundantstate"] = self.redundantstate
+        if self.kind in ("network", "vpc"):
+            result["routers"] = [{"id": router.id, "name": router.name, "redundantstate": router.redundantstate} for router in self.routers]
+        return result
+
+
+# -- decisions (pure) ------------------------------------------------------------------------------------------
+
+
+def router_is_current(router: Router, ms_version: str) -> bool:
+    """CloudStack's own answer (``requiresupgrade``) when it gives one, else the template version against the server's."""
+    if "requiresupgrade" in router.raw:
+        return not router.requiresupgrade
+    return template_is_current(router.version, ms_version)
+
+
+def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
+    """Whether redundant routers are all Running with exactly one PRIMARY, and their states in words."""
+    states = ", ".join("%s %s/%s" % (router.name, router.state, router.redundantstate or "UNKNOWN") for router in routers)
+    primaries = sum(1 for router in routers if router.redundantstate == PRIMARY)
+    settled = bool(routers) and all(router.state == "Running" for router in routers) and primaries == 1
+    return settled, states or "no router"
+
+
+def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> Target:
+    target = Target(
+        kind="systemvm",
+        id=vm.id,
+        name=vm.name,
+        method=method,
+        zoneid=vm.zoneid,
+        zonename=vm.zonename,
+        podid=vm.podid,
+        clusterid=vm.clusterid,
+        systemvmtype=vm.systemvmtype,
+        version_before=vm.version,
+    )
+    required = required_template_version(ms_version)
+    if template_is_current(vm.version, ms_version) and not force:
+        target.leave(
+            "unchanged", "already on template %s (the management server %s requires %s); set force to recreate anyway" % (vm.version, ms_version, required)
+        )
+    elif vm.state in TRANSITIONAL_STATES:
+        target.leave("skipped", "%s is %s; wait until it is Running or Stopped and run again" % (target.label, vm.state))
+    elif method == "reboot" and vm.state != "Running":
+        target.leave("skipped", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (target.label, vm.state))
+    else:
+        why = "forced" if template_is_current(vm.version, ms_version) else "template %s is older than the required %s" % (vm.version, required)
+        target.reason = why
+    return target
+
+
+def router_target(router: Router, method: str, ms_version: str, force: bool, unit: Unit | None) -> Target:
+    target = Target(
+        kind="router",
+        id=router.id,
+        name=router.name,
+        method=method,
+        zoneid=router.zoneid,
+        zonename=router.zonename,
+        podid=router.podid,
+        clusterid=router.clusterid,
+        account=router.account,
+        domain=router.domain,
+        redundantstate=router.redundantstate,
+        routers=[router],
+        unit=unit,
+        version_before=router.version,
+    )
+    current = router_is_current(router, ms_version)
+    if current and not force:
+        target.leave("unchanged", "already on template %s (requiresupgrade is false); set force to recreate anyway" % router.version)
+    elif router.state in TRANSITIONAL_STATES or (method == "reboot" and router.state != "Running"):
+        target.leave(
+            "skipped",
+            "%s is %s and cannot be rebooted now; wait until it settles, or use method restart_cleanup on its %s %s"
+            % (
+                target.label,
+                router.state,
+                unit.kind if unit else "network",
+                unit.name if unit else router.guestnetworkid,
+            ),
+        )
+    else:
+        target.reason = "forced" if current else "template %s needs an upgrade (requiresupgrade)" % router.version
+    return target
+
+
+def unit_target(unit: Unit, ms_version: str, force: bool) -> Target:
+    first = unit.routers[0] if unit.routers else None
+    target = Target(
+        kind=unit.kind,
+        id=unit.id,
+        name=unit.name,
+        method="restart_cleanup",
+        zoneid=unit.zoneid,
+        zonename=first.zonename if first else None,
+        podid=first.podid if first else None,
+        clusterid=first.clusterid if first else None,
+        account=unit.account,
+        domain=first.domain if first else None,
+        routers=list(unit.routers),
+        unit=unit,
+        version_before=_versions(unit.routers),
+    )
+    stale = [router for router in unit.routers if not router_is_current(router, ms_version)]
+    busy = [router for router in unit.routers if router.state in TRANSITIONAL_STATES]
+    if not stale and not force:
+        target.leave("unchanged", "every router is on the required template (%s); set force to restart with cleanup anyway" % target.version_before)
+    elif busy:
+        target.leave("skipped", "router %s of %s is %s; wait until it settles and run again" % (busy[0].name, target.label, busy[0].state))
+    else:
+        target.reason = "forced" if not stale else "routers needing a new template: %s" % ", ".join(router.name for router in stale)
+    return target
+
+
+def reboot_waves(targets: t.Sequence[Target]) -> tuple[list[Target], list[Target]]:
+    """Routers to reboot first (BACKUPs and single routers), then the PRIMARYs of redundant pairs."""
+    first = [target for target in targets if target.redundantstate != PRIMARY]
+    second = [target for target in targets if target.redundantstate == PRIMARY]
+    return first, second
+
+
+def summarize(targets: t.Sequence[Target]) -> dict[str, int]:
+    summary = {"total": len(targets)}
+    for status in ("unchanged", "skipped", "would_recreate", "succeeded", "failed", "timed_out", "not_submitted"):
+        summary[status] = sum(1 for target in targets if target.status == status)
+    return summary
+
+
+def upgraded_job_ids(answer: t.Mapping[str, t.Any]) -> list[str]:
+    """The reboot jobs ``upgradeRouterTemplate`` queued (``asyncjobs``); an empty answer means nothing needed it."""
+    return [job["jobid"] for job in answer.get("asyncjobs") or [] if job.get("jobid")]
+
+
+def _versions(routers: t.Sequence[Router]) -> str | None:
+    versions = sorted({router.version for router in routers if router.version})
+    return ", ".join(versions) if versions else None
+
+
+def _chunks(items: t.Sequence[Target], size: int) -> t.Iterator[list[Target]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+# -- running ---------------------------------------------------------------------------------------------------
+
+
+class NothingQueued(CloudStackError):
+    """upgradeRouterTemplate answered with no job: CloudStack found nothing to upgrade."""
+
+
+class Recreator:
+    """Runs the jobs of one method over the targets that need it, at most ``parallel`` at a time."""
+
+    def __init__(
+        self,
+        client: t.Any,
+        fleet: Fleet,
+        parallel: int = 2,
+        timeout: float = 600.0,
+        poll_interval: float = 5.0,
+        max_fail_percentage: float | None = None,
+        sleep: t.Callable[[float], None] = time.sleep,
+        clock: t.Callable[[], float] = time.monotonic,
+    ):
+        self.client = client
+        self.fleet = fleet
+        self.parallel = parallel
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.max_fail_percentage = max_fail_percentage
+        self._sleep = sleep
+        self._clock = clock
+        self._cluster_of_host = {host_id: host.get("clusterid") for host_id, host in fleet.hosts.items() if host.get("clusterid")}
+        self.outcomes: list[JobOutcome] = []
+        self.warnings: list[str] = []
+
+    # -- the job runner, with the failure limit shared by every wave of the run
+
+    def _should_stop(self, outcomes: list[JobOutcome]) -> bool:
+        if self.max_fail_percentage is None:
+            return False
+        return failure_percentage(self.outcomes + outcomes) > self.max_fail_percentage
+
+    def _run(self, tasks: list[JobTask], parallel: int | None = None) -> list[JobOutcome]:
+        if not tasks:
+            return []
+        runner = JobRunner(
+            self.client,
+            parallel=parallel or self.parallel,
+            poll_interval=self.poll_interval,
+            job_timeout=self.timeout,
+            deadline=self.timeout * (len(tasks) + 1),
+            on_complete=self._on_complete,
+            should_stop=self._should_stop,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        outcomes = runner.run(tasks)
+        self.outcomes.extend(outcomes)
+        return outcomes
+
+    @staticmethod
+    def _on_complete(outcome: JobOutcome) -> None:
+        target = outcome.context
+        if isinstance(target, Target) and target.nothing_queued:
+            outcome.status = "unchanged"
+
+    def _job_failed(self, target: Target, outcome: JobOutcome, command: str) -> bool:
+        """Record a job's end on its target; True (and the target failed) when the job did not succeed."""
+        target.add_outcome(outcome)
+        if outcome.status == "succeeded":
+            return False
+        if outcome.status == "not_submitted":
+            target.finish("not_submitted", "%s not sent for %s: %s" % (command, target.label, outcome.errortext or "stopped"))
+        elif outcome.status == "timed_out":
+            target.finish("timed_out", "%s of %s: %s; check the job in CloudStack before running again" % (command, target.label, outcome.errortext))
+        else:
+            target.finish("failed", "%s of %s failed: %s" % (command, target.label, outcome.errortext or outcome.status))
+        return True
+
+    # -- system VMs
+
+    def systemvms(self, targets: list[Target], method: str) -> None:
+        if method == "stop_start":
+            for batch in _chunks(targets, self.parallel):
+                stopped = self._jobs(batch, "stopSystemVm", lambda target: {"id": target.id})
+                self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id})
+        elif method == "reboot":
+            forced = self.client.has_feature("rebootSystemVm.forced")
+            if not forced:
+                self.warnings.append("management server %s has no forced reboot: rebootSystemVm restarts the guest only" % self.fleet.version)
+            self._jobs(targets, "rebootSystemVm", lambda target: {"id": target.id, "forced": True} if forced else {"id": target.id})
+        else:
+            destroyed = self._jobs(targets, "destroySystemVm", lambda target: {"id": target.id})
+            self._wait_replacements(destroyed)
+            return
+        self._verify_systemvms([target for target in targets if target.status == "pending"])
+
+    def _jobs(self, targets: list[Target], command: str, params: t.Callable[[Target], dict[str, t.Any]]) -> list[Target]:
+        """One ``command`` job per target; returns the targets whose job succeeded."""
+        tasks = [JobTask(key=target.id, submit=self._submitter(command, params(target)), context=target) for target in targets if target.status == "pending"]
+        return [outcome.context for outcome in self._run(tasks) if not self._job_failed(outcome.context, outcome, command)]
+
+    def _submitter(self, command: str, params: dict[str, t.Any]) -> t.Callable[[], str]:
+        return lambda: self.client.submit(command, **params)
+
+    def _verify_systemvms(self, targets: list[Target]) -> None:
+        now = {vm["id"]: vm for zoneid in {target.zoneid for target in targets} for vm in self.client.list("listSystemVms", "systemvm", zoneid=zoneid)}
+        for target in targets:
+            vm = now.get(target.id)
+            if vm is None:
+                target.finish("failed", "%s is gone after %s; list the system VMs of zone %s" % (target.label, target.method, target.zonename))
+                continue
+            self._check_recreated(target, vm.get("state"), vm.get("version"))
+
+    def _check_recreated(self, target: Target, state: str | None, version: str | None) -> None:
+        target.version_after = version
+        if state != "Running":
+            target.finish("failed", "%s is %s after %s; start it or recreate it with method destroy" % (target.label, state, target.method))
+        elif not template_is_current(version, self.fleet.version):
+            target.finish(
+                "failed",
+                "%s came back on template %s, not %s: check that the system VM template of that version is registered, Ready in zone %s "
+                "and is the active SYSTEM template" % (target.label, version, required_template_version(self.fleet.version), target.zonename),
+            )
+        else:
+            target.finish("succeeded", "recreated on template %s" % version)
+
+    def _wait_replacements(self, destroyed: list[Target]) -> None:
+        """After destroySystemVm, CloudStack deploys a new VM of the same type in the zone; wait for it to run."""
+        if not destroyed:
+            return
+        groups: dict[tuple[str | None, str | None], list[Target]] = {}
+        for target in destroyed:
+            groups.setdefault((target.zoneid, target.systemvmtype), []).append(target)
+        known = {vm.id for vm in self.fleet.systemvms}
+        end = self._clock() + self.timeout
+        while True:
+            pending = {key: waiting for key, waiting in groups.items() if any(target.status == "pending" for target in waiting)}
+            for (zoneid, vmtype), waiting in pending.items():
+                listed = self.client.list("listSystemVms", "systemvm", zoneid=zoneid, systemvmtype=vmtype)
+                fresh = [vm for vm in listed if vm["id"] not in known and vm.get("state") == "Running"]
+                for target, vm in zip([target for target in waiting if target.status == "pending"], fresh):
+                    known.add(vm["id"])
+                    target.new_ids.append(vm["id"])
+                    self._check_recreated(target, vm.get("state"), vm.get("version"))
+                    if target.status == "succeeded":
+                        target.reason = "replaced by %s (%s) on template %s" % (vm.get("name"), vm["id"], vm.get("version"))
+            if not any(target.status == "pending" for target in destroyed) or self._clock() >= end:
+                break
+            self._sleep(self.poll_interval)
+        for target in destroyed:
+            if target.status == "pending":
+                target.finish(
+                    "timed_out",
+                    "%s was destroyed but no new %s is Running in zone %s after %ss: check the system VM template of that zone "
+                    "(see the cross-zone template trap) and the management server log" % (target.label, target.systemvmtype, target.zonename, self.timeout),
+                )
+
+    # -- routers: reboot and per-router template upgrade, BACKUP before PRIMARY
+
+    def routers(self, targets: list[Target], method: str) -> None:
+        units = self._redundant_units(targets)
+        before = {key: pair_settled(self._unit_routers(unit)) for key, unit in units.items()}
+        for target in targets:
+            if _unit_key(target) in before:
+                settled, states = before[_unit_key(target)]
+                if not settled:
+                    target.finish(
+                        "skipped",
+                        "the redundant routers of %s %s are not settled (%s): rebooting now could take down the only working router; "
+                        "fix the pair or use method restart_cleanup" % (target.unit.kind, target.unit.name, states),  # type: ignore[union-attr]
+                    )
+        command = "upgradeRouterTemplate" if method == "upgrade_template" else "rebootRouter"
+        first, second = reboot_waves([target for target in targets if target.status == "pending"])
+        self._router_wave(first, command)
+        touched = {_unit_key(target) for target in first if _unit_key(target) in units}
+        waiting = {key for key in touched if any(_unit_key(target) == key for target in second)}
+        settled = self._wait_settled({key: units[key] for key in waiting}) if waiting else {}
+        for target in second:
+            key = _unit_key(target)
+            if key not in units:
+                continue
+            peers = [other for other in first if _unit_key(other) == key]
+            broken = [other for other in peers if other.status in FAILED_STATUSES]
+            if broken:
+                target.finish(
+                    "not_submitted",
+                    "not rebooted: its peer %s did not come back (%s); the PRIMARY keeps serving the network" % (broken[0].name, broken[0].status),
+                )
+            elif key in settled and not settled[key][0]:
+                target.finish(
+                    "not_submitted",
+                    "not rebooted: the pair did not settle with one PRIMARY within %ss (%s); the PRIMARY keeps serving the network"
+                    % (self.timeout, settled[key][1]),
+                )
+        self._router_wave([target for target in second if target.status == "pending"], command)
+        done = [target for target in targets if target.status == "pending"]
+        final = self._wait_settled({key: units[key] for key in {_unit_key(target) for target in done} if key in units})
+        for target in done:
+            key = _unit_key(target)
+            if key in final and not final[key][0]:
+                unit_name = target.unit.name if target.unit else target.name
+                target.finish("failed", "the redundant pair of %s did not settle with one PRIMARY within %ss: %s" % (unit_name, self.timeout, final[key][1]))
+        self._verify_routers([target for target in done if target.status == "pending"])
+
+    def _router_wave(self, targets: list[Target], command: str) -> None:
+        if command == "rebootRouter":
+            self._jobs(targets, command, lambda target: {"id": target.id})
+            return
+        tasks = [JobTask(key=target.id, submit=self._template_upgrader(target), context=target) for target in targets]
+        for outcome in self._run(tasks):
+            target = outcome.context
+            if target.nothing_queued:
+                target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
+            else:
+                self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate")
+
+    def _template_upgrader(self, target: Target) -> t.Callable[[], str]:
+        def submit() -> str:
+            since = time.time()
+            answer = self.client.call("upgradeRouterTemplate", _settle=lambda: self._settle_upgrade(target.id, since), id=target.id)
+            jobs = upgraded_job_ids(answer)
+            if not jobs:
+                target.nothing_queued = True
+                raise NothingQueued("upgradeRouterTemplate", 200, "nothing queued for %s" % target.label)
+            return jobs[0]
+
+        return submit
+
+    def _settle_upgrade(self, routerid: str, since: float) -> dict[str, t.Any] | None:
+        started = datetime.datetime.fromtimestamp(since - 5, datetime.timezone.utc)
+        found = self.client.find_job(routerid, started)
+        return {"asyncjobs": [{"jobid": found}]} if found else None
+
+    @staticmethod
+    def _redundant_units(targets: list[Target]) -> dict[tuple[str, str], Unit]:
+        return {
+            _unit_key(target): target.unit
+            for target in targets
+            if target.status == "pending" and target.unit is not None and target.routers and target.routers[0].isredundantrouter
+        }
+
+    def _unit_routers(self, unit: Unit) -> list[Router]:
+        where = {"vpcid": unit.id} if unit.kind == "vpc" else {"networkid": unit.id}
+        return [Router.from_api(item, self._cluster_of_host) for item in self.client.list("listRouters", "router", listall=True, **where)]
+
+    def _wait_settled(self, units: dict[tuple[str, str], Unit]) -> dict[tuple[str, str], tuple[bool, str]]:
+        """Read the redundant routers of each unit (the fleet may have been narrowed to a pod) until they settle."""
+        results: dict[tuple[str, str], tuple[bool, str]] = {}
+        pending = dict(units)
+        end = self._clock() + self.timeout
+        while pending:
+            for key, unit in list(pending.items()):
+                results[key] = pair_settled(self._unit_routers(unit))
+                if results[key][0]:
+                    del pending[key]
+            if not pending or self._clock() >= end:
+                break
+            self._sleep(self.poll_interval)
+        return results
+
+    def _verify_routers(self, targets: list[Target]) -> None:
+        zones = {target.zoneid for target in targets}
+        now = {item["id"]: item for zoneid in zones for item in self.client.list("listRouters", "router", listall=True, zoneid=zoneid)}
+        for target in targets:
+            item = now.get(target.id)
+            if item is None:
+                target.finish("failed", "%s is gone after %s; restart its network with cleanup to recreate it" % (target.label, target.method))
+                continue
+            router = Router.from_api(item, self._cluster_of_host)
+            target.version_after = router.version
+            target.redundantstate = router.redundantstate
+            if router.state != "Running":
+                target.finish("failed", "%s is %s after %s; restart its network with cleanup" % (target.label, router.state, target.method))
+            elif not router_is_current(router, self.fleet.version):
+                target.finish(
+                    "failed",
+                    "%s came back on template %s and still requires an upgrade; check the router template setting of zone %s"
+                    % (target.label, router.version, target.zonename),
+                )
+            else:
+                target.finish("succeeded", "rebooted onto template %s" % router.version)
+
+    # -- routers: network/VPC restart with cleanup
+
+    def restart_cleanup(self, targets: list[Target]) -> None:
+        tasks = []
+        for target in targets:
+            command = "restartVPC" if target.kind == "vpc" else "restartNetwork"
+            tasks.append(JobTask(key=target.id, submit=self._submitter(command, {"id": target.id, "cleanup": True}), context=target))
+        for outcome in self._run(tasks):
+            target = outcome.context
+            if self._job_failed(target, outcome, "restartVPC" if target.kind == "vpc" else "restartNetwork"):
+                continue
+            after = self._unit_routers(target.unit)
+            before = {router.id for router in target.routers}
+            target.new_ids = [router.id for router in after if router.id not in before]
+            target.version_after = _versions(after)
+            stale = [router.name for router in after if router.state != "Running" or not router_is_current(router, self.fleet.version)]
+            if not after:
+                target.finish("failed", "%s has no router after the restart with cleanup; restart it again or check the management server log" % target.label)
+            elif stale:
+                target.finish(
+                    "failed", "after the restart with cleanup, routers %s of %s are not Running on the required template" % (", ".join(stale), target.label)
+                )
+            elif not target.new_ids:
+                target.finish("failed", "the restart with cleanup of %s succeeded but replaced no router; check the management server log" % target.label)
+            else:
+                target.finish("succeeded", "routers replaced by %s on template %s" % (", ".join(router.name for router in after), target.version_after))
+
+    # -- routers: one upgradeRouterTemplate call for a whole zone/pod/cluster/domain
+
+    def upgrade_by_selector(self, targets: list[Target], selector: dict[str, str]) -> None:
+        answer = self.client.call("upgradeRouterTemplate", **selector)
+        jobs = upgraded_job_ids(answer)
+        outcomes = self._run([JobTask(key=jobid, jobid=jobid) for jobid in jobs], parallel=max(len(jobs), 1))
+        by_router: dict[str, JobOutcome] = {}
+        for outcome in outcomes:
+            routerid = (outcome.result.get("router") or {}).get("id")
+            if not routerid:
+                try:
+                    routerid = self.client.query_job(outcome.jobid).get("jobinstanceid")
+                except CloudStackError:
+                    routerid = None
+            if routerid:
+                by_router[routerid] = outcome
+        pending = []
+        for target in targets:
+            outcome = by_router.get(target.id)
+            if outcome is None:
+                target.finish(
+                    "failed",
+                    "upgradeRouterTemplate queued no reboot for %s although it requires an upgrade; check router.version.check and the template" % target.label,
+                )
+            elif not self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate"):
+                pending.append(target)
+        self._verify_routers(pending)
+
+
+def _unit_key(target: Target) -> tuple[str, str]:
+    unit = target.unit
+    return (unit.kind, unit.id) if unit is not None else ("router", target.id)

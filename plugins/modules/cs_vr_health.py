@@ -1,0 +1,631 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cs_vr_health
+short_description: Judge virtual router health checks as a pass/fail gate before and after an upgrade batch
+version_added: 0.1.0
+description:
+  - Reads the health checks of CloudStack virtual routers (CloudStack 4.14+) and turns them into a gate that fails
+    the task, naming the routers and the checks, when a router is not healthy.
+  - With O(source=api) (the default) the results come from the management server. The cached results of many
+    routers are read with C(listRouters) and C(fetchhealthcheckresults), page by page (500 routers per call),
+    so thousands of routers take a few calls. O(fresh=true) asks every router for fresh checks with
+    C(getRouterHealthCheckResults) and C(performfreshchecks), O(parallel) routers at a time.
+  - With O(source=local) the module runs on the router itself (an inventory host reached over SSH on port 3922,
+    or a container). It reads the last results files C(/root/basic_monitor_results.json) and
+    C(/root/advanced_monitor_results.json), or with O(fresh=true) runs the scripts of C(/root/health_checks/) as
+    C(<script> basic) and C(<script> advanced). No API connection is needed then.
+  - A check fails the gate when it failed, or when its result is older than O(max_age); O(fail_on) and O(ignore)
+    choose the checks that count; with O(baseline) only checks that did not already fail in the baseline count.
+  - Routers picked by filters that are not Running are listed in RV(skipped); a router named in O(routers) that
+    is not Running fails the gate.
+author:
+  - acs.upgrade contributors (@acs-upgrade)
+extends_documentation_fragment:
+  - acs.upgrade.cloudstack
+  - acs.upgrade.attributes
+  - acs.upgrade.attributes.actiongroup_cloudstack
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads. Fresh checks (O(fresh), O(refresh_stale)) run in check mode too, because they change
+        no configuration and are what the management server runs on its own schedule anyway.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  source:
+    description:
+      - V(api) reads the results through the management server API.
+      - V(local) reads or runs the checks on the router the task runs on; the connection options are not used.
+    type: str
+    choices: [api, local]
+    default: api
+  routers:
+    description:
+      - Names (C(r-12-VM)) or ids of the routers to judge. With filters as well, the routers must also match them.
+      - If neither O(routers) nor a filter is set, every router of the cloud is judged.
+      - Only with O(source=api).
+    type: list
+    elements: str
+  zone:
+    description: Name or id of the zone whose routers are judged. Only with O(source=api).
+    type: str
+  pod:
+    description: Name or id of the pod whose routers are judged. Only with O(source=api).
+    type: str
+  cluster:
+    description: Name or id of the cluster whose routers are judged. Only with O(source=api).
+    type: str
+  domain:
+    description: Name or id of the domain whose routers (with its subdomains) are judged. Only with O(source=api).
+    type: str
+  account:
+    description: Account whose routers are judged; needs O(domain). Only with O(source=api).
+    type: str
+  network:
+    description: Name or id of the guest network whose routers are judged. Only with O(source=api).
+    type: str
+  vpc:
+    description: Name or id of the VPC whose routers are judged. Only with O(source=api).
+    type: str
+  types:
+    description: The check types to judge.
+    type: list
+    elements: str
+    choices: [basic, advanced]
+    default: [basic, advanced]
+  fresh:
+    description:
+      - Run the checks now instead of reading the last results.
+      - With O(source=api) this calls C(getRouterHealthCheckResults) with C(performfreshchecks) for each router,
+        which makes the management server push its data to the router and run every check; it is expensive and
+        fails when the global setting C(router.health.checks.enabled) is false.
+      - With O(source=local) the scripts of O(local_checks_dir) are run.
+    type: bool
+    default: false
+  refresh_stale:
+    description:
+      - Run fresh checks only on the routers whose results are missing or older than O(max_age), and judge those
+        by the fresh results. Without O(max_age) only missing results are refreshed.
+    type: bool
+    default: false
+  parallel:
+    description: How many routers are asked for fresh checks at the same time (O(source=api)).
+    type: int
+    default: 5
+  fail_on:
+    description:
+      - V(any) lets every failing check fail the gate; a list of check names lets only those fail it.
+      - Names must be reported by at least one of the judged routers (for example V(dns_check.py)).
+    type: list
+    elements: str
+    default: [any]
+  ignore:
+    description:
+      - Names of checks that never fail the gate. They are still reported in RV(routers[].failed_checks).
+      - Names must be reported by at least one of the judged routers.
+    type: list
+    elements: str
+    default: []
+  max_age:
+    description:
+      - Results older than this many seconds count as failed (reported in RV(routers[].stale_checks)),
+        unless O(refresh_stale) refreshes them first.
+      - The management server runs basic checks every C(router.health.checks.basic.interval) minutes (3) and
+        advanced checks every C(router.health.checks.advanced.interval) minutes (10); choose a value above those.
+    type: int
+  baseline:
+    description:
+      - A previous result of this module, registered before the upgrade. Only checks that did not fail in the
+        baseline fail the gate. A check that already failed before is reported in RV(routers[].known_failures).
+      - Routers are matched by id, then name, then VPC, then guest network, so a router recreated by an upgrade
+        is compared with the routers its network or VPC had.
+    type: raw
+  enforce:
+    description:
+      - Whether a failing gate fails the task. V(false) only reports, for example to take a baseline.
+    type: bool
+    default: true
+  local_checks_dir:
+    description: Directory of the health check scripts on the router (O(source=local)).
+    type: path
+    default: /root/health_checks
+  local_results_dir:
+    description: Directory of C(basic_monitor_results.json) and C(advanced_monitor_results.json) on the router (O(source=local)).
+    type: path
+    default: /root
+  script_timeout:
+    description: Seconds one health check script may run (O(source=local)); a script that takes longer fails its check.
+    type: int
+    default: 60
+notes:
+  - The gate is read only; C(changed) is always false.
+  - O(fresh) and O(refresh_stale) with O(source=api) need C(router.health.checks.enabled) set to true on the
+    management server. While it is false, CloudStack neither runs nor returns health checks.
+"""
+
+EXAMPLES = r"""
+- name: Take a baseline of the routers of zone ch-gva-2 before the upgrade
+  acs.upgrade.cs_vr_health:
+    zone: ch-gva-2
+    enforce: false
+  register: vr_health_before
+
+- name: After a batch, fail when a router of the batch has a check that passed before and fails now
+  acs.upgrade.cs_vr_health:
+    routers: "{{ batch_router_ids }}"
+    fresh: true
+    parallel: 10
+    baseline: "{{ vr_health_before }}"
+    ignore:
+      - cpu_usage_check.py
+
+- name: Gate on cached results that are at most 15 minutes old, refreshing older ones
+  acs.upgrade.cs_vr_health:
+    vpc: prod-vpc
+    max_age: 900
+    refresh_stale: true
+    fail_on:
+      - dns_check.py
+      - dhcp_check.py
+      - haproxy_check.py
+
+- name: Run the checks on the router itself (inventory host reached on port 3922)
+  acs.upgrade.cs_vr_health:
+    source: local
+    fresh: true
+    types: [basic]
+"""
+
+RETURN = r"""
+routers:
+  description: One entry per judged router.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Router id (none with O(source=local)).
+      type: str
+    name:
+      description: Router name (the host name with O(source=local)).
+      type: str
+      sample: r-12-VM
+    state:
+      description: Router state.
+      type: str
+    zone:
+      description: Zone name.
+      type: str
+    network_id:
+      description: Guest network id.
+      type: str
+    vpc_id:
+      description: VPC id.
+      type: str
+    redundant_state:
+      description: C(PRIMARY), C(BACKUP), C(FAULT) or C(UNKNOWN).
+      type: str
+    fresh:
+      description: Whether the checks were run by this task.
+      type: bool
+    checks:
+      description: The checks of the selected O(types).
+      type: list
+      elements: dict
+      contains:
+        name:
+          description: Check name.
+          type: str
+          sample: dns_check.py
+        type:
+          description: C(basic) or C(advanced).
+          type: str
+        success:
+          description: Whether the check passed when it ran.
+          type: bool
+        last_updated:
+          description: When it ran, ISO-8601 UTC.
+          type: str
+          sample: "2026-11-22T01:02:03Z"
+        details:
+          description: The message of the check.
+          type: str
+        stale:
+          description: Whether the result is older than O(max_age) (then it counts as failed).
+          type: bool
+    failed_checks:
+      description: Names of the checks that failed or are stale, whether they count for the gate or not.
+      type: list
+      elements: str
+    stale_checks:
+      description: Names of the checks older than O(max_age).
+      type: list
+      elements: str
+    failing:
+      description: Names of the checks that fail the gate (after O(fail_on), O(ignore) and O(baseline)).
+      type: list
+      elements: str
+    known_failures:
+      description: Names of failing checks that already failed in the O(baseline).
+      type: list
+      elements: str
+    baseline_match:
+      description: How the router was found in the O(baseline) (C(id), C(name), C(vpc_id), C(network_id)), or null.
+      type: str
+    error:
+      description: Why the router could not be judged by its checks (no results, not Running, fresh checks failed).
+      type: str
+    passed:
+      description: Whether the router passes the gate.
+      type: bool
+failing:
+  description: Routers that fail the gate, by name, with the checks (or the error) that fail it.
+  returned: always
+  type: dict
+  sample: {"r-12-VM": ["dns_check.py"]}
+skipped:
+  description: Routers picked by filters that are not Running, with C(id), C(name), C(state) and C(reason).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts of C(routers), C(passed), C(failed), C(skipped), C(checks), C(failed_checks), C(stale_checks), and C(checked_at).
+  returned: always
+  type: dict
+gate_passed:
+  description: Whether every judged router passes the gate.
+  returned: always
+  type: bool
+"""
+
+import datetime
+import json
+import os
+import socket
+import subprocess
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, CloudStackClient, CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, client_from_params, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import _UUID, FleetError, Router, resolve
+from ansible_collections.acs.upgrade.plugins.module_utils._health import (
+    CHECK_TYPES,
+    GateOptions,
+    HealthError,
+    RouterHealth,
+    check_from_script,
+    checks_from_api,
+    checks_from_results_file,
+    describe_unknown,
+    gate_message,
+    judge,
+    needs_refresh,
+    parse_bool,
+    unknown_check_names,
+)
+
+API_ONLY_OPTIONS = ("routers", "zone", "pod", "cluster", "domain", "account", "network", "vpc")
+ENABLED_SETTING = "router.health.checks.enabled"
+# Up to this many named routers are looked up one by one; more are picked from one paged read.
+NAMED_LOOKUP_LIMIT = 20
+
+
+class VrHealth(CloudStackModule):
+    """The gate over API results or over the router's own checks."""
+
+    def __init__(self, module: AnsibleModule):
+        # The base class builds the client at once; source=local runs on a router without API access.
+        self.module = module
+        self.params = module.params
+        self._client: CloudStackClient | None = None
+
+    @property
+    def client(self) -> CloudStackClient:
+        if self._client is None:
+            if not HAS_REQUESTS:
+                self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+            try:
+                self._client = client_from_params(self.params)
+            except ValueError as exc:
+                self.fail(str(exc))
+        return self._client
+
+    def run(self) -> dict[str, t.Any]:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        options = GateOptions(
+            fail_on=None if "any" in self.params["fail_on"] else self.params["fail_on"],
+            ignore=self.params["ignore"],
+            types=tuple(self.params["types"]),
+            max_age=self.params["max_age"],
+            baseline=self.baseline(),
+        )
+        skipped: list[dict[str, t.Any]] = []
+        try:
+            if self.params["source"] == "local":
+                routers = [self.local_router(now)]
+            else:
+                routers, skipped = self.api_routers(now)
+            unknown = unknown_check_names(options, routers)
+            if unknown and any(router.checks for router in routers):
+                self.fail(describe_unknown(unknown, routers))
+            result = judge(routers, options, now, skipped)
+        except HealthError as exc:
+            self.fail(str(exc))
+        result["changed"] = False
+        if not result["gate_passed"] and self.params["enforce"]:
+            self.fail(gate_message(result), **result)
+        return result
+
+    def baseline(self) -> t.Any:
+        baseline = self.params["baseline"]
+        if isinstance(baseline, str):
+            # A result passed through a string (an extra var, a file) arrives as JSON text.
+            try:
+                return json.loads(baseline)
+            except ValueError:
+                self.fail("baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list), not a string that is no JSON")
+        return baseline
+
+    # -- source: api -----------------------------------------------------------------------------------------
+
+    def api_routers(self, now: datetime.datetime) -> tuple[list[RouterHealth], list[dict[str, t.Any]]]:
+        client = self.client
+        if not client.has_feature("listRouters.fetchhealthcheckresults"):
+            self.fail("the management server %s has no router health checks; they came with CloudStack 4.14" % client.version())
+        enabled = self.health_checks_enabled()
+        fresh = self.params["fresh"]
+        if enabled is False and (fresh or self.params["refresh_stale"]):
+            self.fail(
+                "fresh router health checks cannot run: the management server has %s set to false. Set it to true "
+                "(a dynamic global setting, no restart needed), or run with fresh: false and refresh_stale: false "
+                "to judge the cached results" % ENABLED_SETTING
+            )
+        try:
+            items = self.list_routers(with_health=not fresh)
+        except FleetError as exc:
+            self.fail("cannot select the routers to check: %s" % exc)
+        named = bool(self.params["routers"])
+        routers, skipped = [], []
+        for item in items:
+            router = Router.from_api(item, {})
+            health = RouterHealth(
+                name=router.name,
+                id=router.id,
+                state=router.state,
+                zone=router.zonename,
+                network_id=router.guestnetworkid,
+                vpc_id=router.vpcid,
+                redundant_state=router.redundantstate,
+                checks=checks_from_api(item.get("healthcheckresults")),
+            )
+            if router.state != "Running":
+                reason = "the router is %s, not Running: its health checks cannot run" % router.state
+                if not named:
+                    skipped.append({"id": router.id, "name": router.name, "state": router.state, "reason": reason})
+                    continue
+                health.error = reason + "; start it (or recreate it with a network restart) and check again"
+            routers.append(health)
+
+        running = [router for router in routers if router.error is None]
+        if fresh:
+            self.refresh(running)
+        elif self.params["refresh_stale"]:
+            self.refresh([router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])])
+        # CloudStack leaves the health fields out of listRouters while the checks are disabled.
+        nothing_cached = not fresh and running and not any(router.checks for router in running)
+        if nothing_cached and (enabled is False or not any("healthchecksfailed" in item for item in items)):
+            self.fail(
+                "no health check results for any of the %d Running routers: router health checks are disabled on the management server "
+                "(%s is false), so it neither runs nor returns them. Set it to true (a dynamic global setting, no restart needed) "
+                "and wait for the first run (router.health.checks.basic.interval), or gate with fresh: true" % (len(running), ENABLED_SETTING)
+            )
+        if enabled is False:
+            self.module.warn("%s is false on the management server: these cached results are from before it was disabled" % ENABLED_SETTING)
+        return routers, skipped
+
+    def health_checks_enabled(self) -> bool | None:
+        """The value of router.health.checks.enabled, or None when this key may not read settings."""
+        try:
+            found = self.client.list("listConfigurations", "configuration", name=ENABLED_SETTING)
+        except CloudStackError:
+            return None
+        for setting in found:
+            if setting.get("name") == ENABLED_SETTING:
+                return parse_bool(setting.get("value", "true"))
+        return None
+
+    def list_routers(self, with_health: bool) -> list[dict[str, t.Any]]:
+        params = self.router_filters()
+        if with_health:
+            params["fetchhealthcheckresults"] = True
+        wanted = self.params["routers"]
+        if not wanted:
+            return self.client.list("listRouters", "router", **params)
+        if len(wanted) <= NAMED_LOOKUP_LIMIT:
+            items = []
+            for ref in wanted:
+                key = "id" if _UUID.match(ref) else "name"
+                items.extend(self.client.list("listRouters", "router", **dict(params, **{key: ref})))
+        else:
+            items = self.client.list("listRouters", "router", **params)
+        found = {ref: [item for item in items if ref in (item.get("id"), item.get("name"))] for ref in wanted}
+        missing = sorted(ref for ref, matches in found.items() if not matches)
+        if missing:
+            where = " matching the zone/pod/cluster/domain/account/network/vpc filters" if any(self.params[name] for name in API_ONLY_OPTIONS[1:]) else ""
+            raise FleetError("no router with the name or id %s%s; list them with acs.upgrade.cs_fleet_info" % (", ".join(missing), where))
+        unique = {}
+        for matches in found.values():
+            for item in matches:
+                unique[item["id"]] = item
+        return list(unique.values())
+
+    def router_filters(self) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"listall": True}
+        zoneid = resolve(self.client, "zone", self.params["zone"]) if self.params["zone"] else None
+        podid = resolve(self.client, "pod", self.params["pod"], zoneid=zoneid) if self.params["pod"] else None
+        clusterid = resolve(self.client, "cluster", self.params["cluster"], zoneid=zoneid, podid=podid) if self.params["cluster"] else None
+        domainid = resolve(self.client, "domain", self.params["domain"]) if self.params["domain"] else None
+        account = self.params["account"]
+        owner = {"domainid": domainid, "account": account}
+        networkid = self.network_id(self.params["network"], zoneid, owner) if self.params["network"] else None
+        vpcid = resolve(self.client, "vpc", self.params["vpc"], zoneid=zoneid, **owner) if self.params["vpc"] else None
+        for name, value in (
+            ("zoneid", zoneid),
+            ("podid", podid),
+            ("clusterid", clusterid),
+            ("domainid", domainid),
+            ("account", account),
+            ("networkid", networkid),
+            ("vpcid", vpcid),
+        ):
+            if value is not None:
+                params[name] = value
+        if domainid and not account:
+            params["isrecursive"] = True
+        return params
+
+    def network_id(self, ref: str, zoneid: str | None, owner: dict[str, t.Any]) -> str:
+        if _UUID.match(ref):
+            return resolve(self.client, "network", ref, zoneid=zoneid, **owner)
+        # listNetworks has no name parameter (resolve() sends one): narrow by keyword, then match the name exactly.
+        params = {name: value for name, value in dict(owner, zoneid=zoneid).items() if value is not None}
+        found = [item for item in self.client.list("listNetworks", "network", keyword=ref, listall=True, **params) if item.get("name") == ref]
+        if len(found) != 1:
+            raise FleetError(
+                "no network with the name or id %r; check the spelling, or list them with acs.upgrade.cs_fleet_info" % ref
+                if not found
+                else "the network name %r is ambiguous (%s); give its id instead" % (ref, ", ".join(item["id"] for item in found))
+            )
+        return found[0]["id"]
+
+    def refresh(self, routers: list[RouterHealth]) -> None:
+        """Fresh checks of ``routers``, ``parallel`` at a time; a router whose checks fail to run gets an error."""
+        if not routers:
+            return
+        with ThreadPoolExecutor(max_workers=max(1, self.params["parallel"])) as pool:
+            outcomes = list(pool.map(self.fresh_checks, routers))
+        disabled = [router.name for router, error in zip(routers, outcomes) if error and "not enabled" in error.errortext]
+        if disabled:
+            self.fail(
+                "fresh router health checks cannot run on %s: router health checks are disabled on the management server (%s is false). "
+                "Set it to true, or run with fresh: false and refresh_stale: false to judge the cached results" % (", ".join(disabled[:10]), ENABLED_SETTING)
+            )
+        for router, error in zip(routers, outcomes):
+            if error is not None:
+                router.error = "fresh health checks failed: %s" % error.errortext
+
+    def fresh_checks(self, router: RouterHealth) -> CloudStackError | None:
+        try:
+            answer = self.client.call("getRouterHealthCheckResults", routerid=router.id, performfreshchecks=True)
+        except CloudStackError as exc:
+            return exc
+        router.checks = checks_from_api((answer.get("routerhealthchecks") or {}).get("healthchecks"))
+        router.fresh = True
+        return None
+
+    # -- source: local ---------------------------------------------------------------------------------------
+
+    def local_router(self, now: datetime.datetime) -> RouterHealth:
+        given = [name for name in API_ONLY_OPTIONS if self.params[name]]
+        if given:
+            self.fail("%s only select routers for source: api; with source: local the module judges the router it runs on" % ", ".join(given))
+        router = RouterHealth(name=socket.gethostname())
+        types = self.params["types"]
+        if not self.params["fresh"]:
+            router.checks = [check for check_type in types for check in self.read_results(check_type)]
+        if self.params["fresh"] or (self.params["refresh_stale"] and needs_refresh(router, now, self.params["max_age"], types)):
+            router.checks = self.run_scripts(types)
+            router.fresh = True
+        return router
+
+    def read_results(self, check_type: str) -> list:
+        path = os.path.join(self.params["local_results_dir"], "%s_monitor_results.json" % check_type)
+        if not os.path.exists(path):
+            return []
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except ValueError as exc:
+            raise HealthError("%s is not valid JSON (%s); run the checks again with fresh: true" % (path, exc)) from None
+        return checks_from_results_file(data, check_type, path)
+
+    def run_scripts(self, types: t.Sequence[str]) -> list:
+        directory = self.params["local_checks_dir"]
+        if not os.path.isdir(directory):
+            raise HealthError(
+                "%s does not exist on %s: source: local runs on a virtual router of a CloudStack 4.14+ system VM template" % (directory, socket.gethostname())
+            )
+        paths = (os.path.join(directory, name) for name in sorted(os.listdir(directory)))
+        scripts = [path for path in paths if os.path.isfile(path) and os.access(path, os.X_OK)]
+        checks = []
+        for check_type in types:
+            for path in scripts:
+                returncode, stdout = self.run_script(path, check_type)
+                check = check_from_script(os.path.basename(path), check_type, returncode, stdout, datetime.datetime.now(datetime.timezone.utc))
+                if check is not None:
+                    checks.append(check)
+        return checks
+
+    def run_script(self, path: str, check_type: str) -> tuple[int, str]:
+        timeout = self.params["script_timeout"]
+        try:
+            done = subprocess.run([path, check_type], capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return 1, "the check did not finish within %d seconds (script_timeout)" % timeout
+        except OSError as exc:
+            return 1, "the check could not run: %s" % exc
+        return done.returncode, done.stdout
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=cloudstack_argument_spec(
+            source={"type": "str", "choices": ["api", "local"], "default": "api"},
+            routers={"type": "list", "elements": "str"},
+            zone={"type": "str"},
+            pod={"type": "str"},
+            cluster={"type": "str"},
+            domain={"type": "str"},
+            account={"type": "str"},
+            network={"type": "str"},
+            vpc={"type": "str"},
+            types={"type": "list", "elements": "str", "choices": list(CHECK_TYPES), "default": list(CHECK_TYPES)},
+            fresh={"type": "bool", "default": False},
+            refresh_stale={"type": "bool", "default": False},
+            parallel={"type": "int", "default": 5},
+            fail_on={"type": "list", "elements": "str", "default": ["any"]},
+            ignore={"type": "list", "elements": "str", "default": []},
+            max_age={"type": "int"},
+            baseline={"type": "raw"},
+            enforce={"type": "bool", "default": True},
+            local_checks_dir={"type": "path", "default": "/root/health_checks"},
+            local_results_dir={"type": "path", "default": "/root"},
+            script_timeout={"type": "int", "default": 60},
+        ),
+        required_by={"account": "domain"},
+        supports_check_mode=True,
+    )
+    for name in ("parallel", "script_timeout"):
+        if module.params[name] < 1:
+            module.fail_json(msg="%s must be at least 1, not %d" % (name, module.params[name]))
+    if module.params["max_age"] is not None and module.params["max_age"] < 1:
+        module.fail_json(msg="max_age must be a number of seconds of at least 1, not %d" % module.params["max_age"])
+    if not module.params["types"]:
+        module.fail_json(msg="types must name basic, advanced or both")
+    VrHealth(module).execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+# Copyright: Contributors to the acs.upgrade project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The API client and the job waiter against the management-server simulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient, CloudStackError, UnknownOutcomeError
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner, JobTask, failure_percentage
+from ansible_collections.acs.upgrade.plugins.modules import cs_fleet_info
+
+MUTATING = ("patchSystemVm", "restartNetwork", "restartVPC", "rebootRouter", "destroySystemVm")
+
+
+def make_client(sim, role="admin", **options):
+    key, secret = (sim.admin_key, sim.admin_secret) if role == "admin" else (sim.user_key, sim.user_secret)
+    options.setdefault("backoff_base", 0.01)
+    options.setdefault("backoff_cap", 0.05)
+    return CloudStackClient(sim.url, key, secret, **options)
+
+
+def first(sim, kind):
+    return sim.state()[kind][0]
+
+
+@pytest.fixture
+def sim(acs_sim):
+    return acs_sim(topology="small", time_factor=0.001)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("signature_version", [2, 3])
+def test_signed_requests_are_accepted(sim, method, signature_version):
+    client = make_client(sim, method=method, signature_version=signature_version)
+    zones = client.list("listZones", "zone")
+    assert zones and all(zone["id"] for zone in zones)
+
+
+def test_version_and_feature_detection(sim):
+    client = make_client(sim)
+    assert client.version().startswith("4.18")
+    assert client.has_feature("patchSystemVm") and client.has_feature("restartNetwork.livepatch")
+
+
+def test_feature_detection_on_a_416_management_server(acs_sim):
+    client = make_client(acs_sim(topology="ms416", time_factor=0.001))
+    assert client.version().startswith("4.16")
+    assert not client.has_feature("patchSystemVm")
+    assert not client.has_feature("restartVPC.livepatch")
+    assert client.has_feature("getRouterHealthCheckResults")
+
+
+def test_paging_reads_every_router_page_by_page(acs_sim):
+    sim = acs_sim(generate="zones=2,routers=1203,redundant=0.2", time_factor=0.001)
+    client = make_client(sim, page_size=500)
+    routers = client.list("listRouters", "router", listall=True)
+    assert len(routers) == 1203
+    assert len({router["id"] for router in routers}) == 1203
+    pages = [call["params"].get("page") for call in sim.calls("listRouters")]
+    assert pages == ["1", "2", "3"]
+
+
+def test_empty_list_is_an_empty_list(sim):
+    client = make_client(sim)
+    assert client.list("listRouters", "router", name="no-such-router", listall=True) == []
+    assert client.call("listRouters", name="no-such-router", listall=True) == {}
+
+
+def test_bad_parameter_is_a_431_error_with_cloudstack_codes_and_no_retry(sim):
+    client = make_client(sim)
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listRouters", id="not-a-uuid")
+    error = caught.value
+    assert (error.command, error.status, error.errorcode) == ("listRouters", 431, 431)
+    assert error.cserrorcode and error.errortext
+    assert len(sim.calls("listRouters")) == 1
+
+
+def test_wrong_secret_is_a_401_and_the_secret_never_appears(sim):
+    client = CloudStackClient(sim.url, sim.admin_key, "wrong-secret-value")
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listZones")
+    assert caught.value.status == 401
+    assert "wrong-secret-value" not in str(caught.value)
+    assert "signature=" not in str(caught.value)
+
+
+def test_expired_v3_signature_is_refused(sim):
+    client = make_client(sim, expires_seconds=-60)
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listZones")
+    assert caught.value.status == 401
+
+
+def test_user_key_cannot_call_admin_apis(sim):
+    client = make_client(sim, role="user")
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listSystemVms")
+    assert caught.value.status in (401, 432)
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_read_is_retried_after_transient_http_errors(sim, status):
+    sim.inject(kind="http_error", api="listZones", status=status, count=2)
+    client = make_client(sim)
+    assert client.list("listZones", "zone")
+    assert len(sim.calls("listZones")) == 3
+
+
+def test_read_gives_up_after_max_retries(sim):
+    sim.inject(kind="http_error", api="listZones", status=503)
+    client = make_client(sim, max_retries=2)
+    with pytest.raises(CloudStackError) as caught:
+        client.list("listZones", "zone")
+    assert caught.value.status == 503
+    assert len(sim.calls("listZones")) == 3
+
+
+def test_read_is_retried_after_a_connection_reset(sim):
+    sim.inject(kind="connection_reset", api="listZones", count=1)
+    client = make_client(sim)
+    assert client.list("listZones", "zone")
+
+
+def test_mutation_after_503_is_resent_because_the_server_did_not_act(sim):
+    vm = first(sim, "systemvms")
+    sim.inject(kind="http_error", api="patchSystemVm", status=503, count=1)
+    client = make_client(sim)
+    jobid = client.submit("patchSystemVm", id=vm["id"], forced=True)
+    sim.wait_jobs()
+    assert [job["jobid"] for job in sim.jobs() if job["command"] == "patchSystemVm"] == [jobid]
+
+
+def test_mutation_with_unknown_outcome_is_checked_before_it_is_resent(sim):
+    vm = first(sim, "systemvms")
+    sim.inject(kind="http_error", api="patchSystemVm", status=500, count=1)
+    client = make_client(sim)
+    jobid = client.submit("patchSystemVm", id=vm["id"], forced=True)
+    sim.wait_jobs()
+    patch_jobs = [job for job in sim.jobs() if job["command"] == "patchSystemVm"]
+    assert [job["jobid"] for job in patch_jobs] == [jobid]
+    assert sim.calls("listAsyncJobs"), "the client must look for a job of the first attempt before sending again"
+
+
+def test_mutation_with_unknown_outcome_and_no_object_to_check_is_not_resent(sim):
+    sim.inject(kind="http_error", api="upgradeRouterTemplate", status=502, count=1)
+    client = make_client(sim)
+    zone = first(sim, "zones")
+    with pytest.raises(UnknownOutcomeError, match="outcome is unknown"):
+        client.call("upgradeRouterTemplate", zoneid=zone["id"])
+    assert len(sim.calls("upgradeRouterTemplate")) == 1
+
+
+def test_4xx_other_than_429_is_never_retried(sim):
+    client = make_client(sim)
+    with pytest.raises(CloudStackError):
+        client.submit("patchSystemVm", id="not-a-uuid")
+    assert len(sim.calls("patchSystemVm")) == 1
+
+
+def test_connection_refused_names_the_endpoint_but_not_the_secret():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = CloudStackClient("http://127.0.0.1:%d/client/api" % port, "key", "top-secret-value", max_retries=1, backoff_base=0.01)
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listZones")
+    message = str(caught.value)
+    assert "127.0.0.1:%d" % port in message
+    assert "top-secret-value" not in message and "signature" not in message and "apiKey" not in message
+
+
+# -- the job waiter ---------------------------------------------------------------------------------------------
+
+
+def patch_tasks(client, vms):
+    return [JobTask(key=vm["name"], submit=lambda vm=vm: client.submit("patchSystemVm", id=vm["id"], forced=True)) for vm in vms]
+
+
+def test_waiter_follows_many_jobs_with_a_bound_on_jobs_in_flight(acs_sim):
+    sim = acs_sim(generate="zones=6,routers=10", time_factor=0.01)
+    client = make_client(sim)
+    vms = sim.state()["systemvms"]
+    runner = JobRunner(client, parallel=3, poll_interval=0.2, job_timeout=30, deadline=60)
+    outcomes = runner.run(patch_tasks(client, vms))
+    assert len(outcomes) == len(vms) >= 12
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    assert sim.max_jobs_in_flight("patchSystemVm") <= 3
+    assert runner.max_in_flight_seen == 3
+    # One listAsyncJobs or a few queryAsyncJobResult per round, not one call per job per poll.
+    polls = len(sim.calls("listAsyncJobs")) + len(sim.calls("queryAsyncJobResult"))
+    assert polls < 6 * len(vms)
+
+
+def test_waiter_reports_a_failed_job_with_its_errortext(sim):
+    client = make_client(sim)
+    vm = first(sim, "systemvms")
+    sim.inject(kind="job_failure", api="patchSystemVm", object=vm["id"], errortext="patch script exited 1")
+    outcome = JobRunner(client, poll_interval=0.1).run(patch_tasks(client, [vm]))[0]
+    assert outcome.status == "failed"
+    assert "patch script exited 1" in outcome.errortext
+
+
+def test_waiter_reports_a_cancelled_job(sim):
+    client = make_client(sim)
+    vm = first(sim, "systemvms")
+    sim.inject(kind="job_cancel", api="patchSystemVm", object=vm["id"])
+    outcome = JobRunner(client, poll_interval=0.1).run(patch_tasks(client, [vm]))[0]
+    assert outcome.status == "cancelled"
+
+
+def test_waiter_times_out_a_job_that_never_ends(sim):
+    client = make_client(sim)
+    vms = sim.state()["systemvms"][:2]
+    sim.inject(kind="job_hang", api="patchSystemVm", object=vms[0]["id"])
+    outcomes = {o.key: o for o in JobRunner(client, poll_interval=0.1, job_timeout=1.0, deadline=30).run(patch_tasks(client, vms))}
+    assert outcomes[vms[0]["name"]].status == "timed_out"
+    assert "job timeout" in outcomes[vms[0]["name"]].errortext
+    assert outcomes[vms[1]["name"]].status == "succeeded"
+
+
+def test_waiter_deadline_stops_submitting_and_times_out_what_runs(acs_sim):
+    sim = acs_sim(generate="zones=3,routers=3", time_factor=0.001)
+    client = make_client(sim)
+    vms = sim.state()["systemvms"]
+    sim.inject(kind="job_hang", api="patchSystemVm")
+    outcomes = JobRunner(client, parallel=2, poll_interval=0.1, job_timeout=60, deadline=1.0).run(patch_tasks(client, vms))
+    statuses = [outcome.status for outcome in outcomes]
+    assert statuses.count("timed_out") == 2
+    assert statuses.count("not_submitted") == len(vms) - 2
+    assert len(sim.calls("patchSystemVm")) == 2
+
+
+def test_waiter_stops_submitting_once_the_failure_limit_is_reached(acs_sim):
+    sim = acs_sim(generate="zones=4,routers=4", time_factor=0.001)
+    client = make_client(sim)
+    vms = sim.state()["systemvms"]
+    sim.inject(kind="job_failure", api="patchSystemVm")
+    runner = JobRunner(client, parallel=1, poll_interval=0.05, should_stop=lambda outcomes: failure_percentage(outcomes) > 25)
+    outcomes = runner.run(patch_tasks(client, vms))
+    assert [outcome.status for outcome in outcomes].count("failed") == 1
+    assert len(sim.calls("patchSystemVm")) == 1
+
+
+def test_waiter_follows_jobs_it_did_not_submit(sim):
+    client = make_client(sim)
+    vm = first(sim, "systemvms")
+    jobid = client.submit("patchSystemVm", id=vm["id"], forced=True)
+    outcome = JobRunner(client, poll_interval=0.1).run([JobTask(key="queued", jobid=jobid)])[0]
+    assert (outcome.status, outcome.jobid) == ("succeeded", jobid)
+
+
+# -- a module's output ------------------------------------------------------------------------------------------
+
+
+def test_module_failure_output_never_contains_the_secret(sim, run_module):
+    sim.inject(kind="http_error", api="listCapabilities", status=431, errortext="bad request for key %s" % sim.admin_secret)
+    result = run_module(cs_fleet_info, {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret})
+    assert result["failed"]
+    assert sim.admin_secret not in str(result)
+    assert "listCapabilities" in result["msg"]
+
+
+def test_fleet_info_reads_routers_with_their_cluster(sim, run_module):
+    result = run_module(cs_fleet_info, {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret})
+    fleet = result["fleet"]
+    assert result["changed"] is False
+    assert fleet["routers"] and all(router["clusterid"] for router in fleet["routers"] if router["hostid"])
+    hosts = {host["id"]: host["clusterid"] for host in fleet["hosts"]}
+    assert all(router["clusterid"] == hosts[router["hostid"]] for router in fleet["routers"] if router["hostid"])
+    assert {unit["kind"] for unit in fleet["units"]} == {"network", "vpc"}

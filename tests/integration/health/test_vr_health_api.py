@@ -1,0 +1,296 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""cs_vr_health with source api against the simulated management server."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.modules import cs_vr_health
+
+# zone1: web (1 router), db (redundant pair), idle (stopped router), shop VPC (1 router); zone2: a router on an old template.
+TOPOLOGY = {
+    "managementserver": {"version": "4.18.0.0"},
+    "seed": 3,
+    "domains": [{"name": "customers"}],
+    "accounts": [{"name": "acme", "domain": "ROOT/customers"}, {"name": "globex", "domain": "ROOT/customers"}],
+    "zones": [
+        {"name": "zone1", "pods": [{"name": "pod1", "clusters": [{"name": "cluster1", "hosts": ["kvm1", "kvm2"]}]}]},
+        {"name": "zone2"},
+    ],
+    "networks": [
+        {"name": "web", "zone": "zone1", "account": "acme"},
+        {"name": "db", "zone": "zone1", "account": "acme", "redundant": True},
+        {"name": "idle", "zone": "zone1", "account": "globex", "routers": [{"state": "Stopped"}]},
+        {"name": "old", "zone": "zone2", "account": "globex", "routers": [{"version": "4.16.1"}]},
+    ],
+    "vpcs": [{"name": "shop", "zone": "zone1", "account": "acme", "tiers": ["shop-web"]}],
+}
+
+
+def topology(**configurations) -> dict:
+    topo = copy.deepcopy(TOPOLOGY)
+    topo["configurations"] = configurations
+    return topo
+
+
+@pytest.fixture
+def sim(acs_sim):
+    return acs_sim(topology=topology())
+
+
+def conn(sim) -> dict:
+    return {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret}
+
+
+def routers_by(sim, field: str) -> dict[str, list[dict]]:
+    """The simulator's routers grouped by a field of their API view (guestnetworkname, vpcname, zonename)."""
+    grouped: dict[str, list[dict]] = {}
+    for router in sim.state()["routers"]:
+        grouped.setdefault(router.get(field), []).append(router)
+    return grouped
+
+
+def names(routers) -> list[str]:
+    return sorted(router["name"] for router in routers)
+
+
+def max_overlap(calls) -> int:
+    """The highest number of calls that were in progress on the server at the same time."""
+    edges = sorted([(c["time"], 1) for c in calls] + [(c["time"] + c["duration"], -1) for c in calls], key=lambda e: (e[0], e[1]))
+    running = highest = 0
+    for _, step in edges:
+        running += step
+        highest = max(highest, running)
+    return highest
+
+
+def test_cached_results_of_a_zone_come_from_one_listing_and_stopped_routers_are_skipped(sim, run_module):
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
+    by_net = routers_by(sim, "guestnetworkname")
+    shop = routers_by(sim, "vpcname")["shop"]
+    assert result["gate_passed"] is True, result.get("msg")
+    assert result["changed"] is False
+    assert names(result["routers"]) == names(by_net["web"] + by_net["db"] + shop)
+    assert [(s["name"], s["state"]) for s in result["skipped"]] == [(by_net["idle"][0]["name"], "Stopped")]
+    assert result["summary"]["routers"] == 4 and result["summary"]["skipped"] == 1
+    report = result["routers"][0]
+    assert {c["type"] for c in report["checks"]} == {"basic", "advanced"}
+    assert all(c["success"] and c["last_updated"].endswith("Z") for c in report["checks"])
+    listings = sim.calls("listRouters")
+    assert len(listings) == 1
+    assert listings[0]["params"]["fetchhealthcheckresults"] == "true"
+    assert sim.calls("getRouterHealthCheckResults") == []
+
+
+def test_an_injected_failure_fails_the_gate_naming_router_and_check(sim, run_module):
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["dns"])
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
+    assert result["failed"] is True
+    assert result["msg"] == "router health gate failed for 1 of 4 routers: %s (dns)" % web["name"]
+    assert result["failing"] == {web["name"]: ["dns"]}
+    failing_report = [r for r in result["routers"] if r["name"] == web["name"]][0]
+    assert [c["details"] for c in failing_report["checks"] if not c["success"]] == ["dns check failed"]
+
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", ignore=["dns"]))["gate_passed"] is True
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dhcp", "haproxy"]))["gate_passed"] is True
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", types=["basic"]))["gate_passed"] is True
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dns"]))["failed"] is True
+
+
+def test_fresh_checks_ask_each_running_router_with_bounded_concurrency(sim, run_module):
+    running = [r for r in sim.state()["routers"] if r["zonename"] == "zone1" and r["state"] == "Running"]
+    sim.inject(kind="slow", api="getRouterHealthCheckResults", delay=0.2)
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fresh=True, parallel=2))
+    assert result["gate_passed"] is True
+    assert all(r["fresh"] for r in result["routers"])
+    fresh_calls = sim.calls("getRouterHealthCheckResults")
+    assert sorted(c["params"]["routerid"] for c in fresh_calls) == sorted(r["id"] for r in running)
+    assert {c["params"]["performfreshchecks"] for c in fresh_calls} == {"true"}
+    assert max_overlap(fresh_calls) == 2
+    # The cached results are not needed when every router is asked anyway.
+    assert "fetchhealthcheckresults" not in sim.calls("listRouters")[0]["params"]
+
+
+def test_a_router_whose_fresh_checks_fail_fails_the_gate_with_the_reason(sim, run_module):
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.inject(
+        kind="http_error",
+        api="getRouterHealthCheckResults",
+        object=web["name"],
+        status=530,
+        errortext="Unable to perform fresh checks on router - Basic tests results unavailable",
+    )
+    result = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True))
+    assert result["failed"] is True
+    assert result["failing"] == {web["name"]: ["fresh health checks failed: Unable to perform fresh checks on router - Basic tests results unavailable"]}
+
+
+def test_results_older_than_max_age_fail_unless_refreshed(sim, run_module):
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    time.sleep(2.1)  # the simulator stamps results to the second
+    sim.client().call("getRouterHealthCheckResults", routerid=web["id"], performfreshchecks=True)
+    before = len(sim.calls("getRouterHealthCheckResults"))
+
+    stale = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=1))
+    assert stale["failed"] is True
+    assert sorted(stale["failing"]) == sorted(r["name"] for r in stale["routers"] if r["name"] != web["name"])
+    assert all(r["stale_checks"] for r in stale["routers"] if r["name"] != web["name"])
+    assert sim.calls("getRouterHealthCheckResults")[before:] == []
+
+    refreshed = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=60, refresh_stale=True))
+    assert refreshed["gate_passed"] is True
+    assert sim.calls("getRouterHealthCheckResults")[before:] == []  # nothing was older than 60 s
+
+    time.sleep(1.1)
+    sim.client().call("getRouterHealthCheckResults", routerid=web["id"], performfreshchecks=True)
+    before = len(sim.calls("getRouterHealthCheckResults"))
+    refreshed = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=2, refresh_stale=True))
+    assert refreshed["gate_passed"] is True, refreshed.get("msg")
+    asked = {c["params"]["routerid"] for c in sim.calls("getRouterHealthCheckResults")[before:]}
+    assert asked == {r["id"] for r in refreshed["routers"] if r["name"] != web["name"]}
+    assert [r["fresh"] for r in refreshed["routers"] if r["name"] == web["name"]] == [False]
+
+
+def test_baseline_fails_only_on_new_failures(sim, run_module):
+    old = routers_by(sim, "guestnetworkname")["old"][0]
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    before = run_module(cs_vr_health, dict(conn(sim), enforce=False))
+    assert before["gate_passed"] is False and "failed" not in before
+    assert before["failing"] == {old["name"]: ["router_version"]}
+
+    same = run_module(cs_vr_health, dict(conn(sim), baseline=before))
+    assert same["gate_passed"] is True
+    assert [r["known_failures"] for r in same["routers"] if r["name"] == old["name"]] == [["router_version"]]
+
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["dhcp"])
+    worse = run_module(cs_vr_health, dict(conn(sim), baseline=before))
+    assert worse["failed"] is True
+    assert worse["failing"] == {web["name"]: ["dhcp"]}
+    assert worse["msg"] == "router health gate failed for 1 of 5 routers: %s (dhcp)" % web["name"]
+
+
+def test_baseline_follows_a_router_recreated_by_a_network_restart(sim, run_module):
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["haproxy"])
+    before = run_module(cs_vr_health, dict(conn(sim), network="web", enforce=False))
+    sim.clear_faults()
+    sim.client().run("restartNetwork", id=web["guestnetworkid"], cleanup=True)
+    [new] = routers_by(sim, "guestnetworkname")["web"]
+    assert new["id"] != web["id"]
+    sim.inject(kind="health_check_failure", object=new["name"], checks=["haproxy", "dns"])
+
+    after = run_module(cs_vr_health, dict(conn(sim), network="web", baseline=before))
+    assert after["failing"] == {new["name"]: ["dns"]}
+    assert after["routers"][0]["baseline_match"] == "network_id"
+    assert after["routers"][0]["known_failures"] == ["haproxy"]
+
+
+def test_fresh_checks_with_health_checks_disabled_say_what_to_set(acs_sim, run_module):
+    sim = acs_sim(topology=topology(**{"router.health.checks.enabled": False}))
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fresh=True))
+    assert result["failed"] is True
+    assert "router.health.checks.enabled set to false" in result["msg"]
+    assert "Set it to true" in result["msg"] and "fresh: false" in result["msg"]
+    assert sim.calls("getRouterHealthCheckResults") == []
+
+    cached = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
+    assert cached["gate_passed"] is True
+    # ansible-core 2.19 returns warnings as structured summaries; the text is what a user reads.
+    assert "router.health.checks.enabled is false on the management server" in str(cached["warnings"])
+
+
+def test_disabled_health_checks_are_recognised_from_the_answer_when_settings_cannot_be_read(acs_sim, run_module):
+    sim = acs_sim(topology=topology(**{"router.health.checks.enabled": False}))
+    sim.inject(kind="http_error", api="listConfigurations", status=432, errortext="The given command does not exist or it is not available for user")
+    result = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True))
+    assert result["failed"] is True
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    assert result["msg"].startswith("fresh router health checks cannot run on %s: router health checks are disabled" % web["name"])
+    assert "router.health.checks.enabled" in result["msg"]
+
+
+def test_named_routers_are_looked_up_one_by_one_and_must_be_running(sim, run_module):
+    by_net = routers_by(sim, "guestnetworkname")
+    web, idle = by_net["web"][0], by_net["idle"][0]
+    ok = run_module(cs_vr_health, dict(conn(sim), routers=[web["name"], by_net["db"][0]["id"]]))
+    assert ok["gate_passed"] is True
+    assert names(ok["routers"]) == names([web, by_net["db"][0]])
+    assert sorted(tuple(sorted(set(c["params"]) & {"id", "name"})) for c in sim.calls("listRouters")) == [("id",), ("name",)]
+
+    stopped = run_module(cs_vr_health, dict(conn(sim), routers=[idle["name"]]))
+    assert stopped["failed"] is True
+    assert stopped["failing"] == {
+        idle["name"]: ["the router is Stopped, not Running: its health checks cannot run; start it (or recreate it with a network restart) and check again"]
+    }
+
+    unknown = run_module(cs_vr_health, dict(conn(sim), routers=["r-999-VM"], zone="zone1"))
+    assert unknown["failed"] is True
+    assert unknown["msg"] == (
+        "cannot select the routers to check: no router with the name or id r-999-VM matching the zone/pod/cluster/domain/account/network/vpc "
+        "filters; list them with acs.upgrade.cs_fleet_info"
+    )
+
+
+def test_many_named_routers_are_picked_from_one_paged_read(acs_sim, run_module):
+    sim = acs_sim(generate="zones=1,routers=60,stopped=0,redundant=0,seed=5")
+    wanted = names(sim.state()["routers"])[:25]
+    result = run_module(cs_vr_health, dict(conn(sim), routers=wanted, enforce=False))
+    assert names(result["routers"]) == wanted
+    assert len(sim.calls("listRouters")) == 1
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"network": "db"}, lambda by: by["guestnetworkname"]["db"]),
+        ({"vpc": "shop"}, lambda by: by["vpcname"]["shop"]),
+        (
+            {"domain": "customers", "account": "acme", "zone": "zone1"},
+            lambda by: by["guestnetworkname"]["web"] + by["guestnetworkname"]["db"] + by["vpcname"]["shop"],
+        ),
+        ({"pod": "pod1", "cluster": "cluster1"}, lambda by: by["guestnetworkname"]["web"] + by["guestnetworkname"]["db"] + by["vpcname"]["shop"]),
+    ],
+)
+def test_filters_select_the_routers(sim, run_module, filters, expected):
+    by = {field: routers_by(sim, field) for field in ("guestnetworkname", "vpcname")}
+    result = run_module(cs_vr_health, dict(conn(sim), **filters))
+    assert result["gate_passed"] is True, result.get("msg")
+    assert names(result["routers"]) == names(expected(by))
+
+
+def test_unknown_check_names_and_objects_are_named(sim, run_module):
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dns_check.py"]))
+    assert result["failed"] is True
+    assert result["msg"].startswith("fail_on names unknown health checks: dns_check.py. The selected routers report: ")
+    assert "dns, " in result["msg"]
+    missing_zone = run_module(cs_vr_health, dict(conn(sim), zone="zone9"))
+    assert missing_zone["msg"].startswith("cannot select the routers to check: no zone with the name or id 'zone9'")
+
+
+def test_check_mode_gives_the_same_verdict(sim, run_module):
+    normal = run_module(cs_vr_health, dict(conn(sim), fresh=True, enforce=False))
+    checked = run_module(cs_vr_health, dict(conn(sim), fresh=True, enforce=False), check_mode=True)
+    assert checked["changed"] is False
+    assert checked["failing"] == normal["failing"]
+    assert checked["summary"]["routers"] == normal["summary"]["routers"] == 5
+
+
+@pytest.mark.parametrize("routers", [3000])
+def test_thousands_of_routers_take_a_few_calls(acs_sim, run_module, routers):
+    sim = acs_sim(generate="zones=2,routers=%d,stopped=0.02,seed=11" % routers)
+    started = time.monotonic()
+    result = run_module(cs_vr_health, dict(conn(sim), enforce=False))
+    elapsed = time.monotonic() - started
+    total = result["summary"]["routers"] + result["summary"]["skipped"]
+    assert total == routers
+    counts = sim.counters()["per_api"]
+    assert counts["listRouters"] == math.ceil(routers / 500)
+    assert sum(counts.values()) == counts["listRouters"] + 2  # listCapabilities, listConfigurations
+    print("\n%d routers (%d Running): %s API calls %s in %.2f s" % (routers, result["summary"]["routers"], sum(counts.values()), counts, elapsed))

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""Fault injection, in process and through the side endpoint."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from conftest import network_id, router_by_network
+
+from acs_sim.faults import FaultError
+
+
+def test_job_failure_once(sim, admin):
+    router = router_by_network(admin, "acme-web")[0]
+    sim.inject(kind="job_failure", api="rebootRouter", object=router["name"], errortext="host kvm1 is unreachable", count=1)
+    failed = admin.run("rebootRouter", id=router["id"])
+    assert (failed["jobstatus"], failed["jobresultcode"]) == (2, 530)
+    assert failed["jobresult"] == {"errorcode": 530, "errortext": "host kvm1 is unreachable"}
+    assert admin.run("rebootRouter", id=router["id"])["jobstatus"] == 1
+    assert sim.cloud.faults.list() == []
+
+
+def test_fault_on_another_object_does_not_fire(sim, admin):
+    sim.inject(kind="job_failure", api="rebootRouter", object="r-999-VM")
+    router = router_by_network(admin, "acme-web")[0]
+    assert admin.run("rebootRouter", id=router["id"])["jobstatus"] == 1
+
+
+def test_probability_zero_never_fires(sim, admin):
+    sim.inject(kind="job_failure", api="rebootRouter", probability=0.0)
+    router = router_by_network(admin, "acme-web")[0]
+    assert admin.run("rebootRouter", id=router["id"])["jobstatus"] == 1
+
+
+def test_job_that_never_finishes(sim, admin):
+    sim.inject(kind="job_hang", api="restartNetwork")
+    jobid = admin.call("restartNetwork", id=network_id(admin, "acme-web"))["jobid"]
+    time.sleep(0.2)
+    assert admin.call("queryAsyncJobResult", jobid=jobid)["jobstatus"] == 0
+    assert [j["end"] for j in sim.jobs() if j["jobid"] == jobid] == [None]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_proxy_errors_are_not_json(sim, admin, status):
+    sim.inject(kind="http_error", api="listRouters", status=status, count=1)
+    response = admin.raw("listRouters", listall=True)
+    assert response.status_code == status and "text/html" in response.headers["Content-Type"]
+    assert admin.raw("listRouters", listall=True).status_code == 200
+
+
+def test_rate_limit_uses_the_cloudstack_envelope(sim, admin):
+    sim.inject(kind="http_error", api="listRouters", status=429, count=2)
+    for _ in range(2):
+        response = admin.raw("listRouters", listall=True)
+        assert response.status_code == 429
+        assert response.json()["listroutersresponse"]["errorcode"] == 429
+    assert admin.raw("listRouters", listall=True).status_code == 200
+    assert [c["status"] for c in sim.calls("listRouters")] == [429, 429, 200]
+
+
+def test_connection_reset(sim, admin):
+    sim.inject(kind="connection_reset", api="listZones", count=1)
+    with pytest.raises(requests.ConnectionError):
+        admin.raw("listZones")
+    assert admin.raw("listZones").status_code == 200
+
+
+def test_slow_answer(sim, admin):
+    sim.inject(kind="slow", api="listZones", delay=0.3, count=1)
+    started = time.monotonic()
+    assert admin.raw("listZones").status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_failing_health_checks(sim, admin):
+    router = router_by_network(admin, "acme-web")[0]
+    admin.run("rebootRouter", id=router["id"])
+    sim.inject(kind="health_check_failure", object=router["id"], checks=["dns", "haproxy"], count=1)
+    failing = admin.call("listRouters", listall=True, healthchecksfailed=True, fetchhealthcheckresults=True)["router"]
+    target = next(r for r in failing if r["id"] == router["id"])
+    assert {c["checkname"] for c in target["healthcheckresults"] if not c["success"]} == {"dns", "haproxy"}
+    fresh = admin.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)["routerhealthchecks"]
+    assert {c["checkname"] for c in fresh["healthchecks"] if not c["success"]} == {"dns", "haproxy"}
+    healed = admin.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)["routerhealthchecks"]
+    assert all(c["success"] for c in healed["healthchecks"])
+
+
+def test_live_patch_that_changes_nothing(sim, admin):
+    before = router_by_network(admin, "acme-db")
+    sim.inject(kind="livepatch_noop", object="acme-db")
+    assert admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)["jobstatus"] == 1
+    after = router_by_network(admin, "acme-db")
+    assert [r["scriptsversion"] for r in after] == [r["scriptsversion"] for r in before]
+
+
+def test_live_patch_failure(sim, admin):
+    sim.inject(kind="livepatch_failure", object="acme-db", errortext="haproxy failed to restart")
+    job = admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)
+    assert job["jobstatus"] == 2 and "haproxy failed to restart" in job["jobresult"]["errortext"]
+    assert admin.run("restartNetwork", id=network_id(admin, "acme-db"), cleanup=True)["jobstatus"] == 1
+
+
+def test_sample_cloud_has_a_network_whose_live_patch_fails(acs_sim):
+    sim = acs_sim(topology="sample-cloud")
+    admin = sim.client()
+    assert 40 <= admin.call("listRouters", listall=True)["count"] <= 60
+    versions = {r["version"] for r in admin.call("listRouters", listall=True)["router"]}
+    assert {"4.13.1", "4.14.1", "4.15.1"} <= versions
+    assert admin.run("restartNetwork", id=network_id(admin, "initech-net14"), livepatch=True)["jobstatus"] == 2
+    assert admin.run("restartNetwork", id=network_id(admin, "acme-net12"), livepatch=True)["jobstatus"] == 1
+
+
+def test_bad_fault_specs_are_refused(sim):
+    with pytest.raises(FaultError, match="kind"):
+        sim.inject(kind="explode")
+    with pytest.raises(FaultError, match="unknown fault field"):
+        sim.inject(kind="slow", dely=3)
+    with pytest.raises(FaultError, match="probability"):
+        sim.inject(kind="slow", probability=2)
+
+
+def test_side_endpoint(sim, admin):
+    side = sim.side_url
+    assert requests.post(f"{side}/inject", json={"kind": "job_failure", "api": "restartNetwork", "count": 1}, timeout=5).status_code == 200
+    assert requests.post(f"{side}/inject", json={"kind": "nonsense"}, timeout=5).status_code == 400
+    assert len(requests.get(f"{side}/faults", timeout=5).json()) == 1
+    assert admin.run("restartNetwork", id=network_id(admin, "acme-web"))["jobstatus"] == 2
+    admin.call("listRouters", listall=True, page=1, pagesize=2)
+    admin.call("listRouters", listall=True, page=2, pagesize=2)
+    calls = requests.get(f"{side}/calls", params={"command": "listRouters"}, timeout=5).json()
+    assert [c["params"]["page"] for c in calls] == ["1", "2"]
+    counters = requests.get(f"{side}/counters", timeout=5).json()
+    assert counters["per_api"]["listRouters"] == 2 and counters["per_params"]["listRouters"] == {"listall=true": 2}
+    jobs = requests.get(f"{side}/jobs", timeout=5).json()
+    assert jobs["jobs"][0]["command"] == "restartNetwork" and jobs["jobs"][0]["errortext"]
+    assert jobs["stats"]["max_in_flight"]["restartNetwork"] == 1
+    state = requests.get(f"{side}/state", timeout=5).json()
+    assert len(state["routers"]) == 8 and state["managementserver"]["version"] == "4.18.0.0"
+    assert requests.get(f"{side}/info", timeout=5).json()["url"] == sim.url
+    router = state["routers"][0]["id"]
+    admin.run("destroyRouter", id=router)
+    assert requests.post(f"{side}/reset", timeout=5).json() == {"reset": True}
+    assert router in {r["id"] for r in requests.get(f"{side}/state", timeout=5).json()["routers"]}
+    assert requests.get(f"{side}/calls", timeout=5).json() == []
+    assert requests.delete(f"{side}/faults", timeout=5).status_code == 200
+    assert requests.get(f"{side}/nothing", timeout=5).status_code == 404

@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""The decisions of cs_template_crosszone on in-memory snapshots: grouping, canonical rule, plan, steps, backup."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils import _crosszone as cz
+from ansible_collections.acs.upgrade.plugins.module_utils._crosszone import Cloud, Store, StoreRef, SystemVm, Template
+
+NAME = "systemvm-xenserver-4.5"
+
+
+def seed_cloud(**overrides) -> Cloud:
+    """The article's cloud: 634/635/636 Active per zone, one store per zone, zone 3 runs its system VMs on 636."""
+    values = {
+        "templates": tuple(Template(tid, NAME, "XenServer", "Active", 0) for tid in (634, 635, 636)),
+        "zones": {1: "zone-1", 2: "zone-2", 3: "zone-3"},
+        "stores": (Store(1, "sec-1", 1), Store(2, "sec-2", 2), Store(3, "sec-3", 3)),
+        "store_refs": (StoreRef(634, 1, "DOWNLOADED"), StoreRef(635, 2, "DOWNLOADED"), StoreRef(636, 3, "DOWNLOADED")),
+        "zone_refs": ((634, 1), (635, 2), (636, 3)),
+        "system_vms": (SystemVm(7, "s-7-VM", cz.SSVM, "Running", 3, 636), SystemVm(8, "v-8-VM", cz.CPVM, "Running", 3, 636)),
+    }
+    values.update(overrides)
+    return Cloud(**values)
+
+
+def only_group(cloud: Cloud) -> cz.Group:
+    (group,) = cz.group_templates(cloud)
+    return group
+
+
+def states(cloud: Cloud) -> dict[int, tuple[str, int]]:
+    return {t.id: (t.state, t.cross_zones) for t in cloud.templates}
+
+
+def test_detection_reports_the_region_wide_row_and_the_zones_that_cannot_recreate():
+    cloud = seed_cloud()
+    report = cz.report_as_dict(cloud, cz.analyse(cloud, only_group(cloud)), "cloud", None)
+    assert report["taken_template_id"] == 636
+    assert report["zones_unable_to_recreate"] == [1, 2]
+    assert report["canonical_template_id"] == 634
+    assert report["canonical_rule"] == cz.CANONICAL_RULE
+    assert [(t["id"], t["zones"]) for t in report["templates"]] == [(634, [1]), (635, [2]), (636, [3])]
+    assert report["status"] == "step_pending"
+
+
+def test_plan_is_the_seed_procedure_with_its_sql():
+    cloud = seed_cloud()
+    plan = cz.full_plan(cloud, only_group(cloud), 634)
+    assert [s.name for s in plan] == ["activate_zone_2", "activate_canonical"]
+    first, last = (s.as_dict("cloud") for s in plan)
+    assert first["sql"] == [
+        "UPDATE `cloud`.`vm_template` SET state='Inactive', cross_zones=1 WHERE id=634 AND state<=>'Active' AND cross_zones=0;",
+        "UPDATE `cloud`.`vm_template` SET state='Inactive' WHERE id=636 AND state<=>'Active' AND cross_zones=0;",
+    ]
+    assert [(w["kind"], w["zone_id"], w["template_id"]) for w in first["wait_after"]] == [("system_vms_running", 2, 635)]
+    assert last["sql"] == [
+        "UPDATE `cloud`.`vm_template` SET state='Active' WHERE id=634 AND state<=>'Inactive' AND cross_zones=1;",
+        "UPDATE `cloud`.`vm_template` SET state='Inactive' WHERE id=635 AND state<=>'Active' AND cross_zones=0;",
+    ]
+    assert [(w["kind"], w["zone_id"]) for w in last["wait_after"]] == [("system_vms_running", 1), ("template_download", 2), ("template_download", 3)]
+
+
+def test_stepping_through_the_seed_ends_in_the_seed_final_state():
+    cloud = seed_cloud()
+    group = only_group(cloud)
+    action = cz.next_action(cloud, group, 634)
+    cloud = cz.cloud_with_changes(cloud, action.step.changes)
+    assert states(cloud) == {634: ("Inactive", 1), 635: ("Active", 0), 636: ("Inactive", 0)}
+
+    waiting = cz.next_action(cloud, group, 634)
+    assert waiting.step is None and not waiting.done
+    assert [(w.kind, w.zone_id) for w in waiting.waits] == [("system_vms_running", 2)]
+
+    cloud = cz.cloud_after_waits(cloud, waiting.waits)
+    action = cz.next_action(cloud, group, 634)
+    assert action.step.name == "activate_canonical"
+    cloud = cz.cloud_with_changes(cloud, action.step.changes)
+    assert states(cloud) == {634: ("Active", 1), 635: ("Inactive", 0), 636: ("Inactive", 0)}
+
+    waiting = cz.next_action(cloud, group, 634)
+    assert {(w.kind, w.zone_id) for w in waiting.waits} == {("system_vms_running", 1), ("template_download", 2), ("template_download", 3)}
+    cloud = cz.cloud_after_waits(cloud, waiting.waits)
+    assert cz.next_action(cloud, group, 634).done
+    assert cloud.downloaded_stores(634) == {1, 2, 3}
+
+
+def test_a_chosen_canonical_row_changes_the_order_of_the_zones():
+    cloud = seed_cloud()
+    plan = cz.full_plan(cloud, only_group(cloud), 636)
+    assert [s.name for s in plan] == ["activate_zone_1", "activate_zone_2", "activate_canonical"]
+    assert plan[0].changes[0] == cz.Change(635, {"state": "Active", "cross_zones": 0}, {"state": "Inactive", "cross_zones": 0})
+
+
+def test_the_default_canonical_is_the_lowest_downloaded_id():
+    cloud = seed_cloud(store_refs=(StoreRef(634, 1, "DOWNLOAD_IN_PROGRESS"), StoreRef(635, 2, "DOWNLOADED"), StoreRef(636, 3, "DOWNLOADED")))
+    assert cz.choose_canonical(cloud, only_group(cloud)) == 635
+
+
+@pytest.mark.parametrize(
+    ("requested", "message"),
+    [(999, "is not one of the XenServer templates"), (634, "is downloaded in no image store")],
+)
+def test_a_canonical_row_that_cannot_serve_is_refused(requested, message):
+    cloud = seed_cloud(store_refs=(StoreRef(635, 2, "DOWNLOADED"), StoreRef(636, 3, "DOWNLOADED")))
+    with pytest.raises(cz.CrossZoneError, match=message):
+        cz.choose_canonical(cloud, only_group(cloud), requested)
+
+
+def test_a_group_downloaded_nowhere_is_blocked_and_named():
+    cloud = seed_cloud(store_refs=())
+    report = cz.analyse(cloud, only_group(cloud))
+    assert report.status == "blocked"
+    assert "634, 635, 636" in report.action.blocked
+
+
+def test_a_group_without_active_row_is_an_old_version_left_alone():
+    cloud = seed_cloud(templates=tuple(Template(tid, NAME, "XenServer", "Inactive", 0) for tid in (634, 635, 636)))
+    report = cz.analyse(cloud, only_group(cloud))
+    assert report.status == "healthy"
+    assert report.plan == []
+
+
+def test_active_rows_under_two_names_block_the_hypervisor():
+    cloud = seed_cloud()
+    cloud = seed_cloud(templates=cloud.templates + (Template(800, "systemvm-xenserver-4.6", "XenServer", "Active", 1),))
+    group = next(g for g in cz.group_templates(cloud) if g.name == NAME)
+    report = cz.analyse(cloud, group)
+    assert report.status == "blocked"
+    assert "800" in report.action.blocked
+
+
+def test_a_zone_with_nothing_downloaded_and_no_ssvm_is_reported():
+    cloud = seed_cloud(zones={1: "zone-1", 2: "zone-2", 3: "zone-3", 4: "zone-4"}, zone_refs=((634, 1), (635, 2), (636, 3), (636, 4)))
+    report = cz.analyse(cloud, only_group(cloud))
+    assert any("zone 4 (zone-4)" in p for p in report.problems)
+
+
+def test_several_stores_per_zone_all_receive_the_canonical_row():
+    stores = seed_cloud().stores + (Store(4, "sec-1b", 1),)
+    cloud = seed_cloud(stores=stores)
+    group = only_group(cloud)
+    final = cz.full_plan(cloud, group, 634)[-1]
+    downloads = {w.zone_id: w.store_ids for w in final.wait_after if w.kind == "template_download"}
+    assert downloads == {1: (4,), 2: (2,), 3: (3,)}
+
+
+def test_single_rows_are_healthy():
+    cloud = seed_cloud(templates=(Template(634, NAME, "XenServer", "Active", 1),))
+    assert cz.analyse(cloud, only_group(cloud)).status == "healthy"
+
+
+def test_no_change_may_leave_a_hypervisor_without_an_active_template():
+    cloud = seed_cloud()
+    changes = tuple(cz.Change(t.id, {"state": "Active", "cross_zones": 0}, {"state": "Inactive", "cross_zones": 0}) for t in cloud.templates)
+    with pytest.raises(cz.CrossZoneError, match="XenServer would have no Active SYSTEM template"):
+        cz.check_active_invariant(cloud, changes)
+    for step in cz.full_plan(cloud, only_group(cloud), 634):
+        cz.check_active_invariant(cloud, step.changes)
+        cloud = cz.cloud_after_waits(cz.cloud_with_changes(cloud, step.changes), step.wait_after)
+
+
+def test_rendered_sql_quotes_values_and_the_database_name():
+    change = cz.Change(7, {"state": "It's", "cross_zones": 0}, {"state": "Active", "cross_zones": 1})
+    sql, params = cz.update_statement(change, "cl`oud")
+    assert params == ["Active", 1, 7, "It's", 0]
+    assert cz.render_sql(sql, params) == "UPDATE `cl``oud`.`vm_template` SET state='Active', cross_zones=1 WHERE id=7 AND state<=>'It''s' AND cross_zones=0;"
+
+
+def test_backup_file_is_appended_atomically_and_private(tmp_path):
+    path = str(tmp_path / "backup.json")
+    cz.append_backup(path, "cloud", "activate_zone_2", [{"id": 634, "state": "Active", "cross_zones": 0, "created": None}])
+    rows = [{"id": 634, "state": "Inactive", "cross_zones": 1}, {"id": 635, "state": "Active", "cross_zones": 0}]
+    cz.append_backup(path, "cloud", "activate_canonical", rows)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    doc = cz.read_backup(path, "cloud")
+    assert [e["action"] for e in doc["entries"]] == ["activate_zone_2", "activate_canonical"]
+    # the oldest value of each row wins: restoring undoes every step
+    assert cz.restore_targets(doc, path) == {634: {"state": "Active", "cross_zones": 0}, 635: {"state": "Active", "cross_zones": 0}}
+    assert [p.name for p in tmp_path.iterdir()] == ["backup.json"]
+
+
+def test_backup_of_another_database_or_format_is_refused(tmp_path):
+    path = tmp_path / "backup.json"
+    cz.append_backup(str(path), "cloud", "x", [{"id": 1, "state": "Active", "cross_zones": 0}])
+    with pytest.raises(cz.CrossZoneError, match="holds rows of database 'cloud', not 'other'"):
+        cz.append_backup(str(path), "other", "x", [])
+    path.write_text(json.dumps({"some": "thing"}))
+    with pytest.raises(cz.CrossZoneError, match="is not a backup written by"):
+        cz.read_backup(str(path), "cloud")
+    with pytest.raises(cz.CrossZoneError, match="does not exist"):
+        cz.read_backup(str(tmp_path / "missing.json"), "cloud")
+
+
+def test_restore_refuses_rows_that_are_gone_and_odd_states():
+    active = {"state": "Active", "cross_zones": 0}
+    with pytest.raises(cz.CrossZoneError, match=r"row\(s\) 635 of the backup no longer exist"):
+        cz.restore_changes({634: active}, {634: active, 635: active})
+    doc = {"format": cz.BACKUP_FORMAT, "database": "cloud", "entries": [{"rows": [{"id": 1, "state": "Active'; DROP TABLE x", "cross_zones": 0}]}]}
+    with pytest.raises(cz.CrossZoneError, match="unexpected state"):
+        cz.restore_targets(doc, "b.json")

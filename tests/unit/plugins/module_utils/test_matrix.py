@@ -1,0 +1,120 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The live patch support matrix of the upgrade notes and the version comparisons the upgrade relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    compare_versions,
+    is_current,
+    livepatch_support,
+    ms_supports_livepatch,
+    required_template_version,
+    template_is_current,
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "supported", "warned"),
+    [
+        ("4.11.3", False, False),
+        ("4.13.0", False, False),
+        ("4.13.1.0", False, False),
+        ("4.14.0", True, True),
+        ("4.14.1.0", True, True),
+        ("4.15.0", True, False),
+        ("4.16.1", True, False),
+        ("4.18.0", True, False),
+        ("4.20.0.0-SNAPSHOT", True, False),
+        ("5.0", True, False),
+    ],
+)
+def test_support_matrix_of_the_upgrade_notes(template, supported, warned):
+    support = livepatch_support(template, "4.18.0.0")
+    assert support.supported is supported
+    assert bool(support.warnings) is warned
+    assert template in support.reason
+
+
+def test_old_template_reason_names_the_jdk_and_the_legacy_path():
+    supported, reason, warnings = livepatch_support("4.13.1", "4.17.2.0")
+    assert not supported
+    assert "JDK" in reason and "legacy" in reason
+    assert warnings == []
+
+
+def test_template_414_warns_about_remote_access_vpn():
+    support = livepatch_support("4.14.0", "4.19.0.0")
+    assert support.supported
+    assert "strongSwan" in support.warnings[0] and "remote-access VPN" in support.warnings[0]
+
+
+@pytest.mark.parametrize("ms_version", ["4.16.1.0", "4.16.0", "4.15.2.0", "4.11"])
+def test_management_server_before_417_cannot_live_patch_any_template(ms_version):
+    support = livepatch_support("4.16.0", ms_version)
+    assert not support.supported
+    assert ms_version in support.reason and "4.17" in support.reason
+    assert not ms_supports_livepatch(ms_version)
+
+
+@pytest.mark.parametrize("ms_version", ["4.17.0.0", "4.17", "4.18.1.0", "4.20.0.0-SNAPSHOT"])
+def test_management_server_417_and_later_can_live_patch(ms_version):
+    assert ms_supports_livepatch(ms_version)
+    assert livepatch_support("4.15.0", ms_version).supported
+
+
+@pytest.mark.parametrize("template", [None, "", "unknown", "-"])
+def test_unknown_template_version_is_not_guessed(template):
+    support = livepatch_support(template, "4.18.0.0")
+    assert not support.supported
+    assert "unknown" in support.reason
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("4.18.0.0", "4.18.0", 0),
+        ("4.18", "4.18.0.0", 0),
+        ("4.18.0.0-SNAPSHOT", "4.18.0.0", 0),
+        ("4.9.0", "4.18.0", -1),
+        ("4.18.1.0", "4.18.0.9", 1),
+        ("4.17.2.0", "4.18.0.0", -1),
+    ],
+)
+def test_versions_compare_numerically_with_missing_parts_as_zero(left, right, expected):
+    assert compare_versions(left, right) == expected
+    assert compare_versions(right, left) == -expected
+
+
+@pytest.mark.parametrize(
+    ("softwareversion", "ms_version", "current"),
+    [
+        ("4.18.0.0", "4.18.0.0", True),
+        ("4.18.0", "4.18.0.0", True),
+        ("4.18.0.0", "4.18.0", True),
+        ("4.17.2.0", "4.18.0.0", False),
+        ("4.18.1.0", "4.18.0.0", False),
+        (None, "4.18.0.0", False),
+        ("", "4.18.0.0", False),
+        ("garbage", "4.18.0.0", False),
+    ],
+)
+def test_is_current_compares_software_with_the_management_server(softwareversion, ms_version, current):
+    assert is_current(softwareversion, ms_version) is current
+
+
+def test_required_template_is_the_first_three_parts_of_the_management_server_version():
+    assert required_template_version("4.18.0.0") == "4.18.0"
+    assert required_template_version("4.19.1.2") == "4.19.1"
+    assert required_template_version("4.18") == "4.18.0"
+
+
+@pytest.mark.parametrize(
+    ("template", "current"),
+    [("4.18.0", True), ("4.18.1", True), ("4.19.0", True), ("4.17.0", False), ("4.16.1", False), (None, False), ("", False)],
+)
+def test_template_is_current_for_ms_4180(template, current):
+    assert template_is_current(template, "4.18.0.0") is current
