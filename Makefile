@@ -54,10 +54,11 @@ build-check: venv
 	rm -rf $(BUILD)/dist $(BUILD)/installed
 	mkdir -p $(BUILD)/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
-	$(BIN)/ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz
+	$(BIN)/ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz
 	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
-	  ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc acs.upgrade.$$module > /dev/null || exit 1; \
-	  echo "ansible-doc acs.upgrade.$$module: ok"; done
+	  ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc --json acs.upgrade.$$module \
+	    | $(BIN)/python -c 'import json, sys; doc = json.load(sys.stdin); assert doc, "ansible-doc rendered nothing"; print("ansible-doc", *doc, "ok")' \
+	    || { echo "ansible-doc cannot render acs.upgrade.$$module"; exit 1; }; done
 
 ## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers).
 demo: venv

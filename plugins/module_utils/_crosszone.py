@@ -383,9 +383,10 @@ def next_action(cloud: Cloud, group: Group, canonical: int) -> Action:
                 tuple(_final_waits(after, group, canonical)),
             )
         )
-    waits = [w for w in _final_waits(cloud, group, canonical) if w.kind == "template_download"]
-    if waits:
-        return Action(waits=_final_waits(cloud, group, canonical))
+    # The rows are final; done once every store holds the canonical template (system VMs still starting are reported meanwhile).
+    waits = _final_waits(cloud, group, canonical)
+    if any(w.kind == "template_download" for w in waits):
+        return Action(waits=waits)
     return Action(done=True)
 
 

@@ -12,6 +12,7 @@ or the scripts in ``/root/health_checks/`` run on the router. :func:`judge` turn
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import typing as t
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ def parse_bool(value: t.Any) -> bool:
     raise HealthError("not a health check outcome: %r (expected true or false)" % (value,))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_timestamp(value: t.Any) -> datetime.datetime | None:
     """Epoch milliseconds (results files) or an ISO-8601 date as CloudStack writes it (``2026-11-22T01:02:03+0000``)."""
     if value in (None, ""):
@@ -250,14 +252,18 @@ def _baseline_check_failing(check: t.Any) -> bool:
     return not parse_bool(check.get("success", False)) or bool(check.get("stale"))
 
 
-def judge(routers: list[RouterHealth], options: GateOptions, now: datetime.datetime, skipped: list[dict[str, t.Any]] | None = None) -> dict[str, t.Any]:
-    """The gate: per router its checks and what fails, a summary, and whether the gate passed."""
+def judge(
+    routers: list[RouterHealth], options: GateOptions, now: datetime.datetime, skipped: list[dict[str, t.Any]] | None = None, only_failed_checks: bool = False
+) -> dict[str, t.Any]:
+    """The gate: per router its checks (all, or only the failed ones) and what fails, a summary, and whether the gate passed."""
     baseline = Baseline(options.baseline) if options.baseline is not None else None
     fail_on = set(options.fail_on) if options.fail_on is not None else None
     ignore = set(options.ignore)
     reports = []
+    checked = 0
     for router in routers:
         checks = [check for check in router.checks if check.type in options.types]
+        checked += len(checks)
         mark_stale(checks, now, options.max_age)
         failed = sorted({check.name for check in checks if check.failing})
         counted = [name for name in failed if name not in ignore and (fail_on is None or name in fail_on)]
@@ -279,7 +285,7 @@ def judge(routers: list[RouterHealth], options: GateOptions, now: datetime.datet
                 "vpc_id": router.vpc_id,
                 "redundant_state": router.redundant_state,
                 "fresh": router.fresh,
-                "checks": [check.as_dict() for check in checks],
+                "checks": [check.as_dict() for check in checks if check.failing or not only_failed_checks],
                 "failed_checks": failed,
                 "stale_checks": sorted({check.name for check in checks if check.stale}),
                 "failing": counted,
@@ -295,7 +301,7 @@ def judge(routers: list[RouterHealth], options: GateOptions, now: datetime.datet
         "passed": sum(1 for report in reports if report["passed"]),
         "failed": len(failing),
         "skipped": len(skipped or []),
-        "checks": sum(len(report["checks"]) for report in reports),
+        "checks": checked,
         "failed_checks": sum(len(report["failed_checks"]) for report in reports),
         "stale_checks": sum(len(report["stale_checks"]) for report in reports),
         "checked_at": format_timestamp(now),

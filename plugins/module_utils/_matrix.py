@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import parse_version
+from ansible_collections.acs.upgrade.plugins.module_utils._api import FEATURES_SINCE, parse_version
 
-# patchSystemVm and restartNetwork/restartVPC(livepatch) appeared in this management server version.
-LIVEPATCH_MIN_MS_VERSION = "4.17.0"
+# patchSystemVm and restartNetwork/restartVPC(livepatch) appeared together; the client's feature table says when.
+LIVEPATCH_MIN_MS_VERSION = FEATURES_SINCE["patchSystemVm"]
 # Templates up to this version carry an older JDK than the patch payload needs.
 LAST_NOT_PATCHABLE_TEMPLATE = "4.13"
 # The 4.14 template ships an old strongSwan that the patched scripts do not fully support.

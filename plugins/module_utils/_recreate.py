@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
-from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_percentage
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, template_is_current
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
@@ -263,7 +263,7 @@ class Recreator:
         parallel: int = 2,
         timeout: float = 600.0,
         poll_interval: float = 5.0,
-        max_fail_percentage: float | None = None,
+        max_fail_percentage: float = 0.0,
         sleep: t.Callable[[float], None] = time.sleep,
         clock: t.Callable[[], float] = time.monotonic,
     ):
@@ -273,6 +273,8 @@ class Recreator:
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.max_fail_percentage = max_fail_percentage
+        # How many targets the run acts on; set by the caller before the first job.
+        self.total = 0
         self._sleep = sleep
         self._clock = clock
         self._cluster_of_host = {host_id: host.get("clusterid") for host_id, host in fleet.hosts.items() if host.get("clusterid")}
@@ -282,11 +284,12 @@ class Recreator:
     # -- the job runner, with the failure limit shared by every wave of the run
 
     def _should_stop(self, outcomes: list[JobOutcome]) -> bool:
-        if self.max_fail_percentage is None:
-            return False
-        return failure_percentage(self.outcomes + outcomes) > self.max_fail_percentage
+        """Ansible's meaning, as cs_livepatch has it: failed jobs against all the targets of the run."""
+        failed = sum(1 for outcome in self.outcomes + outcomes if outcome.failed)
+        return self.total > 0 and 100.0 * failed / self.total > self.max_fail_percentage
 
-    def _run(self, tasks: list[JobTask], parallel: int | None = None) -> list[JobOutcome]:
+    def _run(self, tasks: list[JobTask], parallel: int | None = None, limited: bool = True) -> list[JobOutcome]:
+        """Run ``tasks``; ``limited=False`` for jobs that must run whatever failed before (starting what was stopped)."""
         if not tasks:
             return []
         runner = JobRunner(
@@ -296,7 +299,7 @@ class Recreator:
             job_timeout=self.timeout,
             deadline=self.timeout * (len(tasks) + 1),
             on_complete=self._on_complete,
-            should_stop=self._should_stop,
+            should_stop=self._should_stop if limited else None,
             sleep=self._sleep,
             clock=self._clock,
         )
@@ -329,7 +332,7 @@ class Recreator:
         if method == "stop_start":
             for batch in _chunks(targets, self.parallel):
                 stopped = self._jobs(batch, "stopSystemVm", lambda target: {"id": target.id})
-                self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id})
+                self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id}, limited=False)
         elif method == "reboot":
             forced = self.client.has_feature("rebootSystemVm.forced")
             if not forced:
@@ -341,10 +344,10 @@ class Recreator:
             return
         self._verify_systemvms([target for target in targets if target.status == "pending"])
 
-    def _jobs(self, targets: list[Target], command: str, params: t.Callable[[Target], dict[str, t.Any]]) -> list[Target]:
+    def _jobs(self, targets: list[Target], command: str, params: t.Callable[[Target], dict[str, t.Any]], limited: bool = True) -> list[Target]:
         """One ``command`` job per target; returns the targets whose job succeeded."""
         tasks = [JobTask(key=target.id, submit=self._submitter(command, params(target)), context=target) for target in targets if target.status == "pending"]
-        return [outcome.context for outcome in self._run(tasks) if not self._job_failed(outcome.context, outcome, command)]
+        return [outcome.context for outcome in self._run(tasks, limited=limited) if not self._job_failed(outcome.context, outcome, command)]
 
     def _submitter(self, command: str, params: dict[str, t.Any]) -> t.Callable[[], str]:
         return lambda: self.client.submit(command, **params)
@@ -570,6 +573,12 @@ class Recreator:
                     routerid = None
             if routerid:
                 by_router[routerid] = outcome
+        chosen = {target.id for target in targets}
+        for routerid, outcome in by_router.items():
+            if routerid not in chosen:
+                self.warnings.append(
+                    "upgradeRouterTemplate also queued job %s (%s) for router %s, which was not to be touched" % (outcome.jobid, outcome.status, routerid)
+                )
         pending = []
         for target in targets:
             outcome = by_router.get(target.id)

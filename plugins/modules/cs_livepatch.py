@@ -150,9 +150,11 @@ EXAMPLES = r"""
     routers: [r-42-VM]
     max_fail_percentage: 0
 
-- name: Recreate what cannot be live-patched
+- name: Restart with cleanup the networks and VPCs that cannot be live-patched
   acs.upgrade.cs_recreate:
-    networks: "{{ plan.targets | selectattr('kind', 'eq', 'network') | selectattr('recreate_required') | map(attribute='id') | list }}"
+    target: router
+    method: restart_cleanup
+    names: "{{ plan.targets | selectattr('kind', 'in', ['network', 'vpc']) | selectattr('recreate_required') | map(attribute='id') | list }}"
   when: plan.summary.legacy_required > 0
 """
 

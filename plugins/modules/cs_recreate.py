@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ description:
   - Targets already on the required template (C(requiresupgrade) false for routers, template version equal to the
     management server's for system VMs) are left alone unless O(force=true).
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes
@@ -82,7 +83,7 @@ options:
   force:
     description:
       - Recreate targets that are already on the required template too.
-      - Not with O(method=upgrade_template): CloudStack only ever upgrades routers below the required template.
+      - Not with O(method=upgrade_template), because CloudStack only ever upgrades routers below the required template.
     type: bool
     default: false
   server_side:
@@ -110,10 +111,14 @@ options:
     default: 5
   max_fail_percentage:
     description:
-      - Stop starting new jobs once more than this percentage of the finished jobs failed; the jobs already running are
-        followed to their end, the others are reported as C(not_submitted).
-      - If not set, every target is attempted. The module fails whenever a target failed.
+      - Once the failed jobs are more than this percentage of the targets of the run, no new job is started; the
+        running ones are followed to their end, the others are reported as C(not_submitted), and the module fails
+        with the summary. A system VM that was stopped is always started again.
+      - The default V(0) stops starting new jobs after the first failure, since a failure often means the template
+        cannot be used in that zone; V(100) attempts every target.
+      - The module fails whenever a target failed, whatever this value.
     type: float
+    default: 0
 notes:
   - Needs a root admin API key.
   - A router that is not Running cannot be rebooted; it is skipped with a warning (O(method=restart_cleanup) recreates it).
@@ -295,6 +300,7 @@ class Recreate(CloudStackModule):
             max_fail_percentage=self.params["max_fail_percentage"],
         )
         todo = [target for target in targets if target.status == "pending"]
+        recreator.total = len(todo)
         if self.module.check_mode:
             for target in todo:
                 target.finish("would_recreate", "would %s: %s" % (method.replace("_", " "), target.reason))
@@ -430,7 +436,7 @@ def main() -> None:
             parallel={"type": "int", "default": 2},
             timeout={"type": "int", "default": 600},
             poll_interval={"type": "float", "default": 5},
-            max_fail_percentage={"type": "float"},
+            max_fail_percentage={"type": "float", "default": 0},
         ),
         required_by={"account": "domain"},
         supports_check_mode=True,
@@ -440,6 +446,8 @@ def main() -> None:
             module.fail_json(msg="%s must be at least 1, not %s" % (name, module.params[name]))
     if module.params["poll_interval"] <= 0:
         module.fail_json(msg="poll_interval must be positive, not %s" % module.params["poll_interval"])
+    if not 0 <= module.params["max_fail_percentage"] <= 100:
+        module.fail_json(msg="max_fail_percentage must be between 0 and 100, not %s" % module.params["max_fail_percentage"])
     Recreate(module).execute()
 
 

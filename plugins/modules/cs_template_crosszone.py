@@ -201,7 +201,9 @@ next_step:
   returned: when O(state) is V(detected) or V(remediated)
   type: dict
 done:
-  description: Whether every examined group is healthy (nothing left to run or wait for).
+  description:
+    - Whether every examined group is healthy, that is nothing is left to run and the canonical template is C(DOWNLOADED)
+      in every image store of its zones. System VMs that are still starting by then show in RV(groups[].zones).
   returned: when O(state) is V(detected) or V(remediated)
   type: bool
 needs_remediation:

@@ -134,6 +134,14 @@ options:
       - Whether a failing gate fails the task. V(false) only reports, for example to take a baseline.
     type: bool
     default: true
+  report_checks:
+    description:
+      - V(all) lists every check of every router in RV(routers[].checks); V(failed) lists only the failed and stale
+        ones, a much smaller result for thousands of routers (the verdict, RV(summary) and the use as O(baseline)
+        stay the same).
+    type: str
+    choices: [all, failed]
+    default: all
   local_checks_dir:
     description: Directory of the health check scripts on the router (O(source=local)).
     type: path
@@ -218,7 +226,7 @@ routers:
       description: Whether the checks were run by this task.
       type: bool
     checks:
-      description: The checks of the selected O(types).
+      description: The checks of the selected O(types) (only the failed and stale ones with O(report_checks=failed)).
       type: list
       elements: dict
       contains:
@@ -360,7 +368,7 @@ class VrHealth(CloudStackModule):
             unknown = unknown_check_names(options, routers)
             if unknown and any(router.checks for router in routers):
                 self.fail(describe_unknown(unknown, routers))
-            result = judge(routers, options, now, skipped)
+            result = judge(routers, options, now, skipped, only_failed_checks=self.params["report_checks"] == "failed")
         except HealthError as exc:
             self.fail(str(exc))
         result["changed"] = False
@@ -610,6 +618,7 @@ def main() -> None:
             max_age={"type": "int"},
             baseline={"type": "raw"},
             enforce={"type": "bool", "default": True},
+            report_checks={"type": "str", "choices": ["all", "failed"], "default": "all"},
             local_checks_dir={"type": "path", "default": "/root/health_checks"},
             local_results_dir={"type": "path", "default": "/root"},
             script_timeout={"type": "int", "default": 60},

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,12 +236,17 @@ class CloudDatabase:
 
 @pytest.fixture(scope="session")
 def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
-    server = MariaDBServer(tmp_path_factory.mktemp("mariadb"), _free_port())
-    server.start()
+    # Memory-backed when the machine has it: the tests recreate tables often and need no durability.
+    in_memory = Path("/dev/shm")
+    workdir = Path(tempfile.mkdtemp(prefix="acs-mariadb-", dir=in_memory)) if in_memory.is_dir() else tmp_path_factory.mktemp("mariadb")
+    server = MariaDBServer(workdir, _free_port())
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        if workdir.parent == in_memory:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -138,3 +138,11 @@ def test_a_hypervisor_without_system_templates_is_refused(cloud_db, run_module):
     assert result["msg"] == "hypervisor 'VMware': no SYSTEM template of it; SYSTEM templates exist for: XenServer"
     result = run_module(module, dict(db.params, hypervisor="KVM", canonical_template_id=634))
     assert result["msg"].startswith("hypervisor 'KVM': no SYSTEM template of it (canonical_template_id 634 is a XenServer template)")
+
+
+def test_login_through_the_unix_socket(cloud_db, run_module):
+    db = cloud_db("healthy")
+    params = {k: v for k, v in db.params.items() if k not in ("login_host", "login_port")}
+    result = run_module(module, dict(params, login_unix_socket=db.server.socket))
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["done"] is True

@@ -1,11 +1,11 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """cs_livepatch against the simulated management server: every path, the faults, and what was sent."""
 
 from __future__ import annotations
 
 import pytest
-from acs_sim.topology import load as load_topology
 
 from ansible_collections.acs.upgrade.plugins.modules import cs_livepatch
 
@@ -187,10 +187,8 @@ def test_max_fail_percentage_stops_new_jobs_after_a_failure(acs_sim, run_module)
 
 
 def test_job_that_never_ends_times_out(acs_sim, run_module):
-    # A patch that takes 1000 s on this cloud; the injected job_hang fault would also block the simulator's API.
-    topology = load_topology("small")
-    topology["jobs"] = dict(topology.get("jobs") or {}, durations={"patch_systemvm": 1_000_000})
-    sim = acs_sim(topology)
+    sim = acs_sim("small")
+    sim.inject(kind="job_hang", api="patchSystemVm")
     ssvm = next(vm for vm in sim.state()["systemvms"] if vm["systemvmtype"] == "secondarystoragevm" and vm["zonename"] == "zone1")
     result = run_module(cs_livepatch, connection(sim, system_vms=[ssvm["name"]], timeout=1))
 
@@ -257,3 +255,38 @@ def test_unknown_target_is_a_clear_error(acs_sim, run_module, option, value, mes
     result = run_module(cs_livepatch, connection(sim, **{option: [value]}))
     assert result["failed"] and message in result["msg"]
     assert mutating_calls(sim) == []
+
+
+def test_generated_fleet_is_patched_five_at_a_time_and_converges(acs_sim, run_module):
+    sim = acs_sim(generate="zones=2,routers=60,stopped=0.05,seed=4")
+    result = run_module(cs_livepatch, connection(sim, routers=["all"], parallel=5, max_fail_percentage=100))
+
+    assert not result.get("failed"), result.get("msg")
+    summary = result["summary"]
+    assert summary["patched"] > 10 and summary["patched"] == summary["livepatch"]
+    assert sim.max_jobs_in_flight() == 5
+    # Templates 4.13 are in this fleet: their networks go to the legacy path and are never restarted.
+    legacy = {target["id"] for target in result["targets"] if target["path"] == "legacy_required"}
+    assert any("JDK" in target["reason"] for target in result["targets"] if target["id"] in legacy)
+    assert legacy.isdisjoint(call["params"]["id"] for call in sim.calls() if call["command"] in RESTARTS)
+    assert len([call for call in sim.calls() if call["command"] in RESTARTS]) == summary["patched"]
+
+    calls_before = len(sim.calls())
+    again = run_module(cs_livepatch, connection(sim, routers=["all"], parallel=5))
+    assert not again["changed"] and not again.get("failed")
+    assert mutating_calls(sim, calls_before) == []
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_refused_submission_fails_its_target_only(acs_sim, run_module, wait):
+    sim = acs_sim("small")
+    sim.inject(kind="http_error", api="restartNetwork", object="acme-web", status=431, errortext="Network acme-web is being restarted already")
+    result = run_module(cs_livepatch, connection(sim, networks=["acme-web", "shared-guest"], wait=wait, max_fail_percentage=100))
+
+    assert result["failed"] and result["changed"]
+    targets = by_name(result)
+    assert targets["acme-web"]["status"] == "failed" and targets["acme-web"]["jobid"] is None
+    assert "not started" in targets["acme-web"]["reason"] and "being restarted already" in targets["acme-web"]["reason"]
+    assert targets["shared-guest"]["status"] == ("patched" if wait else "submitted")
+    assert "network acme-web" in result["msg"] and "shared-guest" not in result["msg"]
+    sim.wait_jobs(timeout=10)

@@ -1,12 +1,18 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """cs_recreate against the management-server simulator: every method, check mode, idempotence and faults."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from ansible_collections.acs.upgrade.plugins.modules import cs_recreate
+
+SIMULATOR = Path(__file__).resolve().parents[2] / "simulator"
 
 MUTATING = frozenset(
     (
@@ -42,6 +48,11 @@ def by_name(result: dict) -> dict[str, dict]:
 
 def routers_of(sim, network: str) -> list[dict]:
     return [router for router in sim.state()["routers"] if router.get("guestnetworkname") == network and not router.get("vpcid")]
+
+
+
+def small_topology() -> dict:
+    return yaml.safe_load((SIMULATOR / "topologies" / "small.yml").read_text())
 
 
 @pytest.fixture
@@ -294,3 +305,51 @@ def test_unknown_name_is_named(sim, run_module):
     assert result["failed"] is True
     assert "'no-such-net'" in result["msg"]
     assert mutating_calls(sim) == []
+
+
+def test_unsettled_redundant_pair_is_not_rebooted(acs_sim, run_module):
+    topology = small_topology()
+    acme_db = next(network for network in topology["networks"] if network["name"] == "acme-db")
+    for spec in acme_db["routers"]:
+        spec["redundantstate"] = "BACKUP"
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    result = run_module(cs_recreate, connection(sim, target="router", method="reboot", names=["acme-db"]))
+    assert result.get("failed") is not True
+    assert [target["status"] for target in result["targets"]] == ["skipped", "skipped"]
+    assert "not settled" in result["targets"][0]["reason"] and "BACKUP" in result["targets"][0]["reason"]
+    assert mutating_calls(sim) == []
+
+
+def test_stop_start_never_leaves_a_stopped_system_vm_behind(sim, run_module):
+    zone1 = sorted((vm for vm in sim.state()["systemvms"] if vm["zonename"] == "zone1"), key=lambda vm: vm["name"])
+    sim.inject(kind="job_failure", api="stopSystemVm", object=zone1[1]["name"])
+    result = run_module(cs_recreate, connection(sim, target="systemvm", method="stop_start", zone="zone1", parallel=2, max_fail_percentage=0))
+    assert result["failed"] is True
+    targets = by_name(result)
+    assert targets[zone1[1]["name"]]["status"] == "failed"
+    # The failure limit stops new work, but a system VM that was stopped is always started again.
+    assert targets[zone1[0]["name"]]["status"] == "succeeded"
+    assert [call["params"]["id"] for call in sim.calls("startSystemVm")] == [zone1[0]["id"]]
+    assert {vm["state"] for vm in sim.state()["systemvms"]} == {"Running"}
+
+
+def test_destroyed_system_vm_without_replacement_times_out(acs_sim, run_module):
+    topology = small_topology()
+    topology.setdefault("jobs", {})["durations"] = {"systemvm_respawn": 100000}
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    result = run_module(cs_recreate, connection(sim, target="systemvm", method="destroy", zone="zone2", systemvm_type="consoleproxy", timeout=1))
+    assert result["failed"] is True
+    (target,) = result["targets"]
+    assert target["status"] == "timed_out" and target["new_ids"] == []
+    assert "no new consoleproxy is Running in zone zone2" in target["reason"]
+
+
+def test_recreated_vm_on_an_old_template_is_a_failure(acs_sim, run_module):
+    topology = small_topology()
+    topology["managementserver"]["systemvm_template"] = "4.17.0"
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    result = run_module(cs_recreate, connection(sim, target="systemvm", zone="zone2", systemvm_type="secondarystoragevm"))
+    assert result["failed"] is True
+    (target,) = result["targets"]
+    assert target["status"] == "failed" and target["version_after"] == "4.17.0"
+    assert "came back on template 4.17.0, not 4.18.0" in target["reason"]

@@ -81,6 +81,7 @@ class JobManager:
         self._max_running = 0
         self.stop_event = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="acs-sim-job")
+        self._sync: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def submit(self, job: Job, work: Callable[[Job], dict[str, Any]]) -> Job:
         with self._lock:
@@ -101,8 +102,17 @@ class JobManager:
             self._running += 1
             self._max_running = max(self._max_running, self._running)
         status, resultcode, result, errortext = 1, 0, None, None
+        with self._lock:
+            sync = self._sync[job.instanceid or job.id]
         try:
-            result = work(job)
+            # Like the management server's sync queues: jobs on the same object run one after the other.
+            while not sync.acquire(timeout=0.05):
+                if stop_event.is_set():
+                    raise Cancelled()
+            try:
+                result = work(job)
+            finally:
+                sync.release()
         except Cancelled:
             return
         except JobFailure as exc:

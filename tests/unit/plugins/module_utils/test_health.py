@@ -156,6 +156,15 @@ def test_any_failing_check_fails_the_gate_and_names_router_and_check():
     assert gate_message(result) == "router health gate failed for 1 of 2 routers: r-2-VM (dns_check.py)"
 
 
+def test_only_failed_checks_keeps_the_result_small_with_the_same_verdict_and_counts():
+    routers = [router("r-1-VM"), router("r-2-VM", [check("dns_check.py", success=False), check("disk_space_check.py")])]
+    full = judge(routers, GateOptions(), NOW)
+    small = judge(routers, GateOptions(), NOW, only_failed_checks=True)
+    assert [[c["name"] for c in report["checks"]] for report in small["routers"]] == [[], ["dns_check.py"]]
+    assert (small["failing"], small["summary"]) == (full["failing"], full["summary"])
+    assert judge([router("r-2-VM", [check("dns_check.py", success=False)])], GateOptions(baseline=small), NOW)["gate_passed"] is True
+
+
 def test_ignored_checks_are_reported_but_do_not_fail_the_gate():
     sick = router("r-2-VM", [check("cpu_usage_check.py", success=False), check("dns_check.py")])
     result = judge([sick], GateOptions(ignore=["cpu_usage_check.py"]), NOW)

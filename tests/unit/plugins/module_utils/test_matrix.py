@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.acs.upgrade.plugins.module_utils._api import FEATURES_SINCE
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    LIVEPATCH_MIN_MS_VERSION,
     compare_versions,
     is_current,
     livepatch_support,
@@ -118,3 +120,8 @@ def test_required_template_is_the_first_three_parts_of_the_management_server_ver
 )
 def test_template_is_current_for_ms_4180(template, current):
     assert template_is_current(template, "4.18.0.0") is current
+
+
+def test_the_livepatch_apis_all_appear_in_the_version_the_matrix_requires():
+    for feature in ("patchSystemVm", "restartNetwork.livepatch", "restartVPC.livepatch"):
+        assert compare_versions(FEATURES_SINCE[feature], LIVEPATCH_MIN_MS_VERSION) == 0

@@ -14,6 +14,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import (
     LIVEPATCH,
     SKIPPED,
     failure_exceeded,
+    judge_systemvm,
+    judge_unit,
     plan_systemvm,
     plan_unit,
     summarize,
@@ -179,6 +181,47 @@ def test_verification_rejects_a_job_that_patched_nothing(fleet):
 def test_verification_of_a_forced_patch_of_current_routers_accepts_unchanged_scripts(fleet):
     target = plan_unit(unit(routers=[router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)]), fleet, forced=True)
     assert verify_unit(target, [router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)], MS) == []
+
+
+@pytest.mark.parametrize(
+    ("outcome", "vm_after", "status", "reason_has"),
+    [
+        (
+            JobOutcome("s", "succeeded", "job-1", {"success": True, "displaytext": "Successfully patched system VM s-1-VM"}),
+            "Running",
+            "patched",
+            "Successfully",
+        ),
+        (
+            JobOutcome("s", "succeeded", "job-1", {"success": True, "displaytext": "No change in the scripts checksum, not patching systemVM s-1-VM"}),
+            "Running",
+            "unchanged",
+            "No change",
+        ),
+        (JobOutcome("s", "succeeded", "job-1", {"success": False, "displaytext": "patch script exited 1"}), "Running", "failed", "success=false"),
+        (JobOutcome("s", "succeeded", "job-1", {"success": True}), "Stopped", "failed", "is Stopped afterwards"),
+        (JobOutcome("s", "succeeded", "job-1", {"success": True}), None, "failed", "is gone afterwards"),
+        (JobOutcome("s", "failed", "job-1", {}, "services did not restart"), "Running", "failed", "services did not restart; a failed live patch"),
+        (JobOutcome("s", "timed_out", "job-1", {}, "job job-1 still running"), "Running", "timed_out", "check job job-1"),
+    ],
+)
+def test_system_vm_outcome_is_judged_from_the_answer_and_the_vm_read_again(fleet, outcome, vm_after, status, reason_has):
+    target = plan_systemvm(systemvm("s-1-VM"), fleet, forced=False)
+    judge_systemvm(target, outcome, systemvm("s-1-VM", state=vm_after) if vm_after else None, MS)
+    assert target.status == status
+    assert reason_has in target.reason
+    assert target.recreate_required is (status == "failed")
+
+
+def test_unit_outcome_is_judged_from_the_routers_read_again(fleet):
+    target = plan_unit(unit(routers=[router("r-1")]), fleet, forced=False)
+    judge_unit(target, JobOutcome("n", "succeeded", "job-2", {"success": True}), [router("r-1")], MS)
+    assert target.status == "failed" and "restartNetwork job job-2 succeeded but the live patch did not reach" in target.reason
+    judge_unit(target, JobOutcome("n", "succeeded", "job-3", {"success": True}), [router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)], MS)
+    assert (target.status, target.routers_touched) == ("patched", ["r-1"])
+    vpc = plan_unit(unit("vpc", routers=[router("r-2", vpcid="vpc-1")], tiers=["tier-1"]), fleet, forced=False)
+    judge_unit(vpc, JobOutcome("v", "failed", "job-4", {}, "Failed to live patch router r-2"), [router("r-2", vpcid="vpc-1")], MS)
+    assert vpc.status == "failed" and vpc.reason.startswith("restartVPC job job-4 failed: Failed to live patch router r-2")
 
 
 def test_max_fail_percentage_counts_failures_against_all_jobs_of_the_run(fleet):

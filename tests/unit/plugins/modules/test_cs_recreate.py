@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """cs_recreate without a server: the decisions (what is current, what may be touched, in which order) and option checks."""
 
@@ -173,6 +174,7 @@ NOWHERE = {"api_url": "http://127.0.0.1:9/client/api", "api_key": "unit-test-key
         ({"target": "router", "method": "upgrade_template", "server_side": True, "zone": "z", "names": ["r"]}, "got zone and names"),
         ({"target": "systemvm", "parallel": 0}, "parallel must be at least 1"),
         ({"target": "systemvm", "poll_interval": 0}, "poll_interval must be positive"),
+        ({"target": "systemvm", "max_fail_percentage": 101}, "max_fail_percentage must be between 0 and 100"),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(run_module, args, words):

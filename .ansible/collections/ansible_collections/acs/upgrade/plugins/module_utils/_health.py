@@ -215,19 +215,13 @@ class Baseline:
     """
 
     def __init__(self, previous: t.Any):
-        if isinstance(previous, dict):
-            routers = previous.get("routers")
-        else:
-            routers = previous
-        if not isinstance(routers, list) or not all(isinstance(router, dict) for router in routers):
-            raise HealthError("baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list)")
+        routers = _baseline_routers(previous)
         self._by_key: dict[tuple[str, str], set[str]] = {}
         for router in routers:
             failing = {check.get("name") for check in router.get("checks") or [] if _baseline_check_failing(check)}
             for kind in ("id", "name", "network_id", "vpc_id"):
                 if router.get(kind):
                     self._by_key.setdefault((kind, router[kind]), set()).update(failing)
-        self.empty = not routers
 
     def known_failures(self, router: RouterHealth) -> tuple[set[str], str | None]:
         """(names of the checks that failed before, how the router was matched: id, name, vpc_id, network_id or None)."""
@@ -236,6 +230,18 @@ class Baseline:
             if value and (kind, value) in self._by_key:
                 return self._by_key[(kind, value)], kind
         return set(), None
+
+
+def _baseline_routers(previous: t.Any) -> list[dict[str, t.Any]]:
+    """The routers of a registered result: one task, a looped task (``results``), or a skipped task (none)."""
+    if isinstance(previous, dict) and previous.get("skipped") and "routers" not in previous:
+        return []
+    if isinstance(previous, dict) and isinstance(previous.get("results"), list) and "routers" not in previous:
+        return [router for result in previous["results"] for router in _baseline_routers(result)]
+    routers = previous.get("routers") if isinstance(previous, dict) else previous
+    if not isinstance(routers, list) or not all(isinstance(router, dict) for router in routers):
+        raise HealthError("baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list)")
+    return routers
 
 
 def _baseline_check_failing(check: t.Any) -> bool:

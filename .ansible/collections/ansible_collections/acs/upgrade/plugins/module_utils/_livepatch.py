@@ -120,7 +120,7 @@ def find_object(objects: t.Mapping[str, dict[str, t.Any]], kind: str, name_or_id
     if not matches:
         raise FleetError("no %s with the name or id %r in the cloud (or in the zone/domain/account asked for); check the spelling" % (kind, name_or_id))
     if len(matches) > 1:
-        raise FleetError("the %s name %r is ambiguous (ids %s); give its id, or narrow with zone/domain/account" % (kind, name_or_id, ", ".join(sorted(matches))))
+        raise FleetError("the %s name %r is ambiguous (ids %s); give its id, or narrow with zone/domain/account" % (kind, name_or_id, ", ".join(matches)))
     return matches[0]
 
 
@@ -262,6 +262,63 @@ def verify_unit(target: Target, routers_after: t.Iterable[Router], ms_version: s
     return problems
 
 
+def _job_did_not_succeed(target: Target, outcome: JobOutcome, command: str) -> bool:
+    """Record a job that did not succeed on its target; False when it succeeded."""
+    if outcome.status == "succeeded":
+        return False
+    if outcome.status == "timed_out":
+        target.status, target.reason = "timed_out", "%s; check job %s before running again" % (outcome.errortext, outcome.jobid)
+    else:
+        target.status = "failed"
+        target.reason = "%s job %s %s: %s; a failed live patch leaves the services in an unknown state: %s" % (
+            command,
+            outcome.jobid,
+            outcome.status,
+            outcome.errortext,
+            recreate_hint(),
+        )
+    return True
+
+
+def judge_unit(target: Target, outcome: JobOutcome, routers_after: t.Iterable[Router], ms_version: str) -> None:
+    """The status of a network or VPC after its restart job, from the job and the routers read again."""
+    command = "restartVPC" if target.kind == "vpc" else "restartNetwork"
+    if _job_did_not_succeed(target, outcome, command):
+        return
+    problems = verify_unit(target, routers_after, ms_version)
+    if problems:
+        target.status = "failed"
+        target.reason = "%s job %s succeeded but the live patch did not reach every Running router (%s); %s" % (
+            command,
+            outcome.jobid,
+            "; ".join(problems),
+            recreate_hint("them"),
+        )
+    else:
+        target.status, target.reason = "patched", "live-patched %s to %s" % (", ".join(target.routers_touched), ms_version)
+
+
+def judge_systemvm(target: Target, outcome: JobOutcome, vm_after: SystemVm | None, ms_version: str) -> None:
+    """The status of an SSVM or CPVM after its patchSystemVm job, from the job answer and the VM read again."""
+    if _job_did_not_succeed(target, outcome, "patchSystemVm"):
+        return
+    displaytext = str(outcome.result.get("displaytext") or "")
+    if outcome.result.get("success") is False:
+        target.status, target.reason = "failed", "patchSystemVm job %s answered success=false: %s; %s" % (outcome.jobid, displaytext, recreate_hint())
+    elif UNCHANGED_MARKER.lower() in displaytext.lower():
+        target.status, target.reason = "unchanged", displaytext
+    elif vm_after is None or vm_after.state != "Running":
+        target.status = "failed"
+        target.reason = "patchSystemVm job %s succeeded but %s is %s afterwards; %s" % (
+            outcome.jobid,
+            target.name,
+            vm_after.state if vm_after else "gone",
+            recreate_hint(),
+        )
+    else:
+        target.status, target.reason = "patched", displaytext or "live-patched to %s" % ms_version
+
+
 def failure_exceeded(targets: t.Sequence[Target], outcomes: t.Sequence[JobOutcome], max_fail_percentage: float) -> bool:
     """Whether failed jobs are more than ``max_fail_percentage`` percent of all the jobs of the run (Ansible's meaning)."""
     if not targets:
@@ -401,7 +458,6 @@ class LivePatcher:
             target.status = "failed" if outcome.status == "submit_failed" else "not_submitted"
             target.reason = "%s: %s" % ("the live patch was not started" if outcome.status == "submit_failed" else "not started", outcome.errortext)
             return
-        command = "restart%s" % ("VPC" if target.kind == "vpc" else "Network") if target.is_router_unit else "patchSystemVm"
         try:
             if target.is_router_unit:
                 routers_after = self._reread_unit(target)
@@ -410,55 +466,15 @@ class LivePatcher:
                 vm_after = self._reread_systemvm(target)
                 target.after = systemvm_versions(vm_after) if vm_after else {}
         except CloudStackError as exc:
-            if outcome.status == "succeeded":
-                outcome.status, outcome.errortext = "failed", "the job succeeded but reading the result back failed: %s" % exc.message
-            target.status, target.reason = ("timed_out" if outcome.status == "timed_out" else "failed"), outcome.errortext or exc.message
-            return
-        if outcome.status == "timed_out":
-            target.status = "timed_out"
-            target.reason = "%s; check job %s before running again" % (outcome.errortext, outcome.jobid)
-            return
-        if outcome.status != "succeeded":
-            target.status = "failed"
-            target.reason = "%s job %s %s: %s; a failed live patch leaves the services in an unknown state: %s" % (
-                command,
-                outcome.jobid,
-                outcome.status,
-                outcome.errortext,
-                recreate_hint(),
-            )
-            return
-        if target.is_router_unit:
-            problems = verify_unit(target, routers_after, self.fleet.version)  # type: ignore[union-attr]
-            if problems:
-                target.status = "failed"
-                target.reason = "%s job %s succeeded but the live patch did not reach every Running router (%s); %s" % (
-                    command,
-                    outcome.jobid,
-                    "; ".join(problems),
-                    recreate_hint("them"),
-                )
-            else:
-                target.status = "patched"
-                target.reason = "live-patched %s to %s" % (", ".join(target.routers_touched), self.fleet.version)  # type: ignore[union-attr]
+            target.status = "timed_out" if outcome.status == "timed_out" else "failed"
+            target.reason = "%s; reading %s back failed: %s" % (outcome.errortext or "job %s %s" % (outcome.jobid, outcome.status), target.label, exc.message)
         else:
-            displaytext = str(outcome.result.get("displaytext") or "")
-            if outcome.result.get("success") is False:
-                target.status, target.reason = "failed", "%s job %s answered success=false: %s; %s" % (command, outcome.jobid, displaytext, recreate_hint())
-            elif UNCHANGED_MARKER.lower() in displaytext.lower():
-                target.status, target.reason = "unchanged", displaytext
-            elif vm_after is None or vm_after.state != "Running":
-                target.status = "failed"
-                target.reason = "%s job %s succeeded but %s is %s afterwards; %s" % (
-                    command,
-                    outcome.jobid,
-                    target.name,
-                    vm_after.state if vm_after else "gone",
-                    recreate_hint(),
-                )
+            if target.is_router_unit:
+                judge_unit(target, outcome, routers_after, self.fleet.version)  # type: ignore[union-attr]
             else:
-                target.status, target.reason = "patched", displaytext or "live-patched to %s" % self.fleet.version  # type: ignore[union-attr]
+                judge_systemvm(target, outcome, vm_after, self.fleet.version)  # type: ignore[union-attr]
         if target.status == "failed":
+            # The runner's max_fail_percentage counts this target as failed even when its job succeeded.
             outcome.status, outcome.errortext = "failed", target.reason
 
     def execute(self) -> dict[str, t.Any]:

@@ -286,7 +286,8 @@ class Recreator:
             return False
         return failure_percentage(self.outcomes + outcomes) > self.max_fail_percentage
 
-    def _run(self, tasks: list[JobTask], parallel: int | None = None) -> list[JobOutcome]:
+    def _run(self, tasks: list[JobTask], parallel: int | None = None, limited: bool = True) -> list[JobOutcome]:
+        """Run ``tasks``; ``limited=False`` for jobs that must run whatever failed before (starting what was stopped)."""
         if not tasks:
             return []
         runner = JobRunner(
@@ -296,7 +297,7 @@ class Recreator:
             job_timeout=self.timeout,
             deadline=self.timeout * (len(tasks) + 1),
             on_complete=self._on_complete,
-            should_stop=self._should_stop,
+            should_stop=self._should_stop if limited else None,
             sleep=self._sleep,
             clock=self._clock,
         )
@@ -329,7 +330,7 @@ class Recreator:
         if method == "stop_start":
             for batch in _chunks(targets, self.parallel):
                 stopped = self._jobs(batch, "stopSystemVm", lambda target: {"id": target.id})
-                self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id})
+                self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id}, limited=False)
         elif method == "reboot":
             forced = self.client.has_feature("rebootSystemVm.forced")
             if not forced:
@@ -341,10 +342,10 @@ class Recreator:
             return
         self._verify_systemvms([target for target in targets if target.status == "pending"])
 
-    def _jobs(self, targets: list[Target], command: str, params: t.Callable[[Target], dict[str, t.Any]]) -> list[Target]:
+    def _jobs(self, targets: list[Target], command: str, params: t.Callable[[Target], dict[str, t.Any]], limited: bool = True) -> list[Target]:
         """One ``command`` job per target; returns the targets whose job succeeded."""
         tasks = [JobTask(key=target.id, submit=self._submitter(command, params(target)), context=target) for target in targets if target.status == "pending"]
-        return [outcome.context for outcome in self._run(tasks) if not self._job_failed(outcome.context, outcome, command)]
+        return [outcome.context for outcome in self._run(tasks, limited=limited) if not self._job_failed(outcome.context, outcome, command)]
 
     def _submitter(self, command: str, params: dict[str, t.Any]) -> t.Callable[[], str]:
         return lambda: self.client.submit(command, **params)
@@ -570,6 +571,12 @@ class Recreator:
                     routerid = None
             if routerid:
                 by_router[routerid] = outcome
+        chosen = {target.id for target in targets}
+        for routerid, outcome in by_router.items():
+            if routerid not in chosen:
+                self.warnings.append(
+                    "upgradeRouterTemplate also queued job %s (%s) for router %s, which was not to be touched" % (outcome.jobid, outcome.status, routerid)
+                )
         pending = []
         for target in targets:
             outcome = by_router.get(target.id)

@@ -22,7 +22,7 @@ description:
     reading the routers again; a job that succeeded without patching is a failed target.
   - At most O(parallel) jobs run at once; O(max_fail_percentage) stops starting new ones after failures.
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes
@@ -43,7 +43,7 @@ attributes:
       - Networks and VPCs whose Running routers already run the management server's software are skipped
         without any call that changes anything.
       - System VMs are asked with C(patchSystemVm forced=false); CloudStack leaves a VM whose scripts checksum
-        matches untouched and says so, which is reported as V(unchanged) with RV(changed=false).
+        matches untouched and says so, which is reported as V(unchanged) and leaves C(changed) false.
 options:
   system_vms:
     description:

@@ -82,7 +82,7 @@ options:
   force:
     description:
       - Recreate targets that are already on the required template too.
-      - Not with O(method=upgrade_template): CloudStack only ever upgrades routers below the required template.
+      - Not with O(method=upgrade_template), because CloudStack only ever upgrades routers below the required template.
     type: bool
     default: false
   server_side:

@@ -282,7 +282,7 @@ def test_check_mode_gives_the_same_verdict(sim, run_module):
     assert checked["summary"]["routers"] == normal["summary"]["routers"] == 5
 
 
-@pytest.mark.parametrize("routers", [3000])
+@pytest.mark.parametrize("routers", [3000, 10000])
 def test_thousands_of_routers_take_a_few_calls(acs_sim, run_module, routers):
     sim = acs_sim(generate="zones=2,routers=%d,stopped=0.02,seed=11" % routers)
     started = time.monotonic()

@@ -249,9 +249,31 @@ def test_forced_patches_current_routers_again(acs_sim, run_module):
     assert [call["command"] for call in mutating_calls(sim, calls_before)] == ["restartNetwork"]
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [("networks", "no-such-net", "no network with the name or id 'no-such-net'"), ("routers", "r-999-VM", "no router")])
+@pytest.mark.parametrize(
+    ("option", "value", "message"), [("networks", "no-such-net", "no network with the name or id 'no-such-net'"), ("routers", "r-999-VM", "no router")]
+)
 def test_unknown_target_is_a_clear_error(acs_sim, run_module, option, value, message):
     sim = acs_sim("small")
     result = run_module(cs_livepatch, connection(sim, **{option: [value]}))
     assert result["failed"] and message in result["msg"]
     assert mutating_calls(sim) == []
+
+
+def test_generated_fleet_is_patched_five_at_a_time_and_converges(acs_sim, run_module):
+    sim = acs_sim(generate="zones=2,routers=60,stopped=0.05,seed=4")
+    result = run_module(cs_livepatch, connection(sim, routers=["all"], parallel=5, max_fail_percentage=100))
+
+    assert not result.get("failed"), result.get("msg")
+    summary = result["summary"]
+    assert summary["patched"] > 10 and summary["patched"] == summary["livepatch"]
+    assert sim.max_jobs_in_flight() == 5
+    # Templates 4.13 are in this fleet: their networks go to the legacy path and are never restarted.
+    legacy = {target["id"] for target in result["targets"] if target["path"] == "legacy_required"}
+    assert any("JDK" in target["reason"] for target in result["targets"] if target["id"] in legacy)
+    assert legacy.isdisjoint(call["params"]["id"] for call in sim.calls() if call["command"] in RESTARTS)
+    assert len([call for call in sim.calls() if call["command"] in RESTARTS]) == summary["patched"]
+
+    calls_before = len(sim.calls())
+    again = run_module(cs_livepatch, connection(sim, routers=["all"], parallel=5))
+    assert not again["changed"] and not again.get("failed")
+    assert mutating_calls(sim, calls_before) == []

@@ -66,7 +66,10 @@ def test_playbook_plans_patches_and_is_idempotent(acs_sim, tmp_path):
         playbook="livepatch.yml",
         extravars={"sim_url": sim.url, "sim_key": sim.admin_key, "sim_secret": sim.admin_secret},
         # ansible-playbook of the interpreter running the tests, as an execution environment would have it on PATH.
-        envvars={"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])},
+        envvars={
+            "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"],
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]),
+        },
         quiet=True,
     )
     stdout = runner.stdout.read()
@@ -83,5 +86,5 @@ def test_playbook_plans_patches_and_is_idempotent(acs_sim, tmp_path):
     changes = sorted(call["command"] for call in sim.calls() if not call["command"].startswith(("list", "query", "get")))
     assert changes == ["patchSystemVm"] * 2 + ["restartNetwork"] * 3 + ["restartVPC"]
 
-    artifacts = stdout + json.dumps([event for event in runner.events])
+    artifacts = stdout + json.dumps(list(runner.events))
     assert sim.admin_secret not in artifacts

@@ -432,7 +432,7 @@ class Api:
                 raise invalid(f"Unable to find router with id {params['routerid']}")
             fresh = _bool(params.get("performfreshchecks"))
             if fresh and not cloud.health_checks_enabled():
-                raise ApiError(530, f"Router health checks are not enabled for router {router['name']}", 4250)
+                raise ApiError(530, f"Router health checks are not enabled for router: {router['name']}", 4250)
             if fresh and router["state"] != "Running":
                 raise ApiError(530, f"Unable to perform fresh checks on router {router['name']}: it is not in Running state", 4250)
         if fresh:
@@ -471,7 +471,7 @@ class Api:
             fields = {"id": "id", "zoneid": "zoneid", "podid": "podid", "hostid": "hostid", "name": "name"}
             items = [v for v in cloud.vms.values() if v["type"] != "router" and self._match(v, params, fields)]
             if params.get("systemvmtype"):
-                items = [v for v in items if v["systemvmtype"] == params["systemvmtype"]]
+                items = [v for v in items if v["systemvmtype"] == params["systemvmtype"].lower()]
             if params.get("state"):
                 items = [v for v in items if v["state"].lower() == params["state"].lower()]
             return self._page("listSystemVms", items, params, cloud.render_systemvm)

@@ -422,12 +422,10 @@ class Cloud:
     def op_patch_systemvm(self, job: Job, vmid: str, forced: bool) -> dict[str, Any]:
         with self.lock:
             vm = self.vms.get(vmid)
-            if vm is None:
-                raise JobFailure(f"Unable to find system VM with id {vmid}", 431)
-            if vm["type"] == "router":
-                raise JobFailure(f"Virtual router {vm['name']} cannot be patched with patchSystemVm; use restartNetwork or restartVPC with livepatch=true", 431)
+            if vm is None or vm["type"] == "router":
+                raise JobFailure(f"Unable to find SystemVm with id {vmid}. patchSystemVm API can be used to patch CPVM / SSVM only.", 431)
             if vm["state"] != "Running":
-                raise JobFailure(f"{vm['name']} is not in Running state, please destroy and recreate the system VM", 431)
+                raise JobFailure(f"Unable to patch SystemVM: {vm['name']} as it is not in Running state. Please destroy and recreate the SystemVM.")
         self.job_fault(job, {vm["id"], vm["name"]})
         with self.lock:
             if vm["scriptsversion"] == self.backend.scripts_checksum(self.ms_version) and not forced:
@@ -437,10 +435,11 @@ class Cloud:
         result = self.backend.patch_vm(snap, self.ms_version)
         with self.lock:
             if not result.ok:
-                raise JobFailure(f"Failed to patch system VM {vm['name']}: {result.message}")
+                raise JobFailure(f"Failed to patch systemVM {vm['name']} due to {result.message}")
             vm["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
             vm["softwareversion"] = self.ms_version
-        return {"success": True, "displaytext": f"Successfully patched system VM {vm['name']}"}
+        # The trailing space is CloudStack's.
+        return {"success": True, "displaytext": f"Successfully patched systemVM {vm['name']} "}
 
     def op_restart(self, job: Job, network: dict[str, Any] | None, vpc: dict[str, Any] | None, cleanup: bool, livepatch: bool,
                    makeredundant: bool) -> dict[str, Any]:

@@ -26,21 +26,22 @@ def test_patch_system_vm_then_no_change(admin):
     again = admin.run("patchSystemVm", id=ssvm["id"])
     assert again["jobresult"] == {"success": True, "displaytext": f"No change in the scripts checksum, not patching systemVM {ssvm['name']}"}
     forced = admin.run("patchSystemVm", id=ssvm["id"], forced=True)
-    assert "No change" not in forced["jobresult"]["displaytext"]
+    assert forced["jobresult"]["displaytext"] == f"Successfully patched systemVM {ssvm['name']} "
 
 
 def test_patch_system_vm_refuses_routers(admin):
     router = router_by_network(admin, "acme-web")[0]
     job = admin.run("patchSystemVm", id=router["id"])
     assert job["jobstatus"] == 2 and job["jobresultcode"] == 530
-    assert job["jobresult"]["errorcode"] == 431 and "restartNetwork" in job["jobresult"]["errortext"]
+    assert job["jobresult"]["errorcode"] == 431 and "can be used to patch CPVM / SSVM only" in job["jobresult"]["errortext"]
 
 
 def test_patch_system_vm_refuses_a_stopped_vm(admin):
     cpvm = _systemvm(admin, "zone2", "consoleproxy")
     admin.run("stopSystemVm", id=cpvm["id"])
     job = admin.run("patchSystemVm", id=cpvm["id"])
-    assert job["jobstatus"] == 2 and "destroy and recreate" in job["jobresult"]["errortext"]
+    assert job["jobstatus"] == 2 and job["jobresult"]["errorcode"] == 530
+    assert job["jobresult"]["errortext"] == f"Unable to patch SystemVM: {cpvm['name']} as it is not in Running state. Please destroy and recreate the SystemVM."
 
 
 # ---------------------------------------------------------------- live patch

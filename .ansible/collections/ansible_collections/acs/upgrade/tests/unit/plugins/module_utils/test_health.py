@@ -282,6 +282,20 @@ def test_baseline_accepts_the_routers_list_alone():
     assert judge([router("r-1-VM", [check("dns_check.py", success=False)])], GateOptions(baseline=before["routers"]), NOW)["gate_passed"] is True
 
 
+def test_baseline_from_a_looped_task_or_a_skipped_one():
+    net1 = baseline_of(router("r-1-VM", [check("dns_check.py", success=False)], network_id="net-1"))
+    net2 = baseline_of(router("r-2-VM", [check("dhcp_check.py", success=False)], network_id="net-2"))
+    looped = {"changed": False, "results": [net1, net2, {"skipped": True, "changed": False, "item": "net-3"}]}
+    after = [
+        router("r-5-VM", [check("dns_check.py", success=False)], network_id="net-1"),
+        router("r-6-VM", [check("dhcp_check.py", success=False), check("dns_check.py", success=False)], network_id="net-2"),
+    ]
+    assert judge(after, GateOptions(baseline=looped), NOW)["failing"] == {"r-6-VM": ["dns_check.py"]}
+    # A baseline task that was skipped vouches for nothing: every failure counts.
+    skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+    assert judge(after, GateOptions(baseline=skipped), NOW)["failing"] == {"r-5-VM": ["dns_check.py"], "r-6-VM": ["dhcp_check.py", "dns_check.py"]}
+
+
 @pytest.mark.parametrize("baseline", [{"changed": False}, "r-1-VM", {"routers": ["r-1-VM"]}, {"routers": [{"name": "r-1-VM", "checks": ["dns"]}]}])
 def test_a_baseline_that_is_no_result_of_this_module_is_refused(baseline):
     with pytest.raises(HealthError, match="cs_vr_health"):

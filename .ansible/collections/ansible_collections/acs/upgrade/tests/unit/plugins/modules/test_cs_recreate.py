@@ -146,7 +146,10 @@ def test_upgraded_job_ids():
 
 
 def test_summary_counts_every_status():
-    targets = [Target(kind="router", id=str(index), name=str(index), method="reboot", status=status) for index, status in enumerate(["succeeded", "failed", "succeeded"])]
+    targets = [
+        Target(kind="router", id=str(index), name=str(index), method="reboot", status=status)
+        for index, status in enumerate(["succeeded", "failed", "succeeded"])
+    ]
     summary = summarize(targets)
     assert summary["total"] == 3 and summary["succeeded"] == 2 and summary["failed"] == 1 and summary["unchanged"] == 0
 
