@@ -163,7 +163,9 @@ def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
     if _UUID.match(name_or_id):
         found = client.list(command, key, id=name_or_id, **params)
     else:
-        found = [item for item in client.list(command, key, name=name_or_id, **params) if item.get("name") == name_or_id]
+        # listNetworks has no name filter: its keyword matches more, the exact name is kept below.
+        by_name = {"keyword": name_or_id} if kind == "network" else {"name": name_or_id}
+        found = [item for item in client.list(command, key, **by_name, **params) if item.get("name") == name_or_id]
     if not found:
         raise FleetError("no %s with the name or id %r; check the spelling, or list them with acs.upgrade.cs_fleet_info" % (kind, name_or_id))
     if len(found) > 1:
@@ -274,10 +276,17 @@ class Fleet:
         return self.zones.get(zoneid or "", {}).get("name", zoneid or "")
 
     def find_router(self, name_or_id: str) -> Router:
-        return _find(self.routers, "router", name_or_id)
+        return _find(((router.id, router.name, router) for router in self.routers), "router", name_or_id)
 
     def find_systemvm(self, name_or_id: str) -> SystemVm:
-        return _find(self.systemvms, "system VM", name_or_id)
+        return _find(((vm.id, vm.name, vm) for vm in self.systemvms), "system VM", name_or_id)
+
+    def find_network(self, name_or_id: str) -> str:
+        """The id of the network read (listNetworks has no name filter, so names are matched here)."""
+        return _find(((i, network.get("name"), i) for i, network in self.networks.items()), "network", name_or_id)
+
+    def find_vpc(self, name_or_id: str) -> str:
+        return _find(((i, vpc.get("name"), i) for i, vpc in self.vpcs.items()), "VPC", name_or_id)
 
     def as_dict(self) -> dict[str, t.Any]:
         return {
@@ -305,13 +314,19 @@ def _without_none(**params: t.Any) -> dict[str, t.Any]:
     return {name: value for name, value in params.items() if value is not None}
 
 
-_Found = t.TypeVar("_Found", Router, SystemVm)
+_Found = t.TypeVar("_Found")
 
 
-def _find(items: t.Sequence[_Found], kind: str, name_or_id: str) -> _Found:
-    matches = [item for item in items if name_or_id in (item.id, item.name)]
+def _find(candidates: t.Iterable[tuple[str, str | None, _Found]], kind: str, name_or_id: str) -> _Found:
+    """The one candidate (id, name, value) whose id or name is ``name_or_id``."""
+    matches = [(object_id, value) for object_id, name, value in candidates if name_or_id in (object_id, name)]
     if not matches:
-        raise FleetError("no %s with the name or id %r in the cloud (or in the zone/pod/cluster/account asked for)" % (kind, name_or_id))
+        raise FleetError(
+            "no %s with the name or id %r in the cloud (or in the zone/pod/cluster/domain/account asked for); check the spelling" % (kind, name_or_id)
+        )
     if len(matches) > 1:
-        raise FleetError("the %s name %r is ambiguous (ids %s); give its id instead" % (kind, name_or_id, ", ".join(item.id for item in matches)))
-    return matches[0]
+        raise FleetError(
+            "the %s name %r is ambiguous (ids %s); give its id, or narrow with zone/domain/account"
+            % (kind, name_or_id, ", ".join(match[0] for match in matches))
+        )
+    return matches[0][1]

@@ -179,9 +179,9 @@ def mark_stale(checks: t.Iterable[Check], now: datetime.datetime, max_age: int |
 
 
 def needs_refresh(router: RouterHealth, now: datetime.datetime, max_age: int | None, types: t.Sequence[str]) -> bool:
-    """Whether a router's cached results are missing or too old to judge it."""
+    """Whether a router's cached results of one of ``types`` are missing, or too old to judge it."""
     relevant = [check for check in router.checks if check.type in types]
-    if not relevant:
+    if any(not any(check.type == check_type for check in relevant) for check_type in types):
         return True
     if max_age is None:
         return False
@@ -273,8 +273,11 @@ def judge(
             known, matched = baseline.known_failures(router)
             counted = [name for name in counted if name not in known]
         error = router.error
-        if error is None and not checks:
-            error = "no %s health check results" % " or ".join(options.types)
+        missing = [check_type for check_type in options.types if not any(check.type == check_type for check in checks)]
+        if error is None and missing:
+            # Without results of a type the router cannot be vouched for: a new router has no advanced results for
+            # router.health.checks.advanced.interval minutes.
+            error = "no %s health check results" % " or ".join(missing)
         reports.append(
             {
                 "id": router.id,

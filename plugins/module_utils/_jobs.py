@@ -123,6 +123,8 @@ class JobRunner:
                 self._start(task, outcome)
                 if outcome.status == "pending":
                     outcome.status = "submitted"
+                else:
+                    self._complete(outcome)
             return outcomes
 
         end_of_run = self._clock() + self.deadline
@@ -159,7 +161,7 @@ class JobRunner:
                     del in_flight[jobid]
                     self._complete(outcome)
             interval = self.first_poll if finished_any else min(interval * 2, self.poll_interval)
-        for task, outcome in queue:
+        for _task, outcome in queue:
             if outcome.status == "not_submitted":
                 outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
         return outcomes

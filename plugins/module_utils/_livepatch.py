@@ -109,21 +109,6 @@ def systemvm_versions(vm: SystemVm) -> dict[str, t.Any]:
     return {vm.name: {"state": vm.state, "agentstate": vm.agentstate, "version": vm.version}}
 
 
-def find_object(objects: t.Mapping[str, dict[str, t.Any]], kind: str, name_or_id: str) -> str:
-    """The id of the network or VPC of the fleet read called ``name_or_id``.
-
-    Looked up in what the fleet read (already narrowed by zone and owner) because listNetworks has no ``name`` filter.
-    """
-    if name_or_id in objects:
-        return name_or_id
-    matches = [object_id for object_id, item in objects.items() if item.get("name") == name_or_id]
-    if not matches:
-        raise FleetError("no %s with the name or id %r in the cloud (or in the zone/domain/account asked for); check the spelling" % (kind, name_or_id))
-    if len(matches) > 1:
-        raise FleetError("the %s name %r is ambiguous (ids %s); give its id, or narrow with zone/domain/account" % (kind, name_or_id, ", ".join(matches)))
-    return matches[0]
-
-
 def _names(fleet: Fleet, table: str, ids: t.Iterable[str | None]) -> list[str]:
     objects = getattr(fleet, table)
     return sorted({objects.get(i, {}).get("name", i) for i in ids if i})
@@ -164,7 +149,6 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
 
 def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
     """The path of one network or VPC (all its routers at once) and why."""
-    account = unit.account
     domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
     target = Target(
         kind=unit.kind,
@@ -174,7 +158,7 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
         zone=fleet.zone_name(unit.zoneid),
         pods=_names(fleet, "pods", unit.podids),
         clusters=_names(fleet, "clusters", unit.clusterids),
-        account=account,
+        account=unit.account,
         domain=domain,
         routers=list(unit.routers),
         before=router_versions(unit.routers),
@@ -215,7 +199,7 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
             )
             return target
     unsupported = []
-    for router in unit.routers:
+    for router in running:
         support = livepatch_support(router.version, fleet.version)
         if not support.supported:
             unsupported.append("%s: %s" % (router.name, support.reason))
@@ -223,7 +207,7 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
             if warning not in target.warnings:
                 target.warnings.append(warning)
     if unsupported:
-        # One restart patches every router of the unit: one router that cannot take the payload rules it out.
+        # One restart patches every Running router of the unit: one that cannot take the payload rules it out.
         target.path, target.reason = LEGACY, "; ".join(unsupported)
         return target
     if not running:
@@ -283,6 +267,11 @@ def _job_did_not_succeed(target: Target, outcome: JobOutcome, command: str) -> b
 def judge_unit(target: Target, outcome: JobOutcome, routers_after: t.Iterable[Router], ms_version: str) -> None:
     """The status of a network or VPC after its restart job, from the job and the routers read again."""
     command = "restartVPC" if target.kind == "vpc" else "restartNetwork"
+    routers_after = list(routers_after)
+    selected = {router.id for router in target.routers}
+    outside = [router.name for router in routers_after if router.id not in selected]
+    if outside:
+        target.warnings.append("the restart also acts on routers outside the pod/cluster asked for: %s" % ", ".join(outside))
     if _job_did_not_succeed(target, outcome, command):
         return
     problems = verify_unit(target, routers_after, ms_version)
@@ -399,7 +388,7 @@ class LivePatcher:
                 add(("vpc", router.vpcid) if router.vpcid else ("network", router.guestnetworkid or ""))
         for kind in ("network", "vpc"):
             for selector in self.selectors(kind + "s"):
-                object_id = find_object(fleet.networks if kind == "network" else fleet.vpcs, kind, selector)
+                object_id = fleet.find_network(selector) if kind == "network" else fleet.find_vpc(selector)
                 vpcid = fleet.networks.get(object_id, {}).get("vpcid") if kind == "network" else None
                 key = ("vpc", vpcid) if vpcid else (kind, object_id)
                 if key in units:

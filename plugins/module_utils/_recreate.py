@@ -407,18 +407,23 @@ class Recreator:
 
     # -- routers: reboot and per-router template upgrade, BACKUP before PRIMARY
 
-    def routers(self, targets: list[Target], method: str) -> None:
-        units = self._redundant_units(targets)
-        before = {key: pair_settled(self._unit_routers(unit)) for key, unit in units.items()}
-        for target in targets:
-            if _unit_key(target) in before:
-                settled, states = before[_unit_key(target)]
-                if not settled:
+    def hold_unsettled_pairs(self, targets: list[Target]) -> None:
+        """Skip the routers of redundant pairs that are not settled now (reads only, so check mode tells it too)."""
+        for key, unit in self._redundant_units(targets).items():
+            settled, states = pair_settled(self._unit_routers(unit))
+            if settled:
+                continue
+            for target in targets:
+                if _unit_key(target) == key:
                     target.finish(
                         "skipped",
                         "the redundant routers of %s %s are not settled (%s): rebooting now could take down the only working router; "
-                        "fix the pair or use method restart_cleanup" % (target.unit.kind, target.unit.name, states),  # type: ignore[union-attr]
+                        "fix the pair or use method restart_cleanup" % (unit.kind, unit.name, states),
                     )
+
+    def routers(self, targets: list[Target], method: str) -> None:
+        """Reboot (or upgrade) routers whose pairs :meth:`hold_unsettled_pairs` found settled: BACKUPs, then PRIMARYs."""
+        units = self._redundant_units(targets)
         command = "upgradeRouterTemplate" if method == "upgrade_template" else "rebootRouter"
         first, second = reboot_waves([target for target in targets if target.status == "pending"])
         self._router_wave(first, command)

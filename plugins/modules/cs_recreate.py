@@ -269,6 +269,13 @@ from ansible_collections.acs.upgrade.plugins.module_utils._recreate import (
 )
 
 DEFAULT_METHOD = {"systemvm": "reboot", "router": "restart_cleanup"}
+WOULD = {
+    "reboot": "reboot",
+    "stop_start": "stop and start",
+    "destroy": "destroy and wait for the replacement",
+    "restart_cleanup": "restart with cleanup",
+    "upgrade_template": "upgrade the template (upgradeRouterTemplate)",
+}
 SELECTORS = ("zone", "pod", "cluster", "domain")
 
 
@@ -299,11 +306,13 @@ class Recreate(CloudStackModule):
             poll_interval=self.params["poll_interval"],
             max_fail_percentage=self.params["max_fail_percentage"],
         )
+        if target_kind == "router" and method != "restart_cleanup" and not self.params["server_side"]:
+            recreator.hold_unsettled_pairs([target for target in targets if target.status == "pending"])
         todo = [target for target in targets if target.status == "pending"]
         recreator.total = len(todo)
         if self.module.check_mode:
             for target in todo:
-                target.finish("would_recreate", "would %s: %s" % (method.replace("_", " "), target.reason))
+                target.finish("would_recreate", "would %s: %s" % (WOULD[method], target.reason))
         elif todo and target_kind == "systemvm":
             recreator.systemvms(todo, method)
         elif todo and method == "restart_cleanup":

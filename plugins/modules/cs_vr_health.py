@@ -77,7 +77,10 @@ options:
     description: Name or id of the VPC whose routers are judged. Only with O(source=api).
     type: str
   types:
-    description: The check types to judge.
+    description:
+      - The check types to judge. A router without any result of one of these types fails the gate (a new router
+        has no advanced results for C(router.health.checks.advanced.interval) minutes; use O(refresh_stale) or
+        O(fresh), or judge V(basic) only).
     type: list
     elements: str
     choices: [basic, advanced]
@@ -93,8 +96,8 @@ options:
     default: false
   refresh_stale:
     description:
-      - Run fresh checks only on the routers whose results are missing or older than O(max_age), and judge those
-        by the fresh results. Without O(max_age) only missing results are refreshed.
+      - Run fresh checks only on the routers that have no results of one of the O(types) or results older than
+        O(max_age), and judge those by the fresh results. Without O(max_age) only missing results are refreshed.
     type: bool
     default: false
   parallel:

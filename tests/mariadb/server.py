@@ -61,6 +61,7 @@ class MariaDBServer:
     workdir: Path
     port: int
     user: str = "acs_upgrade"
+    tls_user: str = "acs_upgrade_tls"
     password: str = ""
     process: subprocess.Popen | None = None
 
@@ -72,7 +73,70 @@ class MariaDBServer:
     def log(self) -> Path:
         return self.workdir / "error.log"
 
+    @property
+    def ca_cert(self) -> str:
+        return str(self.workdir / "ca.pem")
+
+    def _make_certificates(self) -> None:
+        """A CA and a server certificate for 127.0.0.1, so that the TLS options are tested against a real handshake."""
+        openssl = _binary("openssl")
+        d = self.workdir
+
+        def run(*args: str) -> None:
+            subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
+
+        run(
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=acs-upgrade-test-ca",
+            "-keyout",
+            str(d / "ca-key.pem"),
+            "-out",
+            self.ca_cert,
+        )
+        run(
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(d / "server-key.pem"),
+            "-out",
+            str(d / "server.csr"),
+        )
+        (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+        run(
+            "x509",
+            "-req",
+            "-in",
+            str(d / "server.csr"),
+            "-CA",
+            self.ca_cert,
+            "-CAkey",
+            str(d / "ca-key.pem"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            str(d / "san.cnf"),
+            "-out",
+            str(d / "server-cert.pem"),
+        )
+
     def start(self, timeout: float = 60.0) -> None:
+        self._make_certificates()
         install_db = _binary("mariadb-install-db", "mysql_install_db")
         mariadbd = _binary("mariadbd", "mysqld")
         datadir = self.workdir / "data"
@@ -97,6 +161,8 @@ class MariaDBServer:
             for host in ("localhost", "127.0.0.1"):
                 cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (self.user, host, self.password))
                 cur.execute(f"GRANT SELECT, UPDATE ON `cloud`.* TO '{self.user}'@'{host}'")
+            cur.execute("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s REQUIRE SSL", (self.tls_user, self.password))
+            cur.execute(f"GRANT SELECT, UPDATE ON `cloud`.* TO '{self.tls_user}'@'127.0.0.1'")
 
     def _launch(self, mariadbd: str, datadir: Path) -> None:
         self.process = subprocess.Popen(
@@ -116,6 +182,9 @@ class MariaDBServer:
                 # A test database: speed over durability.
                 "--innodb-flush-log-at-trx-commit=0",
                 "--character-set-server=utf8mb4",
+                f"--ssl-ca={self.ca_cert}",
+                f"--ssl-cert={self.workdir / 'server-cert.pem'}",
+                f"--ssl-key={self.workdir / 'server-key.pem'}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

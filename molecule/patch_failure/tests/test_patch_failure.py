@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molec
 
 import acs_verify  # noqa: E402
 
-testinfra_hosts = ["all:!localhost"]
+testinfra_hosts = ["ansible://all"]
 OLD_SCRIPTS = "4.16.1.0"
 
 

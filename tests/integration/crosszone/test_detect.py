@@ -146,3 +146,17 @@ def test_login_through_the_unix_socket(cloud_db, run_module):
     result = run_module(module, dict(params, login_unix_socket=db.server.socket))
     assert result.get("failed") is not True, result.get("msg")
     assert result["done"] is True
+
+
+def test_tls_options_reach_a_server_that_requires_tls(cloud_db, run_module):
+    # The user may only log in over TLS; the server certificate names 127.0.0.1 only, not localhost.
+    db = cloud_db("healthy")
+    tls = dict(db.params, login_user=db.server.tls_user, ca_cert=db.server.ca_cert)
+    result = run_module(module, dict(tls, check_hostname=True))
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["done"] is True
+    mismatch = run_module(module, dict(tls, login_host="localhost", check_hostname=True))
+    assert mismatch["failed"]
+    assert "Hostname mismatch, certificate is not valid for 'localhost'" in mismatch["msg"]
+    unchecked = run_module(module, dict(tls, login_host="localhost", check_hostname=False))
+    assert unchecked.get("failed") is not True, unchecked.get("msg")

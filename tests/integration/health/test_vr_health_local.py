@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 
-# The router container fixtures (image built once and cached, one network, containers removed afterwards).
-from integration.router.conftest import backend, router_image, router_network  # noqa: F401
+from integration.router import conftest as router_fixtures
 from integration.router.helpers import sh, vm
+
+# The router container fixtures: the image (built once, cached), one network, containers removed afterwards.
+router_image = router_fixtures.router_image
+router_network = router_fixtures.router_network
+backend = router_fixtures.backend
 
 BIN = Path(sys.executable).parent
 
@@ -93,7 +97,7 @@ def by_name(result: dict) -> dict[str, dict]:
     return {check["name"]: check for check in result["routers"][0]["checks"]}
 
 
-def test_gate_runs_on_a_real_router_container(backend, tmp_path):  # noqa: F811 - the fixture imported above
+def test_gate_runs_on_a_real_router_container(backend, tmp_path):  # noqa: F811 - the fixture taken over above
     router = vm("r-40-VM")
     backend.create_vm(router)
     container = backend.container(router)

@@ -198,17 +198,18 @@ def test_job_that_never_ends_times_out(acs_sim, run_module):
     assert "still running after the job timeout of 1" in target["reason"] and target["jobid"] in target["reason"]
 
 
-def test_http_5xx_and_429_mid_run_neither_fail_nor_repeat_a_job(acs_sim, run_module):
+def test_http_5xx_429_and_reset_mid_run_neither_fail_nor_repeat_a_job(acs_sim, run_module):
     sim = acs_sim("small")
     sim.inject(kind="http_error", api="restartNetwork", object="acme-web", status=500, count=1)
     sim.inject(kind="http_error", api="patchSystemVm", status=503, count=1)
     sim.inject(kind="http_error", api="queryAsyncJobResult", status=429, count=2)
     sim.inject(kind="http_error", api="listRouters", status=502, count=1)
-    result = run_module(cs_livepatch, connection(sim, zone="zone1", system_vms=["ssvm"], networks=["acme-web", "shared-guest"]))
+    sim.inject(kind="connection_reset", api="restartVPC", count=1)
+    result = run_module(cs_livepatch, connection(sim, zone="zone1", system_vms=["ssvm"], networks=["acme-web", "shared-guest"], vpcs=["acme-vpc"]))
 
     assert result["changed"] and not result.get("failed"), result.get("msg")
     assert {target["status"] for target in result["targets"]} == {"patched"}
-    assert {call["status"] for call in sim.calls()} >= {500, 503, 429, 502}
+    assert {call["status"] for call in sim.calls()} >= {0, 500, 503, 429, 502}
     started = [job["instanceid"] for job in sim.jobs()]
     assert sorted(started) == sorted(target["id"] for target in result["targets"])
 

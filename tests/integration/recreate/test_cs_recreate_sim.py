@@ -50,7 +50,6 @@ def routers_of(sim, network: str) -> list[dict]:
     return [router for router in sim.state()["routers"] if router.get("guestnetworkname") == network and not router.get("vpcid")]
 
 
-
 def small_topology() -> dict:
     return yaml.safe_load((SIMULATOR / "topologies" / "small.yml").read_text())
 
@@ -138,6 +137,16 @@ def test_job_that_never_ends_times_out(sim, run_module):
     assert targets["acme-web"]["status"] == "timed_out"
     assert "still running after" in targets["acme-web"]["reason"] and "check the job in CloudStack" in targets["acme-web"]["reason"]
     assert targets["shared-guest"]["status"] == "succeeded"
+
+
+def test_system_vm_job_that_never_ends_times_out(sim, run_module):
+    victim = next(vm for vm in sim.state()["systemvms"] if vm["zonename"] == "zone2" and vm["systemvmtype"] == "consoleproxy")
+    sim.inject(kind="job_hang", api="rebootSystemVm", object=victim["id"])
+    result = run_module(cs_recreate, connection(sim, target="systemvm", zone="zone2", timeout=1))
+    assert result["failed"] is True
+    targets = by_name(result)
+    assert targets[victim["name"]]["status"] == "timed_out"
+    assert [target["status"] for name, target in targets.items() if name != victim["name"]] == ["succeeded"]
 
 
 def test_max_fail_percentage_stops_new_jobs(sim, run_module):
@@ -282,6 +291,17 @@ def test_upgrade_template_server_side_follows_the_queued_jobs(sim, run_module):
     assert len(sim.calls("upgradeRouterTemplate")) == 1
 
 
+def test_upgrade_template_server_side_by_domain_and_account(sim, run_module):
+    result = run_module(cs_recreate, connection(sim, target="router", method="upgrade_template", server_side=True, domain="customers", account="globex"))
+    assert result.get("failed") is not True, result.get("msg")
+    (call,) = sim.calls("upgradeRouterTemplate")
+    assert call["params"]["account"] == "globex" and call["params"]["domainid"] and not {"id", "zoneid", "podid", "clusterid"} & set(call["params"])
+    assert {target["name"]: target["account"] for target in result["targets"]} == {
+        router["name"]: "globex" for router in sim.state()["routers"] if router["account"] == "globex"
+    }
+    assert result["summary"]["succeeded"] == len(result["targets"]) == 3
+
+
 def test_server_side_needs_exactly_one_selector(sim, run_module):
     result = run_module(cs_recreate, connection(sim, target="router", method="upgrade_template", server_side=True, zone="zone1", cluster="zone1-cluster1"))
     assert result["failed"] is True
@@ -313,6 +333,8 @@ def test_unsettled_redundant_pair_is_not_rebooted(acs_sim, run_module):
     for spec in acme_db["routers"]:
         spec["redundantstate"] = "BACKUP"
     sim = acs_sim(topology=topology, time_factor=0.001)
+    planned = run_module(cs_recreate, connection(sim, target="router", method="reboot", names=["acme-db"]), check_mode=True)
+    assert [target["status"] for target in planned["targets"]] == ["skipped", "skipped"]
     result = run_module(cs_recreate, connection(sim, target="router", method="reboot", names=["acme-db"]))
     assert result.get("failed") is not True
     assert [target["status"] for target in result["targets"]] == ["skipped", "skipped"]
@@ -353,3 +375,14 @@ def test_recreated_vm_on_an_old_template_is_a_failure(acs_sim, run_module):
     (target,) = result["targets"]
     assert target["status"] == "failed" and target["version_after"] == "4.17.0"
     assert "came back on template 4.17.0, not 4.18.0" in target["reason"]
+
+
+def test_http_500_on_upgrade_router_template_is_settled_before_resending(sim, run_module):
+    (router,) = routers_of(sim, "acme-web")
+    sim.inject(kind="http_error", api="upgradeRouterTemplate", status=500, count=1)
+    result = run_module(cs_recreate, connection(sim, target="router", method="upgrade_template", names=["acme-web"]))
+    assert result.get("failed") is not True, result.get("msg")
+    assert [call["status"] for call in sim.calls("upgradeRouterTemplate")] == [500, 200]
+    assert sim.calls("listAsyncJobs"), "the lost answer must be looked for before the call is sent again"
+    assert [job["instanceid"] for job in sim.jobs()] == [router["id"]]
+    assert result["targets"][0]["status"] == "succeeded"

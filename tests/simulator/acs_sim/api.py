@@ -55,6 +55,14 @@ def error_body(command: str | None, status: int, errortext: str, cserrorcode: in
     return {f"{(command or 'error').lower()}response": inner}
 
 
+def _day(value: str) -> float | None:
+    """Start of the day a DATE parameter names: the server parses "yyyy-MM-dd" and ignores what follows (so "2026-11-22T10:00:00+0000" is that day)."""
+    try:
+        return datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     return default if value is None else value.strip().lower() == "true"
 
@@ -118,6 +126,8 @@ class Api:
             if kind == "uuid" and not self._known_uuid(command, name, value):
                 raise invalid(f"Unable to execute API command {command.lower()} due to invalid value. Invalid parameter {name} value={value} due to incorrect "
                               "long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.")
+            if kind == "date" and _day(value) is None:
+                raise invalid(f"Unable to parse date {value} for command {command.lower()}, please pass dates in the format mentioned in the api documentation")
             if kind in ("integer", "long", "short"):
                 try:
                     int(value)
@@ -138,7 +148,8 @@ class Api:
                           "listVPCs": cloud.vpcs, "restartVPC": cloud.vpcs, "listManagementServers": {cloud.ms_id: None}}
             return by_command.get(command, cloud.vms if ("Router" in command or "SystemVm" in command or command == "patchSystemVm") else None)
         return {"zoneid": cloud.zones, "podid": cloud.pods, "clusterid": cloud.clusters, "hostid": cloud.hosts, "networkid": cloud.networks,
-                "vpcid": cloud.vpcs, "domainid": cloud.domains, "accountid": cloud.accounts, "routerid": cloud.vms, "virtualmachineid": cloud.vms,
+                "vpcid": cloud.vpcs, "domainid": cloud.domains, "accountid": cloud.accounts, "virtualmachineid": cloud.vms,
+                "routerid": {vmid for vmid, vm in cloud.vms.items() if vm["type"] == "router"},
                 "jobid": cloud.jobs.jobs, "projectid": {}}.get(name)
 
     # ------------------------------------------------------------------ helpers
@@ -428,13 +439,12 @@ class Api:
         cloud = self.cloud
         with cloud.lock:
             router = cloud.vms[params["routerid"]]
-            if router["type"] != "router":
-                raise invalid(f"Unable to find router with id {params['routerid']}")
             fresh = _bool(params.get("performfreshchecks"))
+            failure = "Failed to get health check results due to: "
             if fresh and not cloud.health_checks_enabled():
-                raise ApiError(530, f"Router health checks are not enabled for router: {router['name']}", 4250)
+                raise ApiError(530, f"{failure}Router health checks are not enabled for router: {router['name']}", 4250)
             if fresh and router["state"] != "Running":
-                raise ApiError(530, f"Unable to perform fresh checks on router {router['name']}: it is not in Running state", 4250)
+                raise ApiError(530, f"{failure}Router {router['name']} is not in Running state: its health checks cannot run", 4250)
         if fresh:
             cloud.fresh_health_checks(router)
         with cloud.lock:
@@ -515,6 +525,9 @@ class Api:
         jobs = [j for j in cloud.jobs.all() if (visible is None or j.accountid in visible)]
         if params.get("keyword"):
             jobs = [j for j in jobs if params["keyword"].lower() in j.command.lower()]
+        if params.get("startdate"):
+            since = _day(params["startdate"])
+            jobs = [j for j in jobs if j.queued >= since]
         with cloud.lock:
             return self._page("listAsyncJobs", jobs, params, cloud.render_job)
 

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", dest="ms_version", help="override the management server version of the topology")
     parser.add_argument("--state-dir", help="directory for sim.json (url, keys; mode 0600) and state.json (written at exit)")
     args = parser.parse_args(argv)
+    if args.port == 8096:
+        parser.error("port 8096 is CloudStack's unauthenticated integration port: this project never uses it, pick another port (or 0)")
     try:
         sim = Simulator(args.topology or "small", generate=args.generate, time_factor=args.time_factor, backend=args.backend,
                         version=args.ms_version, port=args.port, state_dir=args.state_dir)

@@ -80,7 +80,6 @@ class Cloud:
         self.lock = threading.RLock()
         self.backend = backend
         self.time_factor = float(time_factor)
-        self.topology = copy.deepcopy(topology)
         ms = topology.get("managementserver") or {}
         self.ms_version = str(ms.get("version", "4.18.0.0"))
         self.template_version = str(ms.get("systemvm_template", template_version(self.ms_version)))
@@ -90,7 +89,6 @@ class Cloud:
         self.jobs = JobManager(int(jobs_cfg.get("workers", 10)))
         self.faults = FaultBook(topology.get("seed", 0))
         self._instance = itertools.count(1)
-        self._ip = itertools.count(10)
         self.domains: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
@@ -643,6 +641,7 @@ class Cloud:
         if network is None and vpc is not None:
             network = next((n for n in self.networks.values() if n["vpcid"] == vpc["id"]), None)
         templateid, templatename = self._template(vm["version"])
+        enabled = self.health_checks_enabled()
         out = {
             "id": vm["id"], "name": vm["name"], "state": vm["state"], "role": vm["role"], "zoneid": zone["id"], "zonename": zone["name"],
             "podid": pod["id"], "podname": pod["name"], "hostid": host["id"] if host else None, "hostname": host["name"] if host else None,
@@ -651,10 +650,11 @@ class Cloud:
             "softwareversion": vm["softwareversion"], "isredundantrouter": vm["redundant"], "redundantstate": vm["redundantstate"],
             "guestnetworkid": network["id"] if network else None, "guestnetworkname": network["name"] if network else None,
             "vpcid": vpc["id"] if vpc else None, "vpcname": vpc["name"] if vpc else None, "created": vm["created"],
-            "serviceofferingname": "System Offering For Software Router", "healthchecksfailed": self.health_failed(vm),
+            # A primitive boolean in CloudStack's response: false (not absent) while health checks are disabled.
+            "serviceofferingname": "System Offering For Software Router", "healthchecksfailed": enabled and self.health_failed(vm),
             **self._owner_fields(vm["accountid"]),
         }
-        if with_health:
+        if with_health and enabled:
             out["healthcheckresults"] = [dict(r) for r in vm["health"].values()]
         return drop_none(out)
 

@@ -3,7 +3,8 @@
 """Envelopes, errors, paging and who sees what."""
 from __future__ import annotations
 
-import uuid
+
+import time
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_missing_required_parameter_is_431(admin):
     assert inner["errortext"] == "Unable to execute API command restartnetwork due to missing parameter id"
 
 
-@pytest.mark.parametrize("value", ["not-a-uuid", str(uuid.uuid4())])
+@pytest.mark.parametrize("value", ["not-a-uuid", "5b0c3b8e-0000-4000-8000-000000000000"])
 def test_bad_uuid_is_431(admin, value):
     response = admin.raw("rebootRouter", id=value)
     assert response.status_code == 431
@@ -178,6 +179,15 @@ def test_list_async_jobs_is_paged_and_per_caller(sim, admin, user):
     assert admin.call("listAsyncJobs")["count"] == 3
     assert admin.call("listAsyncJobs", listall=True)["count"] == 4
     assert len(admin.call("listAsyncJobs", listall=True, page=2, pagesize=3)["asyncjobs"]) == 1
+
+
+def test_list_async_jobs_startdate_is_a_day(sim, admin):
+    admin.call("rebootRouter", id=sim.state()["routers"][0]["id"])
+    sim.wait_jobs()
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert admin.call("listAsyncJobs", listall=True, startdate=f"{today}T23:59:59+0000")["count"] == 1
+    assert admin.call("listAsyncJobs", listall=True, startdate="2999-01-01") == {}
+    assert admin.raw("listAsyncJobs", startdate="yesterday").status_code == 431
 
 
 def test_user_cannot_restart_a_network_of_another_account(sim, user):

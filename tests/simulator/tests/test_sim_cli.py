@@ -41,8 +41,7 @@ def test_executable_serves_a_topology_and_writes_its_state(tmp_path):
 def test_executable_generates_a_fleet():
     proc, url = _start("--generate", "zones=3,routers=300,redundant=0.5", "--port", "0")
     try:
-        from acs_sim.cloud import Cloud  # noqa: F401 - keys of generated fleets are the defaults
-
+        # A generated fleet carries the default keys.
         client = SimClient(url, "admin-apikey-acs-sim", "admin-secretkey-acs-sim")
         assert client.call("listRouters", listall=True)["count"] == 300
         assert len(client.call("listZones")["zone"]) == 3
@@ -54,6 +53,11 @@ def test_executable_generates_a_fleet():
 def test_executable_reports_a_missing_topology():
     result = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "no-such-cloud"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "topology 'no-such-cloud' not found" in result.stderr
+
+
+def test_executable_refuses_port_8096():
+    result = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "small", "--port", "8096"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "port 8096" in result.stderr
 
 
 def test_generate_spec_errors():

@@ -112,6 +112,18 @@ def test_sample_cloud_has_a_network_whose_live_patch_fails(acs_sim):
     assert admin.run("restartNetwork", id=network_id(admin, "acme-net12"), livepatch=True)["jobstatus"] == 1
 
 
+def test_live_patch_of_a_413_template_fails(acs_sim):
+    sim = acs_sim(topology="sample-cloud")
+    admin = sim.client()
+    old = next(r for r in admin.call("listRouters", listall=True, version="4.13")["router"] if r["state"] == "Running" and not r.get("vpcid"))
+    job = admin.run("restartNetwork", id=old["guestnetworkid"], livepatch=True)
+    assert job["jobstatus"] == 2 and "template 4.13.1" in job["jobresult"]["errortext"]
+    assert admin.call("listRouters", id=old["id"])["router"][0]["scriptsversion"] == old["scriptsversion"]
+    ssvm = next(v for v in admin.call("listSystemVms")["systemvm"] if v["version"] == "4.13.1")
+    patched = admin.run("patchSystemVm", id=ssvm["id"])
+    assert patched["jobstatus"] == 2 and patched["jobresult"]["errortext"].startswith(f"Failed to patch systemVM {ssvm['name']} due to")
+
+
 def test_bad_fault_specs_are_refused(sim):
     with pytest.raises(FaultError, match="kind"):
         sim.inject(kind="explode")

@@ -250,6 +250,25 @@ def test_fresh_health_checks_fail_when_disabled(admin):
     assert response.status_code == 530
     assert "not enabled" in response.json()["getrouterhealthcheckresultsresponse"]["errortext"]
     assert admin.raw("getRouterHealthCheckResults", routerid=router["id"]).status_code == 200
+    listed = admin.call("listRouters", id=router["id"], fetchhealthcheckresults=True)["router"][0]
+    assert listed["healthchecksfailed"] is False and "healthcheckresults" not in listed
+
+
+def test_fresh_health_checks_of_a_stopped_router_fail(admin):
+    router = router_by_network(admin, "globex-app")[0]
+    response = admin.raw("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)
+    assert response.status_code == 530
+    assert response.json()["getrouterhealthcheckresultsresponse"]["errortext"].startswith("Failed to get health check results due to: ")
+
+
+def test_cleanup_restart_of_a_vpc(admin):
+    vpc = vpc_id(admin, "acme-vpc")
+    before = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
+    assert admin.run("restartVPC", id=vpc, cleanup=True, makeredundant=True)["jobstatus"] == 1
+    after = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
+    assert before[0]["id"] not in {r["id"] for r in after}
+    assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"] and all(r["vpcname"] == "acme-vpc" for r in after)
+    assert admin.call("listVPCs", id=vpc)["vpc"][0]["redundantvpcrouter"] is True
 
 
 def test_health_checks_of_a_system_vm_are_refused(admin):

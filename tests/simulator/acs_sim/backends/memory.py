@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from acs_sim.backends.base import Backend, PatchResult
+from acs_sim.spec import version_tuple
+
+LIVE_PATCH_MINIMUM = (4, 14)
 
 
 class MemoryBackend(Backend):
@@ -28,6 +31,10 @@ class MemoryBackend(Backend):
         pass
 
     def patch_vm(self, vm: dict[str, Any], ms_version: str) -> PatchResult:
+        if version_tuple(vm["version"]) < LIVE_PATCH_MINIMUM:
+            # Templates up to 4.13 ship a JRE/userland the new payload cannot run on: live patching them is unsupported.
+            return PatchResult(ok=False, scriptsversion=None,
+                               message=f"patch-sysvms.sh exited 1 on {vm['name']}: services failed to restart on template {vm['version']}")
         checksum = self.scripts_checksum(ms_version)
         return PatchResult(ok=True, scriptsversion=checksum, message=f"version:{checksum}")
 

@@ -37,7 +37,10 @@ def test_ini_file_completes_missing_options(monkeypatch, tmp_path):
 
 
 def test_region_selects_the_section(monkeypatch, tmp_path):
-    write_ini(tmp_path / "cloudstack.ini", "[cloudstack]\nendpoint = http://a/client/api\nkey = a\nsecret = a\n[lab]\nendpoint = http://b/client/api\nkey = b\nsecret = b\n")
+    write_ini(
+        tmp_path / "cloudstack.ini",
+        "[cloudstack]\nendpoint = http://a/client/api\nkey = a\nsecret = a\n[lab]\nendpoint = http://b/client/api\nkey = b\nsecret = b\n",
+    )
     assert connection_settings(dict(NONE, api_region="lab"))["api_url"] == "http://b/client/api"
 
 
@@ -54,7 +57,9 @@ def test_missing_settings_say_where_to_set_them():
 
 @pytest.mark.parametrize("value, expected", [(None, True), ("false", False), ("yes", True), ("/etc/ssl/ca.pem", "/etc/ssl/ca.pem")])
 def test_verify_accepts_booleans_and_a_ca_bundle(value, expected):
-    client = client_from_params(dict(NONE, api_url="http://127.0.0.1/client/api", api_key="k", api_secret="s", api_verify_ssl_cert=value, api_signature_version=2))
+    client = client_from_params(
+        dict(NONE, api_url="http://127.0.0.1/client/api", api_key="k", api_secret="s", api_verify_ssl_cert=value, api_signature_version=2)
+    )
     assert client.verify == expected
     assert client.signature_version == 2
 

@@ -37,6 +37,11 @@ def check(name: str, success: bool = True, age: float = 10, check_type: str = "b
     return Check(name=name, type=check_type, success=success, last_updated=ago(age), details="%s says %s" % (name, success))
 
 
+def basic_gate(**options) -> GateOptions:
+    """A gate on basic checks only, for routers made of basic checks."""
+    return GateOptions(types=("basic",), **options)
+
+
 def router(name: str = "r-10-VM", checks: list[Check] | None = None, **fields) -> RouterHealth:
     fields.setdefault("id", "id-" + name)
     return RouterHealth(name=name, checks=checks if checks is not None else [check("dns_check.py"), check("dhcp_check.py", check_type="advanced")], **fields)
@@ -148,7 +153,7 @@ def test_all_passing_routers_pass_the_gate():
 
 def test_any_failing_check_fails_the_gate_and_names_router_and_check():
     sick = router("r-2-VM", [check("dns_check.py", success=False), check("disk_space_check.py")])
-    result = judge([router("r-1-VM"), sick], GateOptions(), NOW)
+    result = judge([router("r-1-VM"), sick], basic_gate(), NOW)
     assert result["gate_passed"] is False
     assert result["failing"] == {"r-2-VM": ["dns_check.py"]}
     report = result["routers"][1]
@@ -158,16 +163,16 @@ def test_any_failing_check_fails_the_gate_and_names_router_and_check():
 
 def test_only_failed_checks_keeps_the_result_small_with_the_same_verdict_and_counts():
     routers = [router("r-1-VM"), router("r-2-VM", [check("dns_check.py", success=False), check("disk_space_check.py")])]
-    full = judge(routers, GateOptions(), NOW)
-    small = judge(routers, GateOptions(), NOW, only_failed_checks=True)
+    full = judge(routers, basic_gate(), NOW)
+    small = judge(routers, basic_gate(), NOW, only_failed_checks=True)
     assert [[c["name"] for c in report["checks"]] for report in small["routers"]] == [[], ["dns_check.py"]]
     assert (small["failing"], small["summary"]) == (full["failing"], full["summary"])
-    assert judge([router("r-2-VM", [check("dns_check.py", success=False)])], GateOptions(baseline=small), NOW)["gate_passed"] is True
+    assert judge([router("r-2-VM", [check("dns_check.py", success=False)])], basic_gate(baseline=small), NOW)["gate_passed"] is True
 
 
 def test_ignored_checks_are_reported_but_do_not_fail_the_gate():
     sick = router("r-2-VM", [check("cpu_usage_check.py", success=False), check("dns_check.py")])
-    result = judge([sick], GateOptions(ignore=["cpu_usage_check.py"]), NOW)
+    result = judge([sick], basic_gate(ignore=["cpu_usage_check.py"]), NOW)
     assert result["gate_passed"] is True
     assert result["routers"][0]["failed_checks"] == ["cpu_usage_check.py"]
     assert result["summary"]["failed_checks"] == 1
@@ -175,9 +180,9 @@ def test_ignored_checks_are_reported_but_do_not_fail_the_gate():
 
 def test_fail_on_a_list_only_counts_those_checks():
     sick = router("r-2-VM", [check("cpu_usage_check.py", success=False), check("dns_check.py", success=False)])
-    result = judge([sick], GateOptions(fail_on=["dns_check.py", "dhcp_check.py"]), NOW)
+    result = judge([sick], basic_gate(fail_on=["dns_check.py", "dhcp_check.py"]), NOW)
     assert result["failing"] == {"r-2-VM": ["dns_check.py"]}
-    assert judge([router("r-3-VM", [check("cpu_usage_check.py", success=False)])], GateOptions(fail_on=["dns_check.py"]), NOW)["gate_passed"] is True
+    assert judge([router("r-3-VM", [check("cpu_usage_check.py", success=False)])], basic_gate(fail_on=["dns_check.py"]), NOW)["gate_passed"] is True
 
 
 def test_types_select_basic_or_advanced_checks():
@@ -196,13 +201,13 @@ def test_results_older_than_max_age_count_as_failed():
     assert report["stale_checks"] == ["dhcp_check.py"]
     assert [c["stale"] for c in report["checks"]] == [False, True]
     assert [c["success"] for c in report["checks"]] == [True, True]
-    assert judge([router("r-2-VM", [check("dns_check.py", age=900)])], GateOptions(max_age=1000), NOW)["gate_passed"] is True
+    assert judge([router("r-2-VM", [check("dns_check.py", age=900)])], basic_gate(max_age=1000), NOW)["gate_passed"] is True
 
 
 def test_a_check_without_a_time_is_stale_when_max_age_is_set():
     timeless = router("r-2-VM", [Check("dns_check.py", "basic", True, None, "ok")])
-    assert judge([timeless], GateOptions(), NOW)["gate_passed"] is True
-    assert judge([timeless], GateOptions(max_age=60), NOW)["failing"] == {"r-2-VM": ["dns_check.py"]}
+    assert judge([timeless], basic_gate(), NOW)["gate_passed"] is True
+    assert judge([timeless], basic_gate(max_age=60), NOW)["failing"] == {"r-2-VM": ["dns_check.py"]}
 
 
 def test_a_router_without_results_or_with_an_error_fails_the_gate():
@@ -213,12 +218,23 @@ def test_a_router_without_results_or_with_an_error_fails_the_gate():
     assert "r-3-VM (no basic health check results); r-4-VM (fresh health checks failed: no answer)" in gate_message(result)
 
 
-def test_needs_refresh_when_results_are_missing_or_stale():
+def test_needs_refresh_when_results_of_a_type_are_missing_or_stale():
+    both = [check("dns_check.py", age=900), check("dhcp_check.py", age=100, check_type="advanced")]
     assert needs_refresh(router("r-1-VM", []), NOW, None, CHECK_TYPES_BOTH)
     assert needs_refresh(router("r-1-VM", [check("dns_check.py", check_type="advanced")]), NOW, None, ("basic",))
-    assert not needs_refresh(router("r-1-VM", [check("dns_check.py", age=900)]), NOW, None, CHECK_TYPES_BOTH)
-    assert needs_refresh(router("r-1-VM", [check("dns_check.py", age=900)]), NOW, 600, CHECK_TYPES_BOTH)
-    assert not needs_refresh(router("r-1-VM", [check("dns_check.py", age=100)]), NOW, 600, CHECK_TYPES_BOTH)
+    assert needs_refresh(router("r-1-VM", [check("dns_check.py")]), NOW, None, CHECK_TYPES_BOTH)
+    assert not needs_refresh(router("r-1-VM", [check("dns_check.py")]), NOW, None, ("basic",))
+    assert not needs_refresh(router("r-1-VM", both), NOW, None, CHECK_TYPES_BOTH)
+    assert needs_refresh(router("r-1-VM", both), NOW, 600, CHECK_TYPES_BOTH)
+    assert not needs_refresh(router("r-1-VM", both), NOW, 600, ("advanced",))
+    assert not needs_refresh(router("r-1-VM", both), NOW, 1000, CHECK_TYPES_BOTH)
+
+
+def test_a_router_without_results_of_a_type_cannot_be_vouched_for():
+    basic_only = router("r-5-VM", [check("dns_check.py")])
+    result = judge([basic_only], GateOptions(), NOW)
+    assert result["failing"] == {"r-5-VM": ["no advanced health check results"]}
+    assert judge([basic_only], basic_gate(), NOW)["gate_passed"] is True
 
 
 CHECK_TYPES_BOTH = ("basic", "advanced")
@@ -226,7 +242,7 @@ CHECK_TYPES_BOTH = ("basic", "advanced")
 
 def test_gate_message_is_bounded_for_thousands_of_failing_routers():
     routers = [router("r-%d-VM" % i, [check("dns_check.py", success=False)]) for i in range(100)]
-    message = gate_message(judge(routers, GateOptions(), NOW), limit=3)
+    message = gate_message(judge(routers, basic_gate(), NOW), limit=3)
     assert message.startswith("router health gate failed for 100 of 100 routers: r-0-VM (dns_check.py); r-1-VM (dns_check.py); r-10-VM (dns_check.py)")
     assert message.endswith(" and 97 more")
 
@@ -251,19 +267,19 @@ def test_unknown_names_in_fail_on_and_ignore_are_found():
 
 
 def baseline_of(*routers: RouterHealth) -> dict:
-    return judge(list(routers), GateOptions(), NOW)
+    return judge(list(routers), basic_gate(), NOW)
 
 
 def test_baseline_only_new_failures_fail_the_gate():
     before = baseline_of(router("r-1-VM", [check("dns_check.py", success=False), check("dhcp_check.py")]))
     after = router("r-1-VM", [check("dns_check.py", success=False), check("dhcp_check.py")])
-    result = judge([after], GateOptions(baseline=before), NOW)
+    result = judge([after], basic_gate(baseline=before), NOW)
     assert result["gate_passed"] is True
     report = result["routers"][0]
     assert (report["known_failures"], report["failing"], report["baseline_match"]) == (["dns_check.py"], [], "id")
 
     regressed = router("r-1-VM", [check("dns_check.py", success=False), check("dhcp_check.py", success=False)])
-    result = judge([regressed], GateOptions(baseline=before), NOW)
+    result = judge([regressed], basic_gate(baseline=before), NOW)
     assert result["failing"] == {"r-1-VM": ["dhcp_check.py"]}
 
 
@@ -275,20 +291,20 @@ def test_baseline_follows_a_recreated_router_through_its_network_or_vpc():
     new_net_router = router("r-7-VM", [check("dns_check.py", success=False), check("dhcp_check.py", success=False)], network_id="net-1")
     new_vpc_router = router("r-8-VM", [check("haproxy_check.py", success=False)], vpc_id="vpc-1", network_id="tier-1")
     stranger = router("r-9-VM", [check("dns_check.py", success=False)], network_id="net-9")
-    result = judge([new_net_router, new_vpc_router, stranger], GateOptions(baseline=before), NOW)
+    result = judge([new_net_router, new_vpc_router, stranger], basic_gate(baseline=before), NOW)
     assert result["failing"] == {"r-7-VM": ["dhcp_check.py"], "r-9-VM": ["dns_check.py"]}
     assert [report["baseline_match"] for report in result["routers"]] == ["network_id", "vpc_id", None]
 
 
 def test_a_check_that_was_stale_in_the_baseline_was_already_failing():
-    before = judge([router("r-1-VM", [check("dns_check.py", age=900)])], GateOptions(max_age=600), NOW)
-    result = judge([router("r-1-VM", [check("dns_check.py", age=900)])], GateOptions(max_age=600, baseline=before), NOW)
+    before = judge([router("r-1-VM", [check("dns_check.py", age=900)])], basic_gate(max_age=600), NOW)
+    result = judge([router("r-1-VM", [check("dns_check.py", age=900)])], basic_gate(max_age=600, baseline=before), NOW)
     assert result["gate_passed"] is True
 
 
 def test_baseline_accepts_the_routers_list_alone():
     before = baseline_of(router("r-1-VM", [check("dns_check.py", success=False)]))
-    assert judge([router("r-1-VM", [check("dns_check.py", success=False)])], GateOptions(baseline=before["routers"]), NOW)["gate_passed"] is True
+    assert judge([router("r-1-VM", [check("dns_check.py", success=False)])], basic_gate(baseline=before["routers"]), NOW)["gate_passed"] is True
 
 
 def test_baseline_from_a_looped_task_or_a_skipped_one():
@@ -299,10 +315,10 @@ def test_baseline_from_a_looped_task_or_a_skipped_one():
         router("r-5-VM", [check("dns_check.py", success=False)], network_id="net-1"),
         router("r-6-VM", [check("dhcp_check.py", success=False), check("dns_check.py", success=False)], network_id="net-2"),
     ]
-    assert judge(after, GateOptions(baseline=looped), NOW)["failing"] == {"r-6-VM": ["dns_check.py"]}
+    assert judge(after, basic_gate(baseline=looped), NOW)["failing"] == {"r-6-VM": ["dns_check.py"]}
     # A baseline task that was skipped vouches for nothing: every failure counts.
     skipped = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
-    assert judge(after, GateOptions(baseline=skipped), NOW)["failing"] == {"r-5-VM": ["dns_check.py"], "r-6-VM": ["dhcp_check.py", "dns_check.py"]}
+    assert judge(after, basic_gate(baseline=skipped), NOW)["failing"] == {"r-5-VM": ["dns_check.py"], "r-6-VM": ["dhcp_check.py", "dns_check.py"]}
 
 
 @pytest.mark.parametrize("baseline", [{"changed": False}, "r-1-VM", {"routers": ["r-1-VM"]}, {"routers": [{"name": "r-1-VM", "checks": ["dns"]}]}])

@@ -128,6 +128,11 @@ def test_one_router_on_a_413_template_rules_out_its_whole_network(fleet):
     assert target.reason.startswith("r-2: ") and "JDK" in target.reason
 
 
+def test_a_stopped_413_router_does_not_block_its_running_peer(fleet):
+    target = plan_unit(unit(routers=[router("r-1"), router("r-2", version="4.13.1", state="Stopped")]), fleet, forced=False)
+    assert target.path == LIVEPATCH and target.routers_not_running == ["r-2"]
+
+
 def test_template_414_router_is_patched_with_the_vpn_warning(fleet):
     target = plan_unit(unit(routers=[router("r-1", version="4.14.0")]), fleet, forced=False)
     assert target.path == LIVEPATCH
@@ -264,3 +269,11 @@ def test_system_vms_with_an_account_filter_is_refused(run_module):
     result = run_module(cs_livepatch, dict(CONNECTION, system_vms=["all"], domain="ROOT", account="admin", api_timeout=1))
     assert result["failed"]
     assert "system VMs belong to no account" in result["msg"]
+
+
+def test_routers_outside_the_selection_that_the_restart_reaches_are_named(fleet):
+    target = plan_unit(unit(routers=[router("r-1", redundant="PRIMARY")]), fleet, forced=False)
+    after = [router("r-1", redundant="PRIMARY", softwareversion=MS, scriptsversion=NEW_SCRIPTS), router("r-2", redundant="BACKUP", softwareversion=MS)]
+    judge_unit(target, JobOutcome("n", "succeeded", "job-5", {"success": True}), after, MS)
+    assert target.status == "patched"
+    assert target.warnings[-1] == "the restart also acts on routers outside the pod/cluster asked for: r-2"
