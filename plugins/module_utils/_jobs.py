@@ -70,11 +70,10 @@ class JobOutcome:
         }
 
 
-def failure_percentage(outcomes: t.Iterable[JobOutcome]) -> float:
-    done = [outcome for outcome in outcomes if outcome.status not in ("not_submitted", "submitted")]
-    if not done:
-        return 0.0
-    return 100.0 * sum(1 for outcome in done if outcome.failed) / len(done)
+def failure_exceeded(total: int, outcomes: t.Iterable[JobOutcome], max_fail_percentage: float) -> bool:
+    """Whether failed jobs are more than ``max_fail_percentage`` percent of the ``total`` targets of a run (Ansible's meaning)."""
+    failed = sum(1 for outcome in outcomes if outcome.failed)
+    return total > 0 and 100.0 * failed / total > max_fail_percentage
 
 
 class JobRunner:

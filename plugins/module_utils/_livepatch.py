@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
-from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import LIVEPATCH_MIN_MS_VERSION, is_current, livepatch_support, ms_supports_livepatch
 
 LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
@@ -308,14 +308,6 @@ def judge_systemvm(target: Target, outcome: JobOutcome, vm_after: SystemVm | Non
         target.status, target.reason = "patched", displaytext or "live-patched to %s" % ms_version
 
 
-def failure_exceeded(targets: t.Sequence[Target], outcomes: t.Sequence[JobOutcome], max_fail_percentage: float) -> bool:
-    """Whether failed jobs are more than ``max_fail_percentage`` percent of all the jobs of the run (Ansible's meaning)."""
-    if not targets:
-        return False
-    failed = sum(1 for outcome in outcomes if outcome.failed)
-    return 100.0 * failed / len(targets) > max_fail_percentage
-
-
 def summarize(targets: t.Iterable[Target]) -> dict[str, int]:
     counts = {"targets": 0, LIVEPATCH: 0, SKIPPED: 0, LEGACY: 0}
     for status in ("would_patch", "submitted", "patched", "unchanged", "failed", "timed_out", "not_submitted", "not_patched"):
@@ -486,7 +478,7 @@ class LivePatcher:
                 job_timeout=params["timeout"],
                 deadline=params["timeout"] * (math.ceil(len(to_patch) / params["parallel"]) + 1),
                 on_complete=self.verify,
-                should_stop=lambda outcomes: failure_exceeded(to_patch, outcomes, params["max_fail_percentage"]),
+                should_stop=lambda outcomes: failure_exceeded(len(to_patch), outcomes, params["max_fail_percentage"]),
             )
             outcomes = runner.run([JobTask(key=target.id, submit=self._submit(target), context=target) for target in to_patch], wait=params["wait"])
             for outcome in outcomes:

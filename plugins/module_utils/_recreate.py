@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
-from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, template_is_current
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
@@ -285,8 +285,7 @@ class Recreator:
 
     def _should_stop(self, outcomes: list[JobOutcome]) -> bool:
         """Ansible's meaning, as cs_livepatch has it: failed jobs against all the targets of the run."""
-        failed = sum(1 for outcome in self.outcomes + outcomes if outcome.failed)
-        return self.total > 0 and 100.0 * failed / self.total > self.max_fail_percentage
+        return failure_exceeded(self.total, self.outcomes + outcomes, self.max_fail_percentage)
 
     def _run(self, tasks: list[JobTask], parallel: int | None = None, limited: bool = True) -> list[JobOutcome]:
         """Run ``tasks``; ``limited=False`` for jobs that must run whatever failed before (starting what was stopped)."""

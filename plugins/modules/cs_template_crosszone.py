@@ -242,12 +242,12 @@ backup_file:
   type: str
 """
 
-from typing import Any  # noqa: E402 (ansible-test wants the documentation first)
+from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.acs.upgrade.plugins.module_utils import _crosszone as cz  # noqa: E402
-from ansible_collections.acs.upgrade.plugins.module_utils._mysql import (  # noqa: E402
+from ansible_collections.acs.upgrade.plugins.module_utils import _crosszone as cz
+from ansible_collections.acs.upgrade.plugins.module_utils._mysql import (
     HAS_PYMYSQL,
     PYMYSQL_IMPORT_ERROR,
     DatabaseConnectError,

@@ -19,7 +19,7 @@ description:
     O(max_fail_percentage) over the whole run).
   - Reads no API.
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.attributes
 attributes:

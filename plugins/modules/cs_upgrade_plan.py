@@ -22,7 +22,7 @@ description:
     two groups.
   - Changes nothing, reads no API, and runs on the controller; the plan is the dry run.
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.attributes
 attributes:

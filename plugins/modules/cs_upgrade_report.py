@@ -16,7 +16,7 @@ description:
   - The HTML page is self-contained (inline style, no script, no external resource).
   - Texts that came from the API are redacted of query strings, so a report never carries a signed URL.
 author:
-  - Contributors to the acs.upgrade project
+  - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
   - acs.upgrade.attributes
 attributes:

@@ -159,8 +159,8 @@ options:
     default: 60
 notes:
   - The gate is read only; C(changed) is always false.
-  - O(fresh) and O(refresh_stale) with O(source=api) need C(router.health.checks.enabled) set to true on the
-    management server. While it is false, CloudStack neither runs nor returns health checks.
+  - With O(source=api) the global setting C(router.health.checks.enabled) must be true. While it is false, CloudStack
+    neither runs the checks nor returns any result, cached or fresh, and the module fails saying so.
 """
 
 EXAMPLES = r"""
@@ -333,6 +333,14 @@ ENABLED_SETTING = "router.health.checks.enabled"
 NAMED_LOOKUP_LIMIT = 20
 
 
+def disabled_message(evidence: str) -> str:
+    return (
+        "router health checks are disabled on the management server (%s): CloudStack then neither runs them nor returns any result, "
+        "cached or fresh. Set the global setting %s to true (dynamic, no restart needed), then gate with fresh: true, or wait for the "
+        "next scheduled run (router.health.checks.basic.interval and router.health.checks.advanced.interval minutes)" % (evidence, ENABLED_SETTING)
+    )
+
+
 class VrHealth(CloudStackModule):
     """The gate over API results or over the router's own checks."""
 
@@ -395,14 +403,9 @@ class VrHealth(CloudStackModule):
         client = self.client
         if not client.has_feature("listRouters.fetchhealthcheckresults"):
             self.fail("the management server %s has no router health checks; they came with CloudStack 4.14" % client.version())
-        enabled = self.health_checks_enabled()
+        if self.health_checks_enabled() is False:
+            self.fail(disabled_message("the management server has %s set to false" % ENABLED_SETTING))
         fresh = self.params["fresh"]
-        if enabled is False and (fresh or self.params["refresh_stale"]):
-            self.fail(
-                "fresh router health checks cannot run: the management server has %s set to false. Set it to true "
-                "(a dynamic global setting, no restart needed), or run with fresh: false and refresh_stale: false "
-                "to judge the cached results" % ENABLED_SETTING
-            )
         try:
             items = self.list_routers(with_health=not fresh)
         except FleetError as exc:
@@ -434,16 +437,6 @@ class VrHealth(CloudStackModule):
             self.refresh(running)
         elif self.params["refresh_stale"]:
             self.refresh([router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])])
-        # CloudStack leaves the health fields out of listRouters while the checks are disabled.
-        nothing_cached = not fresh and running and not any(router.checks for router in running)
-        if nothing_cached and (enabled is False or not any("healthchecksfailed" in item for item in items)):
-            self.fail(
-                "no health check results for any of the %d Running routers: router health checks are disabled on the management server "
-                "(%s is false), so it neither runs nor returns them. Set it to true (a dynamic global setting, no restart needed) "
-                "and wait for the first run (router.health.checks.basic.interval), or gate with fresh: true" % (len(running), ENABLED_SETTING)
-            )
-        if enabled is False:
-            self.module.warn("%s is false on the management server: these cached results are from before it was disabled" % ENABLED_SETTING)
         return routers, skipped
 
     def health_checks_enabled(self) -> bool | None:
@@ -529,10 +522,7 @@ class VrHealth(CloudStackModule):
             outcomes = list(pool.map(self.fresh_checks, routers))
         disabled = [router.name for router, error in zip(routers, outcomes) if error and "not enabled" in error.errortext]
         if disabled:
-            self.fail(
-                "fresh router health checks cannot run on %s: router health checks are disabled on the management server (%s is false). "
-                "Set it to true, or run with fresh: false and refresh_stale: false to judge the cached results" % (", ".join(disabled[:10]), ENABLED_SETTING)
-            )
+            self.fail(disabled_message("fresh checks were refused on %s" % ", ".join(disabled[:10])))
         for router, error in zip(routers, outcomes):
             if error is not None:
                 router.error = "fresh health checks failed: %s" % error.errortext

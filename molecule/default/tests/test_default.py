@@ -3,12 +3,7 @@
 """After the live patch every router and system VM runs the new scripts, restarted, healthy, without downtime."""
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "resources", "tests"))
-
-import acs_verify  # noqa: E402
+import acs_verify
 
 testinfra_hosts = ["ansible://all"]
 

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient, CloudStackError, UnknownOutcomeError
-from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner, JobTask, failure_percentage
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.modules import cs_fleet_info
 
 MUTATING = ("patchSystemVm", "restartNetwork", "restartVPC", "rebootRouter", "destroySystemVm")
@@ -240,7 +240,7 @@ def test_waiter_stops_submitting_once_the_failure_limit_is_reached(acs_sim):
     client = make_client(sim)
     vms = sim.state()["systemvms"]
     sim.inject(kind="job_failure", api="patchSystemVm")
-    runner = JobRunner(client, parallel=1, poll_interval=0.05, should_stop=lambda outcomes: failure_percentage(outcomes) > 25)
+    runner = JobRunner(client, parallel=1, poll_interval=0.05, should_stop=lambda outcomes: failure_exceeded(len(vms), outcomes, 10))
     outcomes = runner.run(patch_tasks(client, vms))
     assert [outcome.status for outcome in outcomes].count("failed") == 1
     assert len(sim.calls("patchSystemVm")) == 1

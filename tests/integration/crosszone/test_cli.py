@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The module as users run it: the ``ansible`` command, credentials from a MySQL option file, the seed cloud
 remediated step by step to the final state of the article, then put back from the backup file."""

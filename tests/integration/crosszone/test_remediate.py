@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """state=remediated and state=restored in-process against a real MariaDB; between the steps the test plays
 CloudStack (new system VMs Running, downloads done) by writing the rows CloudStack would write."""

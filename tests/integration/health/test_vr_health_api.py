@@ -192,28 +192,31 @@ def test_baseline_follows_a_router_recreated_by_a_network_restart(sim, run_modul
     assert after["routers"][0]["known_failures"] == ["haproxy"]
 
 
-def test_fresh_checks_with_health_checks_disabled_say_what_to_set(acs_sim, run_module):
+@pytest.mark.parametrize("fresh", [True, False])
+def test_disabled_health_checks_say_what_to_set(acs_sim, run_module, fresh):
     sim = acs_sim(topology=topology(**{"router.health.checks.enabled": False}))
-    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fresh=True))
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fresh=fresh))
     assert result["failed"] is True
-    assert "router.health.checks.enabled set to false" in result["msg"]
-    assert "Set it to true" in result["msg"] and "fresh: false" in result["msg"]
+    assert result["msg"].startswith(
+        "router health checks are disabled on the management server (the management server has router.health.checks.enabled set to false): "
+        "CloudStack then neither runs them nor returns any result, cached or fresh. Set the global setting router.health.checks.enabled to true"
+    )
     assert sim.calls("getRouterHealthCheckResults") == []
-
-    cached = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
-    assert cached["gate_passed"] is True
-    # ansible-core 2.19 returns warnings as structured summaries; the text is what a user reads.
-    assert "router.health.checks.enabled is false on the management server" in str(cached["warnings"])
+    assert sim.calls("listRouters") == []
 
 
-def test_disabled_health_checks_are_recognised_from_the_answer_when_settings_cannot_be_read(acs_sim, run_module):
+def test_disabled_health_checks_are_recognised_from_the_answers_when_settings_cannot_be_read(acs_sim, run_module):
     sim = acs_sim(topology=topology(**{"router.health.checks.enabled": False}))
     sim.inject(kind="http_error", api="listConfigurations", status=432, errortext="The given command does not exist or it is not available for user")
-    result = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True))
-    assert result["failed"] is True
     web = routers_by(sim, "guestnetworkname")["web"][0]
-    assert result["msg"].startswith("fresh router health checks cannot run on %s: router health checks are disabled" % web["name"])
-    assert "router.health.checks.enabled" in result["msg"]
+    fresh = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True))
+    assert fresh["failed"] is True
+    assert fresh["msg"].startswith("router health checks are disabled on the management server (fresh checks were refused on %s)" % web["name"])
+    # CloudStack returns no cached results while the checks are disabled: no router can be vouched for.
+    cached = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
+    assert cached["failed"] is True
+    assert cached["failing"] == {router["name"]: ["no basic or advanced health check results"] for router in cached["routers"]}
+    assert len(cached["failing"]) == 4
 
 
 def test_named_routers_are_looked_up_one_by_one_and_must_be_running(sim, run_module):

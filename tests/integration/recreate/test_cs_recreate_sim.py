@@ -386,3 +386,14 @@ def test_http_500_on_upgrade_router_template_is_settled_before_resending(sim, ru
     assert sim.calls("listAsyncJobs"), "the lost answer must be looked for before the call is sent again"
     assert [job["instanceid"] for job in sim.jobs()] == [router["id"]]
     assert result["targets"][0]["status"] == "succeeded"
+
+
+def test_restart_cleanup_job_failure_stops_new_restarts_by_default(sim, run_module):
+    sim.inject(kind="job_failure", api="restartNetwork", object="acme-web", errortext="Failed to implement network elements")
+    result = run_module(cs_recreate, connection(sim, target="router", names=["acme-web", "shared-guest"], parallel=1))
+    assert result["failed"] is True
+    targets = by_name(result)
+    assert targets["acme-web"]["status"] == "failed" and "Failed to implement network elements" in targets["acme-web"]["reason"]
+    assert targets["shared-guest"]["status"] == "not_submitted" and "failure limit" in targets["shared-guest"]["reason"]
+    assert [call["params"]["id"] for call in sim.calls("restartNetwork")] == [targets["acme-web"]["id"]]
+    assert "network acme-web" in result["msg"]

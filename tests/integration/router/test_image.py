@@ -60,7 +60,10 @@ def test_router_services_answer(backend):
     assert "02:00:0a:01:01:0d,10.1.1.13,vm-db-1" in sh(name, "cat /etc/dhcphosts.txt").stdout
 
 
-@pytest.mark.parametrize(("kind", "cmdline_type", "services"), [("secondarystoragevm", "secstorage", ["cloud", "apache2"]), ("consoleproxy", "consoleproxy", ["cloud"])])
+@pytest.mark.parametrize(
+    ("kind", "cmdline_type", "services"),
+    [("secondarystoragevm", "secstorage", ["cloud", "apache2"]), ("consoleproxy", "consoleproxy", ["cloud"])],
+)
 def test_systemvm_variants_run_the_cloud_service(backend, kind, cmdline_type, services):
     systemvm = vm(f"{cmdline_type[0]}-12-VM", kind=kind)
     backend.create_vm(systemvm)

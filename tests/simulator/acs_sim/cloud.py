@@ -97,6 +97,7 @@ class Cloud:
         self.pods: dict[str, dict[str, Any]] = {}
         self.clusters: dict[str, dict[str, Any]] = {}
         self.hosts: dict[str, dict[str, Any]] = {}
+        self._zone_hosts: dict[str, list[dict[str, Any]]] = {}
         self.networks: dict[str, dict[str, Any]] = {}
         self.vpcs: dict[str, dict[str, Any]] = {}
         self.vms: dict[str, dict[str, Any]] = {}
@@ -188,6 +189,7 @@ class Cloud:
                     hid = oid("host", f"{zone['name']}/{hname}")
                     self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid,
                                        "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": cs_date(self.started)}
+                    self._zone_hosts.setdefault(zid, []).append(self.hosts[hid])
         sysvm = zone.get("systemvms") or {}
         version = str(sysvm.get("version", self.template_version))
         for kind, prefix in (("secondarystoragevm", "s"), ("consoleproxy", "v")):
@@ -221,12 +223,13 @@ class Cloud:
         zone = self.zone_by_ref(spec["zone"])
         account = self.account_by_ref(spec.get("account", "admin"))
         vpc = {"id": spec.get("id") or oid("vpc", f"{zone['name']}/{spec['name']}"), "name": spec["name"], "zoneid": zone["id"], "accountid": account["id"],
-               "redundant": bool(spec.get("redundant", False)), "cidr": spec.get("cidr", "10.200.0.0/16"), "created": cs_date(self.started)}
+               "redundant": bool(spec.get("redundant", False)), "cidr": spec.get("cidr", "10.200.0.0/16"), "created": cs_date(self.started),
+               "tiers": []}
         self.vpcs[vpc["id"]] = vpc
         for t_index, tier in enumerate(spec.get("tiers") or []):
             tier_spec = {"name": tier} if isinstance(tier, str) else dict(tier)
             tier_spec.setdefault("cidr", f"{vpc['cidr'].rsplit('.', 2)[0]}.{t_index + 1}.0/24")
-            self._add_network(tier_spec, vpc)
+            vpc["tiers"].append(self._add_network(tier_spec, vpc)["id"])
         self._add_routers(spec.get("routers"), None, vpc)
 
     def _add_routers(self, routers: list[dict[str, Any]] | None, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
@@ -244,7 +247,7 @@ class Cloud:
 
     # ------------------------------------------------------------------ VMs
     def _pick_host(self, zoneid: str, ref: str | None = None) -> dict[str, Any]:
-        hosts = [h for h in self.hosts.values() if h["zoneid"] == zoneid]
+        hosts = self._zone_hosts.get(zoneid, [])
         if not hosts:
             raise TopologyError(f"zone {self.zones[zoneid]['name']} has no hosts")
         if ref:
@@ -285,7 +288,7 @@ class Cloud:
 
     def router_network_ids(self, vm: dict[str, Any]) -> list[str]:
         if vm.get("vpcid"):
-            return [n["id"] for n in self.networks.values() if n["vpcid"] == vm["vpcid"]]
+            return list(self.vpcs[vm["vpcid"]]["tiers"])
         return [vm["networkid"]] if vm.get("networkid") else []
 
     def routers_of(self, network: dict[str, Any] | None = None, vpc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -319,9 +322,12 @@ class Cloud:
         failing = set(vm["failing"])
         for fault in self.faults.peek("health_check_failure", {vm["id"], vm["name"]}):
             failing.update(fault["checks"])
+        excluded = {n.strip() for n in self.configurations["router.health.checks.to.exclude"]["value"].split(",")}
         health = {}
         for checktype, names in (("basic", BASIC_CHECKS), ("advanced", ADVANCED_CHECKS)):
             for name in names:
+                if name in excluded:
+                    continue
                 if name == "router_version":
                     ok, details = self._router_version_check(vm)
                 else:
@@ -458,7 +464,7 @@ class Cloud:
             owner = vpc or network
             if vpc is not None:
                 # restartVPC patches the routers once per tier: no tier, no patch (and still a success).
-                rounds = len([n for n in self.networks.values() if n["vpcid"] == vpc["id"]])
+                rounds = len(vpc["tiers"])
             else:
                 rounds = 1
             routers = [r for r in self.routers_of(network, vpc) if r["state"] == "Running"]
@@ -638,8 +644,8 @@ class Cloud:
         host = self.hosts.get(vm["hostid"]) if vm["hostid"] else None
         network = self.networks.get(vm["networkid"]) if vm["networkid"] else None
         vpc = self.vpcs.get(vm["vpcid"]) if vm["vpcid"] else None
-        if network is None and vpc is not None:
-            network = next((n for n in self.networks.values() if n["vpcid"] == vpc["id"]), None)
+        if network is None and vpc is not None and vpc["tiers"]:
+            network = self.networks[vpc["tiers"][0]]
         templateid, templatename = self._template(vm["version"])
         enabled = self.health_checks_enabled()
         out = {
@@ -690,7 +696,7 @@ class Cloud:
             "id": vpc["id"], "name": vpc["name"], "displaytext": vpc["name"], "state": "Enabled", "zoneid": zone["id"], "zonename": zone["name"],
             "cidr": vpc["cidr"], "redundantvpcrouter": vpc["redundant"], "restartrequired": False, "regionlevelvpc": False,
             "distributedvpcrouter": False, "created": vpc["created"],
-            "network": [self.render_network(n) for n in self.networks.values() if n["vpcid"] == vpc["id"]],
+            "network": [self.render_network(self.networks[n]) for n in vpc["tiers"]],
             **self._owner_fields(vpc["accountid"]),
         }
 

@@ -22,15 +22,3 @@ def admin(sim: Simulator) -> SimClient:
 def user(sim: Simulator) -> SimClient:
     return sim.client("user")
 
-
-def router_by_network(client: SimClient, name: str) -> list[dict]:
-    net = client.call("listNetworks", listall=True, keyword=name)["network"][0]
-    return client.call("listRouters", listall=True, networkid=net["id"]).get("router", [])
-
-
-def network_id(client: SimClient, name: str) -> str:
-    return next(n["id"] for n in client.call("listNetworks", listall=True)["network"] if n["name"] == name)
-
-
-def vpc_id(client: SimClient, name: str) -> str:
-    return next(v["id"] for v in client.call("listVPCs", listall=True)["vpc"] if v["name"] == name)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from conftest import network_id, router_by_network
+from sim_helpers import network_id, router_by_network
 
 from acs_sim.faults import FaultError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import network_id, router_by_network, vpc_id
+from sim_helpers import network_id, router_by_network, vpc_id
 
 from acs_sim.payload import scripts_checksum
 
@@ -233,6 +233,14 @@ def test_health_checks(admin):
     listed = admin.call("listRouters", id=router["id"], fetchhealthcheckresults=True)["router"][0]
     assert listed["healthchecksfailed"] is True and len(listed["healthcheckresults"]) == 9
     assert "healthcheckresults" not in admin.call("listRouters", id=router["id"])["router"][0]
+
+
+def test_excluded_checks_are_not_run(admin):
+    router = router_by_network(admin, "acme-web")[0]
+    admin.call("updateConfiguration", name="router.health.checks.to.exclude", value="router_version,iptables")
+    result = admin.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)["routerhealthchecks"]
+    assert {c["checkname"] for c in result["healthchecks"]} == {"cpu_usage", "memory_usage", "disk_space", "gateways", "dhcp", "dns", "haproxy"}
+    assert all(c["success"] for c in result["healthchecks"])
 
 
 def test_fresh_health_checks_after_upgrade_pass(admin):

@@ -120,7 +120,8 @@ class DockerBackend(Backend):
         self._lock = threading.Lock()
         self._payloads: dict[tuple[str, bool], Path] = {}
         self._workdir = tempfile.TemporaryDirectory(prefix="acs-sim-payload-")
-        self.base_scripts_version = docker("image", "inspect", "-f", '{{index .Config.Labels "org.acs-upgrade.base-scripts-version"}}', self.image).stdout.decode().strip()
+        label = '{{index .Config.Labels "org.acs-upgrade.base-scripts-version"}}'
+        self.base_scripts_version = docker("image", "inspect", "-f", label, self.image).stdout.decode().strip()
         if docker("network", "inspect", self.network, check=False).returncode != 0:
             docker("network", "create", "--label", f"{LABEL}=network", self.network, check=False)
 

@@ -13,7 +13,6 @@ from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import (
     LEGACY,
     LIVEPATCH,
     SKIPPED,
-    failure_exceeded,
     judge_systemvm,
     judge_unit,
     plan_systemvm,
@@ -227,15 +226,6 @@ def test_unit_outcome_is_judged_from_the_routers_read_again(fleet):
     vpc = plan_unit(unit("vpc", routers=[router("r-2", vpcid="vpc-1")], tiers=["tier-1"]), fleet, forced=False)
     judge_unit(vpc, JobOutcome("v", "failed", "job-4", {}, "Failed to live patch router r-2"), [router("r-2", vpcid="vpc-1")], MS)
     assert vpc.status == "failed" and vpc.reason.startswith("restartVPC job job-4 failed: Failed to live patch router r-2")
-
-
-def test_max_fail_percentage_counts_failures_against_all_jobs_of_the_run(fleet):
-    targets = [plan_systemvm(systemvm("s-%d-VM" % n), fleet, forced=False) for n in range(4)]
-    one_failed = [JobOutcome(key="a", status="failed"), JobOutcome(key="b", status="succeeded")]
-    assert failure_exceeded(targets, one_failed, 0)
-    assert not failure_exceeded(targets, one_failed, 25)
-    assert failure_exceeded(targets, one_failed + [JobOutcome(key="c", status="timed_out")], 25)
-    assert not failure_exceeded(targets, [JobOutcome(key="a", status="succeeded")], 0)
 
 
 def test_summary_counts_paths_and_statuses(fleet):

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+"""The upgrade playbooks as an AWX job runs them (ansible-runner, extra vars as strings), checked on what the simulator saw."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from conftest import ROUTER_COMMANDS, SYSTEMVM_COMMANDS, read_journal, read_plan, run_playbook, zone_of
+
+FAILING_NETWORK = "acme-web"
+
+
+def extravars(output, **more):
+    # AWX hands survey answers and extra vars over as strings: the roles must cast them.
+    base = {
+        "acs_upgrade_dir": str(output),
+        "plan_batch_size": "3",
+        "plan_canary_size": "1",
+        "livepatch_parallel": "2",
+        "legacy_recreate_parallel": "2",
+        "livepatch_poll_interval": "1",
+        "legacy_recreate_poll_interval": "1",
+        "livepatch_health_gate": "false",
+        "legacy_recreate_health_gate": "false",
+    }
+    base.update(more)
+    return base
+
+
+def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(acs_sim, workdir):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    sim.inject(kind="livepatch_failure", object=FAILING_NETWORK, errortext="patch script exited 1: haproxy failed to restart")
+    zones = zone_of(sim)
+    names = {item["name"]: item["id"] for kind in ("networks", "vpcs") for item in sim.state()[kind]}
+    output = workdir / "out"
+
+    run = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_order="zone2,zone1", livepatch_health_gate="true", legacy_recreate_health_gate="true"))
+    assert run.rc == 0, run.stdout[-3000:]
+    jobs = sorted(sim.jobs(), key=lambda job: job["start"])
+    router_jobs = [job for job in jobs if job["command"] in ROUTER_COMMANDS]
+    assert router_jobs and all(job["instanceid"] in zones for job in router_jobs)
+
+    # Groups in the asked order: every router job of zone2 starts before the first of zone1.
+    router_zones = [zones[job["instanceid"]] for job in router_jobs]
+    assert router_zones == sorted(router_zones, key=["zone2", "zone1"].index), router_zones
+
+    # The canary batch runs first and alone.
+    plan = read_plan(output)
+    canary = [batch for batch in plan["batches"] if batch["canary"]]
+    assert len(canary) == 1
+    canary_ids = {key.split(":", 1)[1] for key in canary[0]["items"]}
+    assert router_jobs[0]["instanceid"] in canary_ids
+    canary_end = max(job["end"] for job in router_jobs if job["instanceid"] in canary_ids)
+    assert all(job["start"] >= canary_end for job in router_jobs if job["instanceid"] not in canary_ids)
+
+    # Never more jobs in flight than asked for.
+    assert sim.max_jobs_in_flight() <= 2
+
+    # A zone's SSVM and CPVM are done before its routers are touched.
+    for zone in ("zone1", "zone2"):
+        systemvm_end = max(job["end"] for job in jobs if job["command"] in SYSTEMVM_COMMANDS and zones.get(job["instanceid"]) == zone)
+        first_router = min(job["start"] for job in router_jobs if zones[job["instanceid"]] == zone)
+        assert systemvm_end <= first_router, zone
+
+    # The failed live patch was recreated with a cleanup restart in the same run.
+    failing = [job for job in jobs if job["instanceid"] == names[FAILING_NETWORK]]
+    assert [(job["params"].get("livepatch"), job["params"].get("cleanup"), job["jobstatus"]) for job in failing] == [("true", "false", 2), (None, "true", 1)]
+    journal = read_journal(output)
+    assert [(entry["path"], entry["status"]) for entry in journal if entry["name"] == FAILING_NETWORK] == [("livepatch", "failed"), ("legacy", "done")]
+    # The VPC without tiers went the legacy way, as the plan said.
+    vpc_jobs = [job for job in jobs if job["instanceid"] == names["globex-vpc-empty"]]
+    assert [job["params"].get("cleanup") for job in vpc_jobs] == ["true"]
+
+    # The report and the job stats.
+    html = (output / "report.html").read_text()
+    assert "<html" in html and FAILING_NETWORK in html and sim.admin_secret not in html
+    assert sim.admin_secret not in run.stdout
+    assert run.stats["acs_upgrade"]["failed"] == 0 and run.stats["acs_upgrade"]["not_run"] == 0
+
+    # A second full run finds nothing left to do.
+    before = len(sim.jobs())
+    again = run_playbook(sim, workdir, "upgrade.yml", extravars(output))
+    assert again.rc == 0, again.stdout[-3000:]
+    assert len(sim.jobs()) == before
+    assert again.changed == 0
+
+
+def test_check_mode_changes_nothing(acs_sim, workdir):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = workdir / "out"
+    run = run_playbook(sim, workdir, "upgrade.yml", extravars(output), check=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert sim.jobs() == []
+    assert not read_journal(output)
+    # The dry run still shows and writes the plan.
+    assert "canary" in (output / "plan.txt").read_text()
+    assert "acme-vpc" in run.stdout
+
+
+def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, workdir):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = workdir / "out"
+
+    first = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=lambda: len(read_journal(output)) >= 3)
+    assert first.status == "canceled"
+    finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}
+    assert finished
+    interrupted_at = len(sim.jobs())
+
+    resumed = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_batch_size="1"))
+    assert resumed.rc == 0, resumed.stdout[-3000:]
+    repeated = [job for job in sim.jobs()[interrupted_at:] if job["instanceid"] in finished]
+    assert repeated == []
+    plan = read_plan(output)
+    assert {item["key"] for item in plan["items"] if item["path"] != "skip"} <= {entry["key"] for entry in read_journal(output) if entry["status"] == "done"}
+    assert resumed.stats["acs_upgrade"]["not_run"] == 0
+
+
+def test_maintenance_windows_wait_or_skip(acs_sim, workdir):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    zones = zone_of(sim)
+    output = workdir / "out"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    opens = now + datetime.timedelta(seconds=20)
+    windows = {
+        "zone1": {"start": opens.isoformat(), "end": (opens + datetime.timedelta(hours=1)).isoformat()},
+        "zone2": {"start": (now - datetime.timedelta(days=2)).isoformat(), "end": (now - datetime.timedelta(days=1)).isoformat()},
+    }
+    run = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_windows=json.dumps(windows), plan_outside_window="wait"))
+    assert run.rc == 0, run.stdout[-3000:]
+    jobs = sim.jobs()
+    assert jobs, "zone1 was upgraded once its window opened"
+    assert all(zones.get(job["instanceid"]) == "zone1" for job in jobs), "zone2's window is over: nothing of it may be touched"
+    assert min(job["start"] for job in jobs) >= opens.timestamp()
+    assert "outside its maintenance window" in run.stdout
+    assert run.stats["acs_upgrade"]["not_run"] > 0
