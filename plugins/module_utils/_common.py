@@ -112,12 +112,19 @@ class CloudStackModule:
     def __init__(self, module: AnsibleModule):
         self.module = module
         self.params = module.params
-        if not HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        try:
-            self.client = client_from_params(module.params)
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
+        self._client: CloudStackClient | None = None
+
+    @property
+    def client(self) -> CloudStackClient:
+        # Built on first use: a module that can run without the API (cs_vr_health source=local) needs no connection settings.
+        if self._client is None:
+            if not HAS_REQUESTS:
+                self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+            try:
+                self._client = client_from_params(self.params)
+            except ValueError as exc:
+                self.fail(str(exc))
+        return self._client
 
     def fail(self, msg: str, **result: t.Any) -> t.NoReturn:
         self.module.fail_json(msg=redact(msg, self.params.get("api_secret")), **result)

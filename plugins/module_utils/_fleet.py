@@ -26,6 +26,10 @@ _LOOKUPS: dict[str, tuple[str, str, dict[str, t.Any]]] = {
 }
 
 
+def is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
+
+
 class FleetError(Exception):
     """A name or id that does not match anything, or matches several objects."""
 
@@ -160,7 +164,7 @@ def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
     """The id of the ``kind`` object called ``name_or_id`` (an id is checked to exist too)."""
     command, key, extra = _LOOKUPS[kind]
     params = dict(extra, **{name: value for name, value in filters.items() if value is not None})
-    if _UUID.match(name_or_id):
+    if is_uuid(name_or_id):
         found = client.list(command, key, id=name_or_id, **params)
     else:
         # listNetworks has no name filter: its keyword matches more, the exact name is kept below.

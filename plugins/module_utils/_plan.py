@@ -638,9 +638,7 @@ def unhealthy_items(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[
             continue
         key = by_router.get(router.get("id") or "") or ("vpc:%s" % router["vpc_id"] if router.get("vpc_id") else "network:%s" % router.get("network_id"))
         if key in wanted:
-            found.setdefault(key, []).append(
-                "%s fails %s" % (router.get("name"), ", ".join(failing) or router.get("error") or "its health gate")
-            )
+            found.setdefault(key, []).append("%s fails %s" % (router.get("name"), ", ".join(failing) or router.get("error") or "its health gate"))
     return {key: "; ".join(reasons) for key, reasons in found.items()}
 
 

@@ -27,7 +27,7 @@ def build_report(plan: dict[str, t.Any], journal: list[dict[str, t.Any]], title:
     groups: dict[str, dict[str, t.Any]] = {}
     for batch in plan["batches"]:
         groups.setdefault(batch["group"], {"name": batch["group"], "batches": [], "items": [], "timeline": []})["batches"].append(batch["index"])
-    totals = {outcome: 0 for outcome in OUTCOMES}
+    totals = dict.fromkeys(OUTCOMES, 0)
     paths: dict[str, int] = {}
     for item in plan["items"]:
         entry = state.get(item["key"])
@@ -108,7 +108,9 @@ def render_markdown(report: dict[str, t.Any]) -> str:
         lines += ["| kind | name | planned | path | outcome | why |", "|---|---|---|---|---|---|"]
         for item in group["items"]:
             why = item["error"] or item["reason"]
-            lines.append("| %s | %s | %s | %s | %s | %s |" % (item["kind"], item["name"], item["planned_path"], item["path"], item["outcome"], why.replace("|", "\\|")))
+            lines.append(
+                "| %s | %s | %s | %s | %s | %s |" % (item["kind"], item["name"], item["planned_path"], item["path"], item["outcome"], why.replace("|", "\\|"))
+            )
         if group["timeline"]:
             lines += ["", "| time | batch | stage | name | path | status | duration | error |", "|---|---|---|---|---|---|---|---|"]
             for event in group["timeline"]:

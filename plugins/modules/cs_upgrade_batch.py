@@ -228,9 +228,7 @@ def append_journal(module: AnsibleModule, path: str, entries: list[dict]) -> Non
 
 def gate(module: AnsibleModule, journal: list[dict], now: datetime.datetime) -> dict:
     params = module.params
-    decision = batch_gate(
-        params["plan"], params["batch"], params["upgrade_path"], journal, now, max_wait=params["max_wait"], fallback=params["fallback"]
-    )
+    decision = batch_gate(params["plan"], params["batch"], params["upgrade_path"], journal, now, max_wait=params["max_wait"], fallback=params["fallback"])
     unhealthy = {} if params["unhealthy"] == "ignore" else unhealthy_items(params["plan"], [item["key"] for item in decision["targets"]], params["health"])
     if unhealthy and decision["action"] == "run":
         listed = "; ".join("%s: %s" % (key, why) for key, why in unhealthy.items())

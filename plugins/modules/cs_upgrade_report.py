@@ -131,7 +131,9 @@ def main() -> None:
     try:
         if not module.check_mode:
             os.makedirs(output_dir, exist_ok=True)
-        changed = any([write(module, files[fmt], contents[fmt]) for fmt in files])
+        # Every file is written: a generator inside any() would stop at the first change.
+        written = [write(module, files[fmt], contents[fmt]) for fmt in files]
+        changed = any(written)
     except OSError as exc:
         module.fail_json(msg="cannot write the upgrade report into %s: %s; choose another output_dir" % (output_dir, exc))
     module.exit_json(changed=changed, files=files, report=report, stats=stats(report))

@@ -306,11 +306,11 @@ import subprocess
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, CloudStackClient, CloudStackError
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, client_from_params, cloudstack_argument_spec
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import _UUID, FleetError, Router, resolve
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve
 from ansible_collections.acs.upgrade.plugins.module_utils._health import (
     CHECK_TYPES,
     GateOptions,
@@ -343,23 +343,6 @@ def disabled_message(evidence: str) -> str:
 
 class VrHealth(CloudStackModule):
     """The gate over API results or over the router's own checks."""
-
-    def __init__(self, module: AnsibleModule):
-        # The base class builds the client at once; source=local runs on a router without API access.
-        self.module = module
-        self.params = module.params
-        self._client: CloudStackClient | None = None
-
-    @property
-    def client(self) -> CloudStackClient:
-        if self._client is None:
-            if not HAS_REQUESTS:
-                self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-            try:
-                self._client = client_from_params(self.params)
-            except ValueError as exc:
-                self.fail(str(exc))
-        return self._client
 
     def run(self) -> dict[str, t.Any]:
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -460,7 +443,7 @@ class VrHealth(CloudStackModule):
         if len(wanted) <= NAMED_LOOKUP_LIMIT:
             items = []
             for ref in wanted:
-                key = "id" if _UUID.match(ref) else "name"
+                key = "id" if is_uuid(ref) else "name"
                 items.extend(self.client.list("listRouters", "router", **dict(params, **{key: ref})))
         else:
             items = self.client.list("listRouters", "router", **params)
@@ -483,7 +466,7 @@ class VrHealth(CloudStackModule):
         domainid = resolve(self.client, "domain", self.params["domain"]) if self.params["domain"] else None
         account = self.params["account"]
         owner = {"domainid": domainid, "account": account}
-        networkid = self.network_id(self.params["network"], zoneid, owner) if self.params["network"] else None
+        networkid = resolve(self.client, "network", self.params["network"], zoneid=zoneid, **owner) if self.params["network"] else None
         vpcid = resolve(self.client, "vpc", self.params["vpc"], zoneid=zoneid, **owner) if self.params["vpc"] else None
         for name, value in (
             ("zoneid", zoneid),
@@ -500,25 +483,11 @@ class VrHealth(CloudStackModule):
             params["isrecursive"] = True
         return params
 
-    def network_id(self, ref: str, zoneid: str | None, owner: dict[str, t.Any]) -> str:
-        if _UUID.match(ref):
-            return resolve(self.client, "network", ref, zoneid=zoneid, **owner)
-        # listNetworks has no name parameter (resolve() sends one): narrow by keyword, then match the name exactly.
-        params = {name: value for name, value in dict(owner, zoneid=zoneid).items() if value is not None}
-        found = [item for item in self.client.list("listNetworks", "network", keyword=ref, listall=True, **params) if item.get("name") == ref]
-        if len(found) != 1:
-            raise FleetError(
-                "no network with the name or id %r; check the spelling, or list them with acs.upgrade.cs_fleet_info" % ref
-                if not found
-                else "the network name %r is ambiguous (%s); give its id instead" % (ref, ", ".join(item["id"] for item in found))
-            )
-        return found[0]["id"]
-
     def refresh(self, routers: list[RouterHealth]) -> None:
         """Fresh checks of ``routers``, ``parallel`` at a time; a router whose checks fail to run gets an error."""
         if not routers:
             return
-        with ThreadPoolExecutor(max_workers=max(1, self.params["parallel"])) as pool:
+        with ThreadPoolExecutor(max_workers=self.params["parallel"]) as pool:
             outcomes = list(pool.map(self.fresh_checks, routers))
         disabled = [router.name for router, error in zip(routers, outcomes) if error and "not enabled" in error.errortext]
         if disabled:

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: Contributors to the acs.upgrade project
 #
@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_DIR=${ACS_CACHE_DIR:-$HOME/.cache/acs-upgrade}
 IMAGE_REPO=acs-upgrade/router
 SUITE=bookworm
-PACKAGES=python3,haproxy,dnsmasq,apache2,openssh-server,iproute2,procps
+PACKAGES=python3,python-is-python3,haproxy,dnsmasq,apache2,openssh-server,iproute2,procps
 # Scripts version the image starts with: routers "deployed from the old template" before any patch.
 BASE_SCRIPTS_VERSION=4.16.1.0
 SOURCES=/etc/apt/sources.list.d/debian.sources

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 
-from conftest import ROUTER_COMMANDS, SYSTEMVM_COMMANDS, read_journal, read_plan, run_playbook, zone_of
+from playbook_runner import ROUTER_COMMANDS, SYSTEMVM_COMMANDS, read_journal, read_plan, run_playbook, zone_of
 
 FAILING_NETWORK = "acme-web"
 
@@ -29,14 +29,16 @@ def extravars(output, **more):
     return base
 
 
-def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(acs_sim, workdir):
+def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
     sim.inject(kind="livepatch_failure", object=FAILING_NETWORK, errortext="patch script exited 1: haproxy failed to restart")
     zones = zone_of(sim)
     names = {item["name"]: item["id"] for kind in ("networks", "vpcs") for item in sim.state()[kind]}
-    output = workdir / "out"
+    output = tmp_path / "out"
 
-    run = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_order="zone2,zone1", livepatch_health_gate="true", legacy_recreate_health_gate="true"))
+    run = run_playbook(
+        sim, tmp_path, "upgrade.yml", extravars(output, plan_order="zone2,zone1", livepatch_health_gate="true", legacy_recreate_health_gate="true")
+    )
     assert run.rc == 0, run.stdout[-3000:]
     jobs = sorted(sim.jobs(), key=lambda job: job["start"])
     router_jobs = [job for job in jobs if job["command"] in ROUTER_COMMANDS]
@@ -81,16 +83,16 @@ def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(ac
 
     # A second full run finds nothing left to do.
     before = len(sim.jobs())
-    again = run_playbook(sim, workdir, "upgrade.yml", extravars(output))
+    again = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
     assert again.rc == 0, again.stdout[-3000:]
     assert len(sim.jobs()) == before
     assert again.changed == 0
 
 
-def test_check_mode_changes_nothing(acs_sim, workdir):
+def test_check_mode_changes_nothing(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
-    output = workdir / "out"
-    run = run_playbook(sim, workdir, "upgrade.yml", extravars(output), check=True)
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output), check=True)
     assert run.rc == 0, run.stdout[-3000:]
     assert sim.jobs() == []
     assert not read_journal(output)
@@ -99,17 +101,17 @@ def test_check_mode_changes_nothing(acs_sim, workdir):
     assert "acme-vpc" in run.stdout
 
 
-def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, workdir):
+def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
-    output = workdir / "out"
+    output = tmp_path / "out"
 
-    first = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=lambda: len(read_journal(output)) >= 3)
+    first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=lambda: len(read_journal(output)) >= 3)
     assert first.status == "canceled"
     finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}
     assert finished
     interrupted_at = len(sim.jobs())
 
-    resumed = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_batch_size="1"))
+    resumed = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"))
     assert resumed.rc == 0, resumed.stdout[-3000:]
     repeated = [job for job in sim.jobs()[interrupted_at:] if job["instanceid"] in finished]
     assert repeated == []
@@ -118,17 +120,17 @@ def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, workdi
     assert resumed.stats["acs_upgrade"]["not_run"] == 0
 
 
-def test_maintenance_windows_wait_or_skip(acs_sim, workdir):
+def test_maintenance_windows_wait_or_skip(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
     zones = zone_of(sim)
-    output = workdir / "out"
+    output = tmp_path / "out"
     now = datetime.datetime.now(datetime.timezone.utc)
     opens = now + datetime.timedelta(seconds=20)
     windows = {
         "zone1": {"start": opens.isoformat(), "end": (opens + datetime.timedelta(hours=1)).isoformat()},
         "zone2": {"start": (now - datetime.timedelta(days=2)).isoformat(), "end": (now - datetime.timedelta(days=1)).isoformat()},
     }
-    run = run_playbook(sim, workdir, "upgrade.yml", extravars(output, plan_windows=json.dumps(windows), plan_outside_window="wait"))
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_windows=json.dumps(windows), plan_outside_window="wait"))
     assert run.rc == 0, run.stdout[-3000:]
     jobs = sim.jobs()
     assert jobs, "zone1 was upgraded once its window opened"

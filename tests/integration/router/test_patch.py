@@ -96,3 +96,23 @@ def test_patch_script_output_and_exit_codes(backend):
     missing = sh(name, script, check=False)
     assert missing.returncode == 1
     assert "cloud-scripts.tgz missing" in missing.stderr
+
+
+def test_reboot_and_stop_start_keep_the_patched_scripts(backend):
+    router = vm("r-35-VM")
+    backend.create_vm(router)
+    name = backend.container(router)
+    signature = backend.patch_vm(router, NEW_VERSION).scriptsversion
+    before = service_pids(name, ROUTER_SERVICES)
+
+    backend.reboot_vm(router)
+    rebooted = service_pids(name, ROUTER_SERVICES)
+    assert all(rebooted[svc] and rebooted[svc] != before[svc] for svc in ROUTER_SERVICES), (before, rebooted)
+
+    backend.stop_vm(router)
+    assert sh(name, "true", check=False).returncode != 0, "a stopped router runs nothing"
+    backend.start_vm(router)
+    for service in ROUTER_SERVICES:
+        assert sh(name, f"acs-svc status {service}", check=False).returncode == 0, service
+    assert sh(name, "cat /var/cache/cloud/cloud-scripts-signature").stdout.strip() == signature
+    assert all(r["success"] for r in backend.health_checks(router, fresh=True))

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: Contributors to the acs.upgrade project
 """Build the live-patch payload (cloud-scripts.tgz and agent.zip) for a version string.

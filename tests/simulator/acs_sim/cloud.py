@@ -17,7 +17,7 @@ from typing import Any
 
 from acs_sim.backends.base import Backend
 from acs_sim.faults import FaultBook, validate
-from acs_sim.jobs import COMMAND_CLASSES, Job, JobFailure, JobManager
+from acs_sim.jobs import COMMAND_CLASSES, Job, JobCancelled, JobFailure, JobManager
 from acs_sim.payload import template_version
 from acs_sim.render import cs_date, drop_none
 from acs_sim.spec import version_tuple
@@ -369,11 +369,13 @@ class Cloud:
 
     def job_fault(self, job: Job, objects: set[str]) -> None:
         """Apply an injected job fault; never call it with the lock held (a hanging job would stall the API)."""
-        fault = self.faults.take(["job_failure", "job_hang"], job.command, objects)
+        fault = self.faults.take(["job_failure", "job_cancel", "job_hang"], job.command, objects)
         if fault is None:
             return
         if fault["kind"] == "job_hang":
             self.jobs.hang()
+        if fault["kind"] == "job_cancel":
+            raise JobCancelled(fault.get("errortext") or f"Job {job.id} was cancelled", int(fault.get("errorcode", 530)))
         raise JobFailure(fault.get("errortext") or f"Injected failure of {job.command}", int(fault.get("errorcode", 530)))
 
     # ------------------------------------------------------------------ redundancy

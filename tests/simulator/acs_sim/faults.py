@@ -3,14 +3,14 @@
 """Run-time fault injection: what can go wrong on a management server, on demand.
 
 A fault is a dict:
-  kind         job_failure | job_hang | http_error | connection_reset | slow | health_check_failure | livepatch_noop | livepatch_failure
+  kind         job_failure | job_cancel | job_hang | http_error | connection_reset | slow | health_check_failure | livepatch_noop | livepatch_failure
   api          API name it applies to (optional: any API)
   object       id or name of the object it applies to (router, system VM, network, VPC; optional: any)
   probability  0..1 (default 1)
   count        how many times it fires before it is spent (default: unlimited)
   status       http_error: HTTP status (500, 503, 429, 530 ...; default 500)
   errorcode    job_failure: jobresult errorcode (default 530)
-  errortext    job_failure / http_error / livepatch_failure: the text to report
+  errortext    job_failure / job_cancel / http_error / livepatch_failure: the text to report
   delay        slow: seconds (wall clock, not scaled) before the answer
   checks       health_check_failure: check names to fail (default ["dns"])
 """
@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-KINDS = frozenset({"job_failure", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure", "livepatch_noop", "livepatch_failure"})
+KINDS = frozenset({"job_failure", "job_cancel", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure", "livepatch_noop", "livepatch_failure"})
 _FIELDS = frozenset({"kind", "api", "object", "probability", "count", "status", "errorcode", "errortext", "delay", "checks", "id"})
 
 

@@ -33,10 +33,18 @@ COMMAND_CLASSES = {
 class JobFailure(Exception):
     """Ends a job with jobstatus 2; `errorcode` goes into the jobresult (jobresultcode stays 530)."""
 
+    jobstatus = 2
+
     def __init__(self, errortext: str, errorcode: int = 530) -> None:
         super().__init__(errortext)
         self.errortext = errortext
         self.errorcode = errorcode
+
+
+class JobCancelled(JobFailure):
+    """Ends a job with jobstatus 3 (cancelled)."""
+
+    jobstatus = 3
 
 
 class Cancelled(Exception):
@@ -116,7 +124,7 @@ class JobManager:
         except Cancelled:
             return
         except JobFailure as exc:
-            status, resultcode, errortext = 2, 530, exc.errortext
+            status, resultcode, errortext = exc.jobstatus, 530, exc.errortext
             result = {"errorcode": exc.errorcode, "errortext": exc.errortext}
         except Exception as exc:  # noqa: BLE001 - a bug in an operation must end the job like a CloudRuntimeException would
             status, resultcode, errortext = 2, 530, f"Internal error executing command, please contact your system administrator ({exc})"

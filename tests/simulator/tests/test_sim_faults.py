@@ -22,6 +22,14 @@ def test_job_failure_once(sim, admin):
     assert sim.cloud.faults.list() == []
 
 
+def test_job_cancel(sim, admin):
+    router = router_by_network(admin, "acme-web")[0]
+    sim.inject(kind="job_cancel", api="rebootRouter", object=router["id"], count=1)
+    job = admin.run("rebootRouter", id=router["id"])
+    assert (job["jobstatus"], job["jobresultcode"]) == (3, 530) and "cancelled" in job["jobresult"]["errortext"]
+    assert admin.call("listRouters", id=router["id"])["router"][0]["version"] == "4.15.1"
+
+
 def test_fault_on_another_object_does_not_fire(sim, admin):
     sim.inject(kind="job_failure", api="rebootRouter", object="r-999-VM")
     router = router_by_network(admin, "acme-web")[0]

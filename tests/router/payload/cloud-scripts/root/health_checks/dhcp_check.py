@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: Contributors to the acs.upgrade project
 """Advanced check: /etc/dhcphosts.txt is well formed and agrees with the guest entries of /etc/hosts."""

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: Contributors to the acs.upgrade project
 """Advanced check: every guest VM of /etc/hosts resolves through dnsmasq to its address."""
@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, "/opt/cloud/bin")
 from cs_health import guest_hosts, main  # noqa: E402
 from cs_netcheck import dns_query  # noqa: E402
+
 
 def check() -> tuple[bool, str]:
     hosts = guest_hosts()

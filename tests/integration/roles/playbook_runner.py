@@ -11,7 +11,6 @@ import typing as t
 from pathlib import Path
 
 import ansible_runner
-import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks"
@@ -32,6 +31,7 @@ class Run(t.NamedTuple):
 def run_playbook(sim: t.Any, workdir: Path, playbook: str, extravars: dict[str, t.Any], check: bool = False, cancel: t.Callable[[], bool] | None = None) -> Run:
     """One ansible-runner job; the keys reach it through the environment, as an AWX credential would inject them."""
     private = workdir / ("runner-%d" % len(list(workdir.glob("runner-*"))))
+    private.mkdir(parents=True)
     envvars = {
         "CLOUDSTACK_ENDPOINT": sim.url,
         "CLOUDSTACK_KEY": sim.admin_key,
@@ -80,8 +80,3 @@ def zone_of(sim: t.Any) -> dict[str, str]:
     """Zone name of every network, VPC, router and system VM id the simulator knows now."""
     state = sim.state()
     return {item["id"]: item["zonename"] for kind in ("networks", "vpcs", "routers", "systemvms") for item in state[kind]}
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path

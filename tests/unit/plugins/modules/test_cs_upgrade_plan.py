@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: Contributors to the acs.upgrade project
+from __future__ import annotations
+
+import json
+
+from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_plan
+
+FLEET = {
+    "version": "4.18.0.0",
+    "zones": [{"id": "z1", "name": "zone-a"}],
+    "routers": [
+        {"id": "r1", "name": "r-1-VM", "state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"},
+        {"id": "r2", "name": "r-2-VM", "state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"},
+    ],
+    "systemvms": [{"id": "s1", "name": "s-1-VM", "systemvmtype": "secondarystoragevm", "state": "Running", "version": "4.15.0", "zoneid": "z1"}],
+    "units": [
+        {"kind": "network", "id": "n1", "name": "net-1", "zoneid": "z1", "routers": ["r1"], "tiers": []},
+        {"kind": "network", "id": "n2", "name": "net-2", "zoneid": "z1", "routers": ["r2"], "tiers": []},
+    ],
+}
+
+
+def test_plan_from_fleet_and_journal(run_module, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(json.dumps({"key": "network:n1", "status": "done", "ms_version": "4.18.0.0", "time": "2026-11-22T00:00:00+00:00"}) + "\n")
+    result = run_module(cs_upgrade_plan, {"fleet": FLEET, "journal": str(journal), "batch_size": "1"})
+    assert result["changed"] is False
+    items = {item["key"]: item for item in result["plan"]["items"]}
+    assert items["network:n1"]["path"] == "skip"
+    assert [batch["items"] for batch in result["plan"]["batches"]] == [["systemvm:s1"], ["network:n2"]]
+    assert result["table"][-1].startswith("management server 4.18.0.0: 2 live patch")
+
+
+def test_bad_order_fails_with_the_group_names(run_module):
+    result = run_module(cs_upgrade_plan, {"fleet": FLEET, "order": ["zone-z"]})
+    assert result["failed"] is True
+    assert "group 'zone-z' in the order matches no group" in result["msg"] and "zone-a" in result["msg"]
+
+
+def test_corrupt_journal_is_named(run_module, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text("not json\n" + json.dumps({"key": "network:n1", "status": "done"}) + "\n")
+    result = run_module(cs_upgrade_plan, {"fleet": FLEET, "journal": str(journal)})
+    assert result["failed"] is True and str(journal) in result["msg"] and "line 1" in result["msg"]
