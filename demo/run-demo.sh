@@ -9,7 +9,7 @@
 #   demo/run-demo.sh [--docker] [--time-factor F] [--group-by zone|pod|cluster|account|domain] [--output DIR]
 #
 #   --docker        run the routers and system VMs as Debian containers (needs dockerd and the router image)
-#   --time-factor   scale of the simulated job durations (default 0.02: a 60 s router deploy takes 1.2 s)
+#   --time-factor   scale of the simulated job durations (default 0.01: a 60 s router deploy takes 0.6 s)
 #   --output DIR    where the journal, plan and report go (default: a new directory under /tmp)
 # Any further arguments go to ansible-playbook (for example -e plan_canary_size=2 or --check).
 set -euo pipefail
@@ -17,7 +17,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$REPO/.venv}
 BACKEND=memory
-TIME_FACTOR=0.02
+TIME_FACTOR=0.01
 GROUP_BY=zone
 OUTPUT=""
 EXTRA=()
@@ -81,6 +81,7 @@ echo "== simulator listening on $CLOUDSTACK_ENDPOINT"
 export ANSIBLE_COLLECTIONS_PATH="$WORK/collections"
 export ANSIBLE_PYTHON_INTERPRETER="$VENV/bin/python"
 export ANSIBLE_LOCALHOST_WARNING=false
+export ANSIBLE_PIPELINING=true
 export ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 export ANSIBLE_SHOW_TASK_PATH_ON_FAILURE=false
