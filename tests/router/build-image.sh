@@ -77,6 +77,8 @@ if ! docker image inspect "$base_image" >/dev/null 2>&1; then
     rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/log/"*.log
     tar -C "$work/rootfs" --numeric-owner -cf "$base_tar.tmp" .
     mv "$base_tar.tmp" "$base_tar"
+    # tarballs of earlier package lists are never used again
+    find "$CACHE_DIR" -maxdepth 1 -name 'router-rootfs-*.tar' ! -name "$(basename "$base_tar")" -delete
     rm -rf "$work/rootfs"
   fi
   log "importing $base_tar as $base_image"

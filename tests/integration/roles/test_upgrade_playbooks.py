@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The upgrade playbooks as an AWX job runs them (ansible-runner, extra vars as strings), checked on what the simulator saw."""
 
@@ -138,3 +139,29 @@ def test_maintenance_windows_wait_or_skip(acs_sim, tmp_path):
     assert min(job["start"] for job in jobs) >= opens.timestamp()
     assert "outside its maintenance window" in run.stdout
     assert run.stats["acs_upgrade"]["not_run"] > 0
+
+
+def test_plan_playbook_is_a_dry_run(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "plan.yml", {"acs_upgrade_dir": str(output), "plan_group_by": "account", "plan_order": "ROOT/customers/globex"})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert sim.jobs() == []
+    plan = read_plan(output)
+    router_groups = [batch["group"] for batch in plan["batches"] if batch["stage"] != "systemvms"]
+    assert router_groups[0] == "ROOT/customers/globex"
+    assert "globex-vpc-empty" in run.stdout and "no tiers" in run.stdout
+
+
+def test_health_playbook_fails_on_a_failing_router(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    # The version check fails on every router before the upgrade: that is what the upgrade is for.
+    healthy = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version"})
+    assert healthy.rc == 0, healthy.stdout[-3000:]
+    network = next(network["id"] for network in sim.state()["networks"] if network["name"] == "acme-web")
+    router = next(router["name"] for router in sim.state()["routers"] if router.get("guestnetworkid") == network)
+    sim.inject(kind="health_check_failure", object=router, checks=["dns"])
+    failing = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version"})
+    assert failing.rc != 0
+    assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns" in failing.stdout
+    assert sim.jobs() == []

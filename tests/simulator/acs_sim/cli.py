@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """acs-sim: run the simulator as a process (the demo, benchmarks, manual tries)."""
 from __future__ import annotations
@@ -20,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-factor", type=float, default=1.0, help="scale of job durations (0.001: a 40 s patch takes 40 ms)")
     parser.add_argument("--backend", choices=("memory", "docker"), default="memory")
     parser.add_argument("--version", dest="ms_version", help="override the management server version of the topology")
-    parser.add_argument("--state-dir", help="directory for sim.json (url, keys; mode 0600) and state.json (written at exit)")
+    parser.add_argument("--state-dir", help="directory for sim.json (url, keys; mode 0600), state.json and cloud.json (written at exit, "
+                                            "cloud.json is loaded at the next start)")
     args = parser.parse_args(argv)
     if args.port == 8096:
         parser.error("port 8096 is CloudStack's unauthenticated integration port: this project never uses it, pick another port (or 0)")

@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The simulated cloud: its objects, how they look through the API, and what the async operations do to them.
 
@@ -76,7 +77,7 @@ class TopologyError(ValueError):
 
 
 class Cloud:
-    def __init__(self, topology: dict[str, Any], backend: Backend, time_factor: float = 1.0) -> None:
+    def __init__(self, topology: dict[str, Any], backend: Backend, time_factor: float = 1.0, saved: dict[str, Any] | None = None) -> None:
         self.lock = threading.RLock()
         self.backend = backend
         self.time_factor = float(time_factor)
@@ -105,6 +106,36 @@ class Cloud:
         self.ms_id = oid("managementserver", "ms1")
         self.started = time.time()
         self._build(topology)
+        if saved:
+            self._restore(saved)
+
+    # ------------------------------------------------------------------ persistence (--state-dir)
+    _SAVED_TABLES = ("domains", "accounts", "zones", "pods", "clusters", "hosts", "networks", "vpcs", "vms", "configurations")
+
+    def dump(self) -> dict[str, Any]:
+        """The objects as they are now (jobs excluded: a restarted management server forgets running jobs)."""
+        with self.lock:
+            saved: dict[str, Any] = {name: copy.deepcopy(getattr(self, name)) for name in self._SAVED_TABLES}
+            for vm in saved["vms"].values():
+                if "failing" in vm:
+                    vm["failing"] = sorted(vm["failing"])
+            saved["ms_version"] = self.ms_version
+            saved["next_instance"] = max((vm["instance"] for vm in self.vms.values()), default=0) + 1
+            return saved
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        if saved.get("ms_version") != self.ms_version:
+            raise TopologyError(f"the saved state is of a {saved.get('ms_version')} management server, the topology says {self.ms_version}: "
+                                "remove the state directory's cloud.json to start from the topology")
+        for name in self._SAVED_TABLES:
+            setattr(self, name, saved[name])
+        for vm in self.vms.values():
+            if "failing" in vm:
+                vm["failing"] = set(vm["failing"])
+        self._zone_hosts = {}
+        for host in self.hosts.values():
+            self._zone_hosts.setdefault(host["zoneid"], []).append(host)
+        self._instance = itertools.count(saved["next_instance"])
 
     # ------------------------------------------------------------------ topology
     def _build(self, topo: dict[str, Any]) -> None:

@@ -1,9 +1,11 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """Run-time fault injection: what can go wrong on a management server, on demand.
 
 A fault is a dict:
-  kind         job_failure | job_cancel | job_hang | http_error | connection_reset | slow | health_check_failure | livepatch_noop | livepatch_failure
+  kind         job_failure | job_cancel | job_hang | http_error | connection_reset | slow | health_check_failure |
+               livepatch_noop | livepatch_failure
   api          API name it applies to (optional: any API)
   object       id or name of the object it applies to (router, system VM, network, VPC; optional: any)
   probability  0..1 (default 1)
@@ -22,7 +24,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-KINDS = frozenset({"job_failure", "job_cancel", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure", "livepatch_noop", "livepatch_failure"})
+KINDS = frozenset({"job_failure", "job_cancel", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure",
+                   "livepatch_noop", "livepatch_failure"})
 _FIELDS = frozenset({"kind", "api", "object", "probability", "count", "status", "errorcode", "errortext", "delay", "checks", "id"})
 
 

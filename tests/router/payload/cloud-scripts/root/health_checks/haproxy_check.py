@@ -16,7 +16,7 @@ def check() -> tuple[bool, str]:
     proc = subprocess.run(["haproxy", "-c", "-q", "-f", "/etc/haproxy/haproxy.cfg"], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return False, "invalid haproxy configuration: " + (proc.stderr.strip() or proc.stdout.strip())[:300]
-    status, _ = http_get("/latest/meta-data/instance-id", port=8081)
+    status = http_get("/latest/meta-data/instance-id", port=8081)[0]
     if status != 200:
         return False, f"load-balancer rule on port 8081 answered HTTP {status}"
     return True, "configuration valid, load-balancer rule 8081 answers"

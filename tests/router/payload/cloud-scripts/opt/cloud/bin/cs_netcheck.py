@@ -16,17 +16,17 @@ def dns_query(name: str, server: str = "127.0.0.1", port: int = 53, timeout: flo
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         sock.sendto(packet, (server, port))
-        data, _ = sock.recvfrom(4096)
+        data = sock.recvfrom(4096)[0]
     rid, flags, qdcount, ancount = struct.unpack("!HHHH", data[:8])
     if rid != qid:
         raise OSError("DNS answer for another query")
     if flags & 0x000F not in (0, 3):
         raise OSError(f"DNS server failure (rcode {flags & 0x000F})")
     offset = 12
-    for _ in range(qdcount):
+    for _question in range(qdcount):
         offset = _skip_name(data, offset) + 4
     addresses = []
-    for _ in range(ancount):
+    for _answer in range(ancount):
         offset = _skip_name(data, offset)
         rtype, _rclass, _ttl, rdlength = struct.unpack("!HHIH", data[offset:offset + 10])
         offset += 10
@@ -54,7 +54,7 @@ def http_get(path: str = "/", host: str = "127.0.0.1", port: int = 80, timeout: 
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     response = b"".join(chunks)
-    head, _, body = response.partition(b"\r\n\r\n")
+    head, _separator, body = response.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].split()
     if len(status_line) < 2:
         raise OSError("malformed HTTP answer")
