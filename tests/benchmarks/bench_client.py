@@ -19,8 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "simulator")]
 
-import conftest  # noqa: E402,F401  (makes the checkout importable as ansible_collections.acs.upgrade)
+import conftest  # noqa: E402  (makes the checkout importable as ansible_collections.acs.upgrade)
 from acs_sim.server import Simulator  # noqa: E402
+
+sys.path.insert(0, str(conftest.COLLECTIONS_ROOT))
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient  # noqa: E402
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet  # noqa: E402

@@ -47,4 +47,3 @@ def test_command_and_parameters_exist_in_cloudstack(path, line, method, command,
     assert not unknown, "%s:%d passes %s to %s, which CloudStack does not accept" % (path, line, unknown, command)
     if method == "submit":
         assert SUBSET[command]["isasync"], "%s:%d submits %s as a job, but it is synchronous" % (path, line, command)
-

@@ -531,4 +531,3 @@ class Api:
             jobs = [j for j in jobs if j.queued >= since]
         with cloud.lock:
             return self._page("listAsyncJobs", jobs, params, cloud.render_job)
-

@@ -505,7 +505,7 @@ class Cloud:
             noop = self.faults.take(["livepatch_noop"], None, targets)
             failure = self.faults.take(["livepatch_failure"], None, targets) if routers and rounds else None
             snaps = [self.snapshot(r) for r in routers]
-        for _ in range(rounds):
+        for _round in range(rounds):
             if not snaps:
                 break
             self.wait("livepatch_router")
@@ -796,4 +796,3 @@ class Cloud:
 
     def close(self) -> None:
         self.jobs.shutdown()
-

@@ -68,7 +68,7 @@ def generate(spec: str) -> dict[str, Any]:
         account = accounts[rnd.randrange(len(accounts))]["name"]
         count = 2 if rnd.random() < opt["redundant"] and opt["routers"] - made >= 2 else 1
         version = rnd.choices(versions, weights)[0]
-        routers = [{"version": version, "state": "Stopped" if rnd.random() < opt["stopped"] else "Running"} for _ in range(count)]
+        routers = [{"version": version, "state": "Stopped" if rnd.random() < opt["stopped"] else "Running"} for _index in range(count)]
         if rnd.random() < opt["vpc"]:
             vpcs.append({"name": f"vpc{len(vpcs) + 1}", "zone": zone, "account": account, "redundant": count == 2,
                          "tiers": [f"vpc{len(vpcs) + 1}-tier{t}" for t in range(1, rnd.randint(0, 3) + 1)], "routers": routers})

@@ -22,4 +22,3 @@ def admin(sim: Simulator) -> SimClient:
 @pytest.fixture
 def user(sim: Simulator) -> SimClient:
     return sim.client("user")
-

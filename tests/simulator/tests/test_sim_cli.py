@@ -63,12 +63,12 @@ def test_executable_generates_a_fleet():
 
 
 def test_executable_reports_a_missing_topology():
-    result = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "no-such-cloud"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "no-such-cloud"], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2 and "topology 'no-such-cloud' not found" in result.stderr
 
 
 def test_executable_refuses_port_8096():
-    result = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "small", "--port", "8096"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "small", "--port", "8096"], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2 and "port 8096" in result.stderr
 
 

@@ -61,7 +61,7 @@ def test_proxy_errors_are_not_json(sim, admin, status):
 
 def test_rate_limit_uses_the_cloudstack_envelope(sim, admin):
     sim.inject(kind="http_error", api="listRouters", status=429, count=2)
-    for _ in range(2):
+    for _attempt in range(2):
         response = admin.raw("listRouters", listall=True)
         assert response.status_code == 429
         assert response.json()["listroutersresponse"]["errorcode"] == 429

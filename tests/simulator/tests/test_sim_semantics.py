@@ -93,7 +93,7 @@ def test_backend_records_the_patch(sim, admin):
     original = sim.backend.patch_vm
     sim.backend.patch_vm = lambda vm, version: calls.append((vm["name"], version)) or original(vm, version)
     admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)
-    assert sorted(version for _, version in calls) == ["4.18.0.0", "4.18.0.0"]
+    assert sorted(version for _command, version in calls) == ["4.18.0.0", "4.18.0.0"]
 
 
 # ---------------------------------------------------------------- cleanup restart
@@ -290,7 +290,7 @@ def test_job_pool_is_bounded_and_in_flight_is_recorded(acs_sim):
     sim = acs_sim(topology="small")
     admin = sim.client()
     sim.inject(kind="job_hang", api="patchSystemVm")
-    jobs = [admin.call("patchSystemVm", id=v["id"], forced=True)["jobid"] for v in sim.state()["systemvms"] for _ in range(4)]
+    jobs = [admin.call("patchSystemVm", id=v["id"], forced=True)["jobid"] for v in sim.state()["systemvms"] for _copy in range(4)]
     deadline = time.time() + 10
     while sim.job_stats()["running"] < 10 and time.time() < deadline:
         time.sleep(0.01)

@@ -88,7 +88,8 @@ def test_unknown_template_version_is_not_guessed(template):
 )
 def test_versions_compare_numerically_with_missing_parts_as_zero(left, right, expected):
     assert compare_versions(left, right) == expected
-    assert compare_versions(right, left) == -expected
+    swapped_left, swapped_right = right, left
+    assert compare_versions(swapped_left, swapped_right) == -expected
 
 
 @pytest.mark.parametrize(
