@@ -621,29 +621,35 @@ def outcomes_from_targets(
 VERSION_CHECK_PREFIX = "router_version"
 
 
-def unhealthy_items(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[str, t.Any] | None) -> dict[str, str]:
-    """Items among ``keys`` with a router that fails a ``cs_vr_health`` gate, with the failing checks in words.
+def item_health(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[str, t.Any] | None) -> dict[str, str]:
+    """For the items among ``keys`` whose routers a ``cs_vr_health`` result judged: ``passed``, or the failures in words.
 
     Routers are matched by id, then by their VPC or network, because a recreated router has a new id.
     """
     wanted = set(keys)
     by_router = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
-    found: dict[str, list[str]] = {}
+    judged: dict[str, list[str]] = {}
     health = health or {}
     # A looped cs_vr_health task (one network or VPC at a time) registers its results under "results".
     reported = list(health.get("routers") or []) + [router for result in health.get("results") or [] for router in result.get("routers") or []]
     for router in reported:
-        failing = [name for name in router.get("failing") or [] if not str(name).startswith(VERSION_CHECK_PREFIX)]
-        if router.get("passed") is not False or (router.get("failing") and not failing):
-            continue
         key = by_router.get(router.get("id") or "") or ("vpc:%s" % router["vpc_id"] if router.get("vpc_id") else "network:%s" % router.get("network_id"))
-        if key in wanted:
-            found.setdefault(key, []).append("%s fails %s" % (router.get("name"), ", ".join(failing) or router.get("error") or "its health gate"))
-    return {key: "; ".join(reasons) for key, reasons in found.items()}
+        if key not in wanted:
+            continue
+        failures = judged.setdefault(key, [])
+        failing = [name for name in router.get("failing") or [] if not str(name).startswith(VERSION_CHECK_PREFIX)]
+        if router.get("passed") is False and (failing or not router.get("failing")):
+            failures.append("%s fails %s" % (router.get("name"), ", ".join(failing) or router.get("error") or "its health gate"))
+    return {key: "; ".join(failures) or "passed" for key, failures in judged.items()}
+
+
+def unhealthy_items(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[str, t.Any] | None) -> dict[str, str]:
+    """The items among ``keys`` with a router that fails the health gate, with the failures in words."""
+    return {key: verdict for key, verdict in item_health(plan, keys, health).items() if verdict != "passed"}
 
 
 def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.Any], batch: int, path: str, now: datetime.datetime) -> list[dict[str, t.Any]]:
-    """Journal entries from per-item outcomes ``{key, ok, changed, error, details}`` of a batch."""
+    """Journal entries from per-item outcomes ``{key, ok, changed, error, duration, health_before, health_after}`` of a batch."""
     stamp = now.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
     names = {item["key"]: item["name"] for item in plan["items"]}
     return [
@@ -657,6 +663,8 @@ def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.An
             "changed": bool(outcome.get("changed")),
             "error": outcome.get("error"),
             "duration": outcome.get("duration"),
+            "health_before": outcome.get("health_before"),
+            "health_after": outcome.get("health_after"),
             "time": stamp,
         }
         for outcome in outcomes

@@ -69,6 +69,8 @@ def build_report(plan: dict[str, t.Any], journal: list[dict[str, t.Any]], title:
                 "status": entry.get("status"),
                 "changed": entry.get("changed"),
                 "duration": entry.get("duration"),
+                "health_before": entry.get("health_before"),
+                "health_after": entry.get("health_after"),
                 "error": redact(entry["error"]) if entry.get("error") else None,
             }
         )
@@ -113,10 +115,10 @@ def render_markdown(report: dict[str, t.Any]) -> str:
                 "| %s | %s | %s | %s | %s | %s |" % (item["kind"], item["name"], item["planned_path"], item["path"], item["outcome"], why.replace("|", "\\|"))
             )
         if group["timeline"]:
-            lines += ["", "| time | batch | stage | name | path | status | duration | error |", "|---|---|---|---|---|---|---|---|"]
+            lines += ["", "| time | batch | stage | name | path | status | duration | health before | health after | error |", "|" + "---|" * 10]
             for event in group["timeline"]:
                 lines.append(
-                    "| %s | %s | %s | %s | %s | %s | %s | %s |"
+                    "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
                     % (
                         event["time"],
                         event["batch"],
@@ -125,6 +127,8 @@ def render_markdown(report: dict[str, t.Any]) -> str:
                         event["path"],
                         event["status"],
                         _duration(event["duration"]),
+                        event["health_before"] or "",
+                        event["health_after"] or "",
                         (event["error"] or "").replace("|", "\\|"),
                     )
                 )
@@ -172,10 +176,13 @@ def render_html(report: dict[str, t.Any]) -> str:
             )
         parts.append("</table>")
         if group["timeline"]:
-            parts.append("<table><tr><th>time</th><th>batch</th><th>stage</th><th>name</th><th>path</th><th>status</th><th>duration</th><th>error</th></tr>")
+            parts.append(
+                "<table><tr><th>time</th><th>batch</th><th>stage</th><th>name</th><th>path</th><th>status</th><th>duration</th>"
+                "<th>health before</th><th>health after</th><th>error</th></tr>"
+            )
             for event in group["timeline"]:
                 parts.append(
-                    '<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
+                    '<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
                     % (
                         esc(event["status"] or ""),
                         esc(str(event["time"])),
@@ -185,6 +192,8 @@ def render_html(report: dict[str, t.Any]) -> str:
                         esc(str(event["path"])),
                         esc(str(event["status"])),
                         esc(_duration(event["duration"])),
+                        esc(event["health_before"] or ""),
+                        esc(event["health_after"] or ""),
                         esc(event["error"] or ""),
                     )
                 )

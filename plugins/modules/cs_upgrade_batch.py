@@ -86,6 +86,9 @@ options:
         O(unhealthy) says. With O(step=record), taken after the batch with the first one as baseline; a network or
         VPC with a router that fails (a regression) is recorded as failed.
     type: dict
+  health_before:
+    description: With O(step=record), the M(acs.upgrade.cs_vr_health) result taken before the batch, journalled with each item.
+    type: dict
   unhealthy:
     description:
       - With O(step=gate), what to do with networks and VPCs whose routers already fail the health gate before the
@@ -200,6 +203,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     fail_budget_exceeded,
     journal_entries,
     outcomes_from_targets,
+    item_health,
     parse_journal,
     unhealthy_items,
 )
@@ -262,10 +266,12 @@ def record(module: AnsibleModule, journal: list[dict], now: datetime.datetime) -
     missing = "the module reported nothing for it%s" % (": %s" % messages if messages else "")
     targets = [target for result in results for target in result.get("targets") or []]
     outcomes = outcomes_from_targets(plan, [item["key"] for item in asked["targets"]], targets, missing)
-    regressions = unhealthy_items(plan, [outcome["key"] for outcome in outcomes if outcome["ok"]], params["health"])
+    keys = [outcome["key"] for outcome in outcomes]
+    before, after = item_health(plan, keys, params["health_before"]), item_health(plan, keys, params["health"])
     for outcome in outcomes:
-        if outcome["key"] in regressions:
-            outcome.update(ok=False, error="health after the upgrade: %s" % regressions[outcome["key"]])
+        outcome.update(health_before=before.get(outcome["key"]), health_after=after.get(outcome["key"]))
+        if outcome["ok"] and after.get(outcome["key"], "passed") != "passed":
+            outcome.update(ok=False, error="health after the upgrade: %s" % after[outcome["key"]])
     entries = journal_entries(outcomes, plan, params["batch"], path, now)
     if entries and not module.check_mode:
         append_journal(module, params["journal"], entries)
@@ -301,6 +307,7 @@ def main() -> None:
             "max_fail_percentage": {"type": "int", "default": 0},
             "max_wait": {"type": "int", "default": 3600},
             "health": {"type": "dict"},
+            "health_before": {"type": "dict"},
             "unhealthy": {"type": "str", "choices": ["skip", "stop", "ignore"], "default": "skip"},
         },
         required_if=[("step", "record", ("results",))],

@@ -442,7 +442,7 @@ class Api:
             router = cloud.vms[params["routerid"]]
             fresh = _bool(params.get("performfreshchecks"))
             failure = "Failed to get health check results due to: "
-            if fresh and not cloud.health_checks_enabled():
+            if not cloud.health_checks_enabled():
                 raise ApiError(530, f"{failure}Router health checks are not enabled for router: {router['name']}", 4250)
             if fresh and router["state"] != "Running":
                 raise ApiError(530, f"{failure}Router {router['name']} is not in Running state: its health checks cannot run", 4250)
