@@ -63,10 +63,16 @@ echo "== starting the simulator (sample cloud, backend $BACKEND, time factor $TI
 "$VENV/bin/python" "$REPO/tests/simulator/acs-sim" --topology "$REPO/tests/simulator/topologies/sample-cloud.yml" \
     --port 0 --time-factor "$TIME_FACTOR" --backend "$BACKEND" --state-dir "$WORK/sim" >"$WORK/simulator.log" 2>&1 &
 SIM_PID=$!
-for _ in $(seq 1 600); do
-    [ -s "$WORK/sim/sim.json" ] && grep -q "listening on" "$WORK/simulator.log" && break
-    kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/simulator.log" >&2; exit 1; }
-    sleep 0.1
+# The docker backend starts a container per router and system VM before it listens.
+START_TIMEOUT=$([ "$BACKEND" = docker ] && echo 900 || echo 60)
+started=$(date +%s)
+until [ -s "$WORK/sim/sim.json" ] && grep -q "listening on" "$WORK/simulator.log"; do
+    kill -0 "$SIM_PID" 2>/dev/null || { echo "the simulator exited:" >&2; cat "$WORK/simulator.log" >&2; exit 1; }
+    if [ $(($(date +%s) - started)) -ge "$START_TIMEOUT" ]; then
+        echo "the simulator did not start within $START_TIMEOUT s; its log: $WORK/simulator.log" >&2
+        exit 1
+    fi
+    sleep 0.2
 done
 # The keys go through the environment (never the command line, where ps would show them).
 eval "$("$VENV/bin/python" - "$WORK/sim/sim.json" <<'EOF'
@@ -94,6 +100,7 @@ status=0
     -e acs_upgrade_dir="$OUTPUT" -e plan_group_by="$GROUP_BY" \
     -e livepatch_poll_interval=1 -e legacy_recreate_poll_interval=1 -e legacy_recreate_parallel=4 \
     "${EXTRA[@]}" || status=$?
+stop_simulator
 
 echo
 echo "== plan:        $OUTPUT/plan.txt"

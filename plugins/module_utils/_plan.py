@@ -291,7 +291,7 @@ def order_groups(groups: dict[str, dict[str, t.Any]], order: list[str]) -> list[
         matches = [gid for gid, group in groups.items() if wanted in (gid, group["name"], group.get("account"))]
         if not matches:
             raise PlanError(
-                "group %r in the order matches no group with work to do; the groups are: %s"
+                "group %r in the order matches no group of networks or VPCs; the groups are: %s"
                 % (wanted, ", ".join(sorted(group["name"] for group in groups.values())) or "(none)")
             )
         if len(matches) > 1:

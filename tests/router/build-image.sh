@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 #
 # Builds the router / system VM container image without any registry:
@@ -45,7 +46,7 @@ recipe_hash=$( {
   echo "$base_key" "$BASE_SCRIPTS_VERSION"
   cd "$HERE"
   find build-image.sh rootfs payload -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z \
-    | xargs -0 sh -c 'for f; do printf "%s %s " "$f" "$(stat -c %a "$f")"; sha256sum < "$f"; done' sh
+    | while IFS= read -r -d '' f; do printf '%s %s ' "$f" "$(stat -c %a "$f")"; sha256sum < "$f"; done
 } | sha256sum | cut -c1-12)
 image="$IMAGE_REPO:$recipe_hash"
 
@@ -62,7 +63,7 @@ base_image="$IMAGE_REPO-base:$base_key"
 work=$(mktemp -d "$CACHE_DIR/build.XXXXXX")
 container=""
 cleanup() {
-  [ -n "$container" ] && docker rm -f "$container" >/dev/null 2>&1 || true
+  if [ -n "$container" ]; then docker rm -f "$container" >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

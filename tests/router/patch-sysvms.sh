@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 #
 # Live patch of a system VM / virtual router, following the steps of CloudStack's patch-sysvms.sh:
@@ -39,7 +40,8 @@ tar -tzf "$newpath/cloud-scripts.tgz" > /dev/null 2>&1 || fail "payload $newpath
 : > "$logfile"
 
 active_services=()
-for svc in $(cat "$svcfile"); do
+read -r -a enabled_services < "$svcfile"
+for svc in "${enabled_services[@]}"; do
   if svc status "$svc"; then
     active_services+=("$svc")
   fi

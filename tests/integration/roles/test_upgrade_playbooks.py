@@ -72,6 +72,9 @@ def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(ac
     assert [(job["params"].get("livepatch"), job["params"].get("cleanup"), job["jobstatus"]) for job in failing] == [("true", "false", 2), (None, "true", 1)]
     journal = read_journal(output)
     assert [(entry["path"], entry["status"]) for entry in journal if entry["name"] == FAILING_NETWORK] == [("livepatch", "failed"), ("legacy", "done")]
+    # Health was judged before and after every network and VPC, and journalled.
+    judged = [entry for entry in journal if entry["key"].startswith(("network:", "vpc:")) and entry["status"] == "done"]
+    assert judged and all(entry["health_before"] == entry["health_after"] == "passed" for entry in judged)
     # The VPC without tiers went the legacy way, as the plan said.
     vpc_jobs = [job for job in jobs if job["instanceid"] == names["globex-vpc-empty"]]
     assert [job["params"].get("cleanup") for job in vpc_jobs] == ["true"]

@@ -1,4 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """Backend whose system VMs and routers are real Debian containers (image built by tests/router/build-image.sh).
 
@@ -19,6 +20,8 @@ A container that already exists under the expected name (e.g. created by molecul
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -150,6 +153,11 @@ class DockerBackend(Backend):
         return "*" in self.break_payload or vm["name"] in self.break_payload or vm["id"] in self.break_payload
 
     # ------------------------------------------------------------------ Backend
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - one backend per simulator, a handful of versions
+    def scripts_checksum(self, ms_version: str) -> str:
+        # What the patch script prints as version:<md5> for this payload, so "No change in the scripts checksum" matches the containers.
+        return hashlib.md5(payload_builder.cloud_scripts(ms_version)).hexdigest()
+
     def create_vm(self, vm: dict[str, Any]) -> None:
         name = self.container(vm)
         state = container_state(name)

@@ -98,3 +98,21 @@ def test_record_in_check_mode_writes_nothing(run_module, plan, tmp_path):
 def test_skipped_task_records_nothing(run_module, plan, tmp_path):
     result = run_module(cs_upgrade_batch, args(plan, tmp_path / "journal.jsonl", step="record", results=[{"skipped": True, "changed": False}]))
     assert result["entries"] == [] and "was not run" in result["reason"]
+
+
+def test_record_fails_a_health_regression(run_module, plan, tmp_path):
+    patched = {"targets": [{"kind": "network", "id": "n1", "status": "patched"}, {"kind": "network", "id": "n2", "status": "patched"}]}
+    before = {"routers": [{"id": "r1", "name": "r-1-VM", "passed": True}, {"id": "r2", "name": "r-2-VM", "passed": True}]}
+    # After the patch r-2-VM fails dns (a regression); the version check of r-1-VM does not count.
+    after = {
+        "routers": [
+            {"id": "r1", "name": "r-1-VM", "passed": False, "failing": ["router_version_check.py"]},
+            {"id": "r2", "name": "r-2-VM", "passed": False, "failing": ["dns_check.py"]},
+        ]
+    }
+    result = run_module(cs_upgrade_batch, args(plan, tmp_path / "journal.jsonl", step="record", results=[patched], health_before=before, health=after))
+    assert result["failed_items"] == ["network:n2"]
+    first, second = result["entries"]
+    assert (first["health_before"], first["health_after"], first["status"]) == ("passed", "passed", "done")
+    assert (second["health_before"], second["health_after"], second["status"]) == ("passed", "r-2-VM fails dns_check.py", "failed")
+    assert second["error"] == "health after the upgrade: r-2-VM fails dns_check.py"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 """Basic check: free space on / against minDiskNeeded (MB)."""
 from __future__ import annotations

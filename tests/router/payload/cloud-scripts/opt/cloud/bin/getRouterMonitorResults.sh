@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: Apache-2.0
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: Contributors to the acs.upgrade project
 # Prints the last health check results as the management server fetches them: {"basic": {...}, "advanced": {...}}.
 # With "true" as first argument the checks are run fresh first (getRouterHealthCheckResults performfreshchecks=true).
