@@ -47,7 +47,7 @@ integration: venv host
 
 molecule: venv host
 	bash tests/router/build-image.sh
-	cd $(CURDIR) && for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario || exit 1; done
+	for config in molecule/*/molecule.yml; do $(BIN)/molecule test -s $$(basename $$(dirname $$config)) || exit 1; done
 
 ## The collection builds, installs offline, and ansible-doc renders every module from the installed copy.
 build-check: venv
@@ -62,7 +62,8 @@ build-check: venv
 
 ## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers).
 demo: venv
-	bash demo/run-demo.sh
+	$(if $(DOCKER),bash tests/host/prepare.sh,true)
+	bash demo/run-demo.sh $(if $(DOCKER),--docker,)
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache

@@ -196,6 +196,7 @@ class Fleet:
         self.systemvms: list[SystemVm] = []
         self.networks: dict[str, dict[str, t.Any]] = {}
         self.vpcs: dict[str, dict[str, t.Any]] = {}
+        self._tiers_index: tuple[dict[str, dict[str, t.Any]] | None, dict[str, set[str]]] = (None, {})
 
     @classmethod
     def read(
@@ -244,13 +245,10 @@ class Fleet:
     def units(self) -> list[Unit]:
         """Routers grouped by the network or VPC a restart acts on, in a stable order (zone, name)."""
         units: dict[tuple[str, str], Unit] = {}
+        # A VPC with no router in the read is left out: nothing to patch there.
         for router in self.routers:
             unit = self.unit_of(router, units)
             unit.routers.append(router)
-        for vpcid, vpc in self.vpcs.items():
-            # A VPC with no router in the read is left out: nothing to patch there.
-            if ("vpc", vpcid) in units:
-                units[("vpc", vpcid)].tiers = self.tiers_of(vpcid, vpc)
         return sorted(units.values(), key=lambda unit: (self.zone_name(unit.zoneid), unit.kind, unit.name, unit.id))
 
     def unit_of(self, router: Router, known: dict[tuple[str, str], Unit] | None = None) -> Unit:
@@ -272,7 +270,14 @@ class Fleet:
         return known[key]
 
     def tiers_of(self, vpcid: str, vpc: dict[str, t.Any] | None = None) -> list[str]:
-        tiers = {network_id for network_id, network in self.networks.items() if network.get("vpcid") == vpcid}
+        # Indexed once per networks table: a cloud has thousands of VPCs and tens of thousands of networks.
+        if self._tiers_index[0] is not self.networks:
+            index: dict[str, set[str]] = {}
+            for network_id, network in self.networks.items():
+                if network.get("vpcid"):
+                    index.setdefault(network["vpcid"], set()).add(network_id)
+            self._tiers_index = (self.networks, index)
+        tiers = set(self._tiers_index[1].get(vpcid, ()))
         tiers.update(network["id"] for network in (vpc or {}).get("network", []) if network.get("id"))
         return sorted(tiers)
 
