@@ -6,7 +6,7 @@
 # private server on a loopback port.
 set -euo pipefail
 
-packages=(docker.io debootstrap mariadb-server mariadb-client iproute2 git)
+packages=(docker.io debootstrap mariadb-server mariadb-client iproute2 git shellcheck)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
