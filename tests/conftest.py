@@ -41,6 +41,7 @@ os.environ.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
 @pytest.fixture
 def run_module(capsys):
     """Run a module's main() in-process as Ansible would, returning its result dict (``failed`` set on failure)."""
+    from ansible.module_utils.common import warnings as module_warnings
     from ansible.module_utils.testing import patch_module_args
 
     def runner(module, args: dict, check_mode: bool = False, diff: bool = False) -> dict:
@@ -49,6 +50,10 @@ def run_module(capsys):
             args["_ansible_check_mode"] = True
         if diff:
             args["_ansible_diff"] = True
+        # A module process starts without warnings or deprecations; in-process runs share these module globals, so
+        # the warnings of an earlier test would otherwise show up in this result (and make it unusable as a parameter).
+        module_warnings._global_warnings.clear()
+        module_warnings._global_deprecations.clear()
         capsys.readouterr()
         with patch_module_args(args):
             try:

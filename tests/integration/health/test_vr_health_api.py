@@ -134,11 +134,14 @@ def test_a_router_whose_fresh_checks_fail_fails_the_gate_with_the_reason(sim, ru
 
 def test_results_older_than_max_age_fail_unless_refreshed(sim, run_module):
     web = routers_by(sim, "guestnetworkname")["web"][0]
-    time.sleep(2.1)  # the simulator stamps results to the second
+    # The simulator stamps results to the whole second, so a result just taken is up to 1 s old at once. The ages are
+    # kept 2 s away from max_age on either side: the other routers' results (from the start of the simulator) are over
+    # 4 s old, web's fresh ones under 1 s plus however long a loaded machine takes to get to the module's check.
+    time.sleep(4.1)
     sim.client().call("getRouterHealthCheckResults", routerid=web["id"], performfreshchecks=True)
     before = len(sim.calls("getRouterHealthCheckResults"))
 
-    stale = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=1))
+    stale = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=3))
     assert stale["failed"] is True
     assert sorted(stale["failing"]) == sorted(r["name"] for r in stale["routers"] if r["name"] != web["name"])
     assert all(r["stale_checks"] for r in stale["routers"] if r["name"] != web["name"])
@@ -151,7 +154,7 @@ def test_results_older_than_max_age_fail_unless_refreshed(sim, run_module):
     time.sleep(1.1)
     sim.client().call("getRouterHealthCheckResults", routerid=web["id"], performfreshchecks=True)
     before = len(sim.calls("getRouterHealthCheckResults"))
-    refreshed = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=2, refresh_stale=True))
+    refreshed = run_module(cs_vr_health, dict(conn(sim), zone="zone1", max_age=3, refresh_stale=True))
     assert refreshed["gate_passed"] is True, refreshed.get("msg")
     asked = {c["params"]["routerid"] for c in sim.calls("getRouterHealthCheckResults")[before:]}
     assert asked == {r["id"] for r in refreshed["routers"] if r["name"] != web["name"]}

@@ -4,9 +4,12 @@
 """Fixtures for the router containers: the image (built once, cached), a network, and containers per test."""
 from __future__ import annotations
 
+import fcntl
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from acs_sim.backends.docker import DockerBackend, build_image, docker
@@ -15,7 +18,11 @@ from acs_sim.backends.docker import DockerBackend, build_image, docker
 @pytest.fixture(scope="session")
 def router_image() -> str:
     started = time.monotonic()
-    image = build_image()
+    # Parallel workers (pytest -n) would each build a missing image at the same time, writing the same cached
+    # debootstrap tarball: one builds, the others wait and then find the image in the cache.
+    with (Path(tempfile.gettempdir()) / "acs-upgrade-router-image.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        image = build_image()
     print(f"\nrouter image {image} ready in {time.monotonic() - started:.1f} s")
     return image
 

@@ -1,0 +1,190 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""playbooks/crosszone.yml end to end: the cloud of the cross-zone template article (seed 003) repaired through
+ansible-runner, with the simulator as the management server's API and a real MariaDB as its `cloud` database.
+
+The simulator serves the API but does not write the `cloud` database. What the management server writes there
+while the playbook runs is played by ``CloudStackCompanion``, a thread of the test that watches the database and
+the simulator's job log and does what CloudStack does:
+
+- once the Active SYSTEM template CloudStack takes for the region (the highest Active id) is downloaded in a zone
+  whose SSVM and CPVM do not run, it creates them: new ``vm_instance`` rows, Running, from that template, and it
+  starts the zone's system VMs in the simulator (``startSystemVm``, with its own API key), so that the API shows
+  them Running too (the simulator cannot hold a zone without system VMs; Stopped ones stand for the destroyed ones);
+- once the simulator has run a ``rebootSystemVm`` job for a zone's SSVM (its cloud service restarted and rescanned
+  the templates table), it adds the ``template_store_ref`` rows (``DOWNLOADED``, ``destroyed`` 0) of the Active
+  cross-zone templates missing from that zone's image stores, as the SSVM does when its download ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from playbook_runner import run_playbook
+from test_crosszone_playbook import db_vars
+
+# The zones of the seed data (data_center.name); the SSVM and CPVM of zones 1 and 2 were destroyed by the upgrade.
+TOPOLOGY: dict[str, Any] = {
+    "managementserver": {"version": "4.18.0.0"},
+    "seed": 3,
+    "keys": {"cloudstack": {"apikey": "companion-apikey", "secretkey": "companion-secretkey", "account": "admin"}},
+    "zones": [
+        {"name": "zone-1", "systemvms": {"state": "Stopped"}},
+        {"name": "zone-2", "systemvms": {"state": "Stopped"}},
+        {"name": "zone-3"},
+    ],
+}
+SEED_FINAL = {634: ("Active", 1), 635: ("Inactive", 0), 636: ("Inactive", 0)}
+
+
+class CloudStackCompanion(threading.Thread):
+    """The management server's writes to the `cloud` database (see the module docstring); errors end the thread and are kept."""
+
+    def __init__(self, sim: Any, db: Any, interval: float = 0.05) -> None:
+        super().__init__(name="cloudstack-companion", daemon=True)
+        self.sim = sim
+        self.db = db
+        self.client = sim.client("cloudstack")
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.handled_jobs: set[str] = set()
+        self.recreated_zones: list[str] = []
+        self.downloads: list[tuple[int, int]] = []
+        self.errors: list[BaseException] = []
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.recreate_system_vms()
+                self.download_after_reboots()
+            except BaseException as exc:  # kept for the test to report; the playbook then waits in vain and fails
+                self.errors.append(exc)
+                return
+
+    def __enter__(self) -> CloudStackCompanion:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.join(timeout=30)
+
+    def recreate_system_vms(self) -> None:
+        rows = self.db.query("SELECT MAX(id) FROM vm_template WHERE type = 'SYSTEM' AND removed IS NULL AND state = 'Active'")
+        taken = rows[0][0]
+        if taken is None:
+            return
+        zones = self.db.query(
+            "SELECT DISTINCT d.id, d.name FROM template_store_ref r JOIN image_store s ON s.id = r.store_id JOIN data_center d ON d.id = s.data_center_id "
+            "WHERE r.template_id = %s AND r.destroyed = 0 AND r.download_state = 'DOWNLOADED' AND s.removed IS NULL",
+            (taken,),
+        )
+        for zone_id, zone_name in zones:
+            (running,) = self.db.query(
+                "SELECT COUNT(DISTINCT type) FROM vm_instance WHERE data_center_id = %s AND removed IS NULL AND state = 'Running' "
+                "AND type IN ('SecondaryStorageVm', 'ConsoleProxy')",
+                (zone_id,),
+            )[0]
+            if running == 2:
+                continue
+            self.db.system_vms_started(zone_id=zone_id, template_id=taken)
+            for vm in self.sim.state()["systemvms"]:
+                if vm["zonename"] == zone_name and vm["state"] != "Running":
+                    job = self.client.run("startSystemVm", id=vm["id"])
+                    assert job["jobstatus"] == 1, job
+            self.recreated_zones.append(zone_name)
+
+    def download_after_reboots(self) -> None:
+        reboots = [j for j in self.sim.jobs() if j["command"] == "rebootSystemVm" and j["jobstatus"] == 1 and j["jobid"] not in self.handled_jobs]
+        if not reboots:
+            return
+        zone_of_vm = {vm["id"]: vm["zonename"] for vm in self.sim.state()["systemvms"] if vm["systemvmtype"] == "secondarystoragevm"}
+        cross_zone = [
+            tid for (tid,) in self.db.query("SELECT id FROM vm_template WHERE type = 'SYSTEM' AND removed IS NULL AND state = 'Active' AND cross_zones = 1")
+        ]
+        for job in reboots:
+            self.handled_jobs.add(job["jobid"])
+            if job["instanceid"] not in zone_of_vm:
+                continue
+            stores = self.db.query(
+                "SELECT s.id FROM image_store s JOIN data_center d ON d.id = s.data_center_id WHERE d.name = %s AND s.removed IS NULL AND s.role = 'Image'",
+                (zone_of_vm[job["instanceid"]],),
+            )
+            for (store_id,) in stores:
+                for tid in cross_zone:
+                    if not self.db.query("SELECT 1 FROM template_store_ref WHERE template_id = %s AND store_id = %s AND destroyed = 0", (tid, store_id)):
+                        self.db.template_downloaded(tid, store_id=store_id)
+                        self.downloads.append((tid, store_id))
+
+
+def store_refs(db: Any, template_id: int) -> list[tuple]:
+    return db.query(
+        "SELECT r.store_id, r.template_id, s.data_center_id FROM template_store_ref r JOIN image_store s ON s.id = r.store_id "
+        "WHERE r.destroyed = 0 AND r.download_state = 'DOWNLOADED' AND r.template_id = %s ORDER BY r.store_id",
+        (template_id,),
+    )
+
+
+def test_seed_cloud_repaired_by_the_playbook(acs_sim, cloud_db, tmp_path):
+    sim = acs_sim(topology=TOPOLOGY, time_factor=0.001)
+    db = cloud_db("seed")
+    assert sorted(z["name"] for z in sim.state()["zones"]) == sorted(name for (name,) in db.query("SELECT name FROM data_center WHERE removed IS NULL"))
+    ssvm = {vm["zonename"]: vm["id"] for vm in sim.state()["systemvms"] if vm["systemvmtype"] == "secondarystoragevm"}
+    extravars = db_vars(
+        db,
+        crosszone_remediate=True,
+        crosszone_backup_file=str(tmp_path / "crosszone-backup.json"),
+        crosszone_wait_delay=1,
+        crosszone_wait_retries=20,
+        crosszone_poll_interval=0.1,
+        crosszone_reboot_timeout=30,
+    )
+
+    with CloudStackCompanion(sim, db) as companion:
+        first = run_playbook(sim, tmp_path, "crosszone.yml", extravars)
+    assert not companion.errors, companion.errors
+    assert first.rc == 0, first.stdout[-4000:]
+
+    # the final tables of the article: 634 Active and cross-zone, downloaded in the store of every zone
+    assert db.templates() == SEED_FINAL
+    assert store_refs(db, 634) == [(1, 634, 1), (2, 634, 2), (3, 634, 3)]
+    # zone 2 came up from its own copy first, zone 1 from 634; zones 2 and 3 downloaded 634 after their SSVM rebooted
+    assert companion.recreated_zones == ["zone-2", "zone-1"]
+    assert sorted(companion.downloads) == [(634, 2), (634, 3)]
+
+    # the SSVMs of zones 2 and 3 were rebooted once each by the playbook, never destroyed
+    assert sim.calls("destroySystemVm") == []
+    reboots = sim.calls("rebootSystemVm")
+    assert sorted(c["params"]["id"] for c in reboots) == sorted([ssvm["zone-2"], ssvm["zone-3"]])
+    assert {c["key"] for c in reboots} == {"admin"}
+    assert all(j["jobstatus"] == 1 for j in sim.jobs() if j["command"] == "rebootSystemVm")
+    assert all(vm["state"] == "Running" for vm in sim.state()["systemvms"])
+    assert db.params["login_password"] not in first.stdout
+
+    # a second run finds the cloud repaired and changes nothing, in the database or in the cloud
+    snapshot, jobs = db.snapshot(), len(sim.jobs())
+    second = run_playbook(sim, tmp_path, "crosszone.yml", extravars)
+    assert second.rc == 0, second.stdout[-4000:]
+    assert second.changed == 0
+    assert db.snapshot() == snapshot
+    assert len(sim.jobs()) == jobs
+
+
+def test_check_mode_names_the_reboots_and_changes_nothing(acs_sim, cloud_db, tmp_path):
+    # Half-way through: zone 2 recreated its system VMs from 635; the next step makes 634 Active and asks for downloads.
+    sim = acs_sim(topology={**TOPOLOGY, "zones": [{"name": "zone-1", "systemvms": {"state": "Stopped"}}, {"name": "zone-2"}, {"name": "zone-3"}]})
+    db = cloud_db("half_finished")
+    before = db.snapshot()
+    backup = tmp_path / "crosszone-backup.json"
+
+    checked = run_playbook(sim, tmp_path, "crosszone.yml", db_vars(db, crosszone_remediate=True, crosszone_backup_file=str(backup)), check=True)
+    assert checked.rc == 0, checked.stdout[-4000:]
+    assert "activate_canonical" in checked.stdout
+    restarts = checked.stdout.split("Restart the SSVM of each zone that lacks the template")[1].split("TASK [")[0]
+    assert "item=zone-2" in restarts and "item=zone-3" in restarts and "item=zone-1" not in restarts
+    assert db.snapshot() == before
+    assert not backup.exists()
+    assert sim.jobs() == []
+    assert sim.calls("rebootSystemVm") == []
