@@ -50,6 +50,11 @@ recipe_hash=$( {
 } | sha256sum | cut -c1-12)
 image="$IMAGE_REPO:$recipe_hash"
 
+# One build at a time (parallel test workers, molecule next to pytest): the others wait, then find the image cached.
+mkdir -p "$CACHE_DIR"
+exec 9>"$CACHE_DIR/build.lock"
+flock 9
+
 if docker image inspect "$image" >/dev/null 2>&1; then
   docker tag "$image" "$IMAGE_REPO:latest"
   log "up to date: $image"
