@@ -67,10 +67,21 @@ def parse_version(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def compare_versions(left: str, right: str) -> int:
+    """-1, 0 or 1; missing trailing parts count as 0, so 4.18.0.0 equals 4.18.0 and 4.18."""
+    a, b = parse_version(left), parse_version(right)
+    width = max(len(a), len(b))
+    a, b = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
+    return (a > b) - (a < b)
+
+
 def version_at_least(version: str, minimum: str) -> bool:
-    have, want = parse_version(version), parse_version(minimum)
-    width = max(len(have), len(want))
-    return have + (0,) * (width - len(have)) >= want + (0,) * (width - len(want))
+    return compare_versions(version, minimum) >= 0
+
+
+def cs_timestamp(moment: datetime.datetime) -> str:
+    """A time as CloudStack's API reads it (``expires``, ``startdate``): ISO-8601 with the zone offset."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def _encode(value: str) -> str:
@@ -180,7 +191,7 @@ class CloudStackClient:
         if self.signature_version == 3:
             expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.expires_seconds)
             query["signatureversion"] = "3"
-            query["expires"] = expires.strftime("%Y-%m-%dT%H:%M:%S%z")
+            query["expires"] = cs_timestamp(expires)
         query["signature"] = sign(query, self._secret)
         return query
 
@@ -300,9 +311,13 @@ class CloudStackClient:
             raise CloudStackError(command, 200, "the answer carries no jobid; is %s an async command on this server?" % command)
         return jobid
 
+    def jobs_since(self, since: datetime.datetime) -> list[dict[str, t.Any]]:
+        """Every async job visible to this key created at or after ``since`` (one paged listAsyncJobs)."""
+        return self.list("listAsyncJobs", "asyncjobs", startdate=cs_timestamp(since), listall=True)
+
     def find_job(self, instance_id: str, since: datetime.datetime) -> str | None:
         """The id of a job on ``instance_id`` created at or after ``since``, if there is one."""
-        for job in self.list("listAsyncJobs", "asyncjobs", startdate=since.strftime("%Y-%m-%dT%H:%M:%S%z"), listall=True):
+        for job in self.jobs_since(since):
             if job.get("jobinstanceid") == instance_id:
                 return job["jobid"]
         return None

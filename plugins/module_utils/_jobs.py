@@ -190,7 +190,7 @@ class JobRunner:
         if len(in_flight) >= LIST_THRESHOLD:
             self.poll_calls += 1
             try:
-                listed = self.client.list("listAsyncJobs", "asyncjobs", listall=True, startdate=since.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                listed = self.client.jobs_since(since)
             except CloudStackError:
                 listed = []  # fall back to one query per job below
             seen = {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import FEATURES_SINCE, parse_version
+from ansible_collections.acs.upgrade.plugins.module_utils._api import FEATURES_SINCE, compare_versions, parse_version
 
 # patchSystemVm and restartNetwork/restartVPC(livepatch) appeared together; the client's feature table says when.
 LIVEPATCH_MIN_MS_VERSION = FEATURES_SINCE["patchSystemVm"]
@@ -36,13 +36,6 @@ class Support(t.NamedTuple):
 def _padded(version: str, width: int) -> tuple[int, ...]:
     parts = parse_version(version)
     return (parts + (0,) * width)[:width] if len(parts) < width else parts
-
-
-def compare_versions(left: str, right: str) -> int:
-    """-1, 0 or 1; missing trailing parts count as 0, so 4.18.0.0 equals 4.18.0 and 4.18."""
-    width = max(len(parse_version(left)), len(parse_version(right)))
-    a, b = _padded(left, width), _padded(right, width)
-    return (a > b) - (a < b)
 
 
 def _release(version: str) -> tuple[int, int]:

@@ -22,7 +22,8 @@ import datetime
 import json
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_current, livepatch_support, template_is_current
+from ansible_collections.acs.upgrade.plugins.module_utils._api import parse_version
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_current, is_valid_version, livepatch_support, template_is_current
 
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
@@ -221,12 +222,8 @@ def unit_path(
 
 
 def _version_key(version: t.Any) -> tuple[int, ...]:
-    parts = []
-    for piece in str(version or "").split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts)
+    # An unreadable version sorts first: it is treated as the oldest.
+    return parse_version(str(version)) if is_valid_version(version) else ()
 
 
 # ---------------------------------------------------------------------------------------------- groups
