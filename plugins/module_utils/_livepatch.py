@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import LIVEPATCH_MIN_MS_VERSION, is_current, livepatch_support, ms_supports_livepatch
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    LIVEPATCH_MIN_MS_VERSION,
+    is_current,
+    livepatch_support,
+    ms_supports_livepatch,
+    unit_livepatch_support,
+)
 
 LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
 SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
@@ -186,29 +192,11 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
         target.path, target.status = SKIPPED, "unchanged"
         target.reason = "every Running router already runs the software of management server %s" % fleet.version
         return target
-    if not ms_supports_livepatch(fleet.version):
-        target.path, target.reason = LEGACY, livepatch_support(None, fleet.version).reason
-        return target
-    if unit.kind == "vpc":
-        implemented = [tier for tier in unit.tiers if fleet.networks.get(tier, {}).get("state", "Implemented") == "Implemented"]
-        if not implemented:
-            target.path = LEGACY
-            target.reason = (
-                "VPC %s has no tier%s: restartVPC with livepatch patches its routers once per tier, so nothing would be patched while the job "
-                "reports success; %s" % (unit.name, " in the Implemented state" if unit.tiers else "", recreate_hint("its routers"))
-            )
-            return target
-    unsupported = []
-    for router in running:
-        support = livepatch_support(router.version, fleet.version)
-        if not support.supported:
-            unsupported.append("%s: %s" % (router.name, support.reason))
-        for warning in support.warnings:
-            if warning not in target.warnings:
-                target.warnings.append(warning)
-    if unsupported:
-        # One restart patches every Running router of the unit: one that cannot take the payload rules it out.
-        target.path, target.reason = LEGACY, "; ".join(unsupported)
+    tier_states = [fleet.networks.get(tier, {}).get("state") for tier in unit.tiers]
+    support = unit_livepatch_support(unit.kind, unit.name, tier_states, [(router.name, router.version) for router in running], fleet.version)
+    target.warnings.extend(warning for warning in support.warnings if warning not in target.warnings)
+    if not support.supported:
+        target.path, target.reason = LEGACY, "%s; %s" % (support.reason, recreate_hint("its routers"))
         return target
     if not running:
         target.path = LEGACY

@@ -83,6 +83,40 @@ def livepatch_support(template_version: str | None, ms_version: str) -> Support:
     return Support(True, "template %s can be live-patched by %s" % (template_version, ms_version), [])
 
 
+def version_key(version: t.Any) -> tuple[int, ...]:
+    """A sort key for template versions; an unreadable one sorts first, as the oldest."""
+    return parse_version(str(version)) if is_valid_version(version) else ()
+
+
+def unit_livepatch_support(kind: str, name: str, tier_states: t.Sequence[str | None], routers: t.Iterable[tuple[str, str | None]], ms_version: str) -> Support:
+    """Whether one restartNetwork/restartVPC with livepatch can patch a network or VPC.
+
+    ``routers`` are the (name, template version) of its Running routers: one restart patches them all, so a single
+    router that cannot take the payload rules the whole unit out. ``tier_states`` are the states of a VPC's tiers:
+    restartVPC patches once per Implemented tier, so a VPC without one is patched nowhere while the job succeeds.
+    """
+    if not ms_supports_livepatch(ms_version):
+        return livepatch_support(None, ms_version)
+    if kind == "vpc" and not any((state or "Implemented") == "Implemented" for state in tier_states):
+        return Support(
+            False,
+            "VPC %s has no tiers%s: restartVPC with livepatch patches its routers once per tier, so nothing would be patched while the job "
+            "reports success" % (name, " in the Implemented state" if tier_states else ""),
+            [],
+        )
+    reasons, unsupported, warnings = [], [], []
+    for router_name, version in sorted(routers, key=lambda router: version_key(router[1])):
+        support = livepatch_support(version, ms_version)
+        if support.supported:
+            reasons.append(support.reason)
+        else:
+            unsupported.append("%s: %s" % (router_name, support.reason))
+        warnings.extend(warning for warning in support.warnings if warning not in warnings)
+    if unsupported:
+        return Support(False, "; ".join(unsupported), warnings)
+    return Support(True, reasons[0] if reasons else "no Running router to decide on", warnings)
+
+
 def is_current(softwareversion: str | None, ms_version: str) -> bool:
     """Whether a VM reporting ``softwareversion`` already runs the software of management server ``ms_version``.
 

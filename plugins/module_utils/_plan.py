@@ -22,8 +22,7 @@ import datetime
 import json
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import parse_version
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_current, is_valid_version, livepatch_support, template_is_current
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_current, livepatch_support, template_is_current, unit_livepatch_support
 
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
@@ -181,9 +180,15 @@ def systemvm_path(
 
 
 def unit_path(
-    unit: dict[str, t.Any], routers: list[dict[str, t.Any]], ms_version: str, entry: dict[str, t.Any] | None, require_new_template: bool, force_legacy: set[str]
+    unit: dict[str, t.Any],
+    routers: list[dict[str, t.Any]],
+    ms_version: str,
+    entry: dict[str, t.Any] | None,
+    require_new_template: bool,
+    force_legacy: set[str],
+    tier_states: t.Sequence[str | None] = (),
 ) -> tuple[str, str, list[str]]:
-    """(path, reason, warnings) for a network or VPC: all its routers move together."""
+    """(path, reason, warnings) for a network or VPC: all its routers move together; ``tier_states`` of a VPC's tiers."""
     label = "%s %s" % (unit["kind"], unit["name"])
     running = [router for router in routers if router.get("state") == "Running"]
     warnings = [
@@ -213,17 +218,8 @@ def unit_path(
         return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), warnings
     if _match(force_legacy, unit["id"], unit["name"]):
         return "legacy", "%s is listed for the legacy path by the operator" % label, warnings
-    if unit["kind"] == "vpc" and not unit.get("tiers"):
-        return "legacy", "VPC %s has no tiers: restartVPC(livepatch) would report success without patching its routers" % unit["name"], warnings
-    oldest = min(running, key=lambda router: _version_key(router.get("version")))
-    support = livepatch_support(oldest.get("version"), ms_version)
-    reason = support.reason if support.supported else "router %s: %s" % (oldest["name"], support.reason)
-    return ("livepatch" if support.supported else "legacy"), reason, warnings + list(support.warnings)
-
-
-def _version_key(version: t.Any) -> tuple[int, ...]:
-    # An unreadable version sorts first: it is treated as the oldest.
-    return parse_version(str(version)) if is_valid_version(version) else ()
+    support = unit_livepatch_support(unit["kind"], unit["name"], tier_states, [(router["name"], router.get("version")) for router in running], ms_version)
+    return ("livepatch" if support.supported else "legacy"), support.reason, warnings + list(support.warnings)
 
 
 # ---------------------------------------------------------------------------------------------- groups
@@ -362,6 +358,7 @@ def build_plan(
     legacy_names = {str(name) for name in force_legacy or []}
     names = _Names(fleet)
     routers_by_id = {router["id"]: router for router in fleet.get("routers", [])}
+    networks = {network["id"]: network for network in fleet.get("networks", [])}
 
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
@@ -388,7 +385,8 @@ def build_plan(
     for unit in fleet.get("units", []) if include_routers else []:
         routers = [routers_by_id[rid] for rid in unit.get("routers", []) if rid in routers_by_id]
         key = "%s:%s" % (unit["kind"], unit["id"])
-        path, reason, warnings = unit_path(unit, routers, ms_version, done.get(key), require_new_template, legacy_names)
+        tier_states = [networks.get(tier, {}).get("state") for tier in unit.get("tiers") or []]
+        path, reason, warnings = unit_path(unit, routers, ms_version, done.get(key), require_new_template, legacy_names, tier_states)
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])

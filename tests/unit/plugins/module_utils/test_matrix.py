@@ -16,6 +16,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     ms_supports_livepatch,
     required_template_version,
     template_is_current,
+    unit_livepatch_support,
 )
 
 
@@ -126,3 +127,28 @@ def test_template_is_current_for_ms_4180(template, current):
 def test_the_livepatch_apis_all_appear_in_the_version_the_matrix_requires():
     for feature in ("patchSystemVm", "restartNetwork.livepatch", "restartVPC.livepatch"):
         assert compare_versions(FEATURES_SINCE[feature], LIVEPATCH_MIN_MS_VERSION) == 0
+
+
+def test_one_router_that_cannot_take_the_payload_rules_the_whole_network_out():
+    support = unit_livepatch_support("network", "net-1", [], [("r-1", "4.15.1"), ("r-2", "4.13.1")], "4.18.0.0")
+    assert not support.supported
+    assert support.reason.startswith("r-2: ") and "JDK" in support.reason
+
+
+def test_a_network_of_live_patchable_routers_gets_the_oldest_routers_reason_and_each_warning_once():
+    support = unit_livepatch_support("network", "net-1", [], [("r-1", "4.15.1"), ("r-2", "4.14.1"), ("r-3", "4.14.1")], "4.18.0.0")
+    assert support.supported and "4.14.1" in support.reason
+    assert len(support.warnings) == 1 and "strongSwan" in support.warnings[0]
+
+
+@pytest.mark.parametrize("tier_states, qualifier", [([], ""), (["Allocated", "Shutdown"], " in the Implemented state")])
+def test_a_vpc_without_an_implemented_tier_cannot_be_live_patched(tier_states, qualifier):
+    support = unit_livepatch_support("vpc", "vpc-1", tier_states, [("r-1", "4.15.1")], "4.18.0.0")
+    assert not support.supported
+    assert support.reason.startswith("VPC vpc-1 has no tiers%s:" % qualifier)
+    assert unit_livepatch_support("vpc", "vpc-1", ["Allocated", "Implemented"], [("r-1", "4.15.1")], "4.18.0.0").supported
+
+
+def test_no_unit_is_live_patchable_on_a_416_management_server():
+    support = unit_livepatch_support("network", "net-1", [], [("r-1", "4.15.1")], "4.16.1.0")
+    assert not support.supported and "4.17" in support.reason
