@@ -296,12 +296,19 @@ class TemplateCrossZone:
         if self.params["hypervisor"]:
             wanted = self.params["hypervisor"].casefold()
             matching = [g for g in groups if g.hypervisor.casefold() == wanted]
+            if not matching and self.canonical is not None:
+                canonical = cloud.template(self.canonical)
+                others = [t.id for t in cloud.templates if t.hypervisor.casefold() == wanted]
+                raise cz.CrossZoneError(
+                    f"canonical_template_id {self.canonical} ({canonical.name!r}) is a {canonical.hypervisor} template, but hypervisor is "
+                    f"{self.params['hypervisor']!r}"
+                    + (f" (its SYSTEM templates: {', '.join(map(str, others))})" if others else " (which has no SYSTEM template)")
+                    + "; give a canonical_template_id of that hypervisor, or drop one of the two options"
+                )
             if not matching:
-                found = sorted({g.hypervisor for g in groups})
                 raise cz.CrossZoneError(
                     f"hypervisor {self.params['hypervisor']!r}: no SYSTEM template of it"
-                    + (f" (canonical_template_id {self.canonical} is a {found[0]} template)" if self.canonical is not None and found else "")
-                    + f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
+                    f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
                 )
             groups = matching
         return cloud, [cz.analyse(cloud, g, self.canonical) for g in groups]
@@ -318,6 +325,7 @@ class TemplateCrossZone:
             "needs_remediation": not done,
             "waiting_for": [w.as_dict() for r in reports for w in r.action.waits],
         }
+        result["plan_text"] = cz.plan_text(result["groups"])
         result["msg"] = self._summary(result, step)
         if self.params["backup_file"]:
             result["backup_file"] = self.params["backup_file"]
@@ -352,12 +360,25 @@ class TemplateCrossZone:
             if step is None:
                 conn.rollback()
                 return self._result(cloud, reports, None)
-            rows = cz.select_full_rows(locked, [c.template_id for c in step.changes])
-            cz.append_backup(self.params["backup_file"], self.database, step.name, rows)
-            cz.execute_changes(locked, step.changes, self.database)
-            conn.commit()
+            self._apply(conn, locked, step.name, step.changes)
         after = cz.cloud_with_changes(cloud, step.changes)
         return self._result(after, self._reanalyse(after, reports), step)
+
+    def _apply(self, conn: Any, cursor: Any, action: str, changes: tuple[cz.Change, ...]) -> None:
+        """Back up the rows as an attempted entry, change them in the open transaction, commit, then record the outcome."""
+        path = self.params["backup_file"]
+        index = cz.append_backup(path, self.database, action, cz.select_full_rows(cursor, [c.template_id for c in changes]), changes)
+        try:
+            cz.execute_changes(cursor, changes, self.database)
+            conn.commit()
+        except (cz.CrossZoneError, pymysql.err.MySQLError) as exc:
+            conn.rollback()
+            cz.mark_backup(path, self.database, index, "failed", error=f"{exc}; rolled back, nothing was changed")
+            raise
+        try:
+            cz.mark_backup(path, self.database, index, "applied")
+        except (OSError, cz.CrossZoneError) as exc:
+            raise cz.CrossZoneError(f"{action} was committed, but backup_file {path} could not record it ({exc}); its entry stays 'attempted'") from None
 
     def _reanalyse(self, cloud: cz.Cloud, reports: list[cz.GroupReport]) -> list[cz.GroupReport]:
         return [cz.analyse(cloud, r.group, self.canonical) for r in reports]
@@ -366,7 +387,7 @@ class TemplateCrossZone:
         """The first step any group can run now; refuse when nothing can run because groups are blocked."""
         for report in reports:
             if report.action.step:
-                cz.check_active_invariant(cloud, report.action.step.changes)
+                cz.check_step_safe(cloud, report.action.step.changes)
                 return report.action.step
         blocked = [report.action.blocked for report in reports if report.action.blocked]
         if blocked:
@@ -388,9 +409,9 @@ class TemplateCrossZone:
                 changes = cz.restore_changes(cz.select_state_rows(locked, sorted(targets), lock_rows=True), targets)
                 if changes:
                     # The rows as they are before the restore join the same file; the oldest entry still wins next time.
-                    cz.append_backup(path, self.database, "restore", cz.select_full_rows(locked, [c.template_id for c in changes]))
-                    cz.execute_changes(locked, changes, self.database)
-                conn.commit()
+                    self._apply(conn, locked, "restore", changes)
+                else:
+                    conn.commit()
         ids = [c.template_id for c in changes]
         verb = "would restore" if self.module.check_mode else "restored"
         result: dict[str, Any] = {

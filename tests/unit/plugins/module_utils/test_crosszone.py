@@ -161,9 +161,9 @@ def test_no_change_may_leave_a_hypervisor_without_an_active_template():
     cloud = seed_cloud()
     changes = tuple(cz.Change(t.id, {"state": "Active", "cross_zones": 0}, {"state": "Inactive", "cross_zones": 0}) for t in cloud.templates)
     with pytest.raises(cz.CrossZoneError, match="XenServer would have no Active SYSTEM template"):
-        cz.check_active_invariant(cloud, changes)
+        cz.check_step_safe(cloud, changes)
     for step in cz.full_plan(cloud, only_group(cloud), 634):
-        cz.check_active_invariant(cloud, step.changes)
+        cz.check_step_safe(cloud, step.changes)
         cloud = cz.cloud_after_waits(cz.cloud_with_changes(cloud, step.changes), step.wait_after)
 
 
