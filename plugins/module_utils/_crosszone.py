@@ -184,10 +184,14 @@ class Wait:
     template_id: int
     message: str
     store_ids: tuple[int, ...] = ()
+    # template_download only: the zone's SSVM runs, so restarting its cloud service makes it download the template now.
+    restart_ssvm: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "id": f"{self.kind}:{self.zone_id}:{self.template_id}",
             "kind": self.kind,
+            "restart_ssvm": self.restart_ssvm,
             "zone_id": self.zone_id,
             "zone_name": self.zone_name,
             "template_id": self.template_id,
@@ -362,6 +366,7 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                     canonical,
                     f"template {canonical} {DOWNLOADED} (template_store_ref) in image store(s) {_ids(missing)} of {_zone_label(cloud, z)}; {how}",
                     missing,
+                    running,
                 )
             )
     return waits
@@ -555,11 +560,19 @@ def analyse(cloud: Cloud, group: Group, requested_canonical: int | None = None) 
     return GroupReport(group, canonical, action, full_plan(cloud, group, canonical) if not action.blocked else [], problems)
 
 
+def zones_unable_to_recreate(cloud: Cloud, group: Group) -> list[int]:
+    """Zones of a duplicated group whose system VMs use its hypervisor and that do not hold the row CloudStack takes."""
+    if not is_duplicated(group):
+        return []
+    taken = cloud.taken_template_id(group.hypervisor)
+    taken_zones = cloud.downloaded_zones(taken) if taken is not None else set()
+    return [z for z in group_zones(cloud, group) if z not in taken_zones and uses_group(cloud, group, z)]
+
+
 def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_canonical: int | None) -> dict[str, Any]:
     group = report.group
     taken = cloud.taken_template_id(group.hypervisor)
     zones = group_zones(cloud, group)
-    taken_zones = cloud.downloaded_zones(taken) if taken is not None else set()
     canonical_stores = cloud.downloaded_stores(report.canonical) if report.canonical is not None else set()
     return {
         "hypervisor": group.hypervisor,
@@ -569,7 +582,7 @@ def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_c
         "canonical_template_id": report.canonical,
         "canonical_rule": "parameter" if requested_canonical is not None else CANONICAL_RULE,
         "taken_template_id": taken,
-        "zones_unable_to_recreate": [z for z in zones if z not in taken_zones and uses_group(cloud, group, z)] if is_duplicated(group) else [],
+        "zones_unable_to_recreate": zones_unable_to_recreate(cloud, group),
         "templates": [
             {
                 "id": tid,

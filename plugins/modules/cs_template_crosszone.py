@@ -384,8 +384,9 @@ class TemplateCrossZone:
         return [cz.analyse(cloud, r.group, self.canonical) for r in reports]
 
     def _step_to_run(self, cloud: cz.Cloud, reports: list[cz.GroupReport]) -> cz.Step | None:
-        """The first step any group can run now; refuse when nothing can run because groups are blocked."""
-        for report in reports:
+        """The first step any group can run now, groups with zones that cannot recreate their system VMs first; refuse when
+        nothing can run because groups are blocked."""
+        for report in sorted(reports, key=lambda r: not cz.zones_unable_to_recreate(cloud, r.group)):
             if report.action.step:
                 cz.check_step_safe(cloud, report.action.step.changes)
                 return report.action.step

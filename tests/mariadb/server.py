@@ -34,6 +34,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "seed": ("seed.sql",),
     "multi_store": ("seed.sql", "multi_store.sql"),
     "two_hypervisors": ("seed.sql", "two_hypervisors.sql"),
+    "mixed_hypervisors": ("seed.sql", "mixed_hypervisors.sql"),
     "half_finished": ("seed.sql", "half_finished.sql"),
     "healthy": ("healthy.sql",),
     "legacy_schema": ("seed.sql", "legacy_schema.sql"),
