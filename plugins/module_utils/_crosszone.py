@@ -459,7 +459,8 @@ def _checked(cloud: Cloud, step: Step) -> Action:
     stranded = stranded_zones(cloud, step.changes)
     if stranded:
         return Action(
-            blocked=f"refusing step {step.name} of the {step.hypervisor} templates {step.template_name!r}: " + "; ".join(stranded)
+            blocked=f"refusing step {step.name} of the {step.hypervisor} templates {step.template_name!r}: "
+            + "; ".join(stranded)
             + "; wait until those system VMs run (or choose another canonical_template_id), then run again"
         )
     return Action(step=step)
@@ -606,8 +607,7 @@ def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_c
                 "console_proxy": cloud.system_vm_states(z)[CPVM],
                 "system_vms_running": cloud.system_vms_running(z),
                 "can_recreate": cloud.can_recreate(z),
-                "recovered": all(s in canonical_stores for s in cloud.zone_stores(z))
-                and (cloud.system_vms_running(z) or not uses_group(cloud, group, z)),
+                "recovered": all(s in canonical_stores for s in cloud.zone_stores(z)) and (cloud.system_vms_running(z) or not uses_group(cloud, group, z)),
             }
             for z in zones
         ],
