@@ -726,7 +726,10 @@ def _write_backup(path: str, doc: dict[str, Any]) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise CrossZoneError(f"cannot write backup_file {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".crosszone-backup-", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".crosszone-backup-", dir=directory)
+    except OSError as exc:
+        raise CrossZoneError(f"cannot write backup_file {path}: {exc}; nothing was changed") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(doc, handle, indent=2, sort_keys=True)

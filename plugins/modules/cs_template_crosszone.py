@@ -418,7 +418,10 @@ class TemplateCrossZone:
             conn.commit()
         except (cz.CrossZoneError, pymysql.err.MySQLError) as exc:
             conn.rollback()
-            cz.mark_backup(path, self.database, index, "failed", error=f"{exc}; rolled back, nothing was changed")
+            try:
+                cz.mark_backup(path, self.database, index, "failed", error=f"{exc}; rolled back, nothing was changed")
+            except (OSError, cz.CrossZoneError):
+                pass  # the entry stays 'attempted'; the error of the change is the one to report
             raise
         try:
             cz.mark_backup(path, self.database, index, "applied")

@@ -344,3 +344,9 @@ def test_backup_entries_record_the_attempt_and_then_the_outcome(tmp_path):
     entries = cz.read_backup(path, "cloud")["entries"]
     assert [(e["status"], e.get("error")) for e in entries] == [("failed", "denied; rolled back, nothing was changed"), ("applied", None)]
     assert entries[1]["changes"] == [{"template_id": 634, "after": {"state": "Inactive", "cross_zones": 1}}]
+
+
+def test_an_unwritable_backup_directory_is_a_clear_error():
+    # /proc exists and takes no new file, even from root
+    with pytest.raises(cz.CrossZoneError, match=r"^cannot write backup_file /proc/acs-crosszone-backup.json: .*; nothing was changed$"):
+        cz.append_backup("/proc/acs-crosszone-backup.json", "cloud", "x", [{"id": 1, "state": "Active", "cross_zones": 0}])
