@@ -254,7 +254,7 @@ def group_zones(cloud: Cloud, group: Group) -> list[int]:
 
 
 def choose_canonical(cloud: Cloud, group: Group, requested: int | None = None) -> int:
-    """The canonical row: ``requested`` when given, else the lowest id downloaded in some zone."""
+    """The canonical row: ``requested`` when given, else by CANONICAL_RULE."""
     if requested is not None:
         if requested not in group.template_ids:
             raise CrossZoneError(
