@@ -186,6 +186,8 @@ class Wait:
     store_ids: tuple[int, ...] = ()
     # template_download only: the zone's SSVM runs, so restarting its cloud service makes it download the template now.
     restart_ssvm: bool = False
+    # template_download only: why waiting cannot end it (the zone's SSVM cannot start), and what to do; None when it can.
+    blocked_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +198,7 @@ class Wait:
             "zone_name": self.zone_name,
             "template_id": self.template_id,
             "store_ids": list(self.store_ids),
+            "blocked_by": self.blocked_by,
             "message": self.message,
         }
 
@@ -358,6 +361,9 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
             )
             if cloud.zone_hypervisor(z) not in (group.hypervisor, None):
                 how += f" (it runs on {cloud.zone_hypervisor(z)} and downloads the {group.hypervisor} template too)"
+            blocker = None if running else _ssvm_start_blocker(cloud, group, z)
+            if blocker:
+                how += f"; it cannot start yet: {blocker}"
             waits.append(
                 Wait(
                     "template_download",
@@ -367,9 +373,25 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                     f"template {canonical} {DOWNLOADED} (template_store_ref) in image store(s) {_ids(missing)} of {_zone_label(cloud, z)}; {how}",
                     missing,
                     running,
+                    blocker,
                 )
             )
     return waits
+
+
+def _ssvm_start_blocker(cloud: Cloud, group: Group, zone_id: int) -> str | None:
+    """Why the SSVM of a zone whose system VMs are not Running cannot start (so it never downloads a template while only
+    this group changes), with what to do; None when CloudStack can recreate it."""
+    if cloud.can_recreate(zone_id):
+        return None
+    hypervisor = cloud.zone_hypervisor(zone_id)
+    if hypervisor is None:
+        return "the hypervisor of its system VMs is unknown; check the zone by hand"
+    taken = cloud.taken_template_id(hypervisor)
+    missing = f"{hypervisor}'s Active template {taken} is in none of its image stores" if taken is not None else f"{hypervisor} has no Active template"
+    if hypervisor != group.hypervisor:
+        return f"its system VMs run on {hypervisor} and {missing}; repair the {hypervisor} templates first (hypervisor {hypervisor}, or no hypervisor option)"
+    return f"{missing}; check the zone by hand"
 
 
 def blocked_reason(cloud: Cloud, group: Group) -> str | None:

@@ -241,8 +241,10 @@ waiting_for:
     - What the caller must wait for before the next call; the next call makes no change until it has happened.
     - Each entry has C(id) (C(kind:zone_id:template_id)), C(kind) (V(system_vms_running) or V(template_download)),
       C(zone_id), C(zone_name), C(template_id), C(store_ids), C(restart_ssvm) (for a download, whether the zone's SSVM
-      runs and a restart of its C(cloud) service starts the download; otherwise the SSVM downloads when it starts) and
-      C(message).
+      runs and a restart of its C(cloud) service starts the download; otherwise the SSVM downloads when it starts),
+      C(blocked_by) (for a download, why waiting cannot end it - the zone's SSVM cannot start, for example because its
+      system VMs run on a hypervisor whose templates are not repaired yet - and what to do; null when waiting ends it)
+      and C(message).
   returned: when O(state) is V(detected) or V(remediated)
   type: list
   elements: dict
@@ -254,6 +256,7 @@ waiting_for:
       zone_name: zone-2
       template_id: 635
       store_ids: []
+      blocked_by: null
       message: the SSVM and the CPVM of zone 2 (zone-2) Running (vm_instance type SecondaryStorageVm/ConsoleProxy, ...) ...
 plan_text:
   description:

@@ -313,3 +313,46 @@ def test_a_step_that_would_strand_a_zone_is_refused_with_the_reason(acs_sim, clo
     assert done.rc == 0, done.stdout[-4000:]
     assert companion.recreated_zones == ["zone-3", "zone-2", "zone-1"]
     assert db.templates() == SEED_FINAL
+
+
+def test_two_hypervisors_repaired_kvm_first_stops_with_the_reason_then_xenserver_finishes_both(acs_sim, cloud_db, run_module, tmp_path):
+    # The other order: KVM's rows become final at once, but zone 1 downloads 802 only once its SSVM runs, and it runs on
+    # XenServer, whose Active row (636) is not in zone 1. Waiting cannot end that: the run stops with the reason instead
+    # of spending crosszone_max_steps on it; the XenServer run then recreates zone 1, whose new SSVM downloads both.
+    sim = acs_sim(topology=MIXED_TOPOLOGY, time_factor=0.001)
+    db = cloud_db("mixed_hypervisors")
+    untouched = db.snapshot()
+
+    with CloudStackCompanion(sim, db) as companion:
+        kvm = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path, crosszone_hypervisor="KVM"))
+    assert not companion.errors, companion.errors
+    assert kvm.rc != 0
+    assert kvm.stdout.count("TASK [Run the next remediation step]") == 2
+    assert "The remediation is not done after" not in kvm.stdout
+    assert (
+        "Stopped: what is left cannot happen by waiting: template 802 DOWNLOADED (template_store_ref) in image store(s) 1 of zone 1 (zone-1); "
+        "the SSVM of that zone downloads it once it runs (it runs on XenServer and downloads the KVM template too); it cannot start yet: its "
+        "system VMs run on XenServer and XenServer's Active template 636 is in none of its image stores; repair the XenServer templates first"
+    ) in kvm.stdout
+    assert {tid: db.templates()[tid] for tid in (801, 802)} == {801: ("Inactive", 0), 802: ("Active", 1)}
+    assert {tid: db.templates()[tid] for tid in (634, 635, 636)} == {tid: ("Active", 0) for tid in (634, 635, 636)}
+    assert companion.recreated_zones == [] and companion.downloads == [(802, 2)]
+
+    with CloudStackCompanion(sim, db) as companion:
+        xen = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path, crosszone_hypervisor="XenServer"))
+    assert not companion.errors, companion.errors
+    assert xen.rc == 0, xen.stdout[-4000:]
+    assert db.templates() == MIXED_FINAL
+    assert companion.recreated_zones == ["zone-1"]
+    assert sorted(companion.downloads) == [(634, 2), (634, 3), (634, 5), (802, 1)]
+    assert sim.calls("destroySystemVm") == []
+
+    # both groups done: a run over every hypervisor changes nothing; the backup puts the rows back byte for byte
+    snapshot = db.snapshot()
+    again = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path))
+    assert again.rc == 0 and again.changed == 0, again.stdout[-4000:]
+    assert db.snapshot() == snapshot
+    backup = str(tmp_path / "crosszone-backup.json")
+    restored = run_module(module, dict(db.params, state="restored", backup_file=backup))
+    assert restored["restored_template_ids"] == [634, 635, 636, 801, 802]
+    assert db.snapshot()["vm_template"] == untouched["vm_template"]
