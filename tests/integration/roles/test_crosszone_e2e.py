@@ -335,7 +335,7 @@ def test_two_hypervisors_repaired_kvm_first_stops_with_the_reason_then_xenserver
         "system VMs run on XenServer and XenServer's Active template 636 is in none of its image stores; repair the XenServer templates first"
     ) in kvm.stdout
     assert {tid: db.templates()[tid] for tid in (801, 802)} == {801: ("Inactive", 0), 802: ("Active", 1)}
-    assert {tid: db.templates()[tid] for tid in (634, 635, 636)} == {tid: ("Active", 0) for tid in (634, 635, 636)}
+    assert {tid: db.templates()[tid] for tid in (634, 635, 636)} == dict.fromkeys((634, 635, 636), ("Active", 0))
     assert companion.recreated_zones == [] and companion.downloads == [(802, 2)]
 
     with CloudStackCompanion(sim, db) as companion:
