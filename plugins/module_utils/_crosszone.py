@@ -923,6 +923,21 @@ def select_state_rows(cursor: Any, template_ids: list[int], lock_rows: bool) -> 
     return {int(i): {"state": s, "cross_zones": int(c)} for i, s, c in cursor.fetchall()}
 
 
+# MariaDB/MySQL error numbers: a statement the account has no privilege for (ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR).
+_PRIVILEGE_ERRORS = (1142, 1143)
+
+
+def failed_change_message(action: str, exc: Exception, database: str, target: str) -> str:
+    """What the operator reads when the UPDATEs of a step (or a restore) fail and are rolled back."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    hint = (
+        f"; the account needs the SELECT and UPDATE privileges on {quote_identifier(database)}.`vm_template` (GRANT SELECT, UPDATE ON ...), then run again"
+        if code in _PRIVILEGE_ERRORS
+        else "; run again once the cause is fixed"
+    )
+    return f"{action} failed on {target} and was rolled back, nothing was changed (its backup_file entry is marked failed): {exc}{hint}"
+
+
 def execute_changes(cursor: Any, changes: tuple[Change, ...], database: str) -> None:
     for change in changes:
         sql, params = update_statement(change, database)

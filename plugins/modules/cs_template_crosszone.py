@@ -425,7 +425,9 @@ class TemplateCrossZone:
                 cz.mark_backup(path, self.database, index, "failed", error=f"{exc}; rolled back, nothing was changed")
             except (OSError, cz.CrossZoneError):
                 pass  # the entry stays 'attempted'; the error of the change is the one to report
-            raise
+            if isinstance(exc, cz.CrossZoneError):
+                raise
+            raise cz.CrossZoneError(cz.failed_change_message(action, exc, self.database, describe_target(self.params))) from None
         try:
             cz.mark_backup(path, self.database, index, "applied")
         except (OSError, cz.CrossZoneError) as exc:

@@ -198,6 +198,10 @@ def test_the_backup_says_what_happened_when_the_account_may_only_select(cloud_db
     result = remediate(run_module, db, backup, login_user="acs_readonly")
     assert result["failed"]
     assert "UPDATE command denied to user 'acs_readonly'" in result["msg"]
+    # what happened and what to do, not only the server's words
+    assert result["msg"].startswith("activate_zone_2 failed on database 'cloud' on 127.0.0.1:")
+    assert "was rolled back, nothing was changed (its backup_file entry is marked failed)" in result["msg"]
+    assert result["msg"].endswith("the account needs the SELECT and UPDATE privileges on `cloud`.`vm_template` (GRANT SELECT, UPDATE ON ...), then run again")
     assert db.snapshot() == before
     with open(backup, encoding="utf-8") as handle:
         (entry,) = json.load(handle)["entries"]
