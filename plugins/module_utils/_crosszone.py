@@ -747,7 +747,9 @@ def _write_backup(path: str, doc: dict[str, Any]) -> None:
     """Write the whole file atomically (a reader sees the old or the new file, never half), mode 0600."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise CrossZoneError(f"cannot write backup_file {path}: directory {directory} does not exist")
+        raise CrossZoneError(
+            f"cannot write backup_file {path}: directory {directory} does not exist; create it (mode 0700) or choose another backup_file; nothing was changed"
+        )
     try:
         fd, tmp = tempfile.mkstemp(prefix=".crosszone-backup-", dir=directory)
     except OSError as exc:

@@ -23,6 +23,7 @@ the simulator's job log and does what CloudStack does:
 from __future__ import annotations
 
 import json
+import stat
 import threading
 from typing import Any
 
@@ -159,10 +160,12 @@ def test_seed_cloud_repaired_by_the_playbook(acs_sim, cloud_db, tmp_path):
     db = cloud_db("seed")
     assert sorted(z["name"] for z in sim.state()["zones"]) == sorted(name for (name,) in db.query("SELECT name FROM data_center WHERE removed IS NULL"))
     ssvm = {vm["zonename"]: vm["id"] for vm in sim.state()["systemvms"] if vm["systemvmtype"] == "secondarystoragevm"}
+    # the backup file's directory does not exist yet, as ~/.acs-upgrade (the default) on a new controller
+    backup = tmp_path / "new-controller" / "crosszone-backup.json"
     extravars = db_vars(
         db,
         crosszone_remediate=True,
-        crosszone_backup_file=str(tmp_path / "crosszone-backup.json"),
+        crosszone_backup_file=str(backup),
         crosszone_wait_delay=1,
         crosszone_wait_retries=20,
         crosszone_poll_interval=0.1,
@@ -189,6 +192,11 @@ def test_seed_cloud_repaired_by_the_playbook(acs_sim, cloud_db, tmp_path):
     assert all(j["jobstatus"] == 1 for j in sim.jobs() if j["command"] == "rebootSystemVm")
     assert all(vm["state"] == "Running" for vm in sim.state()["systemvms"])
     assert db.params["login_password"] not in first.stdout
+    assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
+    assert [(e["action"], e["status"]) for e in json.loads(backup.read_text())["entries"]] == [
+        ("activate_zone_2", "applied"),
+        ("activate_canonical", "applied"),
+    ]
 
     # a second run finds the cloud repaired and changes nothing, in the database or in the cloud
     snapshot, jobs = db.snapshot(), len(sim.jobs())
@@ -204,7 +212,7 @@ def test_check_mode_names_the_reboots_and_changes_nothing(acs_sim, cloud_db, tmp
     sim = acs_sim(topology={**TOPOLOGY, "zones": [{"name": "zone-1", "systemvms": {"state": "Stopped"}}, {"name": "zone-2"}, {"name": "zone-3"}]})
     db = cloud_db("half_finished")
     before = db.snapshot()
-    backup = tmp_path / "crosszone-backup.json"
+    backup = tmp_path / "new-controller" / "crosszone-backup.json"
 
     checked = run_playbook(sim, tmp_path, "crosszone.yml", db_vars(db, crosszone_remediate=True, crosszone_backup_file=str(backup)), check=True)
     assert checked.rc == 0, checked.stdout[-4000:]
@@ -212,7 +220,7 @@ def test_check_mode_names_the_reboots_and_changes_nothing(acs_sim, cloud_db, tmp
     restarts = checked.stdout.split("Restart the SSVM of each zone that lacks the template")[1].split("TASK [")[0]
     assert "item=zone-2" in restarts and "item=zone-3" in restarts and "item=zone-1" not in restarts
     assert db.snapshot() == before
-    assert not backup.exists()
+    assert not backup.parent.exists()
     assert sim.jobs() == []
     assert sim.calls("rebootSystemVm") == []
 

@@ -197,6 +197,10 @@ def test_backup_of_another_database_or_format_is_refused(tmp_path):
         cz.read_backup(str(path), "cloud")
     with pytest.raises(cz.CrossZoneError, match="does not exist"):
         cz.read_backup(str(tmp_path / "missing.json"), "cloud")
+    with pytest.raises(
+        cz.CrossZoneError, match=r"directory .*/absent does not exist; create it \(mode 0700\) or choose another backup_file; nothing was changed"
+    ):
+        cz.append_backup(str(tmp_path / "absent" / "b.json"), "cloud", "x", [])
 
 
 def test_restore_refuses_rows_that_are_gone_and_odd_states():
