@@ -657,6 +657,11 @@ def plan_text(groups: list[dict[str, Any]]) -> list[str]:
     """The report of ``report_as_dict`` as lines an operator reads before saying yes: per group the rows, the zones
     (which hypervisor their system VMs run on, which cannot recreate them), each step with its SQL and its waits."""
     lines: list[str] = []
+    if sum(1 for group in groups if group["plan"]) > 1:
+        lines.append(
+            "groups in the order their steps run (groups with zones that cannot recreate their SSVM/CPVM first); each call runs the first "
+            "step any group can run now, so the steps of one group may run while another waits"
+        )
     for group in groups:
         if not group["duplicated"]:
             continue

@@ -145,7 +145,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 groups:
-  description: One entry per group of SYSTEM templates (same hypervisor and name), after the change of this call.
+  description:
+    - One entry per group of SYSTEM templates (same hypervisor and name), after the change of this call.
+    - In the order their steps run - groups with zones that cannot recreate their SSVM/CPVM first; each call runs the
+      first step any group can run now.
   returned: when O(state) is V(detected) or V(remediated)
   type: list
   elements: dict
@@ -359,6 +362,8 @@ class TemplateCrossZone:
                     f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
                 )
             groups = matching
+        # The order steps run in (and the plan is printed in): groups with zones that cannot recreate their system VMs first.
+        groups.sort(key=lambda g: not cz.zones_unable_to_recreate(cloud, g))
         return cloud, [cz.analyse(cloud, g, self.canonical) for g in groups]
 
     def _result(self, cloud: cz.Cloud, reports: list[cz.GroupReport], step: cz.Step | None) -> dict[str, Any]:
@@ -437,9 +442,9 @@ class TemplateCrossZone:
         return [cz.analyse(cloud, r.group, self.canonical) for r in reports]
 
     def _step_to_run(self, cloud: cz.Cloud, reports: list[cz.GroupReport]) -> cz.Step | None:
-        """The first step any group can run now, groups with zones that cannot recreate their system VMs first; refuse when
-        nothing can run because groups are blocked."""
-        for report in sorted(reports, key=lambda r: not cz.zones_unable_to_recreate(cloud, r.group)):
+        """The first step any group can run now, in the order of ``_reports`` (groups with zones that cannot recreate their
+        system VMs first); refuse when nothing can run because groups are blocked."""
+        for report in reports:
             if report.action.step:
                 cz.check_step_safe(cloud, report.action.step.changes)
                 return report.action.step
