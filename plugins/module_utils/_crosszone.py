@@ -905,17 +905,27 @@ def load_cloud(cursor: Any, lock_rows: bool = False) -> Cloud:
     return Cloud(templates, zones, stores, store_refs, zone_refs, vms, hypervisors)
 
 
-def validate_canonical(cursor: Any, template_id: int) -> None:
-    """Refuse a canonical_template_id that is missing, not SYSTEM or removed (downloads are checked on the snapshot)."""
+def canonical_choices(cloud: Cloud) -> str:
+    """The rows a canonical_template_id may name, for error messages: those of the groups registered per zone."""
+    groups = [g for g in group_templates(cloud) if is_duplicated(g)]
+    if not groups:
+        return "no system VM template is registered per zone here: nothing to repair"
+    return "choose one of " + "; ".join(f"{_ids(g.template_ids)} ({g.hypervisor} {g.name!r})" for g in groups)
+
+
+def validate_canonical(cursor: Any, template_id: int, cloud: Cloud | None = None) -> None:
+    """Refuse a canonical_template_id that is missing, not SYSTEM or removed (downloads are checked on the snapshot);
+    with ``cloud`` the message lists the rows that may be chosen."""
+    choices = f"; {canonical_choices(cloud)}" if cloud is not None else ""
     cursor.execute("SELECT id, name, type, removed FROM vm_template WHERE id = %s", (template_id,))
     row = cursor.fetchone()
     if row is None:
-        raise CrossZoneError(f"canonical_template_id {template_id}: no such row in vm_template")
+        raise CrossZoneError(f"canonical_template_id {template_id}: no such row in vm_template{choices}")
     name, kind, removed = row[1:]
     if kind != "SYSTEM":
-        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) is of type {kind!r}, not SYSTEM")
+        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) is of type {kind!r}, not SYSTEM{choices}")
     if removed is not None:
-        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) was removed on {removed}; choose a template that is not removed")
+        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) was removed on {removed}{choices or '; choose a template that is not removed'}")
 
 
 def select_full_rows(cursor: Any, template_ids: list[int]) -> list[dict[str, Any]]:

@@ -342,7 +342,7 @@ class TemplateCrossZone:
         cloud = cz.load_cloud(cursor, lock_rows=lock_rows)
         groups = cz.group_templates(cloud)
         if self.canonical is not None:
-            cz.validate_canonical(cursor, self.canonical)
+            cz.validate_canonical(cursor, self.canonical, cloud)
             groups = [g for g in groups if self.canonical in g.template_ids]
         if self.params["hypervisor"]:
             wanted = self.params["hypervisor"].casefold()

@@ -231,16 +231,16 @@ MIXED_FINAL = {634: ("Active", 1), 635: ("Inactive", 0), 636: ("Inactive", 0), 8
 
 
 def remediation_vars(db, tmp_path, **more):
-    return db_vars(
-        db,
-        crosszone_remediate=True,
-        crosszone_backup_file=str(tmp_path / "crosszone-backup.json"),
-        crosszone_wait_delay=1,
-        crosszone_wait_retries=20,
-        crosszone_poll_interval=0.1,
-        crosszone_reboot_timeout=30,
-        **more,
-    )
+    """The variables of a remediation run with short waits; ``more`` adds or overrides any of them."""
+    short = {
+        "crosszone_remediate": True,
+        "crosszone_backup_file": str(tmp_path / "crosszone-backup.json"),
+        "crosszone_wait_delay": 1,
+        "crosszone_wait_retries": 20,
+        "crosszone_poll_interval": 0.1,
+        "crosszone_reboot_timeout": 30,
+    }
+    return db_vars(db, **{**short, **more})
 
 
 def test_two_hypervisors_in_the_same_zones_repaired_one_hypervisor_after_the_other_then_restored(acs_sim, cloud_db, run_module, tmp_path):
