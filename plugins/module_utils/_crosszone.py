@@ -354,14 +354,16 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
         if not running and cloud.zone_hypervisor(z) == group.hypervisor and z in cloud.downloaded_zones(canonical):
             waits.append(_running_wait(cloud, z, canonical))
         if missing:
+            # The SSVM downloads, whatever state the CPVM is in: a running SSVM is restarted, a stopped one downloads when it starts.
+            ssvm_running = cloud.system_vm_states(z)[SSVM] == RUNNING
             how = (
                 "restart (do not destroy) the cloud service on the SSVM of that zone so that it downloads the template"
-                if running
+                if ssvm_running
                 else "the SSVM of that zone downloads it once it runs"
             )
             if cloud.zone_hypervisor(z) not in (group.hypervisor, None):
                 how += f" (it runs on {cloud.zone_hypervisor(z)} and downloads the {group.hypervisor} template too)"
-            blocker = None if running else _ssvm_start_blocker(cloud, group, z)
+            blocker = None if ssvm_running else _ssvm_start_blocker(cloud, group, z)
             if blocker:
                 how += f"; it cannot start yet: {blocker}"
             waits.append(
@@ -372,7 +374,7 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                     canonical,
                     f"template {canonical} {DOWNLOADED} (template_store_ref) in image store(s) {_ids(missing)} of {_zone_label(cloud, z)}; {how}",
                     missing,
-                    running,
+                    ssvm_running,
                     blocker,
                 )
             )

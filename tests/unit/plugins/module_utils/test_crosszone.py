@@ -294,6 +294,21 @@ def test_a_download_in_a_zone_whose_ssvm_cannot_start_is_named_as_blocked_by_the
     ]
 
 
+def test_a_running_ssvm_is_restarted_for_a_download_even_when_the_zones_cpvm_is_stopped():
+    # Zone 2 runs on KVM; its CPVM is Stopped but its SSVM runs. The SSVM downloads the XenServer template only once its
+    # cloud service restarts: waiting for it to "start" would never end.
+    vms = mixed_cloud().system_vms[:2] + (
+        SystemVm(60, "s-60-VM", cz.SSVM, "Running", 2, 802, "KVM"),
+        SystemVm(61, "v-61-VM", cz.CPVM, "Stopped", 2, 802, "KVM"),
+    )
+    cloud = mixed_cloud(system_vms=vms)
+    xen = group_of(cloud, "XenServer")
+    (step,) = cz.full_plan(cloud, xen, 634)
+    (zone_2,) = [w for w in step.wait_after if w.zone_id == 2]
+    assert (zone_2.kind, zone_2.restart_ssvm, zone_2.blocked_by) == ("template_download", True, None)
+    assert "restart (do not destroy) the cloud service on the SSVM of that zone" in zone_2.message
+
+
 def test_the_hypervisor_of_a_zone_without_system_vm_rows_comes_from_its_templates_or_is_reported_unknown():
     cloud = mixed_cloud(system_vm_hypervisors={2: "KVM", 3: "XenServer"})
     # zone 1 holds XenServer and KVM rows and has no SSVM/CPVM row at all: which one CloudStack picks is unknown
