@@ -303,6 +303,13 @@ def test_a_step_that_would_strand_a_zone_is_refused_with_the_reason(acs_sim, clo
     db.execute("UPDATE vm_instance SET state = 'Stopped' WHERE id IN (7, 8)")
     before = db.snapshot()
 
+    # the read-only run says that no step can run, and why, rather than how to run steps there are none of
+    shown = run_playbook(sim, tmp_path, "crosszone.yml", db_vars(db, crosszone_canonical_template_id=636))
+    assert shown.rc == 0, shown.stdout[-4000:]
+    said = shown.stdout.split("TASK [Say that no step can run]")[1].split("TASK [")[0]
+    assert "Nothing was changed, and no step can run now: refusing step activate_zone_1 of the XenServer templates" in said
+    assert "skipping" in shown.stdout.split("TASK [Say what a yes runs]")[1].split("TASK [")[0]
+
     refused = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path, crosszone_canonical_template_id=636))
     assert refused.rc != 0
     assert (
