@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -36,20 +37,26 @@ def main() -> int:
             env = dict(os.environ, CLOUDSTACK_ENDPOINT=sim.url, CLOUDSTACK_KEY=sim.admin_key, CLOUDSTACK_SECRET=sim.admin_secret,
                        ANSIBLE_COLLECTIONS_PATH=str(conftest.COLLECTIONS_ROOT))
             before = len(sim.calls())
+            cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(source), "--list"],
                                   capture_output=True, text=True, env=env, check=True)
             wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_seconds = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
             inventory = json.loads(done.stdout)
             hosts = inventory["_meta"]["hostvars"]
             # ansible-inventory marks the strings it got from the API as unsafe ({"__ansible_unsafe": value}).
-            routers = sum(1 for variables in hosts.values() if variables["acs_kind"] in ("router", {"__ansible_unsafe": "router"}))
+            routers = sum(1 for variables in hosts.values() if variables["acs"]["kind"] in ("router", {"__ansible_unsafe": "router"}))
             groups = [name for name in inventory if name not in ("_meta", "all")]
-            print(f"ansible-inventory --list: {len(hosts)} hosts ({routers} routers) in {len(groups)} groups, {wall:.2f} s wall, {len(done.stdout) / 1e6:.1f} MB JSON")
+            print(f"ansible-inventory --list: {len(hosts)} hosts ({routers} routers) in {len(groups)} groups, {wall:.2f} s wall, {cpu_seconds:.2f} s CPU, {len(done.stdout) / 1e6:.1f} MB JSON")
             print(f"API calls: {len(sim.calls()) - before}")
+            cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(source), "--graph"], capture_output=True, env=env, check=True)
-            print(f"ansible-inventory --graph: {time.perf_counter() - started:.2f} s wall")
+            wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            print(f"ansible-inventory --graph: {wall:.2f} s wall, {after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime:.2f} s CPU")
     finally:
         sim.stop()
     return 0

@@ -75,18 +75,18 @@ def test_routers_and_system_vms_are_hosts_grouped_by_placement_owner_role_versio
 
     name, router = next((name, router) for name, router in routers.items() if router["isredundantrouter"])
     variables = hostvars[name]
-    assert variables["acs_kind"] == "router"
-    assert variables["acs_id"] == router["id"]
-    assert variables["acs_state"] == router["state"]
-    assert variables["acs_version"] == router["version"]
-    assert variables["acs_software_version"] == router["softwareversion"]
-    assert variables["acs_role"] == router["redundantstate"]
-    assert variables["acs_requiresupgrade"] is router["requiresupgrade"]
-    assert variables["acs_health"] == ("failing" if router["healthchecksfailed"] else "passing")
-    assert variables["acs_unit"] in ("network:%s" % router["guestnetworkid"], "vpc:%s" % router.get("vpcid"))
+    assert variables["acs"]["kind"] == "router"
+    assert variables["acs"]["id"] == router["id"]
+    assert variables["acs"]["state"] == router["state"]
+    assert variables["acs"]["version"] == router["version"]
+    assert variables["acs"]["software_version"] == router["softwareversion"]
+    assert variables["acs"]["role"] == router["redundantstate"]
+    assert variables["acs"]["requiresupgrade"] is router["requiresupgrade"]
+    assert variables["acs"]["health"] == ("failing" if router["healthchecksfailed"] else "passing")
+    assert variables["acs"]["unit"] in ("network:%s" % router["guestnetworkid"], "vpc:%s" % router.get("vpcid"))
     # The link-local address: reachable from the router's hypervisor host, the jump of source=local health checks.
     assert variables["ansible_host"] == router["linklocalip"]
-    assert hostvars[next(iter(systemvms))]["acs_kind"] in ("ssvm", "cpvm")
+    assert hostvars[next(iter(systemvms))]["acs"]["kind"] in ("ssvm", "cpvm")
 
 
 def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api(acs_sim, tmp_path):
@@ -100,10 +100,10 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
         "cache_plugin: ansible.builtin.jsonfile\n"
         "cache_connection: %s\n"
         "keyed_groups:\n"
-        "  - key: acs_account\n"
+        "  - key: acs.account\n"
         "    prefix: owner\n"
         "groups:\n"
-        "  before_4_15: acs_version is version('4.15', '<')\n"
+        "  before_4_15: acs.version is version('4.15', '<')\n"
         "compose:\n"
         "  ansible_port: \"3922\"\n" % (tmp_path / "cache")
     )
