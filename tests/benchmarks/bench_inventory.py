@@ -49,7 +49,8 @@ def main() -> int:
             # ansible-inventory marks the strings it got from the API as unsafe ({"__ansible_unsafe": value}).
             routers = sum(1 for variables in hosts.values() if variables["acs"]["kind"] in ("router", {"__ansible_unsafe": "router"}))
             groups = [name for name in inventory if name not in ("_meta", "all")]
-            print(f"ansible-inventory --list: {len(hosts)} hosts ({routers} routers) in {len(groups)} groups, {wall:.2f} s wall, {cpu_seconds:.2f} s CPU, {len(done.stdout) / 1e6:.1f} MB JSON")
+            print(f"ansible-inventory --list: {len(hosts)} hosts ({routers} routers) in {len(groups)} groups,", end=" ")
+            print(f"{wall:.2f} s wall, {cpu_seconds:.2f} s CPU, {len(done.stdout) / 1e6:.1f} MB JSON")
             print(f"API calls: {len(sim.calls()) - before}")
             cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
