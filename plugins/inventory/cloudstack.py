@@ -134,7 +134,7 @@ notes:
 EXAMPLES = r"""
 # upgrade.cloudstack.yml: every router and system VM, connection from CLOUDSTACK_ENDPOINT/KEY/SECRET or cloudstack.ini
 plugin: acs.upgrade.cloudstack
-
+---
 # zone-a.cloudstack.yml: one zone, cached for an hour, with own groups and variables
 plugin: acs.upgrade.cloudstack
 zone: zone-a
