@@ -36,7 +36,7 @@ def tarball(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def installed(tarball, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("installed")
-    done = run(BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", root, tarball)
+    done = run(BIN / "ansible-galaxy", "collection", "install", "--offline", "--force", "-p", root, tarball)
     assert done.returncode == 0, done.stdout + done.stderr
     return root
 
@@ -76,7 +76,7 @@ def test_changelog_fragments_lint_and_changelog_is_generated_from_them(tmp_path)
     (copy / "changelogs").mkdir()
     for name in ("config.yaml", "changelog.yaml"):
         (copy / "changelogs" / name).write_text((REPO / "changelogs" / name).read_text())
-    generated = run(BIN / "antsibull-changelog", "generate", "--is-collection", "yes", "--collection-flatmap", "no", cwd=copy)
+    generated = run(BIN / "antsibull-changelog", "generate", cwd=copy)
     assert generated.returncode == 0, generated.stdout + generated.stderr
     assert (copy / "CHANGELOG.rst").read_text() == (REPO / "CHANGELOG.rst").read_text(), "CHANGELOG.rst is out of date: run antsibull-changelog generate"
 

@@ -117,7 +117,7 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
     assert cached and sim.admin_secret not in cached[0].read_text()
 
     calls = len(sim.calls())
-    again, _ = listed(source, credentials(sim))
+    again = listed(source, credentials(sim))[0]
     assert again == hostvars and len(sim.calls()) == calls
     refreshed = inventory(source, "--list", "--flush-cache", env=credentials(sim))
     assert refreshed.returncode == 0 and len(sim.calls()) > calls
