@@ -116,7 +116,8 @@ notes:
     C(cloudstack_network_NAME) and C(cloudstack_vpc_NAME) (routers). Names are made safe for Ansible
     (dots and dashes become underscores)."
   - "Host variables: C(acs), a dictionary with C(kind) (V(router), V(ssvm) or V(cpvm)), C(id), C(name), C(state),
-    C(zone), C(zone_id), C(pod), C(pod_id), C(cluster), C(cluster_id), C(host_id), C(version) (the template
+    C(zone), C(zone_id), C(pod), C(pod_id), C(cluster), C(cluster_id), C(host_id), C(host_ip) (the
+    hypervisor host's address), C(version) (the template
     version of a router; the agent version of a system VM), C(template), C(scripts_version), C(software_version),
     C(requiresupgrade), C(role), C(redundant), C(account), C(domain), C(domain_id), C(network), C(network_id),
     C(vpc), C(vpc_id), C(unit) (the C(network:ID) or C(vpc:ID) key of the plan), C(health) (V(passing),
@@ -125,9 +126,9 @@ notes:
     out. And C(ansible_host), the link-local address. In O(compose), O(groups) and O(keyed_groups) write for
     example C(acs.account)."
   - C(ansible_host) is the link-local (control) address of the VM, reachable only from the hypervisor host it runs on.
-    To run M(acs.upgrade.cs_vr_health) with C(source=local) on the routers, connect through the host as a jump
-    (C(ansible_ssh_common_args) with C(-J root@HOST), port 3922, the system VM key C(/root/.ssh/id_rsa.cloud) of
-    the management server); see the README.
+    To run M(acs.upgrade.cs_vr_health) with C(source=local) on the routers, connect through that host as a jump,
+    port 3922, user root, the system VM key of the management server (C(/var/lib/cloudstack/management/.ssh/id_rsa)),
+    and C(ansible_ssh_common_args) with C(-J root@) and C(acs.host_ip), as in the examples.
   - The cache (O(cache)) holds the hosts and their variables, never the connection settings.
 """
 
@@ -148,8 +149,11 @@ keyed_groups:
 groups:
   old_routers: acs.kind == 'router' and acs.version is version('4.15', '<')
 compose:
+  # source=local health checks over the hypervisor host as a jump
   ansible_user: "'root'"
   ansible_port: "3922"
+  ansible_ssh_private_key_file: "'~/.ssh/id_rsa.cloud'"
+  ansible_ssh_common_args: "'-J root@' ~ acs.host_ip"
 """
 
 import typing as t
@@ -195,6 +199,7 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "cluster": clusters.get(vm.clusterid or ""),
             "cluster_id": vm.clusterid,
             "host_id": vm.hostid,
+            "host_ip": fleet.hosts.get(vm.hostid or "", {}).get("ipaddress"),
             "version": vm.version,
             "template": vm.raw.get("templatename"),
             "linklocal_ip": vm.raw.get("linklocalip"),
@@ -218,6 +223,7 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "cluster": clusters.get(router.clusterid or ""),
             "cluster_id": router.clusterid,
             "host_id": router.hostid,
+            "host_ip": fleet.hosts.get(router.hostid or "", {}).get("ipaddress"),
             "version": router.version,
             "template": router.raw.get("templatename"),
             "scripts_version": router.scriptsversion,

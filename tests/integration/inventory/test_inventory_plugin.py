@@ -86,6 +86,8 @@ def test_routers_and_system_vms_are_hosts_grouped_by_placement_owner_role_versio
     assert variables["acs"]["unit"] in ("network:%s" % router["guestnetworkid"], "vpc:%s" % router.get("vpcid"))
     # The link-local address: reachable from the router's hypervisor host, the jump of source=local health checks.
     assert variables["ansible_host"] == router["linklocalip"]
+    hosts = {host["id"]: host for host in sim.client().call("listHosts", type="Routing")["host"]}
+    assert variables["acs"]["host_ip"] == hosts[router["hostid"]]["ipaddress"]
     assert hostvars[next(iter(systemvms))]["acs"]["kind"] in ("ssvm", "cpvm")
 
 
@@ -105,7 +107,8 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
         "groups:\n"
         "  before_4_15: acs.version is version('4.15', '<')\n"
         "compose:\n"
-        "  ansible_port: \"3922\"\n" % (tmp_path / "cache")
+        "  ansible_port: \"3922\"\n"
+        "  ansible_ssh_common_args: \"'-J root@' ~ acs.host_ip\"\n" % (tmp_path / "cache")
     )
     hostvars, groups = listed(source, credentials(sim))
     routers = {router["name"]: router for router in sim.state()["routers"] if router["zonename"] == "zone1"}
@@ -113,6 +116,8 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
     assert groups["before_4_15"] == sorted(name for name, router in routers.items() if tuple(map(int, router["version"].split(".")[:2])) < (4, 15))
     assert groups["owner_acme"] == sorted(name for name, router in routers.items() if router["account"] == "acme")
     assert {variables["ansible_port"] for variables in hostvars.values()} == {3922}
+    running = [variables for variables in hostvars.values() if variables["acs"]["state"] == "Running"]
+    assert running and all(variables["ansible_ssh_common_args"] == "-J root@%s" % variables["acs"]["host_ip"] for variables in running)
     cached = list((tmp_path / "cache").iterdir())
     assert cached and sim.admin_secret not in cached[0].read_text()
 
