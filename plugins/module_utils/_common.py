@@ -77,7 +77,8 @@ def _verify_value(value: str | None) -> bool | str:
 
 def connection_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """Module parameters (already with their environment fallbacks) completed from cloudstack.ini."""
-    settings = {name: params.get(name) for name in _CONNECTION_SPEC}
+    # An empty option counts as unset: the playbooks pass "{{ lookup('env', ...) }}", which is "" without the variable.
+    settings = {name: None if params.get(name) == "" else params.get(name) for name in _CONNECTION_SPEC}
     region = settings["api_region"] or "cloudstack"
     if any(settings[name] is None for name in _INI_KEYS):
         section = _ini_section(region)

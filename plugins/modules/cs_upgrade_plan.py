@@ -93,6 +93,23 @@ options:
     description: Plan the networks and VPCs.
     type: bool
     default: true
+  include:
+    description:
+      - Only these are targeted; every other system VM and network/VPC is left out of the plan's work and listed
+        as skipped with the reason. Empty targets everything.
+      - An entry is the name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path)
+        or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
+        C(router:r-12-VM)). A router or a VPC tier stands for its network or VPC, which a restart acts on as a whole.
+      - An entry that matches nothing in the fleet is an error. A comma-separated string (an AWX survey answer) is accepted.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description:
+      - Never targeted, in the same form as O(include); listed in the plan as skipped with the entry that excluded them.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: acs.upgrade.cs_fleet_info
   - module: acs.upgrade.cs_upgrade_batch
@@ -147,6 +164,12 @@ plan:
     summary:
       description: Count of items per path and in total.
       type: dict
+    excluded:
+      description:
+        - The system VMs and networks/VPCs left out by O(include) and O(exclude), each with C(key), C(kind), C(id),
+          C(name), C(zoneid) and C(reason); they are also in C(items) with path V(skip) and C(excluded=true).
+      type: list
+      elements: dict
 table:
   description: The plan as aligned text lines, batches then skipped items, and a summary line.
   returned: success
@@ -158,7 +181,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import GROUP_BY, OUTSIDE_WINDOW, PlanError, build_plan, parse_journal, plan_table
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import GROUP_BY, OUTSIDE_WINDOW, PlanError, build_plan, parse_journal, plan_table, summarize
+from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, select_targets
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
@@ -169,6 +193,21 @@ def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
             return parse_journal(handle.read())
     except (OSError, PlanError) as exc:
         module.fail_json(msg="cannot read the journal %s: %s" % (path, exc))
+
+
+def add_excluded(plan: dict, targets: dict) -> None:
+    """The plan lists what targeting left out, as skipped items with the reason, and says which lists did it."""
+    zones = {item["zoneid"]: item["zonename"] for item in plan["items"] if item.get("zoneid")}
+    zones.update({zone["id"]: zone.get("name", zone["id"]) for zone in targets["fleet"].get("zones", [])})
+    for excluded in targets["excluded"]:
+        zonename = zones.get(excluded["zoneid"], excluded["zoneid"])
+        plan["items"].append(
+            dict(excluded, zonename=zonename, group=zonename, path="skip", warnings=[], excluded=True),
+        )
+    plan["excluded"] = targets["excluded"]
+    plan["settings"]["include"] = targets["include"]
+    plan["settings"]["exclude"] = targets["exclude"]
+    plan["summary"] = summarize(plan["items"])
 
 
 def main() -> None:
@@ -186,14 +225,17 @@ def main() -> None:
             "journal": {"type": "path"},
             "include_systemvms": {"type": "bool", "default": True},
             "include_routers": {"type": "bool", "default": True},
+            "include": {"type": "list", "elements": "str", "default": []},
+            "exclude": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     params = module.params
     journal = read_journal(module, params["journal"])
     try:
+        targets = select_targets(params["fleet"], params["include"], params["exclude"])
         plan = build_plan(
-            params["fleet"],
+            targets["fleet"],
             group_by=params["group_by"],
             order=params["order"],
             batch_size=params["batch_size"],
@@ -206,8 +248,9 @@ def main() -> None:
             include_systemvms=params["include_systemvms"],
             include_routers=params["include_routers"],
         )
-    except PlanError as exc:
+    except (PlanError, TargetingError) as exc:
         module.fail_json(msg="cannot plan the upgrade: %s" % exc)
+    add_excluded(plan, targets)
     module.exit_json(changed=False, plan=plan, table=plan_table(plan))
 
 

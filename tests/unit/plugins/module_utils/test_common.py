@@ -36,6 +36,13 @@ def test_ini_file_completes_missing_options(monkeypatch, tmp_path):
     assert (client.timeout, client.method) == (30, "post")
 
 
+def test_empty_options_leave_the_settings_to_the_ini_file(monkeypatch, tmp_path):
+    """What the playbooks pass without CLOUDSTACK_* in the environment: empty strings, which must not hide cloudstack.ini."""
+    write_ini(tmp_path / "cloudstack.ini", "[cloudstack]\nendpoint = http://127.0.0.1:8080/client/api\nkey = k\nsecret = s\n")
+    settings = connection_settings(dict(NONE, api_url="", api_key="", api_secret=""))
+    assert (settings["api_url"], settings["api_key"], settings["api_secret"]) == ("http://127.0.0.1:8080/client/api", "k", "s")
+
+
 def test_region_selects_the_section(monkeypatch, tmp_path):
     write_ini(
         tmp_path / "cloudstack.ini",
