@@ -207,7 +207,7 @@ class CloudStackClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 10.0,
         page_size: int = DEFAULT_PAGE_SIZE,
-        submit_budget: float = DEFAULT_SUBMIT_BUDGET,
+        submit_budget: float | None = None,
         settle_window: float | None = None,
         sleep: t.Callable[[float], None] = time.sleep,
         clock: t.Callable[[], float] = time.monotonic,
@@ -233,7 +233,7 @@ class CloudStackClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.page_size = page_size
-        self.submit_budget = float(submit_budget)
+        self.submit_budget = float(DEFAULT_SUBMIT_BUDGET if submit_budget is None else submit_budget)
         self.settle_window = float(settle_window) if settle_window is not None else SETTLE_TIMEOUTS * self.timeout
         self._sleep = sleep
         self._clock = clock
