@@ -148,7 +148,8 @@ class JobRunner:
                 task, outcome = queue.pop(0)
                 self._start(task, outcome)
                 if outcome.status == "pending":
-                    outcome.due = min(outcome.started + self.job_timeout, end_of_run)  # type: ignore[operator]
+                    # The job's time starts when it exists: settling a lost answer or waiting out refusals is not the job's.
+                    outcome.due = min(self._clock() + self.job_timeout, end_of_run)
                     in_flight[outcome.jobid] = outcome  # type: ignore[index]
                 else:
                     self._complete(outcome)

@@ -82,7 +82,8 @@ class Job:
 
     def log_entry(self) -> dict[str, Any]:
         return {"jobid": self.id, "command": self.command, "instanceid": self.instanceid, "params": dict(self.params),
-                "queued": self.queued, "start": self.start, "end": self.end, "jobstatus": self.status, "errortext": self.errortext}
+                "queued": self.queued, "start": self.start, "end": self.end, "jobstatus": self.status, "errortext": self.errortext,
+                "result": self.result}
 
 
 class JobManager:
