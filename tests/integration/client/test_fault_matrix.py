@@ -88,21 +88,49 @@ MUTATIONS = [
     Mutation("restartNetwork livepatch", "cs_livepatch", "restartNetwork", "restartNetwork", "network:acme-web", dict(LIVEPATCH, networks=["acme-web"])),
     Mutation("restartVPC livepatch", "cs_livepatch", "restartVPC", "restartVPC", "vpc:acme-vpc", dict(LIVEPATCH, vpcs=["acme-vpc"])),
     Mutation(
-        "restartNetwork cleanup", "cs_recreate", "restartNetwork", "restartNetwork", "network:globex-zone2",
+        "restartNetwork cleanup",
+        "cs_recreate",
+        "restartNetwork",
+        "restartNetwork",
+        "network:globex-zone2",
         dict(RECREATE, target="router", method="restart_cleanup", names=["globex-zone2"]),
     ),
     Mutation(
-        "restartVPC cleanup", "cs_recreate", "restartVPC", "restartVPC", "vpc:acme-vpc", dict(RECREATE, target="router", method="restart_cleanup", names=["acme-vpc"])
+        "restartVPC cleanup",
+        "cs_recreate",
+        "restartVPC",
+        "restartVPC",
+        "vpc:acme-vpc",
+        dict(RECREATE, target="router", method="restart_cleanup", names=["acme-vpc"]),
     ),
-    Mutation("rebootRouter", "cs_recreate", "rebootRouter", "rebootRouter", "router:acme-web", dict(RECREATE, target="router", method="reboot", names=["acme-web"])),
     Mutation(
-        "upgradeRouterTemplate", "cs_recreate", "upgradeRouterTemplate", "rebootRouter", "router:globex-zone2",
+        "rebootRouter", "cs_recreate", "rebootRouter", "rebootRouter", "router:acme-web", dict(RECREATE, target="router", method="reboot", names=["acme-web"])
+    ),
+    Mutation(
+        "upgradeRouterTemplate",
+        "cs_recreate",
+        "upgradeRouterTemplate",
+        "rebootRouter",
+        "router:globex-zone2",
         dict(RECREATE, target="router", method="upgrade_template", names=["globex-zone2"]),
     ),
-    Mutation("rebootSystemVm", "cs_recreate", "rebootSystemVm", "rebootSystemVm", "systemvm:zone1:consoleproxy", dict(RECREATE, target="systemvm", method="reboot")),
-    Mutation("stopSystemVm", "cs_recreate", "stopSystemVm", "stopSystemVm", "systemvm:zone2:consoleproxy", dict(RECREATE, target="systemvm", method="stop_start")),
-    Mutation("startSystemVm", "cs_recreate", "startSystemVm", "startSystemVm", "systemvm:zone2:consoleproxy", dict(RECREATE, target="systemvm", method="stop_start")),
-    Mutation("destroySystemVm", "cs_recreate", "destroySystemVm", "destroySystemVm", "systemvm:zone2:secondarystoragevm", dict(RECREATE, target="systemvm", method="destroy")),
+    Mutation(
+        "rebootSystemVm", "cs_recreate", "rebootSystemVm", "rebootSystemVm", "systemvm:zone1:consoleproxy", dict(RECREATE, target="systemvm", method="reboot")
+    ),
+    Mutation(
+        "stopSystemVm", "cs_recreate", "stopSystemVm", "stopSystemVm", "systemvm:zone2:consoleproxy", dict(RECREATE, target="systemvm", method="stop_start")
+    ),
+    Mutation(
+        "startSystemVm", "cs_recreate", "startSystemVm", "startSystemVm", "systemvm:zone2:consoleproxy", dict(RECREATE, target="systemvm", method="stop_start")
+    ),
+    Mutation(
+        "destroySystemVm",
+        "cs_recreate",
+        "destroySystemVm",
+        "destroySystemVm",
+        "systemvm:zone2:secondarystoragevm",
+        dict(RECREATE, target="systemvm", method="destroy"),
+    ),
 ]
 
 
@@ -127,7 +155,11 @@ def run_module(module: str, args: dict) -> dict:
         env = dict(os.environ, PYTHONPATH=str(COLLECTIONS_ROOT))
         done = subprocess.run(
             [sys.executable, "-m", "ansible_collections.acs.upgrade.plugins.modules.%s" % module, handle.name],
-            capture_output=True, text=True, env=env, timeout=120, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
     finally:
         os.unlink(handle.name)
@@ -205,9 +237,19 @@ def print_matrix(cells: list[dict], total: float) -> None:
     columns = [mutation.name for mutation in MUTATIONS]
     by_key = {(cell["fault"], cell["mutation"]): cell for cell in cells}
     width = max(len(fault.name) for fault in FAULTS) + 1
-    short = {"patchSystemVm": "patchSVM", "restartNetwork livepatch": "rNet lp", "restartVPC livepatch": "rVPC lp", "restartNetwork cleanup": "rNet clean",
-             "restartVPC cleanup": "rVPC clean", "rebootRouter": "rebootR", "upgradeRouterTemplate": "upgRTmpl", "rebootSystemVm": "rebootSVM",
-             "stopSystemVm": "stopSVM", "startSystemVm": "startSVM", "destroySystemVm": "destroySVM"}
+    short = {
+        "patchSystemVm": "patchSVM",
+        "restartNetwork livepatch": "rNet lp",
+        "restartVPC livepatch": "rVPC lp",
+        "restartNetwork cleanup": "rNet clean",
+        "restartVPC cleanup": "rVPC clean",
+        "rebootRouter": "rebootR",
+        "upgradeRouterTemplate": "upgRTmpl",
+        "rebootSystemVm": "rebootSVM",
+        "stopSystemVm": "stopSVM",
+        "startSystemVm": "startSVM",
+        "destroySystemVm": "destroySVM",
+    }
     lines = ["", "Fault matrix: duplicate jobs / final status of the target (faults x mutations)"]
     lines.append("".ljust(width) + "".join(short[name].ljust(12) for name in columns))
     for fault in FAULTS:
