@@ -363,7 +363,19 @@ class CloudStackClient:
                         failure.errorcode,
                         failure.cserrorcode,
                     )
-                earlier = _settle(Attempt(command, params, sent, since))
+                try:
+                    earlier = _settle(Attempt(command, params, sent, since))
+                except UnknownOutcomeError:
+                    raise
+                except CloudStackError as exc:
+                    # The first attempt may have acted: whatever went wrong while looking, its outcome stays unknown.
+                    raise UnknownOutcomeError(
+                        command,
+                        exc.status,
+                        "%s; settling it failed: %s; the outcome is unknown: check the object before running again" % (failure.errortext, exc.errortext),
+                        exc.errorcode,
+                        exc.cserrorcode,
+                    ) from None
                 if earlier is not None:
                     return earlier
             delay = self._backoff(attempt, retry_after)

@@ -91,6 +91,18 @@ def test_a_lost_answer_whose_job_list_cannot_be_read_is_outcome_unknown_and_not_
     assert len(sim.calls("restartNetwork")) == 1
 
 
+def test_a_lost_patch_answer_whose_vm_cannot_be_read_again_is_outcome_unknown_and_not_resent(sim):
+    vm = ssvm(sim)
+    sim.inject(kind="connection_reset", api="patchSystemVm", when="after", count=1)
+    sim.inject(kind="http_error", api="listSystemVms", status=431, errortext="listSystemVms is refused")
+    client = client_for(sim, settle_window=0.5)
+    with pytest.raises(UnknownOutcomeError, match="outcome is unknown") as caught:
+        client.submit("patchSystemVm", id=vm["id"], forced=True)
+    assert "listSystemVms is refused" in caught.value.errortext
+    sim.wait_jobs()
+    assert len(jobs_of(sim, "patchSystemVm", vm["id"])) == len(sim.calls("patchSystemVm")) == 1
+
+
 def test_a_request_that_left_no_trace_is_sent_again_after_the_settle_window(sim):
     network = by_name(sim, "networks", "acme-web")
     sim.inject(kind="connection_reset", api="restartNetwork", count=1)
