@@ -14,6 +14,7 @@ import datetime
 import email.utils
 import hashlib
 import hmac
+import math
 import random
 import re
 import time
@@ -134,7 +135,7 @@ def check_timeout(value: t.Any) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ValueError("api_timeout must be a number of seconds, not %r" % (value,)) from None
-    if not seconds > 0:
+    if seconds <= 0 or not math.isfinite(seconds):
         raise ValueError("api_timeout must be more than 0 seconds, not %s: set it to how long one API request may take (default %s)" % (value, DEFAULT_TIMEOUT))
     return seconds
 

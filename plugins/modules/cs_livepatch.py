@@ -213,9 +213,9 @@ targets:
       description:
         - V(would_patch) (check mode), V(submitted) (O(wait=false)), V(patched), V(unchanged), V(failed),
           V(timed_out), V(not_submitted) (stopped by O(max_fail_percentage), or refused by the management server until
-          the submit budget ran out: nothing was started, it is never handed to the legacy path),
-          V(outcome_unknown) (the answer was lost and the job could be neither found nor ruled out: nothing was sent
-          again; check the target before running again) or V(not_patched) (path not V(livepatch)).
+          the submit budget ran out; nothing was started and it is never handed to the legacy path),
+          V(outcome_unknown) (the answer was lost and the job could be neither found nor ruled out; nothing was sent
+          again, check the target before running again) or V(not_patched) (path not V(livepatch)).
       type: str
     jobid:
       description: Id of the job, when one was started.

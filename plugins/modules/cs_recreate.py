@@ -210,8 +210,8 @@ targets:
         - V(unchanged) (already current), V(skipped) (cannot be acted on now, see C(reason)), V(would_recreate)
           (check mode), V(succeeded) (job done and verified), V(failed), V(timed_out), V(not_submitted) (stopped by
           O(max_fail_percentage), held back to protect a redundant pair, or refused by the management server until the
-          submit budget ran out: nothing was started), or V(outcome_unknown) (the answer was lost and the job could be
-          neither found nor ruled out: nothing was sent again; check the object before running again).
+          submit budget ran out; nothing was started), or V(outcome_unknown) (the answer was lost and the job could be
+          neither found nor ruled out; nothing was sent again, check the object before running again).
       type: str
     reason:
       description: Why, in words, with what to do next when it did not succeed.

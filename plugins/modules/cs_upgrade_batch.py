@@ -69,7 +69,7 @@ options:
         V(recreate) (live patch only) leaves a failed live patch to the legacy path, which takes it in the same
         batch when its gate has O(fallback) (a failed live patch leaves the services in an unknown state). A live
         patch that was never started (C(not_submitted)) or whose outcome is unknown (C(outcome_unknown)) is never
-        left to the legacy path: it stays on the live patch path for the next run and counts as a failure now.
+        left to the legacy path; it stays on the live patch path for the next run and counts as a failure now.
     type: str
     choices: [stop, continue, recreate]
     default: recreate

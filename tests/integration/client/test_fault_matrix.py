@@ -137,7 +137,7 @@ MUTATIONS = [
 def resolve(sim, target: str) -> dict:
     """The object a mutation acts on, in the freshly reset cloud."""
     state = sim.state()
-    kind, _, rest = target.partition(":")
+    kind, rest = target.split(":", 1)
     if kind == "systemvm":
         zone, vmtype = rest.split(":")
         return next(vm for vm in state["systemvms"] if vm["zonename"] == zone and vm["systemvmtype"] == vmtype)
@@ -268,7 +268,7 @@ def print_matrix(cells: list[dict], total: float) -> None:
 
 def test_fault_matrix_never_acts_twice_and_settles_every_target(acs_sim, capsys):
     sims: Queue = Queue()
-    for _ in range(WORKERS):
+    for _worker in range(WORKERS):
         sims.put(acs_sim(topology="small", time_factor=0.002))
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
