@@ -10,7 +10,7 @@ reads the simulator's job log. A cell passes when every target got at most one j
 the module's result names every target with a final status and a reason. The matrix is printed at the end.
 
 Times are scaled down: api_timeout 1 s (so the settle window is 3 s), "slow" is 0.3 s below and 1.5 s above it,
-job timeouts 2 s, simulated job durations x0.002. Cells run four at a time, each on its own simulator.
+job timeouts 2 s, simulated job durations x0.002. Cells run six at a time, each on its own simulator.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from queue import Queue
 from ansible_collections.acs.upgrade.plugins.modules import cs_livepatch
 
 COLLECTIONS_ROOT = Path(cs_livepatch.__file__).parents[5]
-WORKERS = 4
+WORKERS = 6
 UNCHANGED = "No change in the scripts checksum"
 
 # Final statuses of a target (what a report can show); anything else means the module left it unsettled.
