@@ -14,7 +14,7 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, template_is_current
@@ -566,7 +566,14 @@ class Recreator:
     # -- routers: one upgradeRouterTemplate call for a whole zone/pod/cluster/domain
 
     def upgrade_by_selector(self, targets: list[Target], selector: dict[str, str]) -> None:
-        answer = self.client.call("upgradeRouterTemplate", **selector)
+        try:
+            answer = self.client.call("upgradeRouterTemplate", **selector)
+        except CloudStackError as exc:
+            # One call for all of them: each target gets the call's fate, so that none is left without a status.
+            status = "outcome_unknown" if isinstance(exc, UnknownOutcomeError) else "not_submitted"
+            for target in targets:
+                target.finish(status, "upgradeRouterTemplate %s: %s" % (", ".join("%s=%s" % item for item in selector.items()), exc.message))
+            return
         jobs = upgraded_job_ids(answer)
         outcomes = self._run([JobTask(key=jobid, jobid=jobid) for jobid in jobs], parallel=max(len(jobs), 1))
         by_router: dict[str, JobOutcome] = {}

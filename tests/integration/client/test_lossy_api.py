@@ -236,3 +236,15 @@ def test_a_401_from_a_server_whose_clock_is_off_says_check_the_clock(sim):
     with pytest.raises(CloudStackError) as caught:
         wrong.call("listZones")
     assert caught.value.status == 401 and "clock" not in caught.value.errortext
+
+
+def test_a_lost_server_side_template_upgrade_gives_every_router_outcome_unknown(sim, run_module):
+    from ansible_collections.acs.upgrade.plugins.modules import cs_recreate
+
+    sim.inject(kind="connection_reset", api="upgradeRouterTemplate", count=1, when="after")
+    args = {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret, "api_timeout": 1, "poll_interval": 0.1}
+    result = run_module(cs_recreate, dict(args, target="router", method="upgrade_template", server_side=True, zone="zone2"))
+    assert result["failed"] and result["targets"]
+    assert {target["status"] for target in result["targets"]} == {"outcome_unknown"}
+    assert all("outcome is unknown" in target["reason"] for target in result["targets"])
+    assert len(sim.calls("upgradeRouterTemplate")) == 1
