@@ -465,6 +465,11 @@ class CloudStackClient:
         None only when a read of the job list made after the window found none (the attempt left no trace);
         :class:`UnknownOutcomeError` when the job list cannot be read.
         """
+        found = self._jobs_in_window(command, instance_id, attempt, whole_window=False)
+        return found[0] if found else None
+
+    def _jobs_in_window(self, command: str, instance_id: str | None, attempt: Attempt, whole_window: bool) -> list[dict[str, t.Any]]:
+        """Jobs matching a lost ``attempt``: the first found, or (``whole_window``) all those a read after the window sees."""
         job_command = JOB_COMMANDS.get(command, command)
         end = attempt.sent + self.settle_window
         pause = 0.25
@@ -476,10 +481,8 @@ class CloudStackClient:
             except CloudStackError as exc:
                 problem = exc
             else:
-                if found:
-                    return found[0]
-                if read_at >= end:
-                    return None
+                if (found and not whole_window) or read_at >= end:
+                    return found
                 problem = None
             now = self._clock()
             if problem is not None and now >= end + self.settle_window:
@@ -495,15 +498,18 @@ class CloudStackClient:
     def settle_patch(self, attempt: Attempt, resent: bool = False) -> dict[str, t.Any] | None:
         """Settle a lost ``patchSystemVm`` answer without a job id (its job names no VM).
 
-        No patchSystemVm job created after the attempt within the settle window: the attempt left no trace (None,
-        the caller sends it again). Otherwise wait until those jobs end, read the VM again, and send
+        No patchSystemVm job created after the attempt within the whole settle window: the attempt left no trace
+        (None, the caller sends it again). Otherwise wait until those jobs end, read the VM again, and send
         ``patchSystemVm forced=false``, which answers "No change in the scripts checksum" when the first one
         worked: a forced patch is never sent twice.
         """
         vmid = attempt.params.get("id")
-        first = self.await_job("patchSystemVm", None, attempt)
-        if first is None:
+        # Other VMs' patches may run at the same time: only a read after the whole window tells that this attempt's
+        # job, if any, is among the jobs found, so nothing is resent while it could still arrive.
+        candidates = self._jobs_in_window("patchSystemVm", None, attempt, whole_window=True)
+        if not candidates:
             return None
+        first = candidates[0]
         what = "check listAsyncJobs (patchSystemVm) and the scripts of system VM %s before running again" % vmid
         end = self._clock() + self.submit_budget
         pause = 0.25

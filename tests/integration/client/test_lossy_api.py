@@ -80,6 +80,26 @@ def test_a_slow_patch_system_vm_is_settled_with_forced_false_never_a_second_forc
     assert "forced=false" in client.settled[jobid]
 
 
+def test_lost_patch_answers_among_parallel_patches_never_patch_a_vm_twice(acs_sim, run_module):
+    """Other VMs' patchSystemVm jobs run meanwhile: a job found early may not be this VM's, so the whole window is waited."""
+    sim = acs_sim(generate="zones=4,routers=4", time_factor=0.01)
+    vms = sim.state()["systemvms"]
+    sim.inject(kind="connection_reset", api="patchSystemVm", object=vms[2]["id"], when="after", count=1)
+    sim.inject(kind="slow", api="patchSystemVm", object=vms[5]["id"], delay=1.5, count=1)
+    args = {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret, "api_timeout": 1, "poll_interval": 0.1}
+    result = run_module(cs_livepatch, dict(args, system_vms=["all"], parallel=4, forced=True))
+    sim.wait_jobs()
+    assert not result.get("failed"), result.get("msg")
+    for vm in vms:
+        jobs = jobs_of(sim, "patchSystemVm", vm["id"])
+        forced = [job for job in jobs if job["params"].get("forced") == "true"]
+        checks = [job for job in jobs if job["params"].get("forced") == "false"]
+        assert len(forced) == 1, (vm["name"], jobs)
+        assert all(job["result"]["displaytext"].startswith(UNCHANGED) for job in checks), (vm["name"], checks)
+    settled = [target for target in result["targets"] if "was lost" in target["reason"]]
+    assert sorted(target["name"] for target in settled) == sorted([vms[2]["name"], vms[5]["name"]])
+
+
 def test_a_lost_answer_whose_job_list_cannot_be_read_is_outcome_unknown_and_not_resent(sim):
     network = by_name(sim, "networks", "acme-web")
     sim.inject(kind="connection_reset", api="restartNetwork", count=1)
