@@ -72,7 +72,8 @@ def is_done(entry: dict[str, t.Any] | None) -> bool:
 
 
 def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
-    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch"
+    """A live patch that failed in a way that needs the legacy path; one never started, or whose outcome is unknown, does not."""
+    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch" and entry.get("recreate", True) is not False
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -568,16 +569,19 @@ def fail_budget_exceeded(plan: dict[str, t.Any], journal: list[dict[str, t.Any]]
 
 # Target statuses of cs_livepatch and cs_recreate that finish an item; "would_*" (check mode) record nothing.
 FINISHED_STATUSES = frozenset(("patched", "unchanged", "succeeded"))
+# Failed statuses that must not hand an item to the legacy path: nothing was started, or what happened is unknown.
+NO_RECREATE_STATUSES = frozenset(("not_submitted", "outcome_unknown"))
 _SYSTEMVM_KINDS = frozenset(("systemvm", "secondarystoragevm", "consoleproxy"))
 
 
 def outcomes_from_targets(
     plan: dict[str, t.Any], keys: t.Iterable[str], targets: t.Iterable[dict[str, t.Any]], missing: str = "the module reported nothing for it"
 ) -> list[dict[str, t.Any]]:
-    """Per-item outcomes ``{key, ok, changed, error, duration}`` of the ``keys`` a module was asked to act on.
+    """Per-item outcomes ``{key, ok, changed, error, duration, recreate}`` of the ``keys`` a module was asked to act on.
 
     A router target (a reboot acts router by router) counts for its network or VPC, which is finished only when
     all its routers are; an item the module did not report is a failure, so that it is never taken as done.
+    ``recreate`` says whether a failure may go to the legacy path: not when nothing is known to have started.
     """
     wanted = list(keys)
     router_unit = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
@@ -606,6 +610,7 @@ def outcomes_from_targets(
                 "changed": any(target.get("status") in ("patched", "succeeded") for target in reported),
                 "error": error or None,
                 "duration": sum(float(target.get("duration") or 0) for target in reported) or None,
+                "recreate": any(target.get("status") not in NO_RECREATE_STATUSES for target in bad),
             }
         )
     return outcomes
@@ -655,6 +660,7 @@ def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.An
             "batch": int(batch),
             "path": path,
             "status": "done" if outcome.get("ok") else "failed",
+            "recreate": not outcome.get("ok") and outcome.get("recreate", True) is not False,
             "changed": bool(outcome.get("changed")),
             "error": outcome.get("error"),
             "duration": outcome.get("duration"),

@@ -10,12 +10,11 @@ reading it again. Every wait is bounded by the job timeout.
 
 from __future__ import annotations
 
-import datetime
 import time
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, template_is_current
@@ -27,7 +26,7 @@ ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
 TRANSITIONAL_STATES = frozenset(("Starting", "Stopping", "Migrating", "Expunging", "Destroyed", "Creating"))
 
 # Target statuses that make the module fail.
-FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted"))
+FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_unknown"))
 
 # The routers of a redundant network or VPC; a reboot may take down one of them at a time only.
 PRIMARY = "PRIMARY"
@@ -226,7 +225,7 @@ def reboot_waves(targets: t.Sequence[Target]) -> tuple[list[Target], list[Target
 
 def summarize(targets: t.Sequence[Target]) -> dict[str, int]:
     summary = {"total": len(targets)}
-    for status in ("unchanged", "skipped", "would_recreate", "succeeded", "failed", "timed_out", "not_submitted"):
+    for status in ("unchanged", "skipped", "would_recreate", "succeeded", "failed", "timed_out", "not_submitted", "outcome_unknown"):
         summary[status] = sum(1 for target in targets if target.status == status)
     return summary
 
@@ -319,6 +318,10 @@ class Recreator:
             return False
         if outcome.status == "not_submitted":
             target.finish("not_submitted", "%s not sent for %s: %s" % (command, target.label, outcome.errortext or "stopped"))
+        elif outcome.status == "submit_failed":
+            target.finish("not_submitted", "%s of %s was not started, nothing changed: %s" % (command, target.label, outcome.errortext))
+        elif outcome.status == "outcome_unknown":
+            target.finish("outcome_unknown", "%s of %s: %s; nothing was sent again" % (command, target.label, outcome.errortext))
         elif outcome.status == "timed_out":
             target.finish("timed_out", "%s of %s: %s; check the job in CloudStack before running again" % (command, target.label, outcome.errortext))
         else:
@@ -470,8 +473,7 @@ class Recreator:
 
     def _template_upgrader(self, target: Target) -> t.Callable[[], str]:
         def submit() -> str:
-            since = time.time()
-            answer = self.client.call("upgradeRouterTemplate", _settle=lambda: self._settle_upgrade(target.id, since), id=target.id)
+            answer = self.client.call("upgradeRouterTemplate", _settle=lambda attempt: self._settle_upgrade(target.id, attempt), id=target.id)
             jobs = upgraded_job_ids(answer)
             if not jobs:
                 target.nothing_queued = True
@@ -480,10 +482,10 @@ class Recreator:
 
         return submit
 
-    def _settle_upgrade(self, routerid: str, since: float) -> dict[str, t.Any] | None:
-        started = datetime.datetime.fromtimestamp(since - 5, datetime.timezone.utc)
-        found = self.client.find_job(routerid, started)
-        return {"asyncjobs": [{"jobid": found}]} if found else None
+    def _settle_upgrade(self, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
+        """A lost upgradeRouterTemplate answer: the reboot job it queued on the router, if there is one."""
+        job = self.client.await_job("upgradeRouterTemplate", routerid, attempt)
+        return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
 
     @staticmethod
     def _redundant_units(targets: list[Target]) -> dict[tuple[str, str], Unit]:
@@ -564,7 +566,14 @@ class Recreator:
     # -- routers: one upgradeRouterTemplate call for a whole zone/pod/cluster/domain
 
     def upgrade_by_selector(self, targets: list[Target], selector: dict[str, str]) -> None:
-        answer = self.client.call("upgradeRouterTemplate", **selector)
+        try:
+            answer = self.client.call("upgradeRouterTemplate", **selector)
+        except CloudStackError as exc:
+            # One call for all of them: each target gets the call's fate, so that none is left without a status.
+            status = "outcome_unknown" if isinstance(exc, UnknownOutcomeError) else "not_submitted"
+            for target in targets:
+                target.finish(status, "upgradeRouterTemplate %s: %s" % (", ".join("%s=%s" % item for item in selector.items()), exc.message))
+            return
         jobs = upgraded_job_ids(answer)
         outcomes = self._run([JobTask(key=jobid, jobid=jobid) for jobid in jobs], parallel=max(len(jobs), 1))
         by_router: dict[str, JobOutcome] = {}

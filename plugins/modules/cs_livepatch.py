@@ -212,7 +212,10 @@ targets:
     status:
       description:
         - V(would_patch) (check mode), V(submitted) (O(wait=false)), V(patched), V(unchanged), V(failed),
-          V(timed_out), V(not_submitted) (stopped by O(max_fail_percentage)) or V(not_patched) (path not V(livepatch)).
+          V(timed_out), V(not_submitted) (stopped by O(max_fail_percentage), or refused by the management server until
+          the submit budget ran out; nothing was started and it is never handed to the legacy path),
+          V(outcome_unknown) (the answer was lost and the job could be neither found nor ruled out; nothing was sent
+          again, check the target before running again) or V(not_patched) (path not V(livepatch)).
       type: str
     jobid:
       description: Id of the job, when one was started.
@@ -248,7 +251,7 @@ summary:
   returned: always
   type: dict
   sample: {targets: 4, livepatch: 3, skipped: 0, legacy_required: 1, patched: 2, unchanged: 1, failed: 0, timed_out: 0,
-           not_submitted: 0, not_patched: 1, would_patch: 0, submitted: 0}
+           not_submitted: 0, outcome_unknown: 0, not_patched: 1, would_patch: 0, submitted: 0}
 jobs:
   description: Kind, id, name and job id of every target a job was started for.
   returned: always

@@ -209,7 +209,9 @@ targets:
       description:
         - V(unchanged) (already current), V(skipped) (cannot be acted on now, see C(reason)), V(would_recreate)
           (check mode), V(succeeded) (job done and verified), V(failed), V(timed_out), V(not_submitted) (stopped by
-          O(max_fail_percentage) or held back to protect a redundant pair).
+          O(max_fail_percentage), held back to protect a redundant pair, or refused by the management server until the
+          submit budget ran out; nothing was started), or V(outcome_unknown) (the answer was lost and the job could be
+          neither found nor ruled out; nothing was sent again, check the object before running again).
       type: str
     reason:
       description: Why, in words, with what to do next when it did not succeed.
@@ -238,7 +240,7 @@ summary:
   description: How many targets ended in each status, and C(total).
   returned: always
   type: dict
-  sample: {total: 4, succeeded: 3, unchanged: 1, skipped: 0, would_recreate: 0, failed: 0, timed_out: 0, not_submitted: 0}
+  sample: {total: 4, succeeded: 3, unchanged: 1, skipped: 0, would_recreate: 0, failed: 0, timed_out: 0, not_submitted: 0, outcome_unknown: 0}
 management_server_version:
   description: Version of the management server.
   returned: always

@@ -67,7 +67,9 @@ options:
     description:
       - With O(step=record), V(stop) the run at the first failed item; V(continue) with the next batches;
         V(recreate) (live patch only) leaves a failed live patch to the legacy path, which takes it in the same
-        batch when its gate has O(fallback) (a failed live patch leaves the services in an unknown state).
+        batch when its gate has O(fallback) (a failed live patch leaves the services in an unknown state). A live
+        patch that was never started (C(not_submitted)) or whose outcome is unknown (C(outcome_unknown)) is never
+        left to the legacy path; it stays on the live patch path for the next run and counts as a failure now.
     type: str
     choices: [stop, continue, recreate]
     default: recreate
@@ -276,10 +278,13 @@ def record(module: AnsibleModule, journal: list[dict], now: datetime.datetime) -
     if entries and not module.check_mode:
         append_journal(module, params["journal"], entries)
     failed = [entry["key"] for entry in entries if entry["status"] == "failed"]
+    # With on_failure=recreate the legacy path takes a failed live patch; one that never started (or whose outcome
+    # is unknown) stays where it is and counts as a failure of this run.
     retried = path == "livepatch" and params["on_failure"] == "recreate"
+    unretried = [entry["key"] for entry in entries if entry["status"] == "failed" and not (retried and entry["recreate"])]
     exceeded, budget = fail_budget_exceeded(plan, journal + entries, params["max_fail_percentage"])
     reasons = []
-    if failed and not retried:
+    if unretried:
         if params["on_failure"] == "stop":
             reasons.append("on_failure is stop")
         if asked["canary"]:

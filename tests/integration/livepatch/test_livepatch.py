@@ -286,7 +286,9 @@ def test_refused_submission_fails_its_target_only(acs_sim, run_module, wait):
 
     assert result["failed"] and result["changed"]
     targets = by_name(result)
-    assert targets["acme-web"]["status"] == "failed" and targets["acme-web"]["jobid"] is None
+    # Refused: nothing started, so it is "not submitted" and never handed to the legacy path.
+    assert targets["acme-web"]["status"] == "not_submitted" and targets["acme-web"]["jobid"] is None
+    assert targets["acme-web"]["recreate_required"] is False
     assert "not started" in targets["acme-web"]["reason"] and "being restarted already" in targets["acme-web"]["reason"]
     assert targets["shared-guest"]["status"] == ("patched" if wait else "submitted")
     assert "network acme-web" in result["msg"] and "shared-guest" not in result["msg"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from acs_sim.cloud import Cloud, oid
@@ -101,7 +101,7 @@ class Api:
             raise ApiError(401, BAD_CREDENTIALS)
         if params.get("signatureversion") == "3":
             expires = parse_expires(params.get("expires", ""))
-            if expires is None or expires < datetime.now(timezone.utc):
+            if expires is None or expires < datetime.now(timezone.utc) + timedelta(seconds=cloud.faults.clock_offset()):
                 raise ApiError(401, BAD_CREDENTIALS)
         if not signature_matches({k: v for k, v in raw.items() if k.lower() != "signature"}, user["secretkey"], signature):
             raise ApiError(401, BAD_CREDENTIALS)
@@ -208,6 +208,7 @@ class Api:
     def _submit(self, caller: Caller, command: str, instancetype: str | None, instanceid: str | None, params: dict[str, str],
                 work: Callable[[Job], dict[str, Any]]) -> dict[str, Any]:
         job = Job(command, params, caller.userid, caller.accountid, instancetype, instanceid)
+        job.created = cs_date(job.queued + self.cloud.faults.clock_offset())
         self.cloud.jobs.submit(job, work)
         return {"jobid": job.id}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from acs_sim.backends.base import Backend
 from acs_sim.faults import FaultBook, validate
-from acs_sim.jobs import COMMAND_CLASSES, Job, JobCancelled, JobFailure, JobManager
+from acs_sim.jobs import COMMAND_CLASSES, JOBS_WITHOUT_INSTANCE, Job, JobCancelled, JobFailure, JobManager
 from acs_sim.payload import template_version
 from acs_sim.render import cs_date, drop_none
 from acs_sim.spec import version_tuple
@@ -772,9 +772,10 @@ class Cloud:
                 "type": cfg["type"], "component": "management-server"}
 
     def render_job(self, job: Job) -> dict[str, Any]:
+        shown = job.command not in JOBS_WITHOUT_INSTANCE
         out = {"jobid": job.id, "accountid": job.accountid, "userid": job.userid, "cmd": COMMAND_CLASSES.get(job.command, job.command), "created": job.created,
-               "jobstatus": job.status, "jobprocstatus": 0, "jobresultcode": job.resultcode, "jobinstancetype": job.instancetype,
-               "jobinstanceid": job.instanceid}
+               "jobstatus": job.status, "jobprocstatus": 0, "jobresultcode": job.resultcode, "jobinstancetype": job.instancetype if shown else None,
+               "jobinstanceid": job.instanceid if shown else None}
         if job.status != 0:
             out.update({"completed": job.completed, "jobresulttype": "object", "jobresult": job.result})
         return drop_none(out)

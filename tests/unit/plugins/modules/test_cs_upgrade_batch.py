@@ -78,6 +78,25 @@ def test_record_journals_outcomes_and_hands_failures_to_the_legacy_path(run_modu
     assert without_fallback["action"] == "done"
 
 
+@pytest.mark.parametrize("status", ["not_submitted", "outcome_unknown"])
+def test_a_live_patch_never_started_or_of_unknown_outcome_is_never_handed_to_the_legacy_path(run_module, plan, tmp_path, status):
+    journal = tmp_path / "journal.jsonl"
+    results = {
+        "failed": True,
+        "targets": [
+            {"kind": "network", "id": "n1", "status": "patched"},
+            {"kind": "network", "id": "n2", "status": status, "reason": "restartNetwork refused with HTTP 503 for 60 s"},
+        ],
+    }
+    result = run_module(cs_upgrade_batch, args(plan, journal, step="record", results=[results]))
+    assert result["failed_items"] == ["network:n2"] and result["entries"][1]["recreate"] is False
+    # Nobody will recreate it in this run: it counts as a failure now (the default budget of 0% stops the run).
+    assert result["stop"] is True and "max_fail_percentage" in result["reason"]
+    assert run_module(cs_upgrade_batch, args(plan, journal, upgrade_path="legacy"))["action"] == "done"
+    # The next run takes it on the live patch path again.
+    assert run_module(cs_upgrade_batch, args(plan, journal))["networks"] == ["n2"]
+
+
 def test_record_stops_on_failure_when_asked(run_module, plan, tmp_path):
     failed = {"msg": "live patch failed", "targets": [{"kind": "network", "id": "n1", "status": "failed", "reason": "x"}]}
     result = run_module(cs_upgrade_batch, args(plan, tmp_path / "journal.jsonl", step="record", results=[failed], on_failure="stop"))
