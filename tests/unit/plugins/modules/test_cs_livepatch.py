@@ -51,14 +51,18 @@ def router(name, state="Running", version="4.16.0", softwareversion="4.16.1.0", 
     )
 
 
-def systemvm(name, systemvmtype="secondarystoragevm", state="Running", version="4.16.0"):
+def systemvm(name, systemvmtype="secondarystoragevm", state="Running", version="4.16.0", agent=None):
+    """``version`` is the template's; ``agent`` the version listSystemVms reports (the template's own by default)."""
     return SystemVm(
         id="id-" + name,
         name=name,
         systemvmtype=systemvmtype,
         state=state,
         agentstate="Up",
-        version=version,
+        version=agent or version + ".0",
+        templateid="tpl-" + version,
+        templatename="systemvm-kvm-" + version,
+        template_version=version,
         zoneid="zone-1",
         zonename="zone-a",
         podid="pod-1",
@@ -164,6 +168,15 @@ def test_system_vm_paths(fleet):
     old = plan_systemvm(systemvm("s-3-VM", version="4.11.3"), fleet, forced=False)
     assert old.path == LEGACY and "JDK" in old.reason
     assert plan_systemvm(systemvm("s-4-VM", version="4.14.1"), fleet, forced=False).warnings
+
+
+def test_system_vm_already_live_patched_is_not_patched_again(fleet):
+    """Its agent reports the server's version (after patchSystemVm or a boot under it): the template (4.16.0) is not the proof."""
+    patched = plan_systemvm(systemvm("s-5-VM", agent=MS), fleet, forced=False)
+    assert (patched.path, patched.status) == (SKIPPED, "unchanged") and "already live-patched" in patched.reason
+    assert plan_systemvm(systemvm("s-5-VM", agent=MS), fleet, forced=True).path == LIVEPATCH
+    agent_only = plan_systemvm(systemvm("s-6-VM", version="4.13.1", agent=MS), fleet, forced=False)
+    assert agent_only.path == LEGACY, "a 4.13 template cannot be patched, whatever its agent reports"
 
 
 def test_verification_accepts_routers_now_on_the_ms_software_with_new_scripts(fleet):
