@@ -32,6 +32,12 @@ FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted"))
 # The routers of a redundant network or VPC; a reboot may take down one of them at a time only.
 PRIMARY = "PRIMARY"
 
+# upgradeRouterTemplate reboots only Running routers below the zone's minimum (NetworkHelperImpl.checkRouterTemplateVersion).
+NOTHING_QUEUED_HINT = (
+    "CloudStack reboots only Running routers whose template is below the zone's minreq.sysvmtemplate.version, and none while "
+    "router.version.check is false; check those settings, or use method reboot or restart_cleanup"
+)
+
 
 @dataclass
 class Target:
@@ -173,7 +179,8 @@ def router_target(router: Router, method: str, ms_version: str, force: bool, uni
     current = router_is_current(router, ms_version)
     if current and not force:
         target.leave("unchanged", "already on template %s, the current one; set force to recreate anyway" % router.version)
-    elif router.state in TRANSITIONAL_STATES or (method == "reboot" and router.state != "Running"):
+    elif router.state in TRANSITIONAL_STATES or (method in ("reboot", "upgrade_template") and router.state != "Running"):
+        # upgradeRouterTemplate reboots: for a router that is not Running its reboot job fails (4.18.0.0).
         target.leave(
             "skipped",
             "%s is %s and cannot be rebooted now; wait until it settles, or use method restart_cleanup on its %s %s"
@@ -467,8 +474,10 @@ class Recreator:
         tasks = [JobTask(key=target.id, submit=self._template_upgrader(target), context=target) for target in targets]
         for outcome in self._run(tasks):
             target = outcome.context
-            if target.nothing_queued:
+            if target.nothing_queued and router_is_current(target.routers[0], self.fleet.version):
                 target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
+            elif target.nothing_queued:
+                target.finish("failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT))
             else:
                 self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate")
 
@@ -591,10 +600,7 @@ class Recreator:
         for target in targets:
             outcome = by_router.get(target.id)
             if outcome is None:
-                target.finish(
-                    "failed",
-                    "upgradeRouterTemplate queued no reboot for %s although it requires an upgrade; check router.version.check and the template" % target.label,
-                )
+                target.finish("failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT))
             elif not self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate"):
                 pending.append(target)
         self._verify_routers(pending)
