@@ -229,7 +229,8 @@ class CloudStackClient:
         returns what the first attempt produced (so nothing is sent twice) or None when it left no trace.
         Without ``_settle`` an unknown outcome raises :class:`UnknownOutcomeError`.
         """
-        read_only = command.startswith(_READ_ONLY_PREFIXES)
+        # Fresh health checks run on the router inside the request: a lost answer is not a read to send again.
+        read_only = command.startswith(_READ_ONLY_PREFIXES) and not params.get("performfreshchecks")
         attempt = 0
         while True:
             retry_after = None

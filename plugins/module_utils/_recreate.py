@@ -121,6 +121,10 @@ def router_is_current(router: Router, ms_version: str) -> bool:
     return router_facts(router, ms_version).template_current
 
 
+def nothing_queued_reason(target: Target) -> str:
+    return "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
+
+
 def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
     """Whether redundant routers are all Running with exactly one PRIMARY, and their states in words."""
     states = ", ".join("%s %s/%s" % (router.name, router.state, router.redundantstate or "UNKNOWN") for router in routers)
@@ -477,7 +481,7 @@ class Recreator:
             if target.nothing_queued and router_is_current(target.routers[0], self.fleet.version):
                 target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
             elif target.nothing_queued:
-                target.finish("failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT))
+                target.finish("failed", nothing_queued_reason(target))
             else:
                 self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate")
 
@@ -600,7 +604,7 @@ class Recreator:
         for target in targets:
             outcome = by_router.get(target.id)
             if outcome is None:
-                target.finish("failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT))
+                target.finish("failed", nothing_queued_reason(target))
             elif not self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate"):
                 pending.append(target)
         self._verify_routers(pending)
