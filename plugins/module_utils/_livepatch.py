@@ -159,8 +159,8 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
     return target
 
 
-def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
-    """The path of one network or VPC (all its routers at once) and why."""
+def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None) -> Target:
+    """The path of one network or VPC (all its routers at once) and why; ``payload``: see ``_matrix.payload_scriptsversion``."""
     domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
     target = Target(
         kind=unit.kind,
@@ -194,7 +194,6 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
             % ", ".join("%s (%s)" % (router.name, router.redundantstate or "UNKNOWN") for router in redundant)
         )
 
-    payload = payload_scriptsversion(fleet.routers, fleet.version)
     patched = [router_facts(router, fleet.version, payload).live_patched for router in running]
     if running and not forced and all(patched):
         target.path, target.status = SKIPPED, "unchanged"
@@ -406,7 +405,8 @@ class LivePatcher:
         forced = self.params["forced"]
         units, empty = self.select_units(fleet)
         self.targets = [plan_systemvm(vm, fleet, forced) for vm in self.select_systemvms(fleet)]
-        self.targets += [plan_unit(unit, fleet, forced) for unit in units] + empty
+        payload = payload_scriptsversion(fleet.routers, fleet.version)
+        self.targets += [plan_unit(unit, fleet, forced, payload) for unit in units] + empty
         return self.targets
 
     # -- running ---------------------------------------------------------------------------------------------
