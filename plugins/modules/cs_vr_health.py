@@ -106,11 +106,12 @@ options:
     default: 5
   results_timeout:
     description:
-      - Seconds to wait for the first results of a router that has none of the O(types) yet (O(source=api), without
-        O(fresh)). CloudStack stores a new router's first basic results after C(router.health.checks.basic.interval)
-        minutes (3) and its advanced ones after C(router.health.checks.advanced.interval) minutes (10); the router is
-        read again every few seconds until then.
-      - A router still without results when this time is up gets fresh checks. V(0) runs them at once.
+      - Seconds to wait for the first results of a router that has none yet (O(source=api), without O(fresh)).
+        CloudStack stores a new router's first basic results after C(router.health.checks.basic.interval) minutes (3)
+        and its advanced ones after C(router.health.checks.advanced.interval) minutes (10); the router is read again
+        every second until its first results are there.
+      - A router still without results when this time is up, or with results of only some of the O(types), gets
+        fresh checks. V(0) runs them at once.
     type: int
     default: 120
   fresh_timeout:
@@ -355,7 +356,7 @@ ENABLED_SETTING = "router.health.checks.enabled"
 # Up to this many named routers are looked up one by one; more are picked from one paged read.
 NAMED_LOOKUP_LIMIT = 20
 # Seconds between reads of routers that wait for their first health check results.
-RESULTS_POLL_INTERVAL = 2.0
+RESULTS_POLL_INTERVAL = 1.0
 
 
 def disabled_message(evidence: str) -> str:
@@ -450,23 +451,25 @@ class VrHealth(CloudStackModule):
         return routers, skipped
 
     def wait_for_results(self, routers: list[RouterHealth]) -> None:
-        """Routers without results (just created): read them again until they have some, bounded; then fresh checks."""
+        """Routers without results of a judged type (just created): read them again until their first scheduled run has
+        stored some, bounded by results_timeout; those still missing a type then get fresh checks (the advanced interval
+        is longer than the basic one: once the router has answered its first run, asking is cheaper than waiting)."""
         if not routers:
             return
         types = self.params["types"]
         started = time.monotonic()
         deadline = started + self.params["results_timeout"]
-        waiting = list(routers)
+        waiting = [router for router in routers if not router.checks]
         while waiting and time.monotonic() < deadline:
             time.sleep(min(RESULTS_POLL_INTERVAL, max(deadline - time.monotonic(), 0)))
             for router in waiting:
                 found = self.client.list("listRouters", "router", id=router.id, listall=True, fetchhealthcheckresults=True)
                 router.checks = checks_from_api(found[0].get("healthcheckresults")) if found else router.checks
                 router.waited = time.monotonic() - started
-            waiting = [router for router in waiting if missing_types(router, types)]
+            waiting = [router for router in waiting if not router.checks]
         for router in waiting:
             router.waited = time.monotonic() - started
-        self.refresh(waiting)
+        self.refresh([router for router in routers if missing_types(router, types)])
 
     def health_checks_enabled(self) -> bool | None:
         """The value of router.health.checks.enabled, or None when this key may not read settings."""
