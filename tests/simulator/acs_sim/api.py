@@ -341,8 +341,8 @@ class Api:
             if caller.admin and params["templatefilter"] == "all":
                 for version in versions:
                     tid, name = cloud._template(version)
-                    items.append({"id": tid, "name": name, "displaytext": name, "templatetype": "SYSTEM", "hypervisor": "KVM", "format": "QCOW2",
-                                  "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
+                    items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
+                                  "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
                                   "account": "system", "domain": "ROOT", "created": cs_date()})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name"})]
             return self._page("listTemplates", items, params, dict)

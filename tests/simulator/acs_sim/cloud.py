@@ -98,6 +98,8 @@ class Cloud:
         ms = topology.get("managementserver") or {}
         self.ms_version = str(ms.get("version", "4.18.0.0"))
         self.template_version = str(ms.get("systemvm_template", template_version(self.ms_version)))
+        # Templates registered by hand may be named anything: "{version}" in the name is optional.
+        self.template_name = str(ms.get("template_name", "systemvm-kvm-{version}"))
         self.random = random.Random(topology.get("seed", 0))
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
@@ -770,7 +772,8 @@ class Cloud:
 
     # ------------------------------------------------------------------ rendering
     def _template(self, version: str) -> tuple[str, str]:
-        return oid("template", version), f"systemvm-kvm-{version}"
+        """(id, name) of a system VM template; the name follows the topology's template_name (default systemvm-kvm-<version>)."""
+        return oid("template", version), self.template_name.format(version=version)
 
     def _owner_fields(self, accountid: str) -> dict[str, Any]:
         account = self.accounts[accountid]

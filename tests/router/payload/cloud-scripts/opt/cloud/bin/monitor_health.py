@@ -46,8 +46,12 @@ def run_checks(check_type: str) -> dict:
         for service in enabled_services():
             began = now_ms()
             running = service_running(service)
-            results[f"{service}.service"] = {"success": "true" if running else "false", "lastUpdate": now_ms(), "lastRunDuration": now_ms() - began,
-                                              "message": f"service {service} is {'running' if running else 'not running'}"}
+            results[f"{service}.service"] = {
+                "success": "true" if running else "false",
+                "lastUpdate": now_ms(),
+                "lastRunDuration": now_ms() - began,
+                "message": f"service {service} is {'running' if running else 'not running'}",
+            }
     end = now_ms()
     results["lastRun"] = {"start": start, "end": end, "duration": end - start}
     tmp = RESULTS[check_type] + ".tmp"
