@@ -117,7 +117,7 @@ fleet:
     systemvms:
       description:
         - SSVMs and CPVMs with C(id), C(name), C(systemvmtype), C(state), C(agentstate), C(version) (the version its
-          agent reports: the management server's once patched or booted under it), C(templateid), C(templatename),
+          agent reports, the management server's once patched or booted under it), C(templateid), C(templatename),
           C(template_version) (from the template name, or read with C(listTemplates)), C(zoneid), C(zonename),
           C(podid), C(hostid) and the derived C(clusterid).
       type: list
@@ -125,7 +125,7 @@ fleet:
     routers:
       description:
         - Virtual routers with C(id), C(name), C(state), C(role), C(redundantstate), C(isredundantrouter),
-          C(version) (template), C(scriptsversion), C(softwareversion), C(requiresupgrade) (as CloudStack reports it: false
+          C(version) (template), C(scriptsversion), C(softwareversion), C(requiresupgrade) (as CloudStack reports it, false
           after a live patch although the template is old, so no proof of the template), C(zoneid), C(zonename),
           C(podid), C(hostid), the derived C(clusterid), C(account), C(domainid), C(domain), C(guestnetworkid), C(vpcid).
       type: list

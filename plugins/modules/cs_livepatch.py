@@ -44,8 +44,9 @@ attributes:
       - System VMs whose agent reports the management server's version (after C(patchSystemVm) or a boot under it)
         are skipped the same way; the others are asked with C(patchSystemVm forced=false), and CloudStack's "No change
         in the scripts checksum" answer is reported as V(unchanged) and leaves C(changed) false.
-      - Live-patched is not "on the current template": the template does not change. Use M(acs.upgrade.cs_recreate)
-        (or the plan's O(acs.upgrade.cs_upgrade_plan#module:require_new_template)) where the template matters.
+      - Live-patched is not the same as on the current template, which a live patch never changes. Use
+        M(acs.upgrade.cs_recreate), or the plan's O(acs.upgrade.cs_upgrade_plan#module:require_new_template), where the
+        template matters.
 options:
   system_vms:
     description:
@@ -225,7 +226,7 @@ targets:
     before:
       description:
         - Per VM name, its C(state), C(version) and, for routers, C(scriptsversion) and C(softwareversion) before the job.
-          System VMs carry no C(scriptsversion) or C(softwareversion) in the API: their C(version) is their agent's, and
+          System VMs carry no C(scriptsversion) or C(softwareversion) in the API; their C(version) is their agent's, and
           C(template_version) their template's.
       type: dict
     after:

@@ -26,7 +26,7 @@ description:
   - At most O(parallel) jobs run at once. Each target is verified by reading it again after its job.
   - Targets already on the required template (the router's C(version), the system VM's template from C(templatename)
     or C(listTemplates), at or above the management server's) are left alone unless O(force=true). C(requiresupgrade)
-    is not used: CloudStack reports it false after a live patch although the template did not change.
+    is not used, since CloudStack reports it false after a live patch although the template did not change.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:

@@ -79,7 +79,7 @@ options:
   types:
     description:
       - The check types to judge. A router without any result of one of these types (a new router has none until
-        its first scheduled runs, see O(results_timeout)) is neither failed nor called healthy: it is waited for,
+        its first scheduled runs, see O(results_timeout)) is neither failed nor called healthy. It is waited for,
         then given fresh checks; only when those fail too does it fail the gate.
     type: list
     elements: str
@@ -118,7 +118,7 @@ options:
     description:
       - Seconds one C(getRouterHealthCheckResults) with C(performfreshchecks) may take (O(source=api)). The checks run
         on the router inside that request, which can take much longer than an ordinary API call (O(api_timeout)).
-      - A request that times out is not sent again (the checks may still be running on the router): the router is
+      - A request that times out is not sent again (the checks may still be running on the router); the router is
         reported with an error and fails the gate.
     type: int
     default: 300
