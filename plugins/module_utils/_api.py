@@ -326,7 +326,8 @@ class CloudStackClient:
         produced (so nothing is sent twice), None when it proved that the attempt left no trace, or raises
         :class:`UnknownOutcomeError`. Without ``_settle`` an unknown outcome raises :class:`UnknownOutcomeError`.
         """
-        read_only = command.startswith(_READ_ONLY_PREFIXES)
+        # Fresh health checks run on the router inside the request: a lost answer is not a read to send again.
+        read_only = command.startswith(_READ_ONLY_PREFIXES) and not params.get("performfreshchecks")
         first_sent = self._clock()
         attempt = 0
         while True:

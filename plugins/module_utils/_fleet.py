@@ -13,6 +13,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import template_version_from_name
+
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 # kind -> (list command, item key, extra filters that make an admin see every account's objects)
@@ -90,12 +92,18 @@ class Router:
 
 @dataclass
 class SystemVm:
+    """An SSVM or CPVM. ``version`` is its agent's version (the server's once patched or booted under it), not its
+    template's: that is ``template_version``, read from ``templatename`` or from the template itself."""
+
     id: str
     name: str
     systemvmtype: str
     state: str
     agentstate: str | None
     version: str | None
+    templateid: str | None
+    templatename: str | None
+    template_version: str | None
     zoneid: str | None
     zonename: str | None
     podid: str | None
@@ -112,6 +120,9 @@ class SystemVm:
             state=item.get("state", "Unknown"),
             agentstate=item.get("agentstate"),
             version=item.get("version"),
+            templateid=item.get("templateid"),
+            templatename=item.get("templatename"),
+            template_version=template_version_from_name(item.get("templatename")),
             zoneid=item.get("zoneid"),
             zonename=item.get("zonename"),
             podid=item.get("podid"),
@@ -158,6 +169,19 @@ class Unit:
             "tiers": list(self.tiers),
             "routers": [router.id for router in self.routers],
         }
+
+
+def read_template_versions(client: t.Any, systemvms: t.Sequence[SystemVm]) -> None:
+    """Fill in the template version of the system VMs whose template name says none, from the template (one read per template)."""
+    found: dict[str, str | None] = {}
+    for vm in systemvms:
+        if vm.template_version or not vm.templateid:
+            continue
+        if vm.templateid not in found:
+            templates = client.list("listTemplates", "template", templatefilter="all", id=vm.templateid)
+            names = [text for template in templates for text in (template.get("name"), template.get("displaytext"))]
+            found[vm.templateid] = next((version for version in map(template_version_from_name, names) if version), None)
+        vm.template_version = found[vm.templateid]
 
 
 def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
@@ -237,6 +261,7 @@ class Fleet:
             vm_filters = _without_none(zoneid=zoneid, podid=podid)
             systemvms = [SystemVm.from_api(item, cluster_of_host) for item in client.list("listSystemVms", "systemvm", **vm_filters)]
             fleet.systemvms = [vm for vm in systemvms if not clusterid or vm.clusterid == clusterid]
+            read_template_versions(client, fleet.systemvms)
         network_filters = _without_none(zoneid=zoneid, listall=True, **owner)
         fleet.networks = _by_id(client.list("listNetworks", "network", **network_filters))
         fleet.vpcs = _by_id(client.list("listVPCs", "vpc", **network_filters))

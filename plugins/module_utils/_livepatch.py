@@ -21,9 +21,11 @@ from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, F
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
-    is_current,
     livepatch_support,
     ms_supports_livepatch,
+    payload_scriptsversion,
+    router_facts,
+    systemvm_facts,
     unit_livepatch_support,
 )
 
@@ -110,8 +112,8 @@ def router_versions(routers: t.Iterable[Router]) -> dict[str, dict[str, t.Any]]:
 
 
 def systemvm_versions(vm: SystemVm) -> dict[str, t.Any]:
-    # listSystemVms carries no scriptsversion/softwareversion: the job answer tells whether the payload changed.
-    return {vm.name: {"state": vm.state, "agentstate": vm.agentstate, "version": vm.version}}
+    # listSystemVms carries no scriptsversion/softwareversion: its version is the agent's, the template is reported apart.
+    return {vm.name: {"state": vm.state, "agentstate": vm.agentstate, "version": vm.version, "template_version": vm.template_version}}
 
 
 def _names(fleet: Fleet, table: str, ids: t.Iterable[str | None]) -> list[str]:
@@ -131,10 +133,14 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
         clusters=_names(fleet, "clusters", [vm.clusterid]),
         before=systemvm_versions(vm),
     )
-    support = livepatch_support(vm.version, fleet.version)
+    facts = systemvm_facts(vm, fleet.version)
+    support = livepatch_support(facts.template_version, fleet.version)
     target.warnings.extend(support.warnings)
     if not support.supported:
         target.path, target.reason = LEGACY, support.reason
+    elif vm.state == "Running" and facts.live_patched and not forced:
+        target.path, target.status = SKIPPED, "unchanged"
+        target.reason = "already live-patched: its agent reports version %s (template %s stays)" % (vm.version, facts.template_version)
     elif vm.state != "Running":
         target.path = LEGACY
         target.reason = "%s is %s: patchSystemVm patches Running system VMs only; start it (it boots with the current scripts) or %s" % (
@@ -152,8 +158,8 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
     return target
 
 
-def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
-    """The path of one network or VPC (all its routers at once) and why."""
+def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None) -> Target:
+    """The path of one network or VPC (all its routers at once) and why; ``payload``: see ``_matrix.payload_scriptsversion``."""
     domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
     target = Target(
         kind=unit.kind,
@@ -187,9 +193,10 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
             % ", ".join("%s (%s)" % (router.name, router.redundantstate or "UNKNOWN") for router in redundant)
         )
 
-    if running and not forced and all(is_current(router.softwareversion, fleet.version) for router in running):
+    patched = [router_facts(router, fleet.version, payload).live_patched for router in running]
+    if running and not forced and all(patched):
         target.path, target.status = SKIPPED, "unchanged"
-        target.reason = "every Running router already runs the software of management server %s" % fleet.version
+        target.reason = "every Running router is already live-patched to management server %s" % fleet.version
         return target
     tier_states = [fleet.networks.get(tier, {}).get("state") for tier in unit.tiers]
     support = unit_livepatch_support(unit.kind, unit.name, tier_states, [(router.name, router.version) for router in running], fleet.version)
@@ -205,10 +212,11 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
             recreate_hint("them"),
         )
         return target
-    target.reason = "%d Running router(s) not on the software of management server %s%s" % (
+    target.reason = "%d Running router(s), %d not live-patched to management server %s%s" % (
         len(running),
+        patched.count(False),
         fleet.version,
-        " (forced)" if all(is_current(router.softwareversion, fleet.version) for router in running) else "",
+        " (forced)" if all(patched) else "",
     )
     return target
 
@@ -224,9 +232,9 @@ def verify_unit(target: Target, routers_after: t.Iterable[Router], ms_version: s
         now = after.get(before.id)
         if now is None:
             problems.append("%s is gone" % before.name)
-        elif not is_current(now.softwareversion, ms_version):
+        elif not router_facts(now, ms_version).live_patched:
             problems.append("%s still reports softwareversion %s" % (before.name, now.softwareversion or "(none)"))
-        elif now.scriptsversion == before.scriptsversion and not is_current(before.softwareversion, ms_version):
+        elif now.scriptsversion == before.scriptsversion and not router_facts(before, ms_version).live_patched:
             problems.append("%s still has scriptsversion %s" % (before.name, now.scriptsversion or "(none)"))
         else:
             target.routers_touched.append(before.name)
@@ -396,7 +404,8 @@ class LivePatcher:
         forced = self.params["forced"]
         units, empty = self.select_units(fleet)
         self.targets = [plan_systemvm(vm, fleet, forced) for vm in self.select_systemvms(fleet)]
-        self.targets += [plan_unit(unit, fleet, forced) for unit in units] + empty
+        payload = payload_scriptsversion(fleet.routers, fleet.version)
+        self.targets += [plan_unit(unit, fleet, forced, payload) for unit in units] + empty
         return self.targets
 
     # -- running ---------------------------------------------------------------------------------------------

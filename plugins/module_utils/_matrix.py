@@ -4,12 +4,17 @@
 """The version rules of system VM and router upgrades, in one place.
 
 Which source template can be live-patched by which management server (the support matrix of the upgrade
-notes), whether a system VM or router already runs the management server's software, and whether its
-template is the one the management server requires. Pure functions: no API call, no Ansible import.
+notes), and the two facts every decision starts from (:func:`upgrade_facts`): whether a system VM or router
+is already live-patched (it runs this server's software and payload) and whether it runs the current template.
+They are different facts: a live patch changes the first, never the second. ``requiresupgrade`` of listRouters
+is proof of neither (it turns false after a live patch on an old template) and is never used here.
+Pure functions: no API call, no Ansible import.
 """
 
 from __future__ import annotations
 
+import collections
+import re
 import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import FEATURES_SINCE, compare_versions, parse_version
@@ -20,6 +25,11 @@ LIVEPATCH_MIN_MS_VERSION = FEATURES_SINCE["patchSystemVm"]
 LAST_NOT_PATCHABLE_TEMPLATE = "4.13"
 # The 4.14 template ships an old strongSwan that the patched scripts do not fully support.
 STRONGSWAN_CAVEAT_TEMPLATE = "4.14"
+# From this release restartVPC live-patches a VPC's routers whatever the state of its tiers (apache/cloudstack#7958);
+# before it only Implemented tiers count.
+VPC_IDLE_TIERS_PATCHED_SINCE = "4.18.2.0"
+# A system VM template's name carries its version: systemvm-kvm-4.15.1, systemvm-vmware-4.18.0.0.
+_TEMPLATE_NAME_VERSION = re.compile(r"(?<![\d.])(\d+\.\d+(?:\.\d+){0,2})(?![\d.])")
 
 STRONGSWAN_WARNING = (
     "template %s ships an older strongSwan: remote-access VPN may misbehave after a live patch; "
@@ -93,15 +103,20 @@ def unit_livepatch_support(kind: str, name: str, tier_states: t.Sequence[str | N
 
     ``routers`` are the (name, template version) of its Running routers: one restart patches them all, so a single
     router that cannot take the payload rules the whole unit out. ``tier_states`` are the states of a VPC's tiers:
-    restartVPC patches once per Implemented tier, so a VPC without one is patched nowhere while the job succeeds.
+    see :func:`vpc_tiers_livepatchable`.
     """
     if not ms_supports_livepatch(ms_version):
         return livepatch_support(None, ms_version)
-    if kind == "vpc" and not any((state or "Implemented") == "Implemented" for state in tier_states):
+    if kind == "vpc" and not vpc_tiers_livepatchable(tier_states, ms_version):
         return Support(
             False,
-            "VPC %s has no tiers%s: restartVPC with livepatch patches its routers once per tier, so nothing would be patched while the job "
-            "reports success" % (name, " in the Implemented state" if tier_states else ""),
+            "VPC %s has no tiers%s: restartVPC with livepatch patches its routers once per tier%s, so nothing would be patched while the job "
+            "reports success"
+            % (
+                name,
+                " in the Implemented state" if tier_states else "",
+                " (only Implemented ones before %s)" % VPC_IDLE_TIERS_PATCHED_SINCE if tier_states else "",
+            ),
             [],
         )
     reasons, unsupported, warnings = [], [], []
@@ -137,3 +152,82 @@ def template_is_current(template_version: str | None, ms_version: str) -> bool:
     if not is_valid_version(template_version):
         return False
     return compare_versions(str(template_version), required_template_version(ms_version)) >= 0
+
+
+def vpc_tiers_livepatchable(tier_states: t.Sequence[str | None], ms_version: str) -> bool:
+    """Whether restartVPC with livepatch reaches a VPC's routers: it patches them once per tier, so a VPC without tiers is
+    never patched; before 4.18.2.0 only Implemented tiers count (Allocated/Shutdown ones are skipped), from it on every tier.
+    """
+    if not tier_states:
+        return False
+    if compare_versions(ms_version, VPC_IDLE_TIERS_PATCHED_SINCE) >= 0:
+        return True
+    return any((state or "Implemented") == "Implemented" for state in tier_states)
+
+
+def template_version_from_name(name: t.Any) -> str | None:
+    """The version in a system VM template's name (``systemvm-kvm-4.15.1`` -> ``4.15.1``), or None when it names none."""
+    found = _TEMPLATE_NAME_VERSION.findall(str(name or ""))
+    return found[-1] if len(found) >= 1 else None
+
+
+class UpgradeFacts(t.NamedTuple):
+    """What a system VM or router runs, as the two facts the paths are decided from."""
+
+    live_patched: bool  # runs this server's software with its scripts payload
+    template_current: bool  # its template is at least the one this server requires
+    template_version: str | None
+
+    def describe(self, ms_version: str) -> str:
+        software = "live-patched to %s" % ms_version if self.live_patched else "not on the software of %s" % ms_version
+        template = "template %s is %s" % (
+            self.template_version or "(unknown)",
+            "current" if self.template_current else "older than the required %s" % required_template_version(ms_version),
+        )
+        return "%s; %s" % (software, template)
+
+
+def _field(obj: t.Any, name: str) -> t.Any:
+    return obj.get(name) if isinstance(obj, t.Mapping) else getattr(obj, name, None)
+
+
+def upgrade_facts(
+    ms_version: str,
+    template_version: str | None,
+    softwareversion: str | None,
+    scriptsversion: str | None = None,
+    payload_scriptsversion: str | None = None,
+) -> UpgradeFacts:
+    """The two facts, decided here for the plan, cs_livepatch and cs_recreate alike.
+
+    Live-patched: ``softwareversion`` equals the server's and ``scriptsversion`` is the payload's (when both are known:
+    system VMs report no scripts checksum, and the payload's is learnt from the routers, see :func:`payload_scriptsversion`).
+    Current template: the template version is at or above the one the server requires.
+    """
+    live = is_current(softwareversion, ms_version) and (not scriptsversion or not payload_scriptsversion or scriptsversion == payload_scriptsversion)
+    return UpgradeFacts(live, template_is_current(template_version, ms_version), template_version)
+
+
+def router_facts(router: t.Any, ms_version: str, payload: str | None = None) -> UpgradeFacts:
+    """The facts of a router (a ``_fleet.Router`` or its dict): its template is listRouters ``version``."""
+    return upgrade_facts(ms_version, _field(router, "version"), _field(router, "softwareversion"), _field(router, "scriptsversion"), payload)
+
+
+def systemvm_template_version(vm: t.Any) -> str | None:
+    """A system VM's template version: read from its template (never from listSystemVms ``version``, the agent's)."""
+    return _field(vm, "template_version") or template_version_from_name(_field(vm, "templatename"))
+
+
+def systemvm_facts(vm: t.Any, ms_version: str) -> UpgradeFacts:
+    """The facts of an SSVM/CPVM: listSystemVms ``version`` is its agent's, the server's once patched or booted under it."""
+    return upgrade_facts(ms_version, systemvm_template_version(vm), _field(vm, "version"))
+
+
+def payload_scriptsversion(routers: t.Iterable[t.Any], ms_version: str) -> str | None:
+    """The scripts checksum of this server's payload, as the routers that run its software report it (the most common one)."""
+    seen = collections.Counter(
+        _field(router, "scriptsversion")
+        for router in routers
+        if _field(router, "scriptsversion") and is_current(_field(router, "softwareversion"), ms_version)
+    )
+    return seen.most_common(1)[0][0] if seen else None

@@ -22,7 +22,14 @@ import datetime
 import json
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_current, livepatch_support, template_is_current, unit_livepatch_support
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    livepatch_support,
+    payload_scriptsversion,
+    required_template_version,
+    router_facts,
+    systemvm_facts,
+    unit_livepatch_support,
+)
 
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
@@ -162,21 +169,34 @@ def _match(wanted: t.Iterable[str], *names: t.Any) -> bool:
 def systemvm_path(
     vm: dict[str, t.Any], ms_version: str, entry: dict[str, t.Any] | None, require_new_template: bool, force_legacy: set[str]
 ) -> tuple[str, str, list[str]]:
-    """(path, reason, warnings) for an SSVM or CPVM."""
+    """(path, reason, warnings) for an SSVM or CPVM, from the two facts of :func:`_matrix.systemvm_facts`."""
     label = "%s %s" % (vm.get("systemvmtype"), vm["name"])
     if is_done(entry):
         return "skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), []
     if vm.get("state") != "Running":
         return "skip", "%s is %s, not Running: start it (or destroy it so CloudStack recreates it), then run again" % (label, vm.get("state")), []
-    if template_is_current(vm.get("version"), ms_version):
-        return "skip", "%s already runs template %s, the one management server %s requires" % (label, vm.get("version"), ms_version), []
-    if require_new_template:
-        return "legacy", "the operator requires the current template (kernel, JRE or security fixes): %s is on %s" % (label, vm.get("version")), []
+    facts = systemvm_facts(vm, ms_version)
+    if facts.template_current and facts.live_patched:
+        return "skip", "%s already runs template %s and the software of management server %s" % (label, facts.template_version, ms_version), []
+    if require_new_template and not facts.template_current:
+        return (
+            "legacy",
+            "the operator requires the current template (kernel, JRE or security fixes): %s is on template %s%s"
+            % (label, facts.template_version or "(unknown)", ", although it is live-patched" if facts.live_patched else ""),
+            [],
+        )
+    if facts.live_patched:
+        return (
+            "skip",
+            "%s is already live-patched to %s (template %s stays; set require_new_template to recreate it from %s)"
+            % (label, ms_version, facts.template_version or "(unknown)", required_template_version(ms_version)),
+            [],
+        )
     if livepatch_failed(entry):
         return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), []
     if _match(force_legacy, vm["id"], vm["name"]):
         return "legacy", "%s is listed for the legacy path by the operator" % label, []
-    support = livepatch_support(vm.get("version"), ms_version)
+    support = livepatch_support(facts.template_version, ms_version)
     return ("livepatch" if support.supported else "legacy"), support.reason, list(support.warnings)
 
 
@@ -188,8 +208,13 @@ def unit_path(
     require_new_template: bool,
     force_legacy: set[str],
     tier_states: t.Sequence[str | None] = (),
+    payload: str | None = None,
 ) -> tuple[str, str, list[str]]:
-    """(path, reason, warnings) for a network or VPC: all its routers move together; ``tier_states`` of a VPC's tiers."""
+    """(path, reason, warnings) for a network or VPC: all its routers move together; ``tier_states`` of a VPC's tiers.
+
+    Decided from the two facts of :func:`_matrix.router_facts` of its Running routers (``payload``: the scripts
+    checksum of the server's payload, see :func:`_matrix.payload_scriptsversion`).
+    """
     label = "%s %s" % (unit["kind"], unit["name"])
     running = [router for router in routers if router.get("state") == "Running"]
     warnings = [
@@ -209,12 +234,25 @@ def unit_path(
             ),
             [],
         )
-    if all(not router.get("requiresupgrade") for router in running):
-        return "skip", "every running router of %s is already on the current template" % label, warnings
-    if require_new_template:
-        return "legacy", "the operator requires the current template (kernel, JRE or security fixes) for %s" % label, warnings
-    if all(is_current(router.get("softwareversion"), ms_version) for router in running):
-        return "skip", "every running router of %s already runs the software of management server %s" % (label, ms_version), warnings
+    facts = {router["name"]: router_facts(router, ms_version, payload) for router in running}
+    old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
+    not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
+    if not old_template and not not_patched:
+        return "skip", "every running router of %s already runs the current template and the software of %s" % (label, ms_version), warnings
+    if require_new_template and old_template:
+        patched = sorted(set(old_template) - set(not_patched))
+        return (
+            "legacy",
+            "the operator requires the current template (kernel, JRE or security fixes) for %s: %s on an older template%s"
+            % (label, ", ".join(old_template), " (%s already live-patched)" % ", ".join(patched) if patched else ""),
+            warnings,
+        )
+    if not not_patched:
+        return (
+            "skip",
+            "every running router of %s is already live-patched to %s (templates stay; set require_new_template to recreate them)" % (label, ms_version),
+            warnings,
+        )
     if livepatch_failed(entry):
         return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), warnings
     if _match(force_legacy, unit["id"], unit["name"]):
@@ -360,6 +398,7 @@ def build_plan(
     names = _Names(fleet)
     routers_by_id = {router["id"]: router for router in fleet.get("routers", [])}
     networks = {network["id"]: network for network in fleet.get("networks", [])}
+    payload = payload_scriptsversion(fleet.get("routers", []), ms_version)
 
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
@@ -375,6 +414,7 @@ def build_plan(
             "zonename": names.zone(vm.get("zoneid")),
             "state": vm.get("state"),
             "version": vm.get("version"),
+            "template_version": systemvm_facts(vm, ms_version).template_version,
             "path": path,
             "reason": reason,
             "warnings": warnings,
@@ -387,7 +427,7 @@ def build_plan(
         routers = [routers_by_id[rid] for rid in unit.get("routers", []) if rid in routers_by_id]
         key = "%s:%s" % (unit["kind"], unit["id"])
         tier_states = [networks.get(tier, {}).get("state") for tier in unit.get("tiers") or []]
-        path, reason, warnings = unit_path(unit, routers, ms_version, done.get(key), require_new_template, legacy_names, tier_states)
+        path, reason, warnings = unit_path(unit, routers, ms_version, done.get(key), require_new_template, legacy_names, tier_states, payload)
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])

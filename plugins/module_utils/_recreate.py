@@ -15,9 +15,9 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, template_is_current
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
 ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
@@ -30,6 +30,12 @@ FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_un
 
 # The routers of a redundant network or VPC; a reboot may take down one of them at a time only.
 PRIMARY = "PRIMARY"
+
+# upgradeRouterTemplate reboots only Running routers below the zone's minimum (NetworkHelperImpl.checkRouterTemplateVersion).
+NOTHING_QUEUED_HINT = (
+    "CloudStack reboots only Running routers whose template is below the zone's minreq.sysvmtemplate.version, and none while "
+    "router.version.check is false; check those settings, or use method reboot or restart_cleanup"
+)
 
 
 @dataclass
@@ -110,10 +116,12 @@ class Target:
 
 
 def router_is_current(router: Router, ms_version: str) -> bool:
-    """CloudStack's own answer (``requiresupgrade``) when it gives one, else the template version against the server's."""
-    if "requiresupgrade" in router.raw:
-        return not router.requiresupgrade
-    return template_is_current(router.version, ms_version)
+    """Whether the router runs the current template (its ``version``); never ``requiresupgrade``, false after a live patch."""
+    return router_facts(router, ms_version).template_current
+
+
+def nothing_queued_reason(target: Target) -> str:
+    return "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
 
 
 def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
@@ -125,6 +133,7 @@ def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
 
 
 def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> Target:
+    facts = systemvm_facts(vm, ms_version)
     target = Target(
         kind="systemvm",
         id=vm.id,
@@ -135,19 +144,20 @@ def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> 
         podid=vm.podid,
         clusterid=vm.clusterid,
         systemvmtype=vm.systemvmtype,
-        version_before=vm.version,
+        version_before=facts.template_version,
     )
     required = required_template_version(ms_version)
-    if template_is_current(vm.version, ms_version) and not force:
+    if facts.template_current and not force:
         target.leave(
-            "unchanged", "already on template %s (the management server %s requires %s); set force to recreate anyway" % (vm.version, ms_version, required)
+            "unchanged",
+            "already on template %s (the management server %s requires %s); set force to recreate anyway" % (facts.template_version, ms_version, required),
         )
     elif vm.state in TRANSITIONAL_STATES:
         target.leave("skipped", "%s is %s; wait until it is Running or Stopped and run again" % (target.label, vm.state))
     elif method == "reboot" and vm.state != "Running":
         target.leave("skipped", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (target.label, vm.state))
     else:
-        why = "forced" if template_is_current(vm.version, ms_version) else "template %s is older than the required %s" % (vm.version, required)
+        why = "forced" if facts.template_current else "template %s is older than the required %s" % (facts.template_version or "(unknown)", required)
         target.reason = why
     return target
 
@@ -171,8 +181,9 @@ def router_target(router: Router, method: str, ms_version: str, force: bool, uni
     )
     current = router_is_current(router, ms_version)
     if current and not force:
-        target.leave("unchanged", "already on template %s (requiresupgrade is false); set force to recreate anyway" % router.version)
-    elif router.state in TRANSITIONAL_STATES or (method == "reboot" and router.state != "Running"):
+        target.leave("unchanged", "already on template %s, the current one; set force to recreate anyway" % router.version)
+    elif router.state in TRANSITIONAL_STATES or (method in ("reboot", "upgrade_template") and router.state != "Running"):
+        # upgradeRouterTemplate reboots: for a router that is not Running its reboot job fails (4.18.0.0).
         target.leave(
             "skipped",
             "%s is %s and cannot be rebooted now; wait until it settles, or use method restart_cleanup on its %s %s"
@@ -184,7 +195,7 @@ def router_target(router: Router, method: str, ms_version: str, force: bool, uni
             ),
         )
     else:
-        target.reason = "forced" if current else "template %s needs an upgrade (requiresupgrade)" % router.version
+        target.reason = "forced" if current else "template %s is older than the required %s" % (router.version, required_template_version(ms_version))
     return target
 
 
@@ -361,13 +372,17 @@ class Recreator:
             if vm is None:
                 target.finish("failed", "%s is gone after %s; list the system VMs of zone %s" % (target.label, target.method, target.zonename))
                 continue
-            self._check_recreated(target, vm.get("state"), vm.get("version"))
+            self._check_recreated(target, vm)
 
-    def _check_recreated(self, target: Target, state: str | None, version: str | None) -> None:
+    def _check_recreated(self, target: Target, item: dict[str, t.Any]) -> None:
+        """Judge a system VM read again by its template (listSystemVms ``version`` is its agent's, not the template's)."""
+        vm = SystemVm.from_api(item, {})
+        read_template_versions(self.client, [vm])
+        state, version = vm.state, vm.template_version
         target.version_after = version
         if state != "Running":
             target.finish("failed", "%s is %s after %s; start it or recreate it with method destroy" % (target.label, state, target.method))
-        elif not template_is_current(version, self.fleet.version):
+        elif not systemvm_facts(vm, self.fleet.version).template_current:
             target.finish(
                 "failed",
                 "%s came back on template %s, not %s: check that the system VM template of that version is registered, Ready in zone %s "
@@ -393,9 +408,9 @@ class Recreator:
                 for target, vm in zip([target for target in waiting if target.status == "pending"], fresh):
                     known.add(vm["id"])
                     target.new_ids.append(vm["id"])
-                    self._check_recreated(target, vm.get("state"), vm.get("version"))
+                    self._check_recreated(target, vm)
                     if target.status == "succeeded":
-                        target.reason = "replaced by %s (%s) on template %s" % (vm.get("name"), vm["id"], vm.get("version"))
+                        target.reason = "replaced by %s (%s) on template %s" % (vm.get("name"), vm["id"], target.version_after)
             if not any(target.status == "pending" for target in destroyed) or self._clock() >= end:
                 break
             self._sleep(self.poll_interval)
@@ -466,8 +481,10 @@ class Recreator:
         tasks = [JobTask(key=target.id, submit=self._template_upgrader(target), context=target) for target in targets]
         for outcome in self._run(tasks):
             target = outcome.context
-            if target.nothing_queued:
+            if target.nothing_queued and router_is_current(target.routers[0], self.fleet.version):
                 target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
+            elif target.nothing_queued:
+                target.finish("failed", nothing_queued_reason(target))
             else:
                 self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate")
 
@@ -596,10 +613,7 @@ class Recreator:
         for target in targets:
             outcome = by_router.get(target.id)
             if outcome is None:
-                target.finish(
-                    "failed",
-                    "upgradeRouterTemplate queued no reboot for %s although it requires an upgrade; check router.version.check and the template" % target.label,
-                )
+                target.finish("failed", nothing_queued_reason(target))
             elif not self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate"):
                 pending.append(target)
         self._verify_routers(pending)

@@ -32,18 +32,21 @@ attributes:
     support: full
     details:
       - Makes no call that changes anything and returns the path and reason of every target.
-      - Whether a Running system VM already has the payload is known only to CloudStack (its scripts checksum
-        is not in the API), so check mode reports it as V(would_patch) unless O(forced) is false and a real run
-        answers that nothing changed.
+      - A Running system VM whose agent already reports the management server's version is reported V(unchanged);
+        any other is reported V(would_patch).
   diff_mode:
     support: none
   idempotent:
     support: full
     details:
-      - Networks and VPCs whose Running routers already run the management server's software are skipped
-        without any call that changes anything.
-      - System VMs are asked with C(patchSystemVm forced=false); CloudStack leaves a VM whose scripts checksum
-        matches untouched and says so, which is reported as V(unchanged) and leaves C(changed) false.
+      - Networks and VPCs whose Running routers are all live-patched already (C(softwareversion) the management
+        server's and C(scriptsversion) its payload's) are skipped without any call that changes anything.
+      - System VMs whose agent reports the management server's version (after C(patchSystemVm) or a boot under it)
+        are skipped the same way; the others are asked with C(patchSystemVm forced=false), and CloudStack's "No change
+        in the scripts checksum" answer is reported as V(unchanged) and leaves C(changed) false.
+      - Live-patched is not the same as on the current template, which a live patch never changes. Use
+        M(acs.upgrade.cs_recreate), or the plan's O(acs.upgrade.cs_upgrade_plan#module:require_new_template), where the
+        template matters.
 options:
   system_vms:
     description:
@@ -226,7 +229,8 @@ targets:
     before:
       description:
         - Per VM name, its C(state), C(version) and, for routers, C(scriptsversion) and C(softwareversion) before the job.
-          System VMs carry no C(scriptsversion) or C(softwareversion) in the API.
+          System VMs carry no C(scriptsversion) or C(softwareversion) in the API; their C(version) is their agent's, and
+          C(template_version) their template's.
       type: dict
     after:
       description: The same, read again after the job.

@@ -24,8 +24,9 @@ description:
     cleanup, and on one router of a redundant pair it leaves the network without redundancy. O(method=destroy) with
     O(target=router) is refused with the reason; O(method=restart_cleanup) recreates routers safely."
   - At most O(parallel) jobs run at once. Each target is verified by reading it again after its job.
-  - Targets already on the required template (C(requiresupgrade) false for routers, template version equal to the
-    management server's for system VMs) are left alone unless O(force=true).
+  - Targets already on the required template (the router's C(version), the system VM's template from C(templatename)
+    or C(listTemplates), at or above the management server's) are left alone unless O(force=true). C(requiresupgrade)
+    is not used, since CloudStack reports it false after a live patch although the template did not change.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:

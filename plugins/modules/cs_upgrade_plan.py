@@ -15,7 +15,8 @@ description:
   - V(legacy) when the template is 4.13 or older, the management server is older than 4.17, a VPC has no tiers,
     the operator requires the current template (O(require_new_template)) or lists the object in
     O(force_legacy), or the journal records a failed live patch. V(skip) when the object is already current,
-    not Running (reported), or recorded as finished in the journal.
+    not Running (reported), or recorded as finished in the journal. Already current means live-patched
+    (C(softwareversion) and payload the server's) and, with O(require_new_template), also on the current template.
   - Groups the networks and VPCs by O(group_by) and orders the groups as O(order) says, then the others by
     zone name and name. The first O(canary_size) networks/VPCs to change form a canary batch that runs before
     every other router batch. A zone's SSVM and CPVM come before the first router batch of that zone; the
@@ -75,6 +76,9 @@ options:
     description:
       - Recreate from the current template instead of live patching (kernel, JRE or security fixes that a live
         patch does not bring).
+      - Every Running system VM and router whose template is older than the management server's takes the legacy
+        path, including those already live-patched (a live patch never changes the template, and CloudStack reports
+        C(requiresupgrade) false for them). Without it, live-patched ones are skipped whatever their template.
     type: bool
     default: false
   force_legacy:

@@ -81,7 +81,7 @@ def test_systemvm_reboot_check_mode_run_and_second_run(sim, run_module):
         assert target["version_before"] in ("4.15.1", "4.14.1")
         assert target["version_after"] == "4.18.0"
         assert target["jobid"]
-    assert {vm["version"] for vm in sim.state()["systemvms"]} == {"4.18.0"}
+    assert {vm["templatename"] for vm in sim.state()["systemvms"]} == {"systemvm-kvm-4.18.0"}
 
     before = len(mutating_calls(sim))
     again = run_module(cs_recreate, connection(sim, target="systemvm"))
@@ -264,8 +264,10 @@ def test_upgrade_template_per_router_orders_the_pair_and_bounds_jobs(sim, run_mo
     jobs = {job["instanceid"]: job for job in sim.jobs()}
     assert jobs[pair["BACKUP"]["id"]]["end"] <= jobs[pair["PRIMARY"]["id"]]["start"]
     statuses = {target["name"]: target["status"] for target in result["targets"]}
-    # The stopped router of globex-app is started by CloudStack's upgrade onto the new template.
-    assert set(statuses.values()) == {"succeeded"}, statuses
+    # upgradeRouterTemplate's reboot of a Stopped router fails (4.18.0.0): globex-app's router is left alone, with a reason.
+    stopped = routers_of(sim, "globex-app")[0]["name"]
+    assert statuses.pop(stopped) == "skipped" and set(statuses.values()) == {"succeeded"}, statuses
+    assert stopped not in {job["instanceid"] for job in sim.jobs()}
 
     before = len(mutating_calls(sim))
     again = run_module(cs_recreate, connection(sim, target="router", method="upgrade_template", zone="zone1"))
@@ -299,7 +301,8 @@ def test_upgrade_template_server_side_by_domain_and_account(sim, run_module):
     assert {target["name"]: target["account"] for target in result["targets"]} == {
         router["name"]: "globex" for router in sim.state()["routers"] if router["account"] == "globex"
     }
-    assert result["summary"]["succeeded"] == len(result["targets"]) == 3
+    # CloudStack takes the Running routers of the domain only: the Stopped one of globex-app is skipped, not a failure.
+    assert result["summary"]["succeeded"] == 2 and result["summary"]["skipped"] == 1 and len(result["targets"]) == 3
 
 
 def test_server_side_needs_exactly_one_selector(sim, run_module):

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from acs_sim.cloud import Cloud, oid
+from acs_sim.cloud import NO_RESULTS, Cloud, oid
 from acs_sim.jobs import Job, JobFailure
 from acs_sim.render import cs_date
 from acs_sim.signing import parse_expires, signature_matches
@@ -79,6 +81,16 @@ class Caller:
 class Api:
     def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud
+        self._unknown_lock = threading.Lock()
+        self._unknown: Counter[tuple[str, str]] = Counter()
+
+    def unknown_params(self) -> dict[str, dict[str, int]]:
+        """Parameters the API does not know, per command: accepted like a real server, counted so tests can refuse them."""
+        with self._unknown_lock:
+            out: dict[str, dict[str, int]] = {}
+            for (command, name), count in sorted(self._unknown.items()):
+                out.setdefault(command, {})[name] = count
+            return out
 
     # ------------------------------------------------------------------ entry point
     def handle(self, raw: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -109,14 +121,17 @@ class Api:
             raise ApiError(432, NOT_AVAILABLE, 9999)
         if params.get("response", "").lower() != "json":
             raise invalid("This management server answers JSON only: add response=json to the request")
-        self._check_params(command, params)
-        return Caller(user), {k: v for k, v in params.items() if k not in GLOBAL_PARAMS}
+        known = self._check_params(command, params)
+        return Caller(user), {k: v for k, v in params.items() if k in known}
 
-    def _check_params(self, command: str, params: dict[str, str]) -> None:
+    def _check_params(self, command: str, params: dict[str, str]) -> set[str]:
+        """Check the declared parameters; returns their names (the others are ignored, as the server does)."""
         allowed = params_for(command, self.cloud.ms_version)
         unknown = sorted(set(params) - set(allowed) - GLOBAL_PARAMS)
         if unknown:
-            raise invalid(f"Unknown parameter(s) {', '.join(unknown)} for API {command} on CloudStack {self.cloud.ms_version}")
+            # ParamGenericValidationWorker (4.18.0.0) only logs a warning for a parameter the command does not declare.
+            with self._unknown_lock:
+                self._unknown.update((command, name) for name in unknown)
         for name, spec in allowed.items():
             value = params.get(name)
             if value is None or value == "":
@@ -134,6 +149,7 @@ class Api:
                     int(value)
                 except ValueError:
                     raise invalid(f"Unable to execute API command {command.lower()} due to invalid value {value} for parameter {name}") from None
+        return set(allowed)
 
     def _known_uuid(self, command: str, name: str, value: str) -> bool:
         if not UUID_RE.match(value):
@@ -276,21 +292,29 @@ class Api:
 
     def cmd_listConfigurations(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
+        zoneid = params.get("zoneid")
         with cloud.lock:
             names = [n for n, c in cloud.configurations.items()
                      if (not params.get("name") or params["name"].lower() in n.lower())
                      and (not params.get("category") or params["category"].lower() == c["category"].lower())
-                     and (not params.get("keyword") or params["keyword"].lower() in n.lower())]
-            return self._page("listConfigurations", names, params, cloud.render_configuration)
+                     and (not params.get("keyword") or params["keyword"].lower() in n.lower())
+                     and (not zoneid or c.get("scope") == "zone")]
+            return self._page("listConfigurations", names, params, lambda name: cloud.render_configuration(name, zoneid))
 
     def cmd_updateConfiguration(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
+        zoneid = params.get("zoneid")
         with cloud.lock:
             name = params["name"]
             if name not in cloud.configurations:
                 raise invalid(f"Config parameter with name {name} doesn't exist")
-            cloud.configurations[name]["value"] = params.get("value", "")
-            return {"configuration": cloud.render_configuration(name)}
+            if zoneid:
+                if cloud.configurations[name].get("scope") != "zone":
+                    raise invalid(f"Invalid scope id provided for the parameter {name}")
+                cloud.zones[zoneid]["configurations"][name] = params.get("value", "")
+            else:
+                cloud.configurations[name]["value"] = params.get("value", "")
+            return {"configuration": cloud.render_configuration(name, zoneid)}
 
     def cmd_listManagementServers(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
@@ -318,8 +342,8 @@ class Api:
             if caller.admin and params["templatefilter"] == "all":
                 for version in versions:
                     tid, name = cloud._template(version)
-                    items.append({"id": tid, "name": name, "displaytext": name, "templatetype": "SYSTEM", "hypervisor": "KVM", "format": "QCOW2",
-                                  "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
+                    items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
+                                  "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
                                   "account": "system", "domain": "ROOT", "created": cs_date()})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name"})]
             return self._page("listTemplates", items, params, dict)
@@ -380,10 +404,8 @@ class Api:
 
     def _restart(self, job: Job, params: dict[str, str], network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> dict[str, Any]:
         cleanup, livepatch, makeredundant = _bool(params.get("cleanup")), _bool(params.get("livepatch")), _bool(params.get("makeredundant"))
-        if livepatch and cleanup:
-            raise JobFailure("Live patching cannot be combined with cleanup=true; restart with cleanup=false to live patch", 431)
         if network is not None and network["type"] == "Shared" and makeredundant:
-            raise JobFailure(f"Network {network['name']} is a shared network: it cannot be made redundant", 431)
+            raise JobFailure(f"Network {network['name']} is a shared network: it cannot be made redundant")
         return self.cloud.op_restart(job, network, vpc, cleanup, livepatch, makeredundant)
 
     # ------------------------------------------------------------------ routers
@@ -447,32 +469,46 @@ class Api:
                 raise ApiError(530, f"{failure}Router health checks are not enabled for router: {router['name']}", 4250)
             if fresh and router["state"] != "Running":
                 raise ApiError(530, f"{failure}Router {router['name']} is not in Running state: its health checks cannot run", 4250)
+            cloud.settle_health(router)
+            if not fresh and not router["health"]:
+                raise ApiError(530, NO_RESULTS.format(name=router["name"]), 4250)
         if fresh:
             cloud.fresh_health_checks(router)
         with cloud.lock:
             return {"routerhealthchecks": {"routerid": router["id"], "healthchecks": [dict(r) for r in router["health"].values()]}}
 
     def cmd_upgradeRouterTemplate(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        """VirtualNetworkApplianceManagerImpl.upgradeRouterTemplate (4.18.0.0): one selector; zone/pod/cluster/domain take the
+        Running routers only (domainid not recursive, account ignored without domainid); id= takes the router in any state
+        (a Stopped one gets a reboot job that fails); only routers below the zone's minreq.sysvmtemplate.version are
+        rebooted, none when router.version.check is false; no selector queues nothing."""
         cloud = self.cloud
         selectors = [k for k in ("id", "zoneid", "podid", "clusterid", "domainid") if params.get(k)]
-        if len(selectors) != 1:
-            raise invalid("Only one of the parameters id, zoneid, podid, clusterid, domainid has to be specified" if selectors
-                          else "One of the parameters id, zoneid, podid, clusterid, domainid has to be specified")
-        if params.get("account") and not params.get("domainid"):
-            raise invalid("Account name can be specified only together with domainid")
+        if len(selectors) > 1:
+            raise invalid("Only one of the parameters id, zoneid, podid, clusterid, domainid has to be specified")
+        if not selectors:
+            return {}
         with cloud.lock:
-            scope = {"listall": "true", **{k: params[k] for k in ("id", "zoneid", "podid", "clusterid") if params.get(k)}}
-            if params.get("domainid"):
-                scope.update({"domainid": params["domainid"], "isrecursive": "true"})
-                if params.get("account"):
-                    scope["account"] = params["account"]
-            routers = [r for r in self._router_filter(caller, scope) if cloud.requires_upgrade(r) and r["state"] in ("Running", "Stopped")]
+            if params.get("id"):
+                routers = [r for r in cloud.vms.values() if r["id"] == params["id"] and r["type"] == "router"]
+            else:
+                routers = [r for r in cloud.vms.values() if r["type"] == "router" and r["state"] == "Running"]
+                for name in ("zoneid", "podid"):
+                    if params.get(name):
+                        routers = [r for r in routers if r[name] == params[name]]
+                if params.get("clusterid"):
+                    routers = [r for r in routers if r["hostid"] and cloud.hosts[r["hostid"]]["clusterid"] == params["clusterid"]]
+                if params.get("domainid"):
+                    accounts = {a["id"] for a in cloud.accounts.values() if a["domainid"] == params["domainid"]
+                                and (not params.get("account") or a["name"] == params["account"])}
+                    routers = [r for r in routers if r["accountid"] in accounts]
+            if cloud.setting("router.version.check").lower() != "true":
+                routers = []
+            routers = [r for r in routers if cloud.template_below_minimum(r)]
         jobs = []
         for router in routers:
-            # A stopped router is started instead: it boots the new template just the same.
-            action = "reboot" if router["state"] == "Running" else "start"
             submitted = self._submit(caller, "rebootRouter", "DomainRouter", router["id"], {"id": router["id"]},
-                                     lambda job, rid=router["id"], act=action: cloud.op_router(job, act, rid))
+                                     lambda job, rid=router["id"]: cloud.op_router(job, "reboot", rid))
             jobs.append({"jobid": submitted["jobid"]})
         return {"count": len(jobs), "asyncjobs": jobs} if jobs else {}
 
@@ -499,7 +535,9 @@ class Api:
         return self._submit(caller, command, "SystemVm", vmid, params, lambda job: self.cloud.op_systemvm(job, action, vmid, hostid))
 
     def cmd_rebootSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
-        return self._systemvm_job(caller, "rebootSystemVm", "reboot", params, params["id"])
+        forced = _bool(params.get("forced"))
+        return self._submit(caller, "rebootSystemVm", "SystemVm", params["id"], params,
+                            lambda job: self.cloud.op_systemvm(job, "reboot", params["id"], forced=forced))
 
     def cmd_stopSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         return self._systemvm_job(caller, "stopSystemVm", "stop", params, params["id"])

@@ -25,8 +25,14 @@ from acs_sim.spec import version_tuple
 
 NAMESPACE = uuid.UUID("0b5e0d7e-3f7a-4f2b-9a55-5a1d2f0c4e11")
 
-BASIC_CHECKS = ("cpu_usage", "memory_usage", "disk_space", "gateways", "router_version")
-ADVANCED_CHECKS = ("dhcp", "dns", "haproxy", "iptables")
+# Health check names as a real server reports them (VirtualNetworkApplianceManagerImpl, 4.18.0.0): the router's scripts
+# by file name, its monitored services as "<service>.service", and the server's own two checks.
+BASIC_CHECKS = ("cpu_usage_check.py", "memory_usage_check.py", "disk_space_check.py", "gateways_check.py", "router_version_check.py")
+ADVANCED_CHECKS = ("dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptables_check.py")
+SERVICE_CHECKS = ("dnsmasq.service", "haproxy.service", "apache2.service")
+SERVER_CHECKS = ("connectivity.test", "filesystem.writable.test")
+ROUTER_VERSION_CHECK = "router_version_check.py"
+NO_RESULTS = "No health check results found for the router {name}; they appear after its next health check run or with performfreshchecks=true"
 
 # Wall-clock seconds of each step on a real cloud, before --time-factor: [min, max] (uniform) or a fixed number.
 DEFAULT_DURATIONS: dict[str, Any] = {
@@ -41,6 +47,8 @@ DEFAULT_DURATIONS: dict[str, Any] = {
     "systemvm_respawn": [20, 40],
     "systemvm_boot": [60, 90],
     "migrate": [20, 40],
+    # getRouterHealthCheckResults with performfreshchecks runs every check on the router inside the request.
+    "fresh_health_checks": [5, 15],
 }
 
 DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
@@ -61,7 +69,13 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
                           "description": "Default page size for API list* commands"},
     "system.vm.patch.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
                                 "description": "Whether system VMs and virtual routers may be live patched"},
+    # Zone-scoped (NetworkOrchestrationService.MinVRVersion); the upgrade sets it to the new template's version
+    # (SystemVmTemplateRegistration), so the default is the server's template version (set in Cloud.__init__).
+    "minreq.sysvmtemplate.version": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True, "scope": "zone",
+                                     "description": "What version should the Virtual Routers report"},
 }
+
+NETWORK_STATES = ("Allocated", "Setup", "Implemented", "Shutdown")
 
 ROLE_NAMES = {1: ("Admin", "Root Admin"), 2: ("DomainAdmin", "Domain Admin"), 0: ("User", "User")}
 ACCOUNT_TYPES = {"admin": 1, "domainadmin": 2, "user": 0}
@@ -84,6 +98,8 @@ class Cloud:
         ms = topology.get("managementserver") or {}
         self.ms_version = str(ms.get("version", "4.18.0.0"))
         self.template_version = str(ms.get("systemvm_template", template_version(self.ms_version)))
+        # Templates registered by hand may be named anything: "{version}" in the name is optional.
+        self.template_name = str(ms.get("template_name", "systemvm-kvm-{version}"))
         self.random = random.Random(topology.get("seed", 0))
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
@@ -103,6 +119,7 @@ class Cloud:
         self.vpcs: dict[str, dict[str, Any]] = {}
         self.vms: dict[str, dict[str, Any]] = {}
         self.configurations: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULT_CONFIGURATIONS)
+        self.configurations["minreq.sysvmtemplate.version"]["value"] = self.template_version
         self.ms_id = oid("managementserver", "ms1")
         self.started = time.time()
         self._build(topology)
@@ -207,7 +224,12 @@ class Cloud:
 
     def _add_zone(self, zone: dict[str, Any]) -> None:
         zid = oid("zone", zone["name"])
-        self.zones[zid] = {"id": zid, "name": zone["name"]}
+        settings = {}
+        for name, value in (zone.get("configurations") or {}).items():
+            if self.configurations.get(name, {}).get("scope") != "zone":
+                raise TopologyError(f"zone {zone['name']}: {name} is not a zone-scoped setting (zone-scoped: {', '.join(self.zone_settings())})")
+            settings[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings}
         pods = zone.get("pods") or [{"name": f"{zone['name']}-pod1"}]
         for p_index, pod in enumerate(pods):
             pid = oid("pod", f"{zone['name']}/{pod['name']}")
@@ -244,7 +266,9 @@ class Cloud:
         network = {"id": net.get("id") or oid("network", f"{zone['name']}/{net['name']}"), "name": net["name"], "zoneid": zone["id"],
                    "accountid": account["id"], "type": ntype, "vpcid": vpc["id"] if vpc else None, "redundant": bool(net.get("redundant", False)),
                    "cidr": net.get("cidr", f"10.{100 + index // 250}.{index % 250}.0/24"), "created": cs_date(self.started),
-                   "has_router": vpc is None and net.get("router", True)}
+                   "has_router": vpc is None and net.get("router", True), "state": net.get("state", "Implemented")}
+        if network["state"] not in NETWORK_STATES:
+            raise TopologyError(f"network {net['name']}: state must be one of {', '.join(NETWORK_STATES)}")
         self.networks[network["id"]] = network
         if vpc is None:
             self._add_routers(net.get("routers"), network, None)
@@ -290,7 +314,8 @@ class Cloud:
 
     def _new_vm(self, kind: str, zoneid: str, *, name_prefix: str, version: str, state: str = "Running", softwareversion: str | None = None,
                 scriptsversion: str | None = None, host: str | None = None, network: dict[str, Any] | None = None, vpc: dict[str, Any] | None = None,
-                redundantstate: str = "UNKNOWN", name: str | None = None, failing: list[str] | None = None, key: str | None = None) -> dict[str, Any]:
+                redundantstate: str = "UNKNOWN", name: str | None = None, failing: list[str] | None = None, key: str | None = None,
+                first_checks_pending: bool = False) -> dict[str, Any]:
         instance = next(self._instance)
         placed = self._pick_host(zoneid, host)
         software = softwareversion or (version + ".0" if len(version_tuple(version)) == 3 else version)
@@ -304,7 +329,11 @@ class Cloud:
             vm.update({"role": "VIRTUAL_ROUTER", "redundant": bool(owner["redundant"]), "redundantstate": redundantstate if state == "Running" else "UNKNOWN",
                        "networkid": network["id"] if network else None, "vpcid": vpc["id"] if vpc else None, "accountid": owner["accountid"],
                        "health": {}, "failing": set(failing or [])})
-            self._run_health_checks(vm)
+            if first_checks_pending:
+                # Scheduled from its first boot (_booted): until then it has no results at all.
+                vm["health_due"] = {}
+            else:
+                self._run_health_checks(vm)
         else:
             vm.update({"systemvmtype": kind, "role": None, "redundantstate": None, "networkid": None, "vpcid": None,
                        "accountid": self.account_by_ref("admin")["id"]})
@@ -313,7 +342,7 @@ class Cloud:
 
     def snapshot(self, vm: dict[str, Any]) -> dict[str, Any]:
         """What a backend sees of a VM: a copy, safe to read without the lock."""
-        snap = {k: v for k, v in vm.items() if k not in ("health", "failing")}
+        snap = {k: v for k, v in vm.items() if k not in ("health", "failing", "health_due")}
         snap["networkids"] = self.router_network_ids(vm) if vm["type"] == "router" else []
         return snap
 
@@ -329,7 +358,28 @@ class Cloud:
             return [v for v in self.vms.values() if v["type"] == "router" and v["vpcid"] == network["vpcid"]]
         return [v for v in self.vms.values() if v["type"] == "router" and v["networkid"] == network["id"]]
 
+    def zone_settings(self) -> list[str]:
+        return sorted(name for name, cfg in self.configurations.items() if cfg.get("scope") == "zone")
+
+    def setting(self, name: str, zoneid: str | None = None) -> str:
+        """A setting's value, the zone's own value first for a zone-scoped one (ConfigKey.valueIn)."""
+        zone = self.zones.get(zoneid or "")
+        if zone is not None and name in zone.get("configurations", {}):
+            return zone["configurations"][name]
+        return self.configurations[name]["value"]
+
+    def template_below_minimum(self, vm: dict[str, Any]) -> bool:
+        """The template is older than the zone's minreq.sysvmtemplate.version (NetworkHelperImpl.checkRouterTemplateVersion)."""
+        return version_tuple(vm["version"]) < version_tuple(self.setting("minreq.sysvmtemplate.version", vm["zoneid"]))
+
     def requires_upgrade(self, vm: dict[str, Any]) -> bool:
+        """listRouters.requiresupgrade (DomainRouterJoinDaoImpl.newDomainRouterResponse, 4.18.0.0): false for a template at or
+        above the zone's minimum, otherwise false exactly when the router runs this server's software (after a live patch too)."""
+        if not self.template_below_minimum(vm):
+            return False
+        return vm["softwareversion"] != self.ms_version
+
+    def template_outdated(self, vm: dict[str, Any]) -> bool:
         return version_tuple(vm["version"]) < version_tuple(self.template_version)
 
     def duration(self, step: str) -> float:
@@ -344,22 +394,34 @@ class Cloud:
     def health_checks_enabled(self) -> bool:
         return self.configurations["router.health.checks.enabled"]["value"].lower() == "true"
 
-    def _run_health_checks(self, vm: dict[str, Any], results: list[dict[str, Any]] | None = None) -> None:
-        """Record a run of the router's health checks, as the periodic monitor on the router would."""
+    @staticmethod
+    def check_name(name: str) -> str:
+        """A check named as a real router reports it; the short form of a script (``dns``) means ``dns_check.py``."""
+        name = name.strip()
+        if name and name not in BASIC_CHECKS + ADVANCED_CHECKS + SERVICE_CHECKS + SERVER_CHECKS and f"{name}_check.py" in BASIC_CHECKS + ADVANCED_CHECKS:
+            return f"{name}_check.py"
+        return name
+
+    def _run_health_checks(self, vm: dict[str, Any], results: list[dict[str, Any]] | None = None,
+                           types: tuple[str, ...] = ("basic", "advanced")) -> None:
+        """Record a run of the router's health checks of ``types``, as the periodic monitor on the router would."""
         now = cs_date()
         if results is not None:
             vm["health"] = {r["checkname"]: dict(r) for r in results}
+            vm.pop("health_due", None)
             return
-        failing = set(vm["failing"])
+        failing = {self.check_name(n) for n in vm["failing"]}
         for fault in self.faults.peek("health_check_failure", {vm["id"], vm["name"]}):
-            failing.update(fault["checks"])
-        excluded = {n.strip() for n in self.configurations["router.health.checks.to.exclude"]["value"].split(",")}
-        health = {}
-        for checktype, names in (("basic", BASIC_CHECKS), ("advanced", ADVANCED_CHECKS)):
+            failing.update(self.check_name(n) for n in fault["checks"])
+        excluded = {self.check_name(n) for n in self.configurations["router.health.checks.to.exclude"]["value"].split(",")}
+        health = {name: r for name, r in vm["health"].items() if r["checktype"] not in types}
+        for checktype, names in (("basic", BASIC_CHECKS + SERVICE_CHECKS + SERVER_CHECKS), ("advanced", ADVANCED_CHECKS)):
+            if checktype not in types:
+                continue
             for name in names:
                 if name in excluded:
                     continue
-                if name == "router_version":
+                if name == ROUTER_VERSION_CHECK:
                     ok, details = self._router_version_check(vm)
                 else:
                     ok, details = True, f"{name} check passed"
@@ -368,22 +430,51 @@ class Cloud:
                 health[name] = {"checkname": name, "checktype": checktype, "success": ok, "lastupdated": now, "details": details}
         vm["health"] = health
 
+    def _interval(self, checktype: str) -> float:
+        """Seconds (times --time-factor) between scheduled runs of ``checktype`` checks; 0 minutes schedules none."""
+        minutes = float(self.configurations[f"router.health.checks.{checktype}.interval"]["value"] or 0)
+        return minutes * 60 * self.time_factor if minutes > 0 else float("inf")
+
+    def _schedule_first_checks(self, vm: dict[str, Any]) -> None:
+        """A new router has no results until its first scheduled run of each type."""
+        now = time.time()
+        vm["health"] = {}
+        vm["health_due"] = {checktype: now + self._interval(checktype) for checktype in ("basic", "advanced")}
+
+    def settle_health(self, vm: dict[str, Any]) -> None:
+        """Record the first scheduled runs a new router has reached by now (call with the lock held, before reading its results)."""
+        due = vm.get("health_due")
+        if not due:
+            return
+        now = time.time()
+        ready = tuple(checktype for checktype, at in due.items() if at <= now)
+        if ready:
+            self._run_health_checks(vm, types=ready)
+            for checktype in ready:
+                del due[checktype]
+        if not due:
+            vm.pop("health_due", None)
+
     def _router_version_check(self, vm: dict[str, Any]) -> tuple[bool, str]:
         expected_scripts = self.backend.scripts_checksum(self.ms_version)
-        if self.requires_upgrade(vm):
+        if self.template_outdated(vm):
             return False, f"Template version mismatch. Expected: {self.template_version}, found: {vm['version']}"
         if vm["scriptsversion"] != expected_scripts:
             return False, f"Scripts version mismatch. Expected: {expected_scripts}, found: {vm['scriptsversion']}"
         return True, "Router version check passed"
 
     def health_failed(self, vm: dict[str, Any]) -> bool:
+        self.settle_health(vm)
         return any(not r["success"] for r in vm["health"].values())
 
     def fresh_health_checks(self, vm: dict[str, Any]) -> None:
+        """Run every check now, inside the request (it takes a while on a real router: fresh_health_checks duration)."""
         snap = self.snapshot(vm)
+        self.jobs.sleep(self.duration("fresh_health_checks"))
         results = self.backend.health_checks(snap, fresh=True)
         with self.lock:
             self._run_health_checks(vm, results)
+            vm.pop("health_due", None)
             if results is None:
                 # This run showed the injected failure: it counts against the fault's count.
                 self.faults.take(["health_check_failure"], None, {vm["id"], vm["name"]})
@@ -394,7 +485,7 @@ class Cloud:
         if fault["kind"] == "health_check_failure":
             with self.lock:
                 for vm in self.vms.values():
-                    if vm["type"] == "router" and (not fault.get("object") or fault["object"] in (vm["id"], vm["name"])):
+                    if vm["type"] == "router" and "health_due" not in vm and (not fault.get("object") or fault["object"] in (vm["id"], vm["name"])):
                         self._run_health_checks(vm)
         return fault
 
@@ -440,7 +531,10 @@ class Cloud:
             if vm["redundant"]:
                 primary = any(p["redundantstate"] == "PRIMARY" and p["state"] == "Running" for p in self._peers(vm))
                 vm["redundantstate"] = "BACKUP" if primary else "PRIMARY"
-            self._run_health_checks(vm)
+            if "health_due" in vm:
+                self._schedule_first_checks(vm)
+            else:
+                self._run_health_checks(vm)
 
     def _stopped(self, vm: dict[str, Any]) -> None:
         vm["state"] = "Stopped"
@@ -453,14 +547,14 @@ class Cloud:
     def _vm_for_job(self, vmid: str, kinds: tuple[str, ...]) -> dict[str, Any]:
         vm = self.vms.get(vmid)
         if vm is None or vm["type"] not in kinds:
-            raise JobFailure(f"Unable to find {'router' if kinds == ('router',) else 'system vm'} with id {vmid}", 431)
+            raise JobFailure(f"Unable to find {'router' if kinds == ('router',) else 'system vm'} with id {vmid}")
         return vm
 
     def op_patch_systemvm(self, job: Job, vmid: str, forced: bool) -> dict[str, Any]:
         with self.lock:
             vm = self.vms.get(vmid)
             if vm is None or vm["type"] == "router":
-                raise JobFailure(f"Unable to find SystemVm with id {vmid}. patchSystemVm API can be used to patch CPVM / SSVM only.", 431)
+                raise JobFailure(f"Unable to find SystemVm with id {vmid}. patchSystemVm API can be used to patch CPVM / SSVM only.")
             if vm["state"] != "Running":
                 raise JobFailure(f"Unable to patch SystemVM: {vm['name']} as it is not in Running state. Please destroy and recreate the SystemVM.")
         self.job_fault(job, {vm["id"], vm["name"]})
@@ -485,21 +579,30 @@ class Cloud:
             routers = self.routers_of(network, vpc)
             objects = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
         self.job_fault(job, objects)
-        if livepatch:
-            self._live_patch(network, vpc)
-        elif cleanup or makeredundant:
+        # NetworkOrchestrator.restartNetwork / VpcManagerImpl.restartVpc (4.18.0.0): with cleanup the livepatch flag is
+        # ignored and the routers are replaced; livepatch only acts on a restart without cleanup.
+        if cleanup or makeredundant:
             self._rolling_replace(network, vpc, makeredundant)
+        elif livepatch:
+            self._live_patch(network, vpc)
         self.wait("restart_rules")
         return {"success": True}
 
+    def tier_state(self, network: dict[str, Any]) -> str:
+        return network.get("state", "Implemented")
+
+    def _livepatch_rounds(self, vpc: dict[str, Any]) -> int:
+        """restartVPC patches the routers once per tier: before 4.18.2.0 only Implemented tiers count, from it on (#7958)
+        every tier does, whatever its state."""
+        if version_tuple(self.ms_version) >= (4, 18, 2):
+            return len(vpc["tiers"])
+        return sum(1 for tier in vpc["tiers"] if self.tier_state(self.networks[tier]) == "Implemented")
+
     def _live_patch(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
+        """Patch every Running router; a router whose patch fails is logged and skipped (the job still succeeds)."""
         with self.lock:
             owner = vpc or network
-            if vpc is not None:
-                # restartVPC patches the routers once per tier: no tier, no patch (and still a success).
-                rounds = len(vpc["tiers"])
-            else:
-                rounds = 1
+            rounds = self._livepatch_rounds(vpc) if vpc is not None else 1
             routers = [r for r in self.routers_of(network, vpc) if r["state"] == "Running"]
             targets = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
             noop = self.faults.take(["livepatch_noop"], None, targets)
@@ -509,10 +612,9 @@ class Cloud:
             if not snaps:
                 break
             self.wait("livepatch_router")
-            if failure:
-                # The patch script died half-way: scripts unknown, the router needs a recreate.
-                raise JobFailure(f"Failed to live patch router {routers[0]['name']}: {failure.get('errortext') or 'patch script exited 1'}")
-            if noop:
+            if noop or failure:
+                # livepatch_noop: nothing changed. livepatch_failure: the patch script died (exit 1) and the server
+                # got false for every router: skipped, the routers keep what they had, the job succeeds.
                 continue
             for router, snap in zip(routers, snaps):
                 result = self.backend.patch_vm(snap, self.ms_version)
@@ -520,7 +622,8 @@ class Cloud:
                     if not result.ok:
                         if result.scriptsversion:
                             router["scriptsversion"] = result.scriptsversion
-                        raise JobFailure(f"Failed to live patch router {router['name']}: {result.message}")
+                        router.setdefault("patch_failures", []).append(result.message)
+                        continue
                     router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
                     router["softwareversion"] = self.ms_version
                     self._run_health_checks(router)
@@ -543,7 +646,8 @@ class Cloud:
                 for peer in old:
                     peer["redundant"] = owner["redundant"]
                 new = self._new_vm("router", owner["zoneid"], name_prefix="r", version=self.template_version, state="Starting",
-                                   softwareversion=self.ms_version, scriptsversion=self.backend.scripts_checksum(self.ms_version), network=network, vpc=vpc)
+                                   softwareversion=self.ms_version, scriptsversion=self.backend.scripts_checksum(self.ms_version), network=network, vpc=vpc,
+                                   first_checks_pending=True)
                 new["redundantstate"] = "UNKNOWN"
                 snap = self.snapshot(new)
             self.backend.create_vm(snap)
@@ -604,7 +708,7 @@ class Cloud:
                 self.vms.pop(vm["id"], None)
             return {"router": self.render_router(vm)}
 
-    def op_systemvm(self, job: Job, action: str, vmid: str, hostid: str | None = None) -> dict[str, Any]:
+    def op_systemvm(self, job: Job, action: str, vmid: str, hostid: str | None = None, forced: bool = True) -> dict[str, Any]:
         with self.lock:
             vm = self._vm_for_job(vmid, ("secondarystoragevm", "consoleproxy"))
         self.job_fault(job, {vm["id"], vm["name"]})
@@ -632,7 +736,11 @@ class Cloud:
             self.backend.destroy_vm(snap)
             self.wait("systemvm_destroy")
         with self.lock:
-            if action in ("reboot", "start"):
+            if action == "reboot" and not forced:
+                # RebootSystemVmCmd without forced reboots the guest (VirtualMachineManager.reboot): same disk, same
+                # template, same scripts; only a stop and start (forced) boots the current template.
+                vm["state"] = "Running"
+            elif action in ("reboot", "start"):
                 self._booted(vm)
             elif action == "stop":
                 self._stopped(vm)
@@ -664,7 +772,8 @@ class Cloud:
 
     # ------------------------------------------------------------------ rendering
     def _template(self, version: str) -> tuple[str, str]:
-        return oid("template", version), f"systemvm-kvm-{version}"
+        """(id, name) of a system VM template; the name follows the topology's template_name (default systemvm-kvm-<version>)."""
+        return oid("template", version), self.template_name.format(version=version)
 
     def _owner_fields(self, accountid: str) -> dict[str, Any]:
         account = self.accounts[accountid]
@@ -672,6 +781,7 @@ class Cloud:
         return {"account": account["name"], "domainid": domain["id"], "domain": domain["name"]}
 
     def render_router(self, vm: dict[str, Any], with_health: bool = False) -> dict[str, Any]:
+        self.settle_health(vm)
         zone = self.zones[vm["zoneid"]]
         pod = self.pods[vm["podid"]]
         host = self.hosts.get(vm["hostid"]) if vm["hostid"] else None
@@ -707,7 +817,8 @@ class Cloud:
             "agentstate": "Up" if vm["state"] == "Running" else "Disconnected", "zoneid": zone["id"], "zonename": zone["name"],
             "podid": pod["id"], "podname": pod["name"], "hostid": host["id"] if host else None, "hostname": host["name"] if host else None,
             "hypervisor": "KVM", "linklocalip": vm["linklocalip"], "templateid": templateid, "templatename": templatename,
-            "version": vm["version"], "created": vm["created"], "isdynamicallyscalable": False,
+            # ApiResponseHelper.createSystemVmResponse (4.18.0.0): the version its agent (host) reports, not the template's.
+            "version": vm["softwareversion"], "created": vm["created"], "isdynamicallyscalable": False,
             "activeviewersessions": 0 if vm["systemvmtype"] == "consoleproxy" else None,
         })
 
@@ -716,7 +827,7 @@ class Cloud:
         vpc = self.vpcs.get(net["vpcid"]) if net["vpcid"] else None
         prefix = net["cidr"].rsplit(".", 1)[0]
         return drop_none({
-            "id": net["id"], "name": net["name"], "displaytext": net["name"], "type": net["type"], "state": "Implemented", "traffictype": "Guest",
+            "id": net["id"], "name": net["name"], "displaytext": net["name"], "type": net["type"], "state": self.tier_state(net), "traffictype": "Guest",
             "zoneid": zone["id"], "zonename": zone["name"], "cidr": net["cidr"], "gateway": f"{prefix}.1", "netmask": "255.255.255.0",
             "vpcid": vpc["id"] if vpc else None, "redundantrouter": net["redundant"] if not vpc else vpc["redundant"], "restartrequired": False,
             "issystem": False, "acltype": "Account" if net["type"] == "Isolated" else "Domain", "broadcastdomaintype": "Vlan",
@@ -766,10 +877,10 @@ class Cloud:
         return {"id": account["id"], "name": account["name"], "accounttype": account["type"], "roletype": roletype, "rolename": rolename,
                 "domainid": dom["id"], "domain": dom["name"], "domainpath": dom["path"], "state": "enabled", "isdefault": account["name"] == "admin"}
 
-    def render_configuration(self, name: str) -> dict[str, Any]:
+    def render_configuration(self, name: str, zoneid: str | None = None) -> dict[str, Any]:
         cfg = self.configurations[name]
-        return {"name": name, "value": cfg["value"], "category": cfg["category"], "description": cfg["description"], "isdynamic": cfg["isdynamic"],
-                "type": cfg["type"], "component": "management-server"}
+        return {"name": name, "value": self.setting(name, zoneid), "category": cfg["category"], "description": cfg["description"],
+                "isdynamic": cfg["isdynamic"], "type": cfg["type"], "component": "management-server"}
 
     def render_job(self, job: Job) -> dict[str, Any]:
         shown = job.command not in JOBS_WITHOUT_INSTANCE

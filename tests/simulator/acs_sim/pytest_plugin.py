@@ -19,15 +19,22 @@ def acs_sim() -> Iterator[Callable[..., Simulator]]:
 
     sim = acs_sim(topology="small", time_factor=0.001, backend="memory", version=None)
     `topology` is a name under tests/simulator/topologies/, a path or a dict; `generate="zones=4,routers=10000"` builds a fleet instead.
+    A real server accepts parameters it does not know (and ignores them); the simulator accepts them too but counts
+    them, and a test fails at teardown when the collection sent any. Tests of that rule pass `allow_unknown_params=True`.
     """
-    started: list[Simulator] = []
+    started: list[tuple[Simulator, bool]] = []
 
     def factory(topology: str | Path | dict[str, Any] = "small", time_factor: float = 0.001, backend: str = "memory",
-                version: str | None = None, **options: Any) -> Simulator:
+                version: str | None = None, allow_unknown_params: bool = False, **options: Any) -> Simulator:
         sim = Simulator(topology, time_factor=time_factor, backend=backend, version=version, **options).start()
-        started.append(sim)
+        started.append((sim, allow_unknown_params))
         return sim
 
     yield factory
-    for sim in started:
+    unknown = {}
+    for sim, allowed in started:
+        if not allowed:
+            unknown.update(sim.counters()["unknown_params"])
         sim.stop()
+    if unknown:
+        pytest.fail(f"requests carried parameters the API does not have (a real server ignores them silently): {unknown}")

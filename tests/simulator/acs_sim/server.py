@@ -132,14 +132,14 @@ class Simulator:
             return [dict(c) for c in self._calls if command is None or c["command"] == command]
 
     def counters(self) -> dict[str, Any]:
-        """Calls per API, and per API and parameter set (values included, paging left out)."""
+        """Calls per API, per API and parameter set (values included, paging left out), and the parameters no API knows."""
         per_api: Counter[str] = Counter()
         per_params: dict[str, Counter[str]] = {}
         for call in self.calls():
             per_api[call["command"]] += 1
             key = "&".join(f"{k}={v}" for k, v in sorted(call["params"].items()) if k not in ("page", "pagesize"))
             per_params.setdefault(call["command"], Counter())[key] += 1
-        return {"per_api": dict(per_api), "per_params": {k: dict(v) for k, v in per_params.items()}}
+        return {"per_api": dict(per_api), "per_params": {k: dict(v) for k, v in per_params.items()}, "unknown_params": self.api.unknown_params()}
 
     def jobs(self) -> list[dict[str, Any]]:
         with self.cloud.lock:

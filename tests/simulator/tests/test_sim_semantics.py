@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import yaml
 from sim_helpers import network_id, router_by_network, vpc_id
 
 from acs_sim.payload import scripts_checksum
@@ -43,10 +45,11 @@ def test_patch_system_vm_jobs_name_no_instance(admin):
 
 
 def test_patch_system_vm_refuses_routers(admin):
+    """A business error inside a job ends with errorcode 530 in jobresult (ApiAsyncJobDispatcher.runJob, 4.18.0.0)."""
     router = router_by_network(admin, "acme-web")[0]
     job = admin.run("patchSystemVm", id=router["id"])
     assert job["jobstatus"] == 2 and job["jobresultcode"] == 530
-    assert job["jobresult"]["errorcode"] == 431 and "can be used to patch CPVM / SSVM only" in job["jobresult"]["errortext"]
+    assert job["jobresult"]["errorcode"] == 530 and "can be used to patch CPVM / SSVM only" in job["jobresult"]["errortext"]
 
 
 def test_patch_system_vm_refuses_a_stopped_vm(admin):
@@ -58,7 +61,9 @@ def test_patch_system_vm_refuses_a_stopped_vm(admin):
 
 
 # ---------------------------------------------------------------- live patch
-def test_live_patch_network_changes_scripts_not_requiresupgrade(admin):
+def test_live_patch_changes_scripts_not_the_template_and_clears_requiresupgrade(admin):
+    """DomainRouterJoinDaoImpl.newDomainRouterResponse, 4.18.0.0: below the zone's minreq.sysvmtemplate.version,
+    requiresupgrade is false exactly when softwareversion is the server's, so a live patch clears it on an old template."""
     before = router_by_network(admin, "acme-db")
     assert all(r["requiresupgrade"] and r["scriptsversion"] != CURRENT_SCRIPTS for r in before)
     job = admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)
@@ -67,7 +72,7 @@ def test_live_patch_network_changes_scripts_not_requiresupgrade(admin):
     assert [r["id"] for r in after] == [r["id"] for r in before]
     for router in after:
         assert router["scriptsversion"] == CURRENT_SCRIPTS and router["softwareversion"] == "4.18.0.0"
-        assert router["requiresupgrade"] is True and router["version"] == "4.14.1"
+        assert router["requiresupgrade"] is False and router["version"] == "4.14.1" and router["templatename"] == "systemvm-kvm-4.14.1"
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"]
 
 
@@ -92,12 +97,29 @@ def test_restart_vpc_with_tiers_patches_its_router(admin):
     vpc = vpc_id(admin, "acme-vpc")
     assert admin.run("restartVPC", id=vpc, livepatch=True)["jobstatus"] == 1
     router = admin.call("listRouters", listall=True, vpcid=vpc)["router"][0]
-    assert router["scriptsversion"] == CURRENT_SCRIPTS and router["requiresupgrade"] is True
+    assert router["scriptsversion"] == CURRENT_SCRIPTS and router["version"] == "4.15.1" and router["requiresupgrade"] is False
 
 
-def test_livepatch_with_cleanup_fails(admin):
+def test_requiresupgrade_follows_the_zone_minimum(sim, admin):
+    """DomainRouterJoinDaoImpl.newDomainRouterResponse with NetworkOrchestrationService.MinVRVersion.valueIn(zone), 4.18.0.0:
+    a template at or above the zone's minreq.sysvmtemplate.version never requires an upgrade."""
+    zone1 = next(z["id"] for z in sim.state()["zones"] if z["name"] == "zone1")
+    assert admin.call("listConfigurations", name="minreq.sysvmtemplate.version")["configuration"][0]["value"] == "4.18.0"
+    assert router_by_network(admin, "acme-web")[0]["requiresupgrade"] is True
+    admin.call("updateConfiguration", name="minreq.sysvmtemplate.version", value="4.15.0", zoneid=zone1)
+    assert admin.call("listConfigurations", name="minreq.sysvmtemplate.version", zoneid=zone1)["configuration"][0]["value"] == "4.15.0"
+    assert router_by_network(admin, "acme-web")[0]["requiresupgrade"] is False, "4.15.1 is above zone1's minimum"
+    assert all(r["requiresupgrade"] for r in router_by_network(admin, "acme-db")), "4.14.1 is below it"
+    assert router_by_network(admin, "globex-zone2")[0]["requiresupgrade"] is True, "zone2 keeps the global minimum"
+
+
+def test_livepatch_with_cleanup_is_a_rolling_restart(admin):
+    """NetworkOrchestrator.restartNetwork, 4.18.0.0: with cleanup=true the livepatch flag is ignored (no error)."""
+    before = router_by_network(admin, "acme-web")
     job = admin.run("restartNetwork", id=network_id(admin, "acme-web"), livepatch=True, cleanup=True)
-    assert job["jobstatus"] == 2 and job["jobresult"]["errorcode"] == 431
+    assert job["jobstatus"] == 1
+    after = router_by_network(admin, "acme-web")
+    assert len(after) == 1 and after[0]["id"] != before[0]["id"] and after[0]["version"] == "4.18.0"
 
 
 def test_backend_records_the_patch(sim, admin):
@@ -178,22 +200,42 @@ def test_router_job_on_a_system_vm_fails(admin):
 
 
 def test_upgrade_router_template_selectors(sim, admin):
+    """VirtualNetworkApplianceManagerImpl.upgradeRouterTemplate, 4.18.0.0: no selector queues nothing, two are refused,
+    account without domainid is ignored."""
     zone = next(z["id"] for z in sim.state()["zones"] if z["name"] == "zone2")
-    assert admin.raw("upgradeRouterTemplate").status_code == 431
+    assert admin.call("upgradeRouterTemplate") == {}
     assert admin.raw("upgradeRouterTemplate", zoneid=zone, podid=sim.state()["routers"][0]["podid"]).status_code == 431
-    assert admin.raw("upgradeRouterTemplate", zoneid=zone, account="globex").status_code == 431
-    answer = admin.call("upgradeRouterTemplate", zoneid=zone)
-    assert answer["count"] == 2 == len(answer["asyncjobs"])
+    answer = admin.call("upgradeRouterTemplate", zoneid=zone, account="acme")
+    assert answer["count"] == 2 == len(answer["asyncjobs"]), "account without domainid is ignored: both routers of zone2"
     for job in answer["asyncjobs"]:
         assert admin.wait(job["jobid"])["jobstatus"] == 1
-    assert all(not r["requiresupgrade"] for r in admin.call("listRouters", listall=True, zoneid=zone)["router"])
+    assert all(not r["requiresupgrade"] and r["version"] == "4.18.0" for r in admin.call("listRouters", listall=True, zoneid=zone)["router"])
     assert admin.call("upgradeRouterTemplate", zoneid=zone) == {}
 
 
-def test_upgrade_router_template_by_domain_and_account(admin):
-    customers = next(d for d in admin.call("listDomains", listall=True)["domain"] if d["name"] == "customers")
-    answer = admin.call("upgradeRouterTemplate", domainid=customers["id"], account="globex")
-    assert answer["count"] == 3
+def test_upgrade_router_template_takes_running_routers_of_the_domain_only(admin):
+    """upgradeRouterTemplate, 4.18.0.0: domainid lists the Running routers of that domain only (not recursive)."""
+    domains = {d["name"]: d["id"] for d in admin.call("listDomains", listall=True)["domain"]}
+    assert admin.call("upgradeRouterTemplate", domainid=domains["ROOT"])["count"] == 1, "only shared-guest's router belongs to ROOT itself"
+    answer = admin.call("upgradeRouterTemplate", domainid=domains["customers"], account="globex")
+    assert answer["count"] == 2, "globex-zone2 and globex-vpc-empty; the Stopped router of globex-app is left alone"
+
+
+def test_upgrade_router_template_of_a_stopped_router_queues_a_failing_reboot(admin):
+    """upgradeRouterTemplate id=, 4.18.0.0: a Stopped router gets a reboot job, which fails; the router stays Stopped."""
+    router = router_by_network(admin, "globex-app")[0]
+    answer = admin.call("upgradeRouterTemplate", id=router["id"])
+    assert answer["count"] == 1
+    job = admin.wait(answer["asyncjobs"][0]["jobid"])
+    assert job["jobstatus"] == 2 and "not in right state Stopped" in job["jobresult"]["errortext"]
+    assert router_by_network(admin, "globex-app")[0]["state"] == "Stopped"
+
+
+def test_upgrade_router_template_without_version_check_queues_nothing(sim, admin):
+    """NetworkHelperImpl.checkRouterTemplateVersion, 4.18.0.0: router.version.check=false means every router passes."""
+    admin.call("updateConfiguration", name="router.version.check", value="false")
+    zone = next(z["id"] for z in sim.state()["zones"] if z["name"] == "zone1")
+    assert admin.call("upgradeRouterTemplate", zoneid=zone) == {}
 
 
 # ---------------------------------------------------------------- system VMs
@@ -208,14 +250,33 @@ def test_destroy_system_vm_is_followed_by_a_new_one(admin):
         if new and new[0]["state"] == "Running":
             break
         time.sleep(0.002)
-    assert new[0]["id"] != old["id"] and new[0]["version"] == "4.18.0"
+    assert new[0]["id"] != old["id"] and (new[0]["version"], new[0]["templatename"]) == ("4.18.0.0", "systemvm-kvm-4.18.0")
     assert "Running" in states
 
 
 def test_reboot_system_vm_boots_current_template(admin):
     ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
     result = admin.run("rebootSystemVm", id=ssvm["id"], forced=True)["jobresult"]["systemvm"]
-    assert (result["state"], result["version"]) == ("Running", "4.18.0")
+    assert (result["state"], result["version"], result["templatename"]) == ("Running", "4.18.0.0", "systemvm-kvm-4.18.0")
+
+
+def test_reboot_system_vm_without_forced_is_a_guest_reboot(admin):
+    """RebootSystemVmCmd, 4.18.0.0: without forced the guest reboots on its own disk; only forced (stop and start) changes the template."""
+    ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
+    result = admin.run("rebootSystemVm", id=ssvm["id"])["jobresult"]["systemvm"]
+    assert (result["state"], result["templatename"], result["version"]) == ("Running", ssvm["templatename"], ssvm["version"])
+
+
+def test_system_vm_version_is_the_agent_version(admin):
+    """ApiResponseHelper.createSystemVmResponse, 4.18.0.0: version is the agent's (host) version, the template is templatename;
+    after patchSystemVm the version is the server's while the template stays."""
+    ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
+    assert (ssvm["version"], ssvm["templatename"]) == ("4.14.1.0", "systemvm-kvm-4.14.1")
+    template = admin.call("listTemplates", templatefilter="all", id=ssvm["templateid"])["template"][0]
+    assert template["name"] == "systemvm-kvm-4.14.1"
+    admin.run("patchSystemVm", id=ssvm["id"])
+    patched = _systemvm(admin, "zone2", "secondarystoragevm")
+    assert (patched["version"], patched["templatename"], patched["templateid"]) == ("4.18.0.0", "systemvm-kvm-4.14.1", ssvm["templateid"])
 
 
 def test_stop_start_system_vm(admin):
@@ -234,25 +295,32 @@ def test_migrate_system_vm(sim, admin):
 
 
 # ---------------------------------------------------------------- health checks
+REAL_CHECK_NAMES = {"cpu_usage_check.py", "memory_usage_check.py", "disk_space_check.py", "gateways_check.py", "router_version_check.py",
+                    "dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptables_check.py", "dnsmasq.service", "haproxy.service",
+                    "apache2.service", "connectivity.test", "filesystem.writable.test"}
+
+
 def test_health_checks(admin):
+    """Names as VirtualNetworkApplianceManagerImpl (4.18.0.0) stores them: script file names, <service>.service, and the
+    server's connectivity.test and filesystem.writable.test."""
     router = router_by_network(admin, "acme-web")[0]
     result = admin.call("getRouterHealthCheckResults", routerid=router["id"])["routerhealthchecks"]
     assert result["routerid"] == router["id"]
     checks = {c["checkname"]: c for c in result["healthchecks"]}
-    assert set(checks) == {"cpu_usage", "memory_usage", "disk_space", "gateways", "router_version", "dhcp", "dns", "haproxy", "iptables"}
-    assert {c["checktype"] for c in checks.values()} == {"basic", "advanced"}
-    assert checks["router_version"]["success"] is False and "Template version mismatch" in checks["router_version"]["details"]
-    assert all(c["success"] for n, c in checks.items() if n != "router_version")
+    assert set(checks) == REAL_CHECK_NAMES
+    assert {n for n, c in checks.items() if c["checktype"] == "advanced"} == {"dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptables_check.py"}
+    assert checks["router_version_check.py"]["success"] is False and "Template version mismatch" in checks["router_version_check.py"]["details"]
+    assert all(c["success"] for n, c in checks.items() if n != "router_version_check.py")
     listed = admin.call("listRouters", id=router["id"], fetchhealthcheckresults=True)["router"][0]
-    assert listed["healthchecksfailed"] is True and len(listed["healthcheckresults"]) == 9
+    assert listed["healthchecksfailed"] is True and len(listed["healthcheckresults"]) == len(REAL_CHECK_NAMES)
     assert "healthcheckresults" not in admin.call("listRouters", id=router["id"])["router"][0]
 
 
 def test_excluded_checks_are_not_run(admin):
     router = router_by_network(admin, "acme-web")[0]
-    admin.call("updateConfiguration", name="router.health.checks.to.exclude", value="router_version,iptables")
+    admin.call("updateConfiguration", name="router.health.checks.to.exclude", value="router_version_check.py,iptables_check.py")
     result = admin.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)["routerhealthchecks"]
-    assert {c["checkname"] for c in result["healthchecks"]} == {"cpu_usage", "memory_usage", "disk_space", "gateways", "dhcp", "dns", "haproxy"}
+    assert {c["checkname"] for c in result["healthchecks"]} == REAL_CHECK_NAMES - {"router_version_check.py", "iptables_check.py"}
     assert all(c["success"] for c in result["healthchecks"])
 
 
@@ -328,22 +396,123 @@ def test_finished_jobs_leave_the_in_flight_count(sim, admin):
 
 
 def test_ms416_has_no_live_patch(acs_sim):
-    sim = acs_sim(topology="ms416")
+    """4.16 has no patchSystemVm (432) and no livepatch parameter: ParamGenericValidationWorker ignores it, so the restart
+    runs as a plain restart and patches nothing."""
+    sim = acs_sim(topology="ms416", allow_unknown_params=True)
     admin = sim.client()
     assert admin.call("listCapabilities")["capability"]["cloudstackversion"] == "4.16.1.0"
     ssvm = admin.call("listSystemVms")["systemvm"][0]["id"]
     assert admin.raw("patchSystemVm", id=ssvm).status_code == 432
     net = admin.call("listNetworks", listall=True)["network"][0]["id"]
-    response = admin.raw("restartNetwork", id=net, livepatch=True)
-    assert response.status_code == 431 and "livepatch" in response.json()["restartnetworkresponse"]["errortext"]
+    before = admin.call("listRouters", listall=True, networkid=net)["router"]
+    assert admin.run("restartNetwork", id=net, livepatch=True)["jobstatus"] == 1
+    fields = ("id", "state", "version", "scriptsversion", "softwareversion")
+    assert [{f: r[f] for f in fields} for r in admin.call("listRouters", listall=True, networkid=net)["router"]] == [{f: r[f] for f in fields} for r in before]
+    assert sim.counters()["unknown_params"] == {"restartNetwork": {"livepatch": 1}}
     assert admin.run("restartNetwork", id=net, cleanup=True)["jobstatus"] == 1
 
 
 def test_version_override(acs_sim):
-    sim = acs_sim(topology="small", version="4.17.2.0")
+    sim = acs_sim(topology="small", version="4.17.2.0", allow_unknown_params=True)
     admin = sim.client()
     assert admin.call("listCapabilities")["capability"]["cloudstackversion"] == "4.17.2.0"
-    assert admin.raw("listConfigurations", group="x").status_code == 431, "group appeared in 4.18"
+    admin.call("listConfigurations", group="x")
+    assert sim.counters()["unknown_params"] == {"listConfigurations": {"group": 1}}, "group appeared in 4.18"
     router = router_by_network(admin, "acme-web")[0]
     admin.run("restartNetwork", id=router["guestnetworkid"], livepatch=True)
     assert router_by_network(admin, "acme-web")[0]["softwareversion"] == "4.17.2.0"
+
+
+# ---------------------------------------------------------------- issue 12: rules from the 4.18.0.0 and 4.20 sources
+def test_a_new_router_has_no_health_results_until_its_first_interval(acs_sim):
+    """VirtualNetworkApplianceManagerImpl (4.18.0.0): results are stored by the scheduled checks; until the first run of a new
+    router a cached read answers 530 and listRouters shows none; basic results come after router.health.checks.basic.interval
+    minutes, advanced ones after router.health.checks.advanced.interval (both times --time-factor)."""
+    sim = acs_sim(topology="small", time_factor=0.005)  # basic: 0.9 s, advanced: 3 s
+    admin = sim.client()
+    admin.run("restartNetwork", id=network_id(admin, "acme-web"), cleanup=True)
+    new = router_by_network(admin, "acme-web")[0]
+    response = admin.raw("getRouterHealthCheckResults", routerid=new["id"])
+    assert response.status_code == 530 and "No health check results found" in response.json()["getrouterhealthcheckresultsresponse"]["errortext"]
+    listed = admin.call("listRouters", id=new["id"], fetchhealthcheckresults=True)["router"][0]
+    assert listed["healthcheckresults"] == [] and listed["healthchecksfailed"] is False
+    deadline = time.time() + 10
+    while time.time() < deadline and admin.raw("getRouterHealthCheckResults", routerid=new["id"]).status_code == 530:
+        time.sleep(0.05)
+    basic = admin.call("getRouterHealthCheckResults", routerid=new["id"])["routerhealthchecks"]["healthchecks"]
+    assert {c["checktype"] for c in basic} == {"basic"}, "advanced checks run on a longer interval"
+    while time.time() < deadline and len({c["checktype"] for c in admin.call("getRouterHealthCheckResults", routerid=new["id"])
+                                          ["routerhealthchecks"]["healthchecks"]}) < 2:
+        time.sleep(0.05)
+    both = admin.call("getRouterHealthCheckResults", routerid=new["id"])["routerhealthchecks"]["healthchecks"]
+    assert {c["checkname"] for c in both} == REAL_CHECK_NAMES and all(c["success"] for c in both)
+
+
+def test_fresh_checks_answer_at_once_for_a_new_router_and_take_time(acs_sim):
+    """getRouterHealthCheckResults with performfreshchecks (4.18.0.0) runs the checks inside the request: it takes time."""
+    durations = {"fresh_health_checks": 20, "router_deploy": 1, "router_destroy": 1, "restart_rules": 1}
+    sim = acs_sim(topology={**_small(), "jobs": {"durations": durations}}, time_factor=0.01)
+    admin = sim.client()
+    admin.run("restartNetwork", id=network_id(admin, "acme-web"), cleanup=True)
+    new = router_by_network(admin, "acme-web")[0]
+    started = time.time()
+    fresh = admin.call("getRouterHealthCheckResults", routerid=new["id"], performfreshchecks=True)["routerhealthchecks"]["healthchecks"]
+    assert time.time() - started >= 0.19, "20 s of fresh checks at time factor 0.01"
+    assert {c["checkname"] for c in fresh} == REAL_CHECK_NAMES
+    assert admin.raw("getRouterHealthCheckResults", routerid=new["id"]).status_code == 200
+
+
+def _small() -> dict:
+    return yaml.safe_load((Path(__file__).resolve().parent.parent / "topologies" / "small.yml").read_text())
+
+
+def _vpc_with_idle_tiers(version: str) -> dict:
+    topology = _small()
+    topology["managementserver"] = {"version": version}
+    topology["vpcs"] = [{"name": "idle-vpc", "zone": "zone1", "account": "acme", "routers": [{"version": "4.15.1"}],
+                         "tiers": [{"name": "idle-web", "state": "Allocated"}, {"name": "idle-db", "state": "Shutdown"}]}]
+    return topology
+
+
+def test_vpc_with_idle_tiers_is_live_patched_from_4_18_2(acs_sim):
+    """VpcManagerImpl.restartVpc, 4.18.2.0 (#7958): VPC routers are live-patched even when no tier is Implemented."""
+    sim = acs_sim(topology=_vpc_with_idle_tiers("4.18.2.0"))
+    admin = sim.client()
+    vpc = vpc_id(admin, "idle-vpc")
+    assert {n["state"] for n in admin.call("listNetworks", listall=True, vpcid=vpc)["network"]} == {"Allocated", "Shutdown"}
+    assert admin.run("restartVPC", id=vpc, livepatch=True)["jobstatus"] == 1
+    assert admin.call("listRouters", listall=True, vpcid=vpc)["router"][0]["softwareversion"] == "4.18.2.0"
+
+
+def test_vpc_with_idle_tiers_is_not_live_patched_before_4_18_2(acs_sim):
+    """VpcManagerImpl.restartVpc, 4.18.0.0: only Implemented tiers count; none, nothing patched, and the job succeeds."""
+    sim = acs_sim(topology=_vpc_with_idle_tiers("4.18.1.0"))
+    admin = sim.client()
+    vpc = vpc_id(admin, "idle-vpc")
+    before = admin.call("listRouters", listall=True, vpcid=vpc)["router"][0]
+    assert admin.run("restartVPC", id=vpc, livepatch=True)["jobstatus"] == 1
+    after = admin.call("listRouters", listall=True, vpcid=vpc)["router"][0]
+    unpatched = ("4.15.1.0", scripts_checksum("4.15.1.0"))
+    assert (after["softwareversion"], after["scriptsversion"]) == (before["softwareversion"], before["scriptsversion"]) == unpatched
+
+
+def test_restart_vpc_with_cleanup_ignores_livepatch(admin):
+    """VpcManagerImpl.restartVpc, 4.18.0.0: cleanup=true replaces the routers whatever livepatch says."""
+    vpc = vpc_id(admin, "acme-vpc")
+    before = admin.call("listRouters", listall=True, vpcid=vpc)["router"][0]
+    assert admin.run("restartVPC", id=vpc, livepatch=True, cleanup=True)["jobstatus"] == 1
+    after = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
+    assert before["id"] not in {r["id"] for r in after} and {r["version"] for r in after} == {"4.18.0"}
+
+
+def test_initial_softwareversion_is_the_version_a_router_was_last_started_under(acs_sim):
+    """domain_router.software_version is written at router start (4.18.0.0): a topology router started under 4.17.1.0 on a
+    4.15.1 template reports that version and that payload; by default the version of its own template."""
+    topology = _small()
+    topology["networks"][0]["routers"] = [{"version": "4.15.1", "softwareversion": "4.17.1.0"}]
+    sim = acs_sim(topology=topology)
+    admin = sim.client()
+    router = router_by_network(admin, "acme-web")[0]
+    assert (router["version"], router["softwareversion"], router["scriptsversion"]) == ("4.15.1", "4.17.1.0", scripts_checksum("4.17.1.0"))
+    other = router_by_network(admin, "globex-zone2")[0]
+    assert (other["softwareversion"], other["scriptsversion"]) == ("4.14.1.0", scripts_checksum("4.14.1.0"))

@@ -10,13 +10,19 @@ import pytest
 from ansible_collections.acs.upgrade.plugins.module_utils._api import FEATURES_SINCE
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
+    UpgradeFacts,
     compare_versions,
     is_current,
     livepatch_support,
     ms_supports_livepatch,
+    payload_scriptsversion,
     required_template_version,
+    router_facts,
+    systemvm_facts,
     template_is_current,
+    template_version_from_name,
     unit_livepatch_support,
+    vpc_tiers_livepatchable,
 )
 
 
@@ -142,7 +148,7 @@ def test_a_network_of_live_patchable_routers_gets_the_oldest_routers_reason_and_
 
 
 @pytest.mark.parametrize("tier_states, qualifier", [([], ""), (["Allocated", "Shutdown"], " in the Implemented state")])
-def test_a_vpc_without_an_implemented_tier_cannot_be_live_patched(tier_states, qualifier):
+def test_a_vpc_without_an_implemented_tier_cannot_be_live_patched_before_4_18_2(tier_states, qualifier):
     support = unit_livepatch_support("vpc", "vpc-1", tier_states, [("r-1", "4.15.1")], "4.18.0.0")
     assert not support.supported
     assert support.reason.startswith("VPC vpc-1 has no tiers%s:" % qualifier)
@@ -152,3 +158,52 @@ def test_a_vpc_without_an_implemented_tier_cannot_be_live_patched(tier_states, q
 def test_no_unit_is_live_patchable_on_a_416_management_server():
     support = unit_livepatch_support("network", "net-1", [], [("r-1", "4.15.1")], "4.16.1.0")
     assert not support.supported and "4.17" in support.reason
+
+
+@pytest.mark.parametrize("ms_version, patchable", [("4.18.1.0", False), ("4.18.2.0", True), ("4.19.0.0", True), ("4.20.0.0", True)])
+def test_a_vpc_whose_tiers_are_not_implemented_is_live_patched_from_4_18_2(ms_version, patchable):
+    """VpcManagerImpl.restartVpc: from 4.18.2.0 (apache/cloudstack#7958) every tier counts, before it only Implemented ones."""
+    support = unit_livepatch_support("vpc", "vpc-1", ["Allocated", "Shutdown"], [("r-1", "4.15.1")], ms_version)
+    assert support.supported is patchable
+    assert not vpc_tiers_livepatchable([], ms_version), "a VPC without tiers is never patched"
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [("systemvm-kvm-4.15.1", "4.15.1"), ("systemvm-vmware-4.18.0.0", "4.18.0.0"), ("SystemVM Template (KVM)", None), (None, None), ("tpl-4", None)],
+)
+def test_template_version_from_its_name(name, version):
+    assert template_version_from_name(name) == version
+
+
+def test_the_two_facts_of_a_router_are_decided_apart():
+    """Live-patched (softwareversion and payload) and current template (version) are two facts; requiresupgrade is neither."""
+    payload = "new-md5"
+    patched_old = {"version": "4.15.1", "softwareversion": "4.18.0.0", "scriptsversion": payload, "requiresupgrade": False}
+    assert router_facts(patched_old, "4.18.0.0", payload) == UpgradeFacts(True, False, "4.15.1")
+    other_payload = dict(patched_old, scriptsversion="older-md5")
+    assert router_facts(other_payload, "4.18.0.0", payload).live_patched is False, "same version string, another payload"
+    assert router_facts(other_payload, "4.18.0.0", None).live_patched is True, "without a known payload, softwareversion decides"
+    recreated = {"version": "4.18.0", "softwareversion": "4.18.0.0", "scriptsversion": payload, "requiresupgrade": True}
+    assert router_facts(recreated, "4.18.0.0", payload) == UpgradeFacts(True, True, "4.18.0")
+
+
+def test_the_two_facts_of_a_system_vm_come_from_its_agent_and_its_template():
+    patched = {"version": "4.18.0.0", "templatename": "systemvm-kvm-4.15.1"}
+    assert systemvm_facts(patched, "4.18.0.0") == UpgradeFacts(True, False, "4.15.1")
+    looked_up = {"version": "4.15.1.0", "templatename": "SystemVM Template (KVM)", "template_version": "4.15.1"}
+    assert systemvm_facts(looked_up, "4.18.0.0") == UpgradeFacts(False, False, "4.15.1")
+    assert systemvm_facts({"version": "4.18.0.0"}, "4.18.0.0").template_current is False, "an unknown template is not current"
+
+
+def test_the_payload_checksum_is_the_one_most_routers_on_the_server_software_report():
+    routers = [
+        {"softwareversion": "4.18.0.0", "scriptsversion": "a"},
+        {"softwareversion": "4.18.0.0", "scriptsversion": "a"},
+        {"softwareversion": "4.18.0.0", "scriptsversion": "b"},
+        {"softwareversion": "4.15.1.0", "scriptsversion": "c"},
+        {"softwareversion": "4.15.1.0", "scriptsversion": "c"},
+        {"softwareversion": "4.15.1.0", "scriptsversion": "c"},
+    ]
+    assert payload_scriptsversion(routers, "4.18.0.0") == "a"
+    assert payload_scriptsversion(routers[3:], "4.18.0.0") is None

@@ -78,13 +78,15 @@ def fleet(routers, systemvms=(), vpcs=None, version=MS):
     }
 
 
-def svm(vid, zone, kind="secondarystoragevm", version="4.15.0", state="Running"):
+def svm(vid, zone, kind="secondarystoragevm", version="4.15.0", state="Running", agent=None):
+    """``version`` is the template's (in templatename); listSystemVms ``version`` is the agent's (``agent``)."""
     return {
         "id": vid,
         "name": "%s-%s" % ("s" if kind == "secondarystoragevm" else "v", vid),
         "systemvmtype": kind,
         "state": state,
-        "version": version,
+        "version": agent or version + ".0",
+        "templatename": "systemvm-kvm-%s" % version,
         "zoneid": zone,
     }
 
@@ -108,12 +110,13 @@ def test_paths_and_reasons():
                 router("b", ("network", "n-old"), version="4.13.0"),
                 router("c", ("network", "n-114"), version="4.14.0"),
                 router("d", ("vpc", "vpc-empty")),
-                router("e", ("network", "n-current"), requiresupgrade=False),
+                router("e", ("network", "n-current"), version="4.18.0", softwareversion=MS),
+                router("i", ("network", "n-requiresupgrade-false"), requiresupgrade=False),
                 router("f", ("network", "n-stopped"), state="Stopped"),
                 router("g", ("network", "n-patched"), softwareversion=MS),
                 router("h", ("network", "n-forced")),
             ],
-            [svm("s1", "z1"), svm("v1", "z1", "consoleproxy", version="4.13.1"), svm("s2", "z2", state="Stopped"), svm("s3", "z2", version="4.18.0")],
+            [svm("s1", "z1"), svm("v1", "z1", "consoleproxy", version="4.13.1"), svm("s2", "z2", state="Stopped"), svm("s3", "z2", version="4.18.0", agent=MS)],
             vpcs={"vpc-empty": []},
         ),
         force_legacy=["n-forced"],
@@ -126,6 +129,7 @@ def test_paths_and_reasons():
     assert any("strongSwan" in warning for warning in by_key["network:n-114"]["warnings"])
     assert by_key["vpc:vpc-empty"]["path"] == "legacy" and "no tiers" in by_key["vpc:vpc-empty"]["reason"]
     assert by_key["network:n-current"]["path"] == "skip" and "current template" in by_key["network:n-current"]["reason"]
+    assert by_key["network:n-requiresupgrade-false"]["path"] == "livepatch", "requiresupgrade is never taken as proof"
     assert by_key["network:n-stopped"]["path"] == "skip" and "Stopped" in by_key["network:n-stopped"]["reason"]
     assert by_key["network:n-patched"]["path"] == "skip" and MS in by_key["network:n-patched"]["reason"]
     assert by_key["network:n-forced"]["path"] == "legacy" and "operator" in by_key["network:n-forced"]["reason"]
@@ -133,7 +137,7 @@ def test_paths_and_reasons():
     assert by_key["systemvm:v1"]["path"] == "legacy"
     assert by_key["systemvm:s2"]["path"] == "skip" and "Stopped" in by_key["systemvm:s2"]["reason"]
     assert by_key["systemvm:s3"]["path"] == "skip" and "4.18.0" in by_key["systemvm:s3"]["reason"]
-    assert plan["summary"] == {"livepatch": 3, "legacy": 4, "skip": 5, "total": 12}
+    assert plan["summary"] == {"livepatch": 4, "legacy": 4, "skip": 5, "total": 13}
 
 
 def test_old_management_server_sends_everything_legacy():
@@ -328,10 +332,46 @@ def test_fail_budget():
 
 
 def test_table_lists_batches_then_skipped_items():
-    plan = build_plan(fleet([router("a", ("network", "na")), router("b", ("network", "nb"), requiresupgrade=False)], [svm("s1", "z1")]))
+    plan = build_plan(fleet([router("a", ("network", "na")), router("b", ("network", "nb"), version="4.18.0", softwareversion=MS)], [svm("s1", "z1")]))
     lines = plan_table(plan)
     assert lines[0].split() == ["batch", "group", "stage", "kind", "name", "path", "reason"]
     assert lines[1].split()[:6] == ["1", "zone-a", "systemvms", "secondarystoragevm", "s-s1", "livepatch"]
     assert lines[2].split()[:6] == ["2", "zone-a", "canary", "network", "na", "livepatch"]
     assert lines[3].split()[:6] == ["-", "zone-a", "-", "network", "nb", "skip"]
     assert lines[-1] == "management server 4.18.0.0: 2 live patch, 0 legacy recreate, 1 skipped, in 2 batches"
+
+
+@pytest.mark.parametrize("require_new_template", [False, True])
+def test_live_patched_vms_on_an_old_template_follow_require_new_template(require_new_template):
+    """Live-patched is no proof of the current template (requiresupgrade turns false after a live patch, DomainRouterJoinDaoImpl
+    4.18.0.0): with require_new_template they are recreated, without it nothing is planned for them; the current ones never."""
+    routers = [
+        router("p", ("network", "n-patched"), softwareversion=MS, scriptsversion="payload", requiresupgrade=False),
+        router("c", ("network", "n-current"), version="4.18.0", softwareversion=MS, scriptsversion="payload", requiresupgrade=False),
+    ]
+    systemvms = [svm("s1", "z1", agent=MS), svm("s2", "z1", version="4.18.0", agent=MS)]
+    by_key = items(build_plan(fleet(routers, systemvms), require_new_template=require_new_template))
+    if require_new_template:
+        assert by_key["network:n-patched"]["path"] == "legacy" and "already live-patched" in by_key["network:n-patched"]["reason"]
+        assert by_key["systemvm:s1"]["path"] == "legacy" and "although it is live-patched" in by_key["systemvm:s1"]["reason"]
+    else:
+        assert by_key["network:n-patched"]["path"] == "skip" and "already live-patched" in by_key["network:n-patched"]["reason"]
+        assert by_key["systemvm:s1"]["path"] == "skip" and "already live-patched" in by_key["systemvm:s1"]["reason"]
+    assert by_key["network:n-current"]["path"] == "skip" and by_key["systemvm:s2"]["path"] == "skip"
+
+
+def test_a_router_on_the_server_version_with_another_payload_is_patched_again():
+    routers = [
+        router("a", ("network", "n-a"), softwareversion=MS, scriptsversion="payload"),
+        router("b", ("network", "n-b"), softwareversion=MS, scriptsversion="payload"),
+        router("c", ("network", "n-c"), softwareversion=MS, scriptsversion="an-older-build"),
+    ]
+    by_key = items(build_plan(fleet(routers)))
+    assert [by_key[key]["path"] for key in ("network:n-a", "network:n-b", "network:n-c")] == ["skip", "skip", "livepatch"]
+
+
+@pytest.mark.parametrize("ms_version, path", [("4.18.1.0", "legacy"), ("4.18.2.0", "livepatch"), ("4.20.0.0", "livepatch")])
+def test_a_vpc_with_idle_tiers_is_live_patched_from_4_18_2(ms_version, path):
+    plan = build_plan(fleet([router("v", ("vpc", "vpc-idle"))], vpcs={"vpc-idle": ["t1"]}, version=ms_version) | {"networks": [
+        {"id": "t1", "name": "tier-1", "vpcid": "vpc-idle", "state": "Allocated"}]})
+    assert items(plan)["vpc:vpc-idle"]["path"] == path

@@ -51,14 +51,18 @@ def router(name, state="Running", version="4.16.0", softwareversion="4.16.1.0", 
     )
 
 
-def systemvm(name, systemvmtype="secondarystoragevm", state="Running", version="4.16.0"):
+def systemvm(name, systemvmtype="secondarystoragevm", state="Running", version="4.16.0", agent=None):
+    """``version`` is the template's; ``agent`` the version listSystemVms reports (the template's own by default)."""
     return SystemVm(
         id="id-" + name,
         name=name,
         systemvmtype=systemvmtype,
         state=state,
         agentstate="Up",
-        version=version,
+        version=agent or version + ".0",
+        templateid="tpl-" + version,
+        templatename="systemvm-kvm-" + version,
+        template_version=version,
         zoneid="zone-1",
         zonename="zone-a",
         podid="pod-1",
@@ -166,6 +170,15 @@ def test_system_vm_paths(fleet):
     assert plan_systemvm(systemvm("s-4-VM", version="4.14.1"), fleet, forced=False).warnings
 
 
+def test_system_vm_already_live_patched_is_not_patched_again(fleet):
+    """Its agent reports the server's version (after patchSystemVm or a boot under it): the template (4.16.0) is not the proof."""
+    patched = plan_systemvm(systemvm("s-5-VM", agent=MS), fleet, forced=False)
+    assert (patched.path, patched.status) == (SKIPPED, "unchanged") and "already live-patched" in patched.reason
+    assert plan_systemvm(systemvm("s-5-VM", agent=MS), fleet, forced=True).path == LIVEPATCH
+    agent_only = plan_systemvm(systemvm("s-6-VM", version="4.13.1", agent=MS), fleet, forced=False)
+    assert agent_only.path == LEGACY, "a 4.13 template cannot be patched, whatever its agent reports"
+
+
 def test_verification_accepts_routers_now_on_the_ms_software_with_new_scripts(fleet):
     target = plan_unit(unit(routers=[router("r-1"), router("r-2", state="Stopped")]), fleet, forced=False)
     after = [router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS), router("r-2", state="Stopped")]
@@ -267,3 +280,12 @@ def test_routers_outside_the_selection_that_the_restart_reaches_are_named(fleet)
     judge_unit(target, JobOutcome("n", "succeeded", "job-5", {"success": True}), after, MS)
     assert target.status == "patched"
     assert target.warnings[-1] == "the restart also acts on routers outside the pod/cluster asked for: r-2"
+
+
+def test_a_router_on_the_server_version_with_another_payload_is_patched_again(fleet):
+    """Live-patched means the server's softwareversion and the payload's scripts checksum (one rule, _matrix.upgrade_facts)."""
+    stale = unit(routers=[router("r-1", softwareversion=MS, scriptsversion=OLD_SCRIPTS)])
+    assert plan_unit(stale, fleet, forced=False, payload=NEW_SCRIPTS).path == LIVEPATCH
+    current = unit(routers=[router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)])
+    assert plan_unit(current, fleet, forced=False, payload=NEW_SCRIPTS).path == SKIPPED
+    assert plan_unit(stale, fleet, forced=False).path == SKIPPED, "without a known payload the softwareversion decides"

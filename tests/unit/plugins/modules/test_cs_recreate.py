@@ -40,8 +40,11 @@ def router(name: str, version: str = "4.15.1", state: str = "Running", redundant
     return Router.from_api({key: value for key, value in item.items() if value is not None}, {})
 
 
-def systemvm(name: str, version: str = "4.15.1", state: str = "Running") -> SystemVm:
-    return SystemVm.from_api({"id": "id-" + name, "name": name, "systemvmtype": "consoleproxy", "state": state, "version": version, "zoneid": "z1"}, {})
+def systemvm(name: str, version: str = "4.15.1", state: str = "Running", agent: str = MS) -> SystemVm:
+    """``version`` is the template's (in its name); listSystemVms ``version`` is the agent's, here the server's by default."""
+    item = {"id": "id-" + name, "name": name, "systemvmtype": "consoleproxy", "state": state, "version": agent, "zoneid": "z1",
+            "templateid": "tpl-" + version, "templatename": "systemvm-kvm-" + version}
+    return SystemVm.from_api(item, {})
 
 
 def unit(*routers: Router) -> Unit:
@@ -51,9 +54,16 @@ def unit(*routers: Router) -> Unit:
 # -- what is current ---------------------------------------------------------------------------------------------
 
 
-def test_router_currency_trusts_requiresupgrade_when_given():
-    assert router_is_current(router("r1", version="4.15.1", requiresupgrade=False), MS) is True
-    assert router_is_current(router("r1", version="4.18.0", requiresupgrade=True), MS) is False
+def test_router_currency_never_trusts_requiresupgrade():
+    """requiresupgrade turns false after a live patch on an old template (DomainRouterJoinDaoImpl, 4.18.0.0): only the template counts."""
+    assert router_is_current(router("r1", version="4.15.1", requiresupgrade=False, softwareversion=MS), MS) is False
+    assert router_is_current(router("r1", version="4.18.0", requiresupgrade=True), MS) is True
+
+
+def test_systemvm_template_comes_from_its_template_not_its_agent_version():
+    live_patched = systemvm("v1", version="4.15.1", agent=MS)
+    target = systemvm_target(live_patched, "reboot", MS, False)
+    assert target.status == "pending" and target.version_before == "4.15.1"
 
 
 def test_router_currency_falls_back_to_the_template_version():
@@ -88,11 +98,11 @@ def test_unchanged_target_reports_its_version_after():
 @pytest.mark.parametrize(
     ("item", "method", "status", "words"),
     [
-        (router("r1", version="4.18.0"), "reboot", "unchanged", "requiresupgrade is false"),
+        (router("r1", version="4.18.0"), "reboot", "unchanged", "already on template 4.18.0, the current one"),
         (router("r1", state="Stopped"), "reboot", "skipped", "use method restart_cleanup on its network web"),
-        (router("r1", state="Stopped"), "upgrade_template", "pending", "needs an upgrade"),
+        (router("r1", state="Stopped"), "upgrade_template", "skipped", "use method restart_cleanup on its network web"),
         (router("r1", state="Stopping"), "upgrade_template", "skipped", "wait until it settles"),
-        (router("r1"), "reboot", "pending", "needs an upgrade"),
+        (router("r1"), "reboot", "pending", "older than the required 4.18.0"),
     ],
 )
 def test_router_decisions(item, method, status, words):

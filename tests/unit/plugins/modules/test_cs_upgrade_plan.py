@@ -14,7 +14,8 @@ FLEET = {
         {"id": "r1", "name": "r-1-VM", "state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"},
         {"id": "r2", "name": "r-2-VM", "state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"},
     ],
-    "systemvms": [{"id": "s1", "name": "s-1-VM", "systemvmtype": "secondarystoragevm", "state": "Running", "version": "4.15.0", "zoneid": "z1"}],
+    "systemvms": [{"id": "s1", "name": "s-1-VM", "systemvmtype": "secondarystoragevm", "state": "Running", "version": "4.15.0.0",
+                   "templatename": "systemvm-kvm-4.15.0", "zoneid": "z1"}],
     "units": [
         {"kind": "network", "id": "n1", "name": "net-1", "zoneid": "z1", "routers": ["r1"], "tiers": []},
         {"kind": "network", "id": "n2", "name": "net-2", "zoneid": "z1", "routers": ["r2"], "tiers": []},
