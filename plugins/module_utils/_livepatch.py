@@ -58,6 +58,8 @@ class Target:
     status: str = "not_patched"
     jobid: str | None = None
     duration: float | None = None
+    started: str | None = None
+    finished: str | None = None
     before: dict[str, t.Any] = field(default_factory=dict)
     after: dict[str, t.Any] = field(default_factory=dict)
     routers: list[Router] = field(default_factory=list)
@@ -93,6 +95,8 @@ class Target:
             "status": self.status,
             "jobid": self.jobid,
             "duration": self.duration,
+            "started": self.started,
+            "finished": self.finished,
             "before": self.before,
             "after": self.after,
             "routers": [router.name for router in self.routers],
@@ -422,7 +426,7 @@ class LivePatcher:
     def verify(self, outcome: JobOutcome) -> None:
         """Settle one finished job: read the target again and decide patched, unchanged or failed."""
         target: Target = outcome.context
-        target.jobid, target.duration = outcome.jobid, outcome.duration
+        target.jobid, target.duration, target.started, target.finished = outcome.jobid, outcome.duration, outcome.started_at, outcome.finished_at
         if outcome.status in ("submit_failed", "not_submitted"):
             target.status = "failed" if outcome.status == "submit_failed" else "not_submitted"
             target.reason = "%s: %s" % ("the live patch was not started" if outcome.status == "submit_failed" else "not started", outcome.errortext)
