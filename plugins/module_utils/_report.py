@@ -272,22 +272,21 @@ def build_report(
         if outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item)):
             detail = unit["error"] or unit["reason"]
             if outcome == "recreated":
-                detail = "live patch failed: %s" % (unit["livepatch_error"] or "no detail")
+                detail = "live patch failed: %s" % (unit["livepatch_error"] or "no detail").replace("failed: ", "", 1)
             elif outcome == "skipped":
                 detail = "not Running: %s" % ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"])
-            elif outcome == "not_run":
-                detail = "not run (planned: %s)" % item["path"]
             attention.append(
                 {
                     "outcome": outcome,
                     "kind": unit["kind"],
                     "name": item["name"],
+                    "names": [item["name"]],
                     "group": item["group"],
                     "detail": detail,
                     "action": _action(item, outcome, item_entries, stopped),
                 }
             )
-    attention.sort(key=lambda entry: ATTENTION.index(entry["outcome"]))
+    attention = _collapse_not_run(attention)
 
     for entry in entries:
         batch = batch_of.get(entry.get("batch"))
@@ -347,6 +346,30 @@ def build_report(
     }
 
 
+def _collapse_not_run(attention: list[dict[str, t.Any]], shown: int = 12) -> list[dict[str, t.Any]]:
+    """Problems first; what was not run becomes one entry per group (a run stopped at its canary leaves thousands)."""
+    result = [entry for entry in attention if entry["outcome"] != "not_run"]
+    by_group: dict[str, list[dict[str, t.Any]]] = {}
+    for entry in attention:
+        if entry["outcome"] == "not_run":
+            by_group.setdefault(entry["group"], []).append(entry)
+    for group, entries in by_group.items():
+        names = [entry["name"] for entry in entries]
+        listed = ", ".join(names[:shown]) + (" and %d more" % (len(names) - shown) if len(names) > shown else "")
+        result.append(
+            {
+                "outcome": "not_run",
+                "kind": "%d item%s" % (len(names), "" if len(names) == 1 else "s"),
+                "name": names[0] if len(names) == 1 else "%d not run" % len(names),
+                "names": names,
+                "group": group,
+                "detail": "planned, never started: %s" % listed,
+                "action": entries[0]["action"],
+            }
+        )
+    return sorted(result, key=lambda entry: ATTENTION.index(entry["outcome"]))
+
+
 def _run_outcome(
     totals: dict[str, int], stop_reason: str | None, last_entry: dict[str, t.Any] | None, batch_of: dict[int, dict[str, t.Any]], ran: bool
 ) -> dict[str, t.Any]:
@@ -373,7 +396,9 @@ def _run_outcome(
 
 def stats(report: dict[str, t.Any]) -> dict[str, t.Any]:
     """What a job summary (AWX ``set_stats``) shows: outcome, totals, and the names of the targets that failed."""
-    names = {outcome: [entry["name"] for entry in report["attention"] if entry["outcome"] == outcome] for outcome in ("failed", "unknown", "recreated")}
+    names: dict[str, list[str]] = {"failed": [], "unknown": [], "recreated": []}
+    for entry in report["attention"]:
+        names.get(entry["outcome"], []).extend(entry["names"])
     return {
         "ms_version": report["ms_version"],
         "outcome": report["outcome"]["status"],
@@ -483,7 +508,11 @@ tr.unit td{border-top:2px solid #bdc1c6;background:#fafafa}tr.unit td:first-chil
 .badge{display:inline-block;border-radius:3px;padding:0 .4em;color:#fff;font-size:.85em;font-weight:600}
 .badge.done{background:var(--done)}.badge.recreated{background:var(--recreated)}.badge.failed{background:var(--failed)}
 .badge.unknown{background:var(--unknown)}.badge.not_run{background:var(--not_run)}.badge.skipped{background:var(--skipped);color:#202124}
-#attention td:first-child{white-space:nowrap}.muted{color:#5f6368}.warn{color:#b06000}
+#attention td:first-child,#attention td:nth-child(2){white-space:nowrap}
+.legend{font-size:.85em;color:#5f6368;margin:-.4em 0 .8em}.legend i{display:inline-block;width:.9em;height:.9em;margin:0 .25em 0 .8em;vertical-align:-.1em}
+.legend .l-done{background:#1e8e3e}.legend .l-recreated{background:#e37400}.legend .l-failed{background:#d93025}.legend .l-unknown{background:#9334e6}
+.legend .l-lpfailed{background:#f28b82}.legend .l-canary{background:#fef7e0;border:1px solid #f9ab00}.legend .l-gate{border-left:2px dashed #1a73e8;width:0}
+.muted{color:#5f6368}.warn{color:#b06000}
 .caveat{background:#fef7e0;border-left:4px solid #f9ab00;padding:.4em .7em;margin:.4em 0}
 .filters{margin:1em 0;display:flex;gap:1em;align-items:center}.filters input[type=search]{width:24em;padding:.3em}
 svg.gantt{width:100%;height:auto;max-width:1100px;display:block;margin:.3em 0 .8em}
@@ -495,7 +524,9 @@ code{font-size:.9em}
 }
 """
 
-# Filter box (text, and "needs attention only") and sortable columns; a network/VPC moves with its routers.
+# Filter box (text, and "needs attention only"; a link to report.html#filter=TEXT opens filtered) and sortable
+# columns; a network/VPC moves with its routers. It marks the page once it ran (data-script="ran", and data-style
+# says whether the browser applied the inline style).
 _SCRIPT = """
 (function(){
 var q=document.getElementById('filter'),only=document.getElementById('only-attention');
@@ -503,6 +534,9 @@ function apply(){var text=q.value.toLowerCase(),bad=only.checked;
 document.querySelectorAll('tbody.unit').forEach(function(b){
 var show=(!text||b.textContent.toLowerCase().indexOf(text)>=0)&&(!bad||b.dataset.attention==='1');b.hidden=!show;});}
 q.addEventListener('input',apply);only.addEventListener('change',apply);
+if(location.hash.indexOf('#filter=')===0){q.value=decodeURIComponent(location.hash.slice(8));apply();}
+document.documentElement.setAttribute('data-script','ran');
+document.documentElement.setAttribute('data-style',document.styleSheets.length?'applied':'blocked');
 document.querySelectorAll('table.targets th.sort').forEach(function(th){th.addEventListener('click',function(){
 var table=th.closest('table'),col=th.cellIndex,asc=th.dataset.dir!=='asc';th.dataset.dir=asc?'asc':'desc';
 var bodies=Array.prototype.slice.call(table.querySelectorAll('tbody.unit'));
@@ -649,6 +683,11 @@ def _gantt(group: dict[str, t.Any]) -> str:
     return "".join(parts)
 
 
+_LEGEND = (
+    '<div class="legend"><i class="l-done"></i>done<i class="l-recreated"></i>recreated<i class="l-lpfailed"></i>live patch failed, then recreated'
+    '<i class="l-failed"></i>failed<i class="l-unknown"></i>outcome unknown<i class="l-canary"></i>canary batch<i class="l-gate"></i>health gate '
+    "(✓ passed, ✗ failed)</div>"
+)
 _COLUMNS = ("network/VPC or VM", "kind", "redundant", "path", "outcome", "template", "scripts", "health", "duration", "longest gap", "why")
 
 
@@ -777,6 +816,8 @@ def render_html(report: dict[str, t.Any]) -> str:
                 % (esc(group["caveat"]["text"]), esc(", ".join(group["caveat"]["routers"])))
             )
         parts.append(_gantt(group))
+        if group["timeline"]:
+            parts.append(_LEGEND)
         parts.append(
             '<table class="targets"><thead><tr>%s</tr></thead>%s</table>'
             % ("".join('<th class="sort">%s</th>' % esc(column) for column in _COLUMNS), "".join(_unit_rows(unit) for unit in group["units"]))
