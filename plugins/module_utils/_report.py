@@ -321,13 +321,16 @@ def build_report(
             gate = gates.setdefault((event["batch"], event["time"]), {"batch": event["batch"], "time": event["time"], "passed": True})
             gate["passed"] = gate["passed"] and event["health_after"] == "passed"
         group["gates"] = sorted(gates.values(), key=lambda gate: gate["time"] or "")
-        moments = [moment for event in group["timeline"] for moment in (_instant(event["started"]), _instant(event["finished"])) if moment]
+        # From the first job's start to the last record (the health gate after the last batch included).
+        moments = [
+            moment for event in group["timeline"] for moment in (_instant(event["started"]), _instant(event["finished"]), _instant(event["time"])) if moment
+        ]
         group["started"], group["finished"] = (_iso(min(moments)), _iso(max(moments))) if moments else (None, None)
         group["duration"] = (max(moments) - min(moments)).total_seconds() if moments else None
         caveat_routers = sorted({name for unit in group["units"] for name in unit["caveat_routers"]})
         group["caveat"] = {"text": STRONGSWAN_CAVEAT, "routers": caveat_routers} if caveat_routers else None
 
-    moments = [moment for entry in entries for moment in _span(entry) if moment]
+    moments = [moment for entry in entries for moment in _span(entry) + (_instant(entry.get("time")),) if moment]
     last_entry = max(entries, key=lambda entry: entry.get("time") or "") if entries else None
     outcome = _run_outcome(totals, stop_reason, last_entry, batch_of, bool(entries))
     return {

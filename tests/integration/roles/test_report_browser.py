@@ -254,6 +254,8 @@ def test_demo_timeline_per_group_and_vpn_caveat_once_per_group(demo):
     plan = read_plan(demo["output"])
     journal = read_journal(demo["output"])
     assert [section.attrs["data-group"] for section in _groups(page)] == ["zone1", "zone2", "zone3"]
+    # Each bar is the job's own wall-clock span, which ends before the batch was recorded.
+    assert all(entry["started"] < entry["finished"] and entry["finished"][:19] <= entry["time"][:19] for entry in journal), journal
     _assert_timelines(page, plan, journal)
     first = _groups(page)[0].find("svg", cls="gantt")
     assert first.find_all("rect", cls="canary") and first.find_all("line", cls="gate")
