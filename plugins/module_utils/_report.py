@@ -649,7 +649,7 @@ def _gantt(group: dict[str, t.Any]) -> str:
     for event in events:
         y = top + names.index(event["name"]) * row
         left = x(_instant(event["started"]))
-        bar = max(x(_instant(event["finished"])) - left, 2.0)
+        length = max(x(_instant(event["finished"])) - left, 2.0)
         if event["status"] == "done":
             colour = _COLORS[unit_outcome.get(event["key"], "done")] if event["path"] == "legacy" else _COLORS["done"]
         elif event["path"] == "livepatch" and unit_outcome.get(event["key"]) == "recreated":
@@ -669,7 +669,7 @@ def _gantt(group: dict[str, t.Any]) -> str:
         )
         parts.append(
             '<rect class="bar %s" x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s"><title>%s</title></rect>'
-            % (esc(str(event["status"])), left, y + 2, bar, row - 5, colour, esc(tip))
+            % (esc(str(event["status"])), left, y + 2, length, row - 5, colour, esc(tip))
         )
     for gate in group["gates"]:
         moment = _instant(gate["time"])
