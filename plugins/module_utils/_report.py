@@ -67,8 +67,8 @@ def _span(entry: dict[str, t.Any]) -> tuple[datetime.datetime | None, datetime.d
     return started, finished
 
 
-def _iso(moment: datetime.datetime | None) -> str | None:
-    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="seconds") if moment else None
+def _iso(moment: datetime.datetime | None, timespec: str = "seconds") -> str | None:
+    return moment.astimezone(datetime.timezone.utc).isoformat(timespec=timespec) if moment else None
 
 
 def human_duration(seconds: t.Any) -> str:
@@ -112,7 +112,7 @@ def _not_running(item: dict[str, t.Any]) -> bool:
     return not any(router.get("state") == "Running" for router in item.get("routers") or [])
 
 
-def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]], stopped: bool) -> str:
+def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]], run: str) -> str:
     """What the operator does next about an item that needs attention."""
     last = entries[-1] if entries else {}
     error = str(last.get("error") or "")
@@ -131,8 +131,10 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
             return "start it (or destroy it so that CloudStack recreates it), then run again"
         return "start the network (or restart it with cleanup), then run again"
     if outcome == "not_run":
-        if stopped:
+        if run == "stopped":
             return "the run stopped before it: fix what stopped the run, then run again (finished work is skipped)"
+        if run == "not_started":
+            return "nothing ran yet (a dry run, or a run that has not started): run the upgrade"
         return "outside its maintenance window, or left out because its routers failed health checks before the upgrade: run again"
     return ""
 
@@ -221,7 +223,7 @@ def build_report(
     history = _history(journal, version)
     entries = [entry for entry in journal if entry.get("ms_version") in (None, version)]
     batch_of = {batch["index"]: batch for batch in plan["batches"]}
-    stopped = bool(stop_reason)
+    run = "stopped" if stop_reason else ("not_started" if not entries else "ran")
     groups: dict[str, dict[str, t.Any]] = {}
 
     def group_of(name: str) -> dict[str, t.Any]:
@@ -283,7 +285,7 @@ def build_report(
                     "names": [item["name"]],
                     "group": item["group"],
                     "detail": detail,
-                    "action": _action(item, outcome, item_entries, stopped),
+                    "action": _action(item, outcome, item_entries, run),
                 }
             )
     attention = _collapse_not_run(attention)
@@ -302,8 +304,8 @@ def build_report(
                 "canary": bool(batch.get("canary")),
                 "path": entry.get("path"),
                 "status": entry.get("status"),
-                "started": _iso(start),
-                "finished": _iso(end),
+                "started": _iso(start, "milliseconds"),
+                "finished": _iso(end, "milliseconds"),
                 "time": entry.get("time"),
                 "duration": entry.get("duration"),
                 "health_before": entry.get("health_before"),
@@ -537,7 +539,7 @@ function apply(){var text=q.value.toLowerCase(),bad=only.checked;
 document.querySelectorAll('tbody.unit').forEach(function(b){
 var show=(!text||b.textContent.toLowerCase().indexOf(text)>=0)&&(!bad||b.dataset.attention==='1');b.hidden=!show;});}
 q.addEventListener('input',apply);only.addEventListener('change',apply);
-if(location.hash.indexOf('#filter=')===0){q.value=decodeURIComponent(location.hash.slice(8));apply();}
+if(location.hash.indexOf('#filter=')===0){try{q.value=decodeURIComponent(location.hash.slice(8));}catch(e){q.value=location.hash.slice(8);}apply();}
 document.documentElement.setAttribute('data-script','ran');
 document.documentElement.setAttribute('data-style',document.styleSheets.length?'applied':'blocked');
 document.querySelectorAll('table.targets th.sort').forEach(function(th){th.addEventListener('click',function(){
@@ -600,16 +602,39 @@ def _redundant(state: t.Any) -> str:
     return "" if state in (None, "UNKNOWN") else html.escape(str(state))
 
 
+# Up to this many targets a timeline has a labelled row per target; beyond, bars that do not overlap share a row.
+GANTT_LABELLED_ROWS = 60
+
+
+def _gantt_rows(events: list[dict[str, t.Any]]) -> tuple[dict[int, int], list[str]]:
+    """(row of each event, row labels): a row per target, or for a large group as few rows as jobs ran at once."""
+    targets = list(dict.fromkeys(event["name"] for event in events))
+    if len(targets) <= GANTT_LABELLED_ROWS:
+        index = {name: number for number, name in enumerate(targets)}
+        return {id(event): index[event["name"]] for event in events}, [str(name) for name in targets]
+    ends: list[str] = []  # per row, when its last bar ends
+    rows = {}
+    for event in sorted(events, key=lambda event: event["started"]):
+        free = next((number for number, end in enumerate(ends) if end <= event["started"]), None)
+        if free is None:
+            ends.append(event["finished"])
+            free = len(ends) - 1
+        ends[free] = event["finished"]
+        rows[id(event)] = free
+    labels = ["" for _ in ends]
+    labels[0] = "%d targets, packed" % len(targets)
+    if len(labels) > 1:
+        labels[1] = "(hover for names)"
+    return rows, labels
+
+
 def _gantt(group: dict[str, t.Any]) -> str:
     """One bar per target over the group's time: coloured by outcome, the canary batch shaded, health gates as lines."""
     esc = html.escape
     events = [event for event in group["timeline"] if event["started"] and event["finished"]]
     if not events:
         return '<p class="muted">No job ran in this group: no timeline.</p>'
-    names: list[str] = []
-    for event in events:
-        if event["name"] not in names:
-            names.append(event["name"])
+    row_of, names = _gantt_rows(events)
     start = min(_instant(event["started"]) for event in events)  # type: ignore[type-var]
     end = max(_instant(event["finished"]) for event in events)  # type: ignore[type-var]
     gate_times = [_instant(gate["time"]) for gate in group["gates"] if gate["time"]]
@@ -647,7 +672,7 @@ def _gantt(group: dict[str, t.Any]) -> str:
         y = top + index * row
         parts.append('<text x="%d" y="%d" font-size="11" text-anchor="end" fill="#202124">%s</text>' % (label_width - 6, y + 11, esc(str(name))))
     for event in events:
-        y = top + names.index(event["name"]) * row
+        y = top + row_of[id(event)] * row
         left = x(_instant(event["started"]))
         length = max(x(_instant(event["finished"])) - left, 2.0)
         if event["status"] == "done":

@@ -11,7 +11,15 @@ import hashlib
 import re
 
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets
-from ansible_collections.acs.upgrade.plugins.module_utils._report import _collapse_not_run, build_report, parse_downtime, render_html, render_markdown, stats
+from ansible_collections.acs.upgrade.plugins.module_utils._report import (
+    _collapse_not_run,
+    _gantt_rows,
+    build_report,
+    parse_downtime,
+    render_html,
+    render_markdown,
+    stats,
+)
 
 MS = "4.18.0.0"
 RUNNING = {"state": "Running", "requiresupgrade": True, "softwareversion": "4.14.1.0", "zoneid": "z1", "scriptsversion": "old0000000000"}
@@ -104,7 +112,8 @@ def test_old_journal_entries_without_times_or_vms_still_make_a_report():
                 "duration": 4.0, "time": _at(60)}]
     report = build_report(plan, journal)
     event = report["groups"][0]["timeline"][0]
-    assert (event["started"], event["finished"]) == (_at(56).replace(".000", ""), _at(60))
+    # No job times in the entry: the bar ends when the batch was recorded and lasts the job's duration.
+    assert [datetime.datetime.fromisoformat(event[field]) for field in ("started", "finished")] == [T0 + datetime.timedelta(seconds=s) for s in (56, 60)]
     assert report["totals"]["failed"] == 1 and report["totals"]["not_run"] == 3
     assert [entry["outcome"] for entry in report["attention"]] == ["failed", "not_run"]
     assert "<svg" in render_html(report) and "| failed |" in render_markdown(report)
@@ -148,3 +157,15 @@ def test_page_allows_exactly_its_own_style_and_script():
 
     assert "default-src 'none'" in csp and "style-src %s;" % digest(style) in csp and "script-src %s;" % digest(script) in csp
     assert page.count("<svg") == 1 and 'class="legend"' in page and "@media print" in style
+
+
+def test_a_large_group_packs_its_timeline_into_as_many_rows_as_jobs_ran_at_once():
+    events = [
+        {"name": "net-%d" % number, "started": _at(10 * (number // 5) + 0.001 * number), "finished": _at(10 * (number // 5) + 5)} for number in range(100)
+    ]
+    rows, labels = _gantt_rows(events)
+    # Five jobs at a time, each wave after the last: five rows, each bar on its own row within a wave.
+    assert len(labels) == 5 and labels[0] == "100 targets, packed"
+    assert sorted(rows[id(event)] for event in events[:5]) == [0, 1, 2, 3, 4]
+    few_rows, few_labels = _gantt_rows(events[:10])
+    assert few_labels == ["net-%d" % number for number in range(10)] and [few_rows[id(event)] for event in events[:10]] == list(range(10))

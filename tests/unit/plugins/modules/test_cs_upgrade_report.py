@@ -68,6 +68,11 @@ def test_check_mode_writes_nothing(run_module, tmp_path):
     plan = build_plan(FLEET)
     result = run_module(cs_upgrade_report, {"plan": plan, "journal": str(tmp_path / "none.jsonl"), "output_dir": str(tmp_path / "report")}, check_mode=True)
     assert result["stats"]["not_run"] == 2
+    # A dry run: the report says nothing ran yet, not that a run stopped or skipped anything.
+    assert result["stats"]["outcome"] == "not_started"
+    assert [entry["action"] for entry in result["report"]["attention"] if entry["outcome"] == "not_run"] == [
+        "nothing ran yet (a dry run, or a run that has not started): run the upgrade"
+    ]
     assert not (tmp_path / "report").exists()
 
 
