@@ -621,7 +621,7 @@ def _gantt_rows(events: list[dict[str, t.Any]]) -> tuple[dict[int, int], list[st
             free = len(ends) - 1
         ends[free] = event["finished"]
         rows[id(event)] = free
-    labels = ["" for _ in ends]
+    labels = [""] * len(ends)
     labels[0] = "%d targets, packed" % len(targets)
     if len(labels) > 1:
         labels[1] = "(hover for names)"
