@@ -169,3 +169,16 @@ def test_a_large_group_packs_its_timeline_into_as_many_rows_as_jobs_ran_at_once(
     assert sorted(rows[id(event)] for event in events[:5]) == [0, 1, 2, 3, 4]
     few_rows, few_labels = _gantt_rows(events[:10])
     assert few_labels == ["net-%d" % number for number in range(10)] and [few_rows[id(event)] for event in events[:10]] == list(range(10))
+
+
+def test_work_finished_by_an_earlier_run_counts_as_done_after_a_resume():
+    first_plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    journal = _journal(first_plan)
+    # The resumed run plans again with the journal: what was finished is skipped by the plan, but done in the report.
+    resumed = build_plan(FLEET, canary_size=0, batch_size=10, journal=journal)
+    assert {item["name"]: item["path"] for item in resumed["items"]}["net-1"] == "skip"
+    report = build_report(resumed, journal)
+    units = {unit["name"]: unit for unit in report["groups"][0]["units"]}
+    assert (units["net-1"]["outcome"], units["net-1"]["earlier_run"]) == ("done", True)
+    assert units["net-2"]["outcome"] == "recreated" and report["totals"]["skipped"] == 0
+    assert "finished in an earlier run" in render_html(report)
