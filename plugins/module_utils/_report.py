@@ -272,9 +272,10 @@ def build_report(
         }
         group["units"].append(unit)
         if outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item)):
-            detail = unit["error"] or unit["reason"]
+            # The badge says it failed: the module's "failed: " before the error would only repeat it.
+            detail = _strip_prefix(unit["error"], "failed: ") or unit["reason"]
             if outcome == "recreated":
-                detail = "live patch failed: %s" % (unit["livepatch_error"] or "no detail").replace("failed: ", "", 1)
+                detail = "live patch failed: %s" % (_strip_prefix(unit["livepatch_error"], "failed: ") or "no detail")
             elif outcome == "skipped":
                 detail = "not Running: %s" % ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"])
             attention.append(
@@ -351,6 +352,10 @@ def build_report(
     }
 
 
+def _strip_prefix(text: str | None, prefix: str) -> str | None:
+    return text[len(prefix) :] if text and text.startswith(prefix) else text
+
+
 def _collapse_not_run(attention: list[dict[str, t.Any]], shown: int = 12) -> list[dict[str, t.Any]]:
     """Problems first; what was not run becomes one entry per group (a run stopped at its canary leaves thousands)."""
     result = [entry for entry in attention if entry["outcome"] != "not_run"]
@@ -364,7 +369,7 @@ def _collapse_not_run(attention: list[dict[str, t.Any]], shown: int = 12) -> lis
         result.append(
             {
                 "outcome": "not_run",
-                "kind": "%d item%s" % (len(names), "" if len(names) == 1 else "s"),
+                "kind": entries[0]["kind"] if len(names) == 1 else "",
                 "name": names[0] if len(names) == 1 else "%d not run" % len(names),
                 "names": names,
                 "group": group,

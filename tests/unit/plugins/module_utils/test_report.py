@@ -128,9 +128,10 @@ def test_stop_reason_makes_the_verdict_and_is_redacted():
 
 def test_not_run_items_are_one_attention_entry_per_group():
     entries = [
-        {"outcome": "not_run", "name": "net-%d" % number, "names": ["net-%d" % number], "group": "zone-a", "action": "run again"} for number in range(15)
+        {"outcome": "not_run", "name": "net-%d" % number, "names": ["net-%d" % number], "group": "zone-a", "kind": "network", "action": "run again"}
+        for number in range(15)
     ]
-    entries.append({"outcome": "failed", "name": "net-x", "names": ["net-x"], "group": "zone-b", "action": "fix"})
+    entries.append({"outcome": "failed", "name": "net-x", "names": ["net-x"], "group": "zone-b", "kind": "network", "action": "fix"})
     collapsed = _collapse_not_run(entries)
     assert [entry["outcome"] for entry in collapsed] == ["failed", "not_run"]
     assert collapsed[1]["names"] == ["net-%d" % number for number in range(15)]
