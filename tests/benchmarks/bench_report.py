@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import conftest  # noqa: E402,F401  (makes this checkout importable as acs.upgrade)
+import conftest  # noqa: E402  (makes this checkout importable as ansible_collections.acs.upgrade)
+
+sys.path.insert(0, str(conftest.COLLECTIONS_ROOT))
 
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets  # noqa: E402
 from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report, render_html, render_markdown  # noqa: E402
