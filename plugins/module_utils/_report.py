@@ -529,7 +529,7 @@ svg.gantt{width:100%;height:auto;max-width:1100px;display:block;margin:.3em 0 .8
 code{font-size:.9em}
 @media print{
   body{margin:0;font-size:10px}.filters{display:none}tbody{display:table-row-group!important}
-  th{position:static}tr,svg.gantt,.caveat{break-inside:avoid}h2{break-after:avoid}
+  th{position:static}th.sort:after{content:none}tr,svg.gantt,.caveat{break-inside:avoid}h2{break-after:avoid}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """
