@@ -166,8 +166,11 @@ def main() -> None:
             with open(params["journal"], encoding="utf-8") as handle:
                 journal = parse_journal(handle.read())
         report = build_report(params["plan"], journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
-    except (OSError, PlanError, KeyError) as exc:
-        module.fail_json(msg="cannot build the upgrade report from the plan and the journal %s: %s" % (params["journal"], exc))
+    except (OSError, PlanError, KeyError, TypeError, ValueError) as exc:
+        module.fail_json(
+            msg="cannot build the upgrade report from the plan and the journal %s: %s; fix that entry of the journal, then write the report again"
+            % (params["journal"], exc)
+        )
     output_dir = params["output_dir"]
     files = {fmt: os.path.join(output_dir, name) for fmt, name in (("json", "report.json"), ("markdown", "report.md"), ("html", "report.html"))}
     contents = {"json": json.dumps(report, indent=2, sort_keys=True) + "\n", "markdown": render_markdown(report), "html": render_html(report)}

@@ -100,3 +100,12 @@ def test_stop_reason_and_downtime_probe_reports(run_module, tmp_path):
     assert "0.34 s" in (tmp_path / "report" / "report.html").read_text()
     # net-<2> was planned but never ran: it needs attention, because the run stopped before it.
     assert [(entry["name"], entry["outcome"]) for entry in result["report"]["attention"]] == [("net-<2>", "not_run"), ("net-3", "skipped")]
+
+
+def test_a_hand_edited_journal_with_a_bad_value_fails_with_the_journal_named(run_module, tmp_path):
+    plan = build_plan(FLEET)
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(json.dumps({"key": "network:n1", "name": "net-1", "batch": 1, "path": "livepatch", "status": "done", "duration": "three"}) + "\n")
+    result = run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(tmp_path / "report")})
+    assert result["failed"] and str(journal) in result["msg"] and "three" in result["msg"]
+    assert not (tmp_path / "report").exists()
