@@ -57,6 +57,9 @@ class JobOutcome:
     # When the job's time is up (its timeout or the run deadline), and when its last state read began.
     due: float | None = field(default=None, repr=False)
     read_at: float | None = field(default=None, repr=False)
+    # Wall-clock start and end (ISO-8601 UTC) for reports; ``started``/``finished`` are on the runner's clock.
+    started_at: str | None = None
+    finished_at: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -75,7 +78,13 @@ class JobOutcome:
             "jobid": self.jobid,
             "errortext": self.errortext,
             "duration": self.duration,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
         }
+
+
+def _wall_clock() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def failure_exceeded(total: int, outcomes: t.Iterable[JobOutcome], max_fail_percentage: float) -> bool:
@@ -170,7 +179,7 @@ class JobRunner:
                     limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
                     outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
                 if outcome.status != "pending":
-                    outcome.finished = now
+                    outcome.finished, outcome.finished_at = now, _wall_clock()
                     del in_flight[jobid]
                     self._complete(outcome)
             interval = self.first_poll if finished_any else min(interval * 2, self.poll_interval)
@@ -184,7 +193,7 @@ class JobRunner:
         return self._clock() >= outcome.due and (outcome.read_at is None or outcome.read_at < outcome.due)  # type: ignore[operator]
 
     def _start(self, task: JobTask, outcome: JobOutcome) -> None:
-        outcome.started = self._clock()
+        outcome.started, outcome.started_at = self._clock(), _wall_clock()
         if task.jobid:
             outcome.jobid, outcome.status = task.jobid, "pending"
             return
@@ -195,7 +204,7 @@ class JobRunner:
             outcome.status, outcome.errortext, outcome.finished = "outcome_unknown", exc.message, self._clock()
             outcome.result = exc.as_dict()
         except CloudStackError as exc:
-            outcome.status, outcome.errortext, outcome.finished = "submit_failed", exc.message, self._clock()
+            outcome.status, outcome.errortext, outcome.finished, outcome.finished_at = "submit_failed", exc.message, self._clock(), _wall_clock()
             outcome.result = exc.as_dict()
 
     def _complete(self, outcome: JobOutcome) -> None:

@@ -59,6 +59,8 @@ class Target:
     status: str = "not_patched"
     jobid: str | None = None
     duration: float | None = None
+    started: str | None = None
+    finished: str | None = None
     before: dict[str, t.Any] = field(default_factory=dict)
     after: dict[str, t.Any] = field(default_factory=dict)
     routers: list[Router] = field(default_factory=list)
@@ -94,6 +96,8 @@ class Target:
             "status": self.status,
             "jobid": self.jobid,
             "duration": self.duration,
+            "started": self.started,
+            "finished": self.finished,
             "before": self.before,
             "after": self.after,
             "routers": [router.name for router in self.routers],
@@ -430,7 +434,7 @@ class LivePatcher:
     def verify(self, outcome: JobOutcome) -> None:
         """Settle one finished job: read the target again and decide patched, unchanged or failed."""
         target: Target = outcome.context
-        target.jobid, target.duration = outcome.jobid, outcome.duration
+        target.jobid, target.duration, target.started, target.finished = outcome.jobid, outcome.duration, outcome.started_at, outcome.finished_at
         if outcome.status == "outcome_unknown":
             target.status = "outcome_unknown"
             target.reason = "the answer to the live patch request was lost and its job could be neither found nor ruled out, so nothing was sent again: %s" % (

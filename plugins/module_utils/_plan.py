@@ -643,6 +643,8 @@ def outcomes_from_targets(
             continue
         bad = [target for target in reported if target.get("status") not in FINISHED_STATUSES]
         error = "; ".join("%s: %s" % (target.get("status"), target.get("reason")) for target in bad) if reported else missing
+        started = [target["started"] for target in reported if target.get("started")]
+        finished = [target["finished"] for target in reported if target.get("finished")]
         outcomes.append(
             {
                 "key": key,
@@ -651,9 +653,43 @@ def outcomes_from_targets(
                 "error": error or None,
                 "duration": sum(float(target.get("duration") or 0) for target in reported) or None,
                 "recreate": any(target.get("status") not in NO_RECREATE_STATUSES for target in bad),
+                "statuses": sorted({str(target.get("status")) for target in reported}),
+                "started": min(started) if started else None,
+                "finished": max(finished) if finished else None,
+                "after": [vm for target in reported for vm in vms_after(target)],
             }
         )
     return outcomes
+
+
+def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """What a ``cs_livepatch`` or ``cs_recreate`` target says of its VMs after the job: name, the name it replaced, versions."""
+    if target.get("routers_after"):
+        # A restart with cleanup replaces the routers: the new one of a redundant pair takes the old one's role.
+        old = list(target.get("routers") or [])
+        paired = []
+        for router in target["routers_after"]:
+            match = next((item for item in old if item.get("redundantstate") == router.get("redundantstate")), old[0] if old else None)
+            if match in old:
+                old.remove(match)
+            paired.append(
+                {
+                    "name": router.get("name"),
+                    "replaced": (match or {}).get("name") if (match or {}).get("name") != router.get("name") else None,
+                    "redundantstate": router.get("redundantstate"),
+                    "version": router.get("version"),
+                    "scriptsversion": router.get("scriptsversion"),
+                }
+            )
+        return paired
+    if isinstance(target.get("after"), dict) and target["after"]:
+        return [
+            {"name": name, "version": (state or {}).get("version"), "scriptsversion": (state or {}).get("scriptsversion")}
+            for name, state in sorted(target["after"].items())
+        ]
+    if target.get("kind") in ("router", "systemvm") and target.get("version_after"):
+        return [{"name": target.get("name"), "redundantstate": target.get("redundantstate"), "version": target.get("version_after")}]
+    return []
 
 
 # The router version check compares the router's template and scripts with the management server's: it fails on
@@ -689,7 +725,11 @@ def unhealthy_items(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[
 
 
 def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.Any], batch: int, path: str, now: datetime.datetime) -> list[dict[str, t.Any]]:
-    """Journal entries from per-item outcomes ``{key, ok, changed, error, duration, health_before, health_after}`` of a batch."""
+    """Journal entries from per-item outcomes ``{key, ok, changed, error, duration, health_before, health_after}`` of a batch.
+
+    Outcomes of ``outcomes_from_targets`` also carry ``started``, ``finished``, ``statuses`` and ``after``, which the
+    entries keep (older journals have none of them, and the report does without).
+    """
     stamp = now.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
     names = {item["key"]: item["name"] for item in plan["items"]}
     return [
@@ -707,6 +747,8 @@ def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.An
             "health_before": outcome.get("health_before"),
             "health_after": outcome.get("health_after"),
             "time": stamp,
+            # For the report: the job's own start and end, the module's target statuses, the VMs after the job.
+            **{field: outcome[field] for field in ("started", "finished", "statuses", "after") if field in outcome},
         }
         for outcome in outcomes
     ]

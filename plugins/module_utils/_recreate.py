@@ -60,9 +60,12 @@ class Target:
     reason: str = ""
     jobids: list[str] = field(default_factory=list)
     duration: float = 0.0
+    started: str | None = None
+    finished: str | None = None
     version_before: str | None = None
     version_after: str | None = None
     new_ids: list[str] = field(default_factory=list)
+    routers_after: list[Router] = field(default_factory=list)
     nothing_queued: bool = False
 
     @property
@@ -81,6 +84,8 @@ class Target:
         if outcome.jobid:
             self.jobids.append(outcome.jobid)
         self.duration = round(self.duration + (outcome.duration or 0.0), 3)
+        self.started = self.started or outcome.started_at
+        self.finished = outcome.finished_at or self.finished
 
     def as_result(self) -> dict[str, t.Any]:
         result: dict[str, t.Any] = {
@@ -97,6 +102,8 @@ class Target:
             "jobid": self.jobids[-1] if self.jobids else None,
             "jobids": list(self.jobids),
             "duration": self.duration if self.jobids else None,
+            "started": self.started,
+            "finished": self.finished,
             "version_before": self.version_before,
             "version_after": self.version_after,
             "new_ids": list(self.new_ids),
@@ -109,6 +116,9 @@ class Target:
             result["redundantstate"] = self.redundantstate
         if self.kind in ("network", "vpc"):
             result["routers"] = [{"id": router.id, "name": router.name, "redundantstate": router.redundantstate} for router in self.routers]
+            result["routers_after"] = [
+                {field: getattr(router, field) for field in ("id", "name", "redundantstate", "version", "scriptsversion")} for router in self.routers_after
+            ]
         return result
 
 
@@ -565,6 +575,7 @@ class Recreator:
             if self._job_failed(target, outcome, "restartVPC" if target.kind == "vpc" else "restartNetwork"):
                 continue
             after = self._unit_routers(target.unit)
+            target.routers_after = after
             before = {router.id for router in target.routers}
             target.new_ids = [router.id for router in after if router.id not in before]
             target.version_after = _versions(after)

@@ -226,6 +226,12 @@ targets:
     duration:
       description: Seconds from the start of the job to its end.
       type: float
+    started:
+      description: When the job was started, ISO-8601 UTC (for a report's timeline).
+      type: str
+    finished:
+      description: When the job was seen to end, ISO-8601 UTC.
+      type: str
     before:
       description:
         - Per VM name, its C(state), C(version) and, for routers, C(scriptsversion) and C(softwareversion) before the job.

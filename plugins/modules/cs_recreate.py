@@ -227,6 +227,12 @@ targets:
     duration:
       description: Seconds its jobs ran.
       type: float
+    started:
+      description: When its first job was started, ISO-8601 UTC (for a report's timeline).
+      type: str
+    finished:
+      description: When its last job was seen to end, ISO-8601 UTC.
+      type: str
     version_before:
       description: Template version before.
       type: str
@@ -237,6 +243,10 @@ targets:
       description: Ids of the replacements (the new system VM after V(destroy), the new routers after V(restart_cleanup)).
       type: list
       elements: str
+    routers_after:
+      description: The routers of a network or VPC after a restart with cleanup (id, name, redundantstate, version, scriptsversion).
+      type: list
+      elements: dict
 summary:
   description: How many targets ended in each status, and C(total).
   returned: always
