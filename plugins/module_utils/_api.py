@@ -69,7 +69,9 @@ FEATURES_SINCE: dict[str, str] = {
     "rebootSystemVm.forced": "4.16.0",
 }
 
-_SENSITIVE_QUERY = re.compile(r"(\?|&)[^\s'\"<>]*")
+# A query string (a signed URL: apiKey, signature): from '?' or '&' followed by a parameter name and '=' to the next
+# blank or quote. A '?' or '&' in prose ("is the clock right? check", "R&D") is left alone.
+_SENSITIVE_QUERY = re.compile(r"(\?|&)[A-Za-z0-9_.\-]+=[^\s'\"<>]*")
 # user:password@ in a URL (an api_url with credentials in it).
 _URL_CREDENTIALS = re.compile(r"(//)[^/@\s'\"<>]+@")
 
@@ -146,7 +148,8 @@ def redact(text: str, *secrets: str | None) -> str:
     text = _URL_CREDENTIALS.sub(lambda m: m.group(1) + "<redacted>@", text)
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "<redacted>")
+            # Only where it stands as a whole token: a short secret ("y") must not cut words ("Caused b<redacted>").
+            text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(secret), "<redacted>", text)
     return text
 
 
