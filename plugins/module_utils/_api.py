@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised by ansible-test sanit
 
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_TIMEOUT = 10
+MAX_TIMEOUT = 86400
 DEFAULT_EXPIRES_SECONDS = 600
 # How long a mutation the server refused (429, 503, connection refused) is offered again before it is "not submitted".
 DEFAULT_SUBMIT_BUDGET = 60.0
@@ -137,8 +138,14 @@ def check_timeout(value: t.Any) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ValueError("api_timeout must be a number of seconds, not %r" % (value,)) from None
-    if seconds <= 0 or not math.isfinite(seconds):
+    if seconds <= 0 or math.isnan(seconds):
         raise ValueError("api_timeout must be more than 0 seconds, not %s: set it to how long one API request may take (default %s)" % (value, DEFAULT_TIMEOUT))
+    if seconds > MAX_TIMEOUT:
+        # A socket cannot wait much longer (OverflowError from urllib3), and a lost answer is settled over 3 x this.
+        raise ValueError(
+            "api_timeout must be at most %d seconds (one day), not %s: set it to how long one API request may take (default %s)"
+            % (MAX_TIMEOUT, value, DEFAULT_TIMEOUT)
+        )
     return seconds
 
 

@@ -236,6 +236,14 @@ def test_a_timeout_that_is_not_positive_is_refused_with_what_to_set(sim, run_mod
     assert sim.calls() == []
 
 
+@pytest.mark.parametrize("timeout", [10**12, 86401])
+def test_a_huge_timeout_is_refused_with_what_to_set(sim, run_module, timeout):
+    # 10**12 s used to end in a traceback: OverflowError from the socket, "timestamp out of range for platform time_t".
+    result = run_module(cs_fleet_info, {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret, "api_timeout": timeout})
+    assert result["failed"] and "api_timeout must be at most 86400 seconds (one day), not %s" % timeout in result["msg"]
+    assert sim.calls() == []
+
+
 def test_a_password_in_api_url_is_never_printed(run_module):
     url = "http://operator:pa55-in-the-url@127.0.0.1:9/client/api"
     result = run_module(cs_fleet_info, {"api_url": url, "api_key": "key", "api_secret": "secret-value", "api_timeout": 1})
