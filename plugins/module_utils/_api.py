@@ -334,13 +334,14 @@ class CloudStackClient:
         honoured, until ``submit_budget`` seconds have passed, then :class:`NotSubmittedError`. When the outcome is
         unknown (timeout, reset, 500/502/504), ``_settle(attempt)`` is asked first: it returns what that attempt
         produced (so nothing is sent twice), None when it proved that the attempt left no trace, or raises
-        :class:`UnknownOutcomeError`. Without ``_settle`` an unknown outcome raises :class:`UnknownOutcomeError`.
+        :class:`UnknownOutcomeError`. Without ``_settle`` an unknown outcome raises :class:`UnknownOutcomeError`, and
+        so does a read timeout that left no trace: the server may still be working on that request.
         """
         read_only = command.startswith(_READ_ONLY_PREFIXES)
         first_sent = self._clock()
         attempt = 0
         while True:
-            retry_after = None
+            retry_after, still_working = None, False
             sent, since = self._clock(), self.server_now() - _CREATED_MARGIN
             try:
                 status, body, headers = self._send_once(command, params, _timeout)
@@ -348,6 +349,8 @@ class CloudStackClient:
                 never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
                 failure = CloudStackError(command, None, "no answer from the management server at %s: %s" % (self._safe_endpoint(), redact(exc, self._secret)))
                 acted = "no" if never_sent else "unknown"
+                # A read timeout: the server took the request and had not answered; it may still be working on it.
+                still_working = isinstance(exc, requests.exceptions.ReadTimeout)
             else:
                 if status == 200 and isinstance(body, dict):
                     inner = _inner(body)
@@ -389,6 +392,15 @@ class CloudStackClient:
                     ) from None
                 if earlier is not None:
                     return earlier
+                if still_working:
+                    # No job yet is no proof: a server slower than the settle window registers it later still.
+                    raise UnknownOutcomeError(
+                        command,
+                        None,
+                        "%s; no job of it appeared in listAsyncJobs within the settle window of %gs, but the server may still be working on it,"
+                        " so it is not sent again; the outcome is unknown: check listAsyncJobs and %s before running again"
+                        % (failure.errortext, self.settle_window, params.get("id") or params.get("routerid") or "the object"),
+                    )
             delay = self._backoff(attempt, retry_after)
             if self._clock() + delay > first_sent + self.submit_budget:
                 raise NotSubmittedError(

@@ -135,6 +135,22 @@ def test_a_request_that_left_no_trace_is_sent_again_after_the_settle_window(sim)
     assert len(sim.calls("restartNetwork")) == 2
 
 
+def test_a_request_still_being_handled_after_the_settle_window_is_outcome_unknown_not_resent(sim):
+    """A read timeout means the server took the request and was still working on it: a job that is not there yet at
+    the end of the settle window may still come, so nothing is resent (it was: two jobs on a server slower than 3 x
+    api_timeout)."""
+    network = by_name(sim, "networks", "acme-web")
+    sim.inject(kind="slow", api="restartNetwork", object=network["id"], delay=2.5, count=1)
+    client = client_for(sim, settle_window=1.0)
+    with pytest.raises(UnknownOutcomeError, match="may still be working on it") as caught:
+        client.submit("restartNetwork", id=network["id"], livepatch=True, cleanup=False)
+    assert "check listAsyncJobs and %s" % network["id"] in str(caught.value)
+    time.sleep(2.0)
+    sim.wait_jobs()
+    assert len(jobs_of(sim, "restartNetwork", network["id"])) == 1
+    assert len(sim.calls("restartNetwork")) == 1
+
+
 # -- 2. a lost answer never adopts another command's job ----------------------------------------------------------
 
 
