@@ -71,6 +71,29 @@ def test_redact_removes_secret_and_query_strings():
     assert "http://127.0.0.1:8080/client/api" in cleaned
 
 
+def test_redact_keeps_words_that_contain_a_short_secret():
+    # A secret is masked where it stands as a token; inside another word it is not the secret, and cutting it
+    # there ("Caused b<redacted>") mangled the message of an unreachable API.
+    cleaned = redact("(Caused by NewConnectionError: Connection refused); secretkey=y, 'y'", "y")
+    assert "(Caused by NewConnectionError: Connection refused)" in cleaned
+    assert cleaned.endswith("secretkey=<redacted>, '<redacted>'")
+
+
+def test_redact_leaves_question_marks_and_ampersands_of_prose_alone():
+    cleaned = redact("is the clock right? check NTP & the secret; GET /client/api?command=listZones&signature=abc failed")
+    assert cleaned == "is the clock right? check NTP & the secret; GET /client/api?<redacted> failed"
+
+
+def test_unreachable_api_error_names_the_cause_in_whole_words():
+    # Port 9 on the loopback: nothing listens, the connection is refused.
+    client = CloudStackClient("http://127.0.0.1:9/client/api", "k", "y", timeout=2, max_retries=0)
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listZones")
+    text = str(caught.value)
+    assert "(Caused by " in text and "Connection refused" in text and "<redacted>" in text  # the signed query
+    assert "signature" not in text
+
+
 def test_error_message_names_command_status_and_codes():
     error = CloudStackError("restartNetwork", 431, "Unable to find network", 431, 4350)
     assert str(error) == "CloudStack API restartNetwork failed (HTTP 431, errorcode 431, cserrorcode 4350): Unable to find network"
