@@ -184,7 +184,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import GROUP_BY, OUTSIDE_WINDOW, PlanError, build_plan, parse_journal, plan_table, summarize
-from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, select_targets
+from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, clean_entries, select_targets
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
@@ -239,13 +239,13 @@ def main() -> None:
         plan = build_plan(
             targets["fleet"],
             group_by=params["group_by"],
-            order=params["order"],
+            order=clean_entries(params["order"]),
             batch_size=params["batch_size"],
             canary_size=params["canary_size"],
             windows=params["windows"],
             outside_window=params["outside_window"],
             require_new_template=params["require_new_template"],
-            force_legacy=params["force_legacy"],
+            force_legacy=clean_entries(params["force_legacy"]),
             journal=journal,
             include_systemvms=params["include_systemvms"],
             include_routers=params["include_routers"],
