@@ -150,6 +150,9 @@ def test_job_template_survey_is_awx_format_and_its_answers_pass_the_argument_spe
         answers = list(question.get("choices") or []) + ([question["default"]] if "default" in question else [])
         if question["type"] == "integer":
             answers += [question.get("min", 0), question.get("max", 0), str(question.get("min", 0))]
+        if question["type"] in ("text", "textarea"):
+            # An optional text left blank, and a typed answer (a comma-separated list where the spec takes a list).
+            answers += ["", "zone1, r-7-VM"]
         for answer in answers:
             result = ArgumentSpecValidator({variable: {key: value for key, value in spec.items() if key != "description"}}).validate({variable: answer})
             assert not result.error_messages, "%s: answer %r for %s: %s" % (template["name"], answer, variable, result.error_messages)
