@@ -161,3 +161,23 @@ def test_ten_thousand_routers_are_read_with_paging(acs_sim, tmp_path, routers):
     assert sum(1 for line in graph.splitlines() if line.strip(" |-").startswith("r-")) == routers
     pages = sim.calls("listRouters")
     assert len(pages) == -(-routers // 500)
+
+
+def test_an_unreachable_endpoint_is_named_without_the_secret_or_the_signed_url(tmp_path):
+    """The error of a management server that does not answer (connection refused) names it, not the signed request."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = "http://127.0.0.1:%d/client/api" % port
+    key, secret = "the-api-key-4711", "the-secret-key-0815"
+    source = tmp_path / "down.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\napi_timeout: 2\n")
+    env = {"CLOUDSTACK_ENDPOINT": endpoint, "CLOUDSTACK_KEY": key, "CLOUDSTACK_SECRET": secret, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    failed = inventory(source, "--list", "-vvv", env=env, check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "acs.upgrade.cloudstack inventory cannot read the fleet" in output and "no answer from the management server at %s" % endpoint in output
+    for leak in (secret, key, "signature", "apikey", "command=listCapabilities"):
+        assert leak not in output, leak
