@@ -127,6 +127,13 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
     refreshed = inventory(source, "--list", "--flush-cache", env=credentials(sim))
     assert refreshed.returncode == 0 and len(sim.calls()) > calls
 
+    # The same file pointed at another cloud (another region's endpoint) reads that cloud: never the first one's cache.
+    other = acs_sim(topology="small", generate="zones=1,routers=3")
+    source.write_text(source.read_text().replace("zone: zone1\n", ""))
+    first = listed(source, credentials(sim))[0]
+    elsewhere = listed(source, credentials(other))[0]
+    assert other.calls("listRouters") and set(elsewhere) == {router["name"] for router in other.state()["routers"]} != set(first)
+
 
 def test_connection_from_cloudstack_ini_and_a_clear_error_without_the_secret(acs_sim, tmp_path):
     sim = acs_sim(topology="small")
