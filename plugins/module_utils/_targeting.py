@@ -3,8 +3,9 @@
 # Copyright: Contributors to the acs.upgrade project
 """Targeting: which system VMs and networks/VPCs of a fleet an upgrade may touch, from include and exclude lists.
 
-An entry is a name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path) or account
-(``domain path/account`` or its bare name), optionally with its kind first (``zone:zone-a``, ``router:r-12-VM``).
+An entry is a name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path; with its
+sub-domains) or account (``domain path/account`` or its bare name), optionally with its kind first (``zone:zone-a``,
+``router:r-12-VM``).
 A router stands for its network or VPC: a restart acts on all its routers at once. Pure functions over the fleet
 that ``cs_fleet_info`` returns; an entry that matches nothing is an error, so that a typo never widens a run, and
 an include entry without its kind that names more than one object (a zone and an account of the same name, two
@@ -84,7 +85,11 @@ def _identities(fleet: dict[str, t.Any]) -> dict[str, tuple[str, str, str, list[
             names += place("pod", podid, pods)
         for clusterid in sorted(set(unit.get("clusterids") or []) | {router["clusterid"] for router in members if router.get("clusterid")}):
             names += place("cluster", clusterid, clusters)
-        names += place("domain", unit.get("domainid"), domains)
+        # A domain takes its sub-domains too, as CloudStack's listings with isrecursive=true do.
+        domain_path = paths.get(unit.get("domainid") or "", "")
+        for domainid, above in paths.items():
+            if unit.get("domainid") == domainid or domain_path.startswith(above + "/"):
+                names += place("domain", domainid, domains)
         if unit.get("account"):
             path = "%s/%s" % (paths.get(unit.get("domainid") or "", ""), unit["account"])
             this = "account:%s/%s" % (unit.get("domainid") or "", unit["account"])

@@ -97,8 +97,8 @@ options:
     description:
       - Only these are targeted; every other system VM and network/VPC is left out of the plan's work and listed
         as skipped with the reason. Empty targets everything.
-      - An entry is the name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path)
-        or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
+      - An entry is the name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path; with
+        its sub-domains) or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
         C(router:r-12-VM)). A router or a VPC tier stands for its network or VPC, which a restart acts on as a whole.
       - An entry that matches nothing in the fleet is an error, and so is an entry without its kind that names several things
         (a zone and an account of the same name, an account name in two domains): give the kind, the domain path or an id.

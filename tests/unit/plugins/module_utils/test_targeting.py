@@ -101,3 +101,20 @@ def test_a_vpc_and_its_tier_of_the_same_name_are_one_target():
     same = fleet([router("3", ("vpc", "web"), zone="z2")], vpcs={"web": ["web"]})
     same["networks"] = [{"id": "web", "name": "web"}]
     assert targeted(select_targets(same, include=["web"])) == ["vpc:web"]
+
+
+def test_a_domain_takes_its_sub_domains_as_cloudstack_listings_with_isrecursive_do():
+    nested = fleet(
+        [
+            router("1", ("network", "net-a"), zone="z1"),
+            router("2", ("network", "net-b"), zone="z1", domainid="d2"),
+            router("3", ("network", "net-e"), zone="z1", domainid="d2", account="eve"),
+        ],
+    )
+    nested["domains"].append({"id": "d3", "name": "eu", "path": "ROOT/customers/eu"})
+    nested["units"][2]["domainid"] = "d3"
+    assert targeted(select_targets(nested, include=["domain:customers"])) == ["network:net-b", "network:net-e"]
+    assert targeted(select_targets(nested, exclude=["ROOT/customers"])) == ["network:net-a"]
+    assert targeted(select_targets(nested, include=["eu"])) == ["network:net-e"]
+    reasons = {item["key"]: item["reason"] for item in select_targets(nested, exclude=["customers"])["excluded"]}
+    assert reasons["network:net-e"] == "network net-e is excluded by the operator: exclude entry 'customers' names domain customers"
