@@ -201,3 +201,20 @@ def test_configure_playbook_passes_syntax_check_with_awx_awx():
     assert used == {"awx.awx.credential_type", "awx.awx.credential", "awx.awx.project", "awx.awx.job_template", "awx.awx.workflow_job_template"}
     collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
     assert all((collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).is_file() for action in used)
+
+
+def test_configure_playbook_refuses_a_region_without_its_secret_before_it_calls_awx(tmp_path):
+    """The credential task hides its items (no_log): a region without key or secret is named by the first check."""
+    env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")), CONTROLLER_HOST="https://127.0.0.1:9")
+    regions = tmp_path / "regions.yml"
+    regions.write_text("acs_awx_regions:\n  - {name: eu-west, endpoint: https://eu-west.example.com/client/api, key: k}\n")
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(AWX / "configure.yml"), "-e", "@%s" % regions],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "set acs_awx_regions to a list of {name, endpoint, key, secret}" in done.stdout, done.stdout + done.stderr
+    assert "Create the credential type" not in done.stdout
