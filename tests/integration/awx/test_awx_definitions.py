@@ -183,6 +183,11 @@ def test_workflow_fans_out_per_region_with_an_approval_before_each_upgrade_and_t
     assert all(node["extra_data"]["acs_upgrade_dir"] == "{{ acs_awx_state_dir }}" for node in nodes if "extra_data" in node)
     assert all(node["related"]["credentials"] == "{{ acs_awx_credentials }}" for node in nodes if node["unified_job_template"]["type"] == "job_template")
     assert "{{ item.name }}" in identifiers[0] and layout["loop"] == "{{ acs_awx_regions }}"
+    # Side by side: AWX runs one job of a job template at a time unless the template allows simultaneous jobs.
+    templates = {template["name"]: template for template in load("job_templates.yml")["acs_awx_job_templates"]}
+    assert all(templates[node["unified_job_template"]["name"]].get("allow_simultaneous") is True for node in nodes if node["unified_job_template"]["type"] == "job_template")
+    creation = next(task for task in configure["tasks"] if "awx.awx.job_template" in task)["awx.awx.job_template"]
+    assert creation["allow_simultaneous"] == "{{ item.allow_simultaneous }}"
 
 
 def test_configure_playbook_passes_syntax_check_with_awx_awx():
