@@ -101,7 +101,7 @@ options:
         its sub-domains) or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
         C(router:r-12-VM)). A router or a VPC tier stands for its network or VPC, which a restart acts on as a whole.
       - An entry that matches nothing in the fleet is an error, and so is an entry without its kind that names several things
-        (a zone and an account of the same name, an account name in two domains): give the kind, the domain path or an id.
+        (a zone and an account of the same name, an account name in two domains); give the kind, the domain path or an id.
       - A comma-separated string (an AWX survey answer) is accepted.
     type: list
     elements: str
