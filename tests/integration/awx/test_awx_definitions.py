@@ -185,7 +185,8 @@ def test_workflow_fans_out_per_region_with_an_approval_before_each_upgrade_and_t
     assert "{{ item.name }}" in identifiers[0] and layout["loop"] == "{{ acs_awx_regions }}"
     # Side by side: AWX runs one job of a job template at a time unless the template allows simultaneous jobs.
     templates = {template["name"]: template for template in load("job_templates.yml")["acs_awx_job_templates"]}
-    assert all(templates[node["unified_job_template"]["name"]].get("allow_simultaneous") is True for node in nodes if node["unified_job_template"]["type"] == "job_template")
+    jobs = [node["unified_job_template"]["name"] for node in nodes if node["unified_job_template"]["type"] == "job_template"]
+    assert all(templates[name].get("allow_simultaneous") is True for name in jobs)
     creation = next(task for task in configure["tasks"] if "awx.awx.job_template" in task)["awx.awx.job_template"]
     assert creation["allow_simultaneous"] == "{{ item.allow_simultaneous }}"
 
