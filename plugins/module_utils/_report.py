@@ -106,6 +106,12 @@ def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
     return "failed"
 
 
+def _never_started(entry: dict[str, t.Any]) -> bool:
+    """Whether no job of the entry was started: its targets were all ``not_submitted`` (none sent, none recreated)."""
+    statuses = set(entry.get("statuses") or ())
+    return bool(statuses) and statuses <= {"not_submitted"}
+
+
 def _not_running(item: dict[str, t.Any]) -> bool:
     if item["kind"] == "systemvm":
         return item.get("state") not in (None, "Running")
@@ -117,6 +123,8 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
     last = entries[-1] if entries else {}
     error = str(last.get("error") or "")
     if outcome == "failed":
+        if _never_started(last):
+            return "nothing was started for it and nothing changed (the run stopped sending jobs, or the management server refused it): fix the cause, then run again"
         if error.startswith("health after the upgrade"):
             return "the job finished but its routers fail their health checks: look at them (playbooks/health.yml), fix, then run again"
         if last.get("path") == "livepatch":
@@ -274,6 +282,8 @@ def build_report(
         if outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item)):
             # The badge says it failed: the module's "failed: " before the error would only repeat it.
             detail = _strip_prefix(unit["error"], "failed: ") or unit["reason"]
+            if outcome == "failed" and item_entries and _never_started(item_entries[-1]):
+                detail = "never started: %s" % _strip_prefix(detail, "not_submitted: ")
             if outcome == "recreated":
                 detail = "live patch failed: %s" % (_strip_prefix(unit["livepatch_error"], "failed: ") or "no detail")
             elif outcome == "skipped":
@@ -445,7 +455,7 @@ def render_markdown(report: dict[str, t.Any]) -> str:
     lines = [
         "# %s" % report["title"],
         "",
-        "**%s.**" % report["outcome"]["summary"],
+        "**%s.**" % _md(report["outcome"]["summary"]),
         "",
         "Management server %s, grouped by %s. %s."
         % (report["ms_version"], report["settings"]["group_by"], ", ".join("%s %d" % (OUTCOME_LABELS[name], totals[name]) for name in OUTCOMES)),
@@ -463,11 +473,11 @@ def render_markdown(report: dict[str, t.Any]) -> str:
     else:
         lines.append("Nothing.")
     for group in report["groups"]:
-        lines += ["", "## %s" % group["name"], ""]
+        lines += ["", "## %s" % _md(group["name"]), ""]
         if group["started"]:
             lines += ["From %s to %s (%s)." % (group["started"], group["finished"], human_duration(group["duration"])), ""]
         if group["caveat"]:
-            lines += ["> %s: %s" % (group["caveat"]["text"], ", ".join(group["caveat"]["routers"])), ""]
+            lines += ["> %s: %s" % (group["caveat"]["text"], _md(", ".join(group["caveat"]["routers"]))), ""]
         lines += [
             "| network/VPC | kind | name | redundant | path | outcome | template | scripts | health | duration | longest gap | why | warnings |",
             "|" + "---|" * 13,

@@ -190,3 +190,36 @@ def test_work_finished_by_an_earlier_run_counts_as_done_after_a_resume():
     assert (units["net-1"]["outcome"], units["net-1"]["earlier_run"]) == ("done", True)
     assert units["net-2"]["outcome"] == "recreated" and report["totals"]["skipped"] == 0
     assert "finished in an earlier run" in render_html(report)
+
+
+def test_a_target_never_submitted_is_failed_with_nothing_started_and_no_recreate_advised():
+    """cs_livepatch's not_submitted (stopped by max_fail_percentage, or refused): nothing ran, so nothing to recreate."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    targets = [
+        {"kind": "network", "id": "n1", "status": "not_submitted", "reason": "stopped by max_fail_percentage"},
+        {"kind": "network", "id": "n2", "status": "failed", "reason": "haproxy failed to restart", "started": _at(0), "finished": _at(1)},
+    ]
+    report = build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1", "network:n2"], targets), plan, 1, "livepatch", T0))
+    failed = {entry["name"]: entry for entry in report["attention"] if entry["outcome"] == "failed"}
+    assert failed["net-1"]["detail"] == "never started: stopped by max_fail_percentage"
+    assert failed["net-1"]["action"].startswith("nothing was started for it and nothing changed") and "recreate" not in failed["net-1"]["action"]
+    assert failed["net-2"]["action"].startswith("recreate it")
+    assert stats(report)["failed_names"] == ["net-1", "net-2"]
+
+
+def test_names_and_texts_from_the_cloud_cannot_inject_markup_into_the_page_or_the_markdown():
+    """A zone, network or router named with HTML in it shows as text; an error quoting a key shows no key."""
+    fleet = dict(FLEET, zones=[{"id": "z1", "name": "zone<script>alert(1)</script>"}])
+    fleet["routers"] = [dict(FLEET["routers"][0], name="r-1-<img src=x onerror=alert(2)>")] + FLEET["routers"][1:]
+    fleet["units"] = [dict(FLEET["units"][0], name='net-<svg onload=alert(3)>"&')] + FLEET["units"][1:]
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    targets = [{"kind": "network", "id": "n1", "status": "patched", "started": _at(0), "finished": _at(1)},
+               {"kind": "network", "id": "n2", "status": "failed", "reason": "proxy said api_key=AKSECRET signature=SGSECRET", "started": _at(0)}]
+    report = build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1", "network:n2"], targets), plan, 1, "livepatch", T0),
+                          stop_reason="<b>stopped</b> with apiKey: STOPSECRET")
+    page, markdown = render_html(report), render_markdown(report)
+    for text in (page, markdown, str(report)):
+        assert "SECRET" not in text
+    assert "<script>alert" not in page and "<img" not in page and "<svg onload" not in page and "<b>stopped" not in page
+    assert "zone&lt;script&gt;alert(1)&lt;/script&gt;" in page and "r-1-&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "<" not in markdown.replace("<redacted>", ""), [line for line in markdown.splitlines() if "<" in line.replace("<redacted>", "")]
