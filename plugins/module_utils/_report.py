@@ -124,7 +124,10 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
     error = str(last.get("error") or "")
     if outcome == "failed":
         if _never_started(last):
-            return "nothing was started for it and nothing changed (the run stopped sending jobs, or the management server refused it): fix the cause, then run again"
+            return (
+                "nothing was started for it and nothing changed (the run stopped sending jobs, or the management server refused it): "
+                "fix the cause, then run again"
+            )
         if error.startswith("health after the upgrade"):
             return "the job finished but its routers fail their health checks: look at them (playbooks/health.yml), fix, then run again"
         if last.get("path") == "livepatch":
