@@ -622,6 +622,8 @@ def _redundant(state: t.Any) -> str:
 
 # Up to this many targets a timeline has a labelled row per target; beyond, bars that do not overlap share a row.
 GANTT_LABELLED_ROWS = 60
+# What fits the label column of a timeline (170 px at 11 px).
+GANTT_LABEL_CHARS = 26
 
 
 def _gantt_rows(events: list[dict[str, t.Any]]) -> tuple[dict[int, int], list[str]]:
@@ -688,7 +690,12 @@ def _gantt(group: dict[str, t.Any]) -> str:
         )
     for index, name in enumerate(names):
         y = top + index * row
-        parts.append('<text x="%d" y="%d" font-size="11" text-anchor="end" fill="#202124">%s</text>' % (label_width - 6, y + 11, esc(str(name))))
+        # A label longer than its column would run off the left edge: cut it, the full name in its tooltip.
+        label = str(name) if len(str(name)) <= GANTT_LABEL_CHARS else str(name)[: GANTT_LABEL_CHARS - 1] + "…"
+        parts.append(
+            '<text class="label" x="%d" y="%d" font-size="11" text-anchor="end" fill="#202124"><title>%s</title>%s</text>'
+            % (label_width - 6, y + 11, esc(str(name)), esc(label))
+        )
     for event in events:
         y = top + row_of[id(event)] * row
         left = x(_instant(event["started"]))

@@ -223,3 +223,13 @@ def test_names_and_texts_from_the_cloud_cannot_inject_markup_into_the_page_or_th
     assert "<script>alert" not in page and "<img" not in page and "<svg onload" not in page and "<b>stopped" not in page
     assert "zone&lt;script&gt;alert(1)&lt;/script&gt;" in page and "r-1-&lt;img src=x onerror=alert(2)&gt;" in page
     assert "<" not in markdown.replace("<redacted>", ""), [line for line in markdown.splitlines() if "<" in line.replace("<redacted>", "")]
+
+
+def test_a_long_name_is_cut_in_the_timeline_label_and_whole_in_its_tooltip():
+    long_name = "acme-production-frontend-tier-network-eu-west"
+    fleet = dict(FLEET, units=[dict(FLEET["units"][0], name=long_name)] + FLEET["units"][1:])
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    targets = [{"kind": "network", "id": "n1", "status": "patched", "started": _at(0), "finished": _at(1)}]
+    page = render_html(build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1"], targets), plan, 1, "livepatch", T0)))
+    labels = re.findall(r'<text class="label"[^>]*><title>([^<]*)</title>([^<]*)</text>', page)
+    assert labels == [(long_name, long_name[:25] + "…")]
