@@ -275,7 +275,9 @@ def test_demo_timeline_per_group_and_vpn_caveat_once_per_group(demo):
         if caveats:
             assert set(caveats[0].text.split(": ")[-1].split(", ")) == on_414[group]
             assert "s-" not in caveats[0].text.split(": ")[-1] and "v-" not in caveats[0].text.split(": ")[-1]
-    assert not [row for row in page.dom.find_all("tr", cls="vm") if "strongSwan" in row.text]
+    # Not on any row either: neither a router's nor a system VM's (whose own row is its unit row).
+    rows = [row for table in page.dom.find_all("table", cls="targets") for row in table.find_all("tr")]
+    assert not [row.text[:60] for row in rows if "strongSwan" in row.text]
 
 
 def test_demo_filter_from_the_link_hides_the_other_networks(demo, tmp_path):

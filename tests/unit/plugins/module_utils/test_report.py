@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import re
 
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import STRONGSWAN_WARNING
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
@@ -233,3 +234,15 @@ def test_a_long_name_is_cut_in_the_timeline_label_and_whole_in_its_tooltip():
     page = render_html(build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1"], targets), plan, 1, "livepatch", T0)))
     labels = re.findall(r'<text class="label"[^>]*><title>([^<]*)</title>([^<]*)</text>', page)
     assert labels == [(long_name, long_name[:25] + "…")]
+
+
+def test_no_vpn_caveat_on_a_system_vm_row_whose_version_has_four_parts():
+    """listSystemVms reports 4.14.1.0 where the plan's warning names template 4.14.1: the row still drops it."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    for item in plan["items"]:
+        if item["kind"] == "systemvm":
+            # What the plan of the sample cloud holds for its SSVM on 4.14 (version from listSystemVms).
+            item["version"], item["warnings"] = "4.14.1.0", [STRONGSWAN_WARNING % "4.14.1"]
+    report = build_report(plan, [])
+    assert [unit["warnings"] for unit in report["groups"][0]["units"] if unit["kind"] == "secondarystoragevm"] == [[]]
+    assert render_html(report).count("strongSwan") == 1 and render_markdown(report).count("strongSwan") == 1
