@@ -198,6 +198,7 @@ def _assert_self_contained(page: Page) -> None:
 def _assert_timelines(page: Page, plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> None:
     """One SVG timeline per group, with one bar per job the journal recorded for that group."""
     group_of_batch = {batch["index"]: batch["group"] for batch in plan["batches"]}
+    assert sorted(section.attrs["data-group"] for section in _groups(page)) == sorted(set(group_of_batch.values()))
     for section in _groups(page):
         svgs = section.find_all("svg", cls="gantt")
         entries = [entry for entry in journal if group_of_batch.get(entry["batch"]) == section.attrs["data-group"]]
