@@ -283,8 +283,10 @@ def build_report(
             "vms": _vm_rows(item, item_entries, downtime or {}),
             "caveat_routers": _caveat_routers(item, final_path),
         }
+        # What the needs-attention list shows (and the page's "needs attention only" filter keeps).
+        unit["attention"] = outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item))
         group["units"].append(unit)
-        if outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item)):
+        if unit["attention"]:
             # The badge says it failed: the module's "failed: " before the error would only repeat it.
             detail = _strip_prefix(unit["error"], "failed: ") or unit["reason"]
             if outcome == "failed" and item_entries and _never_started(item_entries[-1]):
@@ -755,7 +757,7 @@ def _unit_rows(unit: dict[str, t.Any]) -> str:
     if unit["livepatch_error"] and unit["outcome"] == "recreated":
         why = "live patch failed (%s); recreated" % esc(unit["livepatch_error"])
     warnings = "".join('<div class="warn">%s</div>' % esc(warning) for warning in unit["warnings"])
-    attention = "1" if unit["outcome"] in ("failed", "unknown", "recreated", "not_run") else "0"
+    attention = "1" if unit["attention"] else "0"
     vm = unit["vms"][0] if unit["vms"] and not is_unit else {}
     head = (
         '<tr class="unit"><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td><td data-sort="%d">%s</td><td>%s</td><td>%s</td><td>%s</td>'

@@ -246,3 +246,15 @@ def test_no_vpn_caveat_on_a_system_vm_row_whose_version_has_four_parts():
     report = build_report(plan, [])
     assert [unit["warnings"] for unit in report["groups"][0]["units"] if unit["kind"] == "secondarystoragevm"] == [[]]
     assert render_html(report).count("strongSwan") == 1 and render_markdown(report).count("strongSwan") == 1
+
+
+def test_needs_attention_only_keeps_exactly_what_the_needs_attention_list_shows():
+    """A network skipped because its router is Stopped is in the list: the filter must not hide it."""
+    fleet = dict(FLEET, routers=FLEET["routers"] + [dict(RUNNING, id="r5", name="r-5-VM", version="4.15.1", state="Stopped")])
+    fleet["units"] = FLEET["units"] + [{"kind": "network", "id": "n5", "name": "net-5", "zoneid": "z1", "routers": ["r5"], "tiers": []}]
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    report = build_report(plan, [entry for entry in _journal(plan) if entry["key"] != "network:n5"])
+    assert ("skipped", "net-5") in [(entry["outcome"], entry["name"]) for entry in report["attention"]]
+    page = render_html(report)
+    kept = re.findall(r'<tbody class="unit" data-outcome="[a-z_]+" data-attention="1"><tr class="unit"><td>([^<]+)</td>', page)
+    assert sorted(kept) == sorted(entry["name"] for entry in report["attention"])
