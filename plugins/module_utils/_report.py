@@ -310,8 +310,8 @@ def build_report(
 
     for entry in entries:
         batch = batch_of.get(entry.get("batch"))
-        if batch is None or batch["group"] not in groups:
-            continue
+        if batch is None or batch["group"] not in groups or _never_started(entry):
+            continue  # no job ran, so no bar: the needs-attention list says why
         start, end = _span(entry)
         groups[batch["group"]]["timeline"].append(
             {

@@ -206,6 +206,8 @@ def test_a_target_never_submitted_is_failed_with_nothing_started_and_no_recreate
     assert failed["net-1"]["action"].startswith("nothing was started for it and nothing changed") and "recreate" not in failed["net-1"]["action"]
     assert failed["net-2"]["action"].startswith("recreate it")
     assert stats(report)["failed_names"] == ["net-1", "net-2"]
+    # No job ran for net-1: the timeline has no bar for it.
+    assert [event["name"] for event in report["groups"][0]["timeline"]] == ["net-2"]
 
 
 def test_names_and_texts_from_the_cloud_cannot_inject_markup_into_the_page_or_the_markdown():
