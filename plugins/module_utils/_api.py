@@ -75,6 +75,13 @@ FEATURES_SINCE: dict[str, str] = {
 _SENSITIVE_QUERY = re.compile(r"(\?|&)[A-Za-z0-9_.\-]+=[^\s'\"<>]*")
 # user:password@ in a URL (an api_url with credentials in it).
 _URL_CREDENTIALS = re.compile(r"(//)[^/@\s'\"<>]+@")
+# A credential named outside a query string: "apikey=...", "api_key: ...", "signature=..." in an error text or a
+# message that quotes parameters (a proxy's, a load balancer's, a log line's).
+_NAMED_SECRET = re.compile(
+    r"(\b(?:api[_-]?key|api[_-]?secret|secret[_-]?key|secret|signature|session[_-]?key|password|passwd|token)\b[\"']?\s*[=:]\s*)"
+    r"(?!<redacted>)[\"']?[^\s'\"<>,;&]+",
+    re.IGNORECASE,
+)
 
 
 def parse_version(version: str) -> tuple[int, ...]:
@@ -153,6 +160,7 @@ def redact(text: str, *secrets: str | None) -> str:
     """Remove secrets, credentials in URLs and query strings (signed URLs) from a message."""
     text = _SENSITIVE_QUERY.sub(lambda m: m.group(1) + "<redacted>", str(text))
     text = _URL_CREDENTIALS.sub(lambda m: m.group(1) + "<redacted>@", text)
+    text = _NAMED_SECRET.sub(lambda m: m.group(1) + "<redacted>", text)
     for secret in secrets:
         if secret:
             # Only where it stands as a whole token: a short secret ("y") must not cut words ("Caused b<redacted>").

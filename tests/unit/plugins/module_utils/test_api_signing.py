@@ -104,3 +104,12 @@ def test_client_refuses_incomplete_settings():
         CloudStackClient("", "key", "secret")
     with pytest.raises(ValueError, match="get or post"):
         CloudStackClient("http://127.0.0.1:1/client/api", "key", "secret", method="put")
+
+
+def test_redact_removes_credentials_named_outside_a_query_string():
+    """An error text that quotes parameters ("api_key=...", "signature: ...") keeps its words, never the values."""
+    text = 'proxy refused: api_key=AK1 apiKey: AK2 secret_key=SK3 signature=SG4, password="PW5"; token: TK6 (HTTP 407)'
+    cleaned = redact(text)
+    for secret in ("AK1", "AK2", "SK3", "SG4", "PW5", "TK6"):
+        assert secret not in cleaned, cleaned
+    assert cleaned.startswith("proxy refused: api_key=<redacted> apiKey: <redacted>") and cleaned.endswith("(HTTP 407)")
