@@ -59,7 +59,10 @@ def argument_specs() -> dict[str, dict]:
         specs.update(yaml.safe_load(path.read_text())["argument_specs"]["main"]["options"])
     for playbook in sorted((REPO / "playbooks").glob("**/*.yml")):
         for play in yaml.safe_load(playbook.read_text()) or []:
-            for task in play.get("tasks", []) if "hosts" in play else [play]:
+            # A module's options come from its tasks and from the play's module_defaults (set once for every call).
+            calls = list(play.get("tasks", [])) if "hosts" in play else [play]
+            calls.append(play.get("module_defaults") or {})
+            for task in calls:
                 for action, args in task.items():
                     if not action.startswith("acs.upgrade.cs_") or not isinstance(args, dict):
                         continue

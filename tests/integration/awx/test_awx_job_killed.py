@@ -91,7 +91,7 @@ def test_job_killed_by_its_timeout_leaves_report_and_journal_and_the_next_job_re
     assert (state / "report.html").is_file() and (state / "report.md").is_file()
     assert sim.admin_secret not in (state / "report.json").read_text() + (state / "report.md").read_text()
     # Written when zone2 ended, not at the start: what the journal holds is reported as done.
-    outcomes = {item["name"]: item["outcome"] for group in report["groups"] for item in group["items"]}
+    outcomes = {item["name"]: item["outcome"] for group in report["groups"] for item in group["units"]}
     assert {entry["name"]: outcomes.get(entry["name"]) for entry in first} == {entry["name"]: "done" for entry in first}
     assert report["totals"]["done"] == len(first)
     done_before = {entry["key"] for entry in first}
