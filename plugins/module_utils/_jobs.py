@@ -80,8 +80,10 @@ class JobRunner:
     """Submit tasks with at most ``parallel`` jobs in flight and follow them to the end.
 
     ``on_complete(outcome)`` runs as each job ends and may turn a success into a failure (a verification that
-    found nothing changed); ``should_stop(outcomes)`` is asked before each new submission, so a
-    ``max_fail_percentage`` stops new work while the jobs already running are followed to their end.
+    found nothing changed); it may return follow-up tasks (a fallback on the same target, started only now that
+    its first job has ended), which are submitted before the rest of the queue. ``should_stop(outcomes)`` is
+    asked before each new submission, so a ``max_fail_percentage`` stops new work while the jobs already running
+    are followed to their end. There is no barrier: a slot that frees up takes the next task at once.
     """
 
     def __init__(
@@ -92,7 +94,7 @@ class JobRunner:
         job_timeout: float = 600.0,
         deadline: float = 3600.0,
         first_poll: float | None = None,
-        on_complete: t.Callable[[JobOutcome], None] | None = None,
+        on_complete: t.Callable[[JobOutcome], t.Iterable[JobTask] | None] | None = None,
         should_stop: t.Callable[[list[JobOutcome]], bool] | None = None,
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
@@ -129,7 +131,6 @@ class JobRunner:
         end_of_run = self._clock() + self.deadline
         queue = list(zip(tasks, outcomes))
         in_flight: dict[str, JobOutcome] = {}
-        since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
         interval = self.first_poll
         stopped = False
         while queue or in_flight:
@@ -142,13 +143,13 @@ class JobRunner:
                 if outcome.status == "pending":
                     in_flight[outcome.jobid] = outcome  # type: ignore[index]
                 else:
-                    self._complete(outcome)
+                    queue[:0] = self._complete(outcome, outcomes)
             self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
             if not in_flight:
                 break
             now = self._clock()
             self._sleep(max(0.0, min(interval, end_of_run - now, self._next_timeout(in_flight) - now)))
-            finished_any = self._poll(in_flight, since)
+            finished_any = self._poll(in_flight, self._since(in_flight))
             now = self._clock()
             for jobid, outcome in list(in_flight.items()):
                 if outcome.status == "pending" and (now >= end_of_run or now - outcome.started >= self.job_timeout):  # type: ignore[operator]
@@ -158,12 +159,20 @@ class JobRunner:
                 if outcome.status != "pending":
                     outcome.finished = now
                     del in_flight[jobid]
-                    self._complete(outcome)
+                    queue[:0] = self._complete(outcome, outcomes)
             interval = self.first_poll if finished_any else min(interval * 2, self.poll_interval)
         for _task, outcome in queue:
             if outcome.status == "not_submitted":
                 outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
         return outcomes
+
+    def _since(self, in_flight: dict[str, JobOutcome]) -> datetime.datetime:
+        """The creation time to list jobs from: the oldest job in flight, with a minute of margin for clock skew.
+
+        Moving it forward keeps each listAsyncJobs to the jobs of the last minutes, whatever the length of the run.
+        """
+        oldest = self._clock() - min(outcome.started for outcome in in_flight.values())  # type: ignore[type-var]
+        return datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=oldest + 60)
 
     def _next_timeout(self, in_flight: dict[str, JobOutcome]) -> float:
         return min(outcome.started + self.job_timeout for outcome in in_flight.values())  # type: ignore[operator]
@@ -180,9 +189,13 @@ class JobRunner:
             outcome.status, outcome.errortext, outcome.finished = "submit_failed", exc.message, self._clock()
             outcome.result = exc.as_dict()
 
-    def _complete(self, outcome: JobOutcome) -> None:
-        if self.on_complete is not None:
-            self.on_complete(outcome)
+    def _complete(self, outcome: JobOutcome, outcomes: list[JobOutcome] | None = None) -> list[tuple[JobTask, JobOutcome]]:
+        """Run ``on_complete``; the follow-up tasks it returns become outcomes of the run, to submit next."""
+        follow = self.on_complete(outcome) if self.on_complete is not None else None
+        added = [(task, JobOutcome(key=task.key, context=task.context)) for task in follow or ()]
+        if outcomes is not None:
+            outcomes.extend(added_outcome for _task, added_outcome in added)
+        return added
 
     def _poll(self, in_flight: dict[str, JobOutcome], since: datetime.datetime) -> bool:
         """Read the state of every job in flight; True when at least one ended."""

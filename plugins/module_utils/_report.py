@@ -30,14 +30,19 @@ def build_report(plan: dict[str, t.Any], journal: list[dict[str, t.Any]], title:
         groups.setdefault(batch["group"], {"name": batch["group"], "batches": [], "items": [], "timeline": []})["batches"].append(batch["index"])
     totals = dict.fromkeys(OUTCOMES, 0)
     paths: dict[str, int] = {}
+    attempt = (plan.get("run") or {}).get("attempt")
     for item in plan["items"]:
         entry = state.get(item["key"])
-        if item["path"] == "skip":
+        if entry is not None and entry["status"] == "done":
+            outcome = "done"
+        elif item["path"] == "skip":
             outcome = "skipped"
-        elif entry is None:
+        elif entry is None or entry["status"] == "submitted":
             outcome = "not_run"
         else:
-            outcome = entry["status"]
+            # "unknown": the job outlived its timeout; it counts as failed until a run follows it to its end.
+            outcome = "failed" if entry["status"] == "unknown" else entry["status"]
+        earlier = bool(entry) and outcome == "done" and (item["path"] == "skip" or (attempt is not None and entry.get("attempt") != attempt))
         totals[outcome] += 1
         final_path = entry.get("path") if entry else item["path"]
         paths[final_path] = paths.get(final_path, 0) + 1
@@ -49,12 +54,15 @@ def build_report(plan: dict[str, t.Any], journal: list[dict[str, t.Any]], title:
                 "planned_path": item["path"],
                 "path": final_path,
                 "outcome": outcome,
+                "earlier_run": earlier,
                 "reason": redact(item["reason"]),
                 "error": redact(entry["error"]) if entry and entry.get("error") else None,
                 "warnings": [redact(warning) for warning in item.get("warnings", [])],
             }
         )
     for entry in entries:
+        if entry.get("status") == "submitted":
+            continue
         batch = batch_of.get(entry.get("batch"))
         group = groups.get(batch["group"]) if batch else None
         if group is None:
@@ -98,6 +106,10 @@ def _duration(value: t.Any) -> str:
     return "" if value in (None, "") else "%.1f s" % float(value)
 
 
+def _outcome(item: dict[str, t.Any]) -> str:
+    return "%s (earlier run)" % item["outcome"] if item.get("earlier_run") else item["outcome"]
+
+
 def render_markdown(report: dict[str, t.Any]) -> str:
     totals = report["totals"]
     lines = [
@@ -112,7 +124,7 @@ def render_markdown(report: dict[str, t.Any]) -> str:
         for item in group["items"]:
             why = item["error"] or item["reason"]
             lines.append(
-                "| %s | %s | %s | %s | %s | %s |" % (item["kind"], item["name"], item["planned_path"], item["path"], item["outcome"], why.replace("|", "\\|"))
+                "| %s | %s | %s | %s | %s | %s |" % (item["kind"], item["name"], item["planned_path"], item["path"], _outcome(item), why.replace("|", "\\|"))
             )
         if group["timeline"]:
             lines += ["", "| time | batch | stage | name | path | status | duration | health before | health after | error |", "|" + "---|" * 10]
@@ -169,7 +181,7 @@ def render_html(report: dict[str, t.Any]) -> str:
                     esc(item["name"]),
                     esc(item["planned_path"]),
                     esc(item["path"]),
-                    esc(item["outcome"].replace("_", " ")),
+                    esc(_outcome(item).replace("_", " ")),
                     esc(item["error"] or item["reason"]),
                     "<br>".join(esc(warning) for warning in item["warnings"]),
                 )

@@ -31,9 +31,14 @@ attributes:
     support: full
 options:
   plan:
-    description: The RV(acs.upgrade.cs_upgrade_plan#module:plan) value.
+    description: The RV(acs.upgrade.cs_upgrade_plan#module:plan) value; or use O(plan_file).
     type: dict
-    required: true
+  plan_file:
+    description:
+      - Path of C(plan.json) written by M(acs.upgrade.cs_upgrade_plan). With it the result carries the totals, not
+        the whole report (it is in C(report.json)).
+    type: path
+    version_added: 0.2.0
   journal:
     description: Path of the journal; a missing file means nothing ran yet.
     type: path
@@ -48,7 +53,7 @@ options:
     default: CloudStack system VM and router upgrade
 seealso:
   - module: acs.upgrade.cs_upgrade_plan
-  - module: acs.upgrade.cs_upgrade_batch
+  - module: acs.upgrade.cs_upgrade_stage
 """
 
 EXAMPLES = r"""
@@ -72,7 +77,7 @@ files:
   type: dict
 report:
   description: The report (what C(report.json) holds).
-  returned: success
+  returned: success, when O(plan) is given
   type: dict
 stats:
   description: Totals for a job summary, C(done), C(failed), C(not_run), C(skipped), C(groups), C(paths), C(ms_version).
@@ -110,21 +115,28 @@ def _temporary(path: str, content: str) -> str:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "plan": {"type": "dict", "required": True},
+            "plan": {"type": "dict"},
+            "plan_file": {"type": "path"},
             "journal": {"type": "path", "required": True},
             "output_dir": {"type": "path", "required": True},
             "title": {"type": "str", "default": "CloudStack system VM and router upgrade"},
         },
+        required_one_of=[("plan", "plan_file")],
+        mutually_exclusive=[("plan", "plan_file")],
         supports_check_mode=True,
     )
     params = module.params
     try:
+        plan = params["plan"]
+        if plan is None:
+            with open(params["plan_file"], encoding="utf-8") as handle:
+                plan = json.load(handle)
         journal = []
         if os.path.exists(params["journal"]):
             with open(params["journal"], encoding="utf-8") as handle:
                 journal = parse_journal(handle.read())
-        report = build_report(params["plan"], journal, params["title"])
-    except (OSError, PlanError, KeyError) as exc:
+        report = build_report(plan, journal, params["title"])
+    except (OSError, ValueError, PlanError, KeyError) as exc:
         module.fail_json(msg="cannot build the upgrade report from the plan and the journal %s: %s" % (params["journal"], exc))
     output_dir = params["output_dir"]
     files = {fmt: os.path.join(output_dir, name) for fmt, name in (("json", "report.json"), ("markdown", "report.md"), ("html", "report.html"))}
@@ -137,6 +149,8 @@ def main() -> None:
         changed = any(written)
     except OSError as exc:
         module.fail_json(msg="cannot write the upgrade report into %s: %s; choose another output_dir" % (output_dir, exc))
+    if params["plan"] is None:
+        module.exit_json(changed=changed, files=files, stats=stats(report))
     module.exit_json(changed=changed, files=files, report=report, stats=stats(report))
 
 
