@@ -24,6 +24,7 @@ import datetime
 import json
 import math
 import os
+import pwd
 import socket
 import time
 import typing as t
@@ -87,13 +88,18 @@ class Journal:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (ended, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _parent_of(pid: int) -> int | None:
@@ -116,15 +122,24 @@ def _cmdline(pid: int) -> str:
 
 
 def run_owner() -> int:
-    """The pid of the ``ansible-playbook`` process this module runs under (the run), else the parent's."""
-    pid = os.getppid()
-    seen = 0
-    while pid and pid > 1 and seen < 32:
+    """The pid of the ``ansible-playbook`` process this module runs under (the run), else the parent's.
+
+    Ansible's workers are forks of it with the same command line: the topmost match is the run.
+    """
+    pid, found, seen = os.getppid(), 0, 0
+    while pid and pid > 1 and seen < 64:
         if "ansible-playbook" in _cmdline(pid):
-            return pid
+            found = pid
         pid = _parent_of(pid) or 0
         seen += 1
-    return os.getppid()
+    return found or os.getppid()
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
 
 
 class RunLock:
@@ -170,7 +185,7 @@ class RunLock:
         if directory:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         content = {
-            "owner": os.environ.get("USER") or str(os.getuid()),
+            "owner": _user(),
             "host": self.host,
             "pid": self.pid,
             "start": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -610,6 +610,7 @@ class Cloud:
             targets = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
             noop = self.faults.take(["livepatch_noop"], None, targets)
             failure = self.faults.take(["livepatch_failure"], None, targets) if routers and rounds else None
+            breaks = self.faults.take(["livepatch_breaks_health"], None, targets) if routers and rounds else None
             snaps = [self.snapshot(r) for r in routers]
         for _round in range(rounds):
             if not snaps:
@@ -629,6 +630,9 @@ class Cloud:
                         continue
                     router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
                     router["softwareversion"] = self.ms_version
+                    if breaks:
+                        # livepatch_breaks_health: the patch went through, but a service it restarted is broken since.
+                        router["failing"] = set(router["failing"]) | set(breaks["checks"])
                     self._run_health_checks(router)
 
     def _rolling_replace(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None, makeredundant: bool) -> None:

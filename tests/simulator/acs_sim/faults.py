@@ -5,7 +5,7 @@
 
 A fault is a dict:
   kind         job_failure | job_cancel | job_hang | http_error | connection_reset | slow | health_check_failure |
-               livepatch_noop | livepatch_failure
+               livepatch_noop | livepatch_failure | livepatch_breaks_health
   api          API name it applies to (optional: any API)
   object       id or name of the object it applies to (router, system VM, network, VPC; optional: any)
   probability  0..1 (default 1)
@@ -14,7 +14,7 @@ A fault is a dict:
   errorcode    job_failure: jobresult errorcode (default 530)
   errortext    job_failure / job_cancel / http_error / livepatch_failure: the text to report
   delay        slow: seconds (wall clock, not scaled) before the answer
-  checks       health_check_failure: check names to fail (default ["dns"])
+  checks       health_check_failure, livepatch_breaks_health: check names to fail (default ["dns"])
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 KINDS = frozenset({"job_failure", "job_cancel", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure",
-                   "livepatch_noop", "livepatch_failure"})
+                   "livepatch_noop", "livepatch_failure", "livepatch_breaks_health"})
 _FIELDS = frozenset({"kind", "api", "object", "probability", "count", "status", "errorcode", "errortext", "delay", "checks", "id"})
 
 
@@ -52,7 +52,7 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
         fault["status"] = int(fault.get("status", 500))
     if kind == "slow":
         fault["delay"] = float(fault.get("delay", 5.0))
-    if kind == "health_check_failure":
+    if kind in ("health_check_failure", "livepatch_breaks_health"):
         checks = fault.get("checks", ["dns"])
         fault["checks"] = [checks] if isinstance(checks, str) else list(checks)
     fault.setdefault("id", str(uuid.uuid4()))
