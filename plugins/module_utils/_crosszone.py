@@ -32,7 +32,7 @@ CPVM = "ConsoleProxy"
 RUNNING = "Running"
 LOCK_NAME = "acs_upgrade_crosszone"
 BACKUP_FORMAT = "acs.upgrade.cs_template_crosszone/1"
-CANONICAL_RULE = "lowest id downloaded in some zone"
+CANONICAL_RULE = "lowest id downloaded in a zone whose system VMs run on its hypervisor, else lowest id downloaded in some zone"
 
 # Columns read or written; a database without one of them is not a CloudStack schema this module knows.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -41,7 +41,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "template_zone_ref": ("zone_id", "template_id", "removed"),
     "image_store": ("id", "name", "data_center_id", "role", "removed"),
     "data_center": ("id", "name", "removed"),
-    "vm_instance": ("id", "name", "type", "state", "data_center_id", "vm_template_id", "removed"),
+    "vm_instance": ("id", "name", "type", "state", "data_center_id", "vm_template_id", "hypervisor_type", "removed"),
 }
 
 
@@ -80,11 +80,16 @@ class SystemVm:
     state: str
     zone_id: int
     template_id: int | None
+    hypervisor: str = ""
 
 
 @dataclass(frozen=True)
 class Cloud:
-    """What the decisions need from the database: SYSTEM templates not removed, zones, image stores, system VMs."""
+    """What the decisions need from the database: SYSTEM templates not removed, zones, image stores, system VMs.
+
+    ``system_vm_hypervisors`` maps a zone to the hypervisor its SSVM and CPVM run on, read from the zone's newest
+    SecondaryStorageVm/ConsoleProxy rows of ``vm_instance`` (removed ones too: the rows the upgrade destroyed).
+    """
 
     templates: tuple[Template, ...]
     zones: dict[int, str]
@@ -92,6 +97,7 @@ class Cloud:
     store_refs: tuple[StoreRef, ...] = ()
     zone_refs: tuple[tuple[int, int], ...] = ()
     system_vms: tuple[SystemVm, ...] = ()
+    system_vm_hypervisors: dict[int, str] = field(default_factory=dict)
 
     def template(self, template_id: int) -> Template:
         return next(t for t in self.templates if t.id == template_id)
@@ -114,19 +120,37 @@ class Cloud:
         zones |= {zone for tid, zone in self.zone_refs if tid == template_id}
         return {z for z in zones if z in self.zones}
 
-    def system_vm_states(self, zone_id: int, template_ids: set[int]) -> dict[str, str | None]:
-        """State of the zone's SSVM and CPVM built from one of ``template_ids`` (Running wins when there are several)."""
+    def system_vm_states(self, zone_id: int) -> dict[str, str | None]:
+        """State of the zone's SSVM and CPVM (Running wins when there are several rows); None when there is none."""
         states: dict[str, str | None] = {SSVM: None, CPVM: None}
         for vm in self.system_vms:
-            if vm.zone_id == zone_id and vm.type in states and vm.template_id in template_ids and states[vm.type] != RUNNING:
+            if vm.zone_id == zone_id and vm.type in states and states[vm.type] != RUNNING:
                 states[vm.type] = vm.state
         return states
 
-    def system_vms_running(self, zone_id: int, template_ids: set[int]) -> bool:
-        return all(state == RUNNING for state in self.system_vm_states(zone_id, template_ids).values())
+    def system_vms_running(self, zone_id: int) -> bool:
+        return all(state == RUNNING for state in self.system_vm_states(zone_id).values())
 
-    def hypervisor_template_ids(self, hypervisor: str) -> set[int]:
-        return {t.id for t in self.templates if t.hypervisor == hypervisor}
+    def zone_hypervisor(self, zone_id: int) -> str | None:
+        """The hypervisor of the zone's SSVM and CPVM: CloudStack runs one of each per zone, on one hypervisor it chose for
+        the zone (getAvailableHypervisor), whatever templates the zone holds. Without any system VM row, the only hypervisor
+        the zone holds SYSTEM templates of; None when that is not one."""
+        known = self.system_vm_hypervisors.get(zone_id)
+        if known:
+            return known
+        for vm in sorted(self.system_vms, key=lambda v: v.id, reverse=True):
+            if vm.zone_id == zone_id:
+                hypervisor = vm.hypervisor or next((t.hypervisor for t in self.templates if t.id == vm.template_id), "")
+                if hypervisor:
+                    return hypervisor
+        held = {t.hypervisor for t in self.templates if zone_id in self.template_zones(t.id)}
+        return held.pop() if len(held) == 1 else None
+
+    def can_recreate(self, zone_id: int) -> bool:
+        """Whether CloudStack finds the template of the zone's hypervisor (its taken row) in an image store of the zone."""
+        hypervisor = self.zone_hypervisor(zone_id)
+        taken = self.taken_template_id(hypervisor) if hypervisor else None
+        return taken is not None and zone_id in self.downloaded_zones(taken)
 
     def taken_template_id(self, hypervisor: str) -> int | None:
         """The row CloudStack uses for the hypervisor today: the highest id among its Active SYSTEM templates."""
@@ -160,10 +184,14 @@ class Wait:
     template_id: int
     message: str
     store_ids: tuple[int, ...] = ()
+    # template_download only: the zone's SSVM runs, so restarting its cloud service makes it download the template now.
+    restart_ssvm: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "id": f"{self.kind}:{self.zone_id}:{self.template_id}",
             "kind": self.kind,
+            "restart_ssvm": self.restart_ssvm,
             "zone_id": self.zone_id,
             "zone_name": self.zone_name,
             "template_id": self.template_id,
@@ -226,7 +254,7 @@ def group_zones(cloud: Cloud, group: Group) -> list[int]:
 
 
 def choose_canonical(cloud: Cloud, group: Group, requested: int | None = None) -> int:
-    """The canonical row: ``requested`` when given, else the lowest id downloaded in some zone."""
+    """The canonical row: ``requested`` when given, else by CANONICAL_RULE."""
     if requested is not None:
         if requested not in group.template_ids:
             raise CrossZoneError(
@@ -238,9 +266,11 @@ def choose_canonical(cloud: Cloud, group: Group, requested: int | None = None) -
                 "destroyed=0); choose a template that is downloaded somewhere"
             )
         return requested
-    for tid in group.template_ids:
-        if cloud.downloaded_stores(tid):
-            return tid
+    downloaded = [tid for tid in group.template_ids if cloud.downloaded_stores(tid)]
+    # A row already in a zone whose system VMs use it keeps that zone able to recreate them throughout.
+    serving = [tid for tid in downloaded if any(cloud.zone_hypervisor(z) == group.hypervisor for z in cloud.downloaded_zones(tid))]
+    if serving or downloaded:
+        return (serving or downloaded)[0]
     raise CrossZoneError(
         f"none of the {group.hypervisor} templates {group.name!r} (ids {_ids(group.template_ids)}) is downloaded in any image store; "
         "nothing can serve as the cross-zone template"
@@ -256,11 +286,16 @@ def _zone_label(cloud: Cloud, zone_id: int) -> str:
 
 
 def home_template(cloud: Cloud, group: Group, zone_id: int, canonical: int) -> int | None:
-    """The row other than the canonical one that is downloaded in the zone: the one its system VMs can start from."""
-    for tid in group.template_ids:
-        if tid != canonical and zone_id in cloud.downloaded_zones(tid):
-            return tid
-    return None
+    """The row other than the canonical one that is downloaded in the zone: the one its system VMs can start from
+    (the row CloudStack takes today when the zone holds it, so that activating it strands no zone that holds it)."""
+    rows = [tid for tid in group.template_ids if tid != canonical and zone_id in cloud.downloaded_zones(tid)]
+    taken = cloud.taken_template_id(group.hypervisor)
+    return taken if taken in rows else (rows[0] if rows else None)
+
+
+def uses_group(cloud: Cloud, group: Group, zone_id: int) -> bool:
+    """Whether the zone's system VMs run on the group's hypervisor (a zone whose hypervisor is unknown counts)."""
+    return cloud.zone_hypervisor(zone_id) in (group.hypervisor, None)
 
 
 def target_rows(cloud: Cloud, group: Group, active_id: int, canonical: int) -> dict[int, dict[str, Any]]:
@@ -282,15 +317,15 @@ def _changes_to(cloud: Cloud, group: Group, active_id: int, canonical: int) -> t
 
 
 def _pending_zones(cloud: Cloud, group: Group, canonical: int) -> list[tuple[int, int]]:
-    """(zone, its own row) for zones that need that row Active to recreate SSVM/CPVM: not served by the canonical row, system VMs not Running."""
-    hv_ids = cloud.hypervisor_template_ids(group.hypervisor)
+    """(zone, its own row) for zones that need that row Active to recreate SSVM/CPVM: their system VMs run on the group's
+    hypervisor and are not Running, and the canonical row is not in the zone. Zones that can recreate now come first."""
     canonical_zones = cloud.downloaded_zones(canonical)
     pending = []
     for z in group_zones(cloud, group):
         home = home_template(cloud, group, z, canonical)
-        if z not in canonical_zones and home is not None and not cloud.system_vms_running(z, hv_ids):
+        if cloud.zone_hypervisor(z) == group.hypervisor and z not in canonical_zones and home is not None and not cloud.system_vms_running(z):
             pending.append((z, home))
-    return pending
+    return sorted(pending, key=lambda zone_home: not cloud.can_recreate(zone_home[0]))
 
 
 def _running_wait(cloud: Cloud, zone_id: int, template_id: int) -> Wait:
@@ -305,13 +340,15 @@ def _running_wait(cloud: Cloud, zone_id: int, template_id: int) -> Wait:
 
 
 def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
-    hv_ids = cloud.hypervisor_template_ids(group.hypervisor)
+    """A zone is recovered for the group once the canonical row is in every image store of the zone and, when the zone's
+    system VMs run on the group's hypervisor, they are Running; the zone's SSVM downloads the templates of every
+    hypervisor of the zone, whichever hypervisor it runs on itself."""
     downloaded = cloud.downloaded_stores(canonical)
     waits = []
     for z in group_zones(cloud, group):
         missing = tuple(s for s in cloud.zone_stores(z) if s not in downloaded)
-        running = cloud.system_vms_running(z, hv_ids)
-        if not running and z in cloud.downloaded_zones(canonical):
+        running = cloud.system_vms_running(z)
+        if not running and cloud.zone_hypervisor(z) == group.hypervisor and z in cloud.downloaded_zones(canonical):
             waits.append(_running_wait(cloud, z, canonical))
         if missing:
             how = (
@@ -319,6 +356,8 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                 if running
                 else "the SSVM of that zone downloads it once it runs"
             )
+            if cloud.zone_hypervisor(z) not in (group.hypervisor, None):
+                how += f" (it runs on {cloud.zone_hypervisor(z)} and downloads the {group.hypervisor} template too)"
             waits.append(
                 Wait(
                     "template_download",
@@ -327,6 +366,7 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                     canonical,
                     f"template {canonical} {DOWNLOADED} (template_store_ref) in image store(s) {_ids(missing)} of {_zone_label(cloud, z)}; {how}",
                     missing,
+                    running,
                 )
             )
     return waits
@@ -357,23 +397,24 @@ def next_action(cloud: Cloud, group: Group, canonical: int) -> Action:
             return Action(waits=[_running_wait(cloud, z, active[0]) for z in waiting])
     if pending:
         zone, home = pending[0]
-        changes = _changes_to(cloud, group, home, canonical)
-        return Action(
-            step=Step(
+        return _checked(
+            cloud,
+            Step(
                 f"activate_zone_{zone}",
                 group.hypervisor,
                 group.name,
                 f"make template {canonical} cross-zone and Inactive, template {home} (the copy in {_zone_label(cloud, zone)}) the only Active one, "
                 f"so that {_zone_label(cloud, zone)} can recreate its SSVM and CPVM",
-                changes,
+                _changes_to(cloud, group, home, canonical),
                 (_running_wait(cloud, zone, home),),
-            )
+            ),
         )
     changes = _changes_to(cloud, group, canonical, canonical)
     if changes:
         after = cloud_with_changes(cloud, changes)
-        return Action(
-            step=Step(
+        return _checked(
+            cloud,
+            Step(
                 "activate_canonical",
                 group.hypervisor,
                 group.name,
@@ -381,13 +422,48 @@ def next_action(cloud: Cloud, group: Group, canonical: int) -> Action:
                 "download it once their cloud service restarts",
                 changes,
                 tuple(_final_waits(after, group, canonical)),
-            )
+            ),
         )
     # The rows are final; done once every store holds the canonical template (system VMs still starting are reported meanwhile).
     waits = _final_waits(cloud, group, canonical)
     if any(w.kind == "template_download" for w in waits):
         return Action(waits=waits)
     return Action(done=True)
+
+
+def stranded_zones(cloud: Cloud, changes: tuple[Change, ...]) -> list[str]:
+    """Zones the changes would leave unable to recreate their SSVM/CPVM while these are not Running, though they can now.
+
+    Zones whose system VMs run are "unaffected" for a while (the seed procedure relies on it: they download the
+    canonical template at the end); a zone that could not recreate before is not made worse.
+    """
+    after = cloud_with_changes(cloud, changes)
+    hypervisors = {cloud.template(c.template_id).hypervisor for c in changes}
+    reasons = []
+    for z in sorted(cloud.zones):
+        hypervisor = cloud.zone_hypervisor(z)
+        if hypervisor not in hypervisors or cloud.system_vms_running(z) or not cloud.can_recreate(z) or after.can_recreate(z):
+            continue
+        vm_states = cloud.system_vm_states(z)
+        taken_now, taken_after = cloud.taken_template_id(hypervisor), after.taken_template_id(hypervisor)
+        reasons.append(
+            f"{_zone_label(cloud, z)} runs its SSVM and CPVM on {hypervisor} and they are not Running (SSVM {vm_states[SSVM] or 'none'}, "
+            f"CPVM {vm_states[CPVM] or 'none'}); it can recreate them now from template {taken_now}, but afterwards {hypervisor}'s Active "
+            f"template would be {taken_after if taken_after is not None else 'none'}, which is in none of its image stores ({_ids(cloud.zone_stores(z))})"
+        )
+    return reasons
+
+
+def _checked(cloud: Cloud, step: Step) -> Action:
+    """The step, or blocked with the reason when it would strand a zone."""
+    stranded = stranded_zones(cloud, step.changes)
+    if stranded:
+        return Action(
+            blocked=f"refusing step {step.name} of the {step.hypervisor} templates {step.template_name!r}: "
+            + "; ".join(stranded)
+            + "; wait until those system VMs run (or choose another canonical_template_id), then run again"
+        )
+    return Action(step=step)
 
 
 def cloud_with_changes(cloud: Cloud, changes: tuple[Change, ...]) -> Cloud:
@@ -425,12 +501,15 @@ def full_plan(cloud: Cloud, group: Group, canonical: int) -> list[Step]:
     return steps
 
 
-def check_active_invariant(cloud: Cloud, changes: tuple[Change, ...]) -> None:
-    """Refuse a change that would leave a hypervisor without an Active SYSTEM template."""
+def check_step_safe(cloud: Cloud, changes: tuple[Change, ...]) -> None:
+    """Refuse, before anything is written, a change that leaves a hypervisor without an Active SYSTEM template or strands a zone."""
     after = cloud_with_changes(cloud, changes)
     for hv in sorted({cloud.template(c.template_id).hypervisor for c in changes}):
         if after.taken_template_id(hv) is None:
             raise CrossZoneError(f"refusing to change templates {_ids(c.template_id for c in changes)}: {hv} would have no Active SYSTEM template left")
+    stranded = stranded_zones(cloud, changes)
+    if stranded:
+        raise CrossZoneError(f"refusing to change templates {_ids(c.template_id for c in changes)}: " + "; ".join(stranded))
 
 
 @dataclass
@@ -466,10 +545,15 @@ def analyse(cloud: Cloud, group: Group, requested_canonical: int | None = None) 
         return GroupReport(group, None, Action(blocked=str(exc)), [], [str(exc)])
     action = next_action(cloud, group, canonical)
     problems = [action.blocked] if action.blocked else []
-    hv_ids = cloud.hypervisor_template_ids(group.hypervisor)
     canonical_zones = cloud.downloaded_zones(canonical)
     for z in group_zones(cloud, group):
-        if z not in canonical_zones and not cloud.system_vms_running(z, hv_ids) and home_template(cloud, group, z, canonical) is None:
+        if cloud.zone_hypervisor(z) is None:
+            held = sorted({t.hypervisor for t in cloud.templates if z in cloud.template_zones(t.id)})
+            problems.append(
+                f"{_zone_label(cloud, z)} has no SSVM or CPVM row in vm_instance that tells which hypervisor its system VMs run on, and holds "
+                f"SYSTEM templates of {', '.join(held)}: it is not waited for; check it by hand"
+            )
+        elif z not in canonical_zones and not cloud.system_vms_running(z) and home_template(cloud, group, z, canonical) is None:
             problems.append(
                 f"{_zone_label(cloud, z)} has no copy of any {group.name!r} template downloaded and no running SSVM: "
                 "it cannot download the cross-zone template until an SSVM runs there"
@@ -477,12 +561,20 @@ def analyse(cloud: Cloud, group: Group, requested_canonical: int | None = None) 
     return GroupReport(group, canonical, action, full_plan(cloud, group, canonical) if not action.blocked else [], problems)
 
 
+def zones_unable_to_recreate(cloud: Cloud, group: Group) -> list[int]:
+    """Zones of a duplicated group whose system VMs use its hypervisor and that do not hold the row CloudStack takes."""
+    if not is_duplicated(group):
+        return []
+    taken = cloud.taken_template_id(group.hypervisor)
+    taken_zones = cloud.downloaded_zones(taken) if taken is not None else set()
+    return [z for z in group_zones(cloud, group) if z not in taken_zones and uses_group(cloud, group, z)]
+
+
 def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_canonical: int | None) -> dict[str, Any]:
     group = report.group
     taken = cloud.taken_template_id(group.hypervisor)
-    hv_ids = cloud.hypervisor_template_ids(group.hypervisor)
     zones = group_zones(cloud, group)
-    taken_zones = cloud.downloaded_zones(taken) if taken is not None else set()
+    canonical_stores = cloud.downloaded_stores(report.canonical) if report.canonical is not None else set()
     return {
         "hypervisor": group.hypervisor,
         "template_name": group.name,
@@ -491,7 +583,7 @@ def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_c
         "canonical_template_id": report.canonical,
         "canonical_rule": "parameter" if requested_canonical is not None else CANONICAL_RULE,
         "taken_template_id": taken,
-        "zones_unable_to_recreate": [z for z in zones if z not in taken_zones] if is_duplicated(group) else [],
+        "zones_unable_to_recreate": zones_unable_to_recreate(cloud, group),
         "templates": [
             {
                 "id": tid,
@@ -509,9 +601,13 @@ def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_c
                 "id": z,
                 "name": cloud.zones.get(z, ""),
                 "store_ids": cloud.zone_stores(z),
-                "secondary_storage_vm": cloud.system_vm_states(z, hv_ids)[SSVM],
-                "console_proxy": cloud.system_vm_states(z, hv_ids)[CPVM],
-                "system_vms_running": cloud.system_vms_running(z, hv_ids),
+                "system_vm_hypervisor": cloud.zone_hypervisor(z),
+                "uses_these_templates": uses_group(cloud, group, z),
+                "secondary_storage_vm": cloud.system_vm_states(z)[SSVM],
+                "console_proxy": cloud.system_vm_states(z)[CPVM],
+                "system_vms_running": cloud.system_vms_running(z),
+                "can_recreate": cloud.can_recreate(z),
+                "recovered": all(s in canonical_stores for s in cloud.zone_stores(z)) and (cloud.system_vms_running(z) or not uses_group(cloud, group, z)),
             }
             for z in zones
         ],
@@ -519,6 +615,46 @@ def report_as_dict(cloud: Cloud, report: GroupReport, database: str, requested_c
         "waiting_for": [w.as_dict() for w in report.action.waits],
         "problems": report.problems,
     }
+
+
+def _zone_line(zone: dict[str, Any], group: dict[str, Any]) -> str:
+    line = f"zone {zone['id']} ({zone['name']}), image store(s) {_ids(zone['store_ids']) or 'none'}: "
+    vms = f"SSVM {zone['secondary_storage_vm'] or 'none'}, CPVM {zone['console_proxy'] or 'none'}"
+    if zone["system_vm_hypervisor"] is None:
+        return line + f"hypervisor of its system VMs unknown ({vms})"
+    if not zone["uses_these_templates"]:
+        line += f"system VMs on {zone['system_vm_hypervisor']} ({vms}), they do not use these templates"
+    else:
+        line += f"system VMs on {zone['system_vm_hypervisor']} ({vms})"
+        if zone["id"] in group["zones_unable_to_recreate"]:
+            line += f", CANNOT recreate them (template {group['taken_template_id']} is in none of its image stores)"
+    return line + (", recovered" if zone["recovered"] else "")
+
+
+def plan_text(groups: list[dict[str, Any]]) -> list[str]:
+    """The report of ``report_as_dict`` as lines an operator reads before saying yes: per group the rows, the zones
+    (which hypervisor their system VMs run on, which cannot recreate them), each step with its SQL and its waits."""
+    lines: list[str] = []
+    for group in groups:
+        if not group["duplicated"]:
+            continue
+        rows = ", ".join(
+            f"{t['id']} {t['state']} cross_zones={t['cross_zones']} in zone(s) {_ids(t['downloaded_zones']) or 'none'}" for t in group["templates"]
+        )
+        lines.append(f"{group['hypervisor']} {group['template_name']!r}: {group['status']}; rows {rows}")
+        lines.append(
+            f"  CloudStack takes template {group['taken_template_id']} today; canonical template "
+            + (f"{group['canonical_template_id']} ({group['canonical_rule']})" if group["canonical_template_id"] is not None else "none")
+        )
+        lines += [f"  {_zone_line(zone, group)}" for zone in group["zones"]]
+        lines.append(f"  zones that cannot recreate their SSVM/CPVM: {_ids(group['zones_unable_to_recreate']) or 'none'}")
+        lines += [f"  problem: {problem}" for problem in group["problems"]]
+        lines += [f"  waiting for: {wait['message']}" for wait in group["waiting_for"]]
+        for number, step in enumerate(group["plan"], 1):
+            lines.append(f"  step {number} {step['name']}: {step['description']}")
+            lines += [f"    {sql}" for sql in step["sql"]]
+            lines += [f"    then wait for: {wait['message']}" for wait in step["wait_after"]]
+    return lines or ["no system VM template is registered per zone: nothing to repair"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -585,21 +721,15 @@ def read_backup(path: str, database: str) -> dict[str, Any]:
     return doc
 
 
-def append_backup(path: str, database: str, action: str, rows: list[dict[str, Any]]) -> None:
-    """Add the rows as they are now to the backup file, atomically (a reader sees the old or the new file, never half)."""
-    doc = read_backup(path, database) if os.path.exists(path) else {"format": BACKUP_FORMAT, "database": database, "entries": []}
-    doc["entries"].append(
-        {
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "action": action,
-            "table": "vm_template",
-            "rows": [{k: _jsonable(v) for k, v in row.items()} for row in rows],
-        }
-    )
+def _write_backup(path: str, doc: dict[str, Any]) -> None:
+    """Write the whole file atomically (a reader sees the old or the new file, never half), mode 0600."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise CrossZoneError(f"cannot write backup_file {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".crosszone-backup-", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".crosszone-backup-", dir=directory)
+    except OSError as exc:
+        raise CrossZoneError(f"cannot write backup_file {path}: {exc}; nothing was changed") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(doc, handle, indent=2, sort_keys=True)
@@ -612,6 +742,43 @@ def append_backup(path: str, database: str, action: str, rows: list[dict[str, An
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def append_backup(path: str, database: str, action: str, rows: list[dict[str, Any]], changes: tuple[Change, ...] = ()) -> int:
+    """Add the rows as they are now to the backup file as an ``attempted`` entry, before they change; returns its index.
+
+    ``mark_backup`` then records what happened: ``applied`` once the transaction committed, ``failed`` with the error
+    when it did not. An entry left ``attempted`` means the run ended between the two (look at the rows). Restores use
+    the rows of every entry: each holds values the rows really had before that attempt.
+    """
+    doc = read_backup(path, database) if os.path.exists(path) else {"format": BACKUP_FORMAT, "database": database, "entries": []}
+    doc["entries"].append(
+        {
+            "time": _now(),
+            "action": action,
+            "status": "attempted",
+            "table": "vm_template",
+            "rows": [{k: _jsonable(v) for k, v in row.items()} for row in rows],
+            "changes": [{"template_id": c.template_id, "after": c.after} for c in changes],
+        }
+    )
+    _write_backup(path, doc)
+    return len(doc["entries"]) - 1
+
+
+def mark_backup(path: str, database: str, index: int, status: str, error: str | None = None) -> None:
+    """Record the outcome of the entry ``append_backup`` wrote: ``applied`` (committed) or ``failed`` (rolled back)."""
+    doc = read_backup(path, database)
+    entry = doc["entries"][index]
+    entry["status"] = status
+    entry["status_time"] = _now()
+    if error is not None:
+        entry["error"] = error
+    _write_backup(path, doc)
 
 
 _STATE_RE = re.compile(r"^[A-Za-z]{1,32}$")
@@ -692,11 +859,21 @@ def load_cloud(cursor: Any, lock_rows: bool = False) -> Cloud:
     )
     zone_refs = tuple((int(t), int(z)) for t, z in cursor.fetchall())
     cursor.execute(
-        "SELECT id, name, type, state, data_center_id, vm_template_id FROM vm_instance WHERE type IN (%s, %s) AND removed IS NULL",
+        "SELECT id, name, type, state, data_center_id, vm_template_id, hypervisor_type FROM vm_instance WHERE type IN (%s, %s) AND removed IS NULL",
         (SSVM, CPVM),
     )
-    vms = tuple(SystemVm(int(i), str(n), str(t), str(s), int(z), int(tp) if tp is not None else None) for i, n, t, s, z, tp in cursor.fetchall())
-    return Cloud(templates, zones, stores, store_refs, zone_refs, vms)
+    vms = tuple(
+        SystemVm(int(i), str(n), str(t), str(s), int(z), int(tp) if tp is not None else None, str(h or "")) for i, n, t, s, z, tp, h in cursor.fetchall()
+    )
+    # The hypervisor of each zone's system VMs: its newest SSVM/CPVM row, a live one before a removed one (the last rows a
+    # zone had tell where CloudStack recreates them); the template's hypervisor when the row has none.
+    cursor.execute(
+        "SELECT v.data_center_id, COALESCE(NULLIF(v.hypervisor_type, ''), t.hypervisor_type) FROM vm_instance v "
+        "LEFT JOIN vm_template t ON t.id = v.vm_template_id WHERE v.type IN (%s, %s) ORDER BY v.removed IS NULL, v.id",
+        (SSVM, CPVM),
+    )
+    hypervisors = {int(z): str(h) for z, h in cursor.fetchall() if h}
+    return Cloud(templates, zones, stores, store_refs, zone_refs, vms, hypervisors)
 
 
 def validate_canonical(cursor: Any, template_id: int) -> None:

@@ -20,17 +20,31 @@ description:
   - "Rows are grouped by C(hypervisor_type) and C(name) (the name carries the template version). A group with
     several rows and at least one Active row is examined; a group whose rows are all Inactive is an older version
     and is left alone."
-  - "The procedure, for each group: (1) for every zone whose SSVM and CPVM are not Running and that is not served by
-    the canonical row, make the canonical row C(cross_zones=1) and that zone's own row the only Active one, then wait
-    until the zone's SSVM and CPVM are Running; (2) make the canonical row the only Active one; (3) restart (never
-    destroy) the C(cloud) service on the SSVMs of the other zones and wait until C(template_store_ref) shows the
-    canonical template C(DOWNLOADED) in every image store of every zone. The module never waits: each call runs at
-    most one step and returns RV(waiting_for); the caller (for example a role) waits and calls again."
+  - "CloudStack runs one SSVM and one CPVM per zone, on one hypervisor it chose for the zone, while the zone holds the
+    system VM templates of every hypervisor it has. The hypervisor of a zone's system VMs is read from its newest
+    C(SecondaryStorageVm)/C(ConsoleProxy) rows of C(vm_instance) (C(hypervisor_type); a live row before a removed one,
+    since the rows the upgrade destroyed still tell where they are recreated); without any such row, the only
+    hypervisor the zone holds SYSTEM templates of. A group of one hypervisor decides the recreation of the zones
+    whose system VMs run on it; for the other zones it only needs its canonical row in their image stores."
+  - "The procedure, for each group: (1) for every zone whose system VMs run on the group's hypervisor, whose SSVM and
+    CPVM are not Running and that is not served by the canonical row, make the canonical row C(cross_zones=1) and that
+    zone's own row the only Active one, then wait until the zone's SSVM and CPVM are Running (zones that can recreate
+    them already go first, from the row CloudStack takes); (2) make the canonical row the only Active one; (3) restart
+    (never destroy) the C(cloud) service on the running SSVMs of the zones that lack it (whatever hypervisor the SSVM
+    runs on: it downloads the templates of every hypervisor of the zone) and wait until C(template_store_ref) shows
+    the canonical template C(DOWNLOADED) in every image store of every zone of the group. The module never waits:
+    each call runs at most one step and returns RV(waiting_for); the caller (for example a role) waits and calls again."
   - "A zone's system VMs count as up when C(vm_instance) has a row of type C(SecondaryStorageVm) and one of type
-    C(ConsoleProxy) with C(state=Running), C(removed IS NULL), that C(data_center_id), built from a SYSTEM template of
-    the same hypervisor (C(vm_template_id))."
-  - Each change runs in one transaction, under the advisory lock C(GET_LOCK('acs_upgrade_crosszone')), after the rows
-    it changes were appended to O(backup_file). No step leaves a hypervisor without an Active SYSTEM template.
+    C(ConsoleProxy) with C(state=Running), C(removed IS NULL) and that C(data_center_id)."
+  - "A zone is recovered for a group when the canonical row is C(DOWNLOADED) in every image store of the zone and,
+    when the zone's system VMs run on the group's hypervisor, they are Running."
+  - "No step leaves a hypervisor without an Active SYSTEM template, and none strands a zone: a step is refused, before
+    anything is written, when a zone whose SSVM or CPVM is not Running can recreate them now (its hypervisor's Active
+    template with the highest id is in one of its image stores) and could not after the step. The group is then
+    reported V(blocked) with the reason."
+  - Each change runs in one transaction, under the advisory lock C(GET_LOCK('acs_upgrade_crosszone')). The rows it
+    changes are appended to O(backup_file) first, as an entry with C(status=attempted); the entry becomes
+    C(applied) after the commit, or C(failed) with the C(error) when the change was rolled back.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
@@ -67,7 +81,10 @@ options:
         group is examined.
       - It must be of type C(SYSTEM), not removed, and downloaded (C(template_store_ref.download_state=DOWNLOADED),
         C(destroyed=0)) in an image store of some zone.
-      - When not set, the lowest id of the group that is downloaded in some zone is chosen.
+      - When not set, the lowest id of the group that is downloaded in a zone whose system VMs run on the group's
+        hypervisor is chosen (that zone keeps its template throughout); when there is none, the lowest id downloaded
+        in some zone.
+      - Must be of the hypervisor O(hypervisor) names, when both are set.
     type: int
   hypervisor:
     description:
@@ -77,6 +94,10 @@ options:
     description:
       - JSON file the module appends the full C(vm_template) rows to before each change; required by O(state=remediated)
         and the source of O(state=restored).
+      - "Each entry has C(time), C(action) (the step, or C(restore)), C(rows), C(changes) (the values each row is set to)
+        and C(status): C(attempted) when written, C(applied) after the commit, C(failed) (with C(error)) when the change
+        was rolled back. A restore uses the rows of every entry, oldest first: each holds values the rows had before
+        that attempt."
       - Use the same file for every step of one remediation so that O(state=restored) can undo all of them.
       - The directory must exist; the file is written atomically with mode C(0600).
     type: path
@@ -100,7 +121,7 @@ EXAMPLES = r"""
 
 - name: Show the plan
   ansible.builtin.debug:
-    var: crosszone.groups
+    msg: "{{ crosszone.plan_text }}"
 
 - name: Run the next step of the remediation (one step per call)
   acs.upgrade.cs_template_crosszone:
@@ -153,13 +174,15 @@ groups:
     canonical_rule:
       description: V(parameter), or the rule used to choose it.
       type: str
-      sample: lowest id downloaded in some zone
+      sample: lowest id downloaded in a zone whose system VMs run on its hypervisor, else lowest id downloaded in some zone
     taken_template_id:
       description: The row CloudStack takes today for this hypervisor (the highest id among its Active SYSTEM templates).
       type: int
       sample: 636
     zones_unable_to_recreate:
-      description: Zones of the group where the taken row is downloaded in no image store.
+      description:
+        - Zones of the group whose system VMs run on its hypervisor (or on an unknown one) and where the taken row is
+          downloaded in no image store.
       type: list
       elements: int
       sample: [1, 2]
@@ -169,8 +192,11 @@ groups:
       elements: dict
     zones:
       description:
-        - The zones of the group with C(id), C(name), C(store_ids), the state of C(secondary_storage_vm) and
-          C(console_proxy) (from C(vm_instance)), and C(system_vms_running).
+        - The zones of the group with C(id), C(name), C(store_ids), C(system_vm_hypervisor) (the hypervisor the zone's
+          SSVM and CPVM run on, null when unknown), C(uses_these_templates) (whether that is the group's hypervisor),
+          the state of C(secondary_storage_vm) and C(console_proxy) (from C(vm_instance)), C(system_vms_running),
+          C(can_recreate) (the Active template CloudStack takes for the zone's hypervisor is in one of its image stores)
+          and C(recovered) (see the description).
       type: list
       elements: dict
     plan:
@@ -213,18 +239,37 @@ needs_remediation:
 waiting_for:
   description:
     - What the caller must wait for before the next call; the next call makes no change until it has happened.
-    - Each entry has C(kind) (V(system_vms_running) or V(template_download)), C(zone_id), C(zone_name), C(template_id),
-      C(store_ids) and C(message).
+    - Each entry has C(id) (C(kind:zone_id:template_id)), C(kind) (V(system_vms_running) or V(template_download)),
+      C(zone_id), C(zone_name), C(template_id), C(store_ids), C(restart_ssvm) (for a download, whether the zone's SSVM
+      runs and a restart of its C(cloud) service starts the download; otherwise the SSVM downloads when it starts) and
+      C(message).
   returned: when O(state) is V(detected) or V(remediated)
   type: list
   elements: dict
   sample:
-    - kind: system_vms_running
+    - id: system_vms_running:2:635
+      kind: system_vms_running
+      restart_ssvm: false
       zone_id: 2
       zone_name: zone-2
       template_id: 635
       store_ids: []
       message: the SSVM and the CPVM of zone 2 (zone-2) Running (vm_instance type SecondaryStorageVm/ConsoleProxy, ...) ...
+plan_text:
+  description:
+    - The report as lines to read before saying yes, per group with several rows - the rows, the row CloudStack takes
+      and the canonical one, each zone (the hypervisor its system VMs run on, whether it can recreate them), the zones
+      that cannot, the problems, what the group waits for, and each step with its SQL and what it waits for after.
+  returned: when O(state) is V(detected) or V(remediated)
+  type: list
+  elements: str
+  sample:
+    - "XenServer 'systemvm-xenserver-4.5': step_pending; rows 634 Active cross_zones=0 in zone(s) 1, ..."
+    - "  zone 2 (zone-2), image store(s) 2, 5: system VMs on KVM (SSVM Running, CPVM Running), they do not use these templates"
+    - "  zones that cannot recreate their SSVM/CPVM: 1"
+    - "  step 1 activate_canonical: make template 634 the only Active XenServer system VM template, cross-zone; ..."
+    - "    UPDATE `cloud`.`vm_template` SET cross_zones=1 WHERE id=634 AND state<=>'Active' AND cross_zones=0;"
+    - "    then wait for: the SSVM and the CPVM of zone 1 (zone-1) Running (...)"
 msg:
   description: What the call did, or why it changed nothing (the waits), or what needs remediation.
   returned: always
@@ -296,12 +341,19 @@ class TemplateCrossZone:
         if self.params["hypervisor"]:
             wanted = self.params["hypervisor"].casefold()
             matching = [g for g in groups if g.hypervisor.casefold() == wanted]
+            if not matching and self.canonical is not None:
+                canonical = cloud.template(self.canonical)
+                others = [t.id for t in cloud.templates if t.hypervisor.casefold() == wanted]
+                raise cz.CrossZoneError(
+                    f"canonical_template_id {self.canonical} ({canonical.name!r}) is a {canonical.hypervisor} template, but hypervisor is "
+                    f"{self.params['hypervisor']!r}"
+                    + (f" (its SYSTEM templates: {', '.join(map(str, others))})" if others else " (which has no SYSTEM template)")
+                    + "; give a canonical_template_id of that hypervisor, or drop one of the two options"
+                )
             if not matching:
-                found = sorted({g.hypervisor for g in groups})
                 raise cz.CrossZoneError(
                     f"hypervisor {self.params['hypervisor']!r}: no SYSTEM template of it"
-                    + (f" (canonical_template_id {self.canonical} is a {found[0]} template)" if self.canonical is not None and found else "")
-                    + f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
+                    f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
                 )
             groups = matching
         return cloud, [cz.analyse(cloud, g, self.canonical) for g in groups]
@@ -318,6 +370,7 @@ class TemplateCrossZone:
             "needs_remediation": not done,
             "waiting_for": [w.as_dict() for r in reports for w in r.action.waits],
         }
+        result["plan_text"] = cz.plan_text(result["groups"])
         result["msg"] = self._summary(result, step)
         if self.params["backup_file"]:
             result["backup_file"] = self.params["backup_file"]
@@ -352,21 +405,38 @@ class TemplateCrossZone:
             if step is None:
                 conn.rollback()
                 return self._result(cloud, reports, None)
-            rows = cz.select_full_rows(locked, [c.template_id for c in step.changes])
-            cz.append_backup(self.params["backup_file"], self.database, step.name, rows)
-            cz.execute_changes(locked, step.changes, self.database)
-            conn.commit()
+            self._apply(conn, locked, step.name, step.changes)
         after = cz.cloud_with_changes(cloud, step.changes)
         return self._result(after, self._reanalyse(after, reports), step)
+
+    def _apply(self, conn: Any, cursor: Any, action: str, changes: tuple[cz.Change, ...]) -> None:
+        """Back up the rows as an attempted entry, change them in the open transaction, commit, then record the outcome."""
+        path = self.params["backup_file"]
+        index = cz.append_backup(path, self.database, action, cz.select_full_rows(cursor, [c.template_id for c in changes]), changes)
+        try:
+            cz.execute_changes(cursor, changes, self.database)
+            conn.commit()
+        except (cz.CrossZoneError, pymysql.err.MySQLError) as exc:
+            conn.rollback()
+            try:
+                cz.mark_backup(path, self.database, index, "failed", error=f"{exc}; rolled back, nothing was changed")
+            except (OSError, cz.CrossZoneError):
+                pass  # the entry stays 'attempted'; the error of the change is the one to report
+            raise
+        try:
+            cz.mark_backup(path, self.database, index, "applied")
+        except (OSError, cz.CrossZoneError) as exc:
+            raise cz.CrossZoneError(f"{action} was committed, but backup_file {path} could not record it ({exc}); its entry stays 'attempted'") from None
 
     def _reanalyse(self, cloud: cz.Cloud, reports: list[cz.GroupReport]) -> list[cz.GroupReport]:
         return [cz.analyse(cloud, r.group, self.canonical) for r in reports]
 
     def _step_to_run(self, cloud: cz.Cloud, reports: list[cz.GroupReport]) -> cz.Step | None:
-        """The first step any group can run now; refuse when nothing can run because groups are blocked."""
-        for report in reports:
+        """The first step any group can run now, groups with zones that cannot recreate their system VMs first; refuse when
+        nothing can run because groups are blocked."""
+        for report in sorted(reports, key=lambda r: not cz.zones_unable_to_recreate(cloud, r.group)):
             if report.action.step:
-                cz.check_active_invariant(cloud, report.action.step.changes)
+                cz.check_step_safe(cloud, report.action.step.changes)
                 return report.action.step
         blocked = [report.action.blocked for report in reports if report.action.blocked]
         if blocked:
@@ -388,9 +458,9 @@ class TemplateCrossZone:
                 changes = cz.restore_changes(cz.select_state_rows(locked, sorted(targets), lock_rows=True), targets)
                 if changes:
                     # The rows as they are before the restore join the same file; the oldest entry still wins next time.
-                    cz.append_backup(path, self.database, "restore", cz.select_full_rows(locked, [c.template_id for c in changes]))
-                    cz.execute_changes(locked, changes, self.database)
-                conn.commit()
+                    self._apply(conn, locked, "restore", changes)
+                else:
+                    conn.commit()
         ids = [c.template_id for c in changes]
         verb = "would restore" if self.module.check_mode else "restored"
         result: dict[str, Any] = {

@@ -34,6 +34,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "seed": ("seed.sql",),
     "multi_store": ("seed.sql", "multi_store.sql"),
     "two_hypervisors": ("seed.sql", "two_hypervisors.sql"),
+    "mixed_hypervisors": ("seed.sql", "mixed_hypervisors.sql"),
     "half_finished": ("seed.sql", "half_finished.sql"),
     "healthy": ("healthy.sql",),
     "legacy_schema": ("seed.sql", "legacy_schema.sql"),
@@ -283,16 +284,16 @@ class CloudDatabase:
 
     # What CloudStack and the operator do between two steps, played on the real tables.
 
-    def system_vms_started(self, zone_id: int, template_id: int) -> None:
-        """CloudStack created a new SSVM and CPVM in the zone from the template and they are Running."""
+    def system_vms_started(self, zone_id: int, template_id: int, hypervisor: str = "XenServer") -> None:
+        """CloudStack created a new SSVM and CPVM in the zone from the template, on the hypervisor, and they are Running."""
         (next_id,) = self.query("SELECT COALESCE(MAX(id), 0) + 1 FROM vm_instance")[0]
         for offset, kind, prefix in ((0, "SecondaryStorageVm", "s"), (1, "ConsoleProxy", "v")):
             vm_id = next_id + offset
             self.execute(
                 "INSERT INTO vm_instance (id, name, instance_name, state, vm_template_id, guest_os_id, data_center_id, vnc_password, created, type, "
                 "vm_type, account_id, domain_id, service_offering_id, hypervisor_type) "
-                "VALUES (%s, %s, %s, 'Running', %s, 99, %s, 'not-a-secret', NOW(), %s, %s, 1, 1, 9, 'XenServer')",
-                (vm_id, f"{prefix}-{vm_id}-VM", f"{prefix}-{vm_id}-VM", template_id, zone_id, kind, kind),
+                "VALUES (%s, %s, %s, 'Running', %s, 99, %s, 'not-a-secret', NOW(), %s, %s, 1, 1, 9, %s)",
+                (vm_id, f"{prefix}-{vm_id}-VM", f"{prefix}-{vm_id}-VM", template_id, zone_id, kind, kind, hypervisor),
             )
 
     def template_downloaded(self, template_id: int, store_id: int) -> None:

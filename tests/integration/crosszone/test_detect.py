@@ -138,7 +138,24 @@ def test_a_hypervisor_without_system_templates_is_refused(cloud_db, run_module):
     assert result["failed"]
     assert result["msg"] == "hypervisor 'VMware': no SYSTEM template of it; SYSTEM templates exist for: XenServer"
     result = run_module(module, dict(db.params, hypervisor="KVM", canonical_template_id=634))
-    assert result["msg"].startswith("hypervisor 'KVM': no SYSTEM template of it (canonical_template_id 634 is a XenServer template)")
+    assert result["failed"]
+    assert result["msg"] == (
+        "canonical_template_id 634 ('systemvm-xenserver-4.5') is a XenServer template, but hypervisor is 'KVM' (which has no SYSTEM template); "
+        "give a canonical_template_id of that hypervisor, or drop one of the two options"
+    )
+
+
+def test_a_canonical_row_of_another_hypervisor_is_named_as_such(cloud_db, run_module):
+    # Both hypervisors have several SYSTEM templates: the error says which option contradicts the other, not "no template".
+    db = cloud_db("two_hypervisors")
+    before = db.snapshot()
+    result = run_module(module, dict(db.params, hypervisor="kvm", canonical_template_id=635))
+    assert result["failed"]
+    assert result["msg"] == (
+        "canonical_template_id 635 ('systemvm-xenserver-4.5') is a XenServer template, but hypervisor is 'kvm' (its SYSTEM templates: 701, 702); "
+        "give a canonical_template_id of that hypervisor, or drop one of the two options"
+    )
+    assert db.snapshot() == before
 
 
 def test_login_through_the_unix_socket(cloud_db, run_module):

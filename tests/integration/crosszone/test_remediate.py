@@ -103,7 +103,7 @@ def test_seed_remediated_step_by_step_then_restored(cloud_db, run_module, backup
     assert again["changed"] is False
     with open(backup, encoding="utf-8") as handle:
         entries = json.load(handle)["entries"]
-    assert [e["action"] for e in entries] == ["activate_zone_2", "activate_canonical", "restore"]
+    assert [(e["action"], e["status"]) for e in entries] == [("activate_zone_2", "applied"), ("activate_canonical", "applied"), ("restore", "applied")]
     assert {r["id"]: (r["state"], r["cross_zones"]) for r in entries[-1]["rows"]} == SEED_FINAL
 
 
@@ -184,4 +184,36 @@ def test_restore_refuses_a_backup_of_rows_that_are_gone(cloud_db, run_module, ba
     result = run_module(module, dict(db.params, state="restored", backup_file=backup))
     assert result["failed"]
     assert result["msg"] == "cannot restore: vm_template row(s) 636 of the backup no longer exist"
+    assert db.snapshot() == before
+
+
+def test_the_backup_says_what_happened_when_the_account_may_only_select(cloud_db, run_module, backup):
+    # An account that may read the tables but not UPDATE them: the UPDATE fails and rolls back; the backup entry is
+    # recorded as attempted before the UPDATE and then marked failed with the error, never as a step that ran.
+    db = cloud_db("seed")
+    with db.server.root() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS 'acs_readonly'@'127.0.0.1' IDENTIFIED BY %s", (db.server.password,))
+        cur.execute("GRANT SELECT ON `cloud`.* TO 'acs_readonly'@'127.0.0.1'")
+    before = db.snapshot()
+    result = remediate(run_module, db, backup, login_user="acs_readonly")
+    assert result["failed"]
+    assert "UPDATE command denied to user 'acs_readonly'" in result["msg"]
+    assert db.snapshot() == before
+    with open(backup, encoding="utf-8") as handle:
+        (entry,) = json.load(handle)["entries"]
+    assert (entry["action"], entry["status"]) == ("activate_zone_2", "failed")
+    assert "UPDATE command denied" in entry["error"] and entry["error"].endswith("rolled back, nothing was changed")
+    assert entry["changes"] == [
+        {"template_id": 634, "after": {"state": "Inactive", "cross_zones": 1}},
+        {"template_id": 636, "after": {"state": "Inactive", "cross_zones": 0}},
+    ]
+
+    # with the right account the same step runs and its entry is marked applied after the commit
+    result = remediate(run_module, db, backup)
+    assert result["step"]["name"] == "activate_zone_2"
+    with open(backup, encoding="utf-8") as handle:
+        entries = json.load(handle)["entries"]
+    assert [(e["action"], e["status"]) for e in entries] == [("activate_zone_2", "failed"), ("activate_zone_2", "applied")]
+    # a restore takes every entry's rows as they were before that attempt: the failed one changed nothing
+    run_module(module, dict(db.params, state="restored", backup_file=backup))
     assert db.snapshot() == before

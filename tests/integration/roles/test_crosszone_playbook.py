@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playbook_runner import run_playbook
 
 
@@ -36,3 +38,46 @@ def test_detects_and_shows_the_next_step_without_changing_anything(acs_sim, clou
     assert db.snapshot() == before
     assert not (tmp_path / "b.json").exists()
     assert db.params["login_password"] not in detected.stdout + checked.stdout
+
+
+def test_the_read_only_run_prints_the_plan(acs_sim, cloud_db, tmp_path):
+    # What an operator reads before saying yes, without -v: the groups, which hypervisor each zone's system VMs run on,
+    # the zones that cannot recreate them, each step with its SQL and what it waits for.
+    sim = acs_sim(topology="small", time_factor=0.002)
+    db = cloud_db("mixed_hypervisors")
+    before = db.snapshot()
+    run = run_playbook(sim, tmp_path, "crosszone.yml", db_vars(db))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert db.snapshot() == before
+    shown = run.stdout.split("TASK [Show the remediation plan]")[1]
+    expected = [
+        "KVM 'systemvm-kvm-4.5': step_pending; rows 801 Active cross_zones=0 in zone(s) 1, 802 Active cross_zones=0 in zone(s) 2",
+        "  CloudStack takes template 802 today; canonical template 802 (lowest id downloaded in a zone whose system VMs run on its hypervisor",
+        "  zone 1 (zone-1), image store(s) 1: system VMs on XenServer (SSVM none, CPVM none), they do not use these templates",
+        "  zone 2 (zone-2), image store(s) 2, 5: system VMs on KVM (SSVM Running, CPVM Running)",
+        "  step 1 activate_canonical: make template 802 the only Active KVM system VM template, cross-zone",
+        "    UPDATE `cloud`.`vm_template` SET state='Inactive' WHERE id=801 AND state<=>'Active' AND cross_zones=0;",
+        "    UPDATE `cloud`.`vm_template` SET cross_zones=1 WHERE id=802 AND state<=>'Active' AND cross_zones=0;",
+        "    then wait for: template 802 DOWNLOADED (template_store_ref) in image store(s) 2 of zone 2 (zone-2); restart (do not destroy)",
+        (
+            "XenServer 'systemvm-xenserver-4.5': step_pending; rows 634 Active cross_zones=0 in zone(s) 1, 635 Active cross_zones=0 in zone(s) 2, "
+            "636 Active cross_zones=0 in zone(s) 3"
+        ),
+        "  CloudStack takes template 636 today; canonical template 634 (",
+        (
+            "  zone 1 (zone-1), image store(s) 1: system VMs on XenServer (SSVM none, CPVM none), CANNOT recreate them (template 636 is in none of its "
+            "image stores)"
+        ),
+        "  zone 2 (zone-2), image store(s) 2, 5: system VMs on KVM (SSVM Running, CPVM Running), they do not use these templates",
+        "  zones that cannot recreate their SSVM/CPVM: 1",
+        "    UPDATE `cloud`.`vm_template` SET cross_zones=1 WHERE id=634 AND state<=>'Active' AND cross_zones=0;",
+        "    UPDATE `cloud`.`vm_template` SET state='Inactive' WHERE id=635 AND state<=>'Active' AND cross_zones=0;",
+        "    UPDATE `cloud`.`vm_template` SET state='Inactive' WHERE id=636 AND state<=>'Active' AND cross_zones=0;",
+        "    then wait for: the SSVM and the CPVM of zone 1 (zone-1) Running",
+        "    then wait for: template 634 DOWNLOADED (template_store_ref) in image store(s) 2, 5 of zone 2 (zone-2)",
+    ]
+    # the default callback prints the list one quoted line per item
+    printed = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip().rstrip(",").strip('"').strip() for line in shown.splitlines()]
+    for line in expected:
+        assert any(p.startswith(line.strip()) for p in printed), line
+    assert db.params["login_password"] not in run.stdout

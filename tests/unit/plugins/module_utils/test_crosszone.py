@@ -161,9 +161,9 @@ def test_no_change_may_leave_a_hypervisor_without_an_active_template():
     cloud = seed_cloud()
     changes = tuple(cz.Change(t.id, {"state": "Active", "cross_zones": 0}, {"state": "Inactive", "cross_zones": 0}) for t in cloud.templates)
     with pytest.raises(cz.CrossZoneError, match="XenServer would have no Active SYSTEM template"):
-        cz.check_active_invariant(cloud, changes)
+        cz.check_step_safe(cloud, changes)
     for step in cz.full_plan(cloud, only_group(cloud), 634):
-        cz.check_active_invariant(cloud, step.changes)
+        cz.check_step_safe(cloud, step.changes)
         cloud = cz.cloud_after_waits(cz.cloud_with_changes(cloud, step.changes), step.wait_after)
 
 
@@ -206,3 +206,147 @@ def test_restore_refuses_rows_that_are_gone_and_odd_states():
     doc = {"format": cz.BACKUP_FORMAT, "database": "cloud", "entries": [{"rows": [{"id": 1, "state": "Active'; DROP TABLE x", "cross_zones": 0}]}]}
     with pytest.raises(cz.CrossZoneError, match="unexpected state"):
         cz.restore_targets(doc, "b.json")
+
+
+KVM = "systemvm-kvm-4.5"
+
+
+def mixed_cloud(**overrides) -> Cloud:
+    """Zones 1 and 2 hold XenServer and KVM rows; zone 1 runs its system VMs on XenServer (lost), zone 2 on KVM from 802
+    (the mixed_hypervisors data set), zone 3 on XenServer from 636; zone 2 has two image stores."""
+    seed = seed_cloud()
+    values = {
+        "templates": seed.templates + (Template(801, KVM, "KVM", "Active", 0), Template(802, KVM, "KVM", "Active", 0)),
+        "stores": seed.stores + (Store(5, "sec-2b", 2),),
+        "store_refs": seed.store_refs + (StoreRef(801, 1, "DOWNLOADED"), StoreRef(802, 5, "DOWNLOADED")),
+        "zone_refs": seed.zone_refs + ((801, 1), (802, 2)),
+        "system_vms": seed.system_vms
+        + (SystemVm(60, "s-60-VM", cz.SSVM, "Running", 2, 802, "KVM"), SystemVm(61, "v-61-VM", cz.CPVM, "Running", 2, 802, "KVM")),
+        "system_vm_hypervisors": {1: "XenServer", 2: "KVM", 3: "XenServer"},
+    }
+    values.update(overrides)
+    return seed_cloud(**values)
+
+
+def group_of(cloud: Cloud, hypervisor: str) -> cz.Group:
+    return next(g for g in cz.group_templates(cloud) if g.hypervisor == hypervisor)
+
+
+def test_each_zone_waits_only_for_the_templates_of_the_hypervisor_its_system_vms_run_on():
+    # The defect: zone 2's SSVM/CPVM run on KVM; making 635 (zone 2's XenServer copy) Active waited forever for XenServer
+    # system VMs there, and took away from zone 3 the template it recreates from.
+    cloud = mixed_cloud()
+    assert [cloud.zone_hypervisor(z) for z in (1, 2, 3)] == ["XenServer", "KVM", "XenServer"]
+    xen = group_of(cloud, "XenServer")
+    plan = cz.full_plan(cloud, xen, cz.choose_canonical(cloud, xen))
+    assert [s.name for s in plan] == ["activate_canonical"]
+    waits = [(w.kind, w.zone_id, w.store_ids, w.restart_ssvm) for w in plan[0].wait_after]
+    # zone 2 is recovered for XenServer once both its stores hold 634; its KVM system VMs are not waited for
+    assert waits == [("system_vms_running", 1, (), False), ("template_download", 2, (2, 5), True), ("template_download", 3, (3,), True)]
+    assert cz.zones_unable_to_recreate(cloud, xen) == [1]
+
+
+def test_the_canonical_row_is_one_a_zone_running_that_hypervisor_already_holds():
+    cloud = mixed_cloud()
+    kvm = group_of(cloud, "KVM")
+    # 801 is lower but only in zone 1, whose system VMs run on XenServer; 802 serves zone 2 all along
+    assert cz.choose_canonical(cloud, kvm) == 802
+    (step,) = cz.full_plan(cloud, kvm, 802)
+    assert [(c.template_id, c.after) for c in step.changes] == [(801, {"state": "Inactive", "cross_zones": 0}), (802, {"state": "Active", "cross_zones": 1})]
+    # zone 1's SSVM is not running: it downloads the KVM template when it starts, nothing to restart
+    assert [(w.zone_id, w.store_ids, w.restart_ssvm) for w in step.wait_after] == [(1, (1,), False), (2, (2,), True)]
+    report = cz.report_as_dict(cloud, cz.analyse(cloud, kvm), "cloud", None)
+    assert [(z["id"], z["system_vm_hypervisor"], z["uses_these_templates"], z["can_recreate"]) for z in report["zones"]] == [
+        (1, "XenServer", False, False),
+        (2, "KVM", True, True),
+    ]
+    assert report["zones_unable_to_recreate"] == []
+
+
+def test_the_hypervisor_of_a_zone_without_system_vm_rows_comes_from_its_templates_or_is_reported_unknown():
+    cloud = mixed_cloud(system_vm_hypervisors={2: "KVM", 3: "XenServer"})
+    # zone 1 holds XenServer and KVM rows and has no SSVM/CPVM row at all: which one CloudStack picks is unknown
+    assert cloud.zone_hypervisor(1) is None
+    report = cz.analyse(cloud, group_of(cloud, "XenServer"))
+    assert any(p.startswith("zone 1 (zone-1) has no SSVM or CPVM row in vm_instance") and "KVM, XenServer" in p for p in report.problems)
+    assert seed_cloud().zone_hypervisor(1) == "XenServer"
+
+
+def test_a_step_that_would_strand_a_zone_is_refused_with_the_reason():
+    # zone 3's SSVM/CPVM are Stopped and CloudStack can recreate them from 636 (the row it takes); with 636 canonical the
+    # first step would make 634 the only Active row, in none of zone 3's stores
+    stopped = (SystemVm(7, "s-7-VM", cz.SSVM, "Stopped", 3, 636), SystemVm(8, "v-8-VM", cz.CPVM, "Stopped", 3, 636))
+    cloud = seed_cloud(system_vms=stopped)
+    report = cz.analyse(cloud, only_group(cloud), 636)
+    assert report.status == "blocked" and report.plan == []
+    assert report.action.blocked == (
+        "refusing step activate_zone_1 of the XenServer templates 'systemvm-xenserver-4.5': zone 3 (zone-3) runs its SSVM and CPVM on XenServer "
+        "and they are not Running (SSVM Stopped, CPVM Stopped); it can recreate them now from template 636, but afterwards XenServer's Active "
+        "template would be 634, which is in none of its image stores (3); wait until those system VMs run (or choose another "
+        "canonical_template_id), then run again"
+    )
+    changes = cz._changes_to(cloud, only_group(cloud), 634, 636)
+    with pytest.raises(cz.CrossZoneError, match=r"refusing to change templates 635, 636: zone 3 \(zone-3\) runs its SSVM"):
+        cz.check_step_safe(cloud, changes)
+    # by default the zone that can recreate now goes first, with the row it recreates from: nobody is stranded
+    plan = cz.full_plan(cloud, only_group(cloud), 634)
+    assert [s.name for s in plan] == ["activate_zone_3", "activate_zone_2", "activate_canonical"]
+    for step in plan:
+        cz.check_step_safe(cloud, step.changes)
+        cloud = cz.cloud_after_waits(cz.cloud_with_changes(cloud, step.changes), step.wait_after)
+
+
+def test_plan_text_lists_groups_zones_steps_sql_and_waits():
+    cloud = seed_cloud()
+    report = cz.report_as_dict(cloud, cz.analyse(cloud, only_group(cloud)), "cloud", None)
+    lines = cz.plan_text([report])
+    assert lines[:7] == [
+        (
+            "XenServer 'systemvm-xenserver-4.5': step_pending; rows 634 Active cross_zones=0 in zone(s) 1, 635 Active cross_zones=0 in zone(s) 2, "
+            "636 Active cross_zones=0 in zone(s) 3"
+        ),
+        f"  CloudStack takes template 636 today; canonical template 634 ({cz.CANONICAL_RULE})",
+        (
+            "  zone 1 (zone-1), image store(s) 1: system VMs on XenServer (SSVM none, CPVM none), CANNOT recreate them (template 636 is in none of its "
+            "image stores)"
+        ),
+        (
+            "  zone 2 (zone-2), image store(s) 2: system VMs on XenServer (SSVM none, CPVM none), CANNOT recreate them (template 636 is in none of its "
+            "image stores)"
+        ),
+        "  zone 3 (zone-3), image store(s) 3: system VMs on XenServer (SSVM Running, CPVM Running)",
+        "  zones that cannot recreate their SSVM/CPVM: 1, 2",
+        (
+            "  step 1 activate_zone_2: make template 634 cross-zone and Inactive, template 635 (the copy in zone 2 (zone-2)) the only Active one, so "
+            "that zone 2 (zone-2) can recreate its SSVM and CPVM"
+        ),
+    ]
+    assert lines[7:10] == [
+        "    UPDATE `cloud`.`vm_template` SET state='Inactive', cross_zones=1 WHERE id=634 AND state<=>'Active' AND cross_zones=0;",
+        "    UPDATE `cloud`.`vm_template` SET state='Inactive' WHERE id=636 AND state<=>'Active' AND cross_zones=0;",
+        (
+            "    then wait for: the SSVM and the CPVM of zone 2 (zone-2) Running (vm_instance type SecondaryStorageVm/ConsoleProxy, state Running, "
+            "removed IS NULL); CloudStack can now create them from template 635"
+        ),
+    ]
+    assert lines[10].startswith("  step 2 activate_canonical:")
+    assert cz.plan_text([]) == ["no system VM template is registered per zone: nothing to repair"]
+
+
+def test_backup_entries_record_the_attempt_and_then_the_outcome(tmp_path):
+    path = str(tmp_path / "backup.json")
+    change = cz.Change(634, {"state": "Active", "cross_zones": 0}, {"state": "Inactive", "cross_zones": 1})
+    first = cz.append_backup(path, "cloud", "activate_zone_2", [{"id": 634, "state": "Active", "cross_zones": 0}], (change,))
+    assert cz.read_backup(path, "cloud")["entries"][first]["status"] == "attempted"
+    cz.mark_backup(path, "cloud", first, "failed", error="denied; rolled back, nothing was changed")
+    second = cz.append_backup(path, "cloud", "activate_zone_2", [{"id": 634, "state": "Active", "cross_zones": 0}], (change,))
+    cz.mark_backup(path, "cloud", second, "applied")
+    entries = cz.read_backup(path, "cloud")["entries"]
+    assert [(e["status"], e.get("error")) for e in entries] == [("failed", "denied; rolled back, nothing was changed"), ("applied", None)]
+    assert entries[1]["changes"] == [{"template_id": 634, "after": {"state": "Inactive", "cross_zones": 1}}]
+
+
+def test_an_unwritable_backup_directory_is_a_clear_error():
+    # /proc exists and takes no new file, even from root
+    with pytest.raises(cz.CrossZoneError, match=r"^cannot write backup_file /proc/acs-crosszone-backup.json: .*; nothing was changed$"):
+        cz.append_backup("/proc/acs-crosszone-backup.json", "cloud", "x", [{"id": 1, "state": "Active", "cross_zones": 0}])
