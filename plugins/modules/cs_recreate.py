@@ -59,8 +59,8 @@ options:
       - Names or ids of the system VMs or routers to act on; all of them in the zone, pod, cluster, domain or account
         if not set.
       - For routers, an entry may also be the name or id of a network or VPC, meaning all of its routers.
-      - An empty list is refused (it is not "all": leave O(names) out for that), so that a selection that came out
-        empty never recreates the whole zone.
+      - An empty list is refused, so that a selection that came out empty never recreates the whole zone; leave
+        O(names) out to act on all of them.
     type: list
     elements: str
   systemvm_type:

@@ -44,7 +44,7 @@ options:
   output_dir:
     description:
       - Write C(plan.json) and C(plan.txt) there (in check mode too) and return only the summary and the groups, not
-        the plan: M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
+        the plan; M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
       - With it, the run takes the state lock next to O(journal) (see M(acs.upgrade.cs_upgrade_stage)), so that a
         second run on the same state is refused before it plans anything.
     type: path

@@ -10,10 +10,10 @@ module: cs_upgrade_stage
 short_description: Run one stage of one group of an upgrade plan as a rolling window of jobs
 version_added: 0.2.0
 description:
-  - Reads the plan written by M(acs.upgrade.cs_upgrade_plan) (O(plan), a path: the plan never travels as a module
+  - Reads the plan written by M(acs.upgrade.cs_upgrade_plan) (O(plan), a path; the plan never travels as a module
     argument or result) and runs the items of one O(stage) of one O(group) on the path the plan decided for each,
     V(livepatch) or V(legacy).
-  - A rolling window, not batches: up to O(parallel) jobs are in flight and the next target is submitted as soon as
+  - A rolling window, not batches. Up to O(parallel) jobs are in flight and the next target is submitted as soon as
     one ends. For each target the engine acts, verifies the versions, judges its routers' health against their own
     state read before the stage (O(health_gate)), then on failure takes the fallback O(on_failure) asks for - only
     once the first job has ended, never two mutations of one target at once - and records the end in the journal.

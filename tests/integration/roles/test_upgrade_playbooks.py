@@ -111,9 +111,10 @@ def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, tmp_pa
     sim = acs_sim(topology="small", time_factor=0.002)
     output = tmp_path / "out"
 
-    first = run_playbook(
-        sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=lambda: sum(entry["status"] == "done" for entry in read_journal(output)) >= 3
-    )
+    def three_done():
+        return sum(entry["status"] == "done" for entry in read_journal(output)) >= 3
+
+    first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=three_done)
     assert first.status == "canceled"
     finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}
     assert finished
