@@ -27,6 +27,8 @@ FAILURES = frozenset(("failed", "cancelled", "timed_out", "submit_failed"))
 
 # With this many jobs in flight, one listAsyncJobs per round is cheaper than a queryAsyncJobResult per job.
 LIST_THRESHOLD = 4
+# Seconds listed before the oldest job in flight was submitted (the server's clock may be behind the controller's).
+LIST_MARGIN = 10
 
 
 @dataclass
@@ -160,19 +162,22 @@ class JobRunner:
                     outcome.finished = now
                     del in_flight[jobid]
                     queue[:0] = self._complete(outcome, outcomes)
-            interval = self.first_poll if finished_any else min(interval * 2, self.poll_interval)
+            # Halve the pause when jobs ended, double it when none did: with many jobs in flight each read then sees a few
+            # ends at once (fewer polls per job) without letting an ended job wait long for its successor.
+            interval = max(self.first_poll, interval / 2) if finished_any else min(interval * 2, self.poll_interval)
         for _task, outcome in queue:
             if outcome.status == "not_submitted":
                 outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
         return outcomes
 
     def _since(self, in_flight: dict[str, JobOutcome]) -> datetime.datetime:
-        """The creation time to list jobs from: the oldest job in flight, with a minute of margin for clock skew.
+        """The creation time to list jobs from: the oldest job in flight, with a margin for the server's clock.
 
-        Moving it forward keeps each listAsyncJobs to the jobs of the last minutes, whatever the length of the run.
+        Moving it forward keeps each listAsyncJobs to the jobs of the last moments, whatever the length of the run. A job
+        the list misses (a server clock further behind than the margin) is still read, with queryAsyncJobResult.
         """
         oldest = self._clock() - min(outcome.started for outcome in in_flight.values())  # type: ignore[type-var]
-        return datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=oldest + 60)
+        return datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=oldest + LIST_MARGIN)
 
     def _next_timeout(self, in_flight: dict[str, JobOutcome]) -> float:
         return min(outcome.started + self.job_timeout for outcome in in_flight.values())  # type: ignore[operator]
