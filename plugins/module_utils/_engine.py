@@ -26,8 +26,10 @@ import math
 import os
 import pwd
 import socket
+import threading
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
@@ -51,6 +53,9 @@ UNHEALTHY = ("skip", "stop", "ignore")
 # the reason) or unknown (its job outlived the timeout: it may still finish; a rerun follows it).
 IN_FLIGHT = ("submitted", "unknown")
 _PAGE = 500
+# API requests sent at once for the submits of free slots and the reads after jobs that ended together (a management
+# server serves many API requests at once; its job threads, not its API threads, bound the jobs that run).
+API_THREADS = 8
 
 
 class EngineError(Exception):
@@ -267,6 +272,9 @@ class _Work:
         self.before: list[dict[str, t.Any]] = []
         self.before_failing: set[str] = set()
         self.fell_back = False
+        # Its routers (or system VM) read back after its job, by the round's concurrent reads, or the error of that read.
+        self.after: list[dict[str, t.Any]] | None = None
+        self.after_error: CloudStackError | None = None
 
     @property
     def key(self) -> str:
@@ -342,6 +350,8 @@ class StageRunner:
         self.lines: list[str] = []
         self.in_flight = 0
         self.ended = 0
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
         self._started = clock()
         self._planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
         self._final: dict[str, str] = {}
@@ -542,7 +552,8 @@ class StageRunner:
         def run() -> str:
             jobid = submit()
             self._record(work, "submitted", jobid=jobid)
-            self.in_flight += 1
+            with self._lock:
+                self.in_flight += 1
             return jobid
 
         return run
@@ -556,13 +567,11 @@ class StageRunner:
             return "failed", "%s was not started: %s" % (_command(work), outcome.errortext), []
         if outcome.status == "timed_out":
             return "unknown", "%s; the job may still finish: the next run follows it (job %s)" % (outcome.errortext, outcome.jobid), []
-        try:
-            if work.is_unit:
-                after = self._read_unit(work)
-            else:
-                after = self.client.list("listSystemVms", "systemvm", id=item["id"])
-        except CloudStackError as exc:
-            return "failed", "job %s %s; reading %s back failed: %s" % (outcome.jobid, outcome.status, item["name"], exc.message), []
+        if work.after is None and work.after_error is None:
+            self._read_back(work)
+        after, work.after, error, work.after_error = work.after or [], None, work.after_error, None
+        if error is not None:
+            return "failed", "job %s %s; reading %s back failed: %s" % (outcome.jobid, outcome.status, item["name"], error.message), []
         if work.path == "livepatch":
             target = PatchTarget(kind=item["kind"], id=item["id"], name=item["name"], zoneid=item.get("zoneid"), zone=item.get("zonename"))
             if work.is_unit:
@@ -586,10 +595,26 @@ class StageRunner:
             return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
         return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
 
+    def _read_back(self, work: _Work) -> None:
+        try:
+            if work.is_unit:
+                work.after = self._read_unit(work)
+            else:
+                work.after = self.client.list("listSystemVms", "systemvm", id=work.item["id"])
+        except CloudStackError as exc:
+            work.after_error = exc
+
+    def _prepare(self, ended: list[JobOutcome]) -> None:
+        """Read back every target whose job ended in this round at once, before each is judged in turn."""
+        works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out")]
+        if self._pool is not None and len(works) > 1:
+            list(self._pool.map(self._read_back, works))
+
     def _on_complete(self, outcome: JobOutcome) -> list[JobTask]:
         work: _Work = outcome.context
         if outcome.jobid and outcome.status != "submit_failed":
-            self.in_flight = max(0, self.in_flight - 1)
+            with self._lock:
+                self.in_flight = max(0, self.in_flight - 1)
             self.ended += 1
         status, reason, after = self._verify(work, outcome)
         health_after = None
@@ -670,6 +695,7 @@ class StageRunner:
         self.in_flight = len(adopted)
         tasks = [self._task(work, jobid) for work, jobid in adopted] + ([] if self.stop_reason else [self._task(work) for work in ready])
         if tasks:
+            self._pool = ThreadPoolExecutor(max_workers=API_THREADS)
             runner = JobRunner(
                 self.client,
                 parallel=self.parallel,
@@ -680,8 +706,14 @@ class StageRunner:
                 should_stop=lambda _outcomes: not self._may_submit(),
                 clock=self._clock,
                 sleep=self._sleep,
+                workers=API_THREADS,
+                prepare=self._prepare,
             )
-            outcomes = runner.run(tasks)
+            try:
+                outcomes = runner.run(tasks)
+            finally:
+                self._pool.shutdown(wait=True)
+                self._pool = None
             self.max_in_flight = runner.max_in_flight_seen
             self.poll_calls = runner.poll_calls
             self.counts["not_run"] = sum(1 for outcome in outcomes if outcome.status == "not_submitted")

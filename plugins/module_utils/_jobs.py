@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
@@ -100,6 +101,8 @@ class JobRunner:
         should_stop: t.Callable[[list[JobOutcome]], bool] | None = None,
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
+        workers: int = 1,
+        prepare: t.Callable[[list[JobOutcome]], None] | None = None,
     ):
         if parallel < 1:
             raise ValueError("parallel must be at least 1, not %s" % parallel)
@@ -115,6 +118,10 @@ class JobRunner:
         self.should_stop = should_stop
         self._clock = clock
         self._sleep = sleep
+        # Requests sent at once when several slots are free (submits); ``prepare(ended)`` sees the jobs that ended in
+        # a round before ``on_complete`` runs for each, so that a caller can read them back concurrently.
+        self.workers = max(1, workers)
+        self.prepare = prepare
         self.max_in_flight_seen = 0
         self.poll_calls = 0
 
@@ -135,36 +142,53 @@ class JobRunner:
         in_flight: dict[str, JobOutcome] = {}
         interval = self.first_poll
         stopped = False
-        while queue or in_flight:
-            while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
-                if self.should_stop and self.should_stop(outcomes):
-                    stopped = True
+        pool = ThreadPoolExecutor(max_workers=self.workers) if self.workers > 1 else None
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
+                    if self.should_stop and self.should_stop(outcomes):
+                        stopped = True
+                        break
+                    # Every free slot is filled at once (the stop rules were asked just now, after the last end).
+                    burst = queue[: self.parallel - len(in_flight)]
+                    del queue[: len(burst)]
+                    if pool is not None and len(burst) > 1:
+                        list(pool.map(lambda pair: self._start(*pair), burst))
+                    else:
+                        for task, outcome in burst:
+                            self._start(task, outcome)
+                    for _task, outcome in burst:
+                        if outcome.status == "pending":
+                            in_flight[outcome.jobid] = outcome  # type: ignore[index]
+                        else:
+                            queue[:0] = self._complete(outcome, outcomes)
+                self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
+                if not in_flight:
                     break
-                task, outcome = queue.pop(0)
-                self._start(task, outcome)
-                if outcome.status == "pending":
-                    in_flight[outcome.jobid] = outcome  # type: ignore[index]
-                else:
+                now = self._clock()
+                self._sleep(max(0.0, min(interval, end_of_run - now, self._next_timeout(in_flight) - now)))
+                finished_any = self._poll(in_flight, self._since(in_flight))
+                now = self._clock()
+                ended = []
+                for jobid, outcome in list(in_flight.items()):
+                    if outcome.status == "pending" and (now >= end_of_run or now - outcome.started >= self.job_timeout):  # type: ignore[operator]
+                        outcome.status = "timed_out"
+                        limit = "the run deadline of %ss" % self.deadline if now >= end_of_run else "the job timeout of %ss" % self.job_timeout
+                        outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
+                    if outcome.status != "pending":
+                        outcome.finished = now
+                        del in_flight[jobid]
+                        ended.append(outcome)
+                if ended and self.prepare is not None:
+                    self.prepare(ended)
+                for outcome in ended:
                     queue[:0] = self._complete(outcome, outcomes)
-            self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
-            if not in_flight:
-                break
-            now = self._clock()
-            self._sleep(max(0.0, min(interval, end_of_run - now, self._next_timeout(in_flight) - now)))
-            finished_any = self._poll(in_flight, self._since(in_flight))
-            now = self._clock()
-            for jobid, outcome in list(in_flight.items()):
-                if outcome.status == "pending" and (now >= end_of_run or now - outcome.started >= self.job_timeout):  # type: ignore[operator]
-                    outcome.status = "timed_out"
-                    limit = "the run deadline of %ss" % self.deadline if now >= end_of_run else "the job timeout of %ss" % self.job_timeout
-                    outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
-                if outcome.status != "pending":
-                    outcome.finished = now
-                    del in_flight[jobid]
-                    queue[:0] = self._complete(outcome, outcomes)
-            # Halve the pause when jobs ended, double it when none did: with many jobs in flight each read then sees a few
-            # ends at once (fewer polls per job) without letting an ended job wait long for its successor.
-            interval = max(self.first_poll, interval / 2) if finished_any else min(interval * 2, self.poll_interval)
+                # Halve the pause when jobs ended, double it when none did: with many jobs in flight each read then sees a
+                # few ends at once (fewer polls per job) without letting an ended job wait long for its successor.
+                interval = max(self.first_poll, interval / 2) if finished_any else min(interval * 2, self.poll_interval)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         for _task, outcome in queue:
             if outcome.status == "not_submitted":
                 outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")

@@ -224,7 +224,8 @@ class Stage(CloudStackModule):
         for warning in warnings + result.pop("warnings"):
             self.module.warn(warning)
         if result.pop("failed"):
-            self.fail(result.pop("msg"), **result)
+            details = {key: value for key, value in result.items() if key != "msg"}
+            self.fail(result["msg"], **details)
         return result
 
     def _progress(self, line: str) -> None:

@@ -146,6 +146,7 @@ def run_collection(sim: Sim, args: argparse.Namespace, workdir: Path) -> dict[st
         env=env,
         capture_output=True,
         text=True,
+        check=False,
     )
     wall = time.time() - started
     cpu_after, rss = children_usage()
@@ -195,15 +196,16 @@ def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[
     tasks = []
     for unit in sample:
         module = "ngine_io.cloudstack.cs_vpc" if unit["kind"] == "vpc" else "ngine_io.cloudstack.cs_network"
-        tasks.append({"name": "restart %s" % unit["name"], module: {"name": unit["name"], "zone": zones[unit["zoneid"]], "account": unit["account"],
-                                                                     "domain": unit.get("domain") or "ROOT/customers", "state": "restarted"}})
+        options = {"name": unit["name"], "zone": zones[unit["zoneid"]], "account": unit["account"], "domain": unit.get("domain") or "ROOT/customers",
+                   "state": "restarted"}
+        tasks.append({"name": "restart %s" % unit["name"], module: options})
     playbook = workdir / "ngine_io.yml"
     playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]))
     env = sim.env()
     env["ANSIBLE_COLLECTIONS_PATH"] = str(ngine_io_overlay(workdir, args.time_factor))
     cpu_before, _rss = children_usage()
     started = time.time()
-    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)], env=env, capture_output=True, text=True)
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)], env=env, capture_output=True, text=True, check=False)
     wall = time.time() - started
     cpu_after, rss = children_usage()
     if done.returncode != 0:
@@ -265,7 +267,7 @@ def real_scale(wall: float, job_bound: float, time_factor: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--routers", type=int, default=500)
     parser.add_argument("--zones", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
