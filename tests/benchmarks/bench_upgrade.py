@@ -42,7 +42,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "simulator")]
 
-import conftest  # noqa: E402  (makes the checkout importable as ansible_collections.acs.upgrade)
 import requests  # noqa: E402
 from acs_sim.client import SimClient  # noqa: E402
 
@@ -127,8 +126,23 @@ def units_of(sim: Sim) -> list[dict[str, t.Any]]:
 # ---------------------------------------------------------------------------------------------- (a) this collection
 
 
+def collection_copy(workdir: Path) -> Path:
+    """A copy of the collection as it is now, so that the run measures one version of it from start to end."""
+    root = workdir / "collections"
+    target = root / "ansible_collections" / "acs" / "upgrade"
+    for part in ("galaxy.yml", "meta", "plugins", "roles", "playbooks"):
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+    return root
+
+
 def run_collection(sim: Sim, args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
     output = workdir / "collection"
+    collections = collection_copy(workdir)
     extra = {
         "acs_upgrade_dir": str(output),
         "livepatch_parallel": args.parallel,
@@ -138,11 +152,11 @@ def run_collection(sim: Sim, args: argparse.Namespace, workdir: Path) -> dict[st
         "plan_canary_size": 1,
     }
     env = sim.env()
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(conftest.COLLECTIONS_ROOT)
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
     cpu_before, _rss = children_usage()
     started = time.time()
     done = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(REPO / "playbooks" / "upgrade.yml"), "-e", json.dumps(extra)],
+        [str(BIN / "ansible-playbook"), str(collections / "ansible_collections" / "acs" / "upgrade" / "playbooks" / "upgrade.yml"), "-e", json.dumps(extra)],
         env=env,
         capture_output=True,
         text=True,
