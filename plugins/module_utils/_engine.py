@@ -525,6 +525,25 @@ class StageRunner:
                 works.append(_Work(item, batch["index"], path))
         return works, adopted
 
+    def _unjournalled_jobs(self, works: list[_Work]) -> dict[str, str]:
+        """Jobs still pending on targets of this stage that an earlier attempt of the run started but could not journal
+        (killed between the submit and its record): followed, never submitted a second time."""
+        times = [entry["time"] for entry in self.journal.entries() if entry.get("run") == self.run.get("id") and entry.get("time")]
+        if not times:
+            return {}
+        since = datetime.datetime.fromisoformat(min(times)) - datetime.timedelta(minutes=1)
+        wanted = {work.item["id"] for work in works}
+        found = {}
+        for job in self.client.jobs_since(since):
+            if job.get("jobinstanceid") in wanted and int(job.get("jobstatus", 0)) == 0:
+                found[job["jobinstanceid"]] = job["jobid"]
+        for work in works:
+            jobid = found.get(work.item["id"])
+            if jobid:
+                self.warnings.append("%s %s: job %s of an earlier attempt was not journalled; it is followed" % (work.item["kind"], work.item["name"], jobid))
+                self._record(work, "submitted", jobid=jobid, adopted=True)
+        return found
+
     # -- acting
 
     def _submitter(self, work: _Work) -> t.Callable[[], str]:
@@ -662,6 +681,10 @@ class StageRunner:
         state = journal_state(self.journal.entries(), self.ms_version)
         self._final = {key: entry["status"] for key, entry in state.items() if entry.get("status") in ("done", "failed", "unknown") and key in self._planned}
         works, adopted = self._works(state)
+        if int(self.run.get("attempt") or 1) > 1 and works and not self.check_mode:
+            found = self._unjournalled_jobs(works)
+            adopted += [(work, found[work.item["id"]]) for work in works if work.item["id"] in found]
+            works = [work for work in works if work.item["id"] not in found]
         self.counts["targets"] = len(works) + len(adopted) + self.counts["earlier_run"]
         self.counts["done"] = self.counts["earlier_run"]
         self._with_health = self.health_gate and self.stage != "systemvms" and self.client.has_feature("listRouters.fetchhealthcheckresults")

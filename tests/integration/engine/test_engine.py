@@ -76,3 +76,25 @@ def test_nothing_is_submitted_after_the_runs_deadline(acs_sim, tmp_path):
     plan["run"]["deadline"] = (NOW - datetime.timedelta(seconds=1)).isoformat()
     result = stage(client, plan, journal, plan_steps(plan)[0]["name"], "routers")
     assert result["stop"] and "deadline" in result["msg"] and restarts(sim) == []
+
+
+def test_a_job_the_killed_attempt_never_journalled_is_followed_not_submitted_again(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.05)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    targets = [item for item in plan["items"] if item["group"] == group and item["kind"] == "network" and item["path"] == "livepatch"]
+    first, lost = targets[0], targets[1]
+    # The first attempt finished one network, and was killed right after CloudStack took the restart of another.
+    journal.append({"key": first["key"], "name": first["name"], "ms_version": plan["ms_version"], "run": "run1", "attempt": 1, "batch": 1,
+                    "path": "livepatch", "status": "done", "time": NOW.isoformat(timespec="seconds")})
+    sim.client().call("restartNetwork", id=first["id"], livepatch="true", cleanup="false")
+    started = sim.client().call("restartNetwork", id=lost["id"], livepatch="true", cleanup="false")["jobid"]
+    plan = start_run(plan, plan, NOW, 0, "unused")
+    assert plan["run"] == dict(plan["run"], id="run1", attempt=2)
+
+    result = stage(client, plan, journal, group, "routers")
+    assert not result["stop"] and result["counts"]["adopted"] == 1
+    on_lost = [job["jobid"] for job in restarts(sim) if job["instanceid"] == lost["id"]]
+    assert on_lost == [started]
+    ends = {entry["name"]: entry for entry in journal.entries() if entry["status"] == "done"}
+    assert ends[lost["name"]]["jobid"] == started
