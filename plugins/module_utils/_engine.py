@@ -58,6 +58,10 @@ _PAGE = 500
 API_THREADS = 8
 
 
+# What a stage's summary adds to its counts when it happened.
+_NOTES = (("earlier_run", "by an earlier run"), ("fallbacks", "recreated after a failed live patch"), ("adopted", "followed from an earlier run"))
+
+
 class EngineError(Exception):
     """A stage that cannot run; the message names the object and what to do."""
 
@@ -745,10 +749,11 @@ class StageRunner:
 
     def result(self, note: str | None) -> dict[str, t.Any]:
         failed = bool(self.stop_reason) and not self.check_mode
-        msg = self.stop_reason or self.left_reason or note or "%s %s: %d done, %d failed, %d skipped, %d not run" % (
+        msg = self.stop_reason or self.left_reason or note or "%s %s: %d done%s, %d failed, %d skipped, %d not run" % (
             self.group,
             self.stage,
             self.counts["done"],
+            "".join(", %d %s" % (self.counts[name], label) for name, label in _NOTES if self.counts[name]),
             self.counts["failed"] + self.counts["unknown"],
             self.counts["skipped"],
             self.counts["not_run"],
