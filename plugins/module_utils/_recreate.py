@@ -477,7 +477,9 @@ class Recreator:
             if target.nothing_queued and router_is_current(target.routers[0], self.fleet.version):
                 target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
             elif target.nothing_queued:
-                target.finish("failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT))
+                target.finish(
+                    "failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
+                )
             else:
                 self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate")
 
@@ -600,7 +602,9 @@ class Recreator:
         for target in targets:
             outcome = by_router.get(target.id)
             if outcome is None:
-                target.finish("failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT))
+                target.finish(
+                    "failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
+                )
             elif not self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate"):
                 pending.append(target)
         self._verify_routers(pending)
