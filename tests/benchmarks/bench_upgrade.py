@@ -219,7 +219,13 @@ def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[
     env["ANSIBLE_COLLECTIONS_PATH"] = str(ngine_io_overlay(workdir, args.time_factor))
     cpu_before, _rss = children_usage()
     started = time.time()
-    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.time() - started
     cpu_after, rss = children_usage()
     if done.returncode != 0:
@@ -275,6 +281,12 @@ def run_sysvmadm(sim: Sim, args: argparse.Namespace, units: list[dict[str, t.Any
 # ---------------------------------------------------------------------------------------------- report
 
 
+def save(args: argparse.Namespace, figures: dict[str, t.Any]) -> None:
+    """Write what is measured so far: a peer that fails late does not lose the figures before it."""
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
 def real_scale(wall: float, job_bound: float, time_factor: float) -> float:
     """Wall time at time factor 1: the job-bound part grows by 1/time_factor, the controller's overhead stays."""
     return job_bound / time_factor + max(0.0, wall - job_bound)
@@ -302,9 +314,11 @@ def main() -> int:
         figures["units"] = len(units)
         figures["collection"] = run_collection(sim, args, workdir)
         figures["ideal"] = figures["collection"].pop("ideal")
+        save(args, figures)
         if not args.skip_peers:
             sim.side("POST", "reset")
             figures["sysvmadm"] = run_sysvmadm(sim, args, units)
+            save(args, figures)
             sim.side("POST", "reset")
             figures["ngine_io"] = run_ngine_io(sim, args, workdir, units)
     finally:
@@ -335,7 +349,7 @@ def main() -> int:
                      peer["cpu_seconds"], ", ".join("%s %s" % item for item in peer["api"]["per_target"].items())))
     print("at real scale (time factor 1): %s" % ", ".join("%s %.0f s" % item for item in figures["real_scale"].items()))
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        save(args, figures)
         print("written: %s" % args.json)
     return 0
 
