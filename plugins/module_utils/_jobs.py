@@ -183,9 +183,11 @@ class JobRunner:
                     self.prepare(ended)
                 for outcome in ended:
                     queue[:0] = self._complete(outcome, outcomes)
-                # Halve the pause when jobs ended, double it when none did: with many jobs in flight each read then sees a
-                # few ends at once (fewer polls per job) without letting an ended job wait long for its successor.
-                interval = max(self.first_poll, interval / 2) if finished_any else min(interval * 2, self.poll_interval)
+                # Halve the pause when jobs ended, double it when none did. With a full window (one listAsyncJobs a round)
+                # it stays at a quarter of poll_interval or more, so that each read sees several ends (fewer polls per job)
+                # while an ended job waits at most that long for its successor.
+                floor = self.poll_interval / 4 if len(in_flight) >= LIST_THRESHOLD else self.first_poll
+                interval = max(min(floor, self.poll_interval), interval / 2) if finished_any else min(interval * 2, self.poll_interval)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
