@@ -10,10 +10,10 @@ COLLECTION_COPY := $(BUILD)/ansible_collections/acs/upgrade
 OFFLINE_HELPER := $(firstword $(wildcard $(CURDIR)/../shared/tools/ansible-test-offline))
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: test venv host lint sanity unit integration molecule build-check demo bench clean
+.PHONY: test venv host lint sanity unit integration molecule build-check release-check demo bench clean
 
 ## Every test: lint, sanity, unit, integration (simulator, MariaDB, router containers, ansible-runner), molecule, build.
-test: venv host lint sanity unit integration molecule build-check
+test: venv host lint sanity unit integration molecule build-check release-check
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -49,7 +49,7 @@ molecule: venv host
 	bash tests/router/build-image.sh
 	for config in molecule/*/molecule.yml; do $(BIN)/molecule test -s $$(basename $$(dirname $$config)) || exit 1; done
 
-## The collection builds, installs offline, and ansible-doc renders every module from the installed copy.
+## The collection builds, installs offline, and ansible-doc renders every module and the inventory plugin from the installed copy.
 build-check: venv
 	rm -rf $(BUILD)/dist $(BUILD)/installed
 	mkdir -p $(BUILD)/dist
@@ -59,6 +59,13 @@ build-check: venv
 	  ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc --json acs.upgrade.$$module \
 	    | $(BIN)/python -c 'import json, sys; doc = json.load(sys.stdin); assert doc, "ansible-doc rendered nothing"; print("ansible-doc", *doc, "ok")' \
 	    || { echo "ansible-doc cannot render acs.upgrade.$$module"; exit 1; }; done
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc --json -t inventory acs.upgrade.cloudstack \
+	  | $(BIN)/python -c 'import json, sys; doc = json.load(sys.stdin); assert doc, "ansible-doc rendered nothing"; print("ansible-doc", *doc, "ok")'
+
+## Galaxy and AWX take it: galaxy-importer on the tarball (offline), antsibull-changelog lint, ansible-builder create
+## and introspection of the installed collection.
+release-check: venv
+	$(BIN)/pytest -q tests/release
 
 ## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers).
 demo: venv

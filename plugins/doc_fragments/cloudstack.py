@@ -28,8 +28,11 @@ options:
     type: str
   api_timeout:
     description:
-      - HTTP timeout of one API request, in seconds.
+      - HTTP timeout of one API request, in seconds; must be more than 0.
       - If not set, E(CLOUDSTACK_TIMEOUT), then C(timeout) of the C(cloudstack.ini) section, then V(10) is used.
+      - When the answer to a mutation does not come within this time, its job is looked for (by command, object
+        and start time) during three times this time after the request was sent before anything is sent again;
+        when it cannot be proven absent, the target is reported C(outcome_unknown) and nothing is resent.
     type: int
   api_verify_ssl_cert:
     description:

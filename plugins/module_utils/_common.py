@@ -10,15 +10,18 @@ import copy
 import json
 import os
 import typing as t
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import (
+    DEFAULT_TIMEOUT,
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     CloudStackClient,
     CloudStackError,
+    check_timeout,
     redact,
 )
 
@@ -78,7 +81,8 @@ def _verify_value(value: str | None) -> bool | str:
 
 def connection_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """Module parameters (already with their environment fallbacks) completed from cloudstack.ini."""
-    settings = {name: params.get(name) for name in _CONNECTION_SPEC}
+    # An empty option counts as unset: the playbooks pass "{{ lookup('env', ...) }}", which is "" without the variable.
+    settings = {name: None if params.get(name) == "" else params.get(name) for name in _CONNECTION_SPEC}
     region = settings["api_region"] or "cloudstack"
     if any(settings[name] is None for name in _INI_KEYS):
         section = _ini_section(region)
@@ -94,13 +98,21 @@ def connection_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     return settings
 
 
+def url_password(url: str | None) -> str | None:
+    """The password of ``user:password@`` in a URL, if it has one."""
+    try:
+        return urlsplit(url).password if url else None
+    except ValueError:
+        return None
+
+
 def client_from_params(params: t.Mapping[str, t.Any]) -> CloudStackClient:
     settings = connection_settings(params)
     return CloudStackClient(
         endpoint=settings["api_url"],
         api_key=settings["api_key"],
         api_secret=settings["api_secret"],
-        timeout=int(settings["api_timeout"] or 10),
+        timeout=check_timeout(DEFAULT_TIMEOUT if settings["api_timeout"] in (None, "") else settings["api_timeout"]),
         verify=_verify_value(settings["api_verify_ssl_cert"]),
         method=(settings["api_http_method"] or "get").lower(),
         signature_version=int(settings["api_signature_version"] or 3),
@@ -114,6 +126,10 @@ class CloudStackModule:
         self.module = module
         self.params = module.params
         self._client: CloudStackClient | None = None
+        # A password written into api_url (http://user:password@host) is masked in every output, as no_log values are.
+        password = url_password(self.params.get("api_url"))
+        if password:
+            module.no_log_values.add(password)
 
     @property
     def client(self) -> CloudStackClient:

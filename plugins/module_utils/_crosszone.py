@@ -186,6 +186,8 @@ class Wait:
     store_ids: tuple[int, ...] = ()
     # template_download only: the zone's SSVM runs, so restarting its cloud service makes it download the template now.
     restart_ssvm: bool = False
+    # template_download only: why waiting cannot end it (the zone's SSVM cannot start), and what to do; None when it can.
+    blocked_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +198,7 @@ class Wait:
             "zone_name": self.zone_name,
             "template_id": self.template_id,
             "store_ids": list(self.store_ids),
+            "blocked_by": self.blocked_by,
             "message": self.message,
         }
 
@@ -351,13 +354,18 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
         if not running and cloud.zone_hypervisor(z) == group.hypervisor and z in cloud.downloaded_zones(canonical):
             waits.append(_running_wait(cloud, z, canonical))
         if missing:
+            # The SSVM downloads, whatever state the CPVM is in: a running SSVM is restarted, a stopped one downloads when it starts.
+            ssvm_running = cloud.system_vm_states(z)[SSVM] == RUNNING
             how = (
                 "restart (do not destroy) the cloud service on the SSVM of that zone so that it downloads the template"
-                if running
+                if ssvm_running
                 else "the SSVM of that zone downloads it once it runs"
             )
             if cloud.zone_hypervisor(z) not in (group.hypervisor, None):
                 how += f" (it runs on {cloud.zone_hypervisor(z)} and downloads the {group.hypervisor} template too)"
+            blocker = None if ssvm_running else _ssvm_start_blocker(cloud, group, z)
+            if blocker:
+                how += f"; it cannot start yet: {blocker}"
             waits.append(
                 Wait(
                     "template_download",
@@ -366,10 +374,26 @@ def _final_waits(cloud: Cloud, group: Group, canonical: int) -> list[Wait]:
                     canonical,
                     f"template {canonical} {DOWNLOADED} (template_store_ref) in image store(s) {_ids(missing)} of {_zone_label(cloud, z)}; {how}",
                     missing,
-                    running,
+                    ssvm_running,
+                    blocker,
                 )
             )
     return waits
+
+
+def _ssvm_start_blocker(cloud: Cloud, group: Group, zone_id: int) -> str | None:
+    """Why the SSVM of a zone whose system VMs are not Running cannot start (so it never downloads a template while only
+    this group changes), with what to do; None when CloudStack can recreate it."""
+    if cloud.can_recreate(zone_id):
+        return None
+    hypervisor = cloud.zone_hypervisor(zone_id)
+    if hypervisor is None:
+        return "the hypervisor of its system VMs is unknown; check the zone by hand"
+    taken = cloud.taken_template_id(hypervisor)
+    missing = f"{hypervisor}'s Active template {taken} is in none of its image stores" if taken is not None else f"{hypervisor} has no Active template"
+    if hypervisor != group.hypervisor:
+        return f"its system VMs run on {hypervisor} and {missing}; repair the {hypervisor} templates first (hypervisor {hypervisor}, or no hypervisor option)"
+    return f"{missing}; check the zone by hand"
 
 
 def blocked_reason(cloud: Cloud, group: Group) -> str | None:
@@ -635,6 +659,11 @@ def plan_text(groups: list[dict[str, Any]]) -> list[str]:
     """The report of ``report_as_dict`` as lines an operator reads before saying yes: per group the rows, the zones
     (which hypervisor their system VMs run on, which cannot recreate them), each step with its SQL and its waits."""
     lines: list[str] = []
+    if sum(1 for group in groups if group["plan"]) > 1:
+        lines.append(
+            "groups in the order their steps run (groups with zones that cannot recreate their SSVM/CPVM first); each call runs the first "
+            "step any group can run now, so the steps of one group may run while another waits"
+        )
     for group in groups:
         if not group["duplicated"]:
             continue
@@ -725,7 +754,9 @@ def _write_backup(path: str, doc: dict[str, Any]) -> None:
     """Write the whole file atomically (a reader sees the old or the new file, never half), mode 0600."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise CrossZoneError(f"cannot write backup_file {path}: directory {directory} does not exist")
+        raise CrossZoneError(
+            f"cannot write backup_file {path}: directory {directory} does not exist; create it (mode 0700) or choose another backup_file; nothing was changed"
+        )
     try:
         fd, tmp = tempfile.mkstemp(prefix=".crosszone-backup-", dir=directory)
     except OSError as exc:
@@ -876,17 +907,27 @@ def load_cloud(cursor: Any, lock_rows: bool = False) -> Cloud:
     return Cloud(templates, zones, stores, store_refs, zone_refs, vms, hypervisors)
 
 
-def validate_canonical(cursor: Any, template_id: int) -> None:
-    """Refuse a canonical_template_id that is missing, not SYSTEM or removed (downloads are checked on the snapshot)."""
+def canonical_choices(cloud: Cloud) -> str:
+    """The rows a canonical_template_id may name, for error messages: those of the groups registered per zone."""
+    groups = [g for g in group_templates(cloud) if is_duplicated(g)]
+    if not groups:
+        return "no system VM template is registered per zone here: nothing to repair"
+    return "choose one of " + "; ".join(f"{_ids(g.template_ids)} ({g.hypervisor} {g.name!r})" for g in groups)
+
+
+def validate_canonical(cursor: Any, template_id: int, cloud: Cloud | None = None) -> None:
+    """Refuse a canonical_template_id that is missing, not SYSTEM or removed (downloads are checked on the snapshot);
+    with ``cloud`` the message lists the rows that may be chosen."""
+    choices = f"; {canonical_choices(cloud)}" if cloud is not None else ""
     cursor.execute("SELECT id, name, type, removed FROM vm_template WHERE id = %s", (template_id,))
     row = cursor.fetchone()
     if row is None:
-        raise CrossZoneError(f"canonical_template_id {template_id}: no such row in vm_template")
+        raise CrossZoneError(f"canonical_template_id {template_id}: no such row in vm_template{choices}")
     name, kind, removed = row[1:]
     if kind != "SYSTEM":
-        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) is of type {kind!r}, not SYSTEM")
+        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) is of type {kind!r}, not SYSTEM{choices}")
     if removed is not None:
-        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) was removed on {removed}; choose a template that is not removed")
+        raise CrossZoneError(f"canonical_template_id {template_id} ({name!r}) was removed on {removed}{choices or '; choose a template that is not removed'}")
 
 
 def select_full_rows(cursor: Any, template_ids: list[int]) -> list[dict[str, Any]]:
@@ -899,6 +940,21 @@ def select_state_rows(cursor: Any, template_ids: list[int], lock_rows: bool) -> 
     placeholders = ", ".join(["%s"] * len(template_ids))
     cursor.execute(f"SELECT id, state, cross_zones FROM vm_template WHERE id IN ({placeholders})" + (" FOR UPDATE" if lock_rows else ""), template_ids)
     return {int(i): {"state": s, "cross_zones": int(c)} for i, s, c in cursor.fetchall()}
+
+
+# MariaDB/MySQL error numbers: a statement the account has no privilege for (ER_TABLEACCESS_DENIED_ERROR, ER_COLUMNACCESS_DENIED_ERROR).
+_PRIVILEGE_ERRORS = (1142, 1143)
+
+
+def failed_change_message(action: str, exc: Exception, database: str, target: str) -> str:
+    """What the operator reads when the UPDATEs of a step (or a restore) fail and are rolled back."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    hint = (
+        f"; the account needs the SELECT and UPDATE privileges on {quote_identifier(database)}.`vm_template` (GRANT SELECT, UPDATE ON ...), then run again"
+        if code in _PRIVILEGE_ERRORS
+        else "; run again once the cause is fixed"
+    )
+    return f"{action} failed on {target} and was rolled back, nothing was changed (its backup_file entry is marked failed): {exc}{hint}"
 
 
 def execute_changes(cursor: Any, changes: tuple[Change, ...], database: str) -> None:

@@ -590,6 +590,8 @@ class StageRunner:
             return "failed", "%s was not started: %s" % (_command(work), outcome.errortext), []
         if outcome.status == "timed_out":
             return "unknown", "%s; the job may still finish: the next run follows it (job %s)" % (outcome.errortext, outcome.jobid), []
+        if outcome.status == "outcome_unknown":
+            return "unknown", "%s; whether %s started is unknown: the next run looks for its job before acting" % (outcome.errortext, _command(work)), []
         if work.after is None and work.after_error is None:
             self._read_back(work)
         after, work.after, error, work.after_error = work.after or [], None, work.after_error, None
@@ -629,13 +631,13 @@ class StageRunner:
 
     def _prepare(self, ended: list[JobOutcome]) -> None:
         """Read back every target whose job ended in this round at once, before each is judged in turn."""
-        works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out")]
+        works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out", "outcome_unknown")]
         if self._pool is not None and len(works) > 1:
             list(self._pool.map(self._read_back, works))
 
     def _on_complete(self, outcome: JobOutcome) -> list[JobTask]:
         work: _Work = outcome.context
-        if outcome.jobid and outcome.status != "submit_failed":
+        if outcome.jobid and outcome.status not in ("submit_failed", "outcome_unknown"):
             with self._lock:
                 self.in_flight = max(0, self.in_flight - 1)
             self.ended += 1
@@ -652,7 +654,17 @@ class StageRunner:
         if status == "failed" and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
             # The live patch job has ended (failed or verified wrong): now, and only now, the legacy path may act.
             if self._may_submit():
-                self._record(work, "failed", jobid=outcome.jobid, error=reason, duration=outcome.duration, changed=False)
+                self._record(
+                    work,
+                    "failed",
+                    jobid=outcome.jobid,
+                    error=reason,
+                    duration=outcome.duration,
+                    changed=False,
+                    recreate=True,
+                    started=getattr(outcome, "started_at", None),
+                    finished=getattr(outcome, "finished_at", None),
+                )
                 self.counts["fallbacks"] += 1
                 fallback = _Work(work.item, work.batch, "legacy")
                 fallback.before, fallback.before_failing, fallback.fell_back = work.before, work.before_failing, True
@@ -670,6 +682,9 @@ class StageRunner:
             health_before=_describe(work.before_failing) if self._with_health and work.is_unit else None,
             health_after=health_after,
             fallback=work.fell_back,
+            recreate=False,
+            started=getattr(outcome, "started_at", None),
+            finished=getattr(outcome, "finished_at", None),
         )
         self.counts[status] += 1
         self._final[work.key] = status

@@ -67,6 +67,7 @@ class RouterHealth:
     checks: list[Check] = field(default_factory=list)
     error: str | None = None
     fresh: bool = False
+    waited: float = 0.0  # seconds waited for the first results of a new router
 
 
 @dataclass
@@ -178,10 +179,15 @@ def mark_stale(checks: t.Iterable[Check], now: datetime.datetime, max_age: int |
         check.stale = check.last_updated is None or check.last_updated < limit
 
 
+def missing_types(router: RouterHealth, types: t.Sequence[str]) -> list[str]:
+    """The check types of ``types`` a router has no result of (a new router has none until its first scheduled runs)."""
+    return [check_type for check_type in types if not any(check.type == check_type for check in router.checks)]
+
+
 def needs_refresh(router: RouterHealth, now: datetime.datetime, max_age: int | None, types: t.Sequence[str]) -> bool:
     """Whether a router's cached results of one of ``types`` are missing, or too old to judge it."""
     relevant = [check for check in router.checks if check.type in types]
-    if any(not any(check.type == check_type for check in relevant) for check_type in types):
+    if missing_types(router, types):
         return True
     if max_age is None:
         return False
@@ -273,7 +279,7 @@ def judge(
             known, matched = baseline.known_failures(router)
             counted = [name for name in counted if name not in known]
         error = router.error
-        missing = [check_type for check_type in options.types if not any(check.type == check_type for check in checks)]
+        missing = missing_types(router, options.types)
         if error is None and missing:
             # Without results of a type the router cannot be vouched for: a new router has no advanced results for
             # router.health.checks.advanced.interval minutes.
@@ -288,6 +294,7 @@ def judge(
                 "vpc_id": router.vpc_id,
                 "redundant_state": router.redundant_state,
                 "fresh": router.fresh,
+                "waited": round(router.waited, 1),
                 "checks": [check.as_dict() for check in checks if check.failing or not only_failed_checks],
                 "failed_checks": failed,
                 "stale_checks": sorted({check.name for check in checks if check.stale}),

@@ -6,7 +6,8 @@
 At most ``parallel`` jobs are in flight. Each round polls all of them with one paged ``listAsyncJobs`` (or a
 few ``queryAsyncJobResult`` calls when only a few are in flight), and the pause between rounds grows from a
 short first wait up to ``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait
-is unbounded.
+is unbounded; the clock runs through the requests too (a slow API does not stretch a deadline by a round of
+reads), and a job is declared timed out only from a state read after its time was up.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 
 PENDING, SUCCEEDED, FAILED, CANCELLED = 0, 1, 2, 3
 STATUS_NAMES = {SUCCEEDED: "succeeded", FAILED: "failed", CANCELLED: "cancelled"}
 
 # Outcome statuses a caller can see.
-OUTCOMES = ("succeeded", "failed", "cancelled", "timed_out", "submit_failed", "not_submitted", "submitted")
-FAILURES = frozenset(("failed", "cancelled", "timed_out", "submit_failed"))
+# submit_failed: the server refused the submit, nothing started; outcome_unknown: its answer was lost and could not be settled.
+OUTCOMES = ("succeeded", "failed", "cancelled", "timed_out", "submit_failed", "outcome_unknown", "not_submitted", "submitted")
+FAILURES = frozenset(("failed", "cancelled", "timed_out", "submit_failed", "outcome_unknown"))
+
+# A poll read that fails is retried once by the client; the next round reads again anyway.
+POLL_ATTEMPTS = 2
 
 # With this many jobs in flight, one listAsyncJobs per round is cheaper than a queryAsyncJobResult per job.
 LIST_THRESHOLD = 4
@@ -52,6 +57,12 @@ class JobOutcome:
     started: float | None = None
     finished: float | None = None
     context: t.Any = None
+    # When the job's time is up (its timeout or the run deadline), and when its last state read began.
+    due: float | None = field(default=None, repr=False)
+    read_at: float | None = field(default=None, repr=False)
+    # Wall-clock start and end (ISO-8601 UTC) for reports; ``started``/``finished`` are on the runner's clock.
+    started_at: str | None = None
+    finished_at: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -70,7 +81,13 @@ class JobOutcome:
             "jobid": self.jobid,
             "errortext": self.errortext,
             "duration": self.duration,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
         }
+
+
+def _wall_clock() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def failure_exceeded(total: int, outcomes: t.Iterable[JobOutcome], max_fail_percentage: float) -> bool:
@@ -159,6 +176,8 @@ class JobRunner:
                             self._start(task, outcome)
                     for _task, outcome in burst:
                         if outcome.status == "pending":
+                            # The job's time starts when it exists: settling a lost answer or waiting out refusals is not the job's.
+                            outcome.due = min(self._clock() + self.job_timeout, end_of_run)
                             in_flight[outcome.jobid] = outcome  # type: ignore[index]
                         else:
                             queue[:0] = self._complete(outcome, outcomes)
@@ -166,17 +185,22 @@ class JobRunner:
                 if not in_flight:
                     break
                 now = self._clock()
-                self._sleep(max(0.0, min(interval, end_of_run - now, self._next_timeout(in_flight) - now)))
-                finished_any = self._poll(in_flight, self._since(in_flight))
+                self._sleep(max(0.0, min(interval, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
+                since = self._since(in_flight)
+                finished_any = self._poll(in_flight, since)
+                # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
+                overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
+                if overdue:
+                    finished_any |= self._poll(overdue, since)
                 now = self._clock()
                 ended = []
                 for jobid, outcome in list(in_flight.items()):
-                    if outcome.status == "pending" and (now >= end_of_run or now - outcome.started >= self.job_timeout):  # type: ignore[operator]
+                    if outcome.status == "pending" and outcome.read_at is not None and outcome.read_at >= outcome.due:  # type: ignore[operator]
                         outcome.status = "timed_out"
-                        limit = "the run deadline of %ss" % self.deadline if now >= end_of_run else "the job timeout of %ss" % self.job_timeout
+                        limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
                         outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
                     if outcome.status != "pending":
-                        outcome.finished = now
+                        outcome.finished, outcome.finished_at = now, _wall_clock()
                         del in_flight[jobid]
                         ended.append(outcome)
                 if ended and self.prepare is not None:
@@ -205,19 +229,23 @@ class JobRunner:
         oldest = self._clock() - min(outcome.started for outcome in in_flight.values())  # type: ignore[type-var]
         return datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=oldest + LIST_MARGIN)
 
-    def _next_timeout(self, in_flight: dict[str, JobOutcome]) -> float:
-        return min(outcome.started + self.job_timeout for outcome in in_flight.values())  # type: ignore[operator]
+    def _is_overdue(self, outcome: JobOutcome) -> bool:
+        """Its time is up, and its last state read began before that."""
+        return self._clock() >= outcome.due and (outcome.read_at is None or outcome.read_at < outcome.due)  # type: ignore[operator]
 
     def _start(self, task: JobTask, outcome: JobOutcome) -> None:
-        outcome.started = self._clock()
+        outcome.started, outcome.started_at = self._clock(), _wall_clock()
         if task.jobid:
             outcome.jobid, outcome.status = task.jobid, "pending"
             return
         try:
             outcome.jobid = task.submit()  # type: ignore[misc]
             outcome.status = "pending"
+        except UnknownOutcomeError as exc:
+            outcome.status, outcome.errortext, outcome.finished = "outcome_unknown", exc.message, self._clock()
+            outcome.result = exc.as_dict()
         except CloudStackError as exc:
-            outcome.status, outcome.errortext, outcome.finished = "submit_failed", exc.message, self._clock()
+            outcome.status, outcome.errortext, outcome.finished, outcome.finished_at = "submit_failed", exc.message, self._clock(), _wall_clock()
             outcome.result = exc.as_dict()
 
     def _complete(self, outcome: JobOutcome, outcomes: list[JobOutcome] | None = None) -> list[tuple[JobTask, JobOutcome]]:
@@ -233,8 +261,11 @@ class JobRunner:
         seen: dict[str, dict[str, t.Any]] = {}
         if len(in_flight) >= LIST_THRESHOLD:
             self.poll_calls += 1
+            started = self._clock()
+            for outcome in in_flight.values():
+                outcome.read_at = started
             try:
-                listed = self.client.jobs_since(since)
+                listed = self.client.jobs_since(since, attempts=POLL_ATTEMPTS)
             except CloudStackError:
                 listed = []  # fall back to one query per job below
             seen = {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}
@@ -243,8 +274,9 @@ class JobRunner:
             job = seen.get(jobid)
             if job is None:
                 self.poll_calls += 1
+                outcome.read_at = self._clock()
                 try:
-                    job = self.client.query_job(jobid)
+                    job = self.client.query_job(jobid, attempts=POLL_ATTEMPTS)
                 except CloudStackError as exc:
                     if exc.status in (431, 530) and "job" in exc.errortext.lower():
                         outcome.status, outcome.errortext = "failed", exc.message

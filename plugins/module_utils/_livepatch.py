@@ -16,7 +16,7 @@ import math
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
@@ -31,10 +31,9 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 
 LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
 SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
-# What patchSystemVm answers when the VM already has the payload (forced=false).
-UNCHANGED_MARKER = "No change in the scripts checksum"
-# Statuses of a target that make the run fail.
-FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted"))
+# Statuses of a target that make the run fail. Only "failed" asks for a recreate: a target "not_submitted" was never
+# touched, and one whose outcome is unknown must be checked before anything else is done to it.
+FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_unknown"))
 
 
 def recreate_hint(what: str = "it") -> str:
@@ -60,6 +59,8 @@ class Target:
     status: str = "not_patched"
     jobid: str | None = None
     duration: float | None = None
+    started: str | None = None
+    finished: str | None = None
     before: dict[str, t.Any] = field(default_factory=dict)
     after: dict[str, t.Any] = field(default_factory=dict)
     routers: list[Router] = field(default_factory=list)
@@ -95,6 +96,8 @@ class Target:
             "status": self.status,
             "jobid": self.jobid,
             "duration": self.duration,
+            "started": self.started,
+            "finished": self.finished,
             "before": self.before,
             "after": self.after,
             "routers": [router.name for router in self.routers],
@@ -159,8 +162,8 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
     return target
 
 
-def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
-    """The path of one network or VPC (all its routers at once) and why."""
+def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None) -> Target:
+    """The path of one network or VPC (all its routers at once) and why; ``payload``: see ``_matrix.payload_scriptsversion``."""
     domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
     target = Target(
         kind=unit.kind,
@@ -194,7 +197,6 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool) -> Target:
             % ", ".join("%s (%s)" % (router.name, router.redundantstate or "UNKNOWN") for router in redundant)
         )
 
-    payload = payload_scriptsversion(fleet.routers, fleet.version)
     patched = [router_facts(router, fleet.version, payload).live_patched for router in running]
     if running and not forced and all(patched):
         target.path, target.status = SKIPPED, "unchanged"
@@ -307,7 +309,7 @@ def judge_systemvm(target: Target, outcome: JobOutcome, vm_after: SystemVm | Non
 
 def summarize(targets: t.Iterable[Target]) -> dict[str, int]:
     counts = {"targets": 0, LIVEPATCH: 0, SKIPPED: 0, LEGACY: 0}
-    for status in ("would_patch", "submitted", "patched", "unchanged", "failed", "timed_out", "not_submitted", "not_patched"):
+    for status in ("would_patch", "submitted", "patched", "unchanged", "failed", "timed_out", "not_submitted", "outcome_unknown", "not_patched"):
         counts[status] = 0
     for target in targets:
         counts["targets"] += 1
@@ -406,7 +408,8 @@ class LivePatcher:
         forced = self.params["forced"]
         units, empty = self.select_units(fleet)
         self.targets = [plan_systemvm(vm, fleet, forced) for vm in self.select_systemvms(fleet)]
-        self.targets += [plan_unit(unit, fleet, forced) for unit in units] + empty
+        payload = payload_scriptsversion(fleet.routers, fleet.version)
+        self.targets += [plan_unit(unit, fleet, forced, payload) for unit in units] + empty
         return self.targets
 
     # -- running ---------------------------------------------------------------------------------------------
@@ -431,10 +434,16 @@ class LivePatcher:
     def verify(self, outcome: JobOutcome) -> None:
         """Settle one finished job: read the target again and decide patched, unchanged or failed."""
         target: Target = outcome.context
-        target.jobid, target.duration = outcome.jobid, outcome.duration
+        target.jobid, target.duration, target.started, target.finished = outcome.jobid, outcome.duration, outcome.started_at, outcome.finished_at
+        if outcome.status == "outcome_unknown":
+            target.status = "outcome_unknown"
+            target.reason = "the answer to the live patch request was lost and its job could be neither found nor ruled out, so nothing was sent again: %s" % (
+                outcome.errortext
+            )
+            return
         if outcome.status in ("submit_failed", "not_submitted"):
-            target.status = "failed" if outcome.status == "submit_failed" else "not_submitted"
-            target.reason = "%s: %s" % ("the live patch was not started" if outcome.status == "submit_failed" else "not started", outcome.errortext)
+            target.status = "not_submitted"
+            target.reason = "the live patch was not started, nothing changed (run again to patch it): %s" % outcome.errortext
             return
         try:
             if target.is_router_unit:
@@ -451,6 +460,9 @@ class LivePatcher:
                 judge_unit(target, outcome, routers_after, self.fleet.version)  # type: ignore[union-attr]
             else:
                 judge_systemvm(target, outcome, vm_after, self.fleet.version)  # type: ignore[union-attr]
+        settled = getattr(self.client, "settled", {}).get(outcome.jobid)
+        if settled:
+            target.reason = "%s (%s)" % (target.reason, settled)
         if target.status == "failed":
             # The runner's max_fail_percentage counts this target as failed even when its job succeeded.
             outcome.status, outcome.errortext = "failed", target.reason

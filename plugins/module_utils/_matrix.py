@@ -67,6 +67,11 @@ def ms_supports_livepatch(ms_version: str) -> bool:
     return compare_versions(ms_version, LIVEPATCH_MIN_MS_VERSION) >= 0
 
 
+def has_strongswan_caveat(template_version: str | None) -> bool:
+    """Whether a live patch of a router built from ``template_version`` carries the remote-access VPN caveat."""
+    return is_valid_version(template_version) and _release(str(template_version)) == _release(STRONGSWAN_CAVEAT_TEMPLATE)
+
+
 def livepatch_support(template_version: str | None, ms_version: str) -> Support:
     """Whether a system VM or router built from ``template_version`` can be live-patched by ``ms_version``.
 
@@ -88,7 +93,7 @@ def livepatch_support(template_version: str | None, ms_version: str) -> Support:
             % (template_version, LAST_NOT_PATCHABLE_TEMPLATE, ms_version),
             [],
         )
-    if release == _release(STRONGSWAN_CAVEAT_TEMPLATE):
+    if has_strongswan_caveat(template_version):
         return Support(True, "template %s can be live-patched by %s" % (template_version, ms_version), [STRONGSWAN_WARNING % template_version])
     return Support(True, "template %s can be live-patched by %s" % (template_version, ms_version), [])
 

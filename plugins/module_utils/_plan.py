@@ -81,7 +81,8 @@ def is_done(entry: dict[str, t.Any] | None) -> bool:
 
 
 def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
-    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch"
+    """A live patch that failed in a way that needs the legacy path; one never started, or whose outcome is unknown, does not."""
+    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch" and entry.get("recreate", True) is not False
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -574,6 +575,124 @@ def start_run(plan: dict[str, t.Any], previous: dict[str, t.Any] | None, now: da
 
 
 # ---------------------------------------------------------------------------------------------- running
+
+
+# ---------------------------------------------------------------------------------------------- module results
+
+
+# Target statuses of cs_livepatch and cs_recreate that finish an item; "would_*" (check mode) record nothing.
+FINISHED_STATUSES = frozenset(("patched", "unchanged", "succeeded"))
+# Failed statuses that must not hand an item to the legacy path: nothing was started, or what happened is unknown.
+NO_RECREATE_STATUSES = frozenset(("not_submitted", "outcome_unknown"))
+_SYSTEMVM_KINDS = frozenset(("systemvm", "secondarystoragevm", "consoleproxy"))
+
+
+def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """What a ``cs_livepatch`` or ``cs_recreate`` target says of its VMs after the job: name, the name it replaced, versions."""
+    if target.get("routers_after"):
+        # A restart with cleanup replaces the routers: the new one of a redundant pair takes the old one's role.
+        old = list(target.get("routers") or [])
+        paired = []
+        for router in target["routers_after"]:
+            match = next((item for item in old if item.get("redundantstate") == router.get("redundantstate")), old[0] if old else None)
+            if match in old:
+                old.remove(match)
+            paired.append(
+                {
+                    "name": router.get("name"),
+                    "replaced": (match or {}).get("name") if (match or {}).get("name") != router.get("name") else None,
+                    "redundantstate": router.get("redundantstate"),
+                    "version": router.get("version"),
+                    "scriptsversion": router.get("scriptsversion"),
+                }
+            )
+        return paired
+    if isinstance(target.get("after"), dict) and target["after"]:
+        return [
+            {"name": name, "version": (state or {}).get("version"), "scriptsversion": (state or {}).get("scriptsversion")}
+            for name, state in sorted(target["after"].items())
+        ]
+    if target.get("kind") in ("router", "systemvm") and target.get("version_after"):
+        return [{"name": target.get("name"), "redundantstate": target.get("redundantstate"), "version": target.get("version_after")}]
+    return []
+
+
+def outcomes_from_targets(
+    plan: dict[str, t.Any], keys: t.Iterable[str], targets: t.Iterable[dict[str, t.Any]], missing: str = "the module reported nothing for it"
+) -> list[dict[str, t.Any]]:
+    """Per-item outcomes ``{key, ok, changed, error, duration, recreate}`` of the ``keys`` a module was asked to act on.
+
+    A router target (a reboot acts router by router) counts for its network or VPC, which is finished only when
+    all its routers are; an item the module did not report is a failure, so that it is never taken as done.
+    ``recreate`` says whether a failure may go to the legacy path: not when nothing is known to have started.
+    """
+    wanted = list(keys)
+    router_unit = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
+    seen: dict[str, list[dict[str, t.Any]]] = {key: [] for key in wanted}
+    for target in targets:
+        kind = target.get("kind")
+        if kind in _SYSTEMVM_KINDS:
+            key = "systemvm:%s" % target.get("id")
+        elif kind == "router":
+            key = router_unit.get(target.get("id"), "")
+        else:
+            key = "%s:%s" % (kind, target.get("id"))
+        if key in seen:
+            seen[key].append(target)
+    outcomes = []
+    for key in wanted:
+        reported = seen[key]
+        if any(str(target.get("status", "")).startswith("would_") for target in reported):
+            continue
+        bad = [target for target in reported if target.get("status") not in FINISHED_STATUSES]
+        error = "; ".join("%s: %s" % (target.get("status"), target.get("reason")) for target in bad) if reported else missing
+        started = [target["started"] for target in reported if target.get("started")]
+        finished = [target["finished"] for target in reported if target.get("finished")]
+        outcomes.append(
+            {
+                "key": key,
+                "ok": bool(reported) and not bad,
+                "changed": any(target.get("status") in ("patched", "succeeded") for target in reported),
+                "error": error or None,
+                "duration": sum(float(target.get("duration") or 0) for target in reported) or None,
+                "recreate": any(target.get("status") not in NO_RECREATE_STATUSES for target in bad),
+                "statuses": sorted({str(target.get("status")) for target in reported}),
+                "started": min(started) if started else None,
+                "finished": max(finished) if finished else None,
+                "after": [vm for target in reported for vm in vms_after(target)],
+            }
+        )
+    return outcomes
+
+
+def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.Any], batch: int, path: str, now: datetime.datetime) -> list[dict[str, t.Any]]:
+    """Journal entries from per-item outcomes ``{key, ok, changed, error, duration, health_before, health_after}`` of a batch.
+
+    Outcomes of ``outcomes_from_targets`` also carry ``started``, ``finished``, ``statuses`` and ``after``, which the
+    entries keep (older journals have none of them, and the report does without).
+    """
+    stamp = now.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+    names = {item["key"]: item["name"] for item in plan["items"]}
+    return [
+        {
+            "key": outcome["key"],
+            "name": names.get(outcome["key"], outcome["key"]),
+            "ms_version": plan["ms_version"],
+            "batch": int(batch),
+            "path": path,
+            "status": "done" if outcome.get("ok") else "failed",
+            "recreate": not outcome.get("ok") and outcome.get("recreate", True) is not False,
+            "changed": bool(outcome.get("changed")),
+            "error": outcome.get("error"),
+            "duration": outcome.get("duration"),
+            "health_before": outcome.get("health_before"),
+            "health_after": outcome.get("health_after"),
+            "time": stamp,
+            # For the report: the job's own start and end, the module's target statuses, the VMs after the job.
+            **{field: outcome[field] for field in ("started", "finished", "statuses", "after") if field in outcome},
+        }
+        for outcome in outcomes
+    ]
 
 
 # The router version check compares the router's template and scripts with the management server's: it fails on

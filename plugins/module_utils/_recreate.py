@@ -10,12 +10,11 @@ reading it again. Every wait is bounded by the job timeout.
 
 from __future__ import annotations
 
-import datetime
 import time
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts
@@ -27,7 +26,7 @@ ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
 TRANSITIONAL_STATES = frozenset(("Starting", "Stopping", "Migrating", "Expunging", "Destroyed", "Creating"))
 
 # Target statuses that make the module fail.
-FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted"))
+FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_unknown"))
 
 # The routers of a redundant network or VPC; a reboot may take down one of them at a time only.
 PRIMARY = "PRIMARY"
@@ -61,9 +60,12 @@ class Target:
     reason: str = ""
     jobids: list[str] = field(default_factory=list)
     duration: float = 0.0
+    started: str | None = None
+    finished: str | None = None
     version_before: str | None = None
     version_after: str | None = None
     new_ids: list[str] = field(default_factory=list)
+    routers_after: list[Router] = field(default_factory=list)
     nothing_queued: bool = False
 
     @property
@@ -82,6 +84,8 @@ class Target:
         if outcome.jobid:
             self.jobids.append(outcome.jobid)
         self.duration = round(self.duration + (outcome.duration or 0.0), 3)
+        self.started = self.started or outcome.started_at
+        self.finished = outcome.finished_at or self.finished
 
     def as_result(self) -> dict[str, t.Any]:
         result: dict[str, t.Any] = {
@@ -98,6 +102,8 @@ class Target:
             "jobid": self.jobids[-1] if self.jobids else None,
             "jobids": list(self.jobids),
             "duration": self.duration if self.jobids else None,
+            "started": self.started,
+            "finished": self.finished,
             "version_before": self.version_before,
             "version_after": self.version_after,
             "new_ids": list(self.new_ids),
@@ -110,6 +116,9 @@ class Target:
             result["redundantstate"] = self.redundantstate
         if self.kind in ("network", "vpc"):
             result["routers"] = [{"id": router.id, "name": router.name, "redundantstate": router.redundantstate} for router in self.routers]
+            result["routers_after"] = [
+                {field: getattr(router, field) for field in ("id", "name", "redundantstate", "version", "scriptsversion")} for router in self.routers_after
+            ]
         return result
 
 
@@ -119,6 +128,10 @@ class Target:
 def router_is_current(router: Router, ms_version: str) -> bool:
     """Whether the router runs the current template (its ``version``); never ``requiresupgrade``, false after a live patch."""
     return router_facts(router, ms_version).template_current
+
+
+def nothing_queued_reason(target: Target) -> str:
+    return "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
 
 
 def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
@@ -233,7 +246,7 @@ def reboot_waves(targets: t.Sequence[Target]) -> tuple[list[Target], list[Target
 
 def summarize(targets: t.Sequence[Target]) -> dict[str, int]:
     summary = {"total": len(targets)}
-    for status in ("unchanged", "skipped", "would_recreate", "succeeded", "failed", "timed_out", "not_submitted"):
+    for status in ("unchanged", "skipped", "would_recreate", "succeeded", "failed", "timed_out", "not_submitted", "outcome_unknown"):
         summary[status] = sum(1 for target in targets if target.status == status)
     return summary
 
@@ -326,6 +339,10 @@ class Recreator:
             return False
         if outcome.status == "not_submitted":
             target.finish("not_submitted", "%s not sent for %s: %s" % (command, target.label, outcome.errortext or "stopped"))
+        elif outcome.status == "submit_failed":
+            target.finish("not_submitted", "%s of %s was not started, nothing changed: %s" % (command, target.label, outcome.errortext))
+        elif outcome.status == "outcome_unknown":
+            target.finish("outcome_unknown", "%s of %s: %s; nothing was sent again" % (command, target.label, outcome.errortext))
         elif outcome.status == "timed_out":
             target.finish("timed_out", "%s of %s: %s; check the job in CloudStack before running again" % (command, target.label, outcome.errortext))
         else:
@@ -477,16 +494,13 @@ class Recreator:
             if target.nothing_queued and router_is_current(target.routers[0], self.fleet.version):
                 target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
             elif target.nothing_queued:
-                target.finish(
-                    "failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
-                )
+                target.finish("failed", nothing_queued_reason(target))
             else:
                 self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate")
 
     def _template_upgrader(self, target: Target) -> t.Callable[[], str]:
         def submit() -> str:
-            since = time.time()
-            answer = self.client.call("upgradeRouterTemplate", _settle=lambda: self._settle_upgrade(target.id, since), id=target.id)
+            answer = self.client.call("upgradeRouterTemplate", _settle=lambda attempt: self._settle_upgrade(target.id, attempt), id=target.id)
             jobs = upgraded_job_ids(answer)
             if not jobs:
                 target.nothing_queued = True
@@ -495,10 +509,10 @@ class Recreator:
 
         return submit
 
-    def _settle_upgrade(self, routerid: str, since: float) -> dict[str, t.Any] | None:
-        started = datetime.datetime.fromtimestamp(since - 5, datetime.timezone.utc)
-        found = self.client.find_job(routerid, started)
-        return {"asyncjobs": [{"jobid": found}]} if found else None
+    def _settle_upgrade(self, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
+        """A lost upgradeRouterTemplate answer: the reboot job it queued on the router, if there is one."""
+        job = self.client.await_job("upgradeRouterTemplate", routerid, attempt)
+        return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
 
     @staticmethod
     def _redundant_units(targets: list[Target]) -> dict[tuple[str, str], Unit]:
@@ -561,6 +575,7 @@ class Recreator:
             if self._job_failed(target, outcome, "restartVPC" if target.kind == "vpc" else "restartNetwork"):
                 continue
             after = self._unit_routers(target.unit)
+            target.routers_after = after
             before = {router.id for router in target.routers}
             target.new_ids = [router.id for router in after if router.id not in before]
             target.version_after = _versions(after)
@@ -579,7 +594,14 @@ class Recreator:
     # -- routers: one upgradeRouterTemplate call for a whole zone/pod/cluster/domain
 
     def upgrade_by_selector(self, targets: list[Target], selector: dict[str, str]) -> None:
-        answer = self.client.call("upgradeRouterTemplate", **selector)
+        try:
+            answer = self.client.call("upgradeRouterTemplate", **selector)
+        except CloudStackError as exc:
+            # One call for all of them: each target gets the call's fate, so that none is left without a status.
+            status = "outcome_unknown" if isinstance(exc, UnknownOutcomeError) else "not_submitted"
+            for target in targets:
+                target.finish(status, "upgradeRouterTemplate %s: %s" % (", ".join("%s=%s" % item for item in selector.items()), exc.message))
+            return
         jobs = upgraded_job_ids(answer)
         outcomes = self._run([JobTask(key=jobid, jobid=jobid) for jobid in jobs], parallel=max(len(jobs), 1))
         by_router: dict[str, JobOutcome] = {}
@@ -602,9 +624,7 @@ class Recreator:
         for target in targets:
             outcome = by_router.get(target.id)
             if outcome is None:
-                target.finish(
-                    "failed", "upgradeRouterTemplate queued no reboot for %s on template %s: %s" % (target.label, target.version_before, NOTHING_QUEUED_HINT)
-                )
+                target.finish("failed", nothing_queued_reason(target))
             elif not self._job_failed(target, outcome, "the reboot queued by upgradeRouterTemplate"):
                 pending.append(target)
         self._verify_routers(pending)

@@ -80,9 +80,9 @@ EXAMPLES = r"""
         zone: ch-gva-2
       register: zone_fleet
 
-    - name: Show the routers that still need a new template
+    - name: Show the routers that still run a template older than 4.18.0 (requiresupgrade is false after a live patch)
       ansible.builtin.debug:
-        msg: "{{ zone_fleet.fleet.routers | selectattr('requiresupgrade') | map(attribute='name') | list }}"
+        msg: "{{ zone_fleet.fleet.routers | rejectattr('version', 'version', '4.18.0', '>=') | map(attribute='name') | list }}"
 """
 
 RETURN = r"""
@@ -137,14 +137,17 @@ fleet:
       elements: dict
     systemvms:
       description:
-        - SSVMs and CPVMs with C(id), C(name), C(systemvmtype), C(state), C(agentstate), C(version) (template),
-          C(zoneid), C(zonename), C(podid), C(hostid) and the derived C(clusterid).
+        - SSVMs and CPVMs with C(id), C(name), C(systemvmtype), C(state), C(agentstate), C(version) (the version its
+          agent reports, the management server's once patched or booted under it), C(templateid), C(templatename),
+          C(template_version) (from the template name, or read with C(listTemplates)), C(zoneid), C(zonename),
+          C(podid), C(hostid) and the derived C(clusterid).
       type: list
       elements: dict
     routers:
       description:
         - Virtual routers with C(id), C(name), C(state), C(role), C(redundantstate), C(isredundantrouter),
-          C(version) (template), C(scriptsversion), C(softwareversion), C(requiresupgrade), C(zoneid), C(zonename),
+          C(version) (template), C(scriptsversion), C(softwareversion), C(requiresupgrade) (as CloudStack reports it, false
+          after a live patch although the template is old, so no proof of the template), C(zoneid), C(zonename),
           C(podid), C(hostid), the derived C(clusterid), C(account), C(domainid), C(domain), C(guestnetworkid), C(vpcid).
       type: list
       elements: dict

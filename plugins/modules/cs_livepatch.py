@@ -32,18 +32,21 @@ attributes:
     support: full
     details:
       - Makes no call that changes anything and returns the path and reason of every target.
-      - Whether a Running system VM already has the payload is known only to CloudStack (its scripts checksum
-        is not in the API), so check mode reports it as V(would_patch) unless O(forced) is false and a real run
-        answers that nothing changed.
+      - A Running system VM whose agent already reports the management server's version is reported V(unchanged);
+        any other is reported V(would_patch).
   diff_mode:
     support: none
   idempotent:
     support: full
     details:
-      - Networks and VPCs whose Running routers already run the management server's software are skipped
-        without any call that changes anything.
-      - System VMs are asked with C(patchSystemVm forced=false); CloudStack leaves a VM whose scripts checksum
-        matches untouched and says so, which is reported as V(unchanged) and leaves C(changed) false.
+      - Networks and VPCs whose Running routers are all live-patched already (C(softwareversion) the management
+        server's and C(scriptsversion) its payload's) are skipped without any call that changes anything.
+      - System VMs whose agent reports the management server's version (after C(patchSystemVm) or a boot under it)
+        are skipped the same way; the others are asked with C(patchSystemVm forced=false), and CloudStack's "No change
+        in the scripts checksum" answer is reported as V(unchanged) and leaves C(changed) false.
+      - Live-patched is not the same as on the current template, which a live patch never changes. Use
+        M(acs.upgrade.cs_recreate), or the plan's O(acs.upgrade.cs_upgrade_plan#module:require_new_template), where the
+        template matters.
 options:
   system_vms:
     description:
@@ -212,7 +215,10 @@ targets:
     status:
       description:
         - V(would_patch) (check mode), V(submitted) (O(wait=false)), V(patched), V(unchanged), V(failed),
-          V(timed_out), V(not_submitted) (stopped by O(max_fail_percentage)) or V(not_patched) (path not V(livepatch)).
+          V(timed_out), V(not_submitted) (stopped by O(max_fail_percentage), or refused by the management server until
+          the submit budget ran out; nothing was started and it is never handed to the legacy path),
+          V(outcome_unknown) (the answer was lost and the job could be neither found nor ruled out; nothing was sent
+          again, check the target before running again) or V(not_patched) (path not V(livepatch)).
       type: str
     jobid:
       description: Id of the job, when one was started.
@@ -220,10 +226,17 @@ targets:
     duration:
       description: Seconds from the start of the job to its end.
       type: float
+    started:
+      description: When the job was started, ISO-8601 UTC (for a report's timeline).
+      type: str
+    finished:
+      description: When the job was seen to end, ISO-8601 UTC.
+      type: str
     before:
       description:
         - Per VM name, its C(state), C(version) and, for routers, C(scriptsversion) and C(softwareversion) before the job.
-          System VMs carry no C(scriptsversion) or C(softwareversion) in the API.
+          System VMs carry no C(scriptsversion) or C(softwareversion) in the API; their C(version) is their agent's, and
+          C(template_version) their template's.
       type: dict
     after:
       description: The same, read again after the job.
@@ -248,7 +261,7 @@ summary:
   returned: always
   type: dict
   sample: {targets: 4, livepatch: 3, skipped: 0, legacy_required: 1, patched: 2, unchanged: 1, failed: 0, timed_out: 0,
-           not_submitted: 0, not_patched: 1, would_patch: 0, submitted: 0}
+           not_submitted: 0, outcome_unknown: 0, not_patched: 1, would_patch: 0, submitted: 0}
 jobs:
   description: Kind, id, name and job id of every target a job was started for.
   returned: always

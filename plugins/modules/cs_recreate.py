@@ -24,8 +24,9 @@ description:
     cleanup, and on one router of a redundant pair it leaves the network without redundancy. O(method=destroy) with
     O(target=router) is refused with the reason; O(method=restart_cleanup) recreates routers safely."
   - At most O(parallel) jobs run at once. Each target is verified by reading it again after its job.
-  - Targets already on the required template (C(requiresupgrade) false for routers, template version equal to the
-    management server's for system VMs) are left alone unless O(force=true).
+  - Targets already on the required template (the router's C(version), the system VM's template from C(templatename)
+    or C(listTemplates), at or above the management server's) are left alone unless O(force=true). C(requiresupgrade)
+    is not used, since CloudStack reports it false after a live patch although the template did not change.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
@@ -211,7 +212,9 @@ targets:
       description:
         - V(unchanged) (already current), V(skipped) (cannot be acted on now, see C(reason)), V(would_recreate)
           (check mode), V(succeeded) (job done and verified), V(failed), V(timed_out), V(not_submitted) (stopped by
-          O(max_fail_percentage) or held back to protect a redundant pair).
+          O(max_fail_percentage), held back to protect a redundant pair, or refused by the management server until the
+          submit budget ran out; nothing was started), or V(outcome_unknown) (the answer was lost and the job could be
+          neither found nor ruled out; nothing was sent again, check the object before running again).
       type: str
     reason:
       description: Why, in words, with what to do next when it did not succeed.
@@ -226,6 +229,12 @@ targets:
     duration:
       description: Seconds its jobs ran.
       type: float
+    started:
+      description: When its first job was started, ISO-8601 UTC (for a report's timeline).
+      type: str
+    finished:
+      description: When its last job was seen to end, ISO-8601 UTC.
+      type: str
     version_before:
       description: Template version before.
       type: str
@@ -236,11 +245,15 @@ targets:
       description: Ids of the replacements (the new system VM after V(destroy), the new routers after V(restart_cleanup)).
       type: list
       elements: str
+    routers_after:
+      description: The routers of a network or VPC after a restart with cleanup (id, name, redundantstate, version, scriptsversion).
+      type: list
+      elements: dict
 summary:
   description: How many targets ended in each status, and C(total).
   returned: always
   type: dict
-  sample: {total: 4, succeeded: 3, unchanged: 1, skipped: 0, would_recreate: 0, failed: 0, timed_out: 0, not_submitted: 0}
+  sample: {total: 4, succeeded: 3, unchanged: 1, skipped: 0, would_recreate: 0, failed: 0, timed_out: 0, not_submitted: 0, outcome_unknown: 0}
 management_server_version:
   description: Version of the management server.
   returned: always

@@ -145,7 +145,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 groups:
-  description: One entry per group of SYSTEM templates (same hypervisor and name), after the change of this call.
+  description:
+    - One entry per group of SYSTEM templates (same hypervisor and name), after the change of this call.
+    - In the order their steps run - groups with zones that cannot recreate their SSVM/CPVM first; each call runs the
+      first step any group can run now.
   returned: when O(state) is V(detected) or V(remediated)
   type: list
   elements: dict
@@ -241,8 +244,10 @@ waiting_for:
     - What the caller must wait for before the next call; the next call makes no change until it has happened.
     - Each entry has C(id) (C(kind:zone_id:template_id)), C(kind) (V(system_vms_running) or V(template_download)),
       C(zone_id), C(zone_name), C(template_id), C(store_ids), C(restart_ssvm) (for a download, whether the zone's SSVM
-      runs and a restart of its C(cloud) service starts the download; otherwise the SSVM downloads when it starts) and
-      C(message).
+      runs and a restart of its C(cloud) service starts the download; otherwise the SSVM downloads when it starts),
+      C(blocked_by) (for a download, why waiting cannot end it - the zone's SSVM cannot start, for example because its
+      system VMs run on a hypervisor whose templates are not repaired yet - and what to do; null when waiting ends it)
+      and C(message).
   returned: when O(state) is V(detected) or V(remediated)
   type: list
   elements: dict
@@ -254,6 +259,7 @@ waiting_for:
       zone_name: zone-2
       template_id: 635
       store_ids: []
+      blocked_by: null
       message: the SSVM and the CPVM of zone 2 (zone-2) Running (vm_instance type SecondaryStorageVm/ConsoleProxy, ...) ...
 plan_text:
   description:
@@ -336,7 +342,7 @@ class TemplateCrossZone:
         cloud = cz.load_cloud(cursor, lock_rows=lock_rows)
         groups = cz.group_templates(cloud)
         if self.canonical is not None:
-            cz.validate_canonical(cursor, self.canonical)
+            cz.validate_canonical(cursor, self.canonical, cloud)
             groups = [g for g in groups if self.canonical in g.template_ids]
         if self.params["hypervisor"]:
             wanted = self.params["hypervisor"].casefold()
@@ -356,6 +362,8 @@ class TemplateCrossZone:
                     f"; SYSTEM templates exist for: {', '.join(sorted({t.hypervisor for t in cloud.templates})) or 'none'}"
                 )
             groups = matching
+        # The order steps run in (and the plan is printed in): groups with zones that cannot recreate their system VMs first.
+        groups.sort(key=lambda g: not cz.zones_unable_to_recreate(cloud, g))
         return cloud, [cz.analyse(cloud, g, self.canonical) for g in groups]
 
     def _result(self, cloud: cz.Cloud, reports: list[cz.GroupReport], step: cz.Step | None) -> dict[str, Any]:
@@ -422,7 +430,9 @@ class TemplateCrossZone:
                 cz.mark_backup(path, self.database, index, "failed", error=f"{exc}; rolled back, nothing was changed")
             except (OSError, cz.CrossZoneError):
                 pass  # the entry stays 'attempted'; the error of the change is the one to report
-            raise
+            if isinstance(exc, cz.CrossZoneError):
+                raise
+            raise cz.CrossZoneError(cz.failed_change_message(action, exc, self.database, describe_target(self.params))) from None
         try:
             cz.mark_backup(path, self.database, index, "applied")
         except (OSError, cz.CrossZoneError) as exc:
@@ -432,9 +442,9 @@ class TemplateCrossZone:
         return [cz.analyse(cloud, r.group, self.canonical) for r in reports]
 
     def _step_to_run(self, cloud: cz.Cloud, reports: list[cz.GroupReport]) -> cz.Step | None:
-        """The first step any group can run now, groups with zones that cannot recreate their system VMs first; refuse when
-        nothing can run because groups are blocked."""
-        for report in sorted(reports, key=lambda r: not cz.zones_unable_to_recreate(cloud, r.group)):
+        """The first step any group can run now, in the order of ``_reports`` (groups with zones that cannot recreate their
+        system VMs first); refuse when nothing can run because groups are blocked."""
+        for report in reports:
             if report.action.step:
                 cz.check_step_safe(cloud, report.action.step.changes)
                 return report.action.step

@@ -15,7 +15,8 @@ description:
   - V(legacy) when the template is 4.13 or older, the management server is older than 4.17, a VPC has no tiers,
     the operator requires the current template (O(require_new_template)) or lists the object in
     O(force_legacy), or the journal records a failed live patch. V(skip) when the object is already current,
-    not Running (reported), or recorded as finished in the journal.
+    not Running (reported), or recorded as finished in the journal. Already current means live-patched
+    (C(softwareversion) and payload the server's) and, with O(require_new_template), also on the current template.
   - Groups the networks and VPCs by O(group_by) and orders the groups as O(order) says, then the others by
     zone name and name. The first O(canary_size) networks/VPCs to change form a canary batch that runs before
     every other router batch. A zone's SSVM and CPVM come before the first router batch of that zone; the
@@ -101,6 +102,9 @@ options:
     description:
       - Recreate from the current template instead of live patching (kernel, JRE or security fixes that a live
         patch does not bring).
+      - Every Running system VM and router whose template is older than the management server's takes the legacy
+        path, including those already live-patched (a live patch never changes the template, and CloudStack reports
+        C(requiresupgrade) false for them). Without it, live-patched ones are skipped whatever their template.
     type: bool
     default: false
   force_legacy:
@@ -119,6 +123,23 @@ options:
     description: Plan the networks and VPCs.
     type: bool
     default: true
+  include:
+    description:
+      - Only these are targeted; every other system VM and network/VPC is left out of the plan's work and listed
+        as skipped with the reason. Empty targets everything.
+      - An entry is the name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path)
+        or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
+        C(router:r-12-VM)). A router or a VPC tier stands for its network or VPC, which a restart acts on as a whole.
+      - An entry that matches nothing in the fleet is an error. A comma-separated string (an AWX survey answer) is accepted.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description:
+      - Never targeted, in the same form as O(include); listed in the plan as skipped with the entry that excluded them.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: acs.upgrade.cs_fleet_info
   - module: acs.upgrade.cs_upgrade_stage
@@ -191,6 +212,17 @@ plan:
     summary:
       description: Count of items per path and in total.
       type: dict
+    excluded:
+      description:
+        - The system VMs and networks/VPCs left out by O(include) and O(exclude), each with C(key), C(kind), C(id),
+          C(name), C(zoneid) and C(reason); they are also in C(items) with path V(skip) and C(excluded=true).
+      type: list
+      elements: dict
+excluded:
+  description: Why each system VM or network/VPC left out by O(include) and O(exclude) was left out.
+  returned: success
+  type: list
+  elements: str
 table:
   description: The plan as aligned text lines, batches then skipped items, and a summary line.
   returned: success
@@ -216,7 +248,9 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     plan_table,
     resumable,
     start_run,
+    summarize,
 )
+from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, select_targets
 
 # Lines of the plan table a result carries; the whole table is in plan.txt.
 TABLE_LINES = 60
@@ -244,6 +278,21 @@ def read_json(module: AnsibleModule, path: str, what: str, missing_ok: bool = Fa
         module.fail_json(msg="cannot read the %s %s: %s" % (what, path, exc))
 
 
+def add_excluded(plan: dict, targets: dict) -> None:
+    """The plan lists what targeting left out, as skipped items with the reason, and says which lists did it."""
+    zones = {item["zoneid"]: item["zonename"] for item in plan["items"] if item.get("zoneid")}
+    zones.update({zone["id"]: zone.get("name", zone["id"]) for zone in targets["fleet"].get("zones", [])})
+    for excluded in targets["excluded"]:
+        zonename = zones.get(excluded["zoneid"], excluded["zoneid"])
+        plan["items"].append(
+            dict(excluded, zonename=zonename, group=zonename, path="skip", warnings=[], excluded=True),
+        )
+    plan["excluded"] = targets["excluded"]
+    plan["settings"]["include"] = targets["include"]
+    plan["settings"]["exclude"] = targets["exclude"]
+    plan["summary"] = summarize(plan["items"])
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -263,6 +312,8 @@ def main() -> None:
             "journal": {"type": "path"},
             "include_systemvms": {"type": "bool", "default": True},
             "include_routers": {"type": "bool", "default": True},
+            "include": {"type": "list", "elements": "str", "default": []},
+            "exclude": {"type": "list", "elements": "str", "default": []},
         },
         required_one_of=[("fleet", "fleet_file")],
         mutually_exclusive=[("fleet", "fleet_file")],
@@ -282,8 +333,9 @@ def main() -> None:
     fleet = params["fleet"] if params["fleet"] is not None else read_json(module, params["fleet_file"], "fleet file")
     journal = read_journal(module, params["journal"])
     try:
+        targets = select_targets(fleet, params["include"], params["exclude"])
         plan = build_plan(
-            fleet,
+            targets["fleet"],
             group_by=params["group_by"],
             order=params["order"],
             batch_size=params["batch_size"],
@@ -296,12 +348,14 @@ def main() -> None:
             include_systemvms=params["include_systemvms"],
             include_routers=params["include_routers"],
         )
-    except PlanError as exc:
+    except (PlanError, TargetingError) as exc:
         module.fail_json(msg="cannot plan the upgrade: %s" % exc)
+    add_excluded(plan, targets)
+    excluded = [item["reason"] for item in plan["excluded"]]
     now = datetime.datetime.now(datetime.timezone.utc)
     if not output_dir:
         start_run(plan, None, now, params["max_run_time"], uuid.uuid4().hex)
-        module.exit_json(changed=False, plan=plan, table=plan_table(plan), groups=plan_steps(plan), summary=plan["summary"])
+        module.exit_json(changed=False, plan=plan, table=plan_table(plan), groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
     plan_file = os.path.join(output_dir, "plan.json")
     previous = read_json(module, plan_file, "earlier plan", missing_ok=True) if params["resume"] else None
     resume, why = resumable(previous, plan, journal)
@@ -326,6 +380,7 @@ def main() -> None:
         groups=plan_steps(plan),
         summary=plan["summary"],
         table=shown,
+        excluded=excluded[:TABLE_LINES],
     )
 
 

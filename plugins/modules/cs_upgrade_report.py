@@ -12,9 +12,17 @@ version_added: 0.1.0
 description:
   - Reads a plan made by M(acs.upgrade.cs_upgrade_plan) and the journal that M(acs.upgrade.cs_upgrade_batch)
     keeps, and writes C(report.json), C(report.md) and C(report.html) into O(output_dir).
-  - Per group it lists every system VM, network and VPC with its planned and final path, its outcome
-    (V(done), V(failed), V(not_run), V(skipped)) and why, and a timeline of what was done when and how long it took.
-  - The HTML page is self-contained (inline style, no script, no external resource).
+  - At the top, whether the run finished or where and why it stopped (O(stop_reason)), the totals per path and
+    outcome, how long it took, and what needs attention - failed targets with the error and what to do, targets
+    recreated after a failed live patch, outcomes unknown (a job still running when the run gave up on it),
+    targets not run, and skipped targets that are not Running - each with what to do.
+  - Per group, every network and VPC with a row per router (names before and after a recreate, redundant state,
+    template, scripts version and health before and after, job duration, longest service gap where measured), a
+    row per system VM, and a timeline of the jobs as an inline SVG (canary batch and health gates marked).
+    The remote-access VPN caveat of 4.14 templates is shown once per group with the routers it concerns.
+  - Outcomes are V(done), V(recreated), V(failed), V(unknown), V(not_run) and V(skipped).
+  - The HTML page is self-contained - inline style, inline SVG and a few lines of inline script (filter box,
+    sortable columns) allowed by hash in its Content-Security-Policy, nothing fetched - and prints well.
   - Texts that came from the API are redacted of query strings, so a report never carries a signed URL.
 author:
   - acs.upgrade contributors (@acs-upgrade)
@@ -34,9 +42,7 @@ options:
     description: The RV(acs.upgrade.cs_upgrade_plan#module:plan) value; or use O(plan_file).
     type: dict
   plan_file:
-    description:
-      - Path of C(plan.json) written by M(acs.upgrade.cs_upgrade_plan). With it the result carries the totals, not
-        the whole report (it is in C(report.json)).
+    description: Path of C(plan.json) written by M(acs.upgrade.cs_upgrade_plan) with O(acs.upgrade.cs_upgrade_plan#module:output_dir).
     type: path
     version_added: 0.2.0
   journal:
@@ -51,9 +57,20 @@ options:
     description: Title of the report.
     type: str
     default: CloudStack system VM and router upgrade
+  stop_reason:
+    description:
+      - Why the run stopped (the message of the task that stopped it); the report then says the run stopped, in which
+        group, and why. Empty when the run was not stopped.
+    type: str
+  downtime_dir:
+    description:
+      - A directory of downtime probe reports (JSON files with the C(container) name and, per service, its
+        C(longest_gap) in seconds, as C(tests/router/probe.py) writes them). The longest gap is shown on the row of the
+        router of that name. Files that are not such reports are ignored.
+    type: path
 seealso:
   - module: acs.upgrade.cs_upgrade_plan
-  - module: acs.upgrade.cs_upgrade_stage
+  - module: acs.upgrade.cs_upgrade_batch
 """
 
 EXAMPLES = r"""
@@ -77,10 +94,14 @@ files:
   type: dict
 report:
   description: The report (what C(report.json) holds).
-  returned: success, when O(plan) is given
+  returned: success
   type: dict
 stats:
-  description: Totals for a job summary, C(done), C(failed), C(not_run), C(skipped), C(groups), C(paths), C(ms_version).
+  description:
+    - For a job summary (AWX C(set_stats)) - C(outcome) (V(finished), V(finished_with_failures), V(stopped),
+      V(incomplete), V(not_started)), the totals C(done), C(recreated), C(failed), C(unknown), C(not_run), C(skipped),
+      C(groups), C(paths), C(duration) in seconds, C(ms_version), and the names of the targets in C(failed_names),
+      C(unknown_names) and C(recreated_names).
   returned: success
   type: dict
 """
@@ -91,7 +112,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, parse_journal
-from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report, render_html, render_markdown, stats
+from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report, parse_downtime, render_html, render_markdown, stats
 
 
 def write(module: AnsibleModule, path: str, content: str) -> bool:
@@ -112,6 +133,23 @@ def _temporary(path: str, content: str) -> str:
     return temporary
 
 
+def read_downtime(directory: str | None) -> dict[str, dict[str, float]]:
+    if not directory or not os.path.isdir(directory):
+        return {}
+    reports = []
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".json"):
+            continue
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                report = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict):
+            reports.append(report)
+    return parse_downtime(reports)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -120,6 +158,8 @@ def main() -> None:
             "journal": {"type": "path", "required": True},
             "output_dir": {"type": "path", "required": True},
             "title": {"type": "str", "default": "CloudStack system VM and router upgrade"},
+            "stop_reason": {"type": "str"},
+            "downtime_dir": {"type": "path"},
         },
         required_one_of=[("plan", "plan_file")],
         mutually_exclusive=[("plan", "plan_file")],
@@ -127,17 +167,19 @@ def main() -> None:
     )
     params = module.params
     try:
-        plan = params["plan"]
-        if plan is None:
+        if params["plan"] is None:
             with open(params["plan_file"], encoding="utf-8") as handle:
-                plan = json.load(handle)
+                params["plan"] = json.load(handle)
         journal = []
         if os.path.exists(params["journal"]):
             with open(params["journal"], encoding="utf-8") as handle:
                 journal = parse_journal(handle.read())
-        report = build_report(plan, journal, params["title"])
-    except (OSError, ValueError, PlanError, KeyError) as exc:
-        module.fail_json(msg="cannot build the upgrade report from the plan and the journal %s: %s" % (params["journal"], exc))
+        report = build_report(params["plan"], journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
+    except (OSError, PlanError, KeyError, TypeError, ValueError) as exc:
+        module.fail_json(
+            msg="cannot build the upgrade report from the plan and the journal %s: %s; fix that entry of the journal, then write the report again"
+            % (params["journal"], exc)
+        )
     output_dir = params["output_dir"]
     files = {fmt: os.path.join(output_dir, name) for fmt, name in (("json", "report.json"), ("markdown", "report.md"), ("html", "report.html"))}
     contents = {"json": json.dumps(report, indent=2, sort_keys=True) + "\n", "markdown": render_markdown(report), "html": render_html(report)}
@@ -149,8 +191,6 @@ def main() -> None:
         changed = any(written)
     except OSError as exc:
         module.fail_json(msg="cannot write the upgrade report into %s: %s; choose another output_dir" % (output_dir, exc))
-    if params["plan"] is None:
-        module.exit_json(changed=changed, files=files, stats=stats(report))
     module.exit_json(changed=changed, files=files, report=report, stats=stats(report))
 
 

@@ -78,9 +78,9 @@ options:
     type: str
   types:
     description:
-      - The check types to judge. A router without any result of one of these types fails the gate (a new router
-        has no advanced results for C(router.health.checks.advanced.interval) minutes; use O(refresh_stale) or
-        O(fresh), or judge V(basic) only).
+      - The check types to judge. A router without any result of one of these types (a new router has none until
+        its first scheduled runs, see O(results_timeout)) is neither failed nor called healthy. It is waited for,
+        then given fresh checks; only when those fail too does it fail the gate.
     type: list
     elements: str
     choices: [basic, advanced]
@@ -104,6 +104,24 @@ options:
     description: How many routers are asked for fresh checks at the same time (O(source=api)).
     type: int
     default: 5
+  results_timeout:
+    description:
+      - Seconds to wait for the first results of a router that has none yet (O(source=api), without O(fresh)).
+        CloudStack stores a new router's first basic results after C(router.health.checks.basic.interval) minutes (3)
+        and its advanced ones after C(router.health.checks.advanced.interval) minutes (10); the router is read again
+        every second until its first results are there.
+      - A router still without results when this time is up, or with results of only some of the O(types), gets
+        fresh checks. V(0) runs them at once.
+    type: int
+    default: 120
+  fresh_timeout:
+    description:
+      - Seconds one C(getRouterHealthCheckResults) with C(performfreshchecks) may take (O(source=api)). The checks run
+        on the router inside that request, which can take much longer than an ordinary API call (O(api_timeout)).
+      - A request that times out is not sent again (the checks may still be running on the router); the router is
+        reported with an error and fails the gate.
+    type: int
+    default: 300
   fail_on:
     description:
       - V(any) lets every failing check fail the gate; a list of check names lets only those fail it.
@@ -275,6 +293,9 @@ routers:
     error:
       description: Why the router could not be judged by its checks (no results, not Running, fresh checks failed).
       type: str
+    waited:
+      description: Seconds waited for the first results of a router that had none (see O(results_timeout)); 0 when it had results.
+      type: float
     passed:
       description: Whether the router passes the gate.
       type: bool
@@ -298,11 +319,13 @@ gate_passed:
   type: bool
 """
 
+import copy
 import datetime
 import json
 import os
 import socket
 import subprocess
+import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
@@ -322,6 +345,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._health import (
     describe_unknown,
     gate_message,
     judge,
+    missing_types,
     needs_refresh,
     parse_bool,
     unknown_check_names,
@@ -331,6 +355,8 @@ API_ONLY_OPTIONS = ("routers", "zone", "pod", "cluster", "domain", "account", "n
 ENABLED_SETTING = "router.health.checks.enabled"
 # Up to this many named routers are looked up one by one; more are picked from one paged read.
 NAMED_LOOKUP_LIMIT = 20
+# Seconds between reads of routers that wait for their first health check results.
+RESULTS_POLL_INTERVAL = 1.0
 
 
 def disabled_message(evidence: str) -> str:
@@ -418,9 +444,32 @@ class VrHealth(CloudStackModule):
         running = [router for router in routers if router.error is None]
         if fresh:
             self.refresh(running)
-        elif self.params["refresh_stale"]:
-            self.refresh([router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])])
+        else:
+            if self.params["refresh_stale"]:
+                self.refresh([router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])])
+            self.wait_for_results([router for router in running if not router.fresh and missing_types(router, self.params["types"])])
         return routers, skipped
+
+    def wait_for_results(self, routers: list[RouterHealth]) -> None:
+        """Routers without results of a judged type (just created): read them again until their first scheduled run has
+        stored some, bounded by results_timeout; those still missing a type then get fresh checks (the advanced interval
+        is longer than the basic one: once the router has answered its first run, asking is cheaper than waiting)."""
+        if not routers:
+            return
+        types = self.params["types"]
+        started = time.monotonic()
+        deadline = started + self.params["results_timeout"]
+        waiting = [router for router in routers if not router.checks]
+        while waiting and time.monotonic() < deadline:
+            time.sleep(min(RESULTS_POLL_INTERVAL, max(deadline - time.monotonic(), 0)))
+            for router in waiting:
+                found = self.client.list("listRouters", "router", id=router.id, listall=True, fetchhealthcheckresults=True)
+                router.checks = checks_from_api(found[0].get("healthcheckresults")) if found else router.checks
+                router.waited = time.monotonic() - started
+            waiting = [router for router in waiting if not router.checks]
+        for router in waiting:
+            router.waited = time.monotonic() - started
+        self.refresh([router for router in routers if missing_types(router, types)])
 
     def health_checks_enabled(self) -> bool | None:
         """The value of router.health.checks.enabled, or None when this key may not read settings."""
@@ -483,22 +532,36 @@ class VrHealth(CloudStackModule):
             params["isrecursive"] = True
         return params
 
+    @property
+    def fresh_client(self) -> t.Any:
+        """The client with the longer O(fresh_timeout): fresh checks run on the router inside the request."""
+        if getattr(self, "_fresh_client", None) is None:
+            self._fresh_client = copy.copy(self.client)
+            self._fresh_client.timeout = self.params["fresh_timeout"]
+        return self._fresh_client
+
     def refresh(self, routers: list[RouterHealth]) -> None:
         """Fresh checks of ``routers``, ``parallel`` at a time; a router whose checks fail to run gets an error."""
         if not routers:
             return
+        self.fresh_client  # noqa: B018 - made once here, not raced by the threads below
         with ThreadPoolExecutor(max_workers=self.params["parallel"]) as pool:
             outcomes = list(pool.map(self.fresh_checks, routers))
         disabled = [router.name for router, error in zip(routers, outcomes) if error and "not enabled" in error.errortext]
         if disabled:
             self.fail(disabled_message("fresh checks were refused on %s" % ", ".join(disabled[:10])))
         for router, error in zip(routers, outcomes):
-            if error is not None:
+            if error is not None and error.status is None:
+                router.error = "fresh health checks gave no answer within fresh_timeout (%d s) and were not sent again: %s" % (
+                    self.params["fresh_timeout"],
+                    error.errortext,
+                )
+            elif error is not None:
                 router.error = "fresh health checks failed: %s" % error.errortext
 
     def fresh_checks(self, router: RouterHealth) -> CloudStackError | None:
         try:
-            answer = self.client.call("getRouterHealthCheckResults", routerid=router.id, performfreshchecks=True)
+            answer = self.fresh_client.call("getRouterHealthCheckResults", routerid=router.id, performfreshchecks=True)
         except CloudStackError as exc:
             return exc
         router.checks = checks_from_api((answer.get("routerhealthchecks") or {}).get("healthchecks"))
@@ -575,6 +638,8 @@ def main() -> None:
             fresh={"type": "bool", "default": False},
             refresh_stale={"type": "bool", "default": False},
             parallel={"type": "int", "default": 5},
+            results_timeout={"type": "int", "default": 120},
+            fresh_timeout={"type": "int", "default": 300},
             fail_on={"type": "list", "elements": "str", "default": ["any"]},
             ignore={"type": "list", "elements": "str", "default": []},
             max_age={"type": "int"},
@@ -588,9 +653,11 @@ def main() -> None:
         required_by={"account": "domain"},
         supports_check_mode=True,
     )
-    for name in ("parallel", "script_timeout"):
+    for name in ("parallel", "script_timeout", "fresh_timeout"):
         if module.params[name] < 1:
             module.fail_json(msg="%s must be at least 1, not %d" % (name, module.params[name]))
+    if module.params["results_timeout"] < 0:
+        module.fail_json(msg="results_timeout must be a number of seconds of at least 0, not %d" % module.params["results_timeout"])
     if module.params["max_age"] is not None and module.params["max_age"] < 1:
         module.fail_json(msg="max_age must be a number of seconds of at least 1, not %d" % module.params["max_age"])
     if not module.params["types"]:

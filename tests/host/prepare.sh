@@ -2,11 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Prepare a Debian host for the integration suites: install the Debian packages they use and start dockerd.
+# chromium renders the HTML report headless in its test (as root it needs --no-sandbox).
 # Idempotent; only installs what is missing. MariaDB is not started here: each test session starts its own
 # private server on a loopback port.
 set -euo pipefail
 
-packages=(docker.io debootstrap mariadb-server mariadb-client iproute2 git shellcheck)
+packages=(docker.io debootstrap mariadb-server mariadb-client iproute2 git shellcheck chromium)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -28,4 +29,4 @@ if ! docker info >/dev/null 2>&1; then
     done
     docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /tmp/acs-upgrade-dockerd.log" >&2; exit 1; }
 fi
-echo "host ready: docker $(docker version --format '{{.Server.Version}}'), debootstrap, mariadb $(mariadbd --version 2>/dev/null | awk '{print $3}')"
+echo "host ready: docker $(docker version --format '{{.Server.Version}}'), debootstrap, mariadb $(mariadbd --version 2>/dev/null | awk '{print $3}'), $(chromium --version 2>/dev/null)"

@@ -20,6 +20,7 @@ def make_client(sim, role="admin", **options):
     key, secret = (sim.admin_key, sim.admin_secret) if role == "admin" else (sim.user_key, sim.user_secret)
     options.setdefault("backoff_base", 0.01)
     options.setdefault("backoff_cap", 0.05)
+    options.setdefault("settle_window", 0.5)
     return CloudStackClient(sim.url, key, secret, **options)
 
 

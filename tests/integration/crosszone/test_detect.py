@@ -99,6 +99,18 @@ def test_unfit_canonical_rows_are_refused(cloud_db, run_module, canonical, messa
     result = run_module(module, dict(db.params, canonical_template_id=canonical))
     assert result["failed"]
     assert result["msg"].startswith(message)
+    # and what to choose instead
+    assert result["msg"].endswith("; choose one of 634, 635, 636 (XenServer 'systemvm-xenserver-4.5')")
+
+
+def test_an_unknown_canonical_row_names_the_rows_of_every_hypervisor_to_choose_from(cloud_db, run_module):
+    db = cloud_db("mixed_hypervisors")
+    result = run_module(module, dict(db.params, canonical_template_id=9999))
+    assert result["failed"]
+    assert result["msg"] == (
+        "canonical_template_id 9999: no such row in vm_template; choose one of 801, 802 (KVM 'systemvm-kvm-4.5'); "
+        "634, 635, 636 (XenServer 'systemvm-xenserver-4.5')"
+    )
 
 
 def test_canonical_downloaded_nowhere_is_refused(cloud_db, run_module, tmp_path):

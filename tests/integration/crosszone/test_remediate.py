@@ -198,6 +198,10 @@ def test_the_backup_says_what_happened_when_the_account_may_only_select(cloud_db
     result = remediate(run_module, db, backup, login_user="acs_readonly")
     assert result["failed"]
     assert "UPDATE command denied to user 'acs_readonly'" in result["msg"]
+    # what happened and what to do, not only the server's words
+    assert result["msg"].startswith("activate_zone_2 failed on database 'cloud' on 127.0.0.1:")
+    assert "was rolled back, nothing was changed (its backup_file entry is marked failed)" in result["msg"]
+    assert result["msg"].endswith("the account needs the SELECT and UPDATE privileges on `cloud`.`vm_template` (GRANT SELECT, UPDATE ON ...), then run again")
     assert db.snapshot() == before
     with open(backup, encoding="utf-8") as handle:
         (entry,) = json.load(handle)["entries"]
@@ -217,3 +221,39 @@ def test_the_backup_says_what_happened_when_the_account_may_only_select(cloud_db
     # a restore takes every entry's rows as they were before that attempt: the failed one changed nothing
     run_module(module, dict(db.params, state="restored", backup_file=backup))
     assert db.snapshot() == before
+
+
+def test_an_interrupted_run_is_rerun_and_restored_from_its_backup(cloud_db, run_module, backup):
+    # A run killed at each of its two unsafe points leaves exactly this behind: the XenServer step committed but its entry
+    # never marked (killed between the commit and the mark), and the KVM step's entry written but its UPDATEs never run
+    # (killed between the backup and the UPDATEs). A rerun goes on from the tables; a restore from that file gives the
+    # rows as they were before the first step, byte for byte.
+    db = cloud_db("mixed_hypervisors")
+    untouched = db.snapshot()
+    first = remediate(run_module, db, backup)
+    assert (first["step"]["name"], first["step"]["hypervisor"]) == ("activate_canonical", "XenServer")
+    after_first = db.snapshot()
+    with open(backup, encoding="utf-8") as handle:
+        doc = json.load(handle)
+    doc["entries"][0]["status"] = "attempted"
+    del doc["entries"][0]["status_time"]
+    kvm_rows = [dict(zip(("id", "state", "cross_zones"), row)) for row in db.query("SELECT id, state, cross_zones FROM vm_template WHERE id IN (801, 802)")]
+    doc["entries"].append(
+        {"time": "2026-11-27T03:00:00+00:00", "action": "activate_canonical", "status": "attempted", "table": "vm_template", "rows": kvm_rows}
+    )
+    with open(backup, "w", encoding="utf-8") as handle:
+        json.dump(doc, handle)
+
+    # the rerun changes nothing it already did and runs the KVM step that never ran
+    rerun = remediate(run_module, db, backup)
+    assert (rerun["step"]["name"], rerun["step"]["hypervisor"]) == ("activate_canonical", "KVM")
+    assert db.snapshot()["vm_template"] != after_first["vm_template"]
+    assert {tid: db.templates()[tid] for tid in (634, 635, 636)} == SEED_FINAL
+    with open(backup, encoding="utf-8") as handle:
+        assert [e["status"] for e in json.load(handle)["entries"]] == ["attempted", "attempted", "applied"]
+
+    checked = run_module(module, dict(db.params, state="restored", backup_file=backup), check_mode=True)
+    assert checked["restored_template_ids"] == [634, 635, 636, 801, 802]
+    restored = run_module(module, dict(db.params, state="restored", backup_file=backup))
+    assert restored["changed"] is True
+    assert db.snapshot()["vm_template"] == untouched["vm_template"]

@@ -90,18 +90,31 @@ def test_cached_results_of_a_zone_come_from_one_listing_and_stopped_routers_are_
 
 def test_an_injected_failure_fails_the_gate_naming_router_and_check(sim, run_module):
     web = routers_by(sim, "guestnetworkname")["web"][0]
-    sim.inject(kind="health_check_failure", object=web["name"], checks=["dns"])
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["dns_check.py"])
     result = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
     assert result["failed"] is True
-    assert result["msg"] == "router health gate failed for 1 of 4 routers: %s (dns)" % web["name"]
-    assert result["failing"] == {web["name"]: ["dns"]}
+    assert result["msg"] == "router health gate failed for 1 of 4 routers: %s (dns_check.py)" % web["name"]
+    assert result["failing"] == {web["name"]: ["dns_check.py"]}
     failing_report = [r for r in result["routers"] if r["name"] == web["name"]][0]
-    assert [c["details"] for c in failing_report["checks"] if not c["success"]] == ["dns check failed"]
+    assert [c["details"] for c in failing_report["checks"] if not c["success"]] == ["dns_check.py check failed"]
 
-    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", ignore=["dns"]))["gate_passed"] is True
-    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dhcp", "haproxy"]))["gate_passed"] is True
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", ignore=["dns_check.py"]))["gate_passed"] is True
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dhcp_check.py", "haproxy.service"]))["gate_passed"] is True
     assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", types=["basic"]))["gate_passed"] is True
-    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dns"]))["failed"] is True
+    assert run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dns_check.py"]))["failed"] is True
+
+
+def test_service_and_server_checks_are_named_as_a_real_server_reports_them(sim, run_module):
+    """VirtualNetworkApplianceManagerImpl, 4.18.0.0: <service>.service of the router's monitor, and the server's own
+    connectivity.test and filesystem.writable.test, can fail the gate and be ignored like the scripts."""
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["dnsmasq.service", "filesystem.writable.test"])
+    result = run_module(cs_vr_health, dict(conn(sim), network="web"))
+    assert result["failing"] == {web["name"]: ["dnsmasq.service", "filesystem.writable.test"]}
+    names_seen = {check["name"] for check in result["routers"][0]["checks"]}
+    assert {"connectivity.test", "apache2.service", "router_version_check.py", "iptables_check.py"} <= names_seen
+    ignored = run_module(cs_vr_health, dict(conn(sim), network="web", ignore=["dnsmasq.service", "filesystem.writable.test"]))
+    assert ignored["gate_passed"] is True and ignored["routers"][0]["failed_checks"] == ["dnsmasq.service", "filesystem.writable.test"]
 
 
 def test_fresh_checks_ask_each_running_router_with_bounded_concurrency(sim, run_module):
@@ -166,33 +179,85 @@ def test_baseline_fails_only_on_new_failures(sim, run_module):
     web = routers_by(sim, "guestnetworkname")["web"][0]
     before = run_module(cs_vr_health, dict(conn(sim), enforce=False))
     assert before["gate_passed"] is False and "failed" not in before
-    assert before["failing"] == {old["name"]: ["router_version"]}
+    assert before["failing"] == {old["name"]: ["router_version_check.py"]}
 
     same = run_module(cs_vr_health, dict(conn(sim), baseline=before))
     assert same["gate_passed"] is True
-    assert [r["known_failures"] for r in same["routers"] if r["name"] == old["name"]] == [["router_version"]]
+    assert [r["known_failures"] for r in same["routers"] if r["name"] == old["name"]] == [["router_version_check.py"]]
 
-    sim.inject(kind="health_check_failure", object=web["name"], checks=["dhcp"])
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["dhcp_check.py"])
     worse = run_module(cs_vr_health, dict(conn(sim), baseline=before))
     assert worse["failed"] is True
-    assert worse["failing"] == {web["name"]: ["dhcp"]}
-    assert worse["msg"] == "router health gate failed for 1 of 5 routers: %s (dhcp)" % web["name"]
+    assert worse["failing"] == {web["name"]: ["dhcp_check.py"]}
+    assert worse["msg"] == "router health gate failed for 1 of 5 routers: %s (dhcp_check.py)" % web["name"]
 
 
 def test_baseline_follows_a_router_recreated_by_a_network_restart(sim, run_module):
     web = routers_by(sim, "guestnetworkname")["web"][0]
-    sim.inject(kind="health_check_failure", object=web["name"], checks=["haproxy"])
+    sim.inject(kind="health_check_failure", object=web["name"], checks=["haproxy_check.py"])
     before = run_module(cs_vr_health, dict(conn(sim), network="web", enforce=False))
     sim.clear_faults()
     sim.client().run("restartNetwork", id=web["guestnetworkid"], cleanup=True)
     [new] = routers_by(sim, "guestnetworkname")["web"]
     assert new["id"] != web["id"]
-    sim.inject(kind="health_check_failure", object=new["name"], checks=["haproxy", "dns"])
+    sim.inject(kind="health_check_failure", object=new["name"], checks=["haproxy_check.py", "dns_check.py"])
 
+    # The new router has no results until its first scheduled runs: it is waited for, then judged.
     after = run_module(cs_vr_health, dict(conn(sim), network="web", baseline=before))
-    assert after["failing"] == {new["name"]: ["dns"]}
+    assert after["failing"] == {new["name"]: ["dns_check.py"]}
     assert after["routers"][0]["baseline_match"] == "network_id"
-    assert after["routers"][0]["known_failures"] == ["haproxy"]
+    assert after["routers"][0]["known_failures"] == ["haproxy_check.py"]
+    assert after["routers"][0]["waited"] > 0 and after["routers"][0]["fresh"] is False
+
+
+@pytest.mark.parametrize("advanced_interval, fresh", [(3, False), (60, True)])
+def test_a_new_router_is_waited_for_not_failed_nor_called_healthy(acs_sim, run_module, advanced_interval, fresh):
+    """A recreated router answers no results until router.health.checks.basic.interval (and .advanced.interval) has passed
+    (VirtualNetworkApplianceManagerImpl, 4.18.0.0): the gate reads it again until its first results are stored, bounded;
+    when they lack the advanced checks (a longer interval), it asks for fresh checks instead of waiting on."""
+    sim = acs_sim(topology=topology(**{"router.health.checks.advanced.interval": advanced_interval}), time_factor=0.005)  # basic after 0.9 s
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.client().run("restartNetwork", id=web["guestnetworkid"], cleanup=True)
+    [new] = routers_by(sim, "guestnetworkname")["web"]
+    assert sim.client().raw("getRouterHealthCheckResults", routerid=new["id"]).status_code == 530
+    result = run_module(cs_vr_health, dict(conn(sim), network="web", results_timeout=60))
+    assert result["gate_passed"] is True, result.get("msg")
+    report = result["routers"][0]
+    assert report["name"] == new["name"] and report["fresh"] is fresh and 0.5 < report["waited"] < 30
+    assert {check["type"] for check in report["checks"]} == {"basic", "advanced"}
+    fresh_calls = [call for call in sim.calls("getRouterHealthCheckResults") if call["params"].get("performfreshchecks") == "true"]
+    assert len(fresh_calls) == (1 if fresh else 0)
+
+
+def test_a_router_still_without_results_gets_fresh_checks(acs_sim, run_module):
+    sim = acs_sim(topology=topology(**{"router.health.checks.basic.interval": 0, "router.health.checks.advanced.interval": 0}))
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.client().run("restartNetwork", id=web["guestnetworkid"], cleanup=True)
+    [new] = routers_by(sim, "guestnetworkname")["web"]
+    result = run_module(cs_vr_health, dict(conn(sim), network="web", results_timeout=1))
+    assert result["gate_passed"] is True, result.get("msg")
+    assert result["routers"][0]["fresh"] is True and result["routers"][0]["waited"] >= 1
+    assert [(c["params"]["routerid"], c["params"]["performfreshchecks"]) for c in sim.calls("getRouterHealthCheckResults")] == [(new["id"], "true")]
+
+
+def test_fresh_checks_have_their_own_timeout_and_are_never_sent_twice(sim, run_module):
+    """Fresh checks run inside the request (QueryManagerImpl, 4.18.0.0): they get fresh_timeout, not api_timeout, and a lost
+    answer is not resent by the read-retry rule."""
+    web = routers_by(sim, "guestnetworkname")["web"][0]
+    sim.inject(kind="slow", api="getRouterHealthCheckResults", delay=2, count=1)
+    slow = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True, api_timeout=1, fresh_timeout=10))
+    assert slow["gate_passed"] is True and slow["routers"][0]["fresh"] is True
+    assert len(sim.calls("getRouterHealthCheckResults")) == 1
+
+    sim.inject(kind="slow", api="getRouterHealthCheckResults", delay=3, count=1)
+    lost = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True, fresh_timeout=1))
+    assert lost["failed"] is True
+    assert lost["failing"][web["name"]][0].startswith("fresh health checks gave no answer within fresh_timeout (1 s) and were not sent again")
+    deadline = time.time() + 10
+    while len(sim.calls("getRouterHealthCheckResults")) < 2 and time.time() < deadline:
+        time.sleep(0.1)  # the simulator logs the slow call once it has answered it, after the client gave up
+    time.sleep(0.5)
+    assert len(sim.calls("getRouterHealthCheckResults")) == 2, "one call per run: the lost one was not resent"
 
 
 @pytest.mark.parametrize("fresh", [True, False])
@@ -215,11 +280,11 @@ def test_disabled_health_checks_are_recognised_from_the_answers_when_settings_ca
     fresh = run_module(cs_vr_health, dict(conn(sim), network="web", fresh=True))
     assert fresh["failed"] is True
     assert fresh["msg"].startswith("router health checks are disabled on the management server (fresh checks were refused on %s)" % web["name"])
-    # CloudStack returns no cached results while the checks are disabled: no router can be vouched for.
-    cached = run_module(cs_vr_health, dict(conn(sim), zone="zone1"))
+    # CloudStack returns no cached results while the checks are disabled: the routers are given fresh checks at once
+    # (results_timeout 0), which are refused, and that says the checks are disabled.
+    cached = run_module(cs_vr_health, dict(conn(sim), zone="zone1", results_timeout=0))
     assert cached["failed"] is True
-    assert cached["failing"] == {router["name"]: ["no basic or advanced health check results"] for router in cached["routers"]}
-    assert len(cached["failing"]) == 4
+    assert cached["msg"].startswith("router health checks are disabled on the management server (fresh checks were refused on ")
 
 
 def test_named_routers_are_looked_up_one_by_one_and_must_be_running(sim, run_module):
@@ -272,10 +337,10 @@ def test_filters_select_the_routers(sim, run_module, filters, expected):
 
 
 def test_unknown_check_names_and_objects_are_named(sim, run_module):
-    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dns_check.py"]))
+    result = run_module(cs_vr_health, dict(conn(sim), zone="zone1", fail_on=["dns"]))
     assert result["failed"] is True
-    assert result["msg"].startswith("fail_on names unknown health checks: dns_check.py. The selected routers report: ")
-    assert "dns, " in result["msg"]
+    assert result["msg"].startswith("fail_on names unknown health checks: dns. The selected routers report: ")
+    assert "dns_check.py, " in result["msg"] and "connectivity.test" in result["msg"]
     missing_zone = run_module(cs_vr_health, dict(conn(sim), zone="zone9"))
     assert missing_zone["msg"].startswith("cannot select the routers to check: no zone with the name or id 'zone9'")
 

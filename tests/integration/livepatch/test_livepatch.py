@@ -91,7 +91,9 @@ def test_patches_everything_within_parallel_then_a_second_run_changes_nothing(ac
     second_systemvms = run_module(cs_livepatch, connection(sim, system_vms=["all"]))
     assert not second_systemvms["changed"]
     assert {target["status"] for target in second_systemvms["targets"]} == {"unchanged"}
-    assert {(call["command"], call["params"]["forced"]) for call in mutating_calls(sim, calls_before_third)} == {("patchSystemVm", "false")}
+    # Their agents report the server's version now (ApiResponseHelper, 4.18.0.0): live-patched, not patched again.
+    assert all("already live-patched" in target["reason"] for target in second_systemvms["targets"])
+    assert mutating_calls(sim, calls_before_third) == []
 
 
 def test_management_server_416_needs_the_legacy_path_everywhere(acs_sim, run_module):
@@ -286,8 +288,47 @@ def test_refused_submission_fails_its_target_only(acs_sim, run_module, wait):
 
     assert result["failed"] and result["changed"]
     targets = by_name(result)
-    assert targets["acme-web"]["status"] == "failed" and targets["acme-web"]["jobid"] is None
+    # Refused: nothing started, so it is "not submitted" and never handed to the legacy path.
+    assert targets["acme-web"]["status"] == "not_submitted" and targets["acme-web"]["jobid"] is None
+    assert targets["acme-web"]["recreate_required"] is False
     assert "not started" in targets["acme-web"]["reason"] and "being restarted already" in targets["acme-web"]["reason"]
     assert targets["shared-guest"]["status"] == ("patched" if wait else "submitted")
     assert "network acme-web" in result["msg"] and "shared-guest" not in result["msg"]
     sim.wait_jobs(timeout=10)
+
+
+def _idle_vpc_topology(version):
+    return {
+        "managementserver": {"version": version, "template_name": "SystemVM Template (KVM)"},
+        "zones": [{"name": "zone1", "systemvms": {"version": "4.15.1"}}],
+        "accounts": [{"name": "acme", "domain": "ROOT"}],
+        "vpcs": [{"name": "idle-vpc", "zone": "zone1", "account": "acme", "routers": [{"version": "4.15.1"}],
+                  "tiers": [{"name": "idle-web", "state": "Allocated"}, {"name": "idle-db", "state": "Shutdown"}]}],
+    }
+
+
+@pytest.mark.parametrize("version, status", [("4.18.1.0", "not_patched"), ("4.18.2.0", "patched")])
+def test_a_vpc_whose_tiers_are_not_implemented_is_live_patched_from_4_18_2(acs_sim, run_module, version, status):
+    """VpcManagerImpl.restartVpc: before 4.18.2.0 only Implemented tiers count, from it every tier (apache/cloudstack#7958)."""
+    sim = acs_sim(topology=_idle_vpc_topology(version))
+    result = run_module(cs_livepatch, connection(sim, vpcs=["idle-vpc"]))
+    target = by_name(result)["idle-vpc"]
+    assert target["status"] == status
+    if status == "patched":
+        assert target["path"] == "livepatch" and routers_of(sim, "idle-vpc")[0]["softwareversion"] == version
+    else:
+        assert target["path"] == "legacy_required" and "Implemented" in target["reason"] and "4.18.2.0" in target["reason"]
+        assert mutating_calls(sim) == []
+
+
+def test_system_vm_template_is_read_from_the_template_when_its_name_carries_no_version(acs_sim, run_module):
+    """listSystemVms.version is the agent's (ApiResponseHelper, 4.18.0.0); a template named without a version is looked up
+    with listTemplates templatefilter=all id= once per template, and that decides the path."""
+    sim = acs_sim(topology=_idle_vpc_topology("4.18.2.0"))
+    assert {vm["templatename"] for vm in sim.state()["systemvms"]} == {"SystemVM Template (KVM)"}
+    checked = run_module(cs_livepatch, connection(sim, system_vms=["all"]), check_mode=True)
+    assert {t["path"] for t in checked["targets"]} == {"livepatch"}
+    assert all("template 4.15.1 can be live-patched" in t["reason"] for t in checked["targets"])
+    assert [(c["params"]["templatefilter"], c["params"]["id"]) for c in sim.calls("listTemplates")] == [
+        ("all", sim.state()["systemvms"][0]["templateid"])
+    ]

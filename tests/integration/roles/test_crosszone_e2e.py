@@ -23,6 +23,7 @@ the simulator's job log and does what CloudStack does:
 from __future__ import annotations
 
 import json
+import stat
 import threading
 from typing import Any
 
@@ -159,10 +160,12 @@ def test_seed_cloud_repaired_by_the_playbook(acs_sim, cloud_db, tmp_path):
     db = cloud_db("seed")
     assert sorted(z["name"] for z in sim.state()["zones"]) == sorted(name for (name,) in db.query("SELECT name FROM data_center WHERE removed IS NULL"))
     ssvm = {vm["zonename"]: vm["id"] for vm in sim.state()["systemvms"] if vm["systemvmtype"] == "secondarystoragevm"}
+    # the backup file's directory does not exist yet, as ~/.acs-upgrade (the default) on a new controller
+    backup = tmp_path / "new-controller" / "crosszone-backup.json"
     extravars = db_vars(
         db,
         crosszone_remediate=True,
-        crosszone_backup_file=str(tmp_path / "crosszone-backup.json"),
+        crosszone_backup_file=str(backup),
         crosszone_wait_delay=1,
         crosszone_wait_retries=20,
         crosszone_poll_interval=0.1,
@@ -189,6 +192,11 @@ def test_seed_cloud_repaired_by_the_playbook(acs_sim, cloud_db, tmp_path):
     assert all(j["jobstatus"] == 1 for j in sim.jobs() if j["command"] == "rebootSystemVm")
     assert all(vm["state"] == "Running" for vm in sim.state()["systemvms"])
     assert db.params["login_password"] not in first.stdout
+    assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
+    assert [(e["action"], e["status"]) for e in json.loads(backup.read_text())["entries"]] == [
+        ("activate_zone_2", "applied"),
+        ("activate_canonical", "applied"),
+    ]
 
     # a second run finds the cloud repaired and changes nothing, in the database or in the cloud
     snapshot, jobs = db.snapshot(), len(sim.jobs())
@@ -204,7 +212,7 @@ def test_check_mode_names_the_reboots_and_changes_nothing(acs_sim, cloud_db, tmp
     sim = acs_sim(topology={**TOPOLOGY, "zones": [{"name": "zone-1", "systemvms": {"state": "Stopped"}}, {"name": "zone-2"}, {"name": "zone-3"}]})
     db = cloud_db("half_finished")
     before = db.snapshot()
-    backup = tmp_path / "crosszone-backup.json"
+    backup = tmp_path / "new-controller" / "crosszone-backup.json"
 
     checked = run_playbook(sim, tmp_path, "crosszone.yml", db_vars(db, crosszone_remediate=True, crosszone_backup_file=str(backup)), check=True)
     assert checked.rc == 0, checked.stdout[-4000:]
@@ -212,7 +220,7 @@ def test_check_mode_names_the_reboots_and_changes_nothing(acs_sim, cloud_db, tmp
     restarts = checked.stdout.split("Restart the SSVM of each zone that lacks the template")[1].split("TASK [")[0]
     assert "item=zone-2" in restarts and "item=zone-3" in restarts and "item=zone-1" not in restarts
     assert db.snapshot() == before
-    assert not backup.exists()
+    assert not backup.parent.exists()
     assert sim.jobs() == []
     assert sim.calls("rebootSystemVm") == []
 
@@ -223,16 +231,16 @@ MIXED_FINAL = {634: ("Active", 1), 635: ("Inactive", 0), 636: ("Inactive", 0), 8
 
 
 def remediation_vars(db, tmp_path, **more):
-    return db_vars(
-        db,
-        crosszone_remediate=True,
-        crosszone_backup_file=str(tmp_path / "crosszone-backup.json"),
-        crosszone_wait_delay=1,
-        crosszone_wait_retries=20,
-        crosszone_poll_interval=0.1,
-        crosszone_reboot_timeout=30,
-        **more,
-    )
+    """The variables of a remediation run with short waits; ``more`` adds or overrides any of them."""
+    short = {
+        "crosszone_remediate": True,
+        "crosszone_backup_file": str(tmp_path / "crosszone-backup.json"),
+        "crosszone_wait_delay": 1,
+        "crosszone_wait_retries": 20,
+        "crosszone_poll_interval": 0.1,
+        "crosszone_reboot_timeout": 30,
+    }
+    return db_vars(db, **{**short, **more})
 
 
 def test_two_hypervisors_in_the_same_zones_repaired_one_hypervisor_after_the_other_then_restored(acs_sim, cloud_db, run_module, tmp_path):
@@ -295,6 +303,13 @@ def test_a_step_that_would_strand_a_zone_is_refused_with_the_reason(acs_sim, clo
     db.execute("UPDATE vm_instance SET state = 'Stopped' WHERE id IN (7, 8)")
     before = db.snapshot()
 
+    # the read-only run says that no step can run, and why, rather than how to run steps there are none of
+    shown = run_playbook(sim, tmp_path, "crosszone.yml", db_vars(db, crosszone_canonical_template_id=636))
+    assert shown.rc == 0, shown.stdout[-4000:]
+    said = shown.stdout.split("TASK [Say that no step can run]")[1].split("TASK [")[0]
+    assert "Nothing was changed, and no step can run now: refusing step activate_zone_1 of the XenServer templates" in said
+    assert "skipping" in shown.stdout.split("TASK [Say what a yes runs]")[1].split("TASK [")[0]
+
     refused = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path, crosszone_canonical_template_id=636))
     assert refused.rc != 0
     assert (
@@ -313,3 +328,46 @@ def test_a_step_that_would_strand_a_zone_is_refused_with_the_reason(acs_sim, clo
     assert done.rc == 0, done.stdout[-4000:]
     assert companion.recreated_zones == ["zone-3", "zone-2", "zone-1"]
     assert db.templates() == SEED_FINAL
+
+
+def test_two_hypervisors_repaired_kvm_first_stops_with_the_reason_then_xenserver_finishes_both(acs_sim, cloud_db, run_module, tmp_path):
+    # The other order: KVM's rows become final at once, but zone 1 downloads 802 only once its SSVM runs, and it runs on
+    # XenServer, whose Active row (636) is not in zone 1. Waiting cannot end that: the run stops with the reason instead
+    # of spending crosszone_max_steps on it; the XenServer run then recreates zone 1, whose new SSVM downloads both.
+    sim = acs_sim(topology=MIXED_TOPOLOGY, time_factor=0.001)
+    db = cloud_db("mixed_hypervisors")
+    untouched = db.snapshot()
+
+    with CloudStackCompanion(sim, db) as companion:
+        kvm = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path, crosszone_hypervisor="KVM"))
+    assert not companion.errors, companion.errors
+    assert kvm.rc != 0
+    assert kvm.stdout.count("TASK [Run the next remediation step]") == 2
+    assert "The remediation is not done after" not in kvm.stdout
+    assert (
+        "Stopped: what is left cannot happen by waiting: template 802 DOWNLOADED (template_store_ref) in image store(s) 1 of zone 1 (zone-1); "
+        "the SSVM of that zone downloads it once it runs (it runs on XenServer and downloads the KVM template too); it cannot start yet: its "
+        "system VMs run on XenServer and XenServer's Active template 636 is in none of its image stores; repair the XenServer templates first"
+    ) in kvm.stdout
+    assert {tid: db.templates()[tid] for tid in (801, 802)} == {801: ("Inactive", 0), 802: ("Active", 1)}
+    assert {tid: db.templates()[tid] for tid in (634, 635, 636)} == dict.fromkeys((634, 635, 636), ("Active", 0))
+    assert companion.recreated_zones == [] and companion.downloads == [(802, 2)]
+
+    with CloudStackCompanion(sim, db) as companion:
+        xen = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path, crosszone_hypervisor="XenServer"))
+    assert not companion.errors, companion.errors
+    assert xen.rc == 0, xen.stdout[-4000:]
+    assert db.templates() == MIXED_FINAL
+    assert companion.recreated_zones == ["zone-1"]
+    assert sorted(companion.downloads) == [(634, 2), (634, 3), (634, 5), (802, 1)]
+    assert sim.calls("destroySystemVm") == []
+
+    # both groups done: a run over every hypervisor changes nothing; the backup puts the rows back byte for byte
+    snapshot = db.snapshot()
+    again = run_playbook(sim, tmp_path, "crosszone.yml", remediation_vars(db, tmp_path))
+    assert again.rc == 0 and again.changed == 0, again.stdout[-4000:]
+    assert db.snapshot() == snapshot
+    backup = str(tmp_path / "crosszone-backup.json")
+    restored = run_module(module, dict(db.params, state="restored", backup_file=backup))
+    assert restored["restored_template_ids"] == [634, 635, 636, 801, 802]
+    assert db.snapshot()["vm_template"] == untouched["vm_template"]

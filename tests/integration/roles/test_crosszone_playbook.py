@@ -80,4 +80,12 @@ def test_the_read_only_run_prints_the_plan(acs_sim, cloud_db, tmp_path):
     printed = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip().rstrip(",").strip('"').strip() for line in shown.splitlines()]
     for line in expected:
         assert any(p.startswith(line.strip()) for p in printed), line
+    # in the order the steps run: XenServer, whose zone 1 cannot recreate its system VMs, before KVM
+    headers = [p.split(":")[0] for p in printed if p.startswith(("KVM '", "XenServer '"))]
+    assert headers == ["XenServer 'systemvm-xenserver-4.5'", "KVM 'systemvm-kvm-4.5'"]
+    assert any(p.startswith("groups in the order their steps run (groups with zones that cannot recreate") for p in printed)
+    # what saying yes runs, and that nothing was changed
+    said = " ".join(run.stdout.split("TASK [Say what a yes runs]")[1].split("PLAY RECAP")[0].split())
+    assert "Nothing was changed. To run the steps above one at a time" in said
+    assert "run this playbook again with -e crosszone_remediate=true" in said
     assert db.params["login_password"] not in run.stdout

@@ -67,11 +67,11 @@ def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(ac
         first_router = min(job["start"] for job in router_jobs if zones[job["instanceid"]] == zone)
         assert systemvm_end <= first_router, zone
 
-    # The failed live patch (the job succeeds, as restartNetwork ignores a router whose patch fails: the verification
-    # finds it) was recreated with a cleanup restart in the same run, once its live patch job had ended.
+    # The failed live patch (its job succeeds, NetworkOrchestrator.restartNetwork 4.18.0.0, but the router kept its old
+    # software) was recreated with a cleanup restart in the same run.
     failing = [job for job in jobs if job["instanceid"] == names[FAILING_NETWORK]]
     assert [(job["params"].get("livepatch"), job["params"].get("cleanup"), job["jobstatus"]) for job in failing] == [("true", "false", 1), (None, "true", 1)]
-    assert failing[1]["queued"] >= failing[0]["end"]
+    assert failing[1]["queued"] >= failing[0]["end"], "the recreate waited for the live patch job to end"
     journal = read_journal(output)
     assert [(entry["path"], entry["status"]) for entry in journal if entry["name"] == FAILING_NETWORK] == [("livepatch", "failed"), ("legacy", "done")]
     # Health was judged before and after every network and VPC, and journalled.
@@ -164,12 +164,12 @@ def test_plan_playbook_is_a_dry_run(acs_sim, tmp_path):
 def test_health_playbook_fails_on_a_failing_router(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
     # The version check fails on every router before the upgrade: that is what the upgrade is for.
-    healthy = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version"})
+    healthy = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version_check.py"})
     assert healthy.rc == 0, healthy.stdout[-3000:]
     network = next(network["id"] for network in sim.state()["networks"] if network["name"] == "acme-web")
     router = next(router["name"] for router in sim.state()["routers"] if router.get("guestnetworkid") == network)
-    sim.inject(kind="health_check_failure", object=router, checks=["dns"])
-    failing = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version"})
+    sim.inject(kind="health_check_failure", object=router, checks=["dns_check.py"])
+    failing = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version_check.py"})
     assert failing.rc != 0
-    assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns" in failing.stdout
+    assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns_check.py" in failing.stdout
     assert sim.jobs() == []

@@ -8,8 +8,11 @@ import json
 
 from integration.router.helpers import sh, vm
 
-BASIC = {"cpu_usage", "memory_usage", "disk_space", "router_version", "services"}
-ADVANCED = {"dns", "dhcp", "haproxy"}
+# Named as a real server stores them (VirtualNetworkApplianceManagerImpl, 4.18.0.0): script file names, the monitored
+# services as "<service>.service", and the server's own connectivity.test and filesystem.writable.test.
+BASIC = {"cpu_usage_check.py", "memory_usage_check.py", "disk_space_check.py", "router_version_check.py", "gateways_check.py",
+         "dnsmasq.service", "apache2.service", "haproxy.service", "connectivity.test", "filesystem.writable.test"}
+ADVANCED = {"dns_check.py", "dhcp_check.py", "haproxy_check.py", "iptables_check.py"}
 
 
 def by_name(results: list[dict]) -> dict[str, dict]:
@@ -46,12 +49,12 @@ def test_stopped_dnsmasq_fails_dns_and_services(backend):
     backend.create_vm(router)
     sh(backend.container(router), "acs-svc stop dnsmasq")
     stale = by_name(backend.health_checks(router, fresh=False))
-    assert stale["dns"]["success"] is True, "without a fresh run the last scheduled results are returned"
+    assert stale["dns_check.py"]["success"] is True, "without a fresh run the last scheduled results are returned"
     results = by_name(backend.health_checks(router, fresh=True))
-    assert results["services"]["success"] is False
-    assert "dnsmasq" in results["services"]["details"]
-    assert results["dns"]["success"] is False
-    assert results["haproxy"]["success"] is True
+    assert results["dnsmasq.service"]["success"] is False
+    assert "not running" in results["dnsmasq.service"]["details"]
+    assert results["dns_check.py"]["success"] is False
+    assert results["haproxy_check.py"]["success"] is True and results["haproxy.service"]["success"] is True
 
 
 def test_thresholds_come_from_the_management_server_data(backend):
@@ -60,9 +63,9 @@ def test_thresholds_come_from_the_management_server_data(backend):
     name = backend.container(router)
     sh(name, """echo '{"minDiskNeeded": 1e12, "expectedSignature": "0123"}' > /root/health_checks_data.json""")
     results = by_name(backend.health_checks(router, fresh=True))
-    assert results["disk_space"]["success"] is False
-    assert results["router_version"]["success"] is False
-    assert "differs from the expected 0123" in results["router_version"]["details"]
+    assert results["disk_space_check.py"]["success"] is False
+    assert results["router_version_check.py"]["success"] is False
+    assert "differs from the expected 0123" in results["router_version_check.py"]["details"]
 
 
 def test_systemvms_have_no_router_health_checks(backend):

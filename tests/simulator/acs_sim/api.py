@@ -8,7 +8,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from acs_sim.cloud import NO_RESULTS, Cloud, oid
@@ -113,7 +113,7 @@ class Api:
             raise ApiError(401, BAD_CREDENTIALS)
         if params.get("signatureversion") == "3":
             expires = parse_expires(params.get("expires", ""))
-            if expires is None or expires < datetime.now(timezone.utc):
+            if expires is None or expires < datetime.now(timezone.utc) + timedelta(seconds=cloud.faults.clock_offset()):
                 raise ApiError(401, BAD_CREDENTIALS)
         if not signature_matches({k: v for k, v in raw.items() if k.lower() != "signature"}, user["secretkey"], signature):
             raise ApiError(401, BAD_CREDENTIALS)
@@ -227,6 +227,7 @@ class Api:
     def _submit(self, caller: Caller, command: str, instancetype: str | None, instanceid: str | None, params: dict[str, str],
                 work: Callable[[Job], dict[str, Any]]) -> dict[str, Any]:
         job = Job(command, params, caller.userid, caller.accountid, instancetype, instanceid)
+        job.created = cs_date(job.queued + self.cloud.faults.clock_offset())
         self.cloud.jobs.submit(job, work)
         return {"jobid": job.id}
 
@@ -344,8 +345,8 @@ class Api:
             if caller.admin and params["templatefilter"] == "all":
                 for version in versions:
                     tid, name = cloud._template(version)
-                    items.append({"id": tid, "name": name, "displaytext": name, "templatetype": "SYSTEM", "hypervisor": "KVM", "format": "QCOW2",
-                                  "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
+                    items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
+                                  "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
                                   "account": "system", "domain": "ROOT", "created": cs_date()})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name"})]
             return self._page("listTemplates", items, params, dict)

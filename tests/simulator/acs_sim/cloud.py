@@ -18,7 +18,7 @@ from typing import Any
 
 from acs_sim.backends.base import Backend
 from acs_sim.faults import FaultBook, validate
-from acs_sim.jobs import COMMAND_CLASSES, Job, JobCancelled, JobFailure, JobManager
+from acs_sim.jobs import COMMAND_CLASSES, JOBS_WITHOUT_INSTANCE, Job, JobCancelled, JobFailure, JobManager
 from acs_sim.payload import template_version
 from acs_sim.render import cs_date, drop_none
 from acs_sim.spec import version_tuple
@@ -103,6 +103,8 @@ class Cloud:
         ms = topology.get("managementserver") or {}
         self.ms_version = str(ms.get("version", "4.18.0.0"))
         self.template_version = str(ms.get("systemvm_template", template_version(self.ms_version)))
+        # Templates registered by hand may be named anything: "{version}" in the name is optional.
+        self.template_name = str(ms.get("template_name", "systemvm-kvm-{version}"))
         self.random = random.Random(topology.get("seed", 0))
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
@@ -779,7 +781,8 @@ class Cloud:
 
     # ------------------------------------------------------------------ rendering
     def _template(self, version: str) -> tuple[str, str]:
-        return oid("template", version), f"systemvm-kvm-{version}"
+        """(id, name) of a system VM template; the name follows the topology's template_name (default systemvm-kvm-<version>)."""
+        return oid("template", version), self.template_name.format(version=version)
 
     def _owner_fields(self, accountid: str) -> dict[str, Any]:
         account = self.accounts[accountid]
@@ -889,9 +892,10 @@ class Cloud:
                 "isdynamic": cfg["isdynamic"], "type": cfg["type"], "component": "management-server"}
 
     def render_job(self, job: Job) -> dict[str, Any]:
+        shown = job.command not in JOBS_WITHOUT_INSTANCE
         out = {"jobid": job.id, "accountid": job.accountid, "userid": job.userid, "cmd": COMMAND_CLASSES.get(job.command, job.command), "created": job.created,
-               "jobstatus": job.status, "jobprocstatus": 0, "jobresultcode": job.resultcode, "jobinstancetype": job.instancetype,
-               "jobinstanceid": job.instanceid}
+               "jobstatus": job.status, "jobprocstatus": 0, "jobresultcode": job.resultcode, "jobinstancetype": job.instancetype if shown else None,
+               "jobinstanceid": job.instanceid if shown else None}
         if job.status != 0:
             out.update({"completed": job.completed, "jobresulttype": "object", "jobresult": job.result})
         return drop_none(out)

@@ -5,7 +5,7 @@
 
 A fault is a dict:
   kind         job_failure | job_cancel | job_hang | http_error | connection_reset | slow | health_check_failure |
-               livepatch_noop | livepatch_failure | livepatch_breaks_health
+               livepatch_noop | livepatch_failure | clock_skew | livepatch_breaks_health
   api          API name it applies to (optional: any API)
   object       id or name of the object it applies to (router, system VM, network, VPC; optional: any)
   probability  0..1 (default 1)
@@ -13,8 +13,14 @@ A fault is a dict:
   status       http_error: HTTP status (500, 503, 429, 530 ...; default 500)
   errorcode    job_failure: jobresult errorcode (default 530)
   errortext    job_failure / job_cancel / http_error / livepatch_failure: the text to report
-  delay        slow: seconds (wall clock, not scaled) before the answer
+  delay        slow: seconds (wall clock, not scaled) before the request is handled, so a job it starts is
+               registered that late (a management server slow to take requests)
   checks       health_check_failure, livepatch_breaks_health: check names to fail (default ["dns"])
+  when         http_error / connection_reset: "before" (default) the server handles the request, so it never acts;
+               "after" it handled it, so the action happened (a job started) and only the answer is lost
+  retry_after  http_error: the Retry-After header (seconds) sent with the error
+  offset       clock_skew: seconds the server's clock is ahead (negative: behind) of the real time, in its Date
+               header, in the expiry check of signed requests and in the created time of jobs; it stays until cleared
 """
 from __future__ import annotations
 
@@ -25,8 +31,9 @@ from collections.abc import Iterable
 from typing import Any
 
 KINDS = frozenset({"job_failure", "job_cancel", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure",
-                   "livepatch_noop", "livepatch_failure", "livepatch_breaks_health"})
-_FIELDS = frozenset({"kind", "api", "object", "probability", "count", "status", "errorcode", "errortext", "delay", "checks", "id"})
+                   "livepatch_noop", "livepatch_failure", "clock_skew", "livepatch_breaks_health"})
+_FIELDS = frozenset({"kind", "api", "object", "probability", "count", "status", "errorcode", "errortext", "delay", "checks", "id", "when",
+                     "retry_after", "offset"})
 
 
 class FaultError(ValueError):
@@ -52,6 +59,16 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
         fault["status"] = int(fault.get("status", 500))
     if kind == "slow":
         fault["delay"] = float(fault.get("delay", 5.0))
+    if kind in ("http_error", "connection_reset"):
+        fault["when"] = fault.get("when", "before")
+        if fault["when"] not in ("before", "after"):
+            raise FaultError("fault when must be 'before' (the server never acts) or 'after' (it acts, the answer is lost)")
+    elif "when" in fault:
+        raise FaultError("fault when applies to http_error and connection_reset only")
+    if fault.get("retry_after") is not None:
+        fault["retry_after"] = int(fault["retry_after"])
+    if kind == "clock_skew":
+        fault["offset"] = float(fault.get("offset", 0.0))
     if kind in ("health_check_failure", "livepatch_breaks_health"):
         checks = fault.get("checks", ["dns"])
         fault["checks"] = [checks] if isinstance(checks, str) else list(checks)
@@ -95,6 +112,11 @@ class FaultBook:
                         self._faults.remove(fault)
                 return dict(fault)
         return None
+
+    def clock_offset(self) -> float:
+        """Seconds the server's clock is off (the clock_skew faults in force)."""
+        with self._lock:
+            return sum(f["offset"] for f in self._faults if f["kind"] == "clock_skew")
 
     def peek(self, kind: str, objects: set[str]) -> list[dict[str, Any]]:
         with self._lock:

@@ -31,6 +31,12 @@ COMMAND_CLASSES = {
 }
 
 
+# Commands whose job records no instance: PatchSystemVMCmd (4.18.0.0) has no getApiResourceId/Type, so listAsyncJobs
+# and queryAsyncJobResult show its job without jobinstanceid/jobinstancetype. The simulator still knows the VM (for
+# its sync queue and its job log), it only does not show it.
+JOBS_WITHOUT_INSTANCE = frozenset({"patchSystemVm"})
+
+
 class JobFailure(Exception):
     """Ends a job with jobstatus 2; `errorcode` goes into the jobresult (jobresultcode stays 530)."""
 
@@ -76,7 +82,8 @@ class Job:
 
     def log_entry(self) -> dict[str, Any]:
         return {"jobid": self.id, "command": self.command, "instanceid": self.instanceid, "params": dict(self.params),
-                "queued": self.queued, "start": self.start, "end": self.end, "jobstatus": self.status, "errortext": self.errortext}
+                "queued": self.queued, "start": self.start, "end": self.end, "jobstatus": self.status, "errortext": self.errortext,
+                "result": self.result}
 
 
 class JobManager:

@@ -269,6 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "slow":
             time.sleep(fault["delay"])
             fault = None
+        if fault and fault["when"] == "after":
+            # The server acts on the request (a job starts); only its answer is lost on the way back.
+            sim.api.handle(params)
         if fault and fault["kind"] == "connection_reset":
             self._record(command, params, 0, started)
             self._reset_connection()
@@ -279,14 +282,15 @@ class _Handler(BaseHTTPRequestHandler):
                 text = PROXY_PAGES[status]
                 page = f"<html><head><title>{status} {text}</title></head><body><h1>{status} {text}</h1></body></html>"
                 self._record(command, params, status, started)
-                self._send(status, page.encode(), "text/html")
+                self._send(status, page.encode(), "text/html", {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {})
                 return
             default = "There are too many API calls in progress, please retry later" if status == 429 else "Injected error"
             payload = error_body(command, status, fault.get("errortext") or default, 9999 if status != 401 else None)
         else:
             status, payload = sim.api.handle(params)
         self._record(command, params, status, started)
-        self._send(status, json.dumps(payload).encode(), "application/json;charset=UTF-8")
+        extra = {"Retry-After": str(fault["retry_after"])} if fault and fault.get("retry_after") is not None else {}
+        self._send(status, json.dumps(payload).encode(), "application/json;charset=UTF-8", extra)
 
     def _record(self, command: str | None, params: dict[str, str], status: int, started: float) -> None:
         lowered = {k.lower(): v for k, v in params.items()}
@@ -295,9 +299,15 @@ class _Handler(BaseHTTPRequestHandler):
                          "key": next((label for label, k in self.sim.cloud.keys.items() if k["apikey"] == lowered.get("apikey")), None),
                          "status": status, "time": started, "duration": time.time() - started})
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header follows the server's clock, which a clock_skew fault puts off.
+        return super().date_time_string((time.time() if timestamp is None else timestamp) + self.sim.cloud.faults.clock_offset())
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -176,3 +176,52 @@ def test_side_endpoint(sim, admin):
     assert requests.get(f"{side}/calls", timeout=5).json() == []
     assert requests.delete(f"{side}/faults", timeout=5).status_code == 200
     assert requests.get(f"{side}/nothing", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["http_error", "connection_reset"])
+def test_a_fault_after_the_request_loses_the_answer_but_the_job_runs(sim, admin, kind):
+    router = router_by_network(admin, "acme-web")[0]
+    sim.inject(kind=kind, api="rebootRouter", object=router["id"], status=502, count=1, when="after")
+    if kind == "connection_reset":
+        with pytest.raises(requests.RequestException):
+            admin.raw("rebootRouter", id=router["id"])
+    else:
+        assert admin.raw("rebootRouter", id=router["id"]).status_code == 502
+    sim.wait_jobs()
+    assert [job["instanceid"] for job in sim.jobs() if job["command"] == "rebootRouter"] == [router["id"]]
+
+
+def test_a_fault_before_the_request_leaves_no_job(sim, admin):
+    router = router_by_network(admin, "acme-web")[0]
+    sim.inject(kind="connection_reset", api="rebootRouter", object=router["id"], count=1)
+    with pytest.raises(requests.RequestException):
+        admin.raw("rebootRouter", id=router["id"])
+    assert sim.jobs() == []
+
+
+def test_http_error_carries_retry_after(sim, admin):
+    sim.inject(kind="http_error", api="listZones", status=429, retry_after=7, count=1)
+    response = admin.raw("listZones")
+    assert response.status_code == 429 and response.headers["Retry-After"] == "7"
+
+
+def test_clock_skew_moves_the_date_header_the_expiry_check_and_job_times(sim, admin):
+    from email.utils import parsedate_to_datetime
+
+    sim.inject(kind="clock_skew", offset=-7200)
+    response = admin.raw("listZones")
+    assert response.status_code == 200
+    assert abs(parsedate_to_datetime(response.headers["Date"]).timestamp() - (time.time() - 7200)) < 5
+    jobid = admin.call("rebootRouter", id=router_by_network(admin, "acme-web")[0]["id"])["jobid"]
+    created = admin.call("queryAsyncJobResult", jobid=jobid)["created"]
+    assert created.startswith(time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 7200)))
+    sim.clear_faults()
+    sim.inject(kind="clock_skew", offset=3600)
+    assert admin.raw("listZones").status_code == 401, "a signature that expires in 10 minutes has expired an hour ahead"
+
+
+def test_when_is_refused_on_faults_it_does_not_apply_to(sim):
+    with pytest.raises(FaultError, match="when applies to"):
+        sim.inject(kind="job_failure", when="after")
+    with pytest.raises(FaultError, match="before"):
+        sim.inject(kind="http_error", when="during")

@@ -24,12 +24,24 @@ def test_patch_system_vm_then_no_change(admin):
     ssvm = _systemvm(admin, "zone1", "secondarystoragevm")
     job = admin.run("patchSystemVm", id=ssvm["id"])
     assert job["jobstatus"] == 1 and job["jobresult"]["success"] is True
-    assert job["jobinstancetype"] == "SystemVm" and job["jobinstanceid"] == ssvm["id"]
     assert job["cmd"] == "org.apache.cloudstack.api.command.admin.systemvm.PatchSystemVMCmd"
     again = admin.run("patchSystemVm", id=ssvm["id"])
     assert again["jobresult"] == {"success": True, "displaytext": f"No change in the scripts checksum, not patching systemVM {ssvm['name']}"}
     forced = admin.run("patchSystemVm", id=ssvm["id"], forced=True)
     assert forced["jobresult"]["displaytext"] == f"Successfully patched systemVM {ssvm['name']} "
+
+
+def test_patch_system_vm_jobs_name_no_instance(admin):
+    """PatchSystemVMCmd, 4.18.0.0: the command declares no API resource, so its job has no jobinstanceid/jobinstancetype
+    in queryAsyncJobResult or listAsyncJobs (unlike rebootSystemVm on the same VM)."""
+    ssvm = _systemvm(admin, "zone1", "secondarystoragevm")
+    patched = admin.run("patchSystemVm", id=ssvm["id"], forced=True)
+    rebooted = admin.run("rebootSystemVm", id=ssvm["id"])
+    assert "jobinstanceid" not in patched and "jobinstancetype" not in patched
+    listed = {job["jobid"]: job for job in admin.call("listAsyncJobs", listall=True)["asyncjobs"]}
+    assert "jobinstanceid" not in listed[patched["jobid"]] and "jobinstancetype" not in listed[patched["jobid"]]
+    assert listed[patched["jobid"]]["cmd"].endswith(".PatchSystemVMCmd")
+    assert (listed[rebooted["jobid"]]["jobinstancetype"], listed[rebooted["jobid"]]["jobinstanceid"]) == ("SystemVm", ssvm["id"])
 
 
 def test_patch_system_vm_refuses_routers(admin):

@@ -91,21 +91,32 @@ def wait_ready(name: str, timeout: float = 60.0) -> None:
 
 
 def run_health_checks(name: str, fresh: bool) -> list[dict[str, Any]]:
-    """Health check results of a router container in the shape of getRouterHealthCheckResults."""
+    """Health check results of a router container in the shape of getRouterHealthCheckResults.
+
+    Named as a real server stores them (VirtualNetworkApplianceManagerImpl, 4.18.0.0): the router's entries by their
+    own names (script file names, "<service>.service"), then the server's connectivity.test and filesystem.writable.test.
+    """
+    started = time.time()
     proc = docker("exec", name, "/opt/cloud/bin/getRouterMonitorResults.sh", "true" if fresh else "false", timeout=60)
     raw = json.loads(proc.stdout)
     results = []
     for checktype in ("basic", "advanced"):
-        for script, result in sorted(raw.get(checktype, {}).items()):
-            if script == "lastRun":
+        for checkname, result in sorted(raw.get(checktype, {}).items()):
+            if checkname == "lastRun":
                 continue
             results.append({
-                "checkname": script.removesuffix(".py").removesuffix("_check"),
+                "checkname": checkname,
                 "checktype": checktype,
                 "success": result["success"] == "true",
                 "lastupdated": time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(result["lastUpdate"] / 1000)),
                 "details": result["message"],
             })
+    writable = docker("exec", name, "sh", "-c", "touch /var/cache/cloud/.fs-test && rm /var/cache/cloud/.fs-test", check=False, timeout=30)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(started))
+    results.append({"checkname": "connectivity.test", "checktype": "basic", "success": True, "lastupdated": stamp,
+                    "details": "the management server reaches the router"})
+    results.append({"checkname": "filesystem.writable.test", "checktype": "basic", "success": writable.returncode == 0, "lastupdated": stamp,
+                    "details": "the router's filesystem is writable" if writable.returncode == 0 else "the router's filesystem is read-only"})
     return results
 
 

@@ -36,6 +36,13 @@ def test_ini_file_completes_missing_options(monkeypatch, tmp_path):
     assert (client.timeout, client.method) == (30, "post")
 
 
+def test_empty_options_leave_the_settings_to_the_ini_file(monkeypatch, tmp_path):
+    """What the playbooks pass without CLOUDSTACK_* in the environment: empty strings, which must not hide cloudstack.ini."""
+    write_ini(tmp_path / "cloudstack.ini", "[cloudstack]\nendpoint = http://127.0.0.1:8080/client/api\nkey = k\nsecret = s\n")
+    settings = connection_settings(dict(NONE, api_url="", api_key="", api_secret=""))
+    assert (settings["api_url"], settings["api_key"], settings["api_secret"]) == ("http://127.0.0.1:8080/client/api", "k", "s")
+
+
 def test_region_selects_the_section(monkeypatch, tmp_path):
     write_ini(
         tmp_path / "cloudstack.ini",
@@ -70,3 +77,19 @@ def test_argument_spec_is_a_fresh_copy_and_hides_the_secret():
     assert cloudstack_argument_spec()["api_url"]["type"] == "str"
     assert spec["api_secret"]["no_log"] is True
     assert "zone" in spec
+
+
+@pytest.mark.parametrize("timeout", ["0", "-5", "soon", "nan"])
+def test_a_timeout_from_the_ini_file_that_is_not_a_positive_number_is_refused(tmp_path, monkeypatch, timeout):
+    ini = write_ini(tmp_path / "cs.ini", "[cloudstack]\nendpoint = http://127.0.0.1:8080/client/api\nkey = k\nsecret = s\ntimeout = %s\n" % timeout)
+    monkeypatch.setenv("CLOUDSTACK_CONFIG", str(ini))
+    with pytest.raises(ValueError, match="api_timeout must be"):
+        client_from_params(NONE)
+
+
+def test_credentials_in_a_url_are_redacted_from_messages():
+    from ansible_collections.acs.upgrade.plugins.module_utils._api import redact
+
+    text = redact("no answer from http://ops:hunter2@cloud.example.com:8080/client/api?apiKey=k&signature=x")
+    assert "hunter2" not in text and "ops:" not in text and "signature" not in text
+    assert "cloud.example.com:8080/client/api" in text

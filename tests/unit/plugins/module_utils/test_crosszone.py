@@ -197,6 +197,10 @@ def test_backup_of_another_database_or_format_is_refused(tmp_path):
         cz.read_backup(str(path), "cloud")
     with pytest.raises(cz.CrossZoneError, match="does not exist"):
         cz.read_backup(str(tmp_path / "missing.json"), "cloud")
+    with pytest.raises(
+        cz.CrossZoneError, match=r"directory .*/absent does not exist; create it \(mode 0700\) or choose another backup_file; nothing was changed"
+    ):
+        cz.append_backup(str(tmp_path / "absent" / "b.json"), "cloud", "x", [])
 
 
 def test_restore_refuses_rows_that_are_gone_and_odd_states():
@@ -261,6 +265,48 @@ def test_the_canonical_row_is_one_a_zone_running_that_hypervisor_already_holds()
         (2, "KVM", True, True),
     ]
     assert report["zones_unable_to_recreate"] == []
+
+
+def test_a_download_in_a_zone_whose_ssvm_cannot_start_is_named_as_blocked_by_the_other_hypervisor():
+    # KVM repaired first: zone 1 runs its system VMs on XenServer, lost, and XenServer's Active template (636) is not in
+    # zone 1; its SSVM cannot start to download 802 until the XenServer templates are repaired. Waiting cannot end it.
+    cloud = mixed_cloud()
+    kvm = group_of(cloud, "KVM")
+    (step,) = cz.full_plan(cloud, kvm, 802)
+    blocked = {w.zone_id: w.blocked_by for w in step.wait_after}
+    assert blocked[2] is None
+    assert blocked[1] == (
+        "its system VMs run on XenServer and XenServer's Active template 636 is in none of its image stores; repair the XenServer templates first "
+        "(hypervisor XenServer, or no hypervisor option)"
+    )
+    after = cz.cloud_after_waits(cz.cloud_with_changes(cloud, step.changes), [w for w in step.wait_after if w.zone_id == 2])
+    action = cz.next_action(after, kvm, 802)
+    assert [(w.zone_id, w.as_dict()["blocked_by"] is not None) for w in action.waits] == [(1, True)]
+    assert "it cannot start yet: its system VMs run on XenServer" in action.waits[0].message
+    # once the XenServer step made 634 (in zone 1) the Active row, zone 1 can recreate: the same wait ends by waiting
+    xen_done = cz.cloud_with_changes(after, cz._changes_to(after, group_of(after, "XenServer"), 634, 634))
+    assert [w.blocked_by for w in cz.next_action(xen_done, kvm, 802).waits] == [None]
+    # a zone of the group's own hypervisor that holds none of its rows and runs no SSVM: check it by hand
+    lost = seed_cloud(system_vms=(), store_refs=(StoreRef(634, 1, "DOWNLOADED"), StoreRef(635, 2, "DOWNLOADED")), zone_refs=((634, 1), (635, 2), (636, 3)))
+    (waits,) = [s.wait_after for s in cz.full_plan(lost, only_group(lost), 634) if s.name == "activate_canonical"]
+    assert [(w.zone_id, w.blocked_by) for w in waits if w.blocked_by] == [
+        (3, "XenServer's Active template 634 is in none of its image stores; check the zone by hand")
+    ]
+
+
+def test_a_running_ssvm_is_restarted_for_a_download_even_when_the_zones_cpvm_is_stopped():
+    # Zone 2 runs on KVM; its CPVM is Stopped but its SSVM runs. The SSVM downloads the XenServer template only once its
+    # cloud service restarts: waiting for it to "start" would never end.
+    vms = mixed_cloud().system_vms[:2] + (
+        SystemVm(60, "s-60-VM", cz.SSVM, "Running", 2, 802, "KVM"),
+        SystemVm(61, "v-61-VM", cz.CPVM, "Stopped", 2, 802, "KVM"),
+    )
+    cloud = mixed_cloud(system_vms=vms)
+    xen = group_of(cloud, "XenServer")
+    (step,) = cz.full_plan(cloud, xen, 634)
+    (zone_2,) = [w for w in step.wait_after if w.zone_id == 2]
+    assert (zone_2.kind, zone_2.restart_ssvm, zone_2.blocked_by) == ("template_download", True, None)
+    assert "restart (do not destroy) the cloud service on the SSVM of that zone" in zone_2.message
 
 
 def test_the_hypervisor_of_a_zone_without_system_vm_rows_comes_from_its_templates_or_is_reported_unknown():

@@ -280,3 +280,12 @@ def test_routers_outside_the_selection_that_the_restart_reaches_are_named(fleet)
     judge_unit(target, JobOutcome("n", "succeeded", "job-5", {"success": True}), after, MS)
     assert target.status == "patched"
     assert target.warnings[-1] == "the restart also acts on routers outside the pod/cluster asked for: r-2"
+
+
+def test_a_router_on_the_server_version_with_another_payload_is_patched_again(fleet):
+    """Live-patched means the server's softwareversion and the payload's scripts checksum (one rule, _matrix.upgrade_facts)."""
+    stale = unit(routers=[router("r-1", softwareversion=MS, scriptsversion=OLD_SCRIPTS)])
+    assert plan_unit(stale, fleet, forced=False, payload=NEW_SCRIPTS).path == LIVEPATCH
+    current = unit(routers=[router("r-1", softwareversion=MS, scriptsversion=NEW_SCRIPTS)])
+    assert plan_unit(current, fleet, forced=False, payload=NEW_SCRIPTS).path == SKIPPED
+    assert plan_unit(stale, fleet, forced=False).path == SKIPPED, "without a known payload the softwareversion decides"

@@ -45,3 +45,21 @@ def test_corrupt_journal_is_named(run_module, tmp_path):
     journal.write_text("not json\n" + json.dumps({"key": "network:n1", "status": "done"}) + "\n")
     result = run_module(cs_upgrade_plan, {"fleet": FLEET, "journal": str(journal)})
     assert result["failed"] is True and str(journal) in result["msg"] and "line 1" in result["msg"]
+
+
+def test_excluded_items_are_skipped_in_the_plan_with_the_reason(run_module):
+    result = run_module(cs_upgrade_plan, {"fleet": FLEET, "exclude": "net-2", "include": ["zone-a", ""]})
+    assert result.get("failed") is not True, result
+    plan = result["plan"]
+    items = {item["key"]: item for item in plan["items"]}
+    assert items["network:n2"]["path"] == "skip" and items["network:n2"]["excluded"] is True
+    assert items["network:n2"]["reason"] == "network net-2 is excluded by the operator: exclude entry 'net-2' names network net-2"
+    assert [batch["items"] for batch in plan["batches"]] == [["systemvm:s1"], ["network:n1"]]
+    assert plan["settings"]["exclude"] == ["net-2"] and plan["settings"]["include"] == ["zone-a"]
+    assert plan["summary"] == {"livepatch": 2, "legacy": 0, "skip": 1, "total": 3}
+    assert any("net-2" in line and "excluded by the operator" in line for line in result["table"])
+
+
+def test_a_target_that_matches_nothing_fails_and_names_it(run_module):
+    result = run_module(cs_upgrade_plan, {"fleet": FLEET, "include": ["net-9"]})
+    assert result["failed"] is True and "include entry 'net-9' matches no router" in result["msg"]

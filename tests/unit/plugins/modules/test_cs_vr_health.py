@@ -216,6 +216,8 @@ def test_api_source_without_connection_says_what_is_missing(run_module, tmp_path
     [
         ({"parallel": 0}, "parallel must be at least 1, not 0"),
         ({"max_age": 0}, "max_age must be a number of seconds of at least 1, not 0"),
+        ({"fresh_timeout": 0}, "fresh_timeout must be at least 1, not 0"),
+        ({"results_timeout": -1}, "results_timeout must be a number of seconds of at least 0, not -1"),
         ({"types": []}, "types must name basic, advanced or both"),
         ({"account": "acme"}, "missing parameter(s) required by 'account': domain"),
     ],

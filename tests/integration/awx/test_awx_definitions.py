@@ -1,0 +1,200 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The AWX definitions under awx/: credential type, job templates and surveys, workflow, and the playbook that makes them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+REPO = Path(__file__).resolve().parents[3]
+AWX = REPO / "awx"
+BIN = Path(sys.executable).parent
+# AWX's survey question types (awx/api/views: JobTemplateSurveySpec) and the argument spec types an answer of each can feed.
+SURVEY_TYPES = {
+    "text": {"str", "list", "path", "dict", "raw"},
+    "textarea": {"str", "list", "path", "dict", "raw"},
+    "password": {"str", "raw"},
+    "integer": {"int", "raw"},
+    "float": {"float", "raw"},
+    "multiplechoice": {"str", "bool", "raw"},
+    "multiselect": {"list"},
+}
+_TEMPLATE_NAME = re.compile(r"{{\s*(\w+)")
+# Variables in a module argument's template: names with an underscore (filters such as int or omit have none).
+_VARIABLE = re.compile(r"\b([a-z]+_[a-z0-9_]+)\b")
+
+
+def load(name: str):
+    return yaml.safe_load((AWX / name).read_text())
+
+
+def credential_env(inputs: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment and extra vars AWX injects for a credential of our type with these inputs (AWX renders with Jinja)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    credential_type = load("credential_type.yml")
+    values = {field["id"]: field.get("default", "") for field in credential_type["inputs"]["fields"]}
+    values.update(inputs)
+    render = ImmutableSandboxedEnvironment().from_string
+    injectors = credential_type["injectors"]
+    return (
+        {name: render(value).render(**values) for name, value in injectors["env"].items()},
+        {name: render(value).render(**values) for name, value in injectors["extra_vars"].items()},
+    )
+
+
+def argument_specs() -> dict[str, dict]:
+    """Every variable a survey may set: the roles' options, and the module options the playbooks pass a variable to."""
+    specs: dict[str, dict] = {}
+    for path in sorted(REPO.glob("roles/*/meta/argument_specs.yml")):
+        specs.update(yaml.safe_load(path.read_text())["argument_specs"]["main"]["options"])
+    for playbook in sorted((REPO / "playbooks").glob("**/*.yml")):
+        for play in yaml.safe_load(playbook.read_text()) or []:
+            for task in play.get("tasks", []) if "hosts" in play else [play]:
+                for action, args in task.items():
+                    if not action.startswith("acs.upgrade.cs_") or not isinstance(args, dict):
+                        continue
+                    module = action.rsplit(".", 1)[1]
+                    options = yaml.safe_load(_documentation(module))["options"]
+                    for option, value in args.items():
+                        for variable in _VARIABLE.findall(str(value)):
+                            if option in options:
+                                specs.setdefault(variable, {key: options[option][key] for key in ("type", "choices", "elements") if key in options[option]})
+    return specs
+
+
+def _documentation(module: str) -> str:
+    text = (REPO / "plugins" / "modules" / ("%s.py" % module)).read_text()
+    return text.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0]
+
+
+def test_credential_type_injects_the_connection_as_environment_and_the_database_as_extra_vars():
+    credential_type = load("credential_type.yml")
+    fields = {field["id"]: field for field in credential_type["inputs"]["fields"]}
+    assert set(credential_type["inputs"]["required"]) == {"endpoint", "key", "secret"}
+    assert {name for name, field in fields.items() if field.get("secret")} == {"secret", "db_password"}
+    for field in fields.values():
+        assert field["type"] == "string" and field["label"]
+    for section in credential_type["injectors"].values():
+        for value in section.values():
+            assert set(_TEMPLATE_NAME.findall(value)) <= set(fields), value
+    env, extra_vars = credential_env({"endpoint": "https://cloud.example.com/client/api", "key": "k", "secret": "s", "db_password": "p"})
+    assert env == {"CLOUDSTACK_ENDPOINT": "https://cloud.example.com/client/api", "CLOUDSTACK_KEY": "k", "CLOUDSTACK_SECRET": "s", "CLOUDSTACK_VERIFY": "true"}
+    assert extra_vars == {
+        "crosszone_db_host": "localhost",
+        "crosszone_db_port": "3306",
+        "crosszone_db_user": "cloud",
+        "crosszone_db_password": "p",
+        "crosszone_db_name": "cloud",
+    }
+    # The database settings are variables the cross-zone playbook reads.
+    crosszone = (REPO / "playbooks" / "crosszone.yml").read_text()
+    assert all(name in crosszone for name in extra_vars)
+
+
+def _survey_format_errors(survey: dict) -> list[str]:
+    """AWX's checks of a survey spec (JobTemplateSurveySpec._validate_spec_data), as far as a file can be checked."""
+    errors = []
+    if not isinstance(survey.get("name"), str) or not isinstance(survey.get("description"), str) or not isinstance(survey.get("spec"), list):
+        return ["a survey needs name and description (strings) and spec (a list)"]
+    seen = set()
+    for index, question in enumerate(survey["spec"]):
+        where = "question %d (%s)" % (index, question.get("variable"))
+        for key in ("question_name", "variable", "type", "required"):
+            if key not in question:
+                errors.append("%s has no %s" % (where, key))
+        if question.get("type") not in SURVEY_TYPES:
+            errors.append("%s: type %r is not one of AWX's" % (where, question.get("type")))
+        if question.get("variable") in seen:
+            errors.append("%s: variable used twice" % where)
+        seen.add(question.get("variable"))
+        kind, default = question.get("type"), question.get("default")
+        if kind in ("multiplechoice", "multiselect"):
+            choices = question.get("choices")
+            if not isinstance(choices, list) or not all(isinstance(choice, str) for choice in choices):
+                errors.append("%s: choices must be a list of strings" % where)
+            elif default is not None and default not in choices:
+                errors.append("%s: default %r is not a choice" % (where, default))
+        if kind == "integer":
+            for key in ("min", "max", "default"):
+                if key in question and not isinstance(question[key], int):
+                    errors.append("%s: %s must be an integer" % (where, key))
+            if "default" in question and not question.get("min", default) <= default <= question.get("max", default):
+                errors.append("%s: default outside min..max" % where)
+        if kind in ("text", "textarea", "password") and default is not None and not isinstance(default, str):
+            errors.append("%s: default must be a string" % where)
+    return errors
+
+
+@pytest.mark.parametrize("template", load("job_templates.yml")["acs_awx_job_templates"], ids=lambda template: template["name"])
+def test_job_template_survey_is_awx_format_and_its_answers_pass_the_argument_specs(template):
+    assert (REPO / template["playbook"]).is_file()
+    survey = template["survey"]
+    assert _survey_format_errors(survey) == []
+    specs = argument_specs()
+    for question in survey["spec"]:
+        variable = question["variable"]
+        assert variable in specs, "%s: no role argument spec or module option takes %s" % (template["name"], variable)
+        spec = specs[variable]
+        assert spec.get("type", "str") in SURVEY_TYPES[question["type"]], (variable, spec, question["type"])
+        # AWX hands answers over as the survey types them (text and choices as strings): the spec must take each one.
+        answers = list(question.get("choices") or []) + ([question["default"]] if "default" in question else [])
+        if question["type"] == "integer":
+            answers += [question.get("min", 0), question.get("max", 0), str(question.get("min", 0))]
+        for answer in answers:
+            result = ArgumentSpecValidator({variable: {key: value for key, value in spec.items() if key != "description"}}).validate({variable: answer})
+            assert not result.error_messages, "%s: answer %r for %s: %s" % (template["name"], answer, variable, result.error_messages)
+        if spec.get("choices") and question["type"] == "multiplechoice":
+            assert set(question["choices"]) <= {str(choice) for choice in spec["choices"]}
+    for variable in template["extra_vars"]:
+        assert variable in specs or variable == "acs_upgrade_dir" or variable in (REPO / template["playbook"]).read_text(), variable
+
+
+def test_workflow_fans_out_per_region_with_an_approval_before_each_upgrade_and_the_report_always():
+    names = {template["name"] for template in load("job_templates.yml")["acs_awx_job_templates"]}
+    configure = yaml.safe_load((AWX / "configure.yml").read_text())[0]
+    layout = next(task for task in configure["tasks"] if task["name"].startswith("Lay out the workflow nodes"))
+    nodes = layout["vars"]["acs_awx_region_nodes"]
+    kinds = [node["unified_job_template"]["type"] for node in nodes]
+    assert kinds == ["job_template", "workflow_approval", "job_template", "job_template"]
+    assert [node["unified_job_template"]["name"] for node in nodes if node["unified_job_template"]["type"] == "job_template"] == [
+        "acs.upgrade - plan (dry run)",
+        "acs.upgrade - upgrade",
+        "acs.upgrade - report",
+    ]
+    assert all(node["unified_job_template"]["name"] in names for node in nodes if node["unified_job_template"]["type"] == "job_template")
+    identifiers = [node["identifier"] for node in nodes]
+    assert nodes[0]["related"]["success_nodes"] == [{"identifier": identifiers[1]}]
+    assert nodes[1]["related"]["success_nodes"] == [{"identifier": identifiers[2]}]
+    assert nodes[2]["related"]["always_nodes"] == [{"identifier": identifiers[3]}]
+    # Every job node of a region runs with that region's credential and state directory.
+    assert all(node["extra_data"]["acs_upgrade_dir"] == "{{ acs_awx_state_dir }}" for node in nodes if "extra_data" in node)
+    assert all(node["related"]["credentials"] == "{{ acs_awx_credentials }}" for node in nodes if node["unified_job_template"]["type"] == "job_template")
+    assert "{{ item.name }}" in identifiers[0] and layout["loop"] == "{{ acs_awx_regions }}"
+
+
+def test_configure_playbook_passes_syntax_check_with_awx_awx():
+    env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")))
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "--syntax-check", str(AWX / "configure.yml"), "-e", "@%s" % (AWX / "job_templates.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The modules it uses are those of the awx.awx collection shipped with the ansible package.
+    tasks = yaml.safe_load((AWX / "configure.yml").read_text())[0]["tasks"]
+    used = {action for task in tasks for action in task if action.startswith("awx.awx.")}
+    assert used == {"awx.awx.credential_type", "awx.awx.credential", "awx.awx.project", "awx.awx.job_template", "awx.awx.workflow_job_template"}
+    collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
+    assert all((collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).is_file() for action in used)

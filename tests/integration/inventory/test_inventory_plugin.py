@@ -1,0 +1,163 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The acs.upgrade.cloudstack inventory plugin through ansible-inventory, as a user or an AWX inventory source runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def unsafe(value):
+    """ansible-inventory --list marks the strings the plugin got from the API as unsafe: {"__ansible_unsafe": value}."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: unsafe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unsafe(item) for item in value]
+    return value
+
+
+def inventory(source: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CLOUDSTACK_")}
+    environment.update(env or {})
+    done = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), *args], capture_output=True, text=True, env=environment, check=False)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def credentials(sim) -> dict[str, str]:
+    return {"CLOUDSTACK_ENDPOINT": sim.url, "CLOUDSTACK_KEY": sim.admin_key, "CLOUDSTACK_SECRET": sim.admin_secret}
+
+
+def listed(source: Path, env: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
+    data = unsafe(json.loads(inventory(source, "--list", env=env).stdout))
+    hostvars = data.pop("_meta")["hostvars"]
+    groups = {name: sorted(group.get("hosts", [])) for name, group in data.items()}
+    return hostvars, groups
+
+
+def test_routers_and_system_vms_are_hosts_grouped_by_placement_owner_role_version_and_network(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    state = sim.state()
+    source = tmp_path / "cloud.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\n")
+    hostvars, groups = listed(source, credentials(sim))
+
+    routers = {router["name"]: router for router in state["routers"]}
+    systemvms = {vm["name"]: vm for vm in state["systemvms"]}
+    assert set(hostvars) == set(routers) | set(systemvms)
+    assert groups["cloudstack_routers"] == sorted(routers)
+    assert groups["cloudstack_ssvm"] == sorted(name for name, vm in systemvms.items() if vm["systemvmtype"] == "secondarystoragevm")
+    assert groups["cloudstack_cpvm"] == sorted(name for name, vm in systemvms.items() if vm["systemvmtype"] == "consoleproxy")
+    for zone in state["zones"]:
+        expected = sorted(name for name, vm in {**routers, **systemvms}.items() if vm["zoneid"] == zone["id"])
+        assert groups["cloudstack_zone_%s" % zone["name"]] == expected
+    assert groups["cloudstack_requiresupgrade"] == sorted(name for name, router in routers.items() if router["requiresupgrade"])
+    assert groups["cloudstack_role_backup"] == sorted(name for name, r in routers.items() if r["isredundantrouter"] and r["redundantstate"] == "BACKUP")
+    assert groups["cloudstack_role_primary"] == sorted(name for name, r in routers.items() if r["isredundantrouter"] and r["redundantstate"] == "PRIMARY")
+    assert groups["cloudstack_network_acme_web"] == sorted(name for name, router in routers.items() if router.get("guestnetworkname") == "acme-web")
+    assert groups["cloudstack_vpc_acme_vpc"]
+    assert groups["cloudstack_account_ROOT_customers_acme"]
+    for version in {router["version"] for router in routers.values()}:
+        assert groups["cloudstack_template_%s" % version.replace(".", "_")] == sorted(n for n, r in routers.items() if r["version"] == version)
+
+    name, router = next((name, router) for name, router in routers.items() if router["isredundantrouter"])
+    variables = hostvars[name]
+    assert variables["acs"]["kind"] == "router"
+    assert variables["acs"]["id"] == router["id"]
+    assert variables["acs"]["state"] == router["state"]
+    assert variables["acs"]["version"] == router["version"]
+    assert variables["acs"]["software_version"] == router["softwareversion"]
+    assert variables["acs"]["role"] == router["redundantstate"]
+    assert variables["acs"]["requiresupgrade"] is router["requiresupgrade"]
+    assert variables["acs"]["health"] == ("failing" if router["healthchecksfailed"] else "passing")
+    assert variables["acs"]["unit"] in ("network:%s" % router["guestnetworkid"], "vpc:%s" % router.get("vpcid"))
+    # The link-local address: reachable from the router's hypervisor host, the jump of source=local health checks.
+    assert variables["ansible_host"] == router["linklocalip"]
+    hosts = {host["id"]: host for host in sim.client().call("listHosts", type="Routing")["host"]}
+    assert variables["acs"]["host_ip"] == hosts[router["hostid"]]["ipaddress"]
+    assert hostvars[next(iter(systemvms))]["acs"]["kind"] in ("ssvm", "cpvm")
+
+
+def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    source = tmp_path / "zone1.cloudstack.yml"
+    source.write_text(
+        "plugin: acs.upgrade.cloudstack\n"
+        "zone: zone1\n"
+        "include_systemvms: false\n"
+        "cache: true\n"
+        "cache_plugin: ansible.builtin.jsonfile\n"
+        "cache_connection: %s\n"
+        "keyed_groups:\n"
+        "  - key: acs.account\n"
+        "    prefix: owner\n"
+        "groups:\n"
+        "  before_4_15: acs.version is version('4.15', '<')\n"
+        "compose:\n"
+        "  ansible_port: \"3922\"\n"
+        "  ansible_ssh_common_args: \"'-J root@' ~ acs.host_ip\"\n" % (tmp_path / "cache")
+    )
+    hostvars, groups = listed(source, credentials(sim))
+    routers = {router["name"]: router for router in sim.state()["routers"] if router["zonename"] == "zone1"}
+    assert set(hostvars) == set(routers)
+    assert groups["before_4_15"] == sorted(name for name, router in routers.items() if tuple(map(int, router["version"].split(".")[:2])) < (4, 15))
+    assert groups["owner_acme"] == sorted(name for name, router in routers.items() if router["account"] == "acme")
+    assert {variables["ansible_port"] for variables in hostvars.values()} == {3922}
+    running = [variables for variables in hostvars.values() if variables["acs"]["state"] == "Running"]
+    assert running and all(variables["ansible_ssh_common_args"] == "-J root@%s" % variables["acs"]["host_ip"] for variables in running)
+    cached = list((tmp_path / "cache").iterdir())
+    assert cached and sim.admin_secret not in cached[0].read_text()
+
+    calls = len(sim.calls())
+    again = listed(source, credentials(sim))[0]
+    assert again == hostvars and len(sim.calls()) == calls
+    refreshed = inventory(source, "--list", "--flush-cache", env=credentials(sim))
+    assert refreshed.returncode == 0 and len(sim.calls()) > calls
+
+
+def test_connection_from_cloudstack_ini_and_a_clear_error_without_the_secret(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    ini = tmp_path / "cloudstack.ini"
+    ini.write_text("[lab]\nendpoint = %s\nkey = %s\nsecret = %s\n" % (sim.url, sim.admin_key, sim.admin_secret))
+    source = tmp_path / "lab.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\napi_region: lab\ninclude_routers: false\n")
+    hostvars, groups = listed(source, {"CLOUDSTACK_CONFIG": str(ini)})
+    assert set(hostvars) == {vm["name"] for vm in sim.state()["systemvms"]}
+    assert "cloudstack_routers" not in groups
+
+    wrong = "not-the-secret-0123"
+    ini.write_text("[lab]\nendpoint = %s\nkey = %s\nsecret = %s\n" % (sim.url, sim.admin_key, wrong))
+    failed = inventory(source, "--list", env={"CLOUDSTACK_CONFIG": str(ini), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, check=False)
+    assert failed.returncode != 0
+    assert "acs.upgrade.cloudstack inventory cannot read the fleet" in failed.stderr
+    assert wrong not in failed.stdout + failed.stderr
+
+    missing = inventory(source, "--list", env={"CLOUDSTACK_CONFIG": str(tmp_path / "none.ini"), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, check=False)
+    assert missing.returncode != 0 and "missing CloudStack connection settings: api_url, api_key, api_secret" in missing.stderr
+
+
+@pytest.mark.parametrize("routers", [10000])
+def test_ten_thousand_routers_are_read_with_paging(acs_sim, tmp_path, routers):
+    """The figure (wall time) is printed, not asserted; see tests/benchmarks/bench_inventory.py."""
+    sim = acs_sim(topology="small", generate="zones=4,routers=%d,redundant=0.2" % routers)
+    source = tmp_path / "big.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\ninclude_systemvms: false\n")
+    started = time.perf_counter()
+    graph = inventory(source, "--graph", "cloudstack_routers", env=credentials(sim)).stdout
+    print("ansible-inventory --graph of %d routers: %.1f s" % (routers, time.perf_counter() - started))
+    assert sum(1 for line in graph.splitlines() if line.strip(" |-").startswith("r-")) == routers
+    pages = sim.calls("listRouters")
+    assert len(pages) == -(-routers // 500)

@@ -1,0 +1,192 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""What the report makes of a plan and a journal: outcomes, the needs-attention list, router rows, caveats, the page."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import re
+
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets
+from ansible_collections.acs.upgrade.plugins.module_utils._report import (
+    _collapse_not_run,
+    _gantt_rows,
+    build_report,
+    parse_downtime,
+    render_html,
+    render_markdown,
+    stats,
+)
+
+MS = "4.18.0.0"
+RUNNING = {"state": "Running", "requiresupgrade": True, "softwareversion": "4.14.1.0", "zoneid": "z1", "scriptsversion": "old0000000000"}
+FLEET = {
+    "version": MS,
+    "zones": [{"id": "z1", "name": "zone-a"}],
+    "systemvms": [{"id": "s1", "name": "s-1-VM", "systemvmtype": "secondarystoragevm", "state": "Running", "version": "4.14.1", "zoneid": "z1"}],
+    "routers": [
+        dict(RUNNING, id="r1", name="r-1-VM", version="4.14.1"),
+        dict(RUNNING, id="r2", name="r-2-VM", version="4.15.1", redundantstate="PRIMARY"),
+        dict(RUNNING, id="r3", name="r-3-VM", version="4.15.1", redundantstate="BACKUP"),
+        dict(RUNNING, id="r4", name="r-4-VM", version="4.15.1"),
+    ],
+    "units": [
+        {"kind": "network", "id": "n1", "name": "net-1", "zoneid": "z1", "routers": ["r1"], "tiers": []},
+        {"kind": "network", "id": "n2", "name": "net-2", "zoneid": "z1", "routers": ["r2", "r3"], "tiers": []},
+        {"kind": "network", "id": "n4", "name": "net-4", "zoneid": "z1", "routers": ["r4"], "tiers": []},
+    ],
+}
+T0 = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc)
+
+
+def _at(seconds: float) -> str:
+    return (T0 + datetime.timedelta(seconds=seconds)).isoformat()
+
+
+def _journal(plan):
+    """s-1-VM patched; net-1 patched; net-2's live patch failed, then a restart with cleanup replaced its pair; net-4 timed out."""
+    livepatch = [
+        {"kind": "secondarystoragevm", "id": "s1", "status": "patched", "duration": 1.0, "started": _at(0), "finished": _at(1),
+         "before": {"s-1-VM": {"version": "4.14.1"}}, "after": {"s-1-VM": {"version": "4.14.1"}}},
+        {"kind": "network", "id": "n1", "status": "patched", "duration": 2.0, "started": _at(10), "finished": _at(12),
+         "after": {"r-1-VM": {"version": "4.14.1", "scriptsversion": "new0000000000"}}},
+        {"kind": "network", "id": "n2", "status": "failed", "reason": "haproxy failed to restart", "duration": 1.5, "started": _at(10), "finished": _at(11.5)},
+        {"kind": "network", "id": "n4", "status": "timed_out", "reason": "job j4 still running after the job timeout of 60s", "started": _at(10)},
+    ]
+    recreate = [
+        {"kind": "network", "id": "n2", "status": "succeeded", "duration": 30.0, "started": _at(20), "finished": _at(50),
+         "routers": [{"id": "r2", "name": "r-2-VM", "redundantstate": "PRIMARY"}, {"id": "r3", "name": "r-3-VM", "redundantstate": "BACKUP"}],
+         "routers_after": [{"id": "r9", "name": "r-9-VM", "redundantstate": "BACKUP", "version": "4.18.0", "scriptsversion": "new0000000000"},
+                           {"id": "r8", "name": "r-8-VM", "redundantstate": "PRIMARY", "version": "4.18.0", "scriptsversion": "new0000000000"}]},
+    ]
+    keys = [item["key"] for item in plan["items"]]
+    first = journal_entries(outcomes_from_targets(plan, keys, livepatch), plan, 1, "livepatch", T0 + datetime.timedelta(seconds=15))
+    second = journal_entries(outcomes_from_targets(plan, ["network:n2"], recreate), plan, 1, "legacy", T0 + datetime.timedelta(seconds=55))
+    return first + second
+
+
+def _report(**options):
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    return plan, build_report(plan, _journal(plan), **options)
+
+
+def test_outcomes_tell_recreated_and_unknown_from_done_and_failed():
+    _plan, report = _report()
+    assert report["totals"] == {"done": 2, "recreated": 1, "failed": 0, "unknown": 1, "not_run": 0, "skipped": 0}
+    assert [(entry["outcome"], entry["name"]) for entry in report["attention"]] == [("unknown", "net-4"), ("recreated", "net-2")]
+    unknown, recreated = report["attention"]
+    assert "still be running" in unknown["action"] and "listAsyncJobs" in unknown["action"]
+    assert recreated["detail"] == "live patch failed: haproxy failed to restart"
+    assert report["outcome"]["status"] == "finished_with_failures"
+    assert report["started"] == "2026-11-22T01:00:00+00:00" and report["duration"] == 55.0
+    summary = stats(report)
+    assert (summary["unknown_names"], summary["recreated_names"], summary["failed_names"]) == (["net-4"], ["net-2"], [])
+
+
+def test_a_lost_answer_the_client_could_not_settle_is_unknown_not_failed():
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    lost = [{"kind": "network", "id": "n1", "status": "outcome_unknown", "reason": "the answer was lost and its job could be neither found nor ruled out"}]
+    report = build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1"], lost), plan, 1, "livepatch", T0))
+    assert [(entry["outcome"], entry["name"]) for entry in report["attention"] if entry["outcome"] != "not_run"] == [("unknown", "net-1")]
+
+
+def test_router_rows_pair_old_and_new_routers_by_their_role():
+    _plan, report = _report()
+    units = {unit["name"]: unit for unit in report["groups"][0]["units"]}
+    rows = [(vm["name"], vm["new_name"], vm["redundantstate"], vm["template_before"], vm["template_after"]) for vm in units["net-2"]["vms"]]
+    assert rows == [("r-2-VM", "r-8-VM", "PRIMARY", "4.15.1", "4.18.0"), ("r-3-VM", "r-9-VM", "BACKUP", "4.15.1", "4.18.0")]
+    patched = units["net-1"]["vms"][0]
+    assert (patched["new_name"], patched["scripts_before"], patched["scripts_after"]) == (None, "old0000000000", "new0000000000")
+    assert units["net-2"]["duration"] == 31.5 and units["s-1-VM"]["vms"][0]["template_after"] == "4.14.1"
+
+
+def test_vpn_caveat_once_per_group_for_live_patched_routers_of_414_templates_only():
+    _plan, report = _report()
+    group = report["groups"][0]
+    # net-1's r-1-VM is on 4.14 and was live-patched; s-1-VM is on 4.14 too but a system VM; net-2 was recreated.
+    assert group["caveat"]["routers"] == ["r-1-VM"]
+    assert all("strongSwan" not in warning for unit in group["units"] for warning in unit["warnings"])
+    page = render_html(report)
+    assert page.count("strongSwan") == 1
+
+
+def test_old_journal_entries_without_times_or_vms_still_make_a_report():
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    journal = [{"key": "network:n1", "name": "net-1", "ms_version": MS, "batch": 1, "path": "livepatch", "status": "failed", "error": "boom",
+                "duration": 4.0, "time": _at(60)}]
+    report = build_report(plan, journal)
+    event = report["groups"][0]["timeline"][0]
+    # No job times in the entry: the bar ends when the batch was recorded and lasts the job's duration.
+    assert [datetime.datetime.fromisoformat(event[field]) for field in ("started", "finished")] == [T0 + datetime.timedelta(seconds=s) for s in (56, 60)]
+    assert report["totals"]["failed"] == 1 and report["totals"]["not_run"] == 3
+    assert [entry["outcome"] for entry in report["attention"]] == ["failed", "not_run"]
+    assert "<svg" in render_html(report) and "| failed |" in render_markdown(report)
+
+
+def test_stop_reason_makes_the_verdict_and_is_redacted():
+    _plan, report = _report(stop_reason="batch 1 livepatch: the canary batch failed; see https://cloud/client/api?apiKey=K&signature=S")
+    assert report["outcome"]["status"] == "stopped"
+    assert report["outcome"]["summary"].startswith("Stopped in group zone-a (batch 1) because batch 1 livepatch: the canary batch failed")
+    assert "signature" not in report["outcome"]["summary"]
+
+
+def test_not_run_items_are_one_attention_entry_per_group():
+    entries = [
+        {"outcome": "not_run", "name": "net-%d" % number, "names": ["net-%d" % number], "group": "zone-a", "kind": "network", "action": "run again"}
+        for number in range(15)
+    ]
+    entries.append({"outcome": "failed", "name": "net-x", "names": ["net-x"], "group": "zone-b", "kind": "network", "action": "fix"})
+    collapsed = _collapse_not_run(entries)
+    assert [entry["outcome"] for entry in collapsed] == ["failed", "not_run"]
+    assert collapsed[1]["names"] == ["net-%d" % number for number in range(15)]
+    assert collapsed[1]["detail"].endswith("net-11 and 3 more") and collapsed[1]["name"] == "15 not run"
+
+
+def test_downtime_from_probe_reports():
+    reports = [{"container": "r-1-VM", "window": 5.0, "dns": {"longest_gap": 0.2, "samples": 90}, "http": {"longest_gap": 0.31}}, {"unrelated": True}]
+    assert parse_downtime(reports) == {"r-1-VM": {"dns": 0.2, "http": 0.31}}
+    _plan, report = _report(downtime=parse_downtime(reports))
+    row = report["groups"][0]["units"][1]["vms"][0]
+    assert (row["name"], row["downtime"]) == ("r-1-VM", 0.31)
+
+
+def test_page_allows_exactly_its_own_style_and_script():
+    _plan, report = _report()
+    page = render_html(report)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1).replace("&#x27;", "'")
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
+
+    def digest(text):
+        return "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+    assert "default-src 'none'" in csp and "style-src %s;" % digest(style) in csp and "script-src %s;" % digest(script) in csp
+    assert page.count("<svg") == 1 and 'class="legend"' in page and "@media print" in style
+
+
+def test_a_large_group_packs_its_timeline_into_as_many_rows_as_jobs_ran_at_once():
+    events = [
+        {"name": "net-%d" % number, "started": _at(10 * (number // 5) + 0.001 * number), "finished": _at(10 * (number // 5) + 5)} for number in range(100)
+    ]
+    rows, labels = _gantt_rows(events)
+    # Five jobs at a time, each wave after the last: five rows, each bar on its own row within a wave.
+    assert len(labels) == 5 and labels[0] == "100 targets, packed"
+    assert sorted(rows[id(event)] for event in events[:5]) == [0, 1, 2, 3, 4]
+    few_rows, few_labels = _gantt_rows(events[:10])
+    assert few_labels == ["net-%d" % number for number in range(10)] and [few_rows[id(event)] for event in events[:10]] == list(range(10))
+
+
+def test_work_finished_by_an_earlier_run_counts_as_done_after_a_resume():
+    first_plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    journal = _journal(first_plan)
+    # The resumed run plans again with the journal: what was finished is skipped by the plan, but done in the report.
+    resumed = build_plan(FLEET, canary_size=0, batch_size=10, journal=journal)
+    assert {item["name"]: item["path"] for item in resumed["items"]}["net-1"] == "skip"
+    report = build_report(resumed, journal)
+    units = {unit["name"]: unit for unit in report["groups"][0]["units"]}
+    assert (units["net-1"]["outcome"], units["net-1"]["earlier_run"]) == ("done", True)
+    assert units["net-2"]["outcome"] == "recreated" and report["totals"]["skipped"] == 0
+    assert "finished in an earlier run" in render_html(report)
