@@ -43,6 +43,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     PlanError,
     journal_state,
     parse_journal,
+    vms_after,
     window_status,
 )
 
@@ -428,10 +429,10 @@ class StageRunner:
         self.failures.append("%s %s: %s" % (work.item["kind"], work.item["name"], reason))
         if regression:
             self._stop("the health of %s %s regressed after its upgrade (%s): the run stops" % (work.item["kind"], work.item["name"], reason))
-        elif self.stage == "canary":
-            self._stop("the canary %s %s failed (%s): nothing else is upgraded; fix it, then run again" % (work.item["kind"], work.item["name"], reason))
         elif self.on_failure == "stop":
             self._stop("%s %s failed and on_failure is stop: %s" % (work.item["kind"], work.item["name"], reason))
+        elif self.stage == "canary":
+            self._stop("the canary %s %s failed (%s): nothing else is upgraded; fix it, then run again" % (work.item["kind"], work.item["name"], reason))
         else:
             exceeded, message = self._failed_share_exceeded()
             if exceeded:
@@ -671,6 +672,10 @@ class StageRunner:
                 return [self._task(fallback)]
             reason = "%s; its recreate was not started: %s" % (reason, self.stop_reason)
         changed = status == "done" and "unchanged" not in reason.lower() and "no change" not in reason.lower()
+        if work.is_unit and work.path == "legacy":
+            seen = {"routers": work.before, "routers_after": after}
+        else:
+            seen = {"after": {vm.get("name", vm.get("id")): vm for vm in after}}
         self._record(
             work,
             status,
@@ -683,6 +688,7 @@ class StageRunner:
             health_after=health_after,
             fallback=work.fell_back,
             recreate=False,
+            after=vms_after(seen) or None,
             started=getattr(outcome, "started_at", None),
             finished=getattr(outcome, "finished_at", None),
         )

@@ -112,4 +112,9 @@ def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earl
     # The report counts the first attempt's work as done, marked as such.
     planned = sum(1 for item in plan["items"] if item["path"] != "skip")
     assert resumed.stats["acs_upgrade"]["done"] == planned and resumed.stats["acs_upgrade"]["not_run"] == 0
-    assert "done (earlier run)" in (output / "report.md").read_text()
+    units = [unit for group in json.loads((output / "report.json").read_text())["groups"] for unit in group["units"]]
+    earlier = {unit["key"] for unit in units if unit["earlier_run"]}
+    # The killed attempt's module journals the ends of its jobs in flight until it notices the run is gone.
+    first_attempt = {entry["key"] for entry in read_journal(output) if entry["status"] == "done" and entry.get("attempt") == 1}
+    assert earlier == first_attempt and finished <= {key.split(":", 1)[1] for key in first_attempt}
+    assert "finished in an earlier run" in (output / "report.html").read_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_report
 
 ROUTER = {"state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"}
