@@ -28,7 +28,7 @@ options:
     type: str
   api_timeout:
     description:
-      - HTTP timeout of one API request, in seconds; must be more than 0.
+      - HTTP timeout of one API request, in seconds; must be more than 0 and at most 86400 (one day).
       - If not set, E(CLOUDSTACK_TIMEOUT), then C(timeout) of the C(cloudstack.ini) section, then V(10) is used.
       - When the answer to a mutation does not come within this time, its job is looked for (by command, object
         and start time) during three times this time after the request was sent before anything is sent again;

@@ -129,7 +129,9 @@ notes:
     To run M(acs.upgrade.cs_vr_health) with C(source=local) on the routers, connect through that host as a jump,
     port 3922, user root, the system VM key of the management server (C(/var/lib/cloudstack/management/.ssh/id_rsa)),
     and C(ansible_ssh_common_args) with C(-J root@) and C(acs.host_ip), as in the examples.
-  - The cache (O(cache)) holds the hosts and their variables, never the connection settings.
+  - The cache (O(cache)) holds the hosts and their variables, never the connection settings. Its entries belong to
+    the endpoint and the API key they were read with, so the same file pointed at another cloud (E(CLOUDSTACK_REGION),
+    E(CLOUDSTACK_ENDPOINT)) never answers with the first cloud's hosts.
 """
 
 EXAMPLES = r"""
@@ -156,6 +158,7 @@ compose:
   ansible_ssh_common_args: "'-J root@' ~ acs.host_ip"
 """
 
+import hashlib
 import typing as t
 
 from ansible.errors import AnsibleError, AnsibleParserError
@@ -268,7 +271,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory: t.Any, loader: t.Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
+        if not HAS_REQUESTS:
+            raise AnsibleError("the acs.upgrade.cloudstack inventory needs the Python package requests: pip install -r requirements.txt of the collection")
+        params = {name: self.get_option(name) for name in _CONNECTION_OPTIONS}
+        try:
+            client = client_from_params(params)
+        except ValueError as exc:
+            raise AnsibleParserError("acs.upgrade.cloudstack inventory: %s" % redact(str(exc), params["api_secret"])) from None
+        # The same file may reach another cloud (CLOUDSTACK_ENDPOINT, CLOUDSTACK_REGION, cloudstack.ini): the cache
+        # entry belongs to the cloud and the key it was read with (a digest of them; the secret plays no part).
+        cloud = hashlib.sha256(("%s\n%s" % (client.endpoint, client.api_key)).encode("utf-8")).hexdigest()[:16]
+        cache_key = "%s_%s" % (self.get_cache_key(path), cloud)
         use_cache = self.get_option("cache") and cache
         update_cache = self.get_option("cache") and not cache
         hosts = None
@@ -278,17 +291,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 update_cache = True
         if hosts is None:
-            hosts = self._read_hosts()
+            hosts = self._read_hosts(client, params["api_secret"])
         if update_cache:
             self._cache[cache_key] = hosts
         self._populate(hosts)
 
-    def _read_hosts(self) -> list[dict[str, t.Any]]:
-        if not HAS_REQUESTS:
-            raise AnsibleError("the acs.upgrade.cloudstack inventory needs the Python package requests: pip install -r requirements.txt of the collection")
-        params = {name: self.get_option(name) for name in _CONNECTION_OPTIONS}
+    def _read_hosts(self, client: t.Any, secret: str | None) -> list[dict[str, t.Any]]:
+        params = {"api_secret": secret}
         try:
-            client = client_from_params(params)
             fleet = Fleet.read(
                 client,
                 zone=self.get_option("zone"),

@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised by ansible-test sanit
 
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_TIMEOUT = 10
+MAX_TIMEOUT = 86400
 DEFAULT_EXPIRES_SECONDS = 600
 # How long a mutation the server refused (429, 503, connection refused) is offered again before it is "not submitted".
 DEFAULT_SUBMIT_BUDGET = 60.0
@@ -69,9 +70,18 @@ FEATURES_SINCE: dict[str, str] = {
     "rebootSystemVm.forced": "4.16.0",
 }
 
-_SENSITIVE_QUERY = re.compile(r"(\?|&)[^\s'\"<>]*")
+# A query string (a signed URL: apiKey, signature): from '?' or '&' followed by a parameter name and '=' to the next
+# blank or quote. A '?' or '&' in prose ("is the clock right? check", "R&D") is left alone.
+_SENSITIVE_QUERY = re.compile(r"(\?|&)[A-Za-z0-9_.\-]+=[^\s'\"<>]*")
 # user:password@ in a URL (an api_url with credentials in it).
 _URL_CREDENTIALS = re.compile(r"(//)[^/@\s'\"<>]+@")
+# A credential named outside a query string: "apikey=...", "api_key: ...", "signature=..." in an error text or a
+# message that quotes parameters (a proxy's, a load balancer's, a log line's).
+_NAMED_SECRET = re.compile(
+    r"(\b(?:api[_-]?key|api[_-]?secret|secret[_-]?key|secret|signature|session[_-]?key|password|passwd|token)\b[\"']?\s*[=:]\s*)"
+    r"(?!<redacted>)[\"']?[^\s'\"<>,;&]+",
+    re.IGNORECASE,
+)
 
 
 def parse_version(version: str) -> tuple[int, ...]:
@@ -135,8 +145,14 @@ def check_timeout(value: t.Any) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ValueError("api_timeout must be a number of seconds, not %r" % (value,)) from None
-    if seconds <= 0 or not math.isfinite(seconds):
+    if seconds <= 0 or math.isnan(seconds):
         raise ValueError("api_timeout must be more than 0 seconds, not %s: set it to how long one API request may take (default %s)" % (value, DEFAULT_TIMEOUT))
+    if seconds > MAX_TIMEOUT:
+        # A socket cannot wait much longer (OverflowError from urllib3), and a lost answer is settled over 3 x this.
+        raise ValueError(
+            "api_timeout must be at most %d seconds (one day), not %s: set it to how long one API request may take (default %s)"
+            % (MAX_TIMEOUT, value, DEFAULT_TIMEOUT)
+        )
     return seconds
 
 
@@ -144,9 +160,11 @@ def redact(text: str, *secrets: str | None) -> str:
     """Remove secrets, credentials in URLs and query strings (signed URLs) from a message."""
     text = _SENSITIVE_QUERY.sub(lambda m: m.group(1) + "<redacted>", str(text))
     text = _URL_CREDENTIALS.sub(lambda m: m.group(1) + "<redacted>@", text)
+    text = _NAMED_SECRET.sub(lambda m: m.group(1) + "<redacted>", text)
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "<redacted>")
+            # Only where it stands as a whole token: a short secret ("y") must not cut words ("Caused b<redacted>").
+            text = re.sub(r"(?<!\w)%s(?!\w)" % re.escape(secret), "<redacted>", text)
     return text
 
 
@@ -324,14 +342,15 @@ class CloudStackClient:
         honoured, until ``submit_budget`` seconds have passed, then :class:`NotSubmittedError`. When the outcome is
         unknown (timeout, reset, 500/502/504), ``_settle(attempt)`` is asked first: it returns what that attempt
         produced (so nothing is sent twice), None when it proved that the attempt left no trace, or raises
-        :class:`UnknownOutcomeError`. Without ``_settle`` an unknown outcome raises :class:`UnknownOutcomeError`.
+        :class:`UnknownOutcomeError`. Without ``_settle`` an unknown outcome raises :class:`UnknownOutcomeError`, and
+        so does a read timeout that left no trace: the server may still be working on that request.
         """
         # Fresh health checks run on the router inside the request: a lost answer is not a read to send again.
         read_only = command.startswith(_READ_ONLY_PREFIXES) and not params.get("performfreshchecks")
         first_sent = self._clock()
         attempt = 0
         while True:
-            retry_after = None
+            retry_after, still_working = None, False
             sent, since = self._clock(), self.server_now() - _CREATED_MARGIN
             try:
                 status, body, headers = self._send_once(command, params, _timeout)
@@ -339,6 +358,8 @@ class CloudStackClient:
                 never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (isinstance(exc, requests.exceptions.ConnectionError) and _refused(exc))
                 failure = CloudStackError(command, None, "no answer from the management server at %s: %s" % (self._safe_endpoint(), redact(exc, self._secret)))
                 acted = "no" if never_sent else "unknown"
+                # A read timeout: the server took the request and had not answered; it may still be working on it.
+                still_working = isinstance(exc, requests.exceptions.ReadTimeout)
             else:
                 if status == 200 and isinstance(body, dict):
                     inner = _inner(body)
@@ -380,6 +401,15 @@ class CloudStackClient:
                     ) from None
                 if earlier is not None:
                     return earlier
+                if still_working:
+                    # No job yet is no proof: a server slower than the settle window registers it later still.
+                    raise UnknownOutcomeError(
+                        command,
+                        None,
+                        "%s; no job of it appeared in listAsyncJobs within the settle window of %gs, but the server may still be working on it,"
+                        " so it is not sent again; the outcome is unknown: check listAsyncJobs and %s before running again"
+                        % (failure.errortext, self.settle_window, params.get("id") or params.get("routerid") or "the object"),
+                    )
             delay = self._backoff(attempt, retry_after)
             if self._clock() + delay > first_sent + self.submit_budget:
                 raise NotSubmittedError(

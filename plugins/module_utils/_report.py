@@ -115,6 +115,12 @@ def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
     return "failed"
 
 
+def _never_started(entry: dict[str, t.Any]) -> bool:
+    """Whether no job of the entry was started: its targets were all ``not_submitted`` (none sent, none recreated)."""
+    statuses = set(entry.get("statuses") or ())
+    return bool(statuses) and statuses <= {"not_submitted"}
+
+
 def _not_running(item: dict[str, t.Any]) -> bool:
     if item["kind"] == "systemvm":
         return item.get("state") not in (None, "Running")
@@ -126,6 +132,11 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
     last = entries[-1] if entries else {}
     error = str(last.get("error") or "")
     if outcome == "failed":
+        if _never_started(last):
+            return (
+                "nothing was started for it and nothing changed (the run stopped sending jobs, or the management server refused it): "
+                "fix the cause, then run again"
+            )
         if error.startswith("health after the upgrade"):
             return "the job finished but its routers fail their health checks: look at them (playbooks/health.yml), fix, then run again"
         if last.get("path") == "livepatch":
@@ -216,8 +227,10 @@ def _caveat_routers(item: dict[str, t.Any], path: str) -> list[str]:
 
 def _item_warnings(item: dict[str, t.Any]) -> list[str]:
     """The plan's warnings of an item less the remote-access VPN caveat, which the report shows once per group."""
-    caveats = {STRONGSWAN_WARNING % version for version in [item.get("version")] + [router.get("version") for router in item.get("routers") or []]}
-    return [redact(warning) for warning in item.get("warnings") or [] if warning not in caveats]
+    # By its wording, whatever version it names: the plan names the template ("4.14.1") where a system VM reports
+    # its software version ("4.14.1.0").
+    before, after = STRONGSWAN_WARNING.split("%s")
+    return [redact(warning) for warning in item.get("warnings") or [] if not (warning.startswith(before) and warning.endswith(after))]
 
 
 def _earlier_attempt(plan: dict[str, t.Any], entry: dict[str, t.Any] | None) -> bool:
@@ -285,10 +298,14 @@ def build_report(
             "vms": _vm_rows(item, item_entries, downtime or {}),
             "caveat_routers": _caveat_routers(item, final_path),
         }
+        # What the needs-attention list shows (and the page's "needs attention only" filter keeps).
+        unit["attention"] = outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item))
         group["units"].append(unit)
-        if outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item)):
+        if unit["attention"]:
             # The badge says it failed: the module's "failed: " before the error would only repeat it.
             detail = _strip_prefix(unit["error"], "failed: ") or unit["reason"]
+            if outcome == "failed" and item_entries and _never_started(item_entries[-1]):
+                detail = "never started: %s" % _strip_prefix(detail, "not_submitted: ")
             if outcome == "recreated":
                 detail = "live patch failed: %s" % (_strip_prefix(unit["livepatch_error"], "failed: ") or "no detail")
             elif outcome == "skipped":
@@ -310,8 +327,8 @@ def build_report(
         if entry.get("status") == "submitted":
             continue  # the end of the same job follows, with its start and end
         batch = batch_of.get(entry.get("batch"))
-        if batch is None or batch["group"] not in groups:
-            continue
+        if batch is None or batch["group"] not in groups or _never_started(entry):
+            continue  # no job ran, so no bar: the needs-attention list says why
         start, end = _span(entry)
         groups[batch["group"]]["timeline"].append(
             {
@@ -462,7 +479,7 @@ def render_markdown(report: dict[str, t.Any]) -> str:
     lines = [
         "# %s" % report["title"],
         "",
-        "**%s.**" % report["outcome"]["summary"],
+        "**%s.**" % _md(report["outcome"]["summary"]),
         "",
         "Management server %s, grouped by %s. %s."
         % (report["ms_version"], report["settings"]["group_by"], ", ".join("%s %d" % (OUTCOME_LABELS[name], totals[name]) for name in OUTCOMES)),
@@ -480,11 +497,11 @@ def render_markdown(report: dict[str, t.Any]) -> str:
     else:
         lines.append("Nothing.")
     for group in report["groups"]:
-        lines += ["", "## %s" % group["name"], ""]
+        lines += ["", "## %s" % _md(group["name"]), ""]
         if group["started"]:
             lines += ["From %s to %s (%s)." % (group["started"], group["finished"], human_duration(group["duration"])), ""]
         if group["caveat"]:
-            lines += ["> %s: %s" % (group["caveat"]["text"], ", ".join(group["caveat"]["routers"])), ""]
+            lines += ["> %s: %s" % (group["caveat"]["text"], _md(", ".join(group["caveat"]["routers"]))), ""]
         lines += [
             "| network/VPC | kind | name | redundant | path | outcome | template | scripts | health | duration | longest gap | why | warnings |",
             "|" + "---|" * 13,
@@ -626,6 +643,8 @@ def _redundant(state: t.Any) -> str:
 
 # Up to this many targets a timeline has a labelled row per target; beyond, bars that do not overlap share a row.
 GANTT_LABELLED_ROWS = 60
+# What fits the label column of a timeline (170 px at 11 px).
+GANTT_LABEL_CHARS = 26
 
 
 def _gantt_rows(events: list[dict[str, t.Any]]) -> tuple[dict[int, int], list[str]]:
@@ -692,7 +711,12 @@ def _gantt(group: dict[str, t.Any]) -> str:
         )
     for index, name in enumerate(names):
         y = top + index * row
-        parts.append('<text x="%d" y="%d" font-size="11" text-anchor="end" fill="#202124">%s</text>' % (label_width - 6, y + 11, esc(str(name))))
+        # A label longer than its column would run off the left edge: cut it, the full name in its tooltip.
+        label = str(name) if len(str(name)) <= GANTT_LABEL_CHARS else str(name)[: GANTT_LABEL_CHARS - 1] + "…"
+        parts.append(
+            '<text class="label" x="%d" y="%d" font-size="11" text-anchor="end" fill="#202124"><title>%s</title>%s</text>'
+            % (label_width - 6, y + 11, esc(str(name)), esc(label))
+        )
     for event in events:
         y = top + row_of[id(event)] * row
         left = x(_instant(event["started"]))
@@ -750,7 +774,7 @@ def _unit_rows(unit: dict[str, t.Any]) -> str:
     if unit["livepatch_error"] and unit["outcome"] == "recreated":
         why = "live patch failed (%s); recreated" % esc(unit["livepatch_error"])
     warnings = "".join('<div class="warn">%s</div>' % esc(warning) for warning in unit["warnings"])
-    attention = "1" if unit["outcome"] in ("failed", "unknown", "recreated", "not_run") else "0"
+    attention = "1" if unit["attention"] else "0"
     vm = unit["vms"][0] if unit["vms"] and not is_unit else {}
     head = (
         '<tr class="unit"><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td><td data-sort="%d">%s</td><td>%s</td><td>%s</td><td>%s</td>'

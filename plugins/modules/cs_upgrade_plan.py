@@ -127,10 +127,12 @@ options:
     description:
       - Only these are targeted; every other system VM and network/VPC is left out of the plan's work and listed
         as skipped with the reason. Empty targets everything.
-      - An entry is the name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path)
-        or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
+      - An entry is the name or id of a router, network, VPC, system VM, zone, pod, cluster, domain (name or path; with
+        its sub-domains) or account (C(domain path/account) or its bare name), optionally with its kind first (C(zone:zone-a),
         C(router:r-12-VM)). A router or a VPC tier stands for its network or VPC, which a restart acts on as a whole.
-      - An entry that matches nothing in the fleet is an error. A comma-separated string (an AWX survey answer) is accepted.
+      - An entry that matches nothing in the fleet is an error, and so is an entry without its kind that names several things
+        (a zone and an account of the same name, an account name in two domains); give the kind, the domain path or an id.
+      - A comma-separated string (an AWX survey answer) is accepted.
     type: list
     elements: str
     default: []
@@ -250,7 +252,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     start_run,
     summarize,
 )
-from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, select_targets
+from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, clean_entries, select_targets
 
 # Lines of the plan table a result carries; the whole table is in plan.txt.
 TABLE_LINES = 60
@@ -337,13 +339,13 @@ def main() -> None:
         plan = build_plan(
             targets["fleet"],
             group_by=params["group_by"],
-            order=params["order"],
+            order=clean_entries(params["order"]),
             batch_size=params["batch_size"],
             canary_size=params["canary_size"],
             windows=params["windows"],
             outside_window=params["outside_window"],
             require_new_template=params["require_new_template"],
-            force_legacy=params["force_legacy"],
+            force_legacy=clean_entries(params["force_legacy"]),
             journal=journal,
             include_systemvms=params["include_systemvms"],
             include_routers=params["include_routers"],

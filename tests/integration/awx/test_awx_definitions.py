@@ -150,6 +150,9 @@ def test_job_template_survey_is_awx_format_and_its_answers_pass_the_argument_spe
         answers = list(question.get("choices") or []) + ([question["default"]] if "default" in question else [])
         if question["type"] == "integer":
             answers += [question.get("min", 0), question.get("max", 0), str(question.get("min", 0))]
+        if question["type"] in ("text", "textarea"):
+            # An optional text left blank, and a typed answer (a comma-separated list where the spec takes a list).
+            answers += ["", "zone1, r-7-VM"]
         for answer in answers:
             result = ArgumentSpecValidator({variable: {key: value for key, value in spec.items() if key != "description"}}).validate({variable: answer})
             assert not result.error_messages, "%s: answer %r for %s: %s" % (template["name"], answer, variable, result.error_messages)
@@ -180,6 +183,12 @@ def test_workflow_fans_out_per_region_with_an_approval_before_each_upgrade_and_t
     assert all(node["extra_data"]["acs_upgrade_dir"] == "{{ acs_awx_state_dir }}" for node in nodes if "extra_data" in node)
     assert all(node["related"]["credentials"] == "{{ acs_awx_credentials }}" for node in nodes if node["unified_job_template"]["type"] == "job_template")
     assert "{{ item.name }}" in identifiers[0] and layout["loop"] == "{{ acs_awx_regions }}"
+    # Side by side: AWX runs one job of a job template at a time unless the template allows simultaneous jobs.
+    templates = {template["name"]: template for template in load("job_templates.yml")["acs_awx_job_templates"]}
+    jobs = [node["unified_job_template"]["name"] for node in nodes if node["unified_job_template"]["type"] == "job_template"]
+    assert all(templates[name].get("allow_simultaneous") is True for name in jobs)
+    creation = next(task for task in configure["tasks"] if "awx.awx.job_template" in task)["awx.awx.job_template"]
+    assert creation["allow_simultaneous"] == "{{ item.allow_simultaneous }}"
 
 
 def test_configure_playbook_passes_syntax_check_with_awx_awx():
@@ -198,3 +207,20 @@ def test_configure_playbook_passes_syntax_check_with_awx_awx():
     assert used == {"awx.awx.credential_type", "awx.awx.credential", "awx.awx.project", "awx.awx.job_template", "awx.awx.workflow_job_template"}
     collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
     assert all((collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).is_file() for action in used)
+
+
+def test_configure_playbook_refuses_a_region_without_its_secret_before_it_calls_awx(tmp_path):
+    """The credential task hides its items (no_log): a region without key or secret is named by the first check."""
+    env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")), CONTROLLER_HOST="https://127.0.0.1:9")
+    regions = tmp_path / "regions.yml"
+    regions.write_text("acs_awx_regions:\n  - {name: eu-west, endpoint: https://eu-west.example.com/client/api, key: k}\n")
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(AWX / "configure.yml"), "-e", "@%s" % regions],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "set acs_awx_regions to a list of {name, endpoint, key, secret}" in done.stdout, done.stdout + done.stderr
+    assert "Create the credential type" not in done.stdout

@@ -135,6 +135,22 @@ def test_a_request_that_left_no_trace_is_sent_again_after_the_settle_window(sim)
     assert len(sim.calls("restartNetwork")) == 2
 
 
+def test_a_request_still_being_handled_after_the_settle_window_is_outcome_unknown_not_resent(sim):
+    """A read timeout means the server took the request and was still working on it: a job that is not there yet at
+    the end of the settle window may still come, so nothing is resent (it was: two jobs on a server slower than 3 x
+    api_timeout)."""
+    network = by_name(sim, "networks", "acme-web")
+    sim.inject(kind="slow", api="restartNetwork", object=network["id"], delay=2.5, count=1)
+    client = client_for(sim, settle_window=1.0)
+    with pytest.raises(UnknownOutcomeError, match="may still be working on it") as caught:
+        client.submit("restartNetwork", id=network["id"], livepatch=True, cleanup=False)
+    assert "check listAsyncJobs and %s" % network["id"] in str(caught.value)
+    time.sleep(2.0)
+    sim.wait_jobs()
+    assert len(jobs_of(sim, "restartNetwork", network["id"])) == 1
+    assert len(sim.calls("restartNetwork")) == 1
+
+
 # -- 2. a lost answer never adopts another command's job ----------------------------------------------------------
 
 
@@ -233,6 +249,14 @@ def test_the_run_deadline_holds_when_every_poll_read_times_out(sim):
 def test_a_timeout_that_is_not_positive_is_refused_with_what_to_set(sim, run_module, timeout):
     result = run_module(cs_fleet_info, {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret, "api_timeout": timeout})
     assert result["failed"] and "api_timeout must be more than 0 seconds, not %s" % timeout in result["msg"]
+    assert sim.calls() == []
+
+
+@pytest.mark.parametrize("timeout", [10**12, 86401])
+def test_a_huge_timeout_is_refused_with_what_to_set(sim, run_module, timeout):
+    # 10**12 s used to end in a traceback: OverflowError from the socket, "timestamp out of range for platform time_t".
+    result = run_module(cs_fleet_info, {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret, "api_timeout": timeout})
+    assert result["failed"] and "api_timeout must be at most 86400 seconds (one day), not %s" % timeout in result["msg"]
     assert sim.calls() == []
 
 

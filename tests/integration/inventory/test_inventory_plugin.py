@@ -127,6 +127,13 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
     refreshed = inventory(source, "--list", "--flush-cache", env=credentials(sim))
     assert refreshed.returncode == 0 and len(sim.calls()) > calls
 
+    # The same file pointed at another cloud (another region's endpoint) reads that cloud: never the first one's cache.
+    other = acs_sim(topology="small", generate="zones=1,routers=3")
+    source.write_text(source.read_text().replace("zone: zone1\n", ""))
+    first = listed(source, credentials(sim))[0]
+    elsewhere = listed(source, credentials(other))[0]
+    assert other.calls("listRouters") and set(elsewhere) == {router["name"] for router in other.state()["routers"]} != set(first)
+
 
 def test_connection_from_cloudstack_ini_and_a_clear_error_without_the_secret(acs_sim, tmp_path):
     sim = acs_sim(topology="small")
@@ -161,3 +168,23 @@ def test_ten_thousand_routers_are_read_with_paging(acs_sim, tmp_path, routers):
     assert sum(1 for line in graph.splitlines() if line.strip(" |-").startswith("r-")) == routers
     pages = sim.calls("listRouters")
     assert len(pages) == -(-routers // 500)
+
+
+def test_an_unreachable_endpoint_is_named_without_the_secret_or_the_signed_url(tmp_path):
+    """The error of a management server that does not answer (connection refused) names it, not the signed request."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = "http://127.0.0.1:%d/client/api" % port
+    key, secret = "the-api-key-4711", "the-secret-key-0815"
+    source = tmp_path / "down.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\napi_timeout: 2\n")
+    env = {"CLOUDSTACK_ENDPOINT": endpoint, "CLOUDSTACK_KEY": key, "CLOUDSTACK_SECRET": secret, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    failed = inventory(source, "--list", "-vvv", env=env, check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "acs.upgrade.cloudstack inventory cannot read the fleet" in output and "no answer from the management server at %s" % endpoint in output
+    for leak in (secret, key, "signature", "apikey", "command=listCapabilities"):
+        assert leak not in output, leak

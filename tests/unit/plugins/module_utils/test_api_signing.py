@@ -71,6 +71,29 @@ def test_redact_removes_secret_and_query_strings():
     assert "http://127.0.0.1:8080/client/api" in cleaned
 
 
+def test_redact_keeps_words_that_contain_a_short_secret():
+    # A secret is masked where it stands as a token; inside another word it is not the secret, and cutting it
+    # there ("Caused b<redacted>") mangled the message of an unreachable API.
+    cleaned = redact("(Caused by NewConnectionError: Connection refused); secretkey=y, 'y'", "y")
+    assert "(Caused by NewConnectionError: Connection refused)" in cleaned
+    assert cleaned.endswith("secretkey=<redacted>, '<redacted>'")
+
+
+def test_redact_leaves_question_marks_and_ampersands_of_prose_alone():
+    cleaned = redact("is the clock right? check NTP & the secret; GET /client/api?command=listZones&signature=abc failed")
+    assert cleaned == "is the clock right? check NTP & the secret; GET /client/api?<redacted> failed"
+
+
+def test_unreachable_api_error_names_the_cause_in_whole_words():
+    # Port 9 on the loopback: nothing listens, the connection is refused.
+    client = CloudStackClient("http://127.0.0.1:9/client/api", "k", "y", timeout=2, max_retries=0)
+    with pytest.raises(CloudStackError) as caught:
+        client.call("listZones")
+    text = str(caught.value)
+    assert "(Caused by " in text and "Connection refused" in text and "<redacted>" in text  # the signed query
+    assert "signature" not in text
+
+
 def test_error_message_names_command_status_and_codes():
     error = CloudStackError("restartNetwork", 431, "Unable to find network", 431, 4350)
     assert str(error) == "CloudStack API restartNetwork failed (HTTP 431, errorcode 431, cserrorcode 4350): Unable to find network"
@@ -81,3 +104,12 @@ def test_client_refuses_incomplete_settings():
         CloudStackClient("", "key", "secret")
     with pytest.raises(ValueError, match="get or post"):
         CloudStackClient("http://127.0.0.1:1/client/api", "key", "secret", method="put")
+
+
+def test_redact_removes_credentials_named_outside_a_query_string():
+    """An error text that quotes parameters ("api_key=...", "signature: ...") keeps its words, never the values."""
+    text = 'proxy refused: api_key=AK1 apiKey: AK2 secret_key=SK3 signature=SG4, password="PW5"; token: TK6 (HTTP 407)'
+    cleaned = redact(text)
+    for secret in ("AK1", "AK2", "SK3", "SG4", "PW5", "TK6"):
+        assert secret not in cleaned, cleaned
+    assert cleaned.startswith("proxy refused: api_key=<redacted> apiKey: <redacted>") and cleaned.endswith("(HTTP 407)")

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import re
 
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import STRONGSWAN_WARNING
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
@@ -190,3 +191,72 @@ def test_work_finished_by_an_earlier_run_counts_as_done_after_a_resume():
     assert (units["net-1"]["outcome"], units["net-1"]["earlier_run"]) == ("done", True)
     assert units["net-2"]["outcome"] == "recreated" and report["totals"]["skipped"] == 0
     assert "finished in an earlier run" in render_html(report)
+
+
+def test_a_target_never_submitted_is_failed_with_nothing_started_and_no_recreate_advised():
+    """cs_livepatch's not_submitted (stopped by max_fail_percentage, or refused): nothing ran, so nothing to recreate."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    targets = [
+        {"kind": "network", "id": "n1", "status": "not_submitted", "reason": "stopped by max_fail_percentage"},
+        {"kind": "network", "id": "n2", "status": "failed", "reason": "haproxy failed to restart", "started": _at(0), "finished": _at(1)},
+    ]
+    report = build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1", "network:n2"], targets), plan, 1, "livepatch", T0))
+    failed = {entry["name"]: entry for entry in report["attention"] if entry["outcome"] == "failed"}
+    assert failed["net-1"]["detail"] == "never started: stopped by max_fail_percentage"
+    assert failed["net-1"]["action"].startswith("nothing was started for it and nothing changed") and "recreate" not in failed["net-1"]["action"]
+    assert failed["net-2"]["action"].startswith("recreate it")
+    assert stats(report)["failed_names"] == ["net-1", "net-2"]
+    # No job ran for net-1: the timeline has no bar for it.
+    assert [event["name"] for event in report["groups"][0]["timeline"]] == ["net-2"]
+
+
+def test_names_and_texts_from_the_cloud_cannot_inject_markup_into_the_page_or_the_markdown():
+    """A zone, network or router named with HTML in it shows as text; an error quoting a key shows no key."""
+    fleet = dict(FLEET, zones=[{"id": "z1", "name": "zone<script>alert(1)</script>"}])
+    fleet["routers"] = [dict(FLEET["routers"][0], name="r-1-<img src=x onerror=alert(2)>")] + FLEET["routers"][1:]
+    fleet["units"] = [dict(FLEET["units"][0], name='net-<svg onload=alert(3)>"&')] + FLEET["units"][1:]
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    targets = [{"kind": "network", "id": "n1", "status": "patched", "started": _at(0), "finished": _at(1)},
+               {"kind": "network", "id": "n2", "status": "failed", "reason": "proxy said api_key=AKSECRET signature=SGSECRET", "started": _at(0)}]
+    report = build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1", "network:n2"], targets), plan, 1, "livepatch", T0),
+                          stop_reason="<b>stopped</b> with apiKey: STOPSECRET")
+    page, markdown = render_html(report), render_markdown(report)
+    for text in (page, markdown, str(report)):
+        assert "SECRET" not in text
+    assert "<script>alert" not in page and "<img" not in page and "<svg onload" not in page and "<b>stopped" not in page
+    assert "zone&lt;script&gt;alert(1)&lt;/script&gt;" in page and "r-1-&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "<" not in markdown.replace("<redacted>", ""), [line for line in markdown.splitlines() if "<" in line.replace("<redacted>", "")]
+
+
+def test_a_long_name_is_cut_in_the_timeline_label_and_whole_in_its_tooltip():
+    long_name = "acme-production-frontend-tier-network-eu-west"
+    fleet = dict(FLEET, units=[dict(FLEET["units"][0], name=long_name)] + FLEET["units"][1:])
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    targets = [{"kind": "network", "id": "n1", "status": "patched", "started": _at(0), "finished": _at(1)}]
+    page = render_html(build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1"], targets), plan, 1, "livepatch", T0)))
+    labels = re.findall(r'<text class="label"[^>]*><title>([^<]*)</title>([^<]*)</text>', page)
+    assert labels == [(long_name, long_name[:25] + "…")]
+
+
+def test_no_vpn_caveat_on_a_system_vm_row_whose_version_has_four_parts():
+    """listSystemVms reports 4.14.1.0 where the plan's warning names template 4.14.1: the row still drops it."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    for item in plan["items"]:
+        if item["kind"] == "systemvm":
+            # What the plan of the sample cloud holds for its SSVM on 4.14 (version from listSystemVms).
+            item["version"], item["warnings"] = "4.14.1.0", [STRONGSWAN_WARNING % "4.14.1"]
+    report = build_report(plan, [])
+    assert [unit["warnings"] for unit in report["groups"][0]["units"] if unit["kind"] == "secondarystoragevm"] == [[]]
+    assert render_html(report).count("strongSwan") == 1 and render_markdown(report).count("strongSwan") == 1
+
+
+def test_needs_attention_only_keeps_exactly_what_the_needs_attention_list_shows():
+    """A network skipped because its router is Stopped is in the list: the filter must not hide it."""
+    fleet = dict(FLEET, routers=FLEET["routers"] + [dict(RUNNING, id="r5", name="r-5-VM", version="4.15.1", state="Stopped")])
+    fleet["units"] = FLEET["units"] + [{"kind": "network", "id": "n5", "name": "net-5", "zoneid": "z1", "routers": ["r5"], "tiers": []}]
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    report = build_report(plan, [entry for entry in _journal(plan) if entry["key"] != "network:n5"])
+    assert ("skipped", "net-5") in [(entry["outcome"], entry["name"]) for entry in report["attention"]]
+    page = render_html(report)
+    kept = re.findall(r'<tbody class="unit" data-outcome="[a-z_]+" data-attention="1"><tr class="unit"><td>([^<]+)</td>', page)
+    assert sorted(kept) == sorted(entry["name"] for entry in report["attention"])

@@ -73,3 +73,48 @@ def test_survey_answers_are_split_and_blanks_dropped():
     assert clean_entries("zone-a, r-1-VM,,") == ["zone-a", "r-1-VM"]
     assert clean_entries([""]) == []
     assert clean_entries(None) == []
+
+
+def test_an_include_name_of_several_objects_is_an_error_unless_the_kind_is_given():
+    """A name shared by a zone and an account, or by the accounts of two domains, would widen an include list."""
+    shared = fleet(
+        [
+            router("1", ("network", "net-a"), zone="z1", account="zone-b"),
+            router("2", ("network", "net-b"), zone="z1", account="alice", domainid="d2"),
+            router("3", ("vpc", "vpc-c"), zone="z2", account="bob", domainid="d2"),
+            router("4", ("network", "net-d"), zone="z1", account="alice"),
+        ],
+    )
+    with pytest.raises(TargetingError, match=r"include entry 'zone-b' is ambiguous: it names 2 objects \(account ROOT/zone-b, zone zone-b\)"):
+        select_targets(shared, include=["zone-b"])
+    with pytest.raises(TargetingError, match=r"include entry 'alice' is ambiguous: it names 2 objects \(account ROOT/alice, account ROOT/customers/alice\)"):
+        select_targets(shared, include="alice")
+    # The kind first (or the account's domain) says which, or that every object of that kind is meant.
+    assert targeted(select_targets(shared, include=["zone:zone-b"])) == ["vpc:vpc-c"]
+    assert targeted(select_targets(shared, include=["account:ROOT/zone-b"])) == ["network:net-a"]
+    assert targeted(select_targets(shared, include=["account:alice"])) == ["network:net-b", "network:net-d"]
+    # Excluding never widens a run: an exclude entry may name several objects.
+    assert targeted(select_targets(shared, exclude=["zone-b"])) == ["network:net-b", "network:net-d"]
+
+
+def test_a_vpc_and_its_tier_of_the_same_name_are_one_target():
+    same = fleet([router("3", ("vpc", "web"), zone="z2")], vpcs={"web": ["web"]})
+    same["networks"] = [{"id": "web", "name": "web"}]
+    assert targeted(select_targets(same, include=["web"])) == ["vpc:web"]
+
+
+def test_a_domain_takes_its_sub_domains_as_cloudstack_listings_with_isrecursive_do():
+    nested = fleet(
+        [
+            router("1", ("network", "net-a"), zone="z1"),
+            router("2", ("network", "net-b"), zone="z1", domainid="d2"),
+            router("3", ("network", "net-e"), zone="z1", domainid="d2", account="eve"),
+        ],
+    )
+    nested["domains"].append({"id": "d3", "name": "eu", "path": "ROOT/customers/eu"})
+    nested["units"][2]["domainid"] = "d3"
+    assert targeted(select_targets(nested, include=["domain:customers"])) == ["network:net-b", "network:net-e"]
+    assert targeted(select_targets(nested, exclude=["ROOT/customers"])) == ["network:net-a"]
+    assert targeted(select_targets(nested, include=["eu"])) == ["network:net-e"]
+    reasons = {item["key"]: item["reason"] for item in select_targets(nested, exclude=["customers"])["excluded"]}
+    assert reasons["network:net-e"] == "network net-e is excluded by the operator: exclude entry 'customers' names domain customers"

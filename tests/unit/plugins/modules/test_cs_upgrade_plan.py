@@ -40,6 +40,14 @@ def test_bad_order_fails_with_the_group_names(run_module):
     assert "group 'zone-z' in the order matches no group" in result["msg"] and "zone-a" in result["msg"]
 
 
+def test_blank_survey_answers_for_the_order_and_force_legacy_are_no_entries(run_module):
+    """An AWX survey's optional text answered with nothing (or with a trailing comma) arrives as [""] after the spec."""
+    result = run_module(cs_upgrade_plan, {"fleet": FLEET, "order": "zone-a,", "force_legacy": ""})
+    assert result.get("failed") is not True, result
+    assert result["plan"]["summary"]["legacy"] == 0
+    assert run_module(cs_upgrade_plan, {"fleet": FLEET, "order": "", "force_legacy": " net-2 ,"})["plan"]["summary"]["legacy"] == 1
+
+
 def test_corrupt_journal_is_named(run_module, tmp_path):
     journal = tmp_path / "journal.jsonl"
     journal.write_text("not json\n" + json.dumps({"key": "network:n1", "status": "done"}) + "\n")
