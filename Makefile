@@ -10,7 +10,7 @@ COLLECTION_COPY := $(BUILD)/ansible_collections/acs/upgrade
 OFFLINE_HELPER := $(firstword $(wildcard $(CURDIR)/../shared/tools/ansible-test-offline))
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: test venv host lint sanity unit integration molecule build-check release-check demo clean
+.PHONY: test venv host lint sanity unit integration molecule build-check release-check demo bench clean
 
 ## Every test: lint, sanity, unit, integration (simulator, MariaDB, router containers, ansible-runner), molecule, build.
 test: venv host lint sanity unit integration molecule build-check release-check
@@ -71,6 +71,15 @@ release-check: venv
 demo: venv
 	$(if $(DOCKER),bash tests/host/prepare.sh,true)
 	bash demo/run-demo.sh $(if $(DOCKER),--docker,)
+
+## The upgrade benchmark of the README: this collection beside an ngine_io-style playbook and a sysvmadm-style loop.
+BENCH_ROUTERS ?= 500 2000 10000
+BENCH_TIME_FACTOR ?= 0.1
+bench: venv
+	mkdir -p $(BUILD)/bench
+	for routers in $(BENCH_ROUTERS); do \
+	  $(BIN)/python tests/benchmarks/bench_upgrade.py --routers $$routers --time-factor $(BENCH_TIME_FACTOR) --parallel 50 \
+	    $$( [ $$routers -ge 2000 ] && echo --sysvmadm-sample 1000 ) --json $(BUILD)/bench/upgrade-$$routers.json || exit 1; done
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import configparser
 import copy
+import json
 import os
 import typing as t
 from urllib.parse import urlsplit
@@ -155,3 +156,15 @@ class CloudStackModule:
         except CloudStackError as exc:
             self.fail(exc.message, api_error=exc.as_dict())
         self.module.exit_json(**result)
+
+
+def write_private_json(path: str, data: t.Any) -> None:
+    """Write ``data`` as JSON to ``path`` (mode 0600, its directory 0700 when created), replacing it in one step."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, separators=(",", ":"))
+    os.replace(temporary, path)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
@@ -32,6 +33,8 @@ POLL_ATTEMPTS = 2
 
 # With this many jobs in flight, one listAsyncJobs per round is cheaper than a queryAsyncJobResult per job.
 LIST_THRESHOLD = 4
+# Seconds listed before the oldest job in flight was submitted (the server's clock may be behind the controller's).
+LIST_MARGIN = 10
 
 
 @dataclass
@@ -97,8 +100,10 @@ class JobRunner:
     """Submit tasks with at most ``parallel`` jobs in flight and follow them to the end.
 
     ``on_complete(outcome)`` runs as each job ends and may turn a success into a failure (a verification that
-    found nothing changed); ``should_stop(outcomes)`` is asked before each new submission, so a
-    ``max_fail_percentage`` stops new work while the jobs already running are followed to their end.
+    found nothing changed); it may return follow-up tasks (a fallback on the same target, started only now that
+    its first job has ended), which are submitted before the rest of the queue. ``should_stop(outcomes)`` is
+    asked before each new submission, so a ``max_fail_percentage`` stops new work while the jobs already running
+    are followed to their end. There is no barrier: a slot that frees up takes the next task at once.
     """
 
     def __init__(
@@ -109,10 +114,12 @@ class JobRunner:
         job_timeout: float = 600.0,
         deadline: float = 3600.0,
         first_poll: float | None = None,
-        on_complete: t.Callable[[JobOutcome], None] | None = None,
+        on_complete: t.Callable[[JobOutcome], t.Iterable[JobTask] | None] | None = None,
         should_stop: t.Callable[[list[JobOutcome]], bool] | None = None,
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
+        workers: int = 1,
+        prepare: t.Callable[[list[JobOutcome]], None] | None = None,
     ):
         if parallel < 1:
             raise ValueError("parallel must be at least 1, not %s" % parallel)
@@ -128,6 +135,10 @@ class JobRunner:
         self.should_stop = should_stop
         self._clock = clock
         self._sleep = sleep
+        # Requests sent at once when several slots are free (submits); ``prepare(ended)`` sees the jobs that ended in
+        # a round before ``on_complete`` runs for each, so that a caller can read them back concurrently.
+        self.workers = max(1, workers)
+        self.prepare = prepare
         self.max_in_flight_seen = 0
         self.poll_calls = 0
 
@@ -146,47 +157,77 @@ class JobRunner:
         end_of_run = self._clock() + self.deadline
         queue = list(zip(tasks, outcomes))
         in_flight: dict[str, JobOutcome] = {}
-        since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
         interval = self.first_poll
         stopped = False
-        while queue or in_flight:
-            while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
-                if self.should_stop and self.should_stop(outcomes):
-                    stopped = True
+        pool = ThreadPoolExecutor(max_workers=self.workers) if self.workers > 1 else None
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
+                    if self.should_stop and self.should_stop(outcomes):
+                        stopped = True
+                        break
+                    # Every free slot is filled at once (the stop rules were asked just now, after the last end).
+                    burst = queue[: self.parallel - len(in_flight)]
+                    del queue[: len(burst)]
+                    if pool is not None and len(burst) > 1:
+                        list(pool.map(lambda pair: self._start(*pair), burst))
+                    else:
+                        for task, outcome in burst:
+                            self._start(task, outcome)
+                    for _task, outcome in burst:
+                        if outcome.status == "pending":
+                            # The job's time starts when it exists: settling a lost answer or waiting out refusals is not the job's.
+                            outcome.due = min(self._clock() + self.job_timeout, end_of_run)
+                            in_flight[outcome.jobid] = outcome  # type: ignore[index]
+                        else:
+                            queue[:0] = self._complete(outcome, outcomes)
+                self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
+                if not in_flight:
                     break
-                task, outcome = queue.pop(0)
-                self._start(task, outcome)
-                if outcome.status == "pending":
-                    # The job's time starts when it exists: settling a lost answer or waiting out refusals is not the job's.
-                    outcome.due = min(self._clock() + self.job_timeout, end_of_run)
-                    in_flight[outcome.jobid] = outcome  # type: ignore[index]
-                else:
-                    self._complete(outcome)
-            self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
-            if not in_flight:
-                break
-            now = self._clock()
-            self._sleep(max(0.0, min(interval, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
-            finished_any = self._poll(in_flight, since)
-            # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
-            overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
-            if overdue:
-                finished_any |= self._poll(overdue, since)
-            now = self._clock()
-            for jobid, outcome in list(in_flight.items()):
-                if outcome.status == "pending" and outcome.read_at is not None and outcome.read_at >= outcome.due:  # type: ignore[operator]
-                    outcome.status = "timed_out"
-                    limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
-                    outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
-                if outcome.status != "pending":
-                    outcome.finished, outcome.finished_at = now, _wall_clock()
-                    del in_flight[jobid]
-                    self._complete(outcome)
-            interval = self.first_poll if finished_any else min(interval * 2, self.poll_interval)
+                now = self._clock()
+                self._sleep(max(0.0, min(interval, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
+                since = self._since(in_flight)
+                finished_any = self._poll(in_flight, since)
+                # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
+                overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
+                if overdue:
+                    finished_any |= self._poll(overdue, since)
+                now = self._clock()
+                ended = []
+                for jobid, outcome in list(in_flight.items()):
+                    if outcome.status == "pending" and outcome.read_at is not None and outcome.read_at >= outcome.due:  # type: ignore[operator]
+                        outcome.status = "timed_out"
+                        limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
+                        outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
+                    if outcome.status != "pending":
+                        outcome.finished, outcome.finished_at = now, _wall_clock()
+                        del in_flight[jobid]
+                        ended.append(outcome)
+                if ended and self.prepare is not None:
+                    self.prepare(ended)
+                for outcome in ended:
+                    queue[:0] = self._complete(outcome, outcomes)
+                # Halve the pause when jobs ended, double it when none did. With a full window (one listAsyncJobs a round)
+                # it stays at a quarter of poll_interval or more, so that each read sees several ends (fewer polls per job)
+                # while an ended job waits at most that long for its successor.
+                floor = self.poll_interval / 4 if len(in_flight) >= LIST_THRESHOLD else self.first_poll
+                interval = max(min(floor, self.poll_interval), interval / 2) if finished_any else min(interval * 2, self.poll_interval)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         for _task, outcome in queue:
             if outcome.status == "not_submitted":
                 outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
         return outcomes
+
+    def _since(self, in_flight: dict[str, JobOutcome]) -> datetime.datetime:
+        """The creation time to list jobs from: the oldest job in flight, with a margin for the server's clock.
+
+        Moving it forward keeps each listAsyncJobs to the jobs of the last moments, whatever the length of the run. A job
+        the list misses (a server clock further behind than the margin) is still read, with queryAsyncJobResult.
+        """
+        oldest = self._clock() - min(outcome.started for outcome in in_flight.values())  # type: ignore[type-var]
+        return datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=oldest + LIST_MARGIN)
 
     def _is_overdue(self, outcome: JobOutcome) -> bool:
         """Its time is up, and its last state read began before that."""
@@ -207,9 +248,13 @@ class JobRunner:
             outcome.status, outcome.errortext, outcome.finished, outcome.finished_at = "submit_failed", exc.message, self._clock(), _wall_clock()
             outcome.result = exc.as_dict()
 
-    def _complete(self, outcome: JobOutcome) -> None:
-        if self.on_complete is not None:
-            self.on_complete(outcome)
+    def _complete(self, outcome: JobOutcome, outcomes: list[JobOutcome] | None = None) -> list[tuple[JobTask, JobOutcome]]:
+        """Run ``on_complete``; the follow-up tasks it returns become outcomes of the run, to submit next."""
+        follow = self.on_complete(outcome) if self.on_complete is not None else None
+        added = [(task, JobOutcome(key=task.key, context=task.context)) for task in follow or ()]
+        if outcomes is not None:
+            outcomes.extend(added_outcome for _task, added_outcome in added)
+        return added
 
     def _poll(self, in_flight: dict[str, JobOutcome], since: datetime.datetime) -> bool:
         """Read the state of every job in flight; True when at least one ended."""

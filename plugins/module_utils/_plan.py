@@ -34,8 +34,10 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
 PATHS = ("livepatch", "legacy", "skip")
-# Journal statuses: "done" finishes an item; "failed" on the live path sends it to the legacy path next time.
-JOURNAL_STATUSES = ("done", "failed")
+# Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
+# id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
+# "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
+JOURNAL_STATUSES = ("submitted", "done", "failed", "skipped", "unknown")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -528,83 +530,54 @@ def summarize(items: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
     return counts
 
 
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def unfinished(plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> int:
+    """How many planned items of ``plan`` the journal does not record as done."""
+    state = journal_state(journal, plan["ms_version"])
+    return sum(1 for item in plan["items"] if item["path"] != "skip" and not is_done(state.get(item["key"])))
+
+
+def resumable(previous: dict[str, t.Any] | None, plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> tuple[bool, str]:
+    """Whether a new run continues ``previous`` (the plan of an interrupted run) instead of the fresh ``plan``.
+
+    It does when the earlier plan is for the same management server version, was made with the same settings, has
+    journal entries of its run and still has unfinished items: its groups, batches and numbering stay, and what it
+    finished counts as done.
+    """
+    if not previous or not isinstance(previous.get("run"), dict):
+        return False, "no earlier run"
+    if previous.get("ms_version") != plan["ms_version"]:
+        return False, "the earlier plan was for management server %s" % previous.get("ms_version")
+    if previous.get("settings") != plan["settings"]:
+        return False, "the earlier plan was made with other settings: a new plan is made (finished items stay finished)"
+    run_id = previous["run"].get("id")
+    if not any(entry.get("run") == run_id for entry in journal):
+        return False, "the earlier run did nothing"
+    left = unfinished(previous, journal)
+    if not left:
+        return False, "the earlier run finished"
+    return True, "continues run %s (attempt %d): %d item(s) left" % (run_id, int(previous["run"].get("attempt") or 1) + 1, left)
+
+
+def start_run(plan: dict[str, t.Any], previous: dict[str, t.Any] | None, now: datetime.datetime, max_run_time: int | None, run_id: str) -> dict[str, t.Any]:
+    """Stamp the run on ``plan``: its id (kept when it continues ``previous``), attempt, start and deadline."""
+    attempt = int(previous["run"].get("attempt") or 1) + 1 if previous else 1
+    deadline = now + datetime.timedelta(seconds=max_run_time) if max_run_time else None
+    plan["run"] = {
+        "id": previous["run"]["id"] if previous else run_id,
+        "attempt": attempt,
+        "started": now.isoformat(timespec="seconds"),
+        "deadline": deadline.isoformat(timespec="seconds") if deadline else None,
+    }
+    return plan
+
+
 # ---------------------------------------------------------------------------------------------- running
 
 
-def batch_gate(
-    plan: dict[str, t.Any],
-    index: int,
-    path: str,
-    journal: list[dict[str, t.Any]],
-    now: datetime.datetime,
-    max_wait: float | None = None,
-    fallback: bool = True,
-) -> dict[str, t.Any]:
-    """Whether batch ``index`` runs its ``path`` items now.
-
-    ``action`` is ``run`` (with the ``targets`` still to do), ``done`` (nothing left: finished earlier or no item
-    on this path), ``wait`` (``wait_seconds`` until its window opens) or ``skip`` (outside its window and the plan
-    says skip, or no opening within ``max_wait`` seconds). With ``fallback`` the legacy path also takes the items
-    whose live patch failed in this run.
-    """
-    batch = _batch(plan, index)
-    state = journal_state(journal, plan["ms_version"])
-    items = {item["key"]: item for item in plan["items"]}
-    targets = [items[key] for key in batch["items"] if _path_now(items[key], state.get(key), fallback) == path]
-    result = {
-        "batch": index,
-        "batches": len(plan["batches"]),
-        "group": batch["group"],
-        "stage": batch["stage"],
-        "canary": batch["canary"],
-        "group_start": batch["group_start"],
-        "path": path,
-        "wait_seconds": 0,
-        "targets": targets,
-    }
-    if not targets:
-        return dict(result, action="done", reason="nothing left to do on the %s path in batch %d (%s)" % (path, index, batch["group"]))
-    is_open, wait = window_status(batch["windows"], now)
-    if is_open:
-        return dict(result, action="run", reason="batch %d (%s): %d on the %s path" % (index, batch["group"], len(targets), path))
-    if wait is None or plan["settings"]["outside_window"] == "skip" or (max_wait is not None and wait > max_wait):
-        return dict(
-            result,
-            action="skip",
-            reason="batch %d (%s) is outside its maintenance window%s: skipped, run again inside the window"
-            % (index, batch["group"], "" if wait is None else " (next opening in %d s)" % wait),
-        )
-    return dict(
-        result, action="wait", wait_seconds=int(wait) + 1, reason="batch %d (%s) waits %d s for its maintenance window" % (index, batch["group"], int(wait) + 1)
-    )
-
-
-def _batch(plan: dict[str, t.Any], index: int) -> dict[str, t.Any]:
-    for batch in plan["batches"]:
-        if batch["index"] == int(index):
-            return batch
-    raise PlanError("the plan has no batch %s (it has %d)" % (index, len(plan["batches"])))
-
-
-def _path_now(item: dict[str, t.Any], entry: dict[str, t.Any] | None, fallback: bool) -> str:
-    """An item's path now that part of the run is journalled: finished items are done, failed live patches go legacy."""
-    if is_done(entry):
-        return "done"
-    if livepatch_failed(entry):
-        return "legacy" if fallback else "failed"
-    return item["path"]
-
-
-def fail_budget_exceeded(plan: dict[str, t.Any], journal: list[dict[str, t.Any]], max_fail_percentage: int) -> tuple[bool, str]:
-    """Whether failed items (still failed at the end of their path) exceed ``max_fail_percentage`` of the planned work."""
-    state = journal_state(journal, plan["ms_version"])
-    planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
-    failed = [key for key in planned if (state.get(key) or {}).get("status") == "failed"]
-    if not planned:
-        return False, "nothing planned"
-    percentage = 100.0 * len(failed) / len(planned)
-    message = "%d of %d planned items failed (%.0f%%, limit %d%%)" % (len(failed), len(planned), percentage, max_fail_percentage)
-    return percentage > max_fail_percentage, message
+# ---------------------------------------------------------------------------------------------- module results
 
 
 # Target statuses of cs_livepatch and cs_recreate that finish an item; "would_*" (check mode) record nothing.
@@ -612,6 +585,36 @@ FINISHED_STATUSES = frozenset(("patched", "unchanged", "succeeded"))
 # Failed statuses that must not hand an item to the legacy path: nothing was started, or what happened is unknown.
 NO_RECREATE_STATUSES = frozenset(("not_submitted", "outcome_unknown"))
 _SYSTEMVM_KINDS = frozenset(("systemvm", "secondarystoragevm", "consoleproxy"))
+
+
+def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """What a ``cs_livepatch`` or ``cs_recreate`` target says of its VMs after the job: name, the name it replaced, versions."""
+    if target.get("routers_after"):
+        # A restart with cleanup replaces the routers: the new one of a redundant pair takes the old one's role.
+        old = list(target.get("routers") or [])
+        paired = []
+        for router in target["routers_after"]:
+            match = next((item for item in old if item.get("redundantstate") == router.get("redundantstate")), old[0] if old else None)
+            if match in old:
+                old.remove(match)
+            paired.append(
+                {
+                    "name": router.get("name"),
+                    "replaced": (match or {}).get("name") if (match or {}).get("name") != router.get("name") else None,
+                    "redundantstate": router.get("redundantstate"),
+                    "version": router.get("version"),
+                    "scriptsversion": router.get("scriptsversion"),
+                }
+            )
+        return paired
+    if isinstance(target.get("after"), dict) and target["after"]:
+        return [
+            {"name": name, "version": (state or {}).get("version"), "scriptsversion": (state or {}).get("scriptsversion")}
+            for name, state in sorted(target["after"].items())
+        ]
+    if target.get("kind") in ("router", "systemvm") and target.get("version_after"):
+        return [{"name": target.get("name"), "redundantstate": target.get("redundantstate"), "version": target.get("version_after")}]
+    return []
 
 
 def outcomes_from_targets(
@@ -662,68 +665,6 @@ def outcomes_from_targets(
     return outcomes
 
 
-def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-    """What a ``cs_livepatch`` or ``cs_recreate`` target says of its VMs after the job: name, the name it replaced, versions."""
-    if target.get("routers_after"):
-        # A restart with cleanup replaces the routers: the new one of a redundant pair takes the old one's role.
-        old = list(target.get("routers") or [])
-        paired = []
-        for router in target["routers_after"]:
-            match = next((item for item in old if item.get("redundantstate") == router.get("redundantstate")), old[0] if old else None)
-            if match in old:
-                old.remove(match)
-            paired.append(
-                {
-                    "name": router.get("name"),
-                    "replaced": (match or {}).get("name") if (match or {}).get("name") != router.get("name") else None,
-                    "redundantstate": router.get("redundantstate"),
-                    "version": router.get("version"),
-                    "scriptsversion": router.get("scriptsversion"),
-                }
-            )
-        return paired
-    if isinstance(target.get("after"), dict) and target["after"]:
-        return [
-            {"name": name, "version": (state or {}).get("version"), "scriptsversion": (state or {}).get("scriptsversion")}
-            for name, state in sorted(target["after"].items())
-        ]
-    if target.get("kind") in ("router", "systemvm") and target.get("version_after"):
-        return [{"name": target.get("name"), "redundantstate": target.get("redundantstate"), "version": target.get("version_after")}]
-    return []
-
-
-# The router version check compares the router's template and scripts with the management server's: it fails on
-# every router the upgrade is about, so it never makes a router unhealthy here.
-VERSION_CHECK_PREFIX = "router_version"
-
-
-def item_health(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[str, t.Any] | None) -> dict[str, str]:
-    """For the items among ``keys`` whose routers a ``cs_vr_health`` result judged: ``passed``, or the failures in words.
-
-    Routers are matched by id, then by their VPC or network, because a recreated router has a new id.
-    """
-    wanted = set(keys)
-    by_router = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
-    judged: dict[str, list[str]] = {}
-    health = health or {}
-    # A looped cs_vr_health task (one network or VPC at a time) registers its results under "results".
-    reported = list(health.get("routers") or []) + [router for result in health.get("results") or [] for router in result.get("routers") or []]
-    for router in reported:
-        key = by_router.get(router.get("id") or "") or ("vpc:%s" % router["vpc_id"] if router.get("vpc_id") else "network:%s" % router.get("network_id"))
-        if key not in wanted:
-            continue
-        failures = judged.setdefault(key, [])
-        failing = [name for name in router.get("failing") or [] if not str(name).startswith(VERSION_CHECK_PREFIX)]
-        if router.get("passed") is False and (failing or not router.get("failing")):
-            failures.append("%s fails %s" % (router.get("name"), ", ".join(failing) or router.get("error") or "its health gate"))
-    return {key: "; ".join(failures) or "passed" for key, failures in judged.items()}
-
-
-def unhealthy_items(plan: dict[str, t.Any], keys: t.Iterable[str], health: dict[str, t.Any] | None) -> dict[str, str]:
-    """The items among ``keys`` with a router that fails the health gate, with the failures in words."""
-    return {key: verdict for key, verdict in item_health(plan, keys, health).items() if verdict != "passed"}
-
-
 def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.Any], batch: int, path: str, now: datetime.datetime) -> list[dict[str, t.Any]]:
     """Journal entries from per-item outcomes ``{key, ok, changed, error, duration, health_before, health_after}`` of a batch.
 
@@ -752,6 +693,11 @@ def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.An
         }
         for outcome in outcomes
     ]
+
+
+# The router version check compares the router's template and scripts with the management server's: it fails on
+# every router the upgrade is about, so it never makes a router unhealthy.
+VERSION_CHECK_PREFIX = "router_version"
 
 
 # ---------------------------------------------------------------------------------------------- display

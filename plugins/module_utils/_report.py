@@ -87,10 +87,14 @@ def human_duration(seconds: t.Any) -> str:
 
 
 def _history(journal: list[dict[str, t.Any]], version: str) -> dict[str, list[dict[str, t.Any]]]:
+    """The ends of each item's work; a submit (the engine journals it before the job's end) counts only while it is the last word."""
     history: dict[str, list[dict[str, t.Any]]] = {}
     for entry in journal:
         if entry.get("ms_version") in (None, version):
-            history.setdefault(entry["key"], []).append(entry)
+            entries = history.setdefault(entry["key"], [])
+            if entries and entries[-1].get("status") == "submitted":
+                entries.pop()
+            entries.append(entry)
     return history
 
 
@@ -98,6 +102,11 @@ def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
     last = entries[-1] if entries else None
     if last is None:
         return "skipped" if item["path"] == "skip" else "not_run"
+    if last.get("status") in ("submitted", "unknown"):
+        # A job in flight when the run ended, or one that outlived its timeout: it may still be running.
+        return "unknown"
+    if last.get("status") == "skipped":
+        return "skipped"
     if is_done(last):
         return "recreated" if last.get("path") == "legacy" and any(livepatch_failed(entry) for entry in entries) else "done"
     statuses = last.get("statuses")
@@ -224,6 +233,12 @@ def _item_warnings(item: dict[str, t.Any]) -> list[str]:
     return [redact(warning) for warning in item.get("warnings") or [] if not (warning.startswith(before) and warning.endswith(after))]
 
 
+def _earlier_attempt(plan: dict[str, t.Any], entry: dict[str, t.Any] | None) -> bool:
+    """Whether a resumed run's entry was written by an earlier attempt of it (the plan's ``run`` counts attempts)."""
+    attempt = (plan.get("run") or {}).get("attempt")
+    return bool(entry) and attempt is not None and entry.get("attempt") is not None and entry["attempt"] != attempt  # type: ignore[union-attr]
+
+
 def build_report(
     plan: dict[str, t.Any],
     journal: list[dict[str, t.Any]],
@@ -270,7 +285,7 @@ def build_report(
             "planned_path": item["path"],
             "path": final_path,
             "outcome": outcome,
-            "earlier_run": item["path"] == "skip" and outcome in ("done", "recreated"),
+            "earlier_run": outcome in ("done", "recreated") and (item["path"] == "skip" or _earlier_attempt(plan, last)),
             "reason": redact(item["reason"]),
             "error": redact(last["error"]) if last and last.get("error") and outcome != "done" else None,
             "livepatch_error": redact(failed_live["error"]) if failed_live and failed_live.get("error") else None,
@@ -309,6 +324,8 @@ def build_report(
     attention = _collapse_not_run(attention)
 
     for entry in entries:
+        if entry.get("status") == "submitted":
+            continue  # the end of the same job follows, with its start and end
         batch = batch_of.get(entry.get("batch"))
         if batch is None or batch["group"] not in groups or _never_started(entry):
             continue  # no job ran, so no bar: the needs-attention list says why

@@ -50,6 +50,14 @@ options:
     description: Also read the accounts (one more paged call).
     type: bool
     default: true
+  dest:
+    description:
+      - Write the fleet to this file (JSON, mode 0600) and return only its counts, not the fleet itself. Use it for
+        large clouds - an AWX job drops event data over about 700 KB - and hand the file to
+        M(acs.upgrade.cs_upgrade_plan) (O(acs.upgrade.cs_upgrade_plan#module:fleet_file)).
+      - The file is written in check mode too (it only records what was read).
+    type: path
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
@@ -78,9 +86,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+fleet_file:
+  description: The file the fleet was written to.
+  returned: when O(dest) is set
+  type: str
+version:
+  description: Management server version.
+  returned: when O(dest) is set
+  type: str
+counts:
+  description: How many zones, pods, clusters, system VMs, routers and units (networks/VPCs with routers) were read.
+  returned: when O(dest) is set
+  type: dict
+  sample: {zones: 3, pods: 6, clusters: 12, systemvms: 6, routers: 2000, units: 1655}
 fleet:
   description: What was read.
-  returned: success
+  returned: success, when O(dest) is not set
   type: dict
   contains:
     version:
@@ -149,7 +170,7 @@ fleet:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec, write_private_json
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError
 
 
@@ -167,7 +188,16 @@ class FleetInfo(CloudStackModule):
             )
         except FleetError as exc:
             self.fail("cannot read the fleet: %s" % exc)
-        return {"changed": False, "fleet": fleet.as_dict()}
+        data = fleet.as_dict()
+        dest = self.params["dest"]
+        if not dest:
+            return {"changed": False, "fleet": data}
+        try:
+            write_private_json(dest, data)
+        except OSError as exc:
+            self.fail("cannot write the fleet to %s: %s" % (dest, exc))
+        counts = {name: len(data.get(name) or []) for name in ("zones", "pods", "clusters", "systemvms", "routers", "units")}
+        return {"changed": False, "fleet_file": dest, "version": data.get("version"), "counts": counts}
 
 
 def main() -> None:
@@ -179,6 +209,7 @@ def main() -> None:
             domain={"type": "str"},
             account={"type": "str"},
             include_accounts={"type": "bool", "default": True},
+            dest={"type": "path"},
         ),
         required_by={"account": "domain"},
         supports_check_mode=True,

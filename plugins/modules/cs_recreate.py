@@ -60,6 +60,8 @@ options:
       - Names or ids of the system VMs or routers to act on; all of them in the zone, pod, cluster, domain or account
         if not set.
       - For routers, an entry may also be the name or id of a network or VPC, meaning all of its routers.
+      - An empty list is refused, so that a selection that came out empty never recreates the whole zone; leave
+        O(names) out to act on all of them.
     type: list
     elements: str
   systemvm_type:
@@ -337,6 +339,11 @@ class Recreate(CloudStackModule):
         return self._result(fleet, targets, recreator.warnings)
 
     def _check_options(self, target_kind: str, method: str) -> None:
+        if self.params["names"] is not None and not [name for name in self.params["names"] if name]:
+            self.fail(
+                "names is an empty list: nothing would be chosen, and it never means all; leave names out to act on every %s "
+                "of the zone/pod/cluster/domain/account asked for, or name them" % ("system VM" if target_kind == "systemvm" else "router")
+            )
         allowed = SYSTEMVM_METHODS if target_kind == "systemvm" else ROUTER_METHODS
         if method == "destroy" and target_kind == "router":
             return  # refused after the read, naming the routers and their networks

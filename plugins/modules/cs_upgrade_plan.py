@@ -36,9 +36,32 @@ attributes:
     support: full
 options:
   fleet:
-    description: The RV(acs.upgrade.cs_fleet_info#module:fleet) value.
+    description: The RV(acs.upgrade.cs_fleet_info#module:fleet) value; or use O(fleet_file).
     type: dict
-    required: true
+  fleet_file:
+    description: The file M(acs.upgrade.cs_fleet_info) wrote the fleet to (its O(acs.upgrade.cs_fleet_info#module:dest)).
+    type: path
+    version_added: 0.2.0
+  output_dir:
+    description:
+      - Write C(plan.json) and C(plan.txt) there (in check mode too) and return only the summary and the groups, not
+        the plan; M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
+      - With it, the run takes the state lock next to O(journal) (see M(acs.upgrade.cs_upgrade_stage)), so that a
+        second run on the same state is refused before it plans anything.
+    type: path
+    version_added: 0.2.0
+  resume:
+    description:
+      - When C(plan.json) in O(output_dir) is the plan of an interrupted run (same server version and settings, work
+        journalled, items left), continue it - same groups, batches and numbering - instead of planning anew.
+    type: bool
+    default: true
+    version_added: 0.2.0
+  max_run_time:
+    description: Seconds after the start of the run when no new job is started any more (C(run.deadline) of the plan); V(0) for none.
+    type: int
+    default: 0
+    version_added: 0.2.0
   group_by:
     description: What groups the networks and VPCs.
     type: str
@@ -52,9 +75,12 @@ options:
     elements: str
     default: []
   batch_size:
-    description: Most system VMs or networks/VPCs in one batch.
+    description:
+      - Most system VMs or networks/VPCs in one batch. Batches number the work in the journal and the report;
+        M(acs.upgrade.cs_upgrade_stage) runs a whole stage of a group as one rolling window, so the batch size does
+        not limit how many jobs are in flight.
     type: int
-    default: 5
+    default: 50
   canary_size:
     description: Networks/VPCs in the canary batch; V(0) for no canary.
     type: int
@@ -118,7 +144,7 @@ options:
     default: []
 seealso:
   - module: acs.upgrade.cs_fleet_info
-  - module: acs.upgrade.cs_upgrade_batch
+  - module: acs.upgrade.cs_upgrade_stage
 """
 
 EXAMPLES = r"""
@@ -144,9 +170,27 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+groups:
+  description: The groups in running order, each with its C(name), its C(stages) and how many C(items) it has.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{name: zone1, stages: [systemvms, canary, routers], items: 812}]
+summary:
+  description: Count of items per path and in total.
+  returned: success
+  type: dict
+plan_file:
+  description: Where the plan was written.
+  returned: when O(output_dir) is set
+  type: str
+resumed:
+  description: Whether the run continues the plan of an interrupted run, and why (not).
+  returned: when O(output_dir) is set
+  type: str
 plan:
   description: The plan.
-  returned: success
+  returned: success, when O(output_dir) is not set
   type: dict
   contains:
     ms_version:
@@ -176,6 +220,11 @@ plan:
           C(name), C(zoneid) and C(reason); they are also in C(items) with path V(skip) and C(excluded=true).
       type: list
       elements: dict
+excluded:
+  description: Why each system VM or network/VPC left out by O(include) and O(exclude) was left out.
+  returned: success
+  type: list
+  elements: str
 table:
   description: The plan as aligned text lines, batches then skipped items, and a summary line.
   returned: success
@@ -183,12 +232,30 @@ table:
   elements: str
 """
 
+import datetime
+import json
 import os
+import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import GROUP_BY, OUTSIDE_WINDOW, PlanError, build_plan, parse_journal, plan_table, summarize
+from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, RunLock, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    GROUP_BY,
+    OUTSIDE_WINDOW,
+    PlanError,
+    build_plan,
+    parse_journal,
+    plan_table,
+    resumable,
+    start_run,
+    summarize,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, clean_entries, select_targets
+
+# Lines of the plan table a result carries; the whole table is in plan.txt.
+TABLE_LINES = 60
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
@@ -199,6 +266,18 @@ def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
             return parse_journal(handle.read())
     except (OSError, PlanError) as exc:
         module.fail_json(msg="cannot read the journal %s: %s" % (path, exc))
+
+
+def read_json(module: AnsibleModule, path: str, what: str, missing_ok: bool = False) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        module.fail_json(msg="cannot read the %s: %s does not exist; run acs.upgrade.cs_fleet_info with dest first" % (what, path))
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="cannot read the %s %s: %s" % (what, path, exc))
 
 
 def add_excluded(plan: dict, targets: dict) -> None:
@@ -219,10 +298,14 @@ def add_excluded(plan: dict, targets: dict) -> None:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "fleet": {"type": "dict", "required": True},
+            "fleet": {"type": "dict"},
+            "fleet_file": {"type": "path"},
+            "output_dir": {"type": "path"},
+            "resume": {"type": "bool", "default": True},
+            "max_run_time": {"type": "int", "default": 0},
             "group_by": {"type": "str", "choices": list(GROUP_BY), "default": "zone"},
             "order": {"type": "list", "elements": "str", "default": []},
-            "batch_size": {"type": "int", "default": 5},
+            "batch_size": {"type": "int", "default": 50},
             "canary_size": {"type": "int", "default": 1},
             "windows": {"type": "dict", "default": {}},
             "outside_window": {"type": "str", "choices": list(OUTSIDE_WINDOW), "default": "wait"},
@@ -234,12 +317,25 @@ def main() -> None:
             "include": {"type": "list", "elements": "str", "default": []},
             "exclude": {"type": "list", "elements": "str", "default": []},
         },
+        required_one_of=[("fleet", "fleet_file")],
+        mutually_exclusive=[("fleet", "fleet_file")],
+        required_by={"output_dir": "journal"},
         supports_check_mode=True,
     )
     params = module.params
+    if params["max_run_time"] < 0:
+        module.fail_json(msg="max_run_time must be 0 (no deadline) or more seconds, got %s" % params["max_run_time"])
+    output_dir = params["output_dir"]
+    if output_dir and not module.check_mode:
+        try:
+            for warning in RunLock(params["journal"]).acquire():
+                module.warn(warning)
+        except (EngineError, OSError) as exc:
+            module.fail_json(msg="cannot start the run: %s" % exc)
+    fleet = params["fleet"] if params["fleet"] is not None else read_json(module, params["fleet_file"], "fleet file")
     journal = read_journal(module, params["journal"])
     try:
-        targets = select_targets(params["fleet"], params["include"], params["exclude"])
+        targets = select_targets(fleet, params["include"], params["exclude"])
         plan = build_plan(
             targets["fleet"],
             group_by=params["group_by"],
@@ -257,7 +353,37 @@ def main() -> None:
     except (PlanError, TargetingError) as exc:
         module.fail_json(msg="cannot plan the upgrade: %s" % exc)
     add_excluded(plan, targets)
-    module.exit_json(changed=False, plan=plan, table=plan_table(plan))
+    excluded = [item["reason"] for item in plan["excluded"]]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if not output_dir:
+        start_run(plan, None, now, params["max_run_time"], uuid.uuid4().hex)
+        module.exit_json(changed=False, plan=plan, table=plan_table(plan), groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
+    plan_file = os.path.join(output_dir, "plan.json")
+    previous = read_json(module, plan_file, "earlier plan", missing_ok=True) if params["resume"] else None
+    resume, why = resumable(previous, plan, journal)
+    if resume:
+        plan = previous
+    start_run(plan, previous if resume else None, now, params["max_run_time"], uuid.uuid4().hex)
+    table = plan_table(plan)
+    try:
+        write_private_json(plan_file, plan)
+        with open(os.path.join(output_dir, "plan.txt"), "w", encoding="utf-8") as handle:
+            handle.write("\n".join(table) + "\n")
+    except OSError as exc:
+        module.fail_json(msg="cannot write the plan to %s: %s" % (output_dir, exc))
+    shown = table
+    if len(table) > TABLE_LINES:
+        shown = table[: TABLE_LINES - 1] + ["... %d more lines in %s/plan.txt" % (len(table) - TABLE_LINES, output_dir), table[-1]]
+    module.exit_json(
+        changed=False,
+        plan_file=plan_file,
+        resumed=why,
+        run=plan["run"],
+        groups=plan_steps(plan),
+        summary=plan["summary"],
+        table=shown,
+        excluded=excluded[:TABLE_LINES],
+    )
 
 
 if __name__ == "__main__":

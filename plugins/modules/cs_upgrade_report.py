@@ -39,9 +39,12 @@ attributes:
     support: full
 options:
   plan:
-    description: The RV(acs.upgrade.cs_upgrade_plan#module:plan) value.
+    description: The RV(acs.upgrade.cs_upgrade_plan#module:plan) value; or use O(plan_file).
     type: dict
-    required: true
+  plan_file:
+    description: Path of C(plan.json) written by M(acs.upgrade.cs_upgrade_plan) with O(acs.upgrade.cs_upgrade_plan#module:output_dir).
+    type: path
+    version_added: 0.2.0
   journal:
     description: Path of the journal; a missing file means nothing ran yet.
     type: path
@@ -150,17 +153,23 @@ def read_downtime(directory: str | None) -> dict[str, dict[str, float]]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "plan": {"type": "dict", "required": True},
+            "plan": {"type": "dict"},
+            "plan_file": {"type": "path"},
             "journal": {"type": "path", "required": True},
             "output_dir": {"type": "path", "required": True},
             "title": {"type": "str", "default": "CloudStack system VM and router upgrade"},
             "stop_reason": {"type": "str"},
             "downtime_dir": {"type": "path"},
         },
+        required_one_of=[("plan", "plan_file")],
+        mutually_exclusive=[("plan", "plan_file")],
         supports_check_mode=True,
     )
     params = module.params
     try:
+        if params["plan"] is None:
+            with open(params["plan_file"], encoding="utf-8") as handle:
+                params["plan"] = json.load(handle)
         journal = []
         if os.path.exists(params["journal"]):
             with open(params["journal"], encoding="utf-8") as handle:

@@ -72,9 +72,11 @@ def read_plan(output: Path) -> dict[str, t.Any]:
     return json.loads((output / "plan.json").read_text())
 
 
-def read_journal(output: Path) -> list[dict[str, t.Any]]:
+def read_journal(output: Path, ends: bool = True) -> list[dict[str, t.Any]]:
+    """The journal's entries; with ``ends`` only the ends of targets, without the submits that precede them."""
     path = output / "journal.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    return [entry for entry in entries if entry["status"] != "submitted"] if ends else entries
 
 
 def zone_of(sim: t.Any) -> dict[str, str]:

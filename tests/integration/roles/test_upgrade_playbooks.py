@@ -71,6 +71,7 @@ def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(ac
     # software) was recreated with a cleanup restart in the same run.
     failing = [job for job in jobs if job["instanceid"] == names[FAILING_NETWORK]]
     assert [(job["params"].get("livepatch"), job["params"].get("cleanup"), job["jobstatus"]) for job in failing] == [("true", "false", 1), (None, "true", 1)]
+    assert failing[1]["queued"] >= failing[0]["end"], "the recreate waited for the live patch job to end"
     journal = read_journal(output)
     assert [(entry["path"], entry["status"]) for entry in journal if entry["name"] == FAILING_NETWORK] == [("livepatch", "failed"), ("legacy", "done")]
     # Health was judged before and after every network and VPC, and journalled.
@@ -110,7 +111,10 @@ def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, tmp_pa
     sim = acs_sim(topology="small", time_factor=0.002)
     output = tmp_path / "out"
 
-    first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=lambda: len(read_journal(output)) >= 3)
+    def three_done():
+        return sum(entry["status"] == "done" for entry in read_journal(output)) >= 3
+
+    first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=three_done)
     assert first.status == "canceled"
     finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}
     assert finished

@@ -164,9 +164,12 @@ class Api:
                           "listDomains": cloud.domains, "listAccounts": cloud.accounts, "listNetworks": cloud.networks, "restartNetwork": cloud.networks,
                           "listVPCs": cloud.vpcs, "restartVPC": cloud.vpcs, "listManagementServers": {cloud.ms_id: None}}
             return by_command.get(command, cloud.vms if ("Router" in command or "SystemVm" in command or command == "patchSystemVm") else None)
+        if name == "routerid":
+            # Built only when asked for, and under the cloud's lock: jobs add and remove VMs while requests are checked.
+            with cloud.lock:
+                return {vmid for vmid, vm in cloud.vms.items() if vm["type"] == "router"}
         return {"zoneid": cloud.zones, "podid": cloud.pods, "clusterid": cloud.clusters, "hostid": cloud.hosts, "networkid": cloud.networks,
                 "vpcid": cloud.vpcs, "domainid": cloud.domains, "accountid": cloud.accounts, "virtualmachineid": cloud.vms,
-                "routerid": {vmid for vmid, vm in cloud.vms.items() if vm["type"] == "router"},
                 "jobid": cloud.jobs.jobs, "projectid": {}}.get(name)
 
     # ------------------------------------------------------------------ helpers

@@ -20,15 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick a free one)")
     parser.add_argument("--time-factor", type=float, default=1.0, help="scale of job durations (0.001: a 40 s patch takes 40 ms)")
     parser.add_argument("--backend", choices=("memory", "docker"), default="memory")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="async job threads (default: the topology's jobs.workers, else 125 = db.cloud.maxActive / 2 as AsyncJobManagerImpl has it)")
     parser.add_argument("--version", dest="ms_version", help="override the management server version of the topology")
     parser.add_argument("--state-dir", help="directory for sim.json (url, keys; mode 0600), state.json and cloud.json (written at exit, "
                                             "cloud.json is loaded at the next start)")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be 1 or more")
     if args.port == 8096:
         parser.error("port 8096 is CloudStack's unauthenticated integration port: this project never uses it, pick another port (or 0)")
     try:
         sim = Simulator(args.topology or "small", generate=args.generate, time_factor=args.time_factor, backend=args.backend,
-                        version=args.ms_version, port=args.port, state_dir=args.state_dir)
+                        version=args.ms_version, port=args.port, state_dir=args.state_dir, workers=args.workers)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"acs-sim: {exc}", file=sys.stderr)
         return 2

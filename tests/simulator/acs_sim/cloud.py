@@ -35,6 +35,10 @@ ROUTER_VERSION_CHECK = "router_version_check.py"
 NO_RESULTS = "No health check results found for the router {name}; they appear after its next health check run or with performfreshchecks=true"
 
 # Wall-clock seconds of each step on a real cloud, before --time-factor: [min, max] (uniform) or a fixed number.
+# A management server runs API jobs on db.cloud.maxActive / 2 threads (AsyncJobManagerImpl.configure, 4.18.0.0), and
+# db.cloud.maxActive is 250 in the db.properties it ships: 125 jobs run at once, the others queue.
+DEFAULT_JOB_WORKERS = 125
+
 DEFAULT_DURATIONS: dict[str, Any] = {
     "patch_systemvm": [20, 40],
     "livepatch_router": [10, 20],
@@ -91,7 +95,8 @@ class TopologyError(ValueError):
 
 
 class Cloud:
-    def __init__(self, topology: dict[str, Any], backend: Backend, time_factor: float = 1.0, saved: dict[str, Any] | None = None) -> None:
+    def __init__(self, topology: dict[str, Any], backend: Backend, time_factor: float = 1.0, saved: dict[str, Any] | None = None,
+                 workers: int | None = None) -> None:
         self.lock = threading.RLock()
         self.backend = backend
         self.time_factor = float(time_factor)
@@ -103,7 +108,7 @@ class Cloud:
         self.random = random.Random(topology.get("seed", 0))
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
-        self.jobs = JobManager(int(jobs_cfg.get("workers", 10)))
+        self.jobs = JobManager(int(workers or jobs_cfg.get("workers") or DEFAULT_JOB_WORKERS))
         self.faults = FaultBook(topology.get("seed", 0))
         self._instance = itertools.count(1)
         self.domains: dict[str, dict[str, Any]] = {}
@@ -607,6 +612,7 @@ class Cloud:
             targets = {owner["id"], owner["name"]} | {r["id"] for r in routers} | {r["name"] for r in routers}
             noop = self.faults.take(["livepatch_noop"], None, targets)
             failure = self.faults.take(["livepatch_failure"], None, targets) if routers and rounds else None
+            breaks = self.faults.take(["livepatch_breaks_health"], None, targets) if routers and rounds else None
             snaps = [self.snapshot(r) for r in routers]
         for _round in range(rounds):
             if not snaps:
@@ -626,6 +632,9 @@ class Cloud:
                         continue
                     router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
                     router["softwareversion"] = self.ms_version
+                    if breaks:
+                        # livepatch_breaks_health: the patch went through, but a service it restarted is broken since.
+                        router["failing"] = set(router["failing"]) | set(breaks["checks"])
                     self._run_health_checks(router)
 
     def _rolling_replace(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None, makeredundant: bool) -> None:

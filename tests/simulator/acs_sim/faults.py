@@ -5,7 +5,7 @@
 
 A fault is a dict:
   kind         job_failure | job_cancel | job_hang | http_error | connection_reset | slow | health_check_failure |
-               livepatch_noop | livepatch_failure | clock_skew
+               livepatch_noop | livepatch_failure | clock_skew | livepatch_breaks_health
   api          API name it applies to (optional: any API)
   object       id or name of the object it applies to (router, system VM, network, VPC; optional: any)
   probability  0..1 (default 1)
@@ -15,7 +15,7 @@ A fault is a dict:
   errortext    job_failure / job_cancel / http_error / livepatch_failure: the text to report
   delay        slow: seconds (wall clock, not scaled) before the request is handled, so a job it starts is
                registered that late (a management server slow to take requests)
-  checks       health_check_failure: check names to fail (default ["dns"])
+  checks       health_check_failure, livepatch_breaks_health: check names to fail (default ["dns"])
   when         http_error / connection_reset: "before" (default) the server handles the request, so it never acts;
                "after" it handled it, so the action happened (a job started) and only the answer is lost
   retry_after  http_error: the Retry-After header (seconds) sent with the error
@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 KINDS = frozenset({"job_failure", "job_cancel", "job_hang", "http_error", "connection_reset", "slow", "health_check_failure",
-                   "livepatch_noop", "livepatch_failure", "clock_skew"})
+                   "livepatch_noop", "livepatch_failure", "clock_skew", "livepatch_breaks_health"})
 _FIELDS = frozenset({"kind", "api", "object", "probability", "count", "status", "errorcode", "errortext", "delay", "checks", "id", "when",
                      "retry_after", "offset"})
 
@@ -69,7 +69,7 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
         fault["retry_after"] = int(fault["retry_after"])
     if kind == "clock_skew":
         fault["offset"] = float(fault.get("offset", 0.0))
-    if kind == "health_check_failure":
+    if kind in ("health_check_failure", "livepatch_breaks_health"):
         checks = fault.get("checks", ["dns"])
         fault["checks"] = [checks] if isinstance(checks, str) else list(checks)
     fault.setdefault("id", str(uuid.uuid4()))

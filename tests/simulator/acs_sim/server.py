@@ -30,7 +30,8 @@ class Simulator:
     """One simulated management server. Use start()/stop(), or the acs_sim pytest fixture."""
 
     def __init__(self, topology: str | Path | dict[str, Any] = "small", *, generate: str | None = None, time_factor: float = 1.0,
-                 backend: str = "memory", version: str | None = None, port: int = 0, state_dir: str | Path | None = None) -> None:
+                 backend: str = "memory", version: str | None = None, port: int = 0, state_dir: str | Path | None = None,
+                 workers: int | None = None) -> None:
         topo = topology_mod.generate(generate) if generate else topology_mod.load(topology)
         if version:
             # The template follows the overridden version unless the topology pins it.
@@ -45,7 +46,8 @@ class Simulator:
         saved = None
         if self.state_dir and (self.state_dir / "cloud.json").exists():
             saved = json.loads((self.state_dir / "cloud.json").read_text())
-        self.cloud = Cloud(topo, self.backend, time_factor, saved=saved)
+        self.workers = workers
+        self.cloud = Cloud(topo, self.backend, time_factor, saved=saved, workers=workers)
         self.api = Api(self.cloud)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.daemon_threads = True
@@ -116,7 +118,7 @@ class Simulator:
             snaps = [old.snapshot(vm) for vm in old.vms.values()]
         for snap in snaps:
             self.backend.destroy_vm(snap)
-        cloud = Cloud(self._topology, self.backend, self.time_factor)
+        cloud = Cloud(self._topology, self.backend, self.time_factor, workers=self.workers)
         self._deploy_backend(cloud)
         self.cloud, self.api = cloud, Api(cloud)
         with self._log_lock:

@@ -90,3 +90,8 @@ def test_topology_errors_name_the_object(acs_sim):
         acs_sim(topology={"networks": [{"name": "n", "zone": "nowhere"}]})
     with pytest.raises(ValueError, match="account 'ghost'"):
         acs_sim(topology={"zones": [{"name": "z"}], "networks": [{"name": "n", "zone": "z", "account": "ghost"}]})
+
+
+def test_workers_must_be_positive():
+    done = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "small", "--workers", "0"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "--workers must be 1 or more" in done.stderr

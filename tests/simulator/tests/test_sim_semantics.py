@@ -516,3 +516,12 @@ def test_initial_softwareversion_is_the_version_a_router_was_last_started_under(
     assert (router["version"], router["softwareversion"], router["scriptsversion"]) == ("4.15.1", "4.17.1.0", scripts_checksum("4.17.1.0"))
     other = router_by_network(admin, "globex-zone2")[0]
     assert (other["softwareversion"], other["scriptsversion"]) == ("4.14.1.0", scripts_checksum("4.14.1.0"))
+
+
+def test_job_pool_defaults_to_the_management_servers_125_threads_and_can_be_set(acs_sim):
+    """AsyncJobManagerImpl.configure, 4.18.0.0: the job pool has db.cloud.maxActive / 2 threads, 250 / 2 = 125 by default."""
+    generated = acs_sim(topology={"managementserver": {"version": "4.18.0.0"}, "zones": [{"name": "z1"}]})
+    assert generated.job_stats()["workers"] == 125
+    # A topology's jobs.workers, and the --workers option above it.
+    assert acs_sim(topology="small").job_stats()["workers"] == 10
+    assert acs_sim(topology="small", workers=40).job_stats()["workers"] == 40

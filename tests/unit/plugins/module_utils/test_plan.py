@@ -10,12 +10,12 @@ import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     PlanError,
-    batch_gate,
     build_plan,
-    fail_budget_exceeded,
-    journal_entries,
     parse_journal,
     plan_table,
+    resumable,
+    start_run,
+    unfinished,
     window_status,
 )
 
@@ -273,35 +273,16 @@ def test_one_off_window_in_the_past_has_no_opening():
     assert window_status(windows, datetime.datetime(2026, 11, 22, tzinfo=UTC)) == (False, None)
 
 
-def test_gate_waits_or_skips_outside_the_window_and_runs_inside():
-    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
-    opens = {"start": (now + datetime.timedelta(seconds=30)).isoformat(), "end": (now + datetime.timedelta(hours=1)).isoformat()}
-    base = fleet([router("a", ("network", "na")), router("b", ("network", "nb"), zone="z2")])
-    plan = build_plan(base, canary_size=0, windows={"zone-b": opens})
-    assert batch_gate(plan, 1, "livepatch", [], now)["action"] == "run"
-    gate = batch_gate(plan, 2, "livepatch", [], now)
-    assert gate["action"] == "wait" and gate["wait_seconds"] == 31
-    assert batch_gate(plan, 2, "livepatch", [], now, max_wait=10)["action"] == "skip"
-    assert batch_gate(plan, 2, "livepatch", [], now + datetime.timedelta(seconds=40))["action"] == "run"
-    skipping = build_plan(base, canary_size=0, windows={"*": opens}, outside_window="skip")
-    assert batch_gate(skipping, 1, "livepatch", [], now)["action"] == "skip"
-    assert batch_gate(plan, 1, "legacy", [], now)["action"] == "done"
-
-
 # ------------------------------------------------------------------------------------------------- journal
+
+
+def entry(key, status, path="livepatch", **more):
+    return dict({"key": key, "name": key.split(":")[1], "ms_version": MS, "status": status, "path": path, "time": "2026-11-22T01:00:00+00:00"}, **more)
 
 
 def test_journal_resume_and_fallback_to_legacy():
     base = fleet([router("a", ("network", "na")), router("b", ("network", "nb")), router("c", ("network", "nc"))], [svm("s1", "z1")])
-    plan = build_plan(base, canary_size=1, batch_size=5)
-    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
-    outcomes = [{"key": "network:na", "ok": True, "changed": True}, {"key": "network:nb", "ok": False, "error": "restartNetwork job failed"}]
-    journal = journal_entries(outcomes, plan, 2, "livepatch", now)
-    assert journal[1]["status"] == "failed" and journal[1]["ms_version"] == MS
-    gate = batch_gate(plan, 3, "legacy", journal, now)
-    assert gate["action"] == "run" and [item["key"] for item in gate["targets"]] == ["network:nb"]
-    assert [item["key"] for item in batch_gate(plan, 3, "livepatch", journal, now)["targets"]] == ["network:nc"]
-
+    journal = [entry("network:na", "submitted", jobid="j1"), entry("network:na", "done"), entry("network:nb", "failed", error="restartNetwork job failed")]
     # A new plan made from the journal does not repeat finished work and recreates what failed.
     again = build_plan(base, canary_size=1, batch_size=5, journal=parse_journal("\n".join(json.dumps(entry) for entry in journal)))
     by_key = items(again)
@@ -321,14 +302,22 @@ def test_parse_journal_ignores_a_torn_last_line_but_not_others():
         parse_journal(json.dumps({"key": "x", "status": "maybe"}) + "\n" + good)
 
 
-def test_fail_budget():
-    plan = build_plan(fleet([router(str(i), ("network", "n%d" % i)) for i in range(4)]))
+def test_an_interrupted_run_is_continued_with_its_plan_and_a_finished_or_changed_one_is_not():
+    base = fleet([router(str(i), ("network", "n%d" % i)) for i in range(4)])
     now = datetime.datetime(2026, 11, 22, tzinfo=UTC)
-    journal = journal_entries([{"key": "network:n0", "ok": False}], plan, 1, "legacy", now)
-    assert fail_budget_exceeded(plan, journal, 25) == (False, "1 of 4 planned items failed (25%, limit 25%)")
-    assert fail_budget_exceeded(plan, journal, 20)[0] is True
-    recovered = journal + journal_entries([{"key": "network:n0", "ok": True}], plan, 1, "legacy", now)
-    assert fail_budget_exceeded(plan, recovered, 0)[0] is False
+    first = start_run(build_plan(base, batch_size=2), None, now, 3600, "run1")
+    assert first["run"] == {"id": "run1", "attempt": 1, "started": now.isoformat(), "deadline": (now + datetime.timedelta(hours=1)).isoformat()}
+    fresh = build_plan(base, batch_size=2)
+    assert resumable(first, fresh, []) == (False, "the earlier run did nothing")
+    journal = [entry("network:n1", "done", run="run1")]
+    assert resumable(first, fresh, journal) == (True, "continues run run1 (attempt 2): 3 item(s) left")
+    assert unfinished(first, journal) == 3
+    again = start_run(first, first, now, 0, "run2")
+    assert again["run"]["id"] == "run1" and again["run"]["attempt"] == 2 and again["run"]["deadline"] is None
+    # Other settings make a new plan; so does a finished run.
+    assert resumable(first, build_plan(base, batch_size=3), journal)[0] is False
+    done = [entry("network:n%d" % i, "done", run="run1") for i in range(4)]
+    assert resumable(first, fresh, done) == (False, "the earlier run finished")
 
 
 def test_table_lists_batches_then_skipped_items():

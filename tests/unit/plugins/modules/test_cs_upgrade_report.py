@@ -24,11 +24,15 @@ FLEET = {
 
 def test_report_files_and_stats(run_module, tmp_path):
     plan = build_plan(FLEET, canary_size=0)
-    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc).isoformat()
     error = "restartNetwork failed: see https://cloud.example.com/client/api?command=x&apiKey=KEY&signature=SIG"
-    entries = journal_entries(
-        [{"key": "network:n1", "ok": True, "changed": True, "duration": 3.0}, {"key": "network:n2", "ok": False, "error": error}], plan, 1, "livepatch", now
-    )
+    common = {"ms_version": "4.18.0.0", "batch": 1, "path": "livepatch", "time": now}
+    entries = [
+        dict(common, key="network:n1", name="net-1", status="submitted", jobid="j1"),
+        dict(common, key="network:n2", name="net-<2>", status="submitted", jobid="j2"),
+        dict(common, key="network:n1", name="net-1", status="done", jobid="j1", changed=True, duration=3.0),
+        dict(common, key="network:n2", name="net-<2>", status="failed", jobid="j2", error=error),
+    ]
     journal = tmp_path / "journal.jsonl"
     journal.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     output = tmp_path / "report"

@@ -1,0 +1,826 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The upgrade engine: one stage of one group of the plan, as a rolling window of jobs.
+
+A stage (``systemvms``, ``canary`` or ``routers`` of a group) is run by one call of :class:`StageRunner`:
+
+* up to ``parallel`` jobs are in flight; the next target is submitted as soon as one ends (no barrier per batch);
+* per target: act (the path the plan decided) -> verify the versions -> judge its routers' health against their own
+  state before the act -> on failure, the fallback the policy asks for, only once the first job has ended -> record;
+* every submit and every end is written to the journal at once (fsync), with the job id, so a rerun adopts the jobs
+  still in flight instead of submitting again, and never repeats a finished target;
+* the stop rules (a failed canary, a health regression, ``on_failure: stop``, ``max_fail_percentage``) are evaluated
+  after every target and stop submitting at once; so do a closed maintenance window, the run's deadline and the end
+  of the process that runs the playbook.
+
+The decision of each target's path is the plan's (:mod:`_plan`, from :mod:`_matrix`); nothing here decides it again.
+A lock next to the journal keeps two runs from acting on the same state.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import pwd
+import socket
+import threading
+import time
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
+from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
+from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Target as PatchTarget
+from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import router_facts, systemvm_facts
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    VERSION_CHECK_PREFIX,
+    PlanError,
+    journal_state,
+    parse_journal,
+    vms_after,
+    window_status,
+)
+
+STAGES = ("systemvms", "canary", "routers")
+ON_FAILURE = ("stop", "continue", "recreate")
+UNHEALTHY = ("skip", "stop", "ignore")
+# The journal's vocabulary: a target is submitted (its job in flight), then done, failed, skipped (not acted on, with
+# the reason) or unknown (its job outlived the timeout: it may still finish; a rerun follows it).
+IN_FLIGHT = ("submitted", "unknown")
+_PAGE = 500
+# API requests sent at once for the submits of free slots and the reads after jobs that ended together (a management
+# server serves many API requests at once; its job threads, not its API threads, bound the jobs that run).
+API_THREADS = 8
+
+
+# What a stage's summary adds to its counts when it happened.
+_NOTES = (("earlier_run", "by an earlier run"), ("fallbacks", "recreated after a failed live patch"), ("adopted", "followed from an earlier run"))
+
+
+class EngineError(Exception):
+    """A stage that cannot run; the message names the object and what to do."""
+
+
+# ---------------------------------------------------------------------------------------------- journal and lock
+
+
+class Journal:
+    """The JSON-lines journal: every line is written and fsynced before the call that wrote it returns."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def entries(self) -> list[dict[str, t.Any]]:
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, encoding="utf-8") as handle:
+            try:
+                return parse_journal(handle.read())
+            except PlanError as exc:
+                raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
+
+    def append(self, entry: dict[str, t.Any]) -> None:
+        directory = os.path.dirname(self.path)
+        if directory:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (ended, not yet reaped by its parent) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open("/proc/%d/status" % pid, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("PPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def run_owner() -> int:
+    """The pid of the ``ansible-playbook`` process this module runs under (the run), else the parent's.
+
+    Ansible's workers are forks of it with the same command line: the topmost match is the run.
+    """
+    pid, found, seen = os.getppid(), 0, 0
+    while pid and pid > 1 and seen < 64:
+        if "ansible-playbook" in _cmdline(pid):
+            found = pid
+        pid = _parent_of(pid) or 0
+        seen += 1
+    return found or os.getppid()
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+class RunLock:
+    """``<journal>.lock``: who runs on this state (owner, host, pid, start). A lock of a dead process is taken over."""
+
+    def __init__(self, journal_path: str, pid: int | None = None):
+        self.path = journal_path + ".lock"
+        self.pid = pid or run_owner()
+        self.host = socket.gethostname()
+
+    def read(self) -> dict[str, t.Any] | None:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> list[str]:
+        """Take the lock for this run; returns warnings (a stale lock taken over); raises EngineError when another run holds it."""
+        warnings = []
+        held = self.read()
+        if held is not None:
+            if held.get("host") == self.host and held.get("pid") == self.pid:
+                return []
+            if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
+                raise EngineError(
+                    "another run holds the state lock %s: pid %s of %s on %s, started %s; wait for it to end (or stop it), then run again; "
+                    "two runs must never act on the same cloud state at once"
+                    % (self.path, held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
+                )
+            if held and held.get("host") != self.host:
+                raise EngineError(
+                    "the state lock %s belongs to pid %s on host %s (started %s), which this host cannot check; if that run is over, "
+                    "remove %s and run again" % (self.path, held.get("pid"), held.get("host"), held.get("start"), self.path)
+                )
+            warnings.append(
+                "took over the state lock of pid %s (%s, started %s): that process is no longer running"
+                % (held.get("pid"), held.get("owner"), held.get("start"))
+            )
+        directory = os.path.dirname(self.path)
+        if directory:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        content = {
+            "owner": _user(),
+            "host": self.host,
+            "pid": self.pid,
+            "start": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        if held is None:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return self.acquire()  # another run created it between our read and now: judge it again
+        else:
+            temporary = "%s.%d" % (self.path, os.getpid())
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, json.dumps(content).encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if held is not None:
+            os.replace(temporary, self.path)
+        return warnings
+
+    def release(self) -> bool:
+        held = self.read()
+        if held and held.get("host") == self.host and held.get("pid") == self.pid:
+            os.unlink(self.path)
+            return True
+        return False
+
+
+# ---------------------------------------------------------------------------------------------- plan helpers
+
+
+def load_plan(path: str) -> dict[str, t.Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            plan = json.load(handle)
+    except FileNotFoundError:
+        raise EngineError("no plan at %s: run the acs.upgrade.plan role (or acs.upgrade.cs_upgrade_plan with output_dir) first" % path) from None
+    except (OSError, ValueError) as exc:
+        raise EngineError("cannot read the plan %s: %s; make the plan again" % (path, exc)) from None
+    if not isinstance(plan, dict) or "items" not in plan or "batches" not in plan:
+        raise EngineError("%s is not a plan of acs.upgrade.cs_upgrade_plan; make the plan again" % path)
+    return plan
+
+
+def plan_steps(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The groups in running order, each with the stages it has: what the playbook loops over."""
+    groups: list[dict[str, t.Any]] = []
+    for batch in plan["batches"]:
+        if not groups or groups[-1]["name"] != batch["group"]:
+            groups.append({"name": batch["group"], "stages": [], "items": 0})
+        if batch["stage"] not in groups[-1]["stages"]:
+            groups[-1]["stages"].append(batch["stage"])
+        groups[-1]["items"] += len(batch["items"])
+    return groups
+
+
+def _failing(routers: t.Iterable[dict[str, t.Any]]) -> set[str]:
+    """``router: check`` of the failing health checks (the version check fails on every router an upgrade is for)."""
+    failing = set()
+    for router in routers:
+        for check in checks_from_api(router.get("healthcheckresults")):
+            if check.failing and not check.name.startswith(VERSION_CHECK_PREFIX):
+                failing.add(check.name)
+    return failing
+
+
+def _describe(failing: set[str] | None) -> str:
+    return "passed" if not failing else "fails " + ", ".join(sorted(failing))
+
+
+class _Work:
+    """One target of the stage: the plan's item, the path it is on now, and its before-state."""
+
+    def __init__(self, item: dict[str, t.Any], batch: int, path: str):
+        self.item = item
+        self.batch = batch
+        self.path = path
+        self.before: list[dict[str, t.Any]] = []
+        self.before_failing: set[str] = set()
+        self.fell_back = False
+        # Its routers (or system VM) read back after its job, by the round's concurrent reads, or the error of that read.
+        self.after: list[dict[str, t.Any]] | None = None
+        self.after_error: CloudStackError | None = None
+
+    @property
+    def key(self) -> str:
+        return self.item["key"]
+
+    @property
+    def is_unit(self) -> bool:
+        return self.item["kind"] in ("network", "vpc")
+
+
+# ---------------------------------------------------------------------------------------------- the stage
+
+
+class StageRunner:
+    """Run one stage of one group of a plan; see the module docstring."""
+
+    def __init__(
+        self,
+        client: t.Any,
+        plan: dict[str, t.Any],
+        journal: Journal,
+        group: str,
+        stage: str,
+        parallel: int = 50,
+        timeout: float = 900.0,
+        poll_interval: float = 5.0,
+        on_failure: str = "recreate",
+        max_fail_percentage: float = 0.0,
+        health_gate: bool = True,
+        unhealthy: str = "skip",
+        max_wait: float = 3600.0,
+        paths: t.Sequence[str] = ("livepatch", "legacy"),
+        check_mode: bool = False,
+        progress: t.Callable[[str], None] | None = None,
+        progress_every: int = 100,
+        alive: t.Callable[[], bool] | None = None,
+        clock: t.Callable[[], float] = time.monotonic,
+        sleep: t.Callable[[float], None] = time.sleep,
+        now: t.Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc),
+    ):
+        if stage not in STAGES:
+            raise EngineError("stage must be one of %s, got %r" % ("|".join(STAGES), stage))
+        self.client = client
+        self.plan = plan
+        self.journal = journal
+        self.group = group
+        self.stage = stage
+        self.parallel = parallel
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.on_failure = on_failure
+        self.max_fail_percentage = max_fail_percentage
+        self.health_gate = health_gate
+        self.unhealthy = unhealthy
+        self.max_wait = max_wait
+        self.paths = tuple(paths)
+        self.check_mode = check_mode
+        self._progress = progress
+        self.progress_every = max(1, int(progress_every))
+        self._alive = alive
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self.ms_version = plan["ms_version"]
+        self.run = plan.get("run") or {}
+        self.batches = [batch for batch in plan["batches"] if batch["group"] == group and batch["stage"] == stage]
+        self.items = {item["key"]: item for item in plan["items"]}
+        self.counts = {"targets": 0, "done": 0, "failed": 0, "skipped": 0, "unknown": 0, "not_run": 0, "earlier_run": 0, "adopted": 0, "fallbacks": 0}
+        self.stop_reason: str | None = None
+        self.left_reason: str | None = None
+        self.failures: list[str] = []
+        self.warnings: list[str] = []
+        self.lines: list[str] = []
+        self.in_flight = 0
+        self.ended = 0
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._started = clock()
+        self._planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
+        self._final: dict[str, str] = {}
+
+    # -- progress
+
+    def _line(self, force: bool = False) -> None:
+        total = self.counts["targets"]
+        finished = self.counts["done"] + self.counts["failed"] + self.counts["skipped"] + self.counts["unknown"]
+        if not force and (finished == 0 or finished % self.progress_every):
+            return
+        elapsed = self._clock() - self._started
+        remaining = total - finished
+        eta = ""
+        if finished and remaining > 0 and self.ended:
+            eta = ", ETA %s" % _duration(elapsed / self.ended * remaining)
+        line = "%s %s: %s/%s done, %d failed, %d in flight%s" % (
+            self.group,
+            self.stage,
+            format(self.counts["done"], ","),
+            format(total, ","),
+            self.counts["failed"] + self.counts["unknown"],
+            self.in_flight,
+            eta,
+        )
+        self.lines.append(line)
+        if self._progress:
+            self._progress(line)
+
+    # -- journal
+
+    def _record(self, work: _Work, status: str, **fields: t.Any) -> None:
+        entry = {
+            "key": work.key,
+            "name": work.item["name"],
+            "ms_version": self.ms_version,
+            "run": self.run.get("id"),
+            "attempt": self.run.get("attempt"),
+            "batch": work.batch,
+            "group": self.group,
+            "stage": self.stage,
+            "path": work.path,
+            "status": status,
+            "time": self._now().isoformat(timespec="seconds"),
+        }
+        entry.update(fields)
+        self.journal.append(entry)
+
+    # -- the stop rules and the conditions to keep submitting
+
+    def _failed_share_exceeded(self) -> tuple[bool, str]:
+        failed = [key for key, status in self._final.items() if status in ("failed", "unknown")]
+        if not self._planned:
+            return False, ""
+        share = 100.0 * len(failed) / len(self._planned)
+        return share > self.max_fail_percentage, "%d of %d planned items failed (%.0f%%, limit %s%%)" % (
+            len(failed),
+            len(self._planned),
+            share,
+            format(self.max_fail_percentage, "g"),
+        )
+
+    def _stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def _judge_stop(self, work: _Work, status: str, reason: str, regression: bool) -> None:
+        if status not in ("failed", "unknown"):
+            return
+        self.failures.append("%s %s: %s" % (work.item["kind"], work.item["name"], reason))
+        if regression:
+            self._stop("the health of %s %s regressed after its upgrade (%s): the run stops" % (work.item["kind"], work.item["name"], reason))
+        elif self.on_failure == "stop":
+            self._stop("%s %s failed and on_failure is stop: %s" % (work.item["kind"], work.item["name"], reason))
+        elif self.stage == "canary":
+            self._stop("the canary %s %s failed (%s): nothing else is upgraded; fix it, then run again" % (work.item["kind"], work.item["name"], reason))
+        else:
+            exceeded, message = self._failed_share_exceeded()
+            if exceeded:
+                self._stop("the failure limit is reached: %s" % message)
+
+    def _deadline_passed(self) -> bool:
+        deadline = self.run.get("deadline")
+        if not deadline:
+            return False
+        return self._now() >= datetime.datetime.fromisoformat(deadline)
+
+    def _may_submit(self) -> bool:
+        """Asked before every submit: a stop rule, the run's end or deadline, or a closed window stop the submitting."""
+        if self.stop_reason or self.left_reason:
+            return False
+        if self._alive is not None and not self._alive():
+            self._stop("the process that runs the playbook is gone: no new job is started (the jobs in flight are journalled)")
+            return False
+        if self._deadline_passed():
+            self._stop("the run's deadline %s has passed: nothing more is started; run again to continue" % self.run.get("deadline"))
+            return False
+        return self._window_open(waiting_allowed=self.in_flight == 0)
+
+    def _window_open(self, waiting_allowed: bool) -> bool:
+        windows = self.batches[0].get("windows") if self.batches else None
+        while True:
+            is_open, wait = window_status(windows or [], self._now())
+            if is_open:
+                return True
+            outside = self.plan["settings"].get("outside_window", "wait")
+            if not waiting_allowed or wait is None or outside == "skip" or wait > self.max_wait:
+                # Not a failure: the group is left for a run inside its window, and the run goes on with the next group.
+                self.left_reason = "%s %s is outside its maintenance window%s: %s left for a run inside the window" % (
+                    self.group,
+                    self.stage,
+                    "" if wait is None else " (next opening in %d s)" % wait,
+                    "the rest is" if self.ended else "it is",
+                )
+                return False
+            self.lines.append("%s %s: waiting %d s for the maintenance window" % (self.group, self.stage, int(wait) + 1))
+            if self._progress:
+                self._progress(self.lines[-1])
+            end = self._clock() + wait + 1
+            while self._clock() < end:
+                if self._alive is not None and not self._alive():
+                    self._stop("the process that runs the playbook is gone while waiting for the maintenance window")
+                    return False
+                self._sleep(min(5.0, max(0.0, end - self._clock())))
+
+    # -- reads
+
+    def _read_routers(self, zoneids: t.Iterable[str], health: bool) -> dict[str, dict[str, t.Any]]:
+        params: dict[str, t.Any] = {"listall": True, "pagesize": _PAGE}
+        if health:
+            params["fetchhealthcheckresults"] = True
+        found = {}
+        for zoneid in sorted(zoneids):
+            for router in self.client.list("listRouters", "router", zoneid=zoneid, **params):
+                found[router["id"]] = router
+        return found
+
+    def _read_unit(self, work: _Work) -> list[dict[str, t.Any]]:
+        selector = {"vpcid": work.item["id"]} if work.item["kind"] == "vpc" else {"networkid": work.item["id"]}
+        params: dict[str, t.Any] = {"listall": True}
+        if self._with_health:
+            params["fetchhealthcheckresults"] = True
+        return self.client.list("listRouters", "router", **dict(params, **selector))
+
+    # -- the work list
+
+    def _works(self, state: dict[str, dict[str, t.Any]]) -> tuple[list[_Work], list[tuple[_Work, str]]]:
+        """The targets to act on, and the jobs of an earlier attempt still in flight (adopted, not submitted again)."""
+        works, adopted = [], []
+        for batch in self.batches:
+            for key in batch["items"]:
+                item = self.items[key]
+                entry = state.get(key)
+                path = item["path"]
+                if entry and entry.get("status") == "done":
+                    self.counts["earlier_run"] += 1
+                    continue
+                if entry and entry.get("status") in IN_FLIGHT and entry.get("jobid"):
+                    work = _Work(item, batch["index"], entry.get("path") or path)
+                    work.fell_back = work.path != item["path"]
+                    adopted.append((work, entry["jobid"]))
+                    continue
+                if entry and entry.get("status") == "failed" and entry.get("path") == "livepatch" and path == "livepatch":
+                    if self.on_failure != "recreate":
+                        self.counts["earlier_run"] += 1
+                        self._final[key] = "failed"
+                        continue
+                    path = "legacy"
+                if path not in self.paths:
+                    continue
+                works.append(_Work(item, batch["index"], path))
+        return works, adopted
+
+    def _unjournalled_jobs(self, works: list[_Work]) -> dict[str, str]:
+        """Jobs still pending on targets of this stage that an earlier attempt of the run started but could not journal
+        (killed between the submit and its record): followed, never submitted a second time."""
+        times = [entry["time"] for entry in self.journal.entries() if entry.get("run") == self.run.get("id") and entry.get("time")]
+        if not times:
+            return {}
+        since = datetime.datetime.fromisoformat(min(times)) - datetime.timedelta(minutes=1)
+        wanted = {work.item["id"] for work in works}
+        found = {}
+        for job in self.client.jobs_since(since):
+            if job.get("jobinstanceid") in wanted and int(job.get("jobstatus", 0)) == 0:
+                found[job["jobinstanceid"]] = job["jobid"]
+        for work in works:
+            jobid = found.get(work.item["id"])
+            if jobid:
+                self.warnings.append("%s %s: job %s of an earlier attempt was not journalled; it is followed" % (work.item["kind"], work.item["name"], jobid))
+                self._record(work, "submitted", jobid=jobid, adopted=True)
+        return found
+
+    # -- acting
+
+    def _submitter(self, work: _Work) -> t.Callable[[], str]:
+        item = work.item
+        if work.path == "livepatch":
+            if item["kind"] == "network":
+                return lambda: self.client.submit("restartNetwork", id=item["id"], livepatch=True, cleanup=False)
+            if item["kind"] == "vpc":
+                return lambda: self.client.submit("restartVPC", id=item["id"], livepatch=True, cleanup=False)
+            return lambda: self.client.submit("patchSystemVm", id=item["id"], forced=False)
+        if item["kind"] == "network":
+            return lambda: self.client.submit("restartNetwork", id=item["id"], cleanup=True)
+        if item["kind"] == "vpc":
+            return lambda: self.client.submit("restartVPC", id=item["id"], cleanup=True)
+        forced = self.client.has_feature("rebootSystemVm.forced")
+        return lambda: self.client.submit("rebootSystemVm", id=item["id"], **({"forced": True} if forced else {}))
+
+    def _task(self, work: _Work, jobid: str | None = None) -> JobTask:
+        submit = None if jobid else self._guarded(work)
+        return JobTask(key=work.key, submit=submit, jobid=jobid, context=work)
+
+    def _guarded(self, work: _Work) -> t.Callable[[], str]:
+        submit = self._submitter(work)
+
+        def run() -> str:
+            jobid = submit()
+            self._record(work, "submitted", jobid=jobid)
+            with self._lock:
+                self.in_flight += 1
+            return jobid
+
+        return run
+
+    # -- judging one ended job
+
+    def _verify(self, work: _Work, outcome: JobOutcome) -> tuple[str, str, list[dict[str, t.Any]]]:
+        """(status, reason, routers after) of a job that ended: the job's end and the versions read back."""
+        item = work.item
+        if outcome.status == "submit_failed":
+            return "failed", "%s was not started: %s" % (_command(work), outcome.errortext), []
+        if outcome.status == "timed_out":
+            return "unknown", "%s; the job may still finish: the next run follows it (job %s)" % (outcome.errortext, outcome.jobid), []
+        if outcome.status == "outcome_unknown":
+            return "unknown", "%s; whether %s started is unknown: the next run looks for its job before acting" % (outcome.errortext, _command(work)), []
+        if work.after is None and work.after_error is None:
+            self._read_back(work)
+        after, work.after, error, work.after_error = work.after or [], None, work.after_error, None
+        if error is not None:
+            return "failed", "job %s %s; reading %s back failed: %s" % (outcome.jobid, outcome.status, item["name"], error.message), []
+        if work.path == "livepatch":
+            target = PatchTarget(kind=item["kind"], id=item["id"], name=item["name"], zoneid=item.get("zoneid"), zone=item.get("zonename"))
+            if work.is_unit:
+                target.routers = [Router.from_api(router, {}) for router in work.before]
+                judge_unit(target, outcome, [Router.from_api(router, {}) for router in after], self.ms_version)
+            else:
+                judge_systemvm(target, outcome, SystemVm.from_api(after[0], {}) if after else None, self.ms_version)
+            ok = target.status in ("patched", "unchanged")
+            return ("done" if ok else "failed"), target.reason, after
+        if outcome.status != "succeeded":
+            return "failed", "%s job %s %s: %s" % (_command(work), outcome.jobid, outcome.status, outcome.errortext), after
+        if work.is_unit:
+            problems = recreated_problems(after, self.ms_version)
+            if problems:
+                return "failed", "after %s: %s" % (_command(work), problems), after
+            return "done", "routers %s run the current template" % ", ".join(router.get("name", router["id"]) for router in after), after
+        vm = SystemVm.from_api(after[0], {}) if after else None
+        if vm is None or vm.state != "Running":
+            return "failed", "%s is %s after %s" % (item["name"], vm.state if vm else "gone", _command(work)), after
+        if not systemvm_facts(vm, self.ms_version).live_patched:
+            return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
+        return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
+
+    def _read_back(self, work: _Work) -> None:
+        try:
+            if work.is_unit:
+                work.after = self._read_unit(work)
+            else:
+                work.after = self.client.list("listSystemVms", "systemvm", id=work.item["id"])
+        except CloudStackError as exc:
+            work.after_error = exc
+
+    def _prepare(self, ended: list[JobOutcome]) -> None:
+        """Read back every target whose job ended in this round at once, before each is judged in turn."""
+        works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out", "outcome_unknown")]
+        if self._pool is not None and len(works) > 1:
+            list(self._pool.map(self._read_back, works))
+
+    def _on_complete(self, outcome: JobOutcome) -> list[JobTask]:
+        work: _Work = outcome.context
+        if outcome.jobid and outcome.status not in ("submit_failed", "outcome_unknown"):
+            with self._lock:
+                self.in_flight = max(0, self.in_flight - 1)
+            self.ended += 1
+        status, reason, after = self._verify(work, outcome)
+        health_after = None
+        regression = False
+        if status == "done" and self._with_health and work.is_unit:
+            now_failing = _failing(after)
+            new = now_failing - work.before_failing
+            health_after = _describe(now_failing)
+            if new:
+                status, regression = "failed", True
+                reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
+        if status == "failed" and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
+            # The live patch job has ended (failed or verified wrong): now, and only now, the legacy path may act.
+            if self._may_submit():
+                self._record(
+                    work,
+                    "failed",
+                    jobid=outcome.jobid,
+                    error=reason,
+                    duration=outcome.duration,
+                    changed=False,
+                    recreate=True,
+                    started=getattr(outcome, "started_at", None),
+                    finished=getattr(outcome, "finished_at", None),
+                )
+                self.counts["fallbacks"] += 1
+                fallback = _Work(work.item, work.batch, "legacy")
+                fallback.before, fallback.before_failing, fallback.fell_back = work.before, work.before_failing, True
+                return [self._task(fallback)]
+            reason = "%s; its recreate was not started: %s" % (reason, self.stop_reason)
+        changed = status == "done" and "unchanged" not in reason.lower() and "no change" not in reason.lower()
+        if work.is_unit and work.path == "legacy":
+            seen = {"routers": work.before, "routers_after": after}
+        else:
+            seen = {"after": {vm.get("name", vm.get("id")): vm for vm in after}}
+        self._record(
+            work,
+            status,
+            jobid=outcome.jobid,
+            error=None if status == "done" else reason,
+            reason=reason if status == "done" else None,
+            changed=changed,
+            duration=outcome.duration,
+            health_before=_describe(work.before_failing) if self._with_health and work.is_unit else None,
+            health_after=health_after,
+            fallback=work.fell_back,
+            recreate=False,
+            after=vms_after(seen) or None,
+            started=getattr(outcome, "started_at", None),
+            finished=getattr(outcome, "finished_at", None),
+        )
+        self.counts[status] += 1
+        self._final[work.key] = status
+        self._judge_stop(work, status, reason, regression)
+        self._line()
+        return []
+
+    # -- the stage
+
+    def execute(self) -> dict[str, t.Any]:
+        if not self.batches:
+            return self.result("nothing planned for %s %s" % (self.group, self.stage))
+        state = journal_state(self.journal.entries(), self.ms_version)
+        self._final = {key: entry["status"] for key, entry in state.items() if entry.get("status") in ("done", "failed", "unknown") and key in self._planned}
+        works, adopted = self._works(state)
+        if int(self.run.get("attempt") or 1) > 1 and works and not self.check_mode:
+            found = self._unjournalled_jobs(works)
+            adopted += [(work, found[work.item["id"]]) for work in works if work.item["id"] in found]
+            works = [work for work in works if work.item["id"] not in found]
+        self.counts["targets"] = len(works) + len(adopted) + self.counts["earlier_run"]
+        self.counts["done"] = self.counts["earlier_run"]
+        self._with_health = self.health_gate and self.stage != "systemvms" and self.client.has_feature("listRouters.fetchhealthcheckresults")
+        if self.stage != "systemvms" and (works or adopted):
+            zones = {work.item.get("zoneid") for work, _jobid in adopted} | {work.item.get("zoneid") for work in works}
+            routers = self._read_routers([zone for zone in zones if zone], self._with_health)
+            for work in [work for work, _jobid in adopted] + works:
+                work.before = [routers[router["id"]] for router in work.item.get("routers", []) if router["id"] in routers]
+                work.before_failing = _failing(work.before)
+        ready = []
+        for work in works:
+            if work.is_unit and not work.before:
+                self._record(work, "skipped", error="its routers are gone since the plan was made (deleted or recreated): plan again to see it")
+                self.counts["skipped"] += 1
+                continue
+            if work.is_unit and self._with_health and work.before_failing and self.unhealthy != "ignore":
+                reason = "its routers are unhealthy before the upgrade (%s)" % _describe(work.before_failing)
+                if self.unhealthy == "stop":
+                    self._stop("%s %s: %s; fix them or set unhealthy to skip/ignore" % (work.item["kind"], work.item["name"], reason))
+                    break
+                self._record(work, "skipped", error=reason + ": left alone; fix them, then run again")
+                self.counts["skipped"] += 1
+                continue
+            ready.append(work)
+        if self.check_mode:
+            self.counts["would_act"] = len(ready)
+            return self.result(
+                "check mode: %d target(s) of %s %s would be upgraded, %d job(s) of an earlier run followed" % (len(ready), self.group, self.stage, len(adopted))
+            )
+        self.counts["adopted"] = len(adopted)
+        self.in_flight = len(adopted)
+        tasks = [self._task(work, jobid) for work, jobid in adopted] + ([] if self.stop_reason else [self._task(work) for work in ready])
+        if tasks:
+            self._pool = ThreadPoolExecutor(max_workers=API_THREADS)
+            runner = JobRunner(
+                self.client,
+                parallel=self.parallel,
+                poll_interval=self.poll_interval,
+                job_timeout=self.timeout,
+                deadline=self.timeout * (math.ceil(len(tasks) * 2 / self.parallel) + 2),
+                on_complete=self._on_complete,
+                should_stop=lambda _outcomes: not self._may_submit(),
+                clock=self._clock,
+                sleep=self._sleep,
+                workers=API_THREADS,
+                prepare=self._prepare,
+            )
+            try:
+                outcomes = runner.run(tasks)
+            finally:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+            self.max_in_flight = runner.max_in_flight_seen
+            self.poll_calls = runner.poll_calls
+            self.counts["not_run"] = sum(1 for outcome in outcomes if outcome.status == "not_submitted")
+        self._line(force=True)
+        return self.result(None)
+
+    def result(self, note: str | None) -> dict[str, t.Any]:
+        failed = bool(self.stop_reason) and not self.check_mode
+        msg = self.stop_reason or self.left_reason or note or "%s %s: %d done%s, %d failed, %d skipped, %d not run" % (
+            self.group,
+            self.stage,
+            self.counts["done"],
+            "".join(", %d %s" % (self.counts[name], label) for name, label in _NOTES if self.counts[name]),
+            self.counts["failed"] + self.counts["unknown"],
+            self.counts["skipped"],
+            self.counts["not_run"],
+        )
+        return {
+            "changed": (self.counts["done"] - self.counts["earlier_run"]) > 0 or self.counts["fallbacks"] > 0 or bool(self.counts.get("would_act")),
+            "failed": failed,
+            "stop": bool(self.stop_reason),
+            "msg": msg,
+            "group": self.group,
+            "stage": self.stage,
+            "counts": self.counts,
+            "failures": self.failures[:20],
+            "progress": self.lines[-5:],
+            "max_in_flight": getattr(self, "max_in_flight", 0),
+            "poll_calls": getattr(self, "poll_calls", 0),
+            "warnings": self.warnings,
+        }
+
+    _with_health = False
+
+
+def recreated_problems(routers: t.Sequence[dict[str, t.Any]], ms_version: str) -> str | None:
+    """What is wrong with the routers of a network/VPC after a restart with cleanup, or None."""
+    if not routers:
+        return "no router afterwards; restart it again or check the management server log"
+    stale = [
+        router.get("name", router["id"])
+        for router in routers
+        if router.get("state") != "Running" or not router_facts(router, ms_version).template_current
+    ]
+    if stale:
+        return "routers %s are not Running on the required template" % ", ".join(stale)
+    return None
+
+
+def _command(work: _Work) -> str:
+    kind = work.item["kind"]
+    if work.path == "livepatch":
+        return {"network": "restartNetwork(livepatch)", "vpc": "restartVPC(livepatch)"}.get(kind, "patchSystemVm")
+    return {"network": "restartNetwork(cleanup)", "vpc": "restartVPC(cleanup)"}.get(kind, "rebootSystemVm")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return "%d s" % max(1, round(seconds))
+    if seconds < 5400:
+        return "%d min" % round(seconds / 60)
+    return "%.1f h" % (seconds / 3600)

@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cs_upgrade_stage
+short_description: Run one stage of one group of an upgrade plan as a rolling window of jobs
+version_added: 0.2.0
+description:
+  - Reads the plan written by M(acs.upgrade.cs_upgrade_plan) (O(plan), a path; the plan never travels as a module
+    argument or result) and runs the items of one O(stage) of one O(group) on the path the plan decided for each,
+    V(livepatch) or V(legacy).
+  - A rolling window, not batches. Up to O(parallel) jobs are in flight and the next target is submitted as soon as
+    one ends. For each target the engine acts, verifies the versions, judges its routers' health against their own
+    state read before the stage (O(health_gate)), then on failure takes the fallback O(on_failure) asks for - only
+    once the first job has ended, never two mutations of one target at once - and records the end in the journal.
+  - Every submit and every end is written to the O(journal) at once (fsync) with its job id. A rerun follows the
+    jobs an earlier run left in flight instead of submitting them again, and never repeats a finished target.
+  - Stop rules, evaluated after every target, stop submitting at once and fail the task - a canary that fails,
+    a health regression, O(on_failure=stop) with a failure, or failed items above O(max_fail_percentage) of the plan.
+    So do a closed maintenance window of the group, the run's deadline (C(run.deadline) of the plan) and the end
+    of the C(ansible-playbook) process that runs it. The jobs already in flight are followed to their end.
+  - A lock next to the journal (C(<journal>.lock), with owner, host, pid and start) refuses a second run on the
+    same state; the lock of a process that no longer runs is taken over with a warning. O(stage=release) gives it
+    back at the end of the run.
+  - A progress line per group and every O(progress_every) targets is appended to O(progress_file).
+author:
+  - acs.upgrade contributors (@acs-upgrade)
+extends_documentation_fragment:
+  - acs.upgrade.cloudstack
+  - acs.upgrade.attributes
+  - acs.upgrade.attributes.actiongroup_cloudstack
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the routers and reports how many targets would be acted on; submits nothing and writes no journal.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - A target the journal records as done is never acted on again.
+options:
+  plan:
+    description: Path of C(plan.json) written by M(acs.upgrade.cs_upgrade_plan).
+    type: path
+    required: true
+  journal:
+    description: Path of the journal (JSON lines) shared by every stage of the run and the report.
+    type: path
+    required: true
+  group:
+    description: The group to run, by the name the plan gives it (C(groups) of M(acs.upgrade.cs_upgrade_plan)).
+    type: str
+  stage:
+    description:
+      - V(systemvms), V(canary) or V(routers) of O(group); V(release) gives the state lock back.
+    type: str
+    required: true
+    choices: [systemvms, canary, routers, release]
+  paths:
+    description: The paths this call acts on; the others are left for another call (the V(livepatch) and V(legacy) roles).
+    type: list
+    elements: str
+    choices: [livepatch, legacy]
+    default: [livepatch, legacy]
+  parallel:
+    description: Most jobs in flight at once (1 to 1000).
+    type: int
+    default: 50
+  timeout:
+    description: Seconds one job may run; a job that runs longer is recorded as V(unknown) and followed by the next run.
+    type: int
+    default: 900
+  poll_interval:
+    description: Longest pause in seconds between two reads of the jobs in flight.
+    type: float
+    default: 5
+  on_failure:
+    description:
+      - What a failed live patch leads to. V(recreate) recreates the target on the legacy path once its live patch
+        job has ended; V(continue) records the failure and goes on; V(stop) stops the run.
+    type: str
+    choices: [stop, continue, recreate]
+    default: recreate
+  max_fail_percentage:
+    description: The run stops when items that failed (after their fallback) are more than this percentage of the planned items.
+    type: float
+    default: 0
+  health_gate:
+    description:
+      - Judge each network's or VPC's routers after its upgrade against their own health checks before it; a check that
+        newly fails is a regression, which stops the run.
+    type: bool
+    default: true
+  unhealthy:
+    description:
+      - What happens to a network or VPC whose routers already fail health checks before the upgrade. V(skip) leaves it
+        alone (recorded as skipped), V(stop) stops the run, V(ignore) upgrades it and judges only new failures.
+    type: str
+    choices: [skip, stop, ignore]
+    default: skip
+  max_wait:
+    description: Longest wait in seconds for the group's maintenance window to open; a later opening leaves the stage for another run.
+    type: int
+    default: 3600
+  progress_file:
+    description: File the progress lines are appended to (for example C(progress.log) next to the journal).
+    type: path
+  progress_every:
+    description: A progress line every this many finished targets.
+    type: int
+    default: 100
+notes:
+  - The stage follows the plan; options that change the plan (grouping, canary, windows, forced legacy) belong to
+    M(acs.upgrade.cs_upgrade_plan).
+"""
+
+EXAMPLES = r"""
+- name: Upgrade the routers of zone1 from the plan
+  acs.upgrade.cs_upgrade_stage:
+    plan: ~/.acs-upgrade/plan.json
+    journal: ~/.acs-upgrade/journal.jsonl
+    group: zone1
+    stage: routers
+    parallel: 50
+
+- name: Give the state lock back
+  acs.upgrade.cs_upgrade_stage:
+    plan: ~/.acs-upgrade/plan.json
+    journal: ~/.acs-upgrade/journal.jsonl
+    stage: release
+"""
+
+RETURN = r"""
+msg:
+  description: What the stage did, or why it stopped.
+  returned: always
+  type: str
+stop:
+  description: Whether a stop rule ended the stage (the task then fails).
+  returned: always
+  type: bool
+counts:
+  description: Targets of the stage and what became of them; V(earlier_run) were finished by an earlier run.
+  returned: always
+  type: dict
+  sample: {targets: 120, done: 117, failed: 1, skipped: 2, unknown: 0, not_run: 0, earlier_run: 20, adopted: 3, fallbacks: 4}
+failures:
+  description: The first 20 failed targets with their reasons; every detail is in the journal.
+  returned: always
+  type: list
+  elements: str
+progress:
+  description: The last progress lines.
+  returned: always
+  type: list
+  elements: str
+max_in_flight:
+  description: Most jobs that were in flight at once.
+  returned: always
+  type: int
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import (
+    ON_FAILURE,
+    STAGES,
+    UNHEALTHY,
+    EngineError,
+    Journal,
+    RunLock,
+    StageRunner,
+    load_plan,
+    pid_alive,
+)
+
+
+class Stage(CloudStackModule):
+    def run(self) -> dict:
+        params = self.params
+        lock = RunLock(params["journal"])
+        if params["stage"] == "release":
+            released = False if self.module.check_mode else lock.release()
+            # Giving the lock back changes nothing in the cloud: not reported as a change.
+            return {"changed": False, "stop": False, "msg": "state lock released" if released else "this run held no state lock", "counts": {}}
+        if not params["group"]:
+            self.fail("group is required for stage %s: name a group of the plan" % params["stage"])
+        try:
+            plan = load_plan(params["plan"])
+            warnings = [] if self.module.check_mode else lock.acquire()
+            parent = os.getppid()
+            runner = StageRunner(
+                self.client,
+                plan,
+                Journal(params["journal"]),
+                params["group"],
+                params["stage"],
+                parallel=params["parallel"],
+                timeout=params["timeout"],
+                poll_interval=params["poll_interval"],
+                on_failure=params["on_failure"],
+                max_fail_percentage=params["max_fail_percentage"],
+                health_gate=params["health_gate"],
+                unhealthy=params["unhealthy"],
+                max_wait=params["max_wait"],
+                paths=params["paths"],
+                check_mode=self.module.check_mode,
+                progress=self._progress,
+                progress_every=params["progress_every"],
+                alive=lambda: os.getppid() == parent and pid_alive(lock.pid),
+            )
+            result = runner.execute()
+        except (EngineError, OSError) as exc:
+            self.fail("cannot run %s %s: %s" % (params["group"], params["stage"], exc))
+        for warning in warnings + result.pop("warnings"):
+            self.module.warn(warning)
+        if result.pop("failed"):
+            details = {key: value for key, value in result.items() if key != "msg"}
+            self.fail(result["msg"], **details)
+        return result
+
+    def _progress(self, line: str) -> None:
+        path = self.params["progress_file"]
+        if path:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=cloudstack_argument_spec(
+            plan={"type": "path", "required": True},
+            journal={"type": "path", "required": True},
+            group={"type": "str"},
+            stage={"type": "str", "required": True, "choices": list(STAGES) + ["release"]},
+            paths={"type": "list", "elements": "str", "choices": ["livepatch", "legacy"], "default": ["livepatch", "legacy"]},
+            parallel={"type": "int", "default": 50},
+            timeout={"type": "int", "default": 900},
+            poll_interval={"type": "float", "default": 5},
+            on_failure={"type": "str", "choices": list(ON_FAILURE), "default": "recreate"},
+            max_fail_percentage={"type": "float", "default": 0},
+            health_gate={"type": "bool", "default": True},
+            unhealthy={"type": "str", "choices": list(UNHEALTHY), "default": "skip"},
+            max_wait={"type": "int", "default": 3600},
+            progress_file={"type": "path"},
+            progress_every={"type": "int", "default": 100},
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    problems = [
+        message
+        for message, bad in (
+            ("parallel must be between 1 and 1000, got %s" % params["parallel"], not 1 <= params["parallel"] <= 1000),
+            ("timeout must be 1 second or more, got %s" % params["timeout"], params["timeout"] < 1),
+            ("poll_interval must be more than 0, got %s" % params["poll_interval"], params["poll_interval"] <= 0),
+            ("max_fail_percentage must be between 0 and 100, got %s" % params["max_fail_percentage"], not 0 <= params["max_fail_percentage"] <= 100),
+            ("max_wait must be 0 or more, got %s" % params["max_wait"], params["max_wait"] < 0),
+            ("progress_every must be 1 or more, got %s" % params["progress_every"], params["progress_every"] < 1),
+        )
+        if bad
+    ]
+    if problems:
+        module.fail_json(msg="invalid options for cs_upgrade_stage: %s" % "; ".join(problems))
+    Stage(module).execute()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+#!/usr/bin/env python
+# Copyright: Contributors to the acs.upgrade project
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The whole upgrade against a generated fleet, side by side with the ways it is done without this collection.
+
+Run from the repository root (or ``make bench``):
+
+    .venv/bin/python tests/benchmarks/bench_upgrade.py --routers 2000 [--time-factor 0.01] [--parallel 50] [--json out.json]
+
+On one simulator (``acs-sim --generate``, its own process, 125 job threads like a management server) and one fleet
+(same seed, 20% redundant), reset between runs:
+
+(a) this collection: ``playbooks/upgrade.yml`` with ``livepatch_parallel``; its planning time is discover + plan;
+(b) ngine_io.cloudstack style: a playbook that restarts one network (``cs_network state=restarted``) or VPC
+    (``cs_vpc state=restarted``) at a time, on a sample, extrapolated to the fleet;
+(c) cloudstack-sysvmadm style: live-patch restarts 10 at a time, the next ten when all are done, each job polled
+    every 5 s;
+(d) the ideal makespan from the simulator's job log of (a): the sum of job durations / parallel, or the longest
+    chain of jobs on one object, whichever is longer.
+
+The peers' poll intervals (ngine_io's 2 s, sysvmadm's 5 s) are scaled by the time factor like the jobs, so the
+ratios hold at real scale; the figures "at real scale" divide the job-bound time by the time factor and keep the
+controller's own overhead as measured. Prints wall time, ratios, API calls per target by command, controller CPU
+seconds and peak RSS (of the largest controller process), and writes it all as JSON with --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "simulator")]
+
+import requests  # noqa: E402
+from acs_sim.client import SimClient  # noqa: E402
+
+ACS_SIM = REPO / "tests" / "simulator" / "acs-sim"
+BIN = Path(sys.executable).parent
+SYSVMADM_BATCH = 10
+SYSVMADM_POLL = 5.0
+NGINE_IO_POLL = 2.0
+
+
+class Sim:
+    """acs-sim in its own process, so that its CPU is never counted as the controller's."""
+
+    def __init__(self, routers: int, zones: int, seed: int, time_factor: float, workdir: Path):
+        self.state_dir = workdir / "sim"
+        spec = "zones=%d,routers=%d,redundant=0.2,seed=%d" % (zones, routers, seed)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ACS_SIM), "--generate", spec, "--time-factor", str(time_factor), "--state-dir", str(self.state_dir)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
+        if not line.startswith("listening on "):
+            raise RuntimeError("acs-sim did not start: %r" % line)
+        self.url = line.split(" ", 2)[2]
+        info = json.loads((self.state_dir / "sim.json").read_text())
+        self.key, self.secret = info["keys"]["admin"]["apikey"], info["keys"]["admin"]["secretkey"]
+        self.client = SimClient(self.url, self.key, self.secret, timeout=120)
+        self.base = self.url.rsplit("/client/api", 1)[0]
+
+    def side(self, method: str, route: str) -> t.Any:
+        answer = requests.request(method, "%s/_sim/%s" % (self.base, route), timeout=600)
+        answer.raise_for_status()
+        return answer.json()
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ, CLOUDSTACK_ENDPOINT=self.url, CLOUDSTACK_KEY=self.key, CLOUDSTACK_SECRET=self.secret)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def children_usage() -> tuple[float, int]:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ideal(jobs: list[dict[str, t.Any]], parallel: int) -> dict[str, float]:
+    done = [job for job in jobs if job.get("start") and job.get("end")]
+    total = sum(job["end"] - job["start"] for job in done)
+    chains: dict[str, float] = {}
+    for job in done:
+        chains[job.get("instanceid") or job["jobid"]] = chains.get(job.get("instanceid") or job["jobid"], 0.0) + job["end"] - job["start"]
+    longest = max(chains.values(), default=0.0)
+    return {"jobs": len(done), "job_seconds": round(total, 2), "sum_over_parallel": round(total / parallel, 2), "longest_chain": round(longest, 2),
+            "makespan": round(max(total / parallel, longest), 2)}
+
+
+def api_calls(sim: Sim, targets: int) -> dict[str, t.Any]:
+    per_api = sim.side("GET", "counters")["per_api"]
+    return {"total": sum(per_api.values()), "per_target": {command: round(count / max(targets, 1), 3) for command, count in sorted(per_api.items())},
+            "by_command": per_api}
+
+
+def units_of(sim: Sim) -> list[dict[str, t.Any]]:
+    """Networks/VPCs with a Running router: what every way of upgrading acts on."""
+    state = sim.side("GET", "state")
+    running = [router for router in state["routers"] if router.get("state") == "Running"]
+    vpcs = {router["vpcid"] for router in running if router.get("vpcid")}
+    networks = {router["guestnetworkid"] for router in running if router.get("guestnetworkid") and not router.get("vpcid")}
+    units = [dict(item, kind="vpc") for item in state["vpcs"] if item["id"] in vpcs]
+    units += [dict(item, kind="network") for item in state["networks"] if item["id"] in networks]
+    return units
+
+
+# ---------------------------------------------------------------------------------------------- (a) this collection
+
+
+def collection_copy(workdir: Path) -> Path:
+    """A copy of the collection as it is now, so that the run measures one version of it from start to end."""
+    root = workdir / "collections"
+    target = root / "ansible_collections" / "acs" / "upgrade"
+    for part in ("galaxy.yml", "meta", "plugins", "roles", "playbooks"):
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+    return root
+
+
+def run_collection(sim: Sim, args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
+    output = workdir / "collection"
+    collections = collection_copy(workdir)
+    extra = {
+        "acs_upgrade_dir": str(output),
+        "livepatch_parallel": args.parallel,
+        "livepatch_poll_interval": max(0.05, 5 * args.time_factor),
+        "livepatch_timeout": max(60, int(900 * args.time_factor)),
+        "livepatch_progress_every": max(100, args.routers // 20),
+        "plan_canary_size": 1,
+    }
+    env = sim.env()
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
+    cpu_before, _rss = children_usage()
+    started = time.time()
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(collections / "ansible_collections" / "acs" / "upgrade" / "playbooks" / "upgrade.yml"), "-e", json.dumps(extra)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.time() - started
+    cpu_after, rss = children_usage()
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-5000:] + done.stderr[-3000:])
+        raise SystemExit("upgrade.yml failed (rc %d)" % done.returncode)
+    planning = (output / "plan.json").stat().st_mtime - started
+    plan = json.loads((output / "plan.json").read_text())
+    targets = sum(1 for item in plan["items"] if item["path"] != "skip")
+    jobs = sim.side("GET", "jobs")["jobs"]
+    progress = (output / "progress.log").read_text().splitlines() if (output / "progress.log").exists() else []
+    return {
+        "wall": round(wall, 2),
+        "planning": round(planning, 2),
+        "targets": targets,
+        "cpu_seconds": round(cpu_after - cpu_before, 2),
+        "peak_rss_mb": round(rss / 1024, 1),
+        "jobs_in_flight_max": sim.side("GET", "jobs")["stats"]["max_in_flight"].get("*"),
+        "api": api_calls(sim, targets),
+        "ideal": ideal(jobs, args.parallel),
+        "progress_tail": progress[-3:],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- (b) ngine_io style
+
+
+def ngine_io_overlay(workdir: Path, time_factor: float) -> Path:
+    """A copy of ngine_io.cloudstack whose job poll (a fixed 2 s sleep) is scaled like the jobs."""
+    found = next(iter(sorted(Path(sys.prefix).glob("lib/python3*/site-packages/ansible_collections/ngine_io/cloudstack"))), None)
+    if found is None:
+        raise SystemExit("ngine_io.cloudstack is not installed: it comes with the ansible package of requirements-dev.txt")
+    root = workdir / "ngine_io_collections"
+    target = root / "ansible_collections" / "ngine_io" / "cloudstack"
+    shutil.copytree(found, target)
+    utils = target / "plugins" / "module_utils" / "cloudstack.py"
+    text = utils.read_text()
+    if "time.sleep(2)" not in text:
+        raise SystemExit("ngine_io.cloudstack polls differently than this benchmark knows (no time.sleep(2) in %s)" % utils)
+    utils.write_text(text.replace("time.sleep(2)", "time.sleep(%r)" % (NGINE_IO_POLL * time_factor)))
+    return root
+
+
+def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    sample = units[:: max(1, len(units) // args.sample)][: args.sample]
+    zones = {zone["id"]: zone["name"] for zone in sim.side("GET", "state")["zones"]}
+    tasks = []
+    for unit in sample:
+        module = "ngine_io.cloudstack.cs_vpc" if unit["kind"] == "vpc" else "ngine_io.cloudstack.cs_network"
+        options = {"name": unit["name"], "zone": zones[unit["zoneid"]], "account": unit["account"], "domain": unit.get("domain") or "ROOT/customers",
+                   "state": "restarted"}
+        tasks.append({"name": "restart %s" % unit["name"], module: options})
+    playbook = workdir / "ngine_io.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]))
+    env = sim.env()
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(ngine_io_overlay(workdir, args.time_factor))
+    cpu_before, _rss = children_usage()
+    started = time.time()
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.time() - started
+    cpu_after, rss = children_usage()
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:])
+        raise SystemExit("the ngine_io-style playbook failed (rc %d)" % done.returncode)
+    jobs = sim.side("GET", "jobs")["jobs"]
+    job_seconds = sum(job["end"] - job["start"] for job in jobs if job.get("start") and job.get("end"))
+    scale = len(units) / len(sample)
+    return {
+        "sample": len(sample),
+        "sample_wall": round(wall, 2),
+        "wall": round(wall * scale, 2),
+        "job_seconds": round(job_seconds * scale, 2),
+        "cpu_seconds": round((cpu_after - cpu_before) * scale, 2),
+        "peak_rss_mb": round(rss / 1024, 1),
+        "api": api_calls(sim, len(sample)),
+        "extrapolated": "x%.1f (%d of %d networks/VPCs)" % (scale, len(sample), len(units)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- (c) sysvmadm style
+
+
+def run_sysvmadm(sim: Sim, args: argparse.Namespace, units: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """Batches of 10 live-patch restarts; with --sysvmadm-sample the first batches only, extrapolated (its time is linear in batches)."""
+    client = sim.client
+    poll = SYSVMADM_POLL * args.time_factor
+    chosen = units[: args.sysvmadm_sample] if args.sysvmadm_sample else units
+    scale = len(units) / len(chosen)
+    cpu_before = self_cpu()
+    started = time.time()
+    for first in range(0, len(chosen), SYSVMADM_BATCH):
+        jobs = []
+        for unit in chosen[first : first + SYSVMADM_BATCH]:
+            command = "restartVPC" if unit["kind"] == "vpc" else "restartNetwork"
+            jobs.append(client.call(command, id=unit["id"], livepatch="true", cleanup="false")["jobid"])
+        while jobs:
+            time.sleep(poll)
+            jobs = [jobid for jobid in jobs if client.call("queryAsyncJobResult", jobid=jobid)["jobstatus"] == 0]
+    wall = time.time() - started
+    jobs = sim.side("GET", "jobs")["jobs"]
+    result = {
+        "wall": round(wall * scale, 2),
+        "job_seconds": round(scale * sum(job["end"] - job["start"] for job in jobs if job.get("start") and job.get("end")), 2),
+        "cpu_seconds": round((self_cpu() - cpu_before) * scale, 2),
+        "api": api_calls(sim, len(chosen)),
+    }
+    if scale > 1:
+        result["extrapolated"] = "x%.1f (%d of %d networks/VPCs)" % (scale, len(chosen), len(units))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def save(args: argparse.Namespace, figures: dict[str, t.Any]) -> None:
+    """Write what is measured so far: a peer that fails late does not lose the figures before it."""
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+def real_scale(wall: float, job_bound: float, time_factor: float) -> float:
+    """Wall time at time factor 1: the job-bound part grows by 1/time_factor, the controller's overhead stays."""
+    return job_bound / time_factor + max(0.0, wall - job_bound)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("--routers", type=int, default=500)
+    parser.add_argument("--zones", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-factor", type=float, default=0.01)
+    parser.add_argument("--parallel", type=int, default=50)
+    parser.add_argument("--sample", type=int, default=20, help="networks/VPCs the ngine_io-style playbook restarts")
+    parser.add_argument("--sysvmadm-sample", type=int, default=0, help="networks/VPCs the sysvmadm-style loop restarts (0: all), extrapolated")
+    parser.add_argument("--skip-peers", action="store_true", help="run (a) and (d) only")
+    parser.add_argument("--json", help="write the figures to this file")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-upgrade-"))
+    sim = Sim(args.routers, args.zones, args.seed, args.time_factor, workdir)
+    figures: dict[str, t.Any] = {"routers": args.routers, "zones": args.zones, "seed": args.seed, "time_factor": args.time_factor,
+                                 "parallel": args.parallel}
+    try:
+        units = units_of(sim)
+        figures["units"] = len(units)
+        figures["collection"] = run_collection(sim, args, workdir)
+        figures["ideal"] = figures["collection"].pop("ideal")
+        save(args, figures)
+        if not args.skip_peers:
+            sim.side("POST", "reset")
+            figures["sysvmadm"] = run_sysvmadm(sim, args, units)
+            save(args, figures)
+            sim.side("POST", "reset")
+            figures["ngine_io"] = run_ngine_io(sim, args, workdir, units)
+    finally:
+        sim.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    ours, best = figures["collection"], figures["ideal"]
+    factor = args.time_factor
+    figures["ratios"] = {"to_ideal": round(ours["wall"] / best["makespan"], 2) if best["makespan"] else None}
+    print("fleet: %d routers, %d networks/VPCs with a Running router, %d zones, seed %d; time factor %s, parallel %d"
+          % (args.routers, len(units), args.zones, args.seed, factor, args.parallel))
+    print("(d) ideal makespan: %.1f s (%d jobs, %.1f job-seconds / %d = %.1f s; longest chain %.1f s)"
+          % (best["makespan"], best["jobs"], best["job_seconds"], args.parallel, best["sum_over_parallel"], best["longest_chain"]))
+    print("(a) acs.upgrade upgrade.yml: %.1f s wall (%.2fx ideal), planning %.1f s, %d targets, controller CPU %.1f s, peak RSS %.0f MB, "
+          "%s jobs in flight at most" % (ours["wall"], figures["ratios"]["to_ideal"] or 0, ours["planning"], ours["targets"], ours["cpu_seconds"],
+                                         ours["peak_rss_mb"], ours["jobs_in_flight_max"]))
+    print("    API calls per target: %s" % ", ".join("%s %s" % item for item in ours["api"]["per_target"].items()))
+    ours_real = real_scale(ours["wall"], best["makespan"], factor)
+    figures["real_scale"] = {"collection": round(ours_real, 1), "ideal": round(best["makespan"] / factor, 1)}
+    if not args.skip_peers:
+        for name, label in (("sysvmadm", "(c) sysvmadm-style loop"), ("ngine_io", "(b) ngine_io-style playbook")):
+            peer = figures[name]
+            figures["ratios"][name] = round(peer["wall"] / ours["wall"], 2)
+            peer_real = real_scale(peer["wall"], min(peer["wall"], peer["job_seconds"] if name == "ngine_io" else peer["wall"]), factor)
+            figures["real_scale"][name] = round(peer_real, 1)
+            print("%s: %.1f s wall%s, %.1fx the time of (a); controller CPU %.1f s; API calls per target: %s"
+                  % (label, peer["wall"], " (extrapolated %s)" % peer["extrapolated"] if peer.get("extrapolated") else "", figures["ratios"][name],
+                     peer["cpu_seconds"], ", ".join("%s %s" % item for item in peer["api"]["per_target"].items())))
+    print("at real scale (time factor 1): %s" % ", ".join("%s %.0f s" % item for item in figures["real_scale"].items()))
+    if args.json:
+        save(args, figures)
+        print("written: %s" % args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""What an unlucky night does to playbooks/upgrade.yml (ansible-runner against the simulator): each test is a defect
+the earlier batch design had, and the run must now stop, refuse or continue safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+
+from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook
+from test_upgrade_playbooks import extravars
+
+
+def router_jobs(sim):
+    return [job for job in sim.jobs() if job["command"] in ROUTER_COMMANDS]
+
+
+def test_a_canary_whose_health_regresses_stops_the_group_and_the_run(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    # The first live patch of a network or VPC (the canary) goes through, and breaks DNS on its routers.
+    sim.inject(kind="livepatch_breaks_health", checks=["dns"], count=1)
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_health_gate="true"))
+    assert run.rc != 0, run.stdout[-3000:]
+    assert "health of" in run.stdout and "regressed" in run.stdout and "dns_check.py" in run.stdout
+    # Nothing but the canary was touched among the routers, and it was not recreated on top of it.
+    jobs = router_jobs(sim)
+    assert len(jobs) == 1 and jobs[0]["params"].get("livepatch") == "true"
+    canary = [entry for entry in read_journal(output) if entry["stage"] == "canary"]
+    assert [(entry["status"], entry["health_before"]) for entry in canary] == [("failed", "passed")]
+    assert "health regressed: dns_check.py" in canary[0]["error"]
+    assert run.stats["acs_upgrade"]["failed"] == 1 and run.stats["acs_upgrade"]["not_run"] > 0
+
+
+def test_an_invalid_option_fails_the_run_before_anything_is_touched(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="0"))
+    assert run.rc != 0
+    assert "livepatch_parallel must be 1 to 1000 (got 0)" in run.stdout
+    assert sim.jobs() == []
+    assert read_journal(output, ends=False) == []
+    # The lock was given back: the corrected run starts at once.
+    assert not (output / "journal.jsonl.lock").exists()
+    assert run_playbook(sim, tmp_path, "upgrade.yml", extravars(output)).rc == 0
+
+
+def test_a_live_patch_that_times_out_is_not_recreated_while_its_job_is_pending(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    network = next(item["id"] for item in sim.state()["networks"] if item["name"] == "acme-web")
+    sim.inject(kind="job_hang", api="restartNetwork", object="acme-web")
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_timeout="2"))
+    # Its outcome is unknown: with the defaults that is a failure and the run stops, but no second job hits the network.
+    assert run.rc != 0
+    on_network = [job for job in sim.jobs() if job["instanceid"] == network]
+    assert [(job["params"].get("livepatch"), job["params"].get("cleanup")) for job in on_network] == [("true", "false")]
+    ends = [entry for entry in read_journal(output) if entry["name"] == "acme-web"]
+    assert [entry["status"] for entry in ends] == ["unknown"] and ends[0]["jobid"] == on_network[0]["jobid"]
+    assert "the next run follows it" in ends[0]["error"]
+
+
+def test_a_second_run_on_the_same_state_is_refused_and_a_dead_runs_lock_is_taken_over(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    output.mkdir()
+    lock = output / "journal.jsonl.lock"
+    # A live run on this host holds the state (this test's own process plays it).
+    lock.write_text(json.dumps({"owner": "night-shift", "host": socket.gethostname(), "pid": os.getpid(), "start": "2026-11-27T01:00:00+00:00"}))
+    refused = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert refused.rc != 0
+    assert "another run holds the state lock" in refused.stdout and "pid %d of night-shift" % os.getpid() in refused.stdout
+    assert sim.jobs() == [] and not (output / "plan.json").exists()
+    assert json.loads(lock.read_text())["pid"] == os.getpid(), "the refused run must leave the other run's lock alone"
+
+    # The same lock left by a process that is gone: taken over with a warning.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    lock.write_text(json.dumps({"owner": "night-shift", "host": socket.gethostname(), "pid": gone.pid, "start": "2026-11-27T01:00:00+00:00"}))
+    taken = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert taken.rc == 0, taken.stdout[-3000:]
+    assert "took over the state lock of pid %d" % gone.pid in taken.stdout
+    assert router_jobs(sim) and not lock.exists()
+
+
+def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earlier_work_as_done(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.02)
+    output = tmp_path / "out"
+
+    def submitted_in_routers_stage():
+        return any(entry["status"] == "submitted" and entry["stage"] == "routers" for entry in read_journal(output, ends=False))
+
+    first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="3"), cancel=submitted_in_routers_stage)
+    assert first.status == "canceled"
+    plan_before = read_plan(output)
+    interrupted_at = len(sim.jobs())
+    finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}
+
+    resumed = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="3"))
+    assert resumed.rc == 0, resumed.stdout[-3000:]
+    plan = read_plan(output)
+    # The same plan and numbering, a second attempt of the same run.
+    assert plan["batches"] == plan_before["batches"] and plan["run"]["id"] == plan_before["run"]["id"] and plan["run"]["attempt"] == 2
+    # No target got a second job: what was in flight was followed, not submitted again; what was done stayed done.
+    ids = [job["instanceid"] for job in sim.jobs()]
+    assert len(ids) == len(set(ids)), ids
+    assert finished and not finished & {job["instanceid"] for job in sim.jobs()[interrupted_at:]}
+    # The report counts the first attempt's work as done, marked as such.
+    planned = sum(1 for item in plan["items"] if item["path"] != "skip")
+    assert resumed.stats["acs_upgrade"]["done"] == planned and resumed.stats["acs_upgrade"]["not_run"] == 0
+    units = [unit for group in json.loads((output / "report.json").read_text())["groups"] for unit in group["units"]]
+    earlier = {unit["key"] for unit in units if unit["earlier_run"]}
+    # The killed attempt's module journals the ends of its jobs in flight until it notices the run is gone.
+    first_attempt = {entry["key"] for entry in read_journal(output) if entry["status"] == "done" and entry.get("attempt") == 1}
+    assert earlier == first_attempt and finished <= {key.split(":", 1)[1] for key in first_attempt}
+    assert "finished in an earlier run" in (output / "report.html").read_text()

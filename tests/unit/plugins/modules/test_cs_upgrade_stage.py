@@ -1,0 +1,46 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""cs_upgrade_stage refuses bad options and a missing plan before it reads or changes anything."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_stage
+
+# An address nothing listens on: a test that reached the API would fail with "Connection refused".
+NOWHERE = {"api_url": "http://127.0.0.1:9/client/api", "api_key": "key-0", "api_secret": "secret-not-in-any-message"}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({"parallel": 0}, "parallel must be between 1 and 1000, got 0"),
+        ({"parallel": 1001}, "parallel must be between 1 and 1000, got 1001"),
+        ({"timeout": 0}, "timeout must be 1 second or more"),
+        ({"poll_interval": 0}, "poll_interval must be more than 0"),
+        ({"max_fail_percentage": 101}, "max_fail_percentage must be between 0 and 100"),
+        ({"progress_every": 0}, "progress_every must be 1 or more"),
+    ],
+)
+def test_bad_options_are_refused_with_a_reason(run_module, tmp_path, args, words):
+    result = run_module(cs_upgrade_stage, dict(NOWHERE, plan=str(tmp_path / "plan.json"), journal=str(tmp_path / "j"), group="z", stage="routers", **args))
+    assert result["failed"] is True and words in result["msg"]
+    assert not (tmp_path / "j.lock").exists()
+
+
+def test_a_missing_plan_names_what_to_run_first(run_module, tmp_path):
+    result = run_module(cs_upgrade_stage, dict(NOWHERE, plan=str(tmp_path / "plan.json"), journal=str(tmp_path / "j"), group="z", stage="routers"))
+    assert result["failed"] is True and "no plan at" in result["msg"] and "acs.upgrade.plan" in result["msg"]
+
+
+def test_a_group_is_required_and_release_leaves_a_foreign_lock_alone(run_module, tmp_path):
+    assert "group is required" in run_module(cs_upgrade_stage, dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="canary"))["msg"]
+    foreign = {"owner": "someone", "host": "elsewhere", "pid": 1, "start": "2026-11-27T01:00:00+00:00"}
+    (tmp_path / "j.lock").write_text(json.dumps(foreign))
+    result = run_module(cs_upgrade_stage, dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="release"))
+    assert result["changed"] is False and result["msg"] == "this run held no state lock"
+    assert json.loads((tmp_path / "j.lock").read_text()) == foreign
