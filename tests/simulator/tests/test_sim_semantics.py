@@ -278,7 +278,7 @@ def test_system_vm_version_is_the_agent_version(admin):
 
 
 def test_upgrade_repoints_system_vms_to_the_new_template_before_they_are_recreated(admin):
-    """SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId (4.18.0.0, 4.20):
+    """SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
     the upgrade sets vm_template_id of every non-User VM of the hypervisor to the new template. listSystemVms and listRouters
     then name the new template for a VM still on an old disk; only its creation date, older than the template's, tells."""
     ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
