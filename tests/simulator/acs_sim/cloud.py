@@ -778,7 +778,8 @@ class Cloud:
     def listed_template_version(self, vm: dict[str, Any]) -> str:
         """The template listRouters/listSystemVms name for a VM: the upgrade repointed every system VM and router to the new one.
 
-        SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
+        SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId
+    (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
         ``UPDATE vm_instance SET vm_template_id = ? WHERE type <> 'User' AND hypervisor_type = ? AND removed is NULL``.
         The VM's root disk (``vm["version"]``) stays the old template's until the VM is recreated.
         """

@@ -278,9 +278,10 @@ def test_system_vm_version_is_the_agent_version(admin):
 
 
 def test_upgrade_repoints_system_vms_to_the_new_template_before_they_are_recreated(admin):
-    """SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
+    """SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId
+    (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
     the upgrade sets vm_template_id of every non-User VM of the hypervisor to the new template. listSystemVms and listRouters
-    then name the new template for a VM still on an old disk; only its creation date, older than the template's, tells."""
+    then name the new template for a VM still on an old disk (its creation date is older than the template's); routers keep version."""
     ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
     router = next(r for r in admin.call("listRouters", listall=True)["router"] if r["version"] == "4.14.1")
     assert ssvm["templatename"] == router["templatename"] == "systemvm-kvm-4.18.0"
