@@ -56,8 +56,9 @@ def test_cs_patches_every_system_vm(sim):
         except CloudStackApiException as exc:
             outcomes[vm["name"]] = (vm["templatename"], vm["version"], exc.error["errorcode"])
     assert len(outcomes) == 6
-    assert sorted(outcome for _, _, outcome in outcomes.values() if outcome == 530) == [530, 530]
-    for _, agent, outcome in outcomes.values():
+    assert sorted(outcome for *listed, outcome in outcomes.values() if outcome == 530) == [530, 530]
+    for template, agent, outcome in outcomes.values():
+        assert template == "systemvm-kvm-4.18.0", "the upgrade repointed every system VM"
         if agent == "4.13.1.0":
             assert outcome == 530
         else:
