@@ -218,14 +218,30 @@ def router_facts(router: t.Any, ms_version: str, payload: str | None = None) -> 
     return upgrade_facts(ms_version, _field(router, "version"), _field(router, "softwareversion"), _field(router, "scriptsversion"), payload)
 
 
+SYSTEMVM_TEMPLATE_UNKNOWN = (
+    "the API does not show a system VM's disk template: at upgrade CloudStack repoints every system VM to the new template "
+    "(listSystemVms templatename names it before the VM is recreated), so recreate it once"
+)
+
+
 def systemvm_template_version(vm: t.Any) -> str | None:
-    """A system VM's template version: read from its template (never from listSystemVms ``version``, the agent's)."""
+    """The version of the template a system VM is listed with (never listSystemVms ``version``, the agent's).
+
+    Not the template its disk was made from: the upgrade repoints every system VM to the new template
+    (SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId), and the root
+    volume, which would tell, is not read through the API this collection uses.
+    """
     return _field(vm, "template_version") or template_version_from_name(_field(vm, "templatename"))
 
 
 def systemvm_facts(vm: t.Any, ms_version: str) -> UpgradeFacts:
-    """The facts of an SSVM/CPVM: listSystemVms ``version`` is its agent's, the server's once patched or booted under it."""
-    return upgrade_facts(ms_version, systemvm_template_version(vm), _field(vm, "version"))
+    """The facts of an SSVM/CPVM: listSystemVms ``version`` is its agent's, the server's once patched or booted under it.
+
+    Whether it runs the current template is unknown (see :data:`SYSTEMVM_TEMPLATE_UNKNOWN`), so never current; the
+    template version is the listed one, used only to decide live-patch support.
+    """
+    live = upgrade_facts(ms_version, None, _field(vm, "version")).live_patched
+    return UpgradeFacts(live, False, systemvm_template_version(vm))
 
 
 def payload_scriptsversion(routers: t.Iterable[t.Any], ms_version: str) -> str | None:

@@ -25,6 +25,7 @@ import typing as t
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     livepatch_support,
     payload_scriptsversion,
+    SYSTEMVM_TEMPLATE_UNKNOWN,
     required_template_version,
     router_facts,
     systemvm_facts,
@@ -176,20 +177,20 @@ def systemvm_path(
     if vm.get("state") != "Running":
         return "skip", "%s is %s, not Running: start it (or destroy it so CloudStack recreates it), then run again" % (label, vm.get("state")), []
     facts = systemvm_facts(vm, ms_version)
-    if facts.template_current and facts.live_patched:
-        return "skip", "%s already runs template %s and the software of management server %s" % (label, facts.template_version, ms_version), []
-    if require_new_template and not facts.template_current:
+    if require_new_template:
+        # facts.template_current is never known for a system VM (see _matrix.SYSTEMVM_TEMPLATE_UNKNOWN); the journal skips it
+        # once recreated, so a rerun does not recreate it again.
         return (
             "legacy",
-            "the operator requires the current template (kernel, JRE or security fixes): %s is on template %s%s"
-            % (label, facts.template_version or "(unknown)", ", although it is live-patched" if facts.live_patched else ""),
+            "%s: the operator requires the current template (kernel, JRE or security fixes), and %s"
+            % (label + (" (live-patched)" if facts.live_patched else ""), SYSTEMVM_TEMPLATE_UNKNOWN),
             [],
         )
     if facts.live_patched:
         return (
             "skip",
-            "%s is already live-patched to %s (template %s stays; set require_new_template to recreate it from %s)"
-            % (label, ms_version, facts.template_version or "(unknown)", required_template_version(ms_version)),
+            "%s is already live-patched to %s (its disk template stays; set require_new_template to recreate it from %s)"
+            % (label, ms_version, required_template_version(ms_version)),
             [],
         )
     if livepatch_failed(entry):

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    SYSTEMVM_TEMPLATE_UNKNOWN,
+    required_template_version,
+    router_facts,
+    systemvm_facts,
+    template_is_current,
+)
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
 ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
@@ -156,19 +162,17 @@ def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> 
         systemvmtype=vm.systemvmtype,
         version_before=facts.template_version,
     )
-    required = required_template_version(ms_version)
-    if facts.template_current and not force:
-        target.leave(
-            "unchanged",
-            "already on template %s (the management server %s requires %s); set force to recreate anyway" % (facts.template_version, ms_version, required),
-        )
-    elif vm.state in TRANSITIONAL_STATES:
+    # Whether it already runs the current template is unknown (_matrix.SYSTEMVM_TEMPLATE_UNKNOWN): it is recreated when asked.
+    if vm.state in TRANSITIONAL_STATES:
         target.leave("skipped", "%s is %s; wait until it is Running or Stopped and run again" % (target.label, vm.state))
     elif method == "reboot" and vm.state != "Running":
         target.leave("skipped", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (target.label, vm.state))
     else:
-        why = "forced" if facts.template_current else "template %s is older than the required %s" % (facts.template_version or "(unknown)", required)
-        target.reason = why
+        target.reason = "recreated from the template of management server %s (%s): %s" % (
+            ms_version,
+            required_template_version(ms_version),
+            SYSTEMVM_TEMPLATE_UNKNOWN,
+        )
     return target
 
 
@@ -392,14 +396,16 @@ class Recreator:
         target.version_after = version
         if state != "Running":
             target.finish("failed", "%s is %s after %s; start it or recreate it with method destroy" % (target.label, state, target.method))
-        elif not systemvm_facts(vm, self.fleet.version).template_current:
+        elif not template_is_current(version, self.fleet.version):
+            # The listed template is the one the VM was recreated from (CloudStack repoints every system VM to the new template
+            # at upgrade and rebuilds the root disk from it when the VM starts): an older one means the new one is not active.
             target.finish(
                 "failed",
-                "%s came back on template %s, not %s: check that the system VM template of that version is registered, Ready in zone %s "
+                "%s came back listed with template %s, not %s: check that the system VM template of that version is registered, Ready in zone %s "
                 "and is the active SYSTEM template" % (target.label, version, required_template_version(self.fleet.version), target.zonename),
             )
         else:
-            target.finish("succeeded", "recreated on template %s" % version)
+            target.finish("succeeded", "recreated from template %s" % version)
 
     def _wait_replacements(self, destroyed: list[Target]) -> None:
         """After destroySystemVm, CloudStack deploys a new VM of the same type in the zone; wait for it to run."""

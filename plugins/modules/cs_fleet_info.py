@@ -118,8 +118,9 @@ fleet:
       description:
         - SSVMs and CPVMs with C(id), C(name), C(systemvmtype), C(state), C(agentstate), C(version) (the version its
           agent reports, the management server's once patched or booted under it), C(templateid), C(templatename),
-          C(template_version) (from the template name, or read with C(listTemplates)), C(zoneid), C(zonename),
-          C(podid), C(hostid) and the derived C(clusterid).
+          C(template_version) (of the listed template, from its name or C(listTemplates); after an upgrade always the
+          new one, not the one its disk was made from), C(zoneid), C(zonename), C(podid), C(hostid) and the derived
+          C(clusterid).
       type: list
       elements: dict
     routers:

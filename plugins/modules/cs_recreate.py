@@ -24,9 +24,14 @@ description:
     cleanup, and on one router of a redundant pair it leaves the network without redundancy. O(method=destroy) with
     O(target=router) is refused with the reason; O(method=restart_cleanup) recreates routers safely."
   - At most O(parallel) jobs run at once. Each target is verified by reading it again after its job.
-  - Targets already on the required template (the router's C(version), the system VM's template from C(templatename)
-    or C(listTemplates), at or above the management server's) are left alone unless O(force=true). C(requiresupgrade)
-    is not used, since CloudStack reports it false after a live patch although the template did not change.
+  - Routers already on the required template (their C(version), at or above the management server's) are left alone
+    unless O(force=true). C(requiresupgrade) is not used, since CloudStack reports it false after a live patch although
+    the template did not change.
+  - System VMs are always recreated when selected (and the result says C(changed)), O(force) or not. The API does not
+    show the template a system VM's disk was made from, since at upgrade CloudStack repoints every system VM to the new
+    template (C(templatename) names it before the VM is recreated). Select only the system VMs to recreate; the
+    playbooks journal each one recreated, so a rerun does not recreate it again.
+  - A recreated system VM is verified Running and listed with the required template.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
@@ -83,7 +88,7 @@ options:
     type: str
   force:
     description:
-      - Recreate targets that are already on the required template too.
+      - Recreate routers that are already on the required template too. System VMs are recreated whether or not.
       - Not with O(method=upgrade_template), because CloudStack only ever upgrades routers below the required template.
     type: bool
     default: false

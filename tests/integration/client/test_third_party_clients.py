@@ -45,24 +45,28 @@ def test_cs_pages_through_the_fleet(sim):
 
 def test_cs_patches_every_system_vm(sim):
     """patchSystemVm jobs: a 4.13 template fails (job failure, errorcode 530), the others are patched; listSystemVms then shows
-    the server's version as the agent's while the template stays (ApiResponseHelper, 4.18.0.0)."""
+    the server's version as the agent's while the template stays (ApiResponseHelper, 4.18.0.0). The template listed is the
+    new one for all (the upgrade repointed them, VMInstanceDaoImpl.updateSystemVmTemplateId): the agent's version before
+    the patch tells the 4.13 ones."""
     client = cs_client(sim)
     outcomes = {}
     for vm in client.listSystemVms(fetch_list=True):
         try:
-            outcomes[vm["name"]] = (vm["templatename"], client.patchSystemVm(id=vm["id"])["displaytext"])
+            outcomes[vm["name"]] = (vm["templatename"], vm["version"], client.patchSystemVm(id=vm["id"])["displaytext"])
         except CloudStackApiException as exc:
-            outcomes[vm["name"]] = (vm["templatename"], exc.error["errorcode"])
+            outcomes[vm["name"]] = (vm["templatename"], vm["version"], exc.error["errorcode"])
     assert len(outcomes) == 6
-    for template, outcome in outcomes.values():
-        if template == "systemvm-kvm-4.13.1":
+    assert sorted(outcome for *listed, outcome in outcomes.values() if outcome == 530) == [530, 530]
+    for template, agent, outcome in outcomes.values():
+        assert template == "systemvm-kvm-4.18.0", "the upgrade repointed every system VM"
+        if agent == "4.13.1.0":
             assert outcome == 530
         else:
             assert outcome.startswith("Successfully patched systemVM")
     after = {vm["name"]: vm for vm in client.listSystemVms(fetch_list=True)}
-    for name, (template, outcome) in outcomes.items():
+    for name, (template, agent, outcome) in outcomes.items():
         assert after[name]["templatename"] == template
-        assert after[name]["version"] == (MS if outcome != 530 else template.rsplit("-", 1)[1] + ".0")
+        assert after[name]["version"] == (MS if outcome != 530 else agent)
 
 
 def test_cs_live_patches_every_network_and_vpc_and_every_job_succeeds(sim):

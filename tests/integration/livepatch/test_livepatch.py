@@ -328,7 +328,8 @@ def test_system_vm_template_is_read_from_the_template_when_its_name_carries_no_v
     assert {vm["templatename"] for vm in sim.state()["systemvms"]} == {"SystemVM Template (KVM)"}
     checked = run_module(cs_livepatch, connection(sim, system_vms=["all"]), check_mode=True)
     assert {t["path"] for t in checked["targets"]} == {"livepatch"}
-    assert all("template 4.15.1 can be live-patched" in t["reason"] for t in checked["targets"])
+    # The template listed is the new one (the upgrade repointed every system VM, VMInstanceDaoImpl.updateSystemVmTemplateId).
+    assert all("template 4.18.2 can be live-patched" in t["reason"] for t in checked["targets"])
     assert [(c["params"]["templatefilter"], c["params"]["id"]) for c in sim.calls("listTemplates")] == [
         ("all", sim.state()["systemvms"][0]["templateid"])
     ]

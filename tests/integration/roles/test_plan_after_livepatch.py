@@ -7,6 +7,10 @@ After a live patch CloudStack reports requiresupgrade=false for the patched rout
 change (DomainRouterJoinDaoImpl.newDomainRouterResponse, 4.18.0.0), and listSystemVms reports the server's version for
 the patched system VMs (ApiResponseHelper, 4.18.0.0). With plan_require_new_template the plan must still recreate every
 one of them on an old template; without it, it must plan nothing for them.
+
+The upgrade repoints every system VM to the new template (SystemVmTemplateRegistration.updateSystemVMEntries ->
+VMInstanceDaoImpl.updateSystemVmTemplateId), so a system VM's disk template is unknown: with plan_require_new_template
+every system VM is recreated once.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ def live_patched(sim) -> tuple[set[str], set[str]]:
         if router["state"] == "Running":
             units.setdefault(router.get("vpcid") or router["guestnetworkid"], []).append(router)
     patched_units = {uid for uid, routers in units.items() if all(r["softwareversion"] == MS and r["version"] != "4.18.0" for r in routers)}
-    patched_vms = {vm["id"] for vm in state["systemvms"] if vm["version"] == MS and vm["templatename"] != "systemvm-kvm-4.18.0"}
+    # Every system VM is listed with the new template (the upgrade repointed them): the agent's version tells the patched ones.
+    assert {vm["templatename"] for vm in state["systemvms"]} == {"systemvm-kvm-4.18.0"}
+    patched_vms = {vm["id"] for vm in state["systemvms"] if vm["version"] == MS}
     return patched_units, patched_vms
 
 
@@ -60,12 +66,15 @@ def test_plan_after_a_live_patch_follows_require_new_template(patched_cloud, tmp
             assert item["path"] == "legacy" and "already live-patched" in item["reason"], item
         else:
             assert item["path"] == "skip" and "already live-patched" in item["reason"], item
-    for vmid in patched_vms:
+    systemvms = {vm["id"] for vm in sim.state()["systemvms"] if vm["state"] == "Running"}
+    for vmid in systemvms:
         item = items[vmid]
         if require_new_template == "true":
-            assert item["path"] == "legacy" and "although it is live-patched" in item["reason"], item
-        else:
+            assert item["path"] == "legacy" and "does not show a system VM's disk template" in item["reason"], item
+        elif vmid in patched_vms:
             assert item["path"] == "skip" and "already live-patched" in item["reason"], item
+        else:
+            assert item["path"] == "livepatch", item
     # What the live patch could not reach is planned as before: 4.13 templates and the VPC without tiers legacy; the failed
     # initech-net14 (a failure no journal recorded) is live-patched again unless the current template is required.
     unpatched = {item["name"]: item for item in items.values() if item["kind"] != "systemvm" and item["id"] not in patched_units}

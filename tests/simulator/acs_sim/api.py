@@ -344,7 +344,7 @@ class Api:
                     tid, name = cloud._template(version)
                     items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
                                   "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
-                                  "account": "system", "domain": "ROOT", "created": cs_date()})
+                                  "account": "system", "domain": "ROOT", "created": cs_date(cloud.template_created_epoch(version))})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name"})]
             return self._page("listTemplates", items, params, dict)
 

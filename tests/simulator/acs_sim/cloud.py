@@ -323,7 +323,7 @@ class Cloud:
               "state": state, "zoneid": zoneid, "podid": placed["podid"], "hostid": placed["id"] if state in ("Running", "Starting", "Stopping") else None,
               "lasthostid": placed["id"], "version": version, "softwareversion": software,
               "scriptsversion": scriptsversion or self.backend.scripts_checksum(software),
-              "created": cs_date(), "linklocalip": f"169.254.{(instance // 250) % 250}.{instance % 250 + 2}"}
+              "created": cs_date(self.created_epoch(version)), "linklocalip": f"169.254.{(instance // 250) % 250}.{instance % 250 + 2}"}
         if kind == "router":
             owner = network or vpc
             vm.update({"role": "VIRTUAL_ROUTER", "redundant": bool(owner["redundant"]), "redundantstate": redundantstate if state == "Running" else "UNKNOWN",
@@ -775,6 +775,28 @@ class Cloud:
         """(id, name) of a system VM template; the name follows the topology's template_name (default systemvm-kvm-<version>)."""
         return oid("template", version), self.template_name.format(version=version)
 
+    def listed_template_version(self, vm: dict[str, Any]) -> str:
+        """The template listRouters/listSystemVms name for a VM: the upgrade repointed every system VM and router to the new one.
+
+        SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId
+    (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
+        ``UPDATE vm_instance SET vm_template_id = ? WHERE type <> 'User' AND hypervisor_type = ? AND removed is NULL``.
+        The VM's root disk (``vm["version"]``) stays the old template's until the VM is recreated.
+        """
+        return max(vm["version"], self.template_version, key=version_tuple)
+
+    def template_created_epoch(self, version: str) -> float:
+        """When a system VM template was registered: this server's during its upgrade (an hour before the simulator started),
+        older ones earlier the older they are (a day per step of major*10000 + minor*100 + patch)."""
+        if version_tuple(version) >= version_tuple(self.template_version):
+            return self.started - 3600
+        parts = (list(version_tuple(version)) + [0, 0, 0])[:3]
+        return self.started - 86400 * (31 + 50000 - (parts[0] * 10000 + parts[1] * 100 + parts[2]))
+
+    def created_epoch(self, version: str) -> float | None:
+        """A VM deployed from a template older than this server's was created an hour after that template was registered."""
+        return self.template_created_epoch(version) + 3600 if version_tuple(version) < version_tuple(self.template_version) else None
+
     def _owner_fields(self, accountid: str) -> dict[str, Any]:
         account = self.accounts[accountid]
         domain = self.domains[account["domainid"]]
@@ -789,7 +811,7 @@ class Cloud:
         vpc = self.vpcs.get(vm["vpcid"]) if vm["vpcid"] else None
         if network is None and vpc is not None and vpc["tiers"]:
             network = self.networks[vpc["tiers"][0]]
-        templateid, templatename = self._template(vm["version"])
+        templateid, templatename = self._template(self.listed_template_version(vm))
         enabled = self.health_checks_enabled()
         out = {
             "id": vm["id"], "name": vm["name"], "state": vm["state"], "role": vm["role"], "zoneid": zone["id"], "zonename": zone["name"],
@@ -811,7 +833,7 @@ class Cloud:
         zone = self.zones[vm["zoneid"]]
         pod = self.pods[vm["podid"]]
         host = self.hosts.get(vm["hostid"]) if vm["hostid"] else None
-        templateid, templatename = self._template(vm["version"])
+        templateid, templatename = self._template(self.listed_template_version(vm))
         return drop_none({
             "id": vm["id"], "name": vm["name"], "systemvmtype": vm["systemvmtype"], "state": vm["state"],
             "agentstate": "Up" if vm["state"] == "Running" else "Disconnected", "zoneid": zone["id"], "zonename": zone["name"],

@@ -137,7 +137,7 @@ def test_live_patch_of_a_413_template_is_skipped(acs_sim):
     assert job["jobstatus"] == 1 and job["jobresult"] == {"success": True}
     again = admin.call("listRouters", id=old["id"])["router"][0]
     assert (again["scriptsversion"], again["softwareversion"]) == (old["scriptsversion"], old["softwareversion"])
-    ssvm = next(v for v in admin.call("listSystemVms")["systemvm"] if v["templatename"] == "systemvm-kvm-4.13.1")
+    ssvm = next(v for v in admin.call("listSystemVms")["systemvm"] if v["version"] == "4.13.1.0")
     patched = admin.run("patchSystemVm", id=ssvm["id"])
     assert patched["jobstatus"] == 2 and patched["jobresult"]["errortext"].startswith(f"Failed to patch systemVM {ssvm['name']} due to")
 

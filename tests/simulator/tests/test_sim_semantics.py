@@ -72,7 +72,7 @@ def test_live_patch_changes_scripts_not_the_template_and_clears_requiresupgrade(
     assert [r["id"] for r in after] == [r["id"] for r in before]
     for router in after:
         assert router["scriptsversion"] == CURRENT_SCRIPTS and router["softwareversion"] == "4.18.0.0"
-        assert router["requiresupgrade"] is False and router["version"] == "4.14.1" and router["templatename"] == "systemvm-kvm-4.14.1"
+        assert router["requiresupgrade"] is False and router["version"] == "4.14.1" and router["templatename"] == "systemvm-kvm-4.18.0"
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"]
 
 
@@ -271,12 +271,29 @@ def test_system_vm_version_is_the_agent_version(admin):
     """ApiResponseHelper.createSystemVmResponse, 4.18.0.0: version is the agent's (host) version, the template is templatename;
     after patchSystemVm the version is the server's while the template stays."""
     ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
-    assert (ssvm["version"], ssvm["templatename"]) == ("4.14.1.0", "systemvm-kvm-4.14.1")
-    template = admin.call("listTemplates", templatefilter="all", id=ssvm["templateid"])["template"][0]
-    assert template["name"] == "systemvm-kvm-4.14.1"
+    assert (ssvm["version"], ssvm["templatename"]) == ("4.14.1.0", "systemvm-kvm-4.18.0")
     admin.run("patchSystemVm", id=ssvm["id"])
     patched = _systemvm(admin, "zone2", "secondarystoragevm")
-    assert (patched["version"], patched["templatename"], patched["templateid"]) == ("4.18.0.0", "systemvm-kvm-4.14.1", ssvm["templateid"])
+    assert (patched["version"], patched["templatename"], patched["templateid"]) == ("4.18.0.0", "systemvm-kvm-4.18.0", ssvm["templateid"])
+
+
+def test_upgrade_repoints_system_vms_to_the_new_template_before_they_are_recreated(admin):
+    """SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId
+    (apache/cloudstack, read in the 4.20 sources and an earlier log4j-1 copy):
+    the upgrade sets vm_template_id of every non-User VM of the hypervisor to the new template. listSystemVms and listRouters
+    then name the new template for a VM still on an old disk (its creation date is older than the template's); routers keep version."""
+    ssvm = _systemvm(admin, "zone2", "secondarystoragevm")
+    router = next(r for r in admin.call("listRouters", listall=True)["router"] if r["version"] == "4.14.1")
+    assert ssvm["templatename"] == router["templatename"] == "systemvm-kvm-4.18.0"
+    template = admin.call("listTemplates", templatefilter="all", id=ssvm["templateid"])["template"][0]
+    assert template["name"] == "systemvm-kvm-4.18.0" and ssvm["created"] < template["created"]
+    admin.run("destroySystemVm", id=ssvm["id"])
+    deadline = time.time() + 10
+    new = ssvm
+    while new["id"] == ssvm["id"] and time.time() < deadline:
+        time.sleep(0.01)
+        new = next((v for v in admin.call("listSystemVms", systemvmtype="secondarystoragevm").get("systemvm", []) if v["zonename"] == "zone2"), ssvm)
+    assert new["id"] != ssvm["id"] and new["templateid"] == ssvm["templateid"] and new["created"] > template["created"]
 
 
 def test_stop_start_system_vm(admin):

@@ -194,6 +194,9 @@ def test_the_two_facts_of_a_system_vm_come_from_its_agent_and_its_template():
     looked_up = {"version": "4.15.1.0", "templatename": "SystemVM Template (KVM)", "template_version": "4.15.1"}
     assert systemvm_facts(looked_up, "4.18.0.0") == UpgradeFacts(False, False, "4.15.1")
     assert systemvm_facts({"version": "4.18.0.0"}, "4.18.0.0").template_current is False, "an unknown template is not current"
+    # The upgrade repoints every system VM to the new template (VMInstanceDaoImpl.updateSystemVmTemplateId): listed is no proof.
+    repointed = {"version": "4.18.0.0", "templatename": "systemvm-kvm-4.18.0"}
+    assert systemvm_facts(repointed, "4.18.0.0") == UpgradeFacts(True, False, "4.18.0"), "a system VM's template is never known current"
 
 
 def test_the_payload_checksum_is_the_one_most_routers_on_the_server_software_report():

@@ -344,7 +344,9 @@ def test_table_lists_batches_then_skipped_items():
 @pytest.mark.parametrize("require_new_template", [False, True])
 def test_live_patched_vms_on_an_old_template_follow_require_new_template(require_new_template):
     """Live-patched is no proof of the current template (requiresupgrade turns false after a live patch, DomainRouterJoinDaoImpl
-    4.18.0.0): with require_new_template they are recreated, without it nothing is planned for them; the current ones never."""
+    4.18.0.0): with require_new_template they are recreated, without it nothing is planned for them; current routers never.
+    A system VM's template is never known (the upgrade repoints it, VMInstanceDaoImpl.updateSystemVmTemplateId), so even one
+    listed with the new template is recreated when the operator requires it, once: the journal skips it afterwards."""
     routers = [
         router("p", ("network", "n-patched"), softwareversion=MS, scriptsversion="payload", requiresupgrade=False),
         router("c", ("network", "n-current"), version="4.18.0", softwareversion=MS, scriptsversion="payload", requiresupgrade=False),
@@ -353,11 +355,18 @@ def test_live_patched_vms_on_an_old_template_follow_require_new_template(require
     by_key = items(build_plan(fleet(routers, systemvms), require_new_template=require_new_template))
     if require_new_template:
         assert by_key["network:n-patched"]["path"] == "legacy" and "already live-patched" in by_key["network:n-patched"]["reason"]
-        assert by_key["systemvm:s1"]["path"] == "legacy" and "although it is live-patched" in by_key["systemvm:s1"]["reason"]
+        for key in ("systemvm:s1", "systemvm:s2"):
+            assert by_key[key]["path"] == "legacy" and "does not show a system VM's disk template" in by_key[key]["reason"]
+            assert "recreate it once" in by_key[key]["reason"]
+        journal = [{"key": "systemvm:s2", "ms_version": MS, "status": "done", "path": "legacy", "time": "2026-11-27T10:00:00+00:00"}]
+        again = items(build_plan(fleet(routers, systemvms), require_new_template=True, journal=journal))
+        assert again["systemvm:s2"]["path"] == "skip" and "finished in an earlier run" in again["systemvm:s2"]["reason"]
+        assert again["systemvm:s1"]["path"] == "legacy"
     else:
         assert by_key["network:n-patched"]["path"] == "skip" and "already live-patched" in by_key["network:n-patched"]["reason"]
         assert by_key["systemvm:s1"]["path"] == "skip" and "already live-patched" in by_key["systemvm:s1"]["reason"]
-    assert by_key["network:n-current"]["path"] == "skip" and by_key["systemvm:s2"]["path"] == "skip"
+        assert by_key["systemvm:s2"]["path"] == "skip"
+    assert by_key["network:n-current"]["path"] == "skip"
 
 
 def test_a_router_on_the_server_version_with_another_payload_is_patched_again():
