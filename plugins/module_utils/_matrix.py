@@ -225,13 +225,21 @@ SYSTEMVM_TEMPLATE_UNKNOWN = (
 
 
 def systemvm_template_version(vm: t.Any) -> str | None:
-    """The version of the template a system VM is listed with (never listSystemVms ``version``, the agent's).
+    """The newest template version a system VM can be running: the listed template's, or its agent's when older.
 
-    Not the template its disk was made from: the upgrade repoints every system VM to the new template
-    (SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId), and the root
-    volume, which would tell, is not read through the API this collection uses.
+    The listed template is not the one its disk was made from: the upgrade repoints every system VM to the new
+    template (SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId), and
+    the root volume, which would tell, is not read through the API this collection uses. Until the VM is patched or
+    booted under the new server its agent (listSystemVms ``version``) still reports the software of its old disk, so
+    an agent older than the listed template is the better bound (a 4.13 SSVM must not be live-patched).
     """
-    return _field(vm, "template_version") or template_version_from_name(_field(vm, "templatename"))
+    listed = _field(vm, "template_version") or template_version_from_name(_field(vm, "templatename"))
+    agent = _field(vm, "version")
+    try:
+        agent_older = bool(listed and agent) and compare_versions(str(agent), str(listed)) < 0
+    except ValueError:
+        agent_older = False
+    return str(agent) if agent_older else listed
 
 
 def systemvm_facts(vm: t.Any, ms_version: str) -> UpgradeFacts:

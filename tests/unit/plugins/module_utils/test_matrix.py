@@ -197,6 +197,10 @@ def test_the_two_facts_of_a_system_vm_come_from_its_agent_and_its_template():
     # The upgrade repoints every system VM to the new template (VMInstanceDaoImpl.updateSystemVmTemplateId): listed is no proof.
     repointed = {"version": "4.18.0.0", "templatename": "systemvm-kvm-4.18.0"}
     assert systemvm_facts(repointed, "4.18.0.0") == UpgradeFacts(True, False, "4.18.0"), "a system VM's template is never known current"
+    # Repointed but not yet patched or rebooted: its agent still reports the old disk's software, the bound that counts.
+    old_disk = {"version": "4.13.1.0", "templatename": "systemvm-kvm-4.18.0"}
+    assert systemvm_facts(old_disk, "4.18.0.0") == UpgradeFacts(False, False, "4.13.1.0")
+    assert not livepatch_support(systemvm_facts(old_disk, "4.18.0.0").template_version, "4.18.0.0").supported, "a 4.13 disk is not live-patched"
 
 
 def test_the_payload_checksum_is_the_one_most_routers_on_the_server_software_report():
