@@ -74,7 +74,8 @@ def test_plan_after_a_live_patch_follows_require_new_template(patched_cloud, tmp
         elif vmid in patched_vms:
             assert item["path"] == "skip" and "already live-patched" in item["reason"], item
         else:
-            assert item["path"] == "livepatch", item
+            # Not patched: zone3's SSVM/CPVM, listed with the new template but their agent still reports the 4.13 disk.
+            assert item["path"] == "legacy" and "4.13" in item["reason"], item
     # What the live patch could not reach is planned as before: 4.13 templates and the VPC without tiers legacy; the failed
     # initech-net14 (a failure no journal recorded) is live-patched again unless the current template is required.
     unpatched = {item["name"]: item for item in items.values() if item["kind"] != "systemvm" and item["id"] not in patched_units}
