@@ -95,6 +95,19 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def timed_playbook(args: list[str], env: dict[str, str], what: str) -> tuple[float, float, int]:
+    """Run ansible-playbook with ``args``: its wall time, the CPU seconds of its processes and their peak RSS (KiB)."""
+    cpu_before, _rss = children_usage()
+    started = time.time()
+    done = subprocess.run([str(BIN / "ansible-playbook"), *args], env=env, capture_output=True, text=True, check=False)
+    wall = time.time() - started
+    cpu_after, rss = children_usage()
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-5000:] + done.stderr[-3000:])
+        raise SystemExit("%s failed (rc %d)" % (what, done.returncode))
+    return wall, cpu_after - cpu_before, rss
+
+
 def ideal(jobs: list[dict[str, t.Any]], parallel: int) -> dict[str, float]:
     done = [job for job in jobs if job.get("start") and job.get("end")]
     total = sum(job["end"] - job["start"] for job in done)
@@ -153,20 +166,10 @@ def run_collection(sim: Sim, args: argparse.Namespace, workdir: Path) -> dict[st
     }
     env = sim.env()
     env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
-    cpu_before, _rss = children_usage()
     started = time.time()
-    done = subprocess.run(
-        [str(BIN / "ansible-playbook"), str(collections / "ansible_collections" / "acs" / "upgrade" / "playbooks" / "upgrade.yml"), "-e", json.dumps(extra)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    wall, cpu, rss = timed_playbook(
+        [str(collections / "ansible_collections" / "acs" / "upgrade" / "playbooks" / "upgrade.yml"), "-e", json.dumps(extra)], env, "upgrade.yml"
     )
-    wall = time.time() - started
-    cpu_after, rss = children_usage()
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout[-5000:] + done.stderr[-3000:])
-        raise SystemExit("upgrade.yml failed (rc %d)" % done.returncode)
     planning = (output / "plan.json").stat().st_mtime - started
     plan = json.loads((output / "plan.json").read_text())
     targets = sum(1 for item in plan["items"] if item["path"] != "skip")
@@ -176,7 +179,7 @@ def run_collection(sim: Sim, args: argparse.Namespace, workdir: Path) -> dict[st
         "wall": round(wall, 2),
         "planning": round(planning, 2),
         "targets": targets,
-        "cpu_seconds": round(cpu_after - cpu_before, 2),
+        "cpu_seconds": round(cpu, 2),
         "peak_rss_mb": round(rss / 1024, 1),
         "jobs_in_flight_max": sim.side("GET", "jobs")["stats"]["max_in_flight"].get("*"),
         "api": api_calls(sim, targets),
@@ -217,20 +220,8 @@ def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[
     playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]))
     env = sim.env()
     env["ANSIBLE_COLLECTIONS_PATH"] = str(ngine_io_overlay(workdir, args.time_factor))
-    cpu_before, _rss = children_usage()
-    started = time.time()
-    done = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", "ansible_python_interpreter=%s" % sys.executable, str(playbook)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.time() - started
-    cpu_after, rss = children_usage()
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout[-4000:])
-        raise SystemExit("the ngine_io-style playbook failed (rc %d)" % done.returncode)
+    interpreter = "ansible_python_interpreter=%s" % sys.executable
+    wall, cpu, rss = timed_playbook(["-i", "localhost,", "-e", interpreter, str(playbook)], env, "the ngine_io-style playbook")
     jobs = sim.side("GET", "jobs")["jobs"]
     job_seconds = sum(job["end"] - job["start"] for job in jobs if job.get("start") and job.get("end"))
     scale = len(units) / len(sample)
@@ -239,7 +230,7 @@ def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[
         "sample_wall": round(wall, 2),
         "wall": round(wall * scale, 2),
         "job_seconds": round(job_seconds * scale, 2),
-        "cpu_seconds": round((cpu_after - cpu_before) * scale, 2),
+        "cpu_seconds": round(cpu * scale, 2),
         "peak_rss_mb": round(rss / 1024, 1),
         "api": api_calls(sim, len(sample)),
         "extrapolated": "x%.1f (%d of %d networks/VPCs)" % (scale, len(sample), len(units)),
