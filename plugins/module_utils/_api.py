@@ -486,6 +486,16 @@ class CloudStackClient:
                 return items
             page += 1
 
+    def jobs_page(self, since: datetime.datetime, page: int, page_size: int, attempts: int | None = None) -> tuple[list[dict[str, t.Any]], int]:
+        """One page of the jobs listed from the day of ``since``, and how many jobs that list holds.
+
+        The server orders the list by the jobs' internal id, that is by creation (``QueryManagerImpl
+        .searchForAsyncJobsInternal``: ``new Filter(AsyncJobJoinVO.class, "id", true, ...)``), and reads ``startdate``
+        to the day only, so the newest jobs are on the last pages whatever the time of day.
+        """
+        inner = self.call("listAsyncJobs", _attempts=attempts, page=page, pagesize=page_size, startdate=cs_timestamp(since), listall=True)
+        return inner.get("asyncjobs") or [], int(inner.get("count") or 0)
+
     def find_jobs(self, command: str, instance_id: str | None, since: datetime.datetime) -> list[dict[str, t.Any]]:
         """Jobs of ``command`` (their ``cmd``) created at or after ``since`` (server time), on ``instance_id`` when given."""
         return [job for job in self.jobs_since(since) if job_matches(job, command, instance_id, since)]

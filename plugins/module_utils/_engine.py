@@ -57,6 +57,9 @@ _PAGE = 500
 # API requests sent at once for the submits of free slots and the reads after jobs that ended together (a management
 # server serves many API requests at once; its job threads, not its API threads, bound the jobs that run).
 API_THREADS = 8
+# Up to this many networks/VPCs in a stage, their routers are read one network/VPC at a time before they are acted on
+# (a canary); more, and the routers of their zones are read page by page.
+TARGETED_READS = 10
 
 
 # What a stage's summary adds to its counts when it happened.
@@ -494,6 +497,12 @@ class StageRunner:
                 found[router["id"]] = router
         return found
 
+    def _pool_map(self, read: t.Callable[[_Work], t.Any], works: list[_Work]) -> list[t.Any]:
+        if len(works) < 2:
+            return [read(work) for work in works]
+        with ThreadPoolExecutor(max_workers=min(API_THREADS, len(works))) as pool:
+            return list(pool.map(read, works))
+
     def _read_unit(self, work: _Work) -> list[dict[str, t.Any]]:
         selector = {"vpcid": work.item["id"]} if work.item["kind"] == "vpc" else {"networkid": work.item["id"]}
         params: dict[str, t.Any] = {"listall": True}
@@ -714,9 +723,20 @@ class StageRunner:
         self.counts["done"] = self.counts["earlier_run"]
         self._with_health = self.health_gate and self.stage != "systemvms" and self.client.has_feature("listRouters.fetchhealthcheckresults")
         if self.stage != "systemvms" and (works or adopted):
-            zones = {work.item.get("zoneid") for work, _jobid in adopted} | {work.item.get("zoneid") for work in works}
-            routers = self._read_routers([zone for zone in zones if zone], self._with_health)
-            for work in [work for work, _jobid in adopted] + works:
+            units = [work for work, _jobid in adopted] + works
+            routers = None
+            if len(units) <= TARGETED_READS:
+                # A canary or a few targets: their own routers, not every router of their zones (a network or VPC gone
+                # since the plan makes its read fail: then the zones are read, where its routers are missing).
+                try:
+                    reads = self._pool_map(self._read_unit, units)
+                    routers = {router["id"]: router for found in reads for router in found}
+                except CloudStackError:
+                    routers = None
+            if routers is None:
+                zones = {work.item.get("zoneid") for work in units}
+                routers = self._read_routers([zone for zone in zones if zone], self._with_health)
+            for work in units:
                 work.before = [routers[router["id"]] for router in work.item.get("routers", []) if router["id"] in routers]
                 work.before_failing = _failing(work.before)
         ready = []
@@ -741,6 +761,9 @@ class StageRunner:
             )
         self.counts["adopted"] = len(adopted)
         self.in_flight = len(adopted)
+        # The longest jobs first (a VPC or a redundant pair restarts several routers): the window then ends on short jobs
+        # and drains sooner. The order is the plan's among targets of the same size.
+        ready.sort(key=lambda work: -len(work.item.get("routers") or ()))
         tasks = [self._task(work, jobid) for work, jobid in adopted] + ([] if self.stop_reason else [self._task(work) for work in ready])
         if tasks:
             self._pool = ThreadPoolExecutor(max_workers=API_THREADS)

@@ -3,11 +3,15 @@
 # Copyright: Contributors to the acs.upgrade project
 """Follow many CloudStack async jobs at once.
 
-At most ``parallel`` jobs are in flight. Each round polls all of them with one paged ``listAsyncJobs`` (or a
-few ``queryAsyncJobResult`` calls when only a few are in flight), and the pause between rounds grows from a
-short first wait up to ``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait
-is unbounded; the clock runs through the requests too (a slow API does not stretch a deadline by a round of
-reads), and a job is declared timed out only from a state read after its time was up.
+At most ``parallel`` jobs are in flight. Each round polls all of them with one ``listAsyncJobs`` page (or a
+few ``queryAsyncJobResult`` calls when only a few are in flight). The server lists the jobs of a whole day in
+creation order (``startdate`` is read to the day), so the runner keeps where its jobs are in that list and reads
+only the page that holds them: the cost of a round does not grow with the jobs of the day. The pause between
+rounds follows the rate at which jobs end, so that a round sees a few ends (few reads per job) while a freed slot
+waits a small part of a job's duration for its successor; it stays between a short first wait and
+``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait is unbounded; the clock runs
+through the requests too (a slow API does not stretch a deadline by a round of reads), and a job is declared
+timed out only from a state read after its time was up.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ POLL_ATTEMPTS = 2
 LIST_THRESHOLD = 4
 # Seconds listed before the oldest job in flight was submitted (the server's clock may be behind the controller's).
 LIST_MARGIN = 10
+# Pages of the job list a round reads at most to find the jobs in flight; a job further back is read by itself.
+LIST_PAGES = 2
+# Ends a round should see when the window is full: more means fewer reads per job, a slot waiting longer for its
+# successor. A freed slot waits half a round on average, that is ENDS_PER_ROUND / (2 * parallel) of a job's duration.
+ENDS_PER_ROUND = 3.0
 
 
 @dataclass
@@ -60,6 +69,8 @@ class JobOutcome:
     # When the job's time is up (its timeout or the run deadline), and when its last state read began.
     due: float | None = field(default=None, repr=False)
     read_at: float | None = field(default=None, repr=False)
+    # Its index in the server's job list of the day (exact once seen there, else the least it can be), or None.
+    position: int | None = field(default=None, repr=False)
     # Wall-clock start and end (ISO-8601 UTC) for reports; ``started``/``finished`` are on the runner's clock.
     started_at: str | None = None
     finished_at: str | None = None
@@ -141,6 +152,11 @@ class JobRunner:
         self.prepare = prepare
         self.max_in_flight_seen = 0
         self.poll_calls = 0
+        # The job list the rounds read: from the day the run started, and how long it is (None: not known yet).
+        self._list_from: datetime.datetime | None = None
+        self._list_length: int | None = None
+        # Jobs ending per second, as the last rounds saw it (None until a round saw an end).
+        self.end_rate: float | None = None
 
     def run(self, tasks: t.Iterable[JobTask], wait: bool = True) -> list[JobOutcome]:
         tasks = list(tasks)
@@ -159,6 +175,9 @@ class JobRunner:
         in_flight: dict[str, JobOutcome] = {}
         interval = self.first_poll
         stopped = False
+        if len(tasks) >= LIST_THRESHOLD:
+            self._measure_list()
+        last_round = self._clock()
         pool = ThreadPoolExecutor(max_workers=self.workers) if self.workers > 1 else None
         try:
             while queue or in_flight:
@@ -174,10 +193,15 @@ class JobRunner:
                     else:
                         for task, outcome in burst:
                             self._start(task, outcome)
+                    created = self._list_length
                     for _task, outcome in burst:
                         if outcome.status == "pending":
                             # The job's time starts when it exists: settling a lost answer or waiting out refusals is not the job's.
                             outcome.due = min(self._clock() + self.job_timeout, end_of_run)
+                            if outcome.position is None and created is not None and not _task.jobid:
+                                # A job created now comes after every job listed so far (the burst's order among itself is open).
+                                outcome.position = created
+                                self._list_length = (self._list_length or 0) + 1
                             in_flight[outcome.jobid] = outcome  # type: ignore[index]
                         else:
                             queue[:0] = self._complete(outcome, outcomes)
@@ -207,11 +231,8 @@ class JobRunner:
                     self.prepare(ended)
                 for outcome in ended:
                     queue[:0] = self._complete(outcome, outcomes)
-                # Halve the pause when jobs ended, double it when none did. With a full window (one listAsyncJobs a round)
-                # it stays at a quarter of poll_interval or more, so that each read sees several ends (fewer polls per job)
-                # while an ended job waits at most that long for its successor.
-                floor = self.poll_interval / 4 if len(in_flight) >= LIST_THRESHOLD else self.first_poll
-                interval = max(min(floor, self.poll_interval), interval / 2) if finished_any else min(interval * 2, self.poll_interval)
+                interval = self._next_interval(interval, len(ended), now - last_round, finished_any, len(in_flight))
+                last_round = now
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -219,6 +240,74 @@ class JobRunner:
             if outcome.status == "not_submitted":
                 outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
         return outcomes
+
+    def _next_interval(self, interval: float, ends: int, elapsed: float, finished_any: bool, in_flight: int) -> float:
+        """The pause before the next round.
+
+        From the rate at which jobs end (a moving average over the rounds): long enough for a round to see about
+        ENDS_PER_ROUND ends (one when the window is small), within [first_poll, poll_interval]. Until a job has ended,
+        the pause doubles from the first wait (the jobs' length is not known yet).
+        """
+        if elapsed > 0 and (ends or self.end_rate is not None):
+            rate = ends / elapsed
+            self.end_rate = rate if self.end_rate is None else 0.7 * self.end_rate + 0.3 * rate
+        if not in_flight:
+            return self.first_poll
+        if not self.end_rate:
+            return max(self.first_poll, interval / 2) if finished_any else min(interval * 2, self.poll_interval)
+        wanted = max(1.0, min(ENDS_PER_ROUND, self.parallel / 16.0)) if in_flight >= LIST_THRESHOLD else 1.0
+        # The rate seen with this many jobs in flight; fewer in flight (the end of a stage) end less often.
+        return max(self.first_poll, min(self.poll_interval, wanted / self.end_rate))
+
+    def _measure_list(self) -> None:
+        """How long the server's job list of today is before this run submits: its jobs come after that index."""
+        self._list_from = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=LIST_MARGIN)
+        try:
+            _jobs, self._list_length = self.client.jobs_page(self._list_from, 1, 1, attempts=POLL_ATTEMPTS)
+            self.poll_calls += 1
+        except (CloudStackError, AttributeError):
+            self._list_length = None
+
+    def _list(self, in_flight: dict[str, JobOutcome]) -> dict[str, dict[str, t.Any]]:
+        """The jobs in flight that the pages of the job list holding them show (one page in a steady window).
+
+        A job seen gets its exact index; one not seen is read by itself (``queryAsyncJobResult``) by the caller.
+        """
+        limit = max(1, int(getattr(self.client, "page_size", 500) or 500))
+        if self._list_length is None or self._list_from is None:
+            return self._list_day(in_flight)
+        end = self._list_length
+        known = [outcome.position for outcome in in_flight.values() if outcome.position is not None and outcome.position >= end - LIST_PAGES * limit]
+        start = min(known) if known else max(0, end - len(in_flight))
+        seen: dict[str, dict[str, t.Any]] = {}
+        read_to = None
+        for page, size in _cover(start, max(end, start + 1), limit):
+            jobs, length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
+            self.poll_calls += 1
+            self._locate(jobs, (page - 1) * size, in_flight, seen)
+            self._list_length, read_to = length, (page - 1) * size + len(jobs)
+        # Jobs created meanwhile by others push the newest of ours past the page read: one more page covers them.
+        missing = [outcome for jobid, outcome in in_flight.items() if jobid not in seen and (outcome.position or 0) >= start]
+        if missing and read_to is not None and self._list_length > read_to:
+            for page, size in _cover(read_to, self._list_length, limit)[:1]:
+                jobs, self._list_length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
+                self.poll_calls += 1
+                self._locate(jobs, (page - 1) * size, in_flight, seen)
+        return seen
+
+    def _list_day(self, in_flight: dict[str, JobOutcome]) -> dict[str, dict[str, t.Any]]:
+        """Without a known list length (its first read failed): the whole list from the oldest job in flight, paged."""
+        self.poll_calls += 1
+        listed = self.client.jobs_since(self._since(in_flight), attempts=POLL_ATTEMPTS)
+        return {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}
+
+    @staticmethod
+    def _locate(jobs: list[dict[str, t.Any]], first: int, in_flight: dict[str, JobOutcome], seen: dict[str, dict[str, t.Any]]) -> None:
+        for index, job in enumerate(jobs):
+            outcome = in_flight.get(job.get("jobid"))  # type: ignore[arg-type]
+            if outcome is not None:
+                outcome.position = first + index
+                seen[job["jobid"]] = job
 
     def _since(self, in_flight: dict[str, JobOutcome]) -> datetime.datetime:
         """The creation time to list jobs from: the oldest job in flight, with a margin for the server's clock.
@@ -260,15 +349,13 @@ class JobRunner:
         """Read the state of every job in flight; True when at least one ended."""
         seen: dict[str, dict[str, t.Any]] = {}
         if len(in_flight) >= LIST_THRESHOLD:
-            self.poll_calls += 1
             started = self._clock()
             for outcome in in_flight.values():
                 outcome.read_at = started
             try:
-                listed = self.client.jobs_since(since, attempts=POLL_ATTEMPTS)
+                seen = self._list(in_flight)
             except CloudStackError:
-                listed = []  # fall back to one query per job below
-            seen = {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}
+                seen = {}  # fall back to one query per job below
         finished = False
         for jobid, outcome in in_flight.items():
             job = seen.get(jobid)
@@ -296,3 +383,16 @@ class JobRunner:
         if outcome.status != "succeeded":
             outcome.errortext = outcome.result.get("errortext") or "job %s ended with jobstatus %s" % (outcome.jobid, status)
         return True
+
+
+def _cover(start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """(page, pagesize) pairs whose pages hold the list's items from index ``start`` to ``end`` (excluded).
+
+    One page when a page size up to ``limit`` can hold that range, else consecutive pages of ``limit``.
+    """
+    width = max(1, end - start)
+    for size in range(width, limit + 1):
+        page = start // size + 1
+        if page * size >= end:
+            return [(page, size)]
+    return [(page, limit) for page in range(start // limit + 1, (end - 1) // limit + 2)]

@@ -197,6 +197,33 @@ def test_waiter_follows_many_jobs_with_a_bound_on_jobs_in_flight(acs_sim):
     assert polls < 6 * len(vms)
 
 
+def restart_tasks(client, networks):
+    return [JobTask(key=net["name"], submit=lambda net=net: client.submit("restartNetwork", id=net["id"], livepatch=True, cleanup=False)) for net in networks]
+
+
+def test_waiter_reads_the_page_of_the_day_that_holds_its_jobs_not_the_whole_day(acs_sim):
+    """listAsyncJobs reads startdate to the day and orders by the job's id (ParamProcessWorker DATE, and
+    QueryManagerImpl.searchForAsyncJobsInternal ``new Filter(AsyncJobJoinVO.class, "id", true, ...)``, 4.18.0.0):
+    after a day of jobs, a round must still read one short page, not every job of the day."""
+    sim = acs_sim(generate="zones=1,routers=1400,redundant=0,seed=3", time_factor=0.002)
+    client = make_client(sim)
+    networks = [net for net in sim.state()["networks"] if net.get("zoneid")]
+    earlier, later = networks[:700], networks[700:1100]
+    assert len(later) == 400
+    assert {o.status for o in JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600).run(restart_tasks(client, earlier))} == {"succeeded"}
+    before = {command: len(sim.calls(command)) for command in ("listAsyncJobs", "queryAsyncJobResult")}
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    outcomes = runner.run(restart_tasks(client, later))
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    lists = sim.calls("listAsyncJobs")[before["listAsyncJobs"]:]
+    queries = sim.calls("queryAsyncJobResult")[before["queryAsyncJobResult"]:]
+    # Not one page of 500 after another through the 700 earlier jobs: the pages read hold the window of 50 and little more.
+    assert lists and max(int(call["params"].get("pagesize", 500)) for call in lists) <= 150
+    assert all(int(call["params"]["page"]) > 1 for call in lists[1:]), "every round after the first must start past the earlier jobs"
+    assert (len(lists) + len(queries)) / len(later) <= 0.6
+    assert runner.poll_calls == len(lists) + len(queries)
+
+
 def test_waiter_reports_a_failed_job_with_its_errortext(sim):
     client = make_client(sim)
     vm = first(sim, "systemvms")

@@ -10,6 +10,9 @@ import json
 import os
 import socket
 import subprocess
+import time
+
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import pid_alive
 
 from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook
 from test_upgrade_playbooks import extravars
@@ -87,6 +90,18 @@ def test_a_second_run_on_the_same_state_is_refused_and_a_dead_runs_lock_is_taken
     assert router_jobs(sim) and not lock.exists()
 
 
+def wait_until_lock_owner_ended(output, timeout=60.0):
+    lock = output / "journal.jsonl.lock"
+    end = time.monotonic() + timeout
+    while lock.exists() and time.monotonic() < end:
+        try:
+            if not pid_alive(json.loads(lock.read_text())["pid"]):
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+
+
 def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earlier_work_as_done(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.02)
     output = tmp_path / "out"
@@ -96,6 +111,8 @@ def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earl
 
     first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="3"), cancel=submitted_in_routers_stage)
     assert first.status == "canceled"
+    # As an operator would: the cancelled ansible-playbook may take a moment to exit; until it has, its lock stands.
+    wait_until_lock_owner_ended(output)
     plan_before = read_plan(output)
     interrupted_at = len(sim.jobs())
     finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}

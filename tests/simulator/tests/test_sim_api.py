@@ -191,6 +191,17 @@ def test_list_async_jobs_startdate_is_a_day(sim, admin):
     assert admin.raw("listAsyncJobs", startdate="yesterday").status_code == 431
 
 
+def test_list_async_jobs_is_in_creation_order_and_counts_past_its_last_page(sim, admin):
+    """QueryManagerImpl.searchForAsyncJobsInternal (4.18.0.0) sorts by the job's id ascending (``new
+    Filter(AsyncJobJoinVO.class, "id", true, startIndex, pageSize)``), that is by creation; searchAndCount gives the
+    count of the whole list with any page, one past the end included (ApiResponseSerializer writes a non-zero count)."""
+    created = [admin.call("rebootRouter", id=router["id"])["jobid"] for router in sim.state()["routers"][:5]]
+    sim.wait_jobs()
+    assert [job["jobid"] for job in admin.call("listAsyncJobs", listall=True)["asyncjobs"]] == created
+    assert [job["jobid"] for job in admin.call("listAsyncJobs", listall=True, page=2, pagesize=2)["asyncjobs"]] == created[2:4]
+    assert admin.call("listAsyncJobs", listall=True, page=4, pagesize=2) == {"count": 5}
+
+
 def test_user_cannot_restart_a_network_of_another_account(sim, user):
     other = next(n["id"] for n in sim.state()["networks"] if n["account"] == "globex")
     response = user.raw("restartNetwork", id=other)
