@@ -318,7 +318,7 @@ def _decide_unit(
     command = "restartVPC" if kind == "vpc" else "restartNetwork"
     running = [router for router in routers if _get(router, "state") == "Running"]
     warnings = [
-        "router %s is %s: a live patch (%s) skips it, it gets the current scripts when it is next started, or %s"
+        "router %s is %s: a live patch (%s) skips it and it stays on its old scripts until it is next started; or %s"
         % (_get(router, "name"), _get(router, "state"), command, RECREATE_HINT % "it")
         for router in routers
         if _get(router, "state") != "Running"
