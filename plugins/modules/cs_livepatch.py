@@ -95,7 +95,7 @@ options:
     type: bool
     default: true
 notes:
-  - O(system_vms) cannot be combined with O(domain) or O(account): the module fails before any call that changes anything.
+  - O(system_vms) cannot be combined with O(domain) or O(account); the module fails before any call that changes anything.
   - O(max_fail_percentage) defaults to stopping after the first failure because a failed live patch leaves the services of a VM in an unknown state.
   - The order of the routers of a redundant pair cannot be chosen on this path (one restart patches both); such
     targets carry a warning. Use M(acs.upgrade.cs_recreate) where the BACKUP must go first.
