@@ -59,6 +59,11 @@ def selector_argument_spec() -> dict[str, dict[str, t.Any]]:
     return copy.deepcopy(_SELECTOR_SPEC)
 
 
+def selected(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The selector values of ``params``, as ``_fleet.Fleet.read`` takes them."""
+    return {name: params.get(name) for name in _SELECTOR_SPEC}
+
+
 def job_argument_spec() -> dict[str, dict[str, t.Any]]:
     """poll_interval and max_fail_percentage (a fresh copy each time)."""
     return copy.deepcopy(_JOB_SPEC)

@@ -17,6 +17,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._common import selected
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
@@ -296,11 +297,7 @@ class LivePatcher:
             raise FleetError("system VMs belong to no account: select system_vms without domain/account, or routers/networks/vpcs with them")
         return Fleet.read(
             self.client,
-            zone=params["zone"],
-            pod=params["pod"],
-            cluster=params["cluster"],
-            domain=params["domain"],
-            account=params["account"],
+            **selected(params),
             include_systemvms=bool(self.selectors("system_vms")),
         )
 

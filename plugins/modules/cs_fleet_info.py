@@ -159,6 +159,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._common import (
     CloudStackModule,
     SELECTOR_REQUIRED_BY,
     cloudstack_argument_spec,
+    selected,
     selector_argument_spec,
     write_private_json,
 )
@@ -170,11 +171,7 @@ class FleetInfo(CloudStackModule):
         try:
             fleet = Fleet.read(
                 self.client,
-                zone=self.params["zone"],
-                pod=self.params["pod"],
-                cluster=self.params["cluster"],
-                domain=self.params["domain"],
-                account=self.params["account"],
+                **selected(self.params),
                 include_accounts=self.params["include_accounts"],
             )
         except FleetError as exc:

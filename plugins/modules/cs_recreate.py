@@ -256,6 +256,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._common import (
     cloudstack_argument_spec,
     job_argument_spec,
     job_option_problems,
+    selected,
     selector_argument_spec,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, Unit
@@ -291,11 +292,7 @@ class Recreate(CloudStackModule):
         try:
             fleet = Fleet.read(
                 self.client,
-                zone=self.params["zone"],
-                pod=self.params["pod"],
-                cluster=self.params["cluster"],
-                domain=self.params["domain"],
-                account=self.params["account"],
+                **selected(self.params),
                 include_systemvms=target_kind == "systemvm",
             )
             targets = self._systemvm_targets(fleet, method) if target_kind == "systemvm" else self._router_targets(fleet, method)
