@@ -173,6 +173,7 @@ def window_status(windows: list[dict[str, t.Any]], now: datetime.datetime) -> tu
 # States a VM passes through on its own: acting now would race CloudStack.
 TRANSITIONAL_STATES = frozenset(("Starting", "Stopping", "Migrating", "Expunging", "Destroyed", "Creating"))
 RECREATE_HINT = "recreate %s with acs.upgrade.cs_recreate (legacy path)"
+DECIDED_KINDS = ("systemvm", "router", "network", "vpc")
 
 
 class Decision(t.NamedTuple):
@@ -230,6 +231,8 @@ def decide(
     checksum of this server's payload (:func:`_matrix.payload_scriptsversion`). Decided from the two facts of
     :func:`_matrix.systemvm_facts` / :func:`_matrix.router_facts` and the support matrix.
     """
+    if kind not in DECIDED_KINDS:
+        raise ValueError("cannot decide the path of a %r; the kinds are %s" % (kind, ", ".join(DECIDED_KINDS)))
     options = options or DecideOptions()
     entry = options.entry
     if kind == "systemvm":

@@ -198,3 +198,8 @@ def test_each_option_of_the_callers_reaches_the_one_decision_on_fleet_objects_an
     from_dicts = decide("network", unit.as_dict(), fleet.version, options, [router.as_dict() for router in unit.routers])
     assert from_objects == from_dicts
     assert from_objects.path == path and words in from_objects.reason
+
+
+def test_a_kind_without_a_decision_is_refused_by_name():
+    with pytest.raises(ValueError, match="cannot decide the path of a 'secondarystoragevm'; the kinds are systemvm, router, network, vpc"):
+        decide("secondarystoragevm", {"name": "s-1-VM"}, MS)
