@@ -560,7 +560,7 @@ def build_plan(
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
         key = "systemvm:%s" % vm["id"]
-        path, reason, warnings, _ = decide("systemvm", vm, ms_version, DecideOptions(done.get(key), require_new_template, legacy_names))
+        path, reason, warnings = decide("systemvm", vm, ms_version, DecideOptions(done.get(key), require_new_template, legacy_names))[:3]
         items[key] = {
             "key": key,
             "kind": "systemvm",
@@ -585,7 +585,7 @@ def build_plan(
         key = "%s:%s" % (unit["kind"], unit["id"])
         tier_states = [networks.get(tier, {}).get("state") for tier in unit.get("tiers") or []]
         options = DecideOptions(done.get(key), require_new_template, legacy_names)
-        path, reason, warnings, _ = decide(unit["kind"], unit, ms_version, options, routers, tier_states, payload)
+        path, reason, warnings = decide(unit["kind"], unit, ms_version, options, routers, tier_states, payload)[:3]
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])
