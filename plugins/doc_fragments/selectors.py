@@ -21,10 +21,10 @@ options:
     type: str
   domain:
     description:
-      - Name or id of the domain (with its subdomains) whose routers, networks and VPCs are selected.
+      - Name or id of the domain (with its subdomains) whose routers (and their networks and VPCs) are selected.
       - System VMs belong to no domain or account, so none is selected with O(domain) or O(account).
     type: str
   account:
-    description: Account whose routers, networks and VPCs are selected; needs O(domain).
+    description: Account whose routers (and their networks and VPCs) are selected; needs O(domain).
     type: str
 """
