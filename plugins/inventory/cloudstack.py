@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - constructed
   - inventory_cache
+  - acs.upgrade.selectors
 options:
   plugin:
     description: The name of this plugin; it makes the file an inventory of this plugin.
@@ -75,21 +76,6 @@ options:
     type: int
     choices: [2, 3]
     default: 3
-  zone:
-    description: Name or id of the zone to read; all zones if not set.
-    type: str
-  pod:
-    description: Name or id of the pod to read.
-    type: str
-  cluster:
-    description: Name or id of the cluster to read.
-    type: str
-  domain:
-    description: Name or id of the domain whose routers are read (with its subdomains); system VMs are then not read.
-    type: str
-  account:
-    description: Account whose routers are read; needs O(domain).
-    type: str
   include_routers:
     description: Make the virtual routers hosts.
     type: bool

@@ -47,6 +47,38 @@ _INI_KEYS = {
 }
 
 
+# The selectors of doc fragment acs.upgrade.selectors; account needs domain (SELECTOR_REQUIRED_BY).
+_SELECTOR_SPEC: dict[str, dict[str, t.Any]] = {name: {"type": "str"} for name in ("zone", "pod", "cluster", "domain", "account")}
+SELECTOR_REQUIRED_BY = {"account": "domain"}
+# The job options of doc fragment acs.upgrade.jobs, checked by job_option_problems.
+_JOB_SPEC: dict[str, dict[str, t.Any]] = {"poll_interval": {"type": "float", "default": 5}, "max_fail_percentage": {"type": "float", "default": 0}}
+
+
+def selector_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """zone, pod, cluster, domain and account (a fresh copy each time)."""
+    return copy.deepcopy(_SELECTOR_SPEC)
+
+
+def selected(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The selector values of ``params``, as ``_fleet.Fleet.read`` takes them."""
+    return {name: params.get(name) for name in _SELECTOR_SPEC}
+
+
+def job_argument_spec() -> dict[str, dict[str, t.Any]]:
+    """poll_interval and max_fail_percentage (a fresh copy each time)."""
+    return copy.deepcopy(_JOB_SPEC)
+
+
+def job_option_problems(params: t.Mapping[str, t.Any]) -> list[str]:
+    """What is wrong with the job options of ``params``, in words that name the option and its range."""
+    problems = []
+    if params["poll_interval"] <= 0:
+        problems.append("poll_interval must be more than 0, not %s" % params["poll_interval"])
+    if not 0 <= params["max_fail_percentage"] <= 100:
+        problems.append("max_fail_percentage must be between 0 and 100, not %s" % params["max_fail_percentage"])
+    return problems
+
+
 def cloudstack_argument_spec(**module_options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
     """The connection options plus the module's own (a fresh copy each time)."""
     spec = copy.deepcopy(_CONNECTION_SPEC)

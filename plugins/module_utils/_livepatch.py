@@ -17,17 +17,16 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._common import selected
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
-    livepatch_support,
     ms_supports_livepatch,
     payload_scriptsversion,
     router_facts,
-    systemvm_facts,
-    unit_livepatch_support,
 )
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, DecideOptions, Decision, decide
 
 LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
 SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
@@ -37,7 +36,7 @@ FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_un
 
 
 def recreate_hint(what: str = "it") -> str:
-    return "recreate %s with acs.upgrade.cs_recreate (legacy path)" % what
+    return RECREATE_HINT % what
 
 
 @dataclass
@@ -125,8 +124,22 @@ def _names(fleet: Fleet, table: str, ids: t.Iterable[str | None]) -> list[str]:
     return sorted({objects.get(i, {}).get("name", i) for i in ids if i})
 
 
+def _apply(target: Target, decision: Decision) -> Target:
+    """Put the one decision (``_plan.decide``) in this module's words: a skip that is not done needs the legacy path here,
+    since a live patch cannot reach what is not Running."""
+    target.reason = decision.reason
+    target.warnings.extend(warning for warning in decision.warnings if warning not in target.warnings)
+    if decision.path == "livepatch":
+        target.path = LIVEPATCH
+    elif decision.path == "skip" and decision.done:
+        target.path, target.status = SKIPPED, "unchanged"
+    else:
+        target.path = LEGACY
+    return target
+
+
 def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
-    """The path of one SSVM or CPVM and why."""
+    """The path of one SSVM or CPVM and why (decided by ``_plan.decide``)."""
     target = Target(
         kind=vm.systemvmtype,
         id=vm.id,
@@ -137,33 +150,12 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
         clusters=_names(fleet, "clusters", [vm.clusterid]),
         before=systemvm_versions(vm),
     )
-    facts = systemvm_facts(vm, fleet.version)
-    support = livepatch_support(facts.template_version, fleet.version)
-    target.warnings.extend(support.warnings)
-    if not support.supported:
-        target.path, target.reason = LEGACY, support.reason
-    elif vm.state == "Running" and facts.live_patched and not forced:
-        target.path, target.status = SKIPPED, "unchanged"
-        target.reason = "already live-patched: its agent reports version %s (template %s stays)" % (vm.version, facts.template_version)
-    elif vm.state != "Running":
-        target.path = LEGACY
-        target.reason = "%s is %s: patchSystemVm patches Running system VMs only; start it (it boots with the current scripts) or %s" % (
-            vm.name,
-            vm.state,
-            recreate_hint(),
-        )
-    else:
-        target.reason = "%s; %s" % (
-            support.reason,
-            "forced: the payload is pushed and its services restarted even when the scripts checksum matches"
-            if forced
-            else "CloudStack patches it only when its scripts checksum differs from the management server's payload",
-        )
-    return target
+    return _apply(target, decide("systemvm", vm, fleet.version, DecideOptions(force=forced)))
 
 
 def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None) -> Target:
-    """The path of one network or VPC (all its routers at once) and why; ``payload``: see ``_matrix.payload_scriptsversion``."""
+    """The path of one network or VPC (all its routers at once) and why (decided by ``_plan.decide``); ``payload``: see
+    ``_matrix.payload_scriptsversion``."""
     domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
     target = Target(
         kind=unit.kind,
@@ -178,17 +170,9 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None
         routers=list(unit.routers),
         before=router_versions(unit.routers),
     )
-    running = [router for router in unit.routers if router.state == "Running"]
     target.routers_not_running = [router.name for router in unit.routers if router.state != "Running"]
-    if target.routers_not_running:
-        target.warnings.append(
-            "routers not Running stay on their old scripts (restart%s skips them): %s; they receive the current scripts when they start, or %s"
-            % (
-                "VPC" if unit.kind == "vpc" else "Network",
-                ", ".join("%s (%s)" % (router.name, router.state) for router in unit.routers if router.state != "Running"),
-                recreate_hint("them"),
-            )
-        )
+    tier_states = [fleet.networks.get(tier, {}).get("state") for tier in unit.tiers]
+    _apply(target, decide(unit.kind, unit, fleet.version, DecideOptions(force=forced), unit.routers, tier_states, payload))
     redundant = [router for router in unit.routers if router.isredundantrouter]
     if len(redundant) > 1:
         target.warnings.append(
@@ -196,32 +180,6 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None
             "use acs.upgrade.cs_recreate (reboot) where the order matters"
             % ", ".join("%s (%s)" % (router.name, router.redundantstate or "UNKNOWN") for router in redundant)
         )
-
-    patched = [router_facts(router, fleet.version, payload).live_patched for router in running]
-    if running and not forced and all(patched):
-        target.path, target.status = SKIPPED, "unchanged"
-        target.reason = "every Running router is already live-patched to management server %s" % fleet.version
-        return target
-    tier_states = [fleet.networks.get(tier, {}).get("state") for tier in unit.tiers]
-    support = unit_livepatch_support(unit.kind, unit.name, tier_states, [(router.name, router.version) for router in running], fleet.version)
-    target.warnings.extend(warning for warning in support.warnings if warning not in target.warnings)
-    if not support.supported:
-        target.path, target.reason = LEGACY, "%s; %s" % (support.reason, recreate_hint("its routers"))
-        return target
-    if not running:
-        target.path = LEGACY
-        target.reason = "no router of %s %s is Running, and a live patch only reaches Running routers; start them or %s" % (
-            unit.kind,
-            unit.name,
-            recreate_hint("them"),
-        )
-        return target
-    target.reason = "%d Running router(s), %d not live-patched to management server %s%s" % (
-        len(running),
-        patched.count(False),
-        fleet.version,
-        " (forced)" if all(patched) else "",
-    )
     return target
 
 
@@ -339,11 +297,7 @@ class LivePatcher:
             raise FleetError("system VMs belong to no account: select system_vms without domain/account, or routers/networks/vpcs with them")
         return Fleet.read(
             self.client,
-            zone=params["zone"],
-            pod=params["pod"],
-            cluster=params["cluster"],
-            domain=params["domain"],
-            account=params["account"],
+            **selected(params),
             include_systemvms=bool(self.selectors("system_vms")),
         )
 

@@ -23,7 +23,9 @@ import json
 import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    LIVEPATCH_MIN_MS_VERSION,
     livepatch_support,
+    ms_supports_livepatch,
     payload_scriptsversion,
     SYSTEMVM_TEMPLATE_UNKNOWN,
     required_template_version,
@@ -163,105 +165,257 @@ def window_status(windows: list[dict[str, t.Any]], now: datetime.datetime) -> tu
 
 
 # ---------------------------------------------------------------------------------------------- paths
+#
+# The one decision: :func:`decide` gives a system VM, a router or a network/VPC its path and why. The plan calls it
+# for every item, cs_livepatch and cs_recreate for what they select when used on their own; each passes its options
+# (the plan its journal, require_new_template and force_legacy; the executors force and, for cs_recreate, the method).
+
+# States a VM passes through on its own: acting now would race CloudStack.
+TRANSITIONAL_STATES = frozenset(("Starting", "Stopping", "Migrating", "Expunging", "Destroyed", "Creating"))
+RECREATE_HINT = "recreate %s with acs.upgrade.cs_recreate (legacy path)"
+DECIDED_KINDS = ("systemvm", "router", "network", "vpc")
+
+
+class Decision(t.NamedTuple):
+    """The path of one system VM, router or network/VPC (``livepatch``, ``legacy`` or ``skip``) and why.
+
+    ``done`` marks a skip because nothing is left to do (finished in an earlier run, already live-patched or on the
+    current template); any other skip needs the operator (a VM not Running, a state in transition).
+    """
+
+    path: str
+    reason: str
+    warnings: list[str]
+    done: bool = False
+
+
+class DecideOptions(t.NamedTuple):
+    """What the operator asked, as the caller passes it to :func:`decide`.
+
+    ``entry``: the item's last journal entry (the plan); ``require_new_template``: the current template is wanted, a live
+    patch is not enough; ``force_legacy``: ids or names sent to the legacy path; ``force``: act even on what is already
+    done (cs_livepatch ``forced``, cs_recreate ``force``); ``method``: the recreate method of cs_recreate, which decides
+    the legacy path alone and refuses what that method cannot do in the VM's state.
+    """
+
+    entry: dict[str, t.Any] | None = None
+    require_new_template: bool = False
+    force_legacy: frozenset[str] = frozenset()
+    force: bool = False
+    method: str | None = None
 
 
 def _match(wanted: t.Iterable[str], *names: t.Any) -> bool:
     return any(name and str(name) in wanted for name in names)
 
 
-def systemvm_path(
-    vm: dict[str, t.Any], ms_version: str, entry: dict[str, t.Any] | None, require_new_template: bool, force_legacy: set[str]
-) -> tuple[str, str, list[str]]:
-    """(path, reason, warnings) for an SSVM or CPVM, from the two facts of :func:`_matrix.systemvm_facts`."""
-    label = "%s %s" % (vm.get("systemvmtype"), vm["name"])
-    if is_done(entry):
-        return "skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), []
-    if vm.get("state") != "Running":
-        return "skip", "%s is %s, not Running: start it (or destroy it so CloudStack recreates it), then run again" % (label, vm.get("state")), []
-    facts = systemvm_facts(vm, ms_version)
-    if require_new_template:
-        # facts.template_current is never known for a system VM (see _matrix.SYSTEMVM_TEMPLATE_UNKNOWN); the journal skips it
-        # once recreated, so a rerun does not recreate it again.
-        return (
-            "legacy",
-            "%s: the operator requires the current template (kernel, JRE or security fixes), and %s"
-            % (label + (" (live-patched)" if facts.live_patched else ""), SYSTEMVM_TEMPLATE_UNKNOWN),
-            [],
-        )
-    if facts.live_patched:
-        return (
-            "skip",
-            "%s is already live-patched to %s (its disk template stays; set require_new_template to recreate it from %s)"
-            % (label, ms_version, required_template_version(ms_version)),
-            [],
-        )
-    if livepatch_failed(entry):
-        return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), []
-    if _match(force_legacy, vm["id"], vm["name"]):
-        return "legacy", "%s is listed for the legacy path by the operator" % label, []
-    support = livepatch_support(facts.template_version, ms_version)
-    return ("livepatch" if support.supported else "legacy"), support.reason, list(support.warnings)
+def _get(obj: t.Any, name: str) -> t.Any:
+    return obj.get(name) if isinstance(obj, t.Mapping) else getattr(obj, name, None)
 
 
-def unit_path(
-    unit: dict[str, t.Any],
-    routers: list[dict[str, t.Any]],
+def decide(
+    kind: str,
+    subject: t.Any,
     ms_version: str,
-    entry: dict[str, t.Any] | None,
-    require_new_template: bool,
-    force_legacy: set[str],
+    options: DecideOptions | None = None,
+    routers: t.Sequence[t.Any] = (),
     tier_states: t.Sequence[str | None] = (),
     payload: str | None = None,
-) -> tuple[str, str, list[str]]:
-    """(path, reason, warnings) for a network or VPC: all its routers move together; ``tier_states`` of a VPC's tiers.
+    unit: t.Any = None,
+) -> Decision:
+    """The path and reason of a system VM (``kind`` systemvm), a router (router) or a network/VPC (network, vpc).
 
-    Decided from the two facts of :func:`_matrix.router_facts` of its Running routers (``payload``: the scripts
-    checksum of the server's payload, see :func:`_matrix.payload_scriptsversion`).
+    ``subject`` is the fleet object (a ``_fleet`` object or the dict ``cs_fleet_info`` returns); a router unit's
+    ``routers`` come apart (the plan's units list ids), with the states of a VPC's tiers; a router's ``unit`` is the
+    network or VPC it serves (cs_recreate names it when a reboot cannot be done); ``payload``: the scripts
+    checksum of this server's payload (:func:`_matrix.payload_scriptsversion`). Decided from the two facts of
+    :func:`_matrix.systemvm_facts` / :func:`_matrix.router_facts` and the support matrix.
     """
-    label = "%s %s" % (unit["kind"], unit["name"])
-    running = [router for router in routers if router.get("state") == "Running"]
-    warnings = [
-        "router %s is %s: a live patch skips it silently, it gets the new code when it is next started or recreated" % (router["name"], router.get("state"))
-        for router in routers
-        if router.get("state") != "Running"
-    ]
+    if kind not in DECIDED_KINDS:
+        raise ValueError("cannot decide the path of a %r; the kinds are %s" % (kind, ", ".join(DECIDED_KINDS)))
+    options = options or DecideOptions()
+    entry = options.entry
+    if kind == "systemvm":
+        label = "%s %s" % (_get(subject, "systemvmtype"), _get(subject, "name"))
+    else:
+        label = "%s %s" % (kind, _get(subject, "name"))
     if is_done(entry):
-        return "skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), []
-    if not running:
-        return (
+        return Decision("skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), [], True)  # type: ignore[union-attr]
+    if kind == "systemvm":
+        return _decide_recreate_systemvm(subject, label, ms_version, options) if options.method else _decide_systemvm(subject, label, ms_version, options)
+    if kind == "router":
+        routers = [subject]
+    return _decide_recreate_routers(kind, subject, label, routers, ms_version, options, unit) if options.method else _decide_unit(
+        kind, subject, label, routers, ms_version, options, tier_states, payload
+    )
+
+
+def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOptions) -> Decision:
+    state = _get(vm, "state")
+    if state != "Running":
+        return Decision(
             "skip",
-            "no router of %s is Running (%s): start the network or restart it with cleanup, then run again"
-            % (
-                label,
-                ", ".join("%s %s" % (router["name"], router.get("state")) for router in routers),
-            ),
+            "%s is %s, not Running: a live patch (patchSystemVm) reaches Running system VMs only; start it (it boots with the current "
+            "scripts) or destroy it so CloudStack recreates it, then run again%s" % (label, state, _no_livepatch_note(ms_version)),
             [],
         )
-    facts = {router["name"]: router_facts(router, ms_version, payload) for router in running}
+    facts = systemvm_facts(vm, ms_version)
+    patched = " (live-patched)" if facts.live_patched else ""
+    if options.require_new_template:
+        # facts.template_current is never known for a system VM (see _matrix.SYSTEMVM_TEMPLATE_UNKNOWN); the journal skips it
+        # once recreated, so a rerun does not recreate it again.
+        return Decision(
+            "legacy",
+            "%s: the operator requires the current template (kernel, JRE or security fixes), and %s" % (label + patched, SYSTEMVM_TEMPLATE_UNKNOWN),
+            [],
+        )
+    support = livepatch_support(facts.template_version, ms_version)
+    if not support.supported:
+        # Before "already live-patched": an agent on the server's version does not make a 4.13 disk patchable.
+        return Decision("legacy", "%s: %s" % (label + patched, support.reason), list(support.warnings))
+    if facts.live_patched and not options.force:
+        return Decision(
+            "skip",
+            "%s is already live-patched to %s: its agent reports version %s (its disk template %s stays; set require_new_template to "
+            "recreate it from %s)" % (label, ms_version, _get(vm, "version"), facts.template_version, required_template_version(ms_version)),
+            list(support.warnings),
+            True,
+        )
+    if livepatch_failed(options.entry):
+        return _failed_before(label, options.entry, [])
+    if _match(options.force_legacy, _get(vm, "id"), _get(vm, "name")):
+        return Decision("legacy", "%s is listed for the legacy path by the operator" % label, [])
+    return Decision(
+        "livepatch",
+        "%s; %s"
+        % (
+            support.reason,
+            "forced: the payload is pushed and its services restarted even when the scripts checksum matches"
+            if options.force
+            else "CloudStack patches it only when its scripts checksum differs from the management server's payload",
+        ),
+        list(support.warnings),
+    )
+
+
+def _failed_before(label: str, entry: t.Any, warnings: list[str]) -> Decision:
+    why = "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail")
+    return Decision("legacy", why, warnings)
+
+
+def _no_livepatch_note(ms_version: str) -> str:
+    """What a reason about a VM that is not Running adds when this server cannot live-patch at all."""
+    return "" if ms_supports_livepatch(ms_version) else "; management server %s cannot live-patch (needs %s or later)" % (ms_version, LIVEPATCH_MIN_MS_VERSION)
+
+
+def _decide_unit(
+    kind: str,
+    unit: t.Any,
+    label: str,
+    routers: t.Sequence[t.Any],
+    ms_version: str,
+    options: DecideOptions,
+    tier_states: t.Sequence[str | None],
+    payload: str | None,
+) -> Decision:
+    command = "restartVPC" if kind == "vpc" else "restartNetwork"
+    running = [router for router in routers if _get(router, "state") == "Running"]
+    warnings = [
+        "router %s is %s: a live patch (%s) skips it and it stays on its old scripts until it is next started; or %s"
+        % (_get(router, "name"), _get(router, "state"), command, RECREATE_HINT % "it")
+        for router in routers
+        if _get(router, "state") != "Running"
+    ]
+    if not running:
+        return Decision(
+            "skip",
+            "no router of %s is Running (%s), and a live patch only reaches Running routers: start the %s or %s, then run again%s"
+            % (
+                label,
+                ", ".join("%s %s" % (_get(router, "name"), _get(router, "state")) for router in routers) or "none",
+                "VPC" if kind == "vpc" else "network",
+                RECREATE_HINT % "its routers",
+                _no_livepatch_note(ms_version),
+            ),
+            warnings,
+        )
+    facts = {_get(router, "name"): router_facts(router, ms_version, payload) for router in running}
     old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
     not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
-    if not old_template and not not_patched:
-        return "skip", "every running router of %s already runs the current template and the software of %s" % (label, ms_version), warnings
-    if require_new_template and old_template:
+    if not old_template and not not_patched and not options.force:
+        return Decision("skip", "every running router of %s already runs the current template and the software of %s" % (label, ms_version), warnings, True)
+    if options.require_new_template and old_template:
         patched = sorted(set(old_template) - set(not_patched))
-        return (
+        return Decision(
             "legacy",
             "the operator requires the current template (kernel, JRE or security fixes) for %s: %s on an older template%s"
             % (label, ", ".join(old_template), " (%s already live-patched)" % ", ".join(patched) if patched else ""),
             warnings,
         )
-    if not not_patched:
-        return (
+    if not not_patched and not options.force:
+        return Decision(
             "skip",
             "every running router of %s is already live-patched to %s (templates stay; set require_new_template to recreate them)" % (label, ms_version),
             warnings,
+            True,
         )
-    if livepatch_failed(entry):
-        return "legacy", "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail"), warnings
-    if _match(force_legacy, unit["id"], unit["name"]):
-        return "legacy", "%s is listed for the legacy path by the operator" % label, warnings
-    support = unit_livepatch_support(unit["kind"], unit["name"], tier_states, [(router["name"], router.get("version")) for router in running], ms_version)
-    return ("livepatch" if support.supported else "legacy"), support.reason, warnings + list(support.warnings)
+    if livepatch_failed(options.entry):
+        return _failed_before(label, options.entry, warnings)
+    if _match(options.force_legacy, _get(unit, "id"), _get(unit, "name")):
+        return Decision("legacy", "%s is listed for the legacy path by the operator" % label, warnings)
+    support = unit_livepatch_support(kind, _get(unit, "name"), tier_states, [(_get(router, "name"), _get(router, "version")) for router in running], ms_version)
+    warnings += [warning for warning in support.warnings if warning not in warnings]
+    if not support.supported:
+        return Decision("legacy", "%s; %s" % (support.reason, RECREATE_HINT % "its routers"), warnings)
+    return Decision(
+        "livepatch",
+        "%s; %d Running router(s), %d not live-patched to management server %s%s"
+        % (support.reason, len(running), len(not_patched), ms_version, " (forced)" if not not_patched else ""),
+        warnings,
+    )
+
+
+def _decide_recreate_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOptions) -> Decision:
+    """The legacy path of cs_recreate: whether ``options.method`` can recreate the system VM in its state."""
+    state = _get(vm, "state")
+    if state in TRANSITIONAL_STATES:
+        return Decision("skip", "%s is %s; wait until it is Running or Stopped and run again" % (label, state), [])
+    if options.method == "reboot" and state != "Running":
+        return Decision("skip", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (label, state), [])
+    # Whether it already runs the current template is unknown (_matrix.SYSTEMVM_TEMPLATE_UNKNOWN): it is recreated when asked.
+    return Decision(
+        "legacy",
+        "recreated from the template of management server %s (%s): %s" % (ms_version, required_template_version(ms_version), SYSTEMVM_TEMPLATE_UNKNOWN),
+        [],
+    )
+
+
+def _decide_recreate_routers(
+    kind: str, subject: t.Any, label: str, routers: t.Sequence[t.Any], ms_version: str, options: DecideOptions, unit: t.Any
+) -> Decision:
+    """The legacy path of cs_recreate for a router (reboot, upgrade_template) or a network/VPC (restart_cleanup)."""
+    stale = [router for router in routers if not router_facts(router, ms_version).template_current]
+    if not stale and not options.force:
+        if kind == "router":
+            return Decision("skip", "already on template %s, the current one; set force to recreate anyway" % _get(subject, "version"), [], True)
+        versions = ", ".join(sorted({str(_get(router, "version")) for router in routers if _get(router, "version")})) or None
+        return Decision("skip", "every router is on the required template (%s); set force to restart with cleanup anyway" % versions, [], True)
+    if kind == "router":
+        state = _get(subject, "state")
+        if state in TRANSITIONAL_STATES or (options.method in ("reboot", "upgrade_template") and state != "Running"):
+            # upgradeRouterTemplate reboots: for a router that is not Running its reboot job fails (4.18.0.0).
+            return Decision(
+                "skip",
+                "%s is %s and cannot be rebooted now; wait until it settles, or use method restart_cleanup on its %s"
+                % (label, state, "%s %s" % (_get(unit, "kind"), _get(unit, "name")) if unit else "network %s" % _get(subject, "guestnetworkid")),
+                [],
+            )
+        why = "template %s is older than the required %s" % (_get(subject, "version"), required_template_version(ms_version))
+        return Decision("legacy", why if stale else "forced", [])
+    busy = [router for router in routers if _get(router, "state") in TRANSITIONAL_STATES]
+    if busy:
+        return Decision("skip", "router %s of %s is %s; wait until it settles and run again" % (_get(busy[0], "name"), label, _get(busy[0], "state")), [])
+    return Decision("legacy", "forced" if not stale else "routers needing a new template: %s" % ", ".join(_get(router, "name") for router in stale), [])
 
 
 # ---------------------------------------------------------------------------------------------- groups
@@ -397,7 +551,7 @@ def build_plan(
         raise PlanError("the fleet has no management server version; read it with acs.upgrade.cs_fleet_info")
     windows = normalize_windows(windows)
     done = journal_state(journal or [], ms_version)
-    legacy_names = {str(name) for name in force_legacy or []}
+    legacy_names = frozenset(str(name) for name in force_legacy or [])
     names = _Names(fleet)
     routers_by_id = {router["id"]: router for router in fleet.get("routers", [])}
     networks = {network["id"]: network for network in fleet.get("networks", [])}
@@ -406,7 +560,7 @@ def build_plan(
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
         key = "systemvm:%s" % vm["id"]
-        path, reason, warnings = systemvm_path(vm, ms_version, done.get(key), require_new_template, legacy_names)
+        path, reason, warnings = decide("systemvm", vm, ms_version, DecideOptions(done.get(key), require_new_template, legacy_names))[:3]
         items[key] = {
             "key": key,
             "kind": "systemvm",
@@ -430,7 +584,8 @@ def build_plan(
         routers = [routers_by_id[rid] for rid in unit.get("routers", []) if rid in routers_by_id]
         key = "%s:%s" % (unit["kind"], unit["id"])
         tier_states = [networks.get(tier, {}).get("state") for tier in unit.get("tiers") or []]
-        path, reason, warnings = unit_path(unit, routers, ms_version, done.get(key), require_new_template, legacy_names, tier_states, payload)
+        options = DecideOptions(done.get(key), require_new_template, legacy_names)
+        path, reason, warnings = decide(unit["kind"], unit, ms_version, options, routers, tier_states, payload)[:3]
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])

@@ -17,19 +17,11 @@ from dataclasses import dataclass, field
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
-    SYSTEMVM_TEMPLATE_UNKNOWN,
-    required_template_version,
-    router_facts,
-    systemvm_facts,
-    template_is_current,
-)
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts, template_is_current
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import DecideOptions, Decision, decide
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
 ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
-
-# States a VM passes through on its own: acting now would race CloudStack.
-TRANSITIONAL_STATES = frozenset(("Starting", "Stopping", "Migrating", "Expunging", "Destroyed", "Creating"))
 
 # Target statuses that make the module fail.
 FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_unknown"))
@@ -148,8 +140,16 @@ def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
     return settled, states or "no router"
 
 
+def _apply(target: Target, decision: Decision) -> Target:
+    """Put the one decision (``_plan.decide``) in this module's words: a skip is "unchanged" when nothing is left to do."""
+    if decision.path == "skip":
+        target.leave("unchanged" if decision.done else "skipped", decision.reason)
+    else:
+        target.reason = decision.reason
+    return target
+
+
 def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> Target:
-    facts = systemvm_facts(vm, ms_version)
     target = Target(
         kind="systemvm",
         id=vm.id,
@@ -160,20 +160,9 @@ def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> 
         podid=vm.podid,
         clusterid=vm.clusterid,
         systemvmtype=vm.systemvmtype,
-        version_before=facts.template_version,
+        version_before=systemvm_facts(vm, ms_version).template_version,
     )
-    # Whether it already runs the current template is unknown (_matrix.SYSTEMVM_TEMPLATE_UNKNOWN): it is recreated when asked.
-    if vm.state in TRANSITIONAL_STATES:
-        target.leave("skipped", "%s is %s; wait until it is Running or Stopped and run again" % (target.label, vm.state))
-    elif method == "reboot" and vm.state != "Running":
-        target.leave("skipped", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (target.label, vm.state))
-    else:
-        target.reason = "recreated from the template of management server %s (%s): %s" % (
-            ms_version,
-            required_template_version(ms_version),
-            SYSTEMVM_TEMPLATE_UNKNOWN,
-        )
-    return target
+    return _apply(target, decide("systemvm", vm, ms_version, DecideOptions(force=force, method=method)))
 
 
 def router_target(router: Router, method: str, ms_version: str, force: bool, unit: Unit | None) -> Target:
@@ -193,24 +182,7 @@ def router_target(router: Router, method: str, ms_version: str, force: bool, uni
         unit=unit,
         version_before=router.version,
     )
-    current = router_is_current(router, ms_version)
-    if current and not force:
-        target.leave("unchanged", "already on template %s, the current one; set force to recreate anyway" % router.version)
-    elif router.state in TRANSITIONAL_STATES or (method in ("reboot", "upgrade_template") and router.state != "Running"):
-        # upgradeRouterTemplate reboots: for a router that is not Running its reboot job fails (4.18.0.0).
-        target.leave(
-            "skipped",
-            "%s is %s and cannot be rebooted now; wait until it settles, or use method restart_cleanup on its %s %s"
-            % (
-                target.label,
-                router.state,
-                unit.kind if unit else "network",
-                unit.name if unit else router.guestnetworkid,
-            ),
-        )
-    else:
-        target.reason = "forced" if current else "template %s is older than the required %s" % (router.version, required_template_version(ms_version))
-    return target
+    return _apply(target, decide("router", router, ms_version, DecideOptions(force=force, method=method), unit=unit))
 
 
 def unit_target(unit: Unit, ms_version: str, force: bool) -> Target:
@@ -230,15 +202,7 @@ def unit_target(unit: Unit, ms_version: str, force: bool) -> Target:
         unit=unit,
         version_before=_versions(unit.routers),
     )
-    stale = [router for router in unit.routers if not router_is_current(router, ms_version)]
-    busy = [router for router in unit.routers if router.state in TRANSITIONAL_STATES]
-    if not stale and not force:
-        target.leave("unchanged", "every router is on the required template (%s); set force to restart with cleanup anyway" % target.version_before)
-    elif busy:
-        target.leave("skipped", "router %s of %s is %s; wait until it settles and run again" % (busy[0].name, target.label, busy[0].state))
-    else:
-        target.reason = "forced" if not stale else "routers needing a new template: %s" % ", ".join(router.name for router in stale)
-    return target
+    return _apply(target, decide(unit.kind, unit, ms_version, DecideOptions(force=force, method="restart_cleanup"), unit.routers))
 
 
 def reboot_waves(targets: t.Sequence[Target]) -> tuple[list[Target], list[Target]]:

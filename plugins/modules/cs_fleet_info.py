@@ -21,6 +21,7 @@ extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes
   - acs.upgrade.attributes.actiongroup_cloudstack
+  - acs.upgrade.selectors
 attributes:
   check_mode:
     support: full
@@ -29,23 +30,6 @@ attributes:
   idempotent:
     support: full
 options:
-  zone:
-    description: Name or id of the zone to read; all zones if not set.
-    type: str
-  pod:
-    description: Name or id of the pod to read.
-    type: str
-  cluster:
-    description: Name or id of the cluster to read (routers and system VMs whose host is in it).
-    type: str
-  domain:
-    description:
-      - Name or id of the domain whose routers, networks and VPCs are read (with its subdomains).
-      - System VMs belong to no domain and are not read when O(domain) is set.
-    type: str
-  account:
-    description: Account whose routers, networks and VPCs are read; needs O(domain).
-    type: str
   include_accounts:
     description: Also read the accounts (one more paged call).
     type: bool
@@ -171,7 +155,14 @@ fleet:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec, write_private_json
+from ansible_collections.acs.upgrade.plugins.module_utils._common import (
+    CloudStackModule,
+    SELECTOR_REQUIRED_BY,
+    cloudstack_argument_spec,
+    selected,
+    selector_argument_spec,
+    write_private_json,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError
 
 
@@ -180,11 +171,7 @@ class FleetInfo(CloudStackModule):
         try:
             fleet = Fleet.read(
                 self.client,
-                zone=self.params["zone"],
-                pod=self.params["pod"],
-                cluster=self.params["cluster"],
-                domain=self.params["domain"],
-                account=self.params["account"],
+                **selected(self.params),
                 include_accounts=self.params["include_accounts"],
             )
         except FleetError as exc:
@@ -204,15 +191,11 @@ class FleetInfo(CloudStackModule):
 def main() -> None:
     module = AnsibleModule(
         argument_spec=cloudstack_argument_spec(
-            zone={"type": "str"},
-            pod={"type": "str"},
-            cluster={"type": "str"},
-            domain={"type": "str"},
-            account={"type": "str"},
+            **selector_argument_spec(),
             include_accounts={"type": "bool", "default": True},
             dest={"type": "path"},
         ),
-        required_by={"account": "domain"},
+        required_by=SELECTOR_REQUIRED_BY,
         supports_check_mode=True,
     )
     FleetInfo(module).execute()

@@ -17,7 +17,8 @@ description:
     network or VPC, which patches all its Running routers at once.
   - Every target is checked first and gets a path with a reason, V(livepatch), V(skipped) (nothing to do) or
     V(legacy_required) (management server older than 4.17, template 4.13 or older, VPC without tiers, no Running
-    router or system VM not Running); the legacy path is M(acs.upgrade.cs_recreate).
+    router or system VM not Running); the legacy path is M(acs.upgrade.cs_recreate). The path and its reason come
+    from the same decision as the plan of M(acs.upgrade.cs_upgrade_plan), which gives the same target the same reason.
   - CloudStack reports success even when a live patch reached nothing, so every router job is verified by
     reading the routers again; a job that succeeded without patching is a failed target.
   - At most O(parallel) jobs run at once; O(max_fail_percentage) stops starting new ones after failures.
@@ -27,6 +28,8 @@ extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes
   - acs.upgrade.attributes.actiongroup_cloudstack
+  - acs.upgrade.selectors
+  - acs.upgrade.jobs
 attributes:
   check_mode:
     support: full
@@ -69,21 +72,6 @@ options:
     description: VPCs, by name or id.
     type: list
     elements: str
-  zone:
-    description: Name or id of the zone that narrows the selection.
-    type: str
-  pod:
-    description: Name or id of the pod that narrows the selection (routers and system VMs running in it).
-    type: str
-  cluster:
-    description: Name or id of the cluster that narrows the selection (routers and system VMs whose host is in it).
-    type: str
-  domain:
-    description: Name or id of the domain (with its subdomains) whose networks and VPCs are selected; not with O(system_vms).
-    type: str
-  account:
-    description: Account whose networks and VPCs are selected; needs O(domain).
-    type: str
   forced:
     description:
       - Patch even what is already current (routers whose C(softwareversion) equals the management server version,
@@ -100,25 +88,15 @@ options:
         management server; the run ends after at most this many seconds per batch of O(parallel) jobs.
     type: int
     default: 900
-  poll_interval:
-    description: Longest pause, in seconds, between two reads of the jobs in flight.
-    type: float
-    default: 5
   wait:
     description:
       - Wait for the jobs and verify the targets. With V(false) the jobs are only started and their ids returned
         (RV(jobs)); then at most O(parallel) targets may be selected, because nothing would bound them otherwise.
     type: bool
     default: true
-  max_fail_percentage:
-    description:
-      - Once the failed jobs are more than this percentage of the jobs of the run, no new job is started; the
-        running ones are followed to their end and the module fails with the summary.
-      - The default V(0) stops starting new jobs after the first failure, because a failed live patch leaves
-        the services of a VM in an unknown state.
-    type: float
-    default: 0
 notes:
+  - O(system_vms) cannot be combined with O(domain) or O(account); the module fails before any call that changes anything.
+  - O(max_fail_percentage) defaults to stopping after the first failure because a failed live patch leaves the services of a VM in an unknown state.
   - The order of the routers of a redundant pair cannot be chosen on this path (one restart patches both); such
     targets carry a warning. Use M(acs.upgrade.cs_recreate) where the BACKUP must go first.
   - Routers that are not Running are skipped by CloudStack; they are listed in RV(targets[].routers_not_running).
@@ -271,7 +249,14 @@ jobs:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._common import (
+    CloudStackModule,
+    SELECTOR_REQUIRED_BY,
+    cloudstack_argument_spec,
+    job_argument_spec,
+    job_option_problems,
+    selector_argument_spec,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import LivePatcher
 
@@ -295,20 +280,15 @@ def main() -> None:
             routers=dict(names),
             networks=dict(names),
             vpcs=dict(names),
-            zone={"type": "str"},
-            pod={"type": "str"},
-            cluster={"type": "str"},
-            domain={"type": "str"},
-            account={"type": "str"},
+            **selector_argument_spec(),
+            **job_argument_spec(),
             forced={"type": "bool", "default": False},
             parallel={"type": "int", "default": 5},
             timeout={"type": "int", "default": 900},
-            poll_interval={"type": "float", "default": 5},
             wait={"type": "bool", "default": True},
-            max_fail_percentage={"type": "float", "default": 0},
         ),
         required_one_of=[("system_vms", "routers", "networks", "vpcs")],
-        required_by={"account": "domain"},
+        required_by=SELECTOR_REQUIRED_BY,
         supports_check_mode=True,
     )
     problems = [
@@ -316,11 +296,9 @@ def main() -> None:
         for message, bad in (
             ("parallel must be 1 or more", module.params["parallel"] < 1),
             ("timeout must be 1 second or more", module.params["timeout"] < 1),
-            ("poll_interval must be more than 0", module.params["poll_interval"] <= 0),
-            ("max_fail_percentage must be between 0 and 100", not 0 <= module.params["max_fail_percentage"] <= 100),
         )
         if bad
-    ]
+    ] + job_option_problems(module.params)
     if problems:
         module.fail_json(msg="invalid options for cs_livepatch: %s" % "; ".join(problems))
     LivePatch(module).execute()

@@ -26,7 +26,8 @@ description:
   - At most O(parallel) jobs run at once. Each target is verified by reading it again after its job.
   - Routers already on the required template (their C(version), at or above the management server's) are left alone
     unless O(force=true). C(requiresupgrade) is not used, since CloudStack reports it false after a live patch although
-    the template did not change.
+    the template did not change. What is left alone, skipped or recreated, and why, comes from the same decision as the
+    plan of M(acs.upgrade.cs_upgrade_plan).
   - System VMs are always recreated when selected (and the result says C(changed)), O(force) or not. The API does not
     show the template a system VM's disk was made from, since at upgrade CloudStack repoints every system VM to the new
     template (C(templatename) names it before the VM is recreated). Select only the system VMs to recreate; the
@@ -38,6 +39,8 @@ extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes
   - acs.upgrade.attributes.actiongroup_cloudstack
+  - acs.upgrade.selectors
+  - acs.upgrade.jobs
 attributes:
   check_mode:
     support: full
@@ -73,21 +76,6 @@ options:
     description: Only system VMs of this type.
     type: str
     choices: [consoleproxy, secondarystoragevm]
-  zone:
-    description: Name or id of the zone to act in.
-    type: str
-  pod:
-    description: Name or id of the pod to act in.
-    type: str
-  cluster:
-    description: Name or id of the cluster to act in (the VMs whose host is in it).
-    type: str
-  domain:
-    description: Name or id of the domain whose routers to act on (with its subdomains). Not for system VMs.
-    type: str
-  account:
-    description: Account whose routers to act on; needs O(domain).
-    type: str
   force:
     description:
       - Recreate routers that are already on the required template too. System VMs are recreated whether or not.
@@ -113,21 +101,10 @@ options:
         replacement to run. A job still running then is reported as C(timed_out) (it may still finish in CloudStack).
     type: int
     default: 600
-  poll_interval:
-    description: Longest pause, in seconds, between two reads of the jobs in flight.
-    type: float
-    default: 5
-  max_fail_percentage:
-    description:
-      - Once the failed jobs are more than this percentage of the targets of the run, no new job is started; the
-        running ones are followed to their end, the others are reported as C(not_submitted), and the module fails
-        with the summary. A system VM that was stopped is always started again.
-      - The default V(0) stops starting new jobs after the first failure, since a failure often means the template
-        cannot be used in that zone; V(100) attempts every target.
-      - The module fails whenever a target failed, whatever this value.
-    type: float
-    default: 0
 notes:
+  - O(domain) and O(account) select routers only (O(target=router)).
+  - A system VM stopped by O(method=stop_start) is always started again, even after O(max_fail_percentage) stopped
+    new jobs; the module fails whenever a target failed, whatever O(max_fail_percentage).
   - Needs a root admin API key.
   - A router that is not Running cannot be rebooted; it is skipped with a warning (O(method=restart_cleanup) recreates it).
 seealso:
@@ -273,7 +250,15 @@ required_template_version:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._common import (
+    CloudStackModule,
+    SELECTOR_REQUIRED_BY,
+    cloudstack_argument_spec,
+    job_argument_spec,
+    job_option_problems,
+    selected,
+    selector_argument_spec,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, Unit
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version
 from ansible_collections.acs.upgrade.plugins.module_utils._recreate import (
@@ -307,11 +292,7 @@ class Recreate(CloudStackModule):
         try:
             fleet = Fleet.read(
                 self.client,
-                zone=self.params["zone"],
-                pod=self.params["pod"],
-                cluster=self.params["cluster"],
-                domain=self.params["domain"],
-                account=self.params["account"],
+                **selected(self.params),
                 include_systemvms=target_kind == "systemvm",
             )
             targets = self._systemvm_targets(fleet, method) if target_kind == "systemvm" else self._router_targets(fleet, method)
@@ -460,28 +441,22 @@ def main() -> None:
             method={"type": "str", "choices": ["reboot", "stop_start", "destroy", "restart_cleanup", "upgrade_template"]},
             names={"type": "list", "elements": "str"},
             systemvm_type={"type": "str", "choices": ["consoleproxy", "secondarystoragevm"]},
-            zone={"type": "str"},
-            pod={"type": "str"},
-            cluster={"type": "str"},
-            domain={"type": "str"},
-            account={"type": "str"},
+            **selector_argument_spec(),
+            **job_argument_spec(),
             force={"type": "bool", "default": False},
             server_side={"type": "bool", "default": False},
             parallel={"type": "int", "default": 2},
             timeout={"type": "int", "default": 600},
-            poll_interval={"type": "float", "default": 5},
-            max_fail_percentage={"type": "float", "default": 0},
         ),
-        required_by={"account": "domain"},
+        required_by=SELECTOR_REQUIRED_BY,
         supports_check_mode=True,
     )
     for name in ("parallel", "timeout"):
         if module.params[name] < 1:
             module.fail_json(msg="%s must be at least 1, not %s" % (name, module.params[name]))
-    if module.params["poll_interval"] <= 0:
-        module.fail_json(msg="poll_interval must be positive, not %s" % module.params["poll_interval"])
-    if not 0 <= module.params["max_fail_percentage"] <= 100:
-        module.fail_json(msg="max_fail_percentage must be between 0 and 100, not %s" % module.params["max_fail_percentage"])
+    problems = job_option_problems(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     Recreate(module).execute()
 
 

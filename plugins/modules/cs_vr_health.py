@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - acs.upgrade.cloudstack
   - acs.upgrade.attributes
   - acs.upgrade.attributes.actiongroup_cloudstack
+  - acs.upgrade.selectors
 attributes:
   check_mode:
     support: full
@@ -55,21 +56,6 @@ options:
       - Only with O(source=api).
     type: list
     elements: str
-  zone:
-    description: Name or id of the zone whose routers are judged. Only with O(source=api).
-    type: str
-  pod:
-    description: Name or id of the pod whose routers are judged. Only with O(source=api).
-    type: str
-  cluster:
-    description: Name or id of the cluster whose routers are judged. Only with O(source=api).
-    type: str
-  domain:
-    description: Name or id of the domain whose routers (with its subdomains) are judged. Only with O(source=api).
-    type: str
-  account:
-    description: Account whose routers are judged; needs O(domain). Only with O(source=api).
-    type: str
   network:
     description: Name or id of the guest network whose routers are judged. Only with O(source=api).
     type: str
@@ -176,6 +162,7 @@ options:
     type: int
     default: 60
 notes:
+  - O(zone), O(pod), O(cluster), O(domain) and O(account) select the routers to judge only with O(source=api).
   - The gate is read only; C(changed) is always false.
   - With O(source=api) the global setting C(router.health.checks.enabled) must be true. While it is false, CloudStack
     neither runs the checks nor returns any result, cached or fresh, and the module fails saying so.
@@ -332,7 +319,12 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._common import (
+    CloudStackModule,
+    SELECTOR_REQUIRED_BY,
+    cloudstack_argument_spec,
+    selector_argument_spec,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve
 from ansible_collections.acs.upgrade.plugins.module_utils._health import (
     CHECK_TYPES,
@@ -627,11 +619,7 @@ def main() -> None:
         argument_spec=cloudstack_argument_spec(
             source={"type": "str", "choices": ["api", "local"], "default": "api"},
             routers={"type": "list", "elements": "str"},
-            zone={"type": "str"},
-            pod={"type": "str"},
-            cluster={"type": "str"},
-            domain={"type": "str"},
-            account={"type": "str"},
+            **selector_argument_spec(),
             network={"type": "str"},
             vpc={"type": "str"},
             types={"type": "list", "elements": "str", "choices": list(CHECK_TYPES), "default": list(CHECK_TYPES)},
@@ -650,7 +638,7 @@ def main() -> None:
             local_results_dir={"type": "path", "default": "/root"},
             script_timeout={"type": "int", "default": 60},
         ),
-        required_by={"account": "domain"},
+        required_by=SELECTOR_REQUIRED_BY,
         supports_check_mode=True,
     )
     for name in ("parallel", "script_timeout", "fresh_timeout"):

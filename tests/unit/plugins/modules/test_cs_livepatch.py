@@ -146,7 +146,7 @@ def test_routers_not_running_are_reported_and_the_running_ones_patched(fleet):
     target = plan_unit(unit(routers=[router("r-1"), router("r-2", state="Stopped")]), fleet, forced=False)
     assert target.path == LIVEPATCH
     assert target.routers_not_running == ["r-2"]
-    assert any("r-2 (Stopped)" in warning for warning in target.warnings)
+    assert any("router r-2 is Stopped" in warning for warning in target.warnings)
 
 
 def test_network_without_running_router_needs_the_legacy_path(fleet):

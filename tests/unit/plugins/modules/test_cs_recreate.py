@@ -184,7 +184,7 @@ NOWHERE = {"api_url": "http://127.0.0.1:9/client/api", "api_key": "unit-test-key
         # An empty selection (a filter that came out empty) used to recreate every router: refused before any API call.
         ({"target": "router", "names": []}, "names is an empty list: nothing would be chosen, and it never means all"),
         ({"target": "systemvm", "names": [""]}, "names is an empty list"),
-        ({"target": "systemvm", "poll_interval": 0}, "poll_interval must be positive"),
+        ({"target": "systemvm", "poll_interval": 0}, "poll_interval must be more than 0, not 0"),
         ({"target": "systemvm", "max_fail_percentage": 101}, "max_fail_percentage must be between 0 and 100"),
     ],
 )
