@@ -473,9 +473,8 @@ def _clip(text: str | None, length: int = 300) -> str | None:
 def summary(report: dict[str, t.Any], limit: int = NAMES_LIMIT) -> dict[str, t.Any]:
     """The module result: the verdict, the totals and the first ``limit`` entries of the needs-attention list (each
     without the full list of names a collapsed "not run" entry keeps), never the rows: those are in the files."""
-    attention = [
-        dict({key: entry[key] for key in ("outcome", "kind", "name", "group", "action")}, detail=_clip(entry["detail"])) for entry in report["attention"][:limit]
-    ]
+    keys = ("outcome", "kind", "name", "group", "action")
+    attention = [dict({key: entry[key] for key in keys}, detail=_clip(entry["detail"])) for entry in report["attention"][:limit]]
     return {
         "outcome": report["outcome"],
         "stats": stats(report, limit),

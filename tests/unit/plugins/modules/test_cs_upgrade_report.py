@@ -127,7 +127,9 @@ def test_a_hand_edited_journal_with_a_bad_value_fails_with_the_journal_named(run
 
 def _large_fleet(networks: int) -> dict:
     routers = [dict(ROUTER, id="r%d" % index, name="r-%d-VM" % index) for index in range(networks)]
-    units = [{"kind": "network", "id": "n%d" % index, "name": "net-%d" % index, "zoneid": "z1", "routers": ["r%d" % index], "tiers": []} for index in range(networks)]
+    units = [
+        {"kind": "network", "id": "n%d" % index, "name": "net-%d" % index, "zoneid": "z1", "routers": ["r%d" % index], "tiers": []} for index in range(networks)
+    ]
     return dict(FLEET, routers=routers, units=units)
 
 
