@@ -177,5 +177,5 @@ def test_health_playbook_fails_on_a_failing_router(acs_sim, tmp_path):
     failing = run_playbook(sim, tmp_path, "health.yml", asked)
     assert failing.rc != 0
     assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns_check.py" in failing.stdout
-    assert "every router's checks are in %s" % (tmp_path / "out" / "health.json") in failing.stdout
+    assert "all results in %s" % (tmp_path / "out" / "health.json") in failing.stdout
     assert sim.jobs() == []
