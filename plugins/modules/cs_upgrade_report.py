@@ -23,7 +23,7 @@ description:
   - Outcomes are V(done), V(recreated), V(failed), V(unknown), V(not_run) and V(skipped).
   - The result is a summary whatever the size of the fleet - the verdict, the totals per path and outcome, the paths
     of the files, and the first O(names_limit) names of failed, unknown and recreated targets with how many more
-    there are: an Ansible result is an event of the job, and AWX drops event data over about 700 KB. Every row is
+    there are - an Ansible result is an event of the job, and AWX drops event data over about 700 KB. Every row is
     in the files.
   - The HTML page is self-contained - inline style, inline SVG and a few lines of inline script (filter box,
     sortable columns) allowed by hash in its Content-Security-Policy, nothing fetched - and prints well.

@@ -145,8 +145,8 @@ options:
     type: int
   baseline:
     description:
-      - A previous result of this module, registered before the upgrade, or the path of the file it wrote with
-        O(dest). Only checks that did not fail in the baseline fail the gate. A check that already failed before is reported in RV(routers[].known_failures).
+      - A previous result of this module, registered before the upgrade; or use O(baseline_file). Only checks that
+        did not fail in the baseline fail the gate. A check that already failed before is reported in RV(routers[].known_failures).
       - Routers are matched by id, then name, then VPC, then guest network, so a router recreated by an upgrade
         is compared with the routers its network or VPC had.
     type: raw
@@ -181,7 +181,13 @@ options:
         (JSON, mode 0600) and return only RV(summary), RV(gate_passed), RV(result_file) and the first 20 routers of
         RV(failing) (RV(failing_more) counts the rest). For thousands of routers the whole result is megabytes, more
         than AWX keeps of a task's event (about 700 KB; it then shows nothing of the task).
-      - The file can be the O(baseline) of a later run.
+      - The file can be the O(baseline_file) of a later run.
+    type: path
+    version_added: 0.2.0
+  baseline_file:
+    description:
+      - The file an earlier run wrote with O(dest), as the baseline (see O(baseline)), so that the baseline of
+        thousands of routers never passes through a task's arguments.
     type: path
     version_added: 0.2.0
 notes:
@@ -439,21 +445,21 @@ class VrHealth(CloudStackModule):
 
     def baseline(self) -> t.Any:
         baseline = self.params["baseline"]
-        if isinstance(baseline, str) and os.path.isfile(os.path.expanduser(baseline)):
+        if self.params["baseline_file"]:
             # The file an earlier run wrote with dest.
             try:
-                with open(os.path.expanduser(baseline), encoding="utf-8") as handle:
+                with open(self.params["baseline_file"], encoding="utf-8") as handle:
                     return json.load(handle)
             except (OSError, ValueError) as exc:
-                self.fail("cannot read the baseline file %s: %s; write it again with acs.upgrade.cs_vr_health dest" % (baseline, exc))
+                self.fail("cannot read the baseline file %s: %s; write it with acs.upgrade.cs_vr_health dest" % (self.params["baseline_file"], exc))
         if isinstance(baseline, str):
             # A result passed through a string (an extra var, a file) arrives as JSON text.
             try:
                 return json.loads(baseline)
             except ValueError:
                 self.fail(
-                    "baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list) or the path of the file it wrote "
-                    "with dest, not %r (no such file, and no JSON)" % baseline[:80]
+                    "baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list), not a string that is no JSON; "
+                    "pass the file written with dest as baseline_file"
                 )
         return baseline
 
@@ -698,11 +704,13 @@ def main() -> None:
             enforce={"type": "bool", "default": True},
             report_checks={"type": "str", "choices": ["all", "failed"], "default": "all"},
             dest={"type": "path"},
+            baseline_file={"type": "path"},
             local_checks_dir={"type": "path", "default": "/root/health_checks"},
             local_results_dir={"type": "path", "default": "/root"},
             script_timeout={"type": "int", "default": 60},
         ),
         required_by={"account": "domain"},
+        mutually_exclusive=[("baseline", "baseline_file")],
         supports_check_mode=True,
     )
     for name in ("parallel", "script_timeout", "fresh_timeout"):

@@ -381,12 +381,12 @@ def test_dest_keeps_every_router_in_a_file_and_the_result_small_and_the_file_is_
     assert oct(dest.stat().st_mode & 0o777) == "0o600"
 
     # The file is the baseline of the next gate: the checks that failed before do not fail it again.
-    again = run_module(cs_vr_health, dict(conn(sim), baseline=str(dest), dest=str(tmp_path / "after.json"), ignore=["router_version_check.py"]))
+    again = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(dest), dest=str(tmp_path / "after.json"), ignore=["router_version_check.py"]))
     assert again.get("failed") is not True, again.get("msg")
     assert again["gate_passed"] is True and again["failing"] == {} and again["failing_more"] == 0
 
     enforced = run_module(cs_vr_health, dict(conn(sim), dest=str(tmp_path / "enforced.json"), ignore=["router_version_check.py"]))
     assert enforced["failed"] is True and enforced["msg"].endswith(" and 40 more") and "routers" not in enforced
 
-    missing = run_module(cs_vr_health, dict(conn(sim), baseline=str(tmp_path / "nothing.json")))
-    assert missing["failed"] is True and "no such file" in missing["msg"]
+    missing = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(tmp_path / "nothing.json")))
+    assert missing["failed"] is True and "cannot read the baseline file %s" % (tmp_path / "nothing.json") in missing["msg"]
