@@ -71,7 +71,7 @@ options:
   names_limit:
     description:
       - How many names of failed, unknown and recreated targets, and how many entries of the needs-attention list, the
-        result carries; the rest is counted (RV(stats.failed_more), RV(attention_more)) and listed in the files.
+        result carries; the rest is counted (C(failed_more) in RV(stats), RV(attention_more)) and listed in the files.
     type: int
     default: 20
     version_added: 0.2.0
@@ -112,7 +112,7 @@ files:
   sample: {json: /var/lib/acs-upgrade/report.json, markdown: /var/lib/acs-upgrade/report.md, html: /var/lib/acs-upgrade/report.html}
 outcome:
   description:
-    - Whether the run finished or where and why it stopped - C(status) (as RV(stats.outcome)), C(summary) (one
+    - Whether the run finished or where and why it stopped - C(status) (as C(outcome) in RV(stats)), C(summary) (one
       sentence), C(group) and C(batch) of the last work, and C(reason) (the O(stop_reason), redacted).
   returned: success
   type: dict
