@@ -438,21 +438,48 @@ def _run_outcome(
     return dict(where, status="finished", summary="Finished: %s" % counts, reason=None)
 
 
-def stats(report: dict[str, t.Any]) -> dict[str, t.Any]:
-    """What a job summary (AWX ``set_stats``) shows: outcome, totals, and the names of the targets that failed."""
+# Names of failed, unknown and recreated targets (and entries of the needs-attention list) a module result carries by
+# default; the report files hold them all. An Ansible result is an event of the job: AWX drops event data over about
+# 700 KB and then shows nothing of the task.
+NAMES_LIMIT = 20
+
+
+def stats(report: dict[str, t.Any], limit: int = NAMES_LIMIT) -> dict[str, t.Any]:
+    """What a job summary (AWX ``set_stats``) shows: outcome, totals, and the names of the first ``limit`` targets
+    that failed, have no known outcome or were recreated, with how many more there are (``failed_more``, ...)."""
     names: dict[str, list[str]] = {"failed": [], "unknown": [], "recreated": []}
     for entry in report["attention"]:
         names.get(entry["outcome"], []).extend(entry["names"])
-    return {
+    result = {
         "ms_version": report["ms_version"],
         "outcome": report["outcome"]["status"],
         "groups": len(report["groups"]),
         **report["totals"],
         "paths": report["paths"],
+        "by_path": report["by_path"],
         "duration": report["duration"],
-        "failed_names": names["failed"],
-        "unknown_names": names["unknown"],
-        "recreated_names": names["recreated"],
+    }
+    for outcome, listed in names.items():
+        result["%s_names" % outcome] = listed[:limit]
+        result["%s_more" % outcome] = max(0, len(listed) - limit)
+    return result
+
+
+def _clip(text: str | None, length: int = 300) -> str | None:
+    """A text of a result: an error the API gave may be a page long; the report files keep it whole."""
+    return text if text is None or len(text) <= length else text[: length - 1] + "…"
+
+
+def summary(report: dict[str, t.Any], limit: int = NAMES_LIMIT) -> dict[str, t.Any]:
+    """The module result: the verdict, the totals and the first ``limit`` entries of the needs-attention list (each
+    without the full list of names a collapsed "not run" entry keeps), never the rows: those are in the files."""
+    keys = ("outcome", "kind", "name", "group", "action")
+    attention = [dict({key: entry[key] for key in keys}, detail=_clip(entry["detail"])) for entry in report["attention"][:limit]]
+    return {
+        "outcome": report["outcome"],
+        "stats": stats(report, limit),
+        "attention": attention,
+        "attention_more": max(0, len(report["attention"]) - limit),
     }
 
 

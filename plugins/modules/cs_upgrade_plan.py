@@ -221,12 +221,16 @@ plan:
       type: list
       elements: dict
 excluded:
-  description: Why each system VM or network/VPC left out by O(include) and O(exclude) was left out.
+  description:
+    - Why each system VM or network/VPC left out by O(include) and O(exclude) was left out; with O(output_dir), at most
+      60 lines, the last saying how many more C(plan.txt) lists.
   returned: success
   type: list
   elements: str
 table:
-  description: The plan as aligned text lines, batches then skipped items, and a summary line.
+  description:
+    - The plan as aligned text lines, batches then skipped items, and a summary line; with O(output_dir), at most 60
+      lines, one saying how many more C(plan.txt) holds.
   returned: success
   type: list
   elements: str
@@ -373,7 +377,10 @@ def main() -> None:
         module.fail_json(msg="cannot write the plan to %s: %s" % (output_dir, exc))
     shown = table
     if len(table) > TABLE_LINES:
-        shown = table[: TABLE_LINES - 1] + ["... %d more lines in %s/plan.txt" % (len(table) - TABLE_LINES, output_dir), table[-1]]
+        shown = table[: TABLE_LINES - 2] + ["... %d more lines in %s/plan.txt" % (len(table) - TABLE_LINES + 1, output_dir), table[-1]]
+    shown_excluded = excluded
+    if len(excluded) > TABLE_LINES:
+        shown_excluded = excluded[: TABLE_LINES - 1] + ["... %d more in %s/plan.txt" % (len(excluded) - TABLE_LINES + 1, output_dir)]
     module.exit_json(
         changed=False,
         plan_file=plan_file,
@@ -382,7 +389,7 @@ def main() -> None:
         groups=plan_steps(plan),
         summary=plan["summary"],
         table=shown,
-        excluded=excluded[:TABLE_LINES],
+        excluded=shown_excluded,
     )
 
 

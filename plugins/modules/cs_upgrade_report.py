@@ -10,7 +10,7 @@ module: cs_upgrade_report
 short_description: Write the report of a CloudStack upgrade as JSON, Markdown and one HTML page
 version_added: 0.1.0
 description:
-  - Reads a plan made by M(acs.upgrade.cs_upgrade_plan) and the journal that M(acs.upgrade.cs_upgrade_batch)
+  - Reads a plan made by M(acs.upgrade.cs_upgrade_plan) and the journal that M(acs.upgrade.cs_upgrade_stage)
     keeps, and writes C(report.json), C(report.md) and C(report.html) into O(output_dir).
   - At the top, whether the run finished or where and why it stopped (O(stop_reason)), the totals per path and
     outcome, how long it took, and what needs attention - failed targets with the error and what to do, targets
@@ -21,6 +21,10 @@ description:
     row per system VM, and a timeline of the jobs as an inline SVG (canary batch and health gates marked).
     The remote-access VPN caveat of 4.14 templates is shown once per group with the routers it concerns.
   - Outcomes are V(done), V(recreated), V(failed), V(unknown), V(not_run) and V(skipped).
+  - The result is a summary whatever the size of the fleet - the verdict, the totals per path and outcome, the paths
+    of the files, and the first O(names_limit) names of failed, unknown and recreated targets with how many more
+    there are - an Ansible result is an event of the job, and AWX drops event data over about 700 KB. Every row is
+    in the files.
   - The HTML page is self-contained - inline style, inline SVG and a few lines of inline script (filter box,
     sortable columns) allowed by hash in its Content-Security-Policy, nothing fetched - and prints well.
   - Texts that came from the API are redacted of query strings, so a report never carries a signed URL.
@@ -32,14 +36,16 @@ attributes:
   check_mode:
     support: full
     details:
-      - Writes nothing in check mode and returns the report.
+      - Writes nothing in check mode and returns the summary of the report it would write.
   diff_mode:
     support: none
   idempotent:
     support: full
 options:
   plan:
-    description: The RV(acs.upgrade.cs_upgrade_plan#module:plan) value; or use O(plan_file).
+    description:
+      - The RV(acs.upgrade.cs_upgrade_plan#module:plan) value; or use O(plan_file), which keeps the plan out of the
+        task's arguments (and out of the job's events) on a large fleet.
     type: dict
   plan_file:
     description: Path of C(plan.json) written by M(acs.upgrade.cs_upgrade_plan) with O(acs.upgrade.cs_upgrade_plan#module:output_dir).
@@ -62,6 +68,13 @@ options:
       - Why the run stopped (the message of the task that stopped it); the report then says the run stopped, in which
         group, and why. Empty when the run was not stopped.
     type: str
+  names_limit:
+    description:
+      - How many names of failed, unknown and recreated targets, and how many entries of the needs-attention list, the
+        result carries; the rest is counted (C(failed_more) in RV(stats), RV(attention_more)) and listed in the files.
+    type: int
+    default: 20
+    version_added: 0.2.0
   downtime_dir:
     description:
       - A directory of downtime probe reports (JSON files with the C(container) name and, per service, its
@@ -70,13 +83,13 @@ options:
     type: path
 seealso:
   - module: acs.upgrade.cs_upgrade_plan
-  - module: acs.upgrade.cs_upgrade_batch
+  - module: acs.upgrade.cs_upgrade_stage
 """
 
 EXAMPLES = r"""
 - name: Write the report
   acs.upgrade.cs_upgrade_report:
-    plan: "{{ upgrade_plan.plan }}"
+    plan_file: /var/lib/acs-upgrade/plan.json
     journal: /var/lib/acs-upgrade/journal.jsonl
     output_dir: /var/lib/acs-upgrade/report
   register: upgrade_report
@@ -85,25 +98,58 @@ EXAMPLES = r"""
   ansible.builtin.set_stats:
     data:
       acs_upgrade: "{{ upgrade_report.stats }}"
+
+- name: Show the verdict and where the report is
+  ansible.builtin.debug:
+    msg: "{{ upgrade_report.outcome.summary }}; see {{ upgrade_report.files.html }}"
 """
 
 RETURN = r"""
 files:
-  description: Paths of the files written, by format (C(json), C(markdown), C(html)).
+  description: Paths of the files written (or, in check mode, that would be written), by format (C(json), C(markdown), C(html)).
   returned: success
   type: dict
-report:
-  description: The report (what C(report.json) holds).
+  sample: {json: /var/lib/acs-upgrade/report.json, markdown: /var/lib/acs-upgrade/report.md, html: /var/lib/acs-upgrade/report.html}
+outcome:
+  description:
+    - Whether the run finished or where and why it stopped - C(status) (as C(outcome) in RV(stats)), C(summary) (one
+      sentence), C(group) and C(batch) of the last work, and C(reason) (the O(stop_reason), redacted).
   returned: success
   type: dict
+  sample: {status: stopped, summary: "Stopped in group zone1 (batch 2) because ...", group: zone1, batch: 2, reason: "..."}
 stats:
   description:
     - For a job summary (AWX C(set_stats)) - C(outcome) (V(finished), V(finished_with_failures), V(stopped),
       V(incomplete), V(not_started)), the totals C(done), C(recreated), C(failed), C(unknown), C(not_run), C(skipped),
-      C(groups), C(paths), C(duration) in seconds, C(ms_version), and the names of the targets in C(failed_names),
-      C(unknown_names) and C(recreated_names).
+      C(groups), C(paths) (items per final path), C(by_path) (per path, the totals per outcome), C(duration) in
+      seconds, C(ms_version), the names of the first O(names_limit) targets in C(failed_names), C(unknown_names) and
+      C(recreated_names), and how many more there are in C(failed_more), C(unknown_more) and C(recreated_more).
   returned: success
   type: dict
+  sample:
+    outcome: finished_with_failures
+    done: 9812
+    recreated: 41
+    failed: 23
+    unknown: 0
+    not_run: 0
+    skipped: 124
+    groups: 4
+    paths: {livepatch: 9700, legacy: 176, skip: 124}
+    failed_names: [net-17, net-402]
+    failed_more: 3
+attention:
+  description:
+    - The first O(names_limit) entries of the needs-attention list, each with C(outcome), C(kind), C(name), C(group),
+      C(detail) (shortened to 300 characters; whole in the files) and C(action) (what to do). What was not run is
+      one entry per group.
+  returned: success
+  type: list
+  elements: dict
+attention_more:
+  description: How many entries of the needs-attention list the result leaves out (they are in the files).
+  returned: success
+  type: int
 """
 
 import json
@@ -112,7 +158,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, parse_journal
-from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report, parse_downtime, render_html, render_markdown, stats
+from ansible_collections.acs.upgrade.plugins.module_utils._report import NAMES_LIMIT, build_report, parse_downtime, render_html, render_markdown, summary
 
 
 def write(module: AnsibleModule, path: str, content: str) -> bool:
@@ -160,21 +206,26 @@ def main() -> None:
             "title": {"type": "str", "default": "CloudStack system VM and router upgrade"},
             "stop_reason": {"type": "str"},
             "downtime_dir": {"type": "path"},
+            "names_limit": {"type": "int", "default": NAMES_LIMIT},
         },
         required_one_of=[("plan", "plan_file")],
         mutually_exclusive=[("plan", "plan_file")],
         supports_check_mode=True,
     )
     params = module.params
+    if params["names_limit"] < 0:
+        module.fail_json(msg="names_limit must be 0 or more names, got %d" % params["names_limit"])
     try:
-        if params["plan"] is None:
+        # Read into a local: the module's parameters come back in the result (its invocation), the plan must not.
+        plan = params["plan"]
+        if plan is None:
             with open(params["plan_file"], encoding="utf-8") as handle:
-                params["plan"] = json.load(handle)
+                plan = json.load(handle)
         journal = []
         if os.path.exists(params["journal"]):
             with open(params["journal"], encoding="utf-8") as handle:
                 journal = parse_journal(handle.read())
-        report = build_report(params["plan"], journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
+        report = build_report(plan, journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
     except (OSError, PlanError, KeyError, TypeError, ValueError) as exc:
         module.fail_json(
             msg="cannot build the upgrade report from the plan and the journal %s: %s; fix that entry of the journal, then write the report again"
@@ -191,7 +242,8 @@ def main() -> None:
         changed = any(written)
     except OSError as exc:
         module.fail_json(msg="cannot write the upgrade report into %s: %s; choose another output_dir" % (output_dir, exc))
-    module.exit_json(changed=changed, files=files, report=report, stats=stats(report))
+    # A summary only: the report of 10,000 routers is megabytes, and a result is an event of the job.
+    module.exit_json(changed=changed, files=files, **summary(report, params["names_limit"]))
 
 
 if __name__ == "__main__":

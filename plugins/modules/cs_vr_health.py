@@ -131,8 +131,8 @@ options:
     type: int
   baseline:
     description:
-      - A previous result of this module, registered before the upgrade. Only checks that did not fail in the
-        baseline fail the gate. A check that already failed before is reported in RV(routers[].known_failures).
+      - A previous result of this module, registered before the upgrade; or use O(baseline_file). Only checks that
+        did not fail in the baseline fail the gate. A check that already failed before is reported in RV(routers[].known_failures).
       - Routers are matched by id, then name, then VPC, then guest network, so a router recreated by an upgrade
         is compared with the routers its network or VPC had.
     type: raw
@@ -161,6 +161,21 @@ options:
     description: Seconds one health check script may run (O(source=local)); a script that takes longer fails its check.
     type: int
     default: 60
+  dest:
+    description:
+      - Write the whole result (every router with its checks, the skipped routers, every failing router) to this file
+        (JSON, mode 0600) and return only RV(summary), RV(gate_passed), RV(result_file) and the first 20 routers of
+        RV(failing) (RV(failing_more) counts the rest). For thousands of routers the whole result is megabytes, more
+        than AWX keeps of a task's event (about 700 KB; it then shows nothing of the task).
+      - The file can be the O(baseline_file) of a later run.
+    type: path
+    version_added: 0.2.0
+  baseline_file:
+    description:
+      - The file an earlier run wrote with O(dest), as the baseline (see O(baseline)), so that the baseline of
+        thousands of routers never passes through a task's arguments.
+    type: path
+    version_added: 0.2.0
 notes:
   - O(zone), O(pod), O(cluster), O(domain) and O(account) select the routers to judge only with O(source=api).
   - The gate is read only; C(changed) is always false.
@@ -204,7 +219,7 @@ EXAMPLES = r"""
 RETURN = r"""
 routers:
   description: One entry per judged router.
-  returned: always
+  returned: when O(dest) is not set
   type: list
   elements: dict
   contains:
@@ -287,13 +302,23 @@ routers:
       description: Whether the router passes the gate.
       type: bool
 failing:
-  description: Routers that fail the gate, by name, with the checks (or the error) that fail it.
+  description:
+    - Routers that fail the gate, by name, with the checks (or the error) that fail it; with O(dest), the first 20 by
+      name.
   returned: always
   type: dict
   sample: {"r-12-VM": ["dns_check.py"]}
+failing_more:
+  description: How many failing routers RV(failing) leaves out (they are in the file).
+  returned: when O(dest) is set
+  type: int
+result_file:
+  description: The file the whole result was written to.
+  returned: when O(dest) is set
+  type: str
 skipped:
   description: Routers picked by filters that are not Running, with C(id), C(name), C(state) and C(reason).
-  returned: always
+  returned: when O(dest) is not set
   type: list
   elements: dict
 summary:
@@ -324,6 +349,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._common import (
     SELECTOR_REQUIRED_BY,
     cloudstack_argument_spec,
     selector_argument_spec,
+    write_private_json,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve
 from ansible_collections.acs.upgrade.plugins.module_utils._health import (
@@ -349,6 +375,8 @@ ENABLED_SETTING = "router.health.checks.enabled"
 NAMED_LOOKUP_LIMIT = 20
 # Seconds between reads of routers that wait for their first health check results.
 RESULTS_POLL_INTERVAL = 1.0
+# Failing routers a result with dest names; the file names them all.
+FAILING_SHOWN = 20
 
 
 def disabled_message(evidence: str) -> str:
@@ -384,18 +412,48 @@ class VrHealth(CloudStackModule):
         except HealthError as exc:
             self.fail(str(exc))
         result["changed"] = False
+        message = gate_message(result, FAILING_SHOWN)
+        if self.params["dest"]:
+            result = self.written(result, self.params["dest"])
         if not result["gate_passed"] and self.params["enforce"]:
-            self.fail(gate_message(result), **result)
+            self.fail(message, **result)
         return result
+
+    def written(self, result: dict[str, t.Any], dest: str) -> dict[str, t.Any]:
+        """Write the whole result to ``dest``; what the task returns instead: the verdict, the counts, the first failing."""
+        try:
+            write_private_json(dest, result)
+        except OSError as exc:
+            self.fail("cannot write the health results to %s: %s; choose another dest" % (dest, exc))
+        failing = result["failing"]
+        shown = sorted(failing)[:FAILING_SHOWN]
+        return {
+            "changed": False,
+            "gate_passed": result["gate_passed"],
+            "summary": result["summary"],
+            "failing": {name: failing[name] for name in shown},
+            "failing_more": len(failing) - len(shown),
+            "result_file": dest,
+        }
 
     def baseline(self) -> t.Any:
         baseline = self.params["baseline"]
+        if self.params["baseline_file"]:
+            # The file an earlier run wrote with dest.
+            try:
+                with open(self.params["baseline_file"], encoding="utf-8") as handle:
+                    return json.load(handle)
+            except (OSError, ValueError) as exc:
+                self.fail("cannot read the baseline file %s: %s; write it with acs.upgrade.cs_vr_health dest" % (self.params["baseline_file"], exc))
         if isinstance(baseline, str):
             # A result passed through a string (an extra var, a file) arrives as JSON text.
             try:
                 return json.loads(baseline)
             except ValueError:
-                self.fail("baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list), not a string that is no JSON")
+                self.fail(
+                    "baseline must be a registered result of acs.upgrade.cs_vr_health (a dict with a routers list), not a string that is no JSON; "
+                    "pass the file written with dest as baseline_file"
+                )
         return baseline
 
     # -- source: api -----------------------------------------------------------------------------------------
@@ -634,11 +692,14 @@ def main() -> None:
             baseline={"type": "raw"},
             enforce={"type": "bool", "default": True},
             report_checks={"type": "str", "choices": ["all", "failed"], "default": "all"},
+            dest={"type": "path"},
+            baseline_file={"type": "path"},
             local_checks_dir={"type": "path", "default": "/root/health_checks"},
             local_results_dir={"type": "path", "default": "/root"},
             script_timeout={"type": "int", "default": 60},
         ),
         required_by=SELECTOR_REQUIRED_BY,
+        mutually_exclusive=[("baseline", "baseline_file")],
         supports_check_mode=True,
     )
     for name in ("parallel", "script_timeout", "fresh_timeout"):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 
@@ -365,3 +366,27 @@ def test_thousands_of_routers_take_a_few_calls(acs_sim, run_module, routers):
     assert counts["listRouters"] == math.ceil(routers / 500)
     assert sum(counts.values()) == counts["listRouters"] + 2  # listCapabilities, listConfigurations
     print("\n%d routers (%d Running): %s API calls %s in %.2f s" % (routers, result["summary"]["routers"], sum(counts.values()), counts, elapsed))
+
+
+def test_dest_keeps_every_router_in_a_file_and_the_result_small_and_the_file_is_a_baseline(acs_sim, run_module, tmp_path):
+    sim = acs_sim(generate="zones=1,routers=60,stopped=0,redundant=0,seed=5")
+    sim.inject(kind="health_check_failure", checks=["dns_check.py"])
+    dest = tmp_path / "state" / "health.json"
+    result = run_module(cs_vr_health, dict(conn(sim), enforce=False, dest=str(dest), ignore=["router_version_check.py"]))
+    assert result["gate_passed"] is False and result["result_file"] == str(dest)
+    assert "routers" not in result and "skipped" not in result
+    assert len(result["failing"]) == 20 and result["failing_more"] == 40 and result["summary"]["failed"] == 60
+    written = json.loads(dest.read_text())
+    assert names(written["routers"]) == names(sim.state()["routers"]) and len(written["failing"]) == 60
+    assert oct(dest.stat().st_mode & 0o777) == "0o600"
+
+    # The file is the baseline of the next gate: the checks that failed before do not fail it again.
+    again = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(dest), dest=str(tmp_path / "after.json"), ignore=["router_version_check.py"]))
+    assert again.get("failed") is not True, again.get("msg")
+    assert again["gate_passed"] is True and again["failing"] == {} and again["failing_more"] == 0
+
+    enforced = run_module(cs_vr_health, dict(conn(sim), dest=str(tmp_path / "enforced.json"), ignore=["router_version_check.py"]))
+    assert enforced["failed"] is True and enforced["msg"].endswith(" and 40 more") and "routers" not in enforced
+
+    missing = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(tmp_path / "nothing.json")))
+    assert missing["failed"] is True and "cannot read the baseline file %s" % (tmp_path / "nothing.json") in missing["msg"]

@@ -27,9 +27,19 @@ class Run(t.NamedTuple):
     failures: int
     stdout: str
     stats: dict[str, t.Any]
+    # Every event of the job, as ansible-runner hands them to AWX.
+    events: tuple[dict[str, t.Any], ...] = ()
 
 
-def run_playbook(sim: t.Any, workdir: Path, playbook: str, extravars: dict[str, t.Any], check: bool = False, cancel: t.Callable[[], bool] | None = None) -> Run:
+def run_playbook(
+    sim: t.Any,
+    workdir: Path,
+    playbook: str,
+    extravars: dict[str, t.Any],
+    check: bool = False,
+    cancel: t.Callable[[], bool] | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
     """One ansible-runner job; the keys reach it through the environment, as an AWX credential would inject them."""
     private = workdir / ("runner-%d" % len(list(workdir.glob("runner-*"))))
     private.mkdir(parents=True)
@@ -40,6 +50,7 @@ def run_playbook(sim: t.Any, workdir: Path, playbook: str, extravars: dict[str, 
         "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"],
         "ANSIBLE_PIPELINING": "true",
         "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        **(env or {}),
     }
     result = ansible_runner.run(
         private_data_dir=str(private),
@@ -53,8 +64,9 @@ def run_playbook(sim: t.Any, workdir: Path, playbook: str, extravars: dict[str, 
         cancel_callback=cancel,
     )
     stdout = result.stdout.read()
+    events = tuple(result.events)
     stats: dict[str, t.Any] = {}
-    for event in result.events:
+    for event in events:
         if event.get("event") == "playbook_on_stats":
             stats = event["event_data"].get("artifact_data") or {}
     counts = result.stats or {}
@@ -65,6 +77,7 @@ def run_playbook(sim: t.Any, workdir: Path, playbook: str, extravars: dict[str, 
         sum((counts.get("failures") or {}).values()),
         stdout,
         stats,
+        events,
     )
 
 

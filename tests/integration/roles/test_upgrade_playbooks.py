@@ -164,12 +164,18 @@ def test_plan_playbook_is_a_dry_run(acs_sim, tmp_path):
 def test_health_playbook_fails_on_a_failing_router(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
     # The version check fails on every router before the upgrade: that is what the upgrade is for.
-    healthy = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version_check.py"})
+    asked = {"acs_upgrade_dir": str(tmp_path / "out"), "health_zone": "zone1", "health_ignore": "router_version_check.py"}
+    healthy = run_playbook(sim, tmp_path, "health.yml", asked)
     assert healthy.rc == 0, healthy.stdout[-3000:]
+    # The task carries the counts; every router's checks are in the file.
+    written = json.loads((tmp_path / "out" / "health.json").read_text())
+    zone1 = sorted(router["name"] for router in sim.state()["routers"] if router["zonename"] == "zone1" and router["state"] == "Running")
+    assert sorted(router["name"] for router in written["routers"]) == zone1 and written["summary"]["routers"] == len(zone1)
     network = next(network["id"] for network in sim.state()["networks"] if network["name"] == "acme-web")
     router = next(router["name"] for router in sim.state()["routers"] if router.get("guestnetworkid") == network)
     sim.inject(kind="health_check_failure", object=router, checks=["dns_check.py"])
-    failing = run_playbook(sim, tmp_path, "health.yml", {"health_zone": "zone1", "health_ignore": "router_version_check.py"})
+    failing = run_playbook(sim, tmp_path, "health.yml", asked)
     assert failing.rc != 0
     assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns_check.py" in failing.stdout
+    assert "all results in %s" % (tmp_path / "out" / "health.json") in failing.stdout
     assert sim.jobs() == []

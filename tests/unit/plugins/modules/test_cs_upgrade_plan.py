@@ -71,3 +71,26 @@ def test_excluded_items_are_skipped_in_the_plan_with_the_reason(run_module):
 def test_a_target_that_matches_nothing_fails_and_names_it(run_module):
     result = run_module(cs_upgrade_plan, {"fleet": FLEET, "include": ["net-9"]})
     assert result["failed"] is True and "include entry 'net-9' matches no router" in result["msg"]
+
+
+def test_the_result_of_a_plan_written_to_files_stays_small_whatever_the_fleet(run_module, tmp_path):
+    """3,000 networks, all but one left out: the result lists 60 lines of the table and of the excluded, plan.txt all."""
+    router = dict(FLEET["routers"][0])
+    fleet = dict(
+        FLEET,
+        routers=[dict(router, id="r%d" % index, name="r-%d-VM" % index) for index in range(3000)],
+        units=[{"kind": "network", "id": "n%d" % index, "name": "net-%d" % index, "zoneid": "z1", "routers": ["r%d" % index], "tiers": []}
+               for index in range(3000)],
+    )
+    fleet_file = tmp_path / "fleet.json"
+    fleet_file.write_text(json.dumps(fleet))
+    result = run_module(
+        cs_upgrade_plan,
+        {"fleet_file": str(fleet_file), "output_dir": str(tmp_path), "journal": str(tmp_path / "journal.jsonl"), "include": ["net-0", "s-1-VM"]},
+    )
+    assert result.get("failed") is not True, result
+    assert len(json.dumps(result)) < 30_000
+    text = (tmp_path / "plan.txt").read_text()
+    assert len(result["excluded"]) == 60 and result["excluded"][-1] == "... 2940 more in %s/plan.txt" % tmp_path
+    assert len(result["table"]) == 60 and result["table"][-2] == "... %d more lines in %s/plan.txt" % (len(text.splitlines()) - 59, tmp_path)
+    assert "net-2999" in text and "net-1" in text

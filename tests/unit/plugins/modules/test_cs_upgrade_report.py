@@ -50,11 +50,20 @@ def test_report_files_and_stats(run_module, tmp_path):
         "not_run": 0,
         "skipped": 1,
         "paths": {"livepatch": 2, "skip": 1},
+        "by_path": {
+            "livepatch": {"done": 1, "recreated": 0, "failed": 1, "unknown": 0, "not_run": 0, "skipped": 0},
+            "skip": {"done": 0, "recreated": 0, "failed": 0, "unknown": 0, "not_run": 0, "skipped": 1},
+        },
         "duration": 3.0,
         "failed_names": ["net-<2>"],
+        "failed_more": 0,
         "unknown_names": [],
+        "unknown_more": 0,
         "recreated_names": [],
+        "recreated_more": 0,
     }
+    assert result["files"] == {"json": str(output / "report.json"), "markdown": str(output / "report.md"), "html": str(output / "report.html")}
+    assert "report" not in result
     html = (output / "report.html").read_text()
     # One page with nothing to fetch (no link, src, href, CSS url or import); names escaped; the signed URL of the error redacted.
     assert html.startswith("<!DOCTYPE html>") and not any(marker in html for marker in ("<link", "src=", "href=", "url(", "@import"))
@@ -74,7 +83,7 @@ def test_check_mode_writes_nothing(run_module, tmp_path):
     assert result["stats"]["not_run"] == 2
     # A dry run: the report says nothing ran yet, not that a run stopped or skipped anything.
     assert result["stats"]["outcome"] == "not_started"
-    assert [entry["action"] for entry in result["report"]["attention"] if entry["outcome"] == "not_run"] == [
+    assert [entry["action"] for entry in result["attention"] if entry["outcome"] == "not_run"] == [
         "nothing ran yet (a dry run, or a run that has not started): run the upgrade"
     ]
     assert not (tmp_path / "report").exists()
@@ -98,12 +107,13 @@ def test_stop_reason_and_downtime_probe_reports(run_module, tmp_path):
          "downtime_dir": str(probes)},
     )
     assert result["stats"]["outcome"] == "stopped"
-    assert result["report"]["outcome"]["summary"] == "Stopped in group zone-a (batch 1) because batch 1 livepatch: the run stops: on_failure is stop"
-    row = result["report"]["groups"][0]["units"][0]["vms"][0]
+    assert result["outcome"]["summary"] == "Stopped in group zone-a (batch 1) because batch 1 livepatch: the run stops: on_failure is stop"
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    row = report["groups"][0]["units"][0]["vms"][0]
     assert (row["name"], row["downtime"], row["downtime_services"]) == ("r-1-VM", 0.34, {"dns": 0.21, "http": 0.34})
     assert "0.34 s" in (tmp_path / "report" / "report.html").read_text()
     # net-<2> was planned but never ran: it needs attention, because the run stopped before it.
-    assert [(entry["name"], entry["outcome"]) for entry in result["report"]["attention"]] == [("net-<2>", "not_run"), ("net-3", "skipped")]
+    assert [(entry["name"], entry["outcome"]) for entry in result["attention"]] == [("net-<2>", "not_run"), ("net-3", "skipped")]
 
 
 def test_a_hand_edited_journal_with_a_bad_value_fails_with_the_journal_named(run_module, tmp_path):
@@ -113,3 +123,47 @@ def test_a_hand_edited_journal_with_a_bad_value_fails_with_the_journal_named(run
     result = run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(tmp_path / "report")})
     assert result["failed"] and str(journal) in result["msg"] and "three" in result["msg"]
     assert not (tmp_path / "report").exists()
+
+
+def _large_fleet(networks: int) -> dict:
+    routers = [dict(ROUTER, id="r%d" % index, name="r-%d-VM" % index) for index in range(networks)]
+    units = [
+        {"kind": "network", "id": "n%d" % index, "name": "net-%d" % index, "zoneid": "z1", "routers": ["r%d" % index], "tiers": []} for index in range(networks)
+    ]
+    return dict(FLEET, routers=routers, units=units)
+
+
+def test_the_result_of_a_large_fleet_is_a_summary_and_the_files_hold_every_target(run_module, tmp_path):
+    """3,000 networks, a third failed with a long error: the result stays a few KB (an event of an AWX job), the files list all."""
+    plan = build_plan(_large_fleet(3000), canary_size=0)
+    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc).isoformat()
+    long_error = "patch script exited 1: " + "x" * 2000
+    entries = [
+        dict(key=item["key"], name=item["name"], ms_version="4.18.0.0", batch=item["batch"], path="livepatch", time=now, duration=2.0,
+             **({"status": "failed", "error": long_error} if index % 3 == 0 else {"status": "done", "changed": True}))
+        for index, item in enumerate(plan["items"])
+    ]
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    output = tmp_path / "report"
+
+    result = run_module(cs_upgrade_report, {"plan_file": str(plan_file), "journal": str(journal), "output_dir": str(output), "names_limit": 5})
+    assert len(json.dumps(result)) < 10_000
+    stats = result["stats"]
+    assert (stats["done"], stats["failed"], stats["outcome"]) == (2000, 1000, "finished_with_failures")
+    assert stats["by_path"]["livepatch"]["failed"] == 1000
+    assert stats["failed_names"] == ["net-0", "net-3", "net-6", "net-9", "net-12"] and stats["failed_more"] == 995
+    assert len(result["attention"]) == 5 and result["attention_more"] == 995
+    assert all(len(entry["detail"]) <= 300 for entry in result["attention"])
+    report = json.loads((output / "report.json").read_text())
+    assert sum(len(group["units"]) for group in report["groups"]) == 3000
+    assert len(report["attention"]) == 1000 and long_error in json.dumps(report)
+    assert "net-2997" in (output / "report.html").read_text() and "net-2997" in (output / "report.md").read_text()
+
+    assert run_module(cs_upgrade_report, {"plan_file": str(plan_file), "journal": str(journal), "output_dir": str(output), "names_limit": 0})["stats"][
+        "failed_names"
+    ] == []
+    refused = run_module(cs_upgrade_report, {"plan_file": str(plan_file), "journal": str(journal), "output_dir": str(tmp_path / "other"), "names_limit": -1})
+    assert refused["failed"] and "names_limit" in refused["msg"] and not (tmp_path / "other").exists()
