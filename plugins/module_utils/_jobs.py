@@ -43,7 +43,7 @@ LIST_MARGIN = 10
 LIST_PAGES = 2
 # Ends a round should see when the window is full: more means fewer reads per job, a slot waiting longer for its
 # successor. A freed slot waits half a round on average, that is ENDS_PER_ROUND / (2 * parallel) of a job's duration.
-ENDS_PER_ROUND = 3.0
+ENDS_PER_ROUND = 2.0
 
 
 @dataclass
@@ -208,8 +208,9 @@ class JobRunner:
                 self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
                 if not in_flight:
                     break
+                # The pause runs from the last read: judging what ended and submitting the next jobs is part of it.
                 now = self._clock()
-                self._sleep(max(0.0, min(interval, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
+                self._sleep(max(0.0, min(last_round + interval - now, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
                 since = self._since(in_flight)
                 finished_any = self._poll(in_flight, since)
                 # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.

@@ -67,7 +67,7 @@ def argument_specs() -> dict[str, dict]:
                     if not action.startswith("acs.upgrade.cs_") or not isinstance(args, dict):
                         continue
                     module = action.rsplit(".", 1)[1]
-                    options = yaml.safe_load(_documentation(module))["options"]
+                    options = _options(module)
                     for option, value in args.items():
                         for variable in _VARIABLE.findall(str(value)):
                             if option in options:
@@ -78,6 +78,21 @@ def argument_specs() -> dict[str, dict]:
 def _documentation(module: str) -> str:
     text = (REPO / "plugins" / "modules" / ("%s.py" % module)).read_text()
     return text.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0]
+
+
+def _options(module: str) -> dict:
+    """The module's options, with those of the collection's doc fragments it extends (as ansible-doc shows them)."""
+    doc = yaml.safe_load(_documentation(module))
+    options = dict(doc.get("options") or {})
+    for fragment in doc.get("extends_documentation_fragment") or []:
+        namespace, name = fragment.rsplit(".", 1) if fragment.count(".") == 3 else (fragment, "DOCUMENTATION")
+        if not namespace.startswith("acs.upgrade."):
+            continue
+        text = (REPO / "plugins" / "doc_fragments" / ("%s.py" % namespace.split(".")[2])).read_text()
+        attribute = "DOCUMENTATION" if name == "DOCUMENTATION" else name.upper()
+        part = text.split("%s = r\"\"\"" % attribute, 1)[1].split('"""', 1)[0]
+        options.update(yaml.safe_load(part).get("options") or {})
+    return options
 
 
 def test_credential_type_injects_the_connection_as_environment_and_the_database_as_extra_vars():
