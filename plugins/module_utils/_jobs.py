@@ -259,47 +259,48 @@ class JobRunner:
         # The rate seen with this many jobs in flight; fewer in flight (the end of a stage) end less often.
         return max(self.first_poll, min(self.poll_interval, wanted / self.end_rate))
 
-    def _measure_list(self) -> None:
-        """How long the server's job list of today is before this run submits: its jobs come after that index."""
-        self._list_from = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=LIST_MARGIN)
+    def _measure_list(self, since: datetime.datetime | None = None) -> None:
+        """How long the server's job list of the day of ``since`` is now: the jobs submitted after come after that index.
+
+        Before the first submit ``since`` is now (less the margin for the server's clock); when that read failed, the
+        next round measures again from its oldest job in flight, so one failed read does not cost the whole run.
+        """
+        self._list_from = since or datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=LIST_MARGIN)
         try:
-            _jobs, self._list_length = self.client.jobs_page(self._list_from, 1, 1, attempts=POLL_ATTEMPTS)
             self.poll_calls += 1
+            _jobs, self._list_length = self.client.jobs_page(self._list_from, 1, 1, attempts=POLL_ATTEMPTS)
         except (CloudStackError, AttributeError):
             self._list_length = None
 
     def _list(self, in_flight: dict[str, JobOutcome]) -> dict[str, dict[str, t.Any]]:
         """The jobs in flight that the pages of the job list holding them show (one page in a steady window).
 
-        A job seen gets its exact index; one not seen is read by itself (``queryAsyncJobResult``) by the caller.
+        A job seen gets its exact index; one not seen (further back than the pages worth reading, or not in the list:
+        a server clock behind by more than the margin) is read by itself (``queryAsyncJobResult``) by the caller.
         """
         limit = max(1, int(getattr(self.client, "page_size", 500) or 500))
-        if self._list_length is None or self._list_from is None:
-            return self._list_day(in_flight)
+        if self._list_length is None:
+            self._measure_list(self._since(in_flight))
+            if self._list_length is None:
+                raise CloudStackError("listAsyncJobs", 0, "the job list could not be read; each job is read by itself this round")
         end = self._list_length
-        known = [outcome.position for outcome in in_flight.values() if outcome.position is not None and outcome.position >= end - LIST_PAGES * limit]
-        start = min(known) if known else max(0, end - len(in_flight))
+        known = sorted(outcome.position for outcome in in_flight.values() if outcome.position is not None and outcome.position >= end - LIST_PAGES * limit)
+        start = _cheapest_start(known, end, limit) if known else max(0, end - len(in_flight))
         seen: dict[str, dict[str, t.Any]] = {}
         read_to = None
         for page, size in _cover(start, max(end, start + 1), limit):
-            jobs, length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
             self.poll_calls += 1
+            jobs, length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
             self._locate(jobs, (page - 1) * size, in_flight, seen)
             self._list_length, read_to = length, (page - 1) * size + len(jobs)
         # Jobs created meanwhile by others push the newest of ours past the page read: one more page covers them.
         missing = [outcome for jobid, outcome in in_flight.items() if jobid not in seen and (outcome.position or 0) >= start]
         if missing and read_to is not None and self._list_length > read_to:
             for page, size in _cover(read_to, self._list_length, limit)[:1]:
-                jobs, self._list_length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
                 self.poll_calls += 1
+                jobs, self._list_length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
                 self._locate(jobs, (page - 1) * size, in_flight, seen)
         return seen
-
-    def _list_day(self, in_flight: dict[str, JobOutcome]) -> dict[str, dict[str, t.Any]]:
-        """Without a known list length (its first read failed): the whole list from the oldest job in flight, paged."""
-        self.poll_calls += 1
-        listed = self.client.jobs_since(self._since(in_flight), attempts=POLL_ATTEMPTS)
-        return {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}
 
     @staticmethod
     def _locate(jobs: list[dict[str, t.Any]], first: int, in_flight: dict[str, JobOutcome], seen: dict[str, dict[str, t.Any]]) -> None:
@@ -383,6 +384,24 @@ class JobRunner:
         if outcome.status != "succeeded":
             outcome.errortext = outcome.result.get("errortext") or "job %s ended with jobstatus %s" % (outcome.jobid, status)
         return True
+
+
+def _cheapest_start(known: list[int], end: int, limit: int) -> int:
+    """Where a round starts reading the job list, given the sorted indexes of its jobs in flight.
+
+    Reading from the oldest job costs pages holding every job created since (one long job among short ones would
+    make each round read hundreds of others); leaving the oldest few out costs one ``queryAsyncJobResult`` each. A
+    call counts 1, and each row read 4 / ``limit`` (a full page costs as much as five calls: every row is a job with its
+    result, read from a join view).
+    """
+    best: tuple[float, int] | None = None
+    for skipped, start in enumerate(known):
+        if skipped and start == known[skipped - 1]:
+            continue
+        cost = skipped + sum(1 + 4.0 * size / limit for _page, size in _cover(start, max(end, start + 1), limit))
+        if best is None or cost < best[0]:
+            best = (cost, start)
+    return best[1] if best is not None else end
 
 
 def _cover(start: int, end: int, limit: int) -> list[tuple[int, int]]:

@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient, CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.modules import cs_fleet_info
+from acs_sim.topology import generate as generate_topology
 
 MUTATING = ("patchSystemVm", "restartNetwork", "restartVPC", "rebootRouter", "destroySystemVm")
 
@@ -302,3 +304,93 @@ def test_fleet_info_reads_routers_with_their_cluster(sim, run_module):
     hosts = {host["id"]: host["clusterid"] for host in fleet["hosts"]}
     assert all(router["clusterid"] == hosts[router["hostid"]] for router in fleet["routers"] if router["hostid"])
     assert {unit["kind"] for unit in fleet["units"]} == {"network", "vpc"}
+
+
+def _day_of_jobs(sim, client, count):
+    """A day's job list that already holds ``count`` finished jobs before the run under test."""
+    networks = [net for net in sim.state()["networks"] if net.get("zoneid")]
+    earlier = networks[:count]
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    assert {outcome.status for outcome in runner.run(restart_tasks(client, earlier))} == {"succeeded"}
+    return networks[count:]
+
+
+def _real_ends(sim):
+    return {job["jobid"]: job for job in sim.jobs()}
+
+
+def test_waiter_whose_first_read_of_the_job_list_fails_still_reads_only_the_page_of_its_jobs(acs_sim):
+    """A 503 on the first listAsyncJobs (its retry too) must not make every later round read the whole day's list
+    (listAsyncJobs reads startdate to the day, QueryManagerImpl.searchForAsyncJobsInternal, 4.18.0.0)."""
+    sim = acs_sim(generate="zones=1,routers=1200,redundant=0,seed=3", time_factor=0.002)
+    client = make_client(sim)
+    later = _day_of_jobs(sim, client, 700)[:300]
+    before = len(sim.calls("listAsyncJobs"))
+    sim.inject(kind="http_error", api="listAsyncJobs", status=503, count=2)
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    outcomes = runner.run(restart_tasks(client, later))
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    lists = sim.calls("listAsyncJobs")[before + 2:]
+    assert lists
+    rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
+    # The whole day is 700 + 300 jobs: reading it every round is a thousand rows a round, thirty a job here.
+    assert rows / len(later) <= 10, "%d rows of the job list read for %d jobs" % (rows, len(later))
+
+
+def test_waiter_follows_its_jobs_while_other_accounts_create_jobs_in_the_same_list(acs_sim):
+    """The admin lists with listall=true, so the jobs of other accounts created during the run come between its own
+    (ListAsyncJobsCmd, QueryManagerImpl.searchForAsyncJobsInternal, 4.18.0.0): every job is still followed to its
+    real end, and no job is declared ended before the server ended it."""
+    sim = acs_sim(generate="zones=1,routers=1200,redundant=0,seed=3", time_factor=0.002)
+    client = make_client(sim)
+    user = make_client(sim, role="user")
+    theirs = user.list("listNetworks", "network", listall=True)
+    assert len(theirs) >= 20
+    mine = [net for net in _day_of_jobs(sim, client, 300) if net["id"] not in {n["id"] for n in theirs}][:300]
+    stop = threading.Event()
+
+    def others():
+        while not stop.is_set():
+            for net in theirs:
+                if stop.is_set():
+                    return
+                try:
+                    user.submit("restartNetwork", id=net["id"], livepatch=True, cleanup=False)
+                except CloudStackError:
+                    pass  # the network is busy with its previous restart
+
+    thread = threading.Thread(target=others, daemon=True)
+    thread.start()
+    try:
+        runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+        outcomes = runner.run(restart_tasks(client, mine))
+    finally:
+        stop.set()
+        thread.join()
+    ends = _real_ends(sim)
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    for outcome in outcomes:
+        assert ends[outcome.jobid]["jobstatus"] == 1
+    mine_jobs = {o.jobid for o in outcomes}
+    assert len([jobid for jobid in ends if jobid not in mine_jobs]) > 300 + 100, "other accounts created jobs during the run"
+    assert runner.poll_calls / len(mine) <= 1.0
+
+
+def test_waiter_with_one_long_job_reads_it_by_itself_not_pages_of_the_jobs_between(acs_sim):
+    """One job far longer than the rest (a cleanup restart among live patches) must not make every round read all the
+    jobs created since it (listAsyncJobs lists in creation order, QueryManagerImpl.searchForAsyncJobsInternal, 4.18.0.0)."""
+    topology = generate_topology("zones=1,routers=800,redundant=0,seed=3")
+    topology["jobs"] = {"durations": {"livepatch_router": [100, 200], "router_deploy": [2000, 2000]}}
+    sim = acs_sim(topology, time_factor=0.002)
+    client = make_client(sim)
+    networks = _day_of_jobs(sim, client, 100)[:500]
+    before = len(sim.calls("listAsyncJobs"))
+    slow = networks[0]
+    tasks = [JobTask(key=slow["name"], submit=lambda: client.submit("restartNetwork", id=slow["id"], cleanup=True))] + restart_tasks(client, networks[1:])
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    outcomes = runner.run(tasks)
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    lists = sim.calls("listAsyncJobs")[before:]
+    rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
+    # Reading from the long job on is some 400 rows a round: 77 a job here, against 10 when it is read by itself.
+    assert rows / len(tasks) <= 15, "%d rows of the job list read for %d jobs" % (rows, len(tasks))
