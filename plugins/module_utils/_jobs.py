@@ -287,6 +287,7 @@ class JobRunner:
         known = sorted(outcome.position for outcome in in_flight.values() if outcome.position is not None and outcome.position >= end - LIST_PAGES * limit)
         start = _cheapest_start(known, end, limit) if known else max(0, end - len(in_flight))
         seen: dict[str, dict[str, t.Any]] = {}
+        before = {jobid: outcome.position for jobid, outcome in in_flight.items()}
         read_to = None
         for page, size in _cover(start, max(end, start + 1), limit):
             self.poll_calls += 1
@@ -300,6 +301,15 @@ class JobRunner:
                 self.poll_calls += 1
                 jobs, self._list_length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
                 self._locate(jobs, (page - 1) * size, in_flight, seen)
+        # Finished jobs expire from the head of the list (AsyncJobManagerImpl's collector, job.expire.minutes): the list
+        # is shorter than it was, the jobs seen moved down, and so did the ones not seen (this round reads those by
+        # themselves; without the shift, every round would until they end).
+        moved = (before[jobid] - in_flight[jobid].position for jobid in seen if before[jobid] is not None)
+        shift = max(end - self._list_length, *moved, 0)  # type: ignore[operator]
+        if shift > 0:
+            for jobid, outcome in in_flight.items():
+                if jobid not in seen and outcome.position is not None:
+                    outcome.position = max(0, outcome.position - shift)
         return seen
 
     @staticmethod

@@ -218,8 +218,8 @@ def test_waiter_reads_the_page_of_the_day_that_holds_its_jobs_not_the_whole_day(
     runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
     outcomes = runner.run(restart_tasks(client, later))
     assert {outcome.status for outcome in outcomes} == {"succeeded"}
-    lists = sim.calls("listAsyncJobs")[before["listAsyncJobs"]:]
-    queries = sim.calls("queryAsyncJobResult")[before["queryAsyncJobResult"]:]
+    lists = sim.calls("listAsyncJobs")[before["listAsyncJobs"] :]
+    queries = sim.calls("queryAsyncJobResult")[before["queryAsyncJobResult"] :]
     # Not one page of 500 after another through the 700 earlier jobs: the pages read hold the window of 50 and little more.
     assert lists and max(int(call["params"].get("pagesize", 500)) for call in lists) <= 150
     assert all(int(call["params"]["page"]) > 1 for call in lists[1:]), "every round after the first must start past the earlier jobs"
@@ -330,7 +330,7 @@ def test_waiter_whose_first_read_of_the_job_list_fails_still_reads_only_the_page
     runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
     outcomes = runner.run(restart_tasks(client, later))
     assert {outcome.status for outcome in outcomes} == {"succeeded"}
-    lists = sim.calls("listAsyncJobs")[before + 2:]
+    lists = sim.calls("listAsyncJobs")[before + 2 :]
     assert lists
     rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
     # The whole day is 700 + 300 jobs: reading it every round is a thousand rows a round, thirty a job here.
@@ -394,3 +394,42 @@ def test_waiter_with_one_long_job_reads_it_by_itself_not_pages_of_the_jobs_betwe
     rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
     # Reading from the long job on is some 400 rows a round: 77 a job here, against 10 when it is read by itself.
     assert rows / len(tasks) <= 15, "%d rows of the job list read for %d jobs" % (rows, len(tasks))
+
+
+def test_waiter_follows_its_jobs_when_older_jobs_expire_from_the_list_during_the_run(acs_sim):
+    """AsyncJobManagerImpl's garbage collector (4.18.0.0) expunges finished jobs older than job.expire.minutes, so the
+    list's indexes shift down during a run: every job is still followed to its real end, at a low cost per job."""
+    topology = generate_topology("zones=1,routers=1200,redundant=0,seed=3")
+    topology["jobs"] = {"durations": {"livepatch_router": [100, 200]}}
+    sim = acs_sim(topology, time_factor=0.002)
+    client = make_client(sim)
+    later = _day_of_jobs(sim, client, 600)[:400]
+    expired = [job["jobid"] for job in sim.jobs()]
+    manager = sim.cloud.jobs
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    done = threading.Event()
+
+    def collector():
+        # The collector's rounds expunge whatever expired since the last one: here half of the earlier jobs, twice.
+        for start in range(0, len(expired), 300):
+            if done.wait(0.5):
+                return
+            with manager._lock:
+                for jobid in expired[start : start + 300]:
+                    manager.jobs.pop(jobid, None)
+
+    thread = threading.Thread(target=collector, daemon=True)
+    before = {command: len(sim.calls(command)) for command in ("listAsyncJobs", "queryAsyncJobResult")}
+    thread.start()
+    try:
+        outcomes = runner.run(restart_tasks(client, later))
+    finally:
+        done.set()
+        thread.join()
+    ends = _real_ends(sim)
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    assert all(ends[outcome.jobid]["jobstatus"] == 1 for outcome in outcomes)
+    assert len(ends) < 600 + 400, "older jobs left the list during the run"
+    calls = sum(len(sim.calls(command)) - count for command, count in before.items())
+    # Each expunge costs one round of reads of the jobs in flight by themselves, not one per round to their end (0.9 a job).
+    assert calls / len(later) <= 0.6
