@@ -41,6 +41,9 @@ LIST_THRESHOLD = 4
 LIST_MARGIN = 10
 # Pages of the job list a round reads at most to find the jobs in flight; a job further back is read by itself.
 LIST_PAGES = 2
+# Rounds at the longest pause a job past its time waits for a read of its state that succeeds, before it is reported
+# timed out without one (the API stays down).
+UNREAD_ROUNDS = 2
 # Ends a round should see when the window is full: more means fewer reads per job, a slot waiting longer for its
 # successor. A freed slot waits half a round on average, that is ENDS_PER_ROUND / (2 * parallel) of a job's duration.
 ENDS_PER_ROUND = 3.0
@@ -209,7 +212,9 @@ class JobRunner:
                 if not in_flight:
                     break
                 now = self._clock()
-                self._sleep(max(0.0, min(interval, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
+                # Up to the next job's time (a job past it whose state could not be read waits the pause, not a busy loop).
+                coming = [outcome.due - now for outcome in in_flight.values() if outcome.due > now]  # type: ignore[operator]
+                self._sleep(max(0.0, min([interval] + coming)))
                 since = self._since(in_flight)
                 finished_any = self._poll(in_flight, since)
                 # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
@@ -223,6 +228,11 @@ class JobRunner:
                         outcome.status = "timed_out"
                         limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
                         outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
+                    elif outcome.status == "pending" and now >= outcome.due + UNREAD_ROUNDS * self.poll_interval:  # type: ignore[operator]
+                        # Every read since its time was up failed: the run does not wait on the API for ever.
+                        outcome.status = "timed_out"
+                        limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
+                        outcome.errortext = "job %s: its state could not be read after %s; it may have ended or still run" % (jobid, limit)
                     if outcome.status != "pending":
                         outcome.finished, outcome.finished_at = now, _wall_clock()
                         del in_flight[jobid]
@@ -359,27 +369,29 @@ class JobRunner:
     def _poll(self, in_flight: dict[str, JobOutcome], since: datetime.datetime) -> bool:
         """Read the state of every job in flight; True when at least one ended."""
         seen: dict[str, dict[str, t.Any]] = {}
+        # ``read_at`` is when the last read that returned the job's state began: a failed read is not one.
         if len(in_flight) >= LIST_THRESHOLD:
             started = self._clock()
-            for outcome in in_flight.values():
-                outcome.read_at = started
             try:
                 seen = self._list(in_flight)
             except CloudStackError:
                 seen = {}  # fall back to one query per job below
+            for jobid in seen:
+                in_flight[jobid].read_at = started
         finished = False
         for jobid, outcome in in_flight.items():
             job = seen.get(jobid)
             if job is None:
                 self.poll_calls += 1
-                outcome.read_at = self._clock()
+                started = self._clock()
                 try:
                     job = self.client.query_job(jobid, attempts=POLL_ATTEMPTS)
                 except CloudStackError as exc:
                     if exc.status in (431, 530) and "job" in exc.errortext.lower():
-                        outcome.status, outcome.errortext = "failed", exc.message
+                        outcome.status, outcome.errortext, outcome.read_at = "failed", exc.message, started
                         finished = True
                     continue  # transient trouble: the client already retried; ask again next round
+                outcome.read_at = started
             finished |= self._record(outcome, job)
         return finished
 

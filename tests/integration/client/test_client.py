@@ -433,3 +433,31 @@ def test_waiter_follows_its_jobs_when_older_jobs_expire_from_the_list_during_the
     calls = sum(len(sim.calls(command)) - count for command, count in before.items())
     # Each expunge costs one round of reads of the jobs in flight by themselves, not one per round to their end (0.9 a job).
     assert calls / len(later) <= 0.6
+
+
+@pytest.mark.parametrize("jobs", [1, 6])
+def test_waiter_does_not_time_out_a_job_whose_state_it_could_not_read(acs_sim, jobs):
+    """A job is declared timed out only from a state read after its time was up: reads that failed (503 on
+    queryAsyncJobResult and listAsyncJobs, as a proxy in front of the management server answers) are no such read,
+    and the job that ended meanwhile is reported as it ended."""
+    sim = acs_sim(generate="zones=1,routers=10,redundant=0,seed=3", time_factor=0.001)
+    client = make_client(sim)
+    networks = [net for net in sim.state()["networks"] if net.get("zoneid")][:jobs]
+    sim.inject(kind="http_error", api="queryAsyncJobResult", status=503, count=4 * jobs)
+    sim.inject(kind="http_error", api="listAsyncJobs", status=503, count=4)
+    outcomes = JobRunner(client, parallel=10, poll_interval=0.3, job_timeout=0.1, deadline=60).run(restart_tasks(client, networks))
+    ends = _real_ends(sim)
+    assert [outcome.status for outcome in outcomes] == ["succeeded"] * jobs
+    assert all(ends[outcome.jobid]["jobstatus"] == 1 for outcome in outcomes)
+
+
+def test_waiter_gives_up_on_a_job_whose_state_stays_unreadable_past_its_time(sim):
+    """Reads failing for good (503) cannot keep the run waiting: two rounds at the longest pause after its time was
+    up, the job is reported timed out, saying its state could not be read."""
+    client = make_client(sim)
+    vm = first(sim, "systemvms")
+    sim.inject(kind="http_error", api="queryAsyncJobResult", status=503)
+    outcome = JobRunner(client, poll_interval=0.1, job_timeout=0.3, deadline=30).run(patch_tasks(client, [vm]))[0]
+    assert outcome.status == "timed_out"
+    assert "could not be read" in outcome.errortext
+    assert len(sim.calls("queryAsyncJobResult")) < 40
