@@ -11,7 +11,8 @@ rounds follows the rate at which jobs end, so that a round sees a few ends (few 
 waits a small part of a job's duration for its successor; it stays between a short first wait and
 ``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait is unbounded; the clock runs
 through the requests too (a slow API does not stretch a deadline by a round of reads), and a job is declared
-timed out only from a state read after its time was up.
+timed out only from a state read after its time was up (or when every read of it failed for UNREAD_ROUNDS pauses
+of ``poll_interval`` after that).
 """
 
 from __future__ import annotations
@@ -215,12 +216,11 @@ class JobRunner:
                 # Up to the next job's time (a job past it whose state could not be read waits the pause, not a busy loop).
                 coming = [outcome.due - now for outcome in in_flight.values() if outcome.due > now]  # type: ignore[operator]
                 self._sleep(max(0.0, min([interval] + coming)))
-                since = self._since(in_flight)
-                finished_any = self._poll(in_flight, since)
+                finished_any = self._poll(in_flight)
                 # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
                 overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
                 if overdue:
-                    finished_any |= self._poll(overdue, since)
+                    finished_any |= self._poll(overdue)
                 now = self._clock()
                 ended = []
                 for jobid, outcome in list(in_flight.items()):
@@ -366,7 +366,7 @@ class JobRunner:
             outcomes.extend(added_outcome for _task, added_outcome in added)
         return added
 
-    def _poll(self, in_flight: dict[str, JobOutcome], since: datetime.datetime) -> bool:
+    def _poll(self, in_flight: dict[str, JobOutcome]) -> bool:
         """Read the state of every job in flight; True when at least one ended."""
         seen: dict[str, dict[str, t.Any]] = {}
         # ``read_at`` is when the last read that returned the job's state began: a failed read is not one.
