@@ -11,7 +11,8 @@ rounds follows the rate at which jobs end, so that a round sees a few ends (few 
 waits a small part of a job's duration for its successor; it stays between a short first wait and
 ``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait is unbounded; the clock runs
 through the requests too (a slow API does not stretch a deadline by a round of reads), and a job is declared
-timed out only from a state read after its time was up.
+timed out only from a state read after its time was up (or when every read of it failed for UNREAD_ROUNDS pauses
+of ``poll_interval`` after that).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ LIST_THRESHOLD = 4
 LIST_MARGIN = 10
 # Pages of the job list a round reads at most to find the jobs in flight; a job further back is read by itself.
 LIST_PAGES = 2
+# Rounds at the longest pause a job past its time waits for a read of its state that succeeds, before it is reported
+# timed out without one (the API stays down).
+UNREAD_ROUNDS = 2
 # Ends a round should see when the window is full: more means fewer reads per job, a slot waiting longer for its
 # successor. A freed slot waits half a round on average, that is ENDS_PER_ROUND / (2 * parallel) of a job's duration.
 ENDS_PER_ROUND = 2.0
@@ -210,13 +214,14 @@ class JobRunner:
                     break
                 # The pause runs from the last read: judging what ended and submitting the next jobs is part of it.
                 now = self._clock()
-                self._sleep(max(0.0, min(last_round + interval - now, min(outcome.due for outcome in in_flight.values()) - now)))  # type: ignore[type-var]
-                since = self._since(in_flight)
-                finished_any = self._poll(in_flight, since)
+                # Up to the next job's time (a job past it whose state could not be read waits the pause, not a busy loop).
+                coming = [outcome.due - now for outcome in in_flight.values() if outcome.due > now]  # type: ignore[operator]
+                self._sleep(max(0.0, min([last_round + interval - now] + coming)))
+                finished_any = self._poll(in_flight)
                 # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
                 overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
                 if overdue:
-                    finished_any |= self._poll(overdue, since)
+                    finished_any |= self._poll(overdue)
                 now = self._clock()
                 ended = []
                 for jobid, outcome in list(in_flight.items()):
@@ -224,6 +229,11 @@ class JobRunner:
                         outcome.status = "timed_out"
                         limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
                         outcome.errortext = "job %s still running after %s; it may still finish on the management server" % (jobid, limit)
+                    elif outcome.status == "pending" and now >= outcome.due + UNREAD_ROUNDS * self.poll_interval:  # type: ignore[operator]
+                        # Every read since its time was up failed: the run does not wait on the API for ever.
+                        outcome.status = "timed_out"
+                        limit = "the run deadline of %ss" % self.deadline if outcome.due >= end_of_run else "the job timeout of %ss" % self.job_timeout
+                        outcome.errortext = "job %s: its state could not be read after %s; it may have ended or still run" % (jobid, limit)
                     if outcome.status != "pending":
                         outcome.finished, outcome.finished_at = now, _wall_clock()
                         del in_flight[jobid]
@@ -260,47 +270,58 @@ class JobRunner:
         # The rate seen with this many jobs in flight; fewer in flight (the end of a stage) end less often.
         return max(self.first_poll, min(self.poll_interval, wanted / self.end_rate))
 
-    def _measure_list(self) -> None:
-        """How long the server's job list of today is before this run submits: its jobs come after that index."""
-        self._list_from = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=LIST_MARGIN)
+    def _measure_list(self, since: datetime.datetime | None = None) -> None:
+        """How long the server's job list of the day of ``since`` is now: the jobs submitted after come after that index.
+
+        Before the first submit ``since`` is now (less the margin for the server's clock); when that read failed, the
+        next round measures again from its oldest job in flight, so one failed read does not cost the whole run.
+        """
+        self._list_from = since or datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=LIST_MARGIN)
         try:
-            _jobs, self._list_length = self.client.jobs_page(self._list_from, 1, 1, attempts=POLL_ATTEMPTS)
             self.poll_calls += 1
+            _jobs, self._list_length = self.client.jobs_page(self._list_from, 1, 1, attempts=POLL_ATTEMPTS)
         except (CloudStackError, AttributeError):
             self._list_length = None
 
     def _list(self, in_flight: dict[str, JobOutcome]) -> dict[str, dict[str, t.Any]]:
         """The jobs in flight that the pages of the job list holding them show (one page in a steady window).
 
-        A job seen gets its exact index; one not seen is read by itself (``queryAsyncJobResult``) by the caller.
+        A job seen gets its exact index; one not seen (further back than the pages worth reading, or not in the list:
+        a server clock behind by more than the margin) is read by itself (``queryAsyncJobResult``) by the caller.
         """
         limit = max(1, int(getattr(self.client, "page_size", 500) or 500))
-        if self._list_length is None or self._list_from is None:
-            return self._list_day(in_flight)
+        if self._list_length is None:
+            self._measure_list(self._since(in_flight))
+            if self._list_length is None:
+                raise CloudStackError("listAsyncJobs", 0, "the job list could not be read; each job is read by itself this round")
         end = self._list_length
-        known = [outcome.position for outcome in in_flight.values() if outcome.position is not None and outcome.position >= end - LIST_PAGES * limit]
-        start = min(known) if known else max(0, end - len(in_flight))
+        known = sorted(outcome.position for outcome in in_flight.values() if outcome.position is not None and outcome.position >= end - LIST_PAGES * limit)
+        start = _cheapest_start(known, end, limit) if known else max(0, end - len(in_flight))
         seen: dict[str, dict[str, t.Any]] = {}
+        before = {jobid: outcome.position for jobid, outcome in in_flight.items()}
         read_to = None
         for page, size in _cover(start, max(end, start + 1), limit):
-            jobs, length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
             self.poll_calls += 1
+            jobs, length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
             self._locate(jobs, (page - 1) * size, in_flight, seen)
             self._list_length, read_to = length, (page - 1) * size + len(jobs)
         # Jobs created meanwhile by others push the newest of ours past the page read: one more page covers them.
         missing = [outcome for jobid, outcome in in_flight.items() if jobid not in seen and (outcome.position or 0) >= start]
         if missing and read_to is not None and self._list_length > read_to:
             for page, size in _cover(read_to, self._list_length, limit)[:1]:
-                jobs, self._list_length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
                 self.poll_calls += 1
+                jobs, self._list_length = self.client.jobs_page(self._list_from, page, size, attempts=POLL_ATTEMPTS)
                 self._locate(jobs, (page - 1) * size, in_flight, seen)
+        # Finished jobs expire from the head of the list (AsyncJobManagerImpl's collector, job.expire.minutes): the list
+        # is shorter than it was, the jobs seen moved down, and so did the ones not seen (this round reads those by
+        # themselves; without the shift, every round would until they end).
+        moved = (before[jobid] - in_flight[jobid].position for jobid in seen if before[jobid] is not None)
+        shift = max(end - self._list_length, *moved, 0)  # type: ignore[operator]
+        if shift > 0:
+            for jobid, outcome in in_flight.items():
+                if jobid not in seen and outcome.position is not None:
+                    outcome.position = max(0, outcome.position - shift)
         return seen
-
-    def _list_day(self, in_flight: dict[str, JobOutcome]) -> dict[str, dict[str, t.Any]]:
-        """Without a known list length (its first read failed): the whole list from the oldest job in flight, paged."""
-        self.poll_calls += 1
-        listed = self.client.jobs_since(self._since(in_flight), attempts=POLL_ATTEMPTS)
-        return {job.get("jobid"): job for job in listed if job.get("jobid") in in_flight}
 
     @staticmethod
     def _locate(jobs: list[dict[str, t.Any]], first: int, in_flight: dict[str, JobOutcome], seen: dict[str, dict[str, t.Any]]) -> None:
@@ -346,30 +367,32 @@ class JobRunner:
             outcomes.extend(added_outcome for _task, added_outcome in added)
         return added
 
-    def _poll(self, in_flight: dict[str, JobOutcome], since: datetime.datetime) -> bool:
+    def _poll(self, in_flight: dict[str, JobOutcome]) -> bool:
         """Read the state of every job in flight; True when at least one ended."""
         seen: dict[str, dict[str, t.Any]] = {}
+        # ``read_at`` is when the last read that returned the job's state began: a failed read is not one.
         if len(in_flight) >= LIST_THRESHOLD:
             started = self._clock()
-            for outcome in in_flight.values():
-                outcome.read_at = started
             try:
                 seen = self._list(in_flight)
             except CloudStackError:
                 seen = {}  # fall back to one query per job below
+            for jobid in seen:
+                in_flight[jobid].read_at = started
         finished = False
         for jobid, outcome in in_flight.items():
             job = seen.get(jobid)
             if job is None:
                 self.poll_calls += 1
-                outcome.read_at = self._clock()
+                started = self._clock()
                 try:
                     job = self.client.query_job(jobid, attempts=POLL_ATTEMPTS)
                 except CloudStackError as exc:
                     if exc.status in (431, 530) and "job" in exc.errortext.lower():
-                        outcome.status, outcome.errortext = "failed", exc.message
+                        outcome.status, outcome.errortext, outcome.read_at = "failed", exc.message, started
                         finished = True
                     continue  # transient trouble: the client already retried; ask again next round
+                outcome.read_at = started
             finished |= self._record(outcome, job)
         return finished
 
@@ -384,6 +407,24 @@ class JobRunner:
         if outcome.status != "succeeded":
             outcome.errortext = outcome.result.get("errortext") or "job %s ended with jobstatus %s" % (outcome.jobid, status)
         return True
+
+
+def _cheapest_start(known: list[int], end: int, limit: int) -> int:
+    """Where a round starts reading the job list, given the sorted indexes of its jobs in flight.
+
+    Reading from the oldest job costs pages holding every job created since (one long job among short ones would
+    make each round read hundreds of others); leaving the oldest few out costs one ``queryAsyncJobResult`` each. A
+    call counts 1, and each row read 4 / ``limit`` (a full page costs as much as five calls: every row is a job with its
+    result, read from a join view).
+    """
+    best: tuple[float, int] | None = None
+    for skipped, start in enumerate(known):
+        if skipped and start == known[skipped - 1]:
+            continue
+        cost = skipped + sum(1 + 4.0 * size / limit for _page, size in _cover(start, max(end, start + 1), limit))
+        if best is None or cost < best[0]:
+            best = (cost, start)
+    return best[1] if best is not None else end
 
 
 def _cover(start: int, end: int, limit: int) -> list[tuple[int, int]]:

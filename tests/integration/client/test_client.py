@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient, CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.modules import cs_fleet_info
+from acs_sim.topology import generate as generate_topology
 
 MUTATING = ("patchSystemVm", "restartNetwork", "restartVPC", "rebootRouter", "destroySystemVm")
 
@@ -216,8 +218,8 @@ def test_waiter_reads_the_page_of_the_day_that_holds_its_jobs_not_the_whole_day(
     runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
     outcomes = runner.run(restart_tasks(client, later))
     assert {outcome.status for outcome in outcomes} == {"succeeded"}
-    lists = sim.calls("listAsyncJobs")[before["listAsyncJobs"]:]
-    queries = sim.calls("queryAsyncJobResult")[before["queryAsyncJobResult"]:]
+    lists = sim.calls("listAsyncJobs")[before["listAsyncJobs"] :]
+    queries = sim.calls("queryAsyncJobResult")[before["queryAsyncJobResult"] :]
     # Not one page of 500 after another through the 700 earlier jobs: the pages read hold the window of 50 and little more.
     assert lists and max(int(call["params"].get("pagesize", 500)) for call in lists) <= 150
     assert all(int(call["params"]["page"]) > 1 for call in lists[1:]), "every round after the first must start past the earlier jobs"
@@ -302,3 +304,160 @@ def test_fleet_info_reads_routers_with_their_cluster(sim, run_module):
     hosts = {host["id"]: host["clusterid"] for host in fleet["hosts"]}
     assert all(router["clusterid"] == hosts[router["hostid"]] for router in fleet["routers"] if router["hostid"])
     assert {unit["kind"] for unit in fleet["units"]} == {"network", "vpc"}
+
+
+def _day_of_jobs(sim, client, count):
+    """A day's job list that already holds ``count`` finished jobs before the run under test."""
+    networks = [net for net in sim.state()["networks"] if net.get("zoneid")]
+    earlier = networks[:count]
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    assert {outcome.status for outcome in runner.run(restart_tasks(client, earlier))} == {"succeeded"}
+    return networks[count:]
+
+
+def _real_ends(sim):
+    return {job["jobid"]: job for job in sim.jobs()}
+
+
+def test_waiter_whose_first_read_of_the_job_list_fails_still_reads_only_the_page_of_its_jobs(acs_sim):
+    """A 503 on the first listAsyncJobs (its retry too) must not make every later round read the whole day's list
+    (listAsyncJobs reads startdate to the day, QueryManagerImpl.searchForAsyncJobsInternal, 4.18.0.0)."""
+    sim = acs_sim(generate="zones=1,routers=1200,redundant=0,seed=3", time_factor=0.002)
+    client = make_client(sim)
+    later = _day_of_jobs(sim, client, 700)[:300]
+    before = len(sim.calls("listAsyncJobs"))
+    sim.inject(kind="http_error", api="listAsyncJobs", status=503, count=2)
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    outcomes = runner.run(restart_tasks(client, later))
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    lists = sim.calls("listAsyncJobs")[before + 2 :]
+    assert lists
+    rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
+    # The whole day is 700 + 300 jobs: reading it every round is a thousand rows a round, thirty a job here.
+    assert rows / len(later) <= 10, "%d rows of the job list read for %d jobs" % (rows, len(later))
+
+
+def test_waiter_follows_its_jobs_while_other_accounts_create_jobs_in_the_same_list(acs_sim):
+    """The admin lists with listall=true, so the jobs of other accounts created during the run come between its own
+    (ListAsyncJobsCmd, QueryManagerImpl.searchForAsyncJobsInternal, 4.18.0.0): every job is still followed to its
+    real end, and no job is declared ended before the server ended it."""
+    sim = acs_sim(generate="zones=1,routers=1200,redundant=0,seed=3", time_factor=0.002)
+    client = make_client(sim)
+    user = make_client(sim, role="user")
+    theirs = user.list("listNetworks", "network", listall=True)
+    assert len(theirs) >= 20
+    mine = [net for net in _day_of_jobs(sim, client, 300) if net["id"] not in {n["id"] for n in theirs}][:300]
+    stop = threading.Event()
+
+    def others():
+        while not stop.is_set():
+            for net in theirs:
+                if stop.is_set():
+                    return
+                try:
+                    user.submit("restartNetwork", id=net["id"], livepatch=True, cleanup=False)
+                except CloudStackError:
+                    pass  # the network is busy with its previous restart
+
+    thread = threading.Thread(target=others, daemon=True)
+    thread.start()
+    try:
+        runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+        outcomes = runner.run(restart_tasks(client, mine))
+    finally:
+        stop.set()
+        thread.join()
+    ends = _real_ends(sim)
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    for outcome in outcomes:
+        assert ends[outcome.jobid]["jobstatus"] == 1
+    mine_jobs = {o.jobid for o in outcomes}
+    assert len([jobid for jobid in ends if jobid not in mine_jobs]) > 300 + 100, "other accounts created jobs during the run"
+    assert runner.poll_calls / len(mine) <= 1.0
+
+
+def test_waiter_with_one_long_job_reads_it_by_itself_not_pages_of_the_jobs_between(acs_sim):
+    """One job far longer than the rest (a cleanup restart among live patches) must not make every round read all the
+    jobs created since it (listAsyncJobs lists in creation order, QueryManagerImpl.searchForAsyncJobsInternal, 4.18.0.0)."""
+    topology = generate_topology("zones=1,routers=800,redundant=0,seed=3")
+    topology["jobs"] = {"durations": {"livepatch_router": [100, 200], "router_deploy": [2000, 2000]}}
+    sim = acs_sim(topology, time_factor=0.002)
+    client = make_client(sim)
+    networks = _day_of_jobs(sim, client, 100)[:500]
+    before = len(sim.calls("listAsyncJobs"))
+    slow = networks[0]
+    tasks = [JobTask(key=slow["name"], submit=lambda: client.submit("restartNetwork", id=slow["id"], cleanup=True))] + restart_tasks(client, networks[1:])
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    outcomes = runner.run(tasks)
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    lists = sim.calls("listAsyncJobs")[before:]
+    rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
+    # Reading from the long job on is some 400 rows a round: 77 a job here, against 10 when it is read by itself.
+    assert rows / len(tasks) <= 15, "%d rows of the job list read for %d jobs" % (rows, len(tasks))
+
+
+def test_waiter_follows_its_jobs_when_older_jobs_expire_from_the_list_during_the_run(acs_sim):
+    """AsyncJobManagerImpl's garbage collector (4.18.0.0) expunges finished jobs older than job.expire.minutes, so the
+    list's indexes shift down during a run: every job is still followed to its real end, at a low cost per job."""
+    topology = generate_topology("zones=1,routers=1200,redundant=0,seed=3")
+    topology["jobs"] = {"durations": {"livepatch_router": [100, 200]}}
+    sim = acs_sim(topology, time_factor=0.002)
+    client = make_client(sim)
+    later = _day_of_jobs(sim, client, 600)[:400]
+    expired = [job["jobid"] for job in sim.jobs()]
+    manager = sim.cloud.jobs
+    runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
+    done = threading.Event()
+
+    def collector():
+        # The collector's rounds expunge whatever expired since the last one: here half of the earlier jobs, twice.
+        for start in range(0, len(expired), 300):
+            if done.wait(0.5):
+                return
+            with manager._lock:
+                for jobid in expired[start : start + 300]:
+                    manager.jobs.pop(jobid, None)
+
+    thread = threading.Thread(target=collector, daemon=True)
+    before = {command: len(sim.calls(command)) for command in ("listAsyncJobs", "queryAsyncJobResult")}
+    thread.start()
+    try:
+        outcomes = runner.run(restart_tasks(client, later))
+    finally:
+        done.set()
+        thread.join()
+    ends = _real_ends(sim)
+    assert {outcome.status for outcome in outcomes} == {"succeeded"}
+    assert all(ends[outcome.jobid]["jobstatus"] == 1 for outcome in outcomes)
+    assert len(ends) < 600 + 400, "older jobs left the list during the run"
+    calls = sum(len(sim.calls(command)) - count for command, count in before.items())
+    # Each expunge costs one round of reads of the jobs in flight by themselves, not one per round to their end (0.9 a job).
+    assert calls / len(later) <= 0.6
+
+
+@pytest.mark.parametrize("jobs", [1, 6])
+def test_waiter_does_not_time_out_a_job_whose_state_it_could_not_read(acs_sim, jobs):
+    """A job is declared timed out only from a state read after its time was up: reads that failed (503 on
+    queryAsyncJobResult and listAsyncJobs, as a proxy in front of the management server answers) are no such read,
+    and the job that ended meanwhile is reported as it ended."""
+    sim = acs_sim(generate="zones=1,routers=10,redundant=0,seed=3", time_factor=0.001)
+    client = make_client(sim)
+    networks = [net for net in sim.state()["networks"] if net.get("zoneid")][:jobs]
+    sim.inject(kind="http_error", api="queryAsyncJobResult", status=503, count=4 * jobs)
+    sim.inject(kind="http_error", api="listAsyncJobs", status=503, count=4)
+    outcomes = JobRunner(client, parallel=10, poll_interval=0.3, job_timeout=0.1, deadline=60).run(restart_tasks(client, networks))
+    ends = _real_ends(sim)
+    assert [outcome.status for outcome in outcomes] == ["succeeded"] * jobs
+    assert all(ends[outcome.jobid]["jobstatus"] == 1 for outcome in outcomes)
+
+
+def test_waiter_gives_up_on_a_job_whose_state_stays_unreadable_past_its_time(sim):
+    """Reads failing for good (503) cannot keep the run waiting: two rounds at the longest pause after its time was
+    up, the job is reported timed out, saying its state could not be read."""
+    client = make_client(sim)
+    vm = first(sim, "systemvms")
+    sim.inject(kind="http_error", api="queryAsyncJobResult", status=503)
+    outcome = JobRunner(client, poll_interval=0.1, job_timeout=0.3, deadline=30).run(patch_tasks(client, [vm]))[0]
+    assert outcome.status == "timed_out"
+    assert "could not be read" in outcome.errortext
+    assert len(sim.calls("queryAsyncJobResult")) < 40
