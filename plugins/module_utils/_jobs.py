@@ -159,8 +159,10 @@ class JobRunner:
         # The job list the rounds read: from the day the run started, and how long it is (None: not known yet).
         self._list_from: datetime.datetime | None = None
         self._list_length: int | None = None
-        # Jobs ending per second, as the last rounds saw it (None until a round saw an end).
+        # Ends per second per job in flight, as the last rounds saw it (None until a round saw an end).
         self.end_rate: float | None = None
+        self._ends = 0.0
+        self._watched = 0.0
 
     def run(self, tasks: t.Iterable[JobTask], wait: bool = True) -> list[JobOutcome]:
         tasks = list(tasks)
@@ -255,20 +257,26 @@ class JobRunner:
     def _next_interval(self, interval: float, ends: int, elapsed: float, finished_any: bool, in_flight: int) -> float:
         """The pause before the next round.
 
-        From the rate at which jobs end (a moving average over the rounds): long enough for a round to see about
-        ENDS_PER_ROUND ends (one when the window is small), within [first_poll, poll_interval]. Until a job has ended,
-        the pause doubles from the first wait (the jobs' length is not known yet).
+        From how often a job in flight ends (a moving average over the rounds, per job, so that it holds while the
+        window fills or drains): long enough for a round to see about ENDS_PER_ROUND ends with a full window, a
+        quarter of a job's expected duration with a single job (each of the few jobs is then read by itself), within
+        [first_poll, poll_interval]. Until a job has ended, the pause doubles from the first wait (the jobs' length is
+        not known yet).
         """
-        if elapsed > 0 and (ends or self.end_rate is not None):
-            rate = ends / elapsed
-            self.end_rate = rate if self.end_rate is None else 0.7 * self.end_rate + 0.3 * rate
+        watched = in_flight + ends
+        if elapsed > 0 and watched:
+            # Ends over job-seconds watched, older rounds weighing less: a ratio, so a round without an end lowers it
+            # by its share of the time, not by a fixed step.
+            self._ends = self._ends * 0.95 + ends
+            self._watched = self._watched * 0.95 + elapsed * watched
+            if self._ends:
+                self.end_rate = self._ends / self._watched
         if not in_flight:
             return self.first_poll
         if not self.end_rate:
             return max(self.first_poll, interval / 2) if finished_any else min(interval * 2, self.poll_interval)
-        wanted = max(1.0, min(ENDS_PER_ROUND, self.parallel / 16.0)) if in_flight >= LIST_THRESHOLD else 1.0
-        # The rate seen with this many jobs in flight; fewer in flight (the end of a stage) end less often.
-        return max(self.first_poll, min(self.poll_interval, wanted / self.end_rate))
+        wanted = min(ENDS_PER_ROUND, max(0.25, in_flight / 4.0))
+        return max(self.first_poll, min(self.poll_interval, wanted / (self.end_rate * in_flight)))
 
     def _measure_list(self, since: datetime.datetime | None = None) -> None:
         """How long the server's job list of the day of ``since`` is now: the jobs submitted after come after that index.
