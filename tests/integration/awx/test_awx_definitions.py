@@ -178,6 +178,9 @@ def test_job_template_survey_is_awx_format_and_its_answers_pass_the_argument_spe
             assert set(question["choices"]) <= {str(choice) for choice in spec["choices"]}
     for variable in template["extra_vars"]:
         assert variable in specs or variable == "acs_upgrade_dir" or variable in (REPO / template["playbook"]).read_text(), variable
+    if "acs_upgrade_dir" in (REPO / template["playbook"]).read_text():
+        # A playbook that writes into the state directory: in AWX it must be storage that outlives the job's container.
+        assert template["extra_vars"].get("acs_upgrade_dir", "").startswith("/var/lib/acs-upgrade/"), template["name"]
 
 
 def test_workflow_fans_out_per_region_with_an_approval_before_each_upgrade_and_the_report_always():
