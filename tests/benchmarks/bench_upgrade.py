@@ -13,7 +13,10 @@ On one simulator (``acs-sim --generate``, its own process, 125 job threads like 
 
 (a) this collection: ``playbooks/upgrade.yml`` with ``livepatch_parallel``; its planning time is discover + plan;
 (b) ngine_io.cloudstack style: a playbook that restarts one network (``cs_network state=restarted``) or VPC
-    (``cs_vpc state=restarted``) at a time, on a sample, extrapolated to the fleet;
+    (``cs_vpc state=restarted``) at a time, on a sample, extrapolated to the fleet. ngine_io.cloudstack (2.5.0) has no
+    ``livepatch``: such a restart re-applies the rules and upgrades nothing (DOMAIN: ``restartNetwork(livepatch=true)`` is
+    the only way to live-patch routers), so it is measured twice: (b1) without ``clean_up`` (what the loop costs, not an
+    upgrade) and (b2) with ``clean_up: true`` (a recreate of the routers: the upgrade such a loop can do);
 (c) cloudstack-sysvmadm style: live-patch restarts 10 at a time, the next ten when all are done, each job polled
     every 5 s;
 (d) the ideal makespan from the simulator's job log of (a): the sum of job durations / parallel, or the longest
@@ -207,19 +210,21 @@ def ngine_io_overlay(workdir: Path, time_factor: float) -> Path:
     return root
 
 
-def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[dict[str, t.Any]]) -> dict[str, t.Any]:
-    sample = units[:: max(1, len(units) // args.sample)][: args.sample]
+def run_ngine_io(sim: Sim, args: argparse.Namespace, workdir: Path, units: list[dict[str, t.Any]], clean_up: bool = False) -> dict[str, t.Any]:
+    size = args.cleanup_sample if clean_up else args.sample
+    sample = units[:: max(1, len(units) // size)][:size]
     zones = {zone["id"]: zone["name"] for zone in sim.side("GET", "state")["zones"]}
     tasks = []
     for unit in sample:
         module = "ngine_io.cloudstack.cs_vpc" if unit["kind"] == "vpc" else "ngine_io.cloudstack.cs_network"
         options = {"name": unit["name"], "zone": zones[unit["zoneid"]], "account": unit["account"], "domain": unit.get("domain") or "ROOT/customers",
-                   "state": "restarted"}
+                   "state": "restarted", "clean_up": clean_up}
         tasks.append({"name": "restart %s" % unit["name"], module: options})
-    playbook = workdir / "ngine_io.yml"
+    playbook = workdir / ("ngine_io%s.yml" % ("_clean_up" if clean_up else ""))
     playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]))
     env = sim.env()
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(ngine_io_overlay(workdir, args.time_factor))
+    overlay = workdir / "ngine_io_collections"
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(overlay if overlay.exists() else ngine_io_overlay(workdir, args.time_factor))
     interpreter = "ansible_python_interpreter=%s" % sys.executable
     wall, cpu, rss = timed_playbook(["-i", "localhost,", "-e", interpreter, str(playbook)], env, "the ngine_io-style playbook")
     jobs = sim.side("GET", "jobs")["jobs"]
@@ -291,6 +296,7 @@ def main() -> int:
     parser.add_argument("--time-factor", type=float, default=0.01)
     parser.add_argument("--parallel", type=int, default=50)
     parser.add_argument("--sample", type=int, default=20, help="networks/VPCs the ngine_io-style playbook restarts")
+    parser.add_argument("--cleanup-sample", type=int, default=10, help="networks/VPCs the ngine_io-style playbook restarts with clean_up")
     parser.add_argument("--sysvmadm-sample", type=int, default=0, help="networks/VPCs the sysvmadm-style loop restarts (0: all), extrapolated")
     parser.add_argument("--skip-peers", action="store_true", help="run (a) and (d) only")
     parser.add_argument("--json", help="write the figures to this file")
@@ -312,6 +318,9 @@ def main() -> int:
             save(args, figures)
             sim.side("POST", "reset")
             figures["ngine_io"] = run_ngine_io(sim, args, workdir, units)
+            save(args, figures)
+            sim.side("POST", "reset")
+            figures["ngine_io_clean_up"] = run_ngine_io(sim, args, workdir, units, clean_up=True)
     finally:
         sim.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -330,10 +339,14 @@ def main() -> int:
     ours_real = real_scale(ours["wall"], best["makespan"], factor)
     figures["real_scale"] = {"collection": round(ours_real, 1), "ideal": round(best["makespan"] / factor, 1)}
     if not args.skip_peers:
-        for name, label in (("sysvmadm", "(c) sysvmadm-style loop"), ("ngine_io", "(b) ngine_io-style playbook")):
+        for name, label in (
+            ("sysvmadm", "(c) sysvmadm-style loop"),
+            ("ngine_io", "(b1) ngine_io-style playbook, restarts without clean_up (upgrades nothing)"),
+            ("ngine_io_clean_up", "(b2) ngine_io-style playbook, restarts with clean_up (recreates the routers)"),
+        ):
             peer = figures[name]
             figures["ratios"][name] = round(peer["wall"] / ours["wall"], 2)
-            peer_real = real_scale(peer["wall"], min(peer["wall"], peer["job_seconds"] if name == "ngine_io" else peer["wall"]), factor)
+            peer_real = real_scale(peer["wall"], min(peer["wall"], peer["job_seconds"] if name.startswith("ngine_io") else peer["wall"]), factor)
             figures["real_scale"][name] = round(peer_real, 1)
             print("%s: %.1f s wall%s, %.1fx the time of (a); controller CPU %.1f s; API calls per target: %s"
                   % (label, peer["wall"], " (extrapolated %s)" % peer["extrapolated"] if peer.get("extrapolated") else "", figures["ratios"][name],
