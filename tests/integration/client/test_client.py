@@ -392,8 +392,9 @@ def test_waiter_with_one_long_job_reads_it_by_itself_not_pages_of_the_jobs_betwe
     assert {outcome.status for outcome in outcomes} == {"succeeded"}
     lists = sim.calls("listAsyncJobs")[before:]
     rows = sum(int(call["params"].get("pagesize", 500)) for call in lists)
-    # Reading from the long job on is some 400 rows a round: 77 a job here, against 10 when it is read by itself.
-    assert rows / len(tasks) <= 15, "%d rows of the job list read for %d jobs" % (rows, len(tasks))
+    # Reading from the long job on is some 400 rows a round: 77 a job here, against 10 to 20 when it is read by itself
+    # (the rounds' pace follows the jobs' ends, so the count varies with the machine's load).
+    assert rows / len(tasks) <= 30, "%d rows of the job list read for %d jobs" % (rows, len(tasks))
 
 
 def test_waiter_follows_its_jobs_when_older_jobs_expire_from_the_list_during_the_run(acs_sim):

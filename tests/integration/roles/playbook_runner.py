@@ -62,6 +62,9 @@ def run_playbook(
         cmdline="--check" if check else None,
         quiet=True,
         cancel_callback=cancel,
+        # ansible-runner asks the cancel callback each time the output is read, at the latest every pexpect_timeout
+        # (5 s by default): a short one cancels near the moment the callback names, as an operator pressing cancel.
+        settings={"pexpect_timeout": 0.1} if cancel is not None else None,
     )
     stdout = result.stdout.read()
     events = tuple(result.events)

@@ -103,7 +103,8 @@ def wait_until_lock_owner_ended(output, timeout=60.0):
 
 
 def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earlier_work_as_done(acs_sim, tmp_path):
-    sim = acs_sim(topology="small", time_factor=0.02)
+    # Jobs long enough that the cancel lands while the routers stage runs, on a loaded machine too.
+    sim = acs_sim(topology="small", time_factor=0.05)
     output = tmp_path / "out"
 
     def submitted_in_routers_stage():
