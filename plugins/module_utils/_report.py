@@ -368,8 +368,7 @@ def build_report(
         group["caveat"] = {"text": STRONGSWAN_CAVEAT, "routers": caveat_routers} if caveat_routers else None
 
     moments = [moment for entry in entries for moment in _span(entry) + (_instant(entry.get("time")),) if moment]
-    last_entry = max(entries, key=lambda entry: entry.get("time") or "") if entries else None
-    outcome = _run_outcome(totals, stop_reason, last_entry, batch_of, bool(entries))
+    outcome = _run_outcome(totals, stop_reason, _where_entry(entries, stop_reason), batch_of, bool(entries))
     return {
         "title": title,
         "ms_version": version,
@@ -412,6 +411,24 @@ def _collapse_not_run(attention: list[dict[str, t.Any]], shown: int = 12) -> lis
             }
         )
     return sorted(result, key=lambda entry: ATTENTION.index(entry["outcome"]))
+
+
+def _where_entry(entries: list[dict[str, t.Any]], stop_reason: str | None) -> dict[str, t.Any] | None:
+    """The entry that places the run: for a stopped run, the failure it stopped on, not the last job to end.
+
+    Jobs still in flight when a stop rule fires end after the failure that fired it (the rolling window drains),
+    and may belong to another batch; the stop message names its target, so the last failed or unknown entry named
+    in it is where the run stopped (then the last failed or unknown one, then the last entry).
+    """
+    if not entries:
+        return None
+    pools = [entries]
+    if stop_reason:
+        problems = [entry for entry in entries if entry.get("status") in ("failed", "unknown")]
+        named = [entry for entry in problems if entry.get("name") and str(entry["name"]) in stop_reason]
+        pools = [named, problems, entries]
+    pool = next(pool for pool in pools if pool)
+    return max(pool, key=lambda entry: entry.get("time") or "")
 
 
 def _run_outcome(

@@ -134,6 +134,21 @@ def test_stop_reason_makes_the_verdict_and_is_redacted():
     assert "signature" not in report["outcome"]["summary"]
 
 
+def test_a_stopped_run_is_placed_at_the_failure_it_stopped_on_not_at_the_last_job_to_end():
+    # The rolling window drains: a job of an earlier batch still in flight ends after the failure that stopped the run.
+    plan = build_plan(FLEET, canary_size=1, batch_size=1)
+    batch_of = {item["name"]: item["batch"] for item in plan["items"]}
+    assert batch_of["net-2"] != batch_of["net-1"]
+    journal = [
+        {"key": "network:n2", "name": "net-2", "ms_version": MS, "batch": batch_of["net-2"], "path": "livepatch", "status": "failed",
+         "error": "patch script exited 1", "time": _at(10)},
+        {"key": "network:n1", "name": "net-1", "ms_version": MS, "batch": batch_of["net-1"], "path": "livepatch", "status": "done", "time": _at(12)},
+    ]
+    report = build_report(plan, journal, stop_reason="network net-2 failed and on_failure is stop: patch script exited 1")
+    assert report["outcome"]["batch"] == batch_of["net-2"]
+    assert report["outcome"]["summary"].startswith("Stopped in group zone-a (batch %d) because network net-2 failed" % batch_of["net-2"])
+
+
 def test_not_run_items_are_one_attention_entry_per_group():
     entries = [
         {"outcome": "not_run", "name": "net-%d" % number, "names": ["net-%d" % number], "group": "zone-a", "kind": "network", "action": "run again"}
