@@ -57,6 +57,8 @@ JOB_COMMANDS = {"upgradeRouterTemplate": "rebootRouter"}
 NO_JOB_INSTANCE = frozenset(("patchSystemVm",))
 # What patchSystemVm answers when the VM already has the payload (forced=false): safe to send again.
 UNCHANGED_MARKER = "No change in the scripts checksum"
+# BaseListCmd.getPageSize: a page larger than the server's default.page.size is refused with this text (errorcode 431).
+_PAGE_SIZE_REFUSED = re.compile(r"Page size can't exceed max allowed page size value: (\d+)")
 
 # Features that appeared in a given management server version (names from listApis of 4.16.1, 4.17, 4.18).
 # The APIs this project uses carry no listApis call of their own, so the version decides.
@@ -189,6 +191,10 @@ class CloudStackError(Exception):
 
     def as_dict(self) -> dict[str, t.Any]:
         return {"command": self.command, "status": self.status, "errorcode": self.errorcode, "cserrorcode": self.cserrorcode, "errortext": self.errortext}
+
+
+class PageSizeLowered(CloudStackError):
+    """A list call refused for its page size: the client now uses the server's ``default.page.size``; read again."""
 
 
 class UnknownOutcomeError(CloudStackError):
@@ -433,13 +439,34 @@ class CloudStackClient:
 
     # -- higher level ----------------------------------------------------------------------------------------
 
+    def page(self, command: str, page: int, page_size: int, **params: t.Any) -> dict[str, t.Any]:
+        """One page of a list command.
+
+        A server whose ``default.page.size`` is below the page asked for refuses it (431, ``BaseListCmd
+        .getPageSize``) and says its limit: the client takes that limit for every later page and raises
+        :class:`PageSizeLowered`, so that the caller reads again with pages the server accepts.
+        """
+        try:
+            return self.call(command, page=page, pagesize=page_size, **params)
+        except CloudStackError as exc:
+            refused = _PAGE_SIZE_REFUSED.search(exc.errortext or "")
+            allowed = int(refused.group(1)) if refused and exc.errorcode == 431 else 0
+            if not 0 < allowed < page_size:
+                raise
+            self.page_size = min(self.page_size, allowed)
+            raise PageSizeLowered(command, exc.status, exc.errortext, exc.errorcode, exc.cserrorcode) from None
+
     def list(self, command: str, key: str, **params: t.Any) -> list[dict[str, t.Any]]:
         """All items of a list command, read page by page; ``key`` is the item name (``router`` for listRouters)."""
         page_size = int(params.pop("pagesize", None) or self.page_size)
         items: list[dict[str, t.Any]] = []
         page = 1
         while True:
-            inner = self.call(command, page=page, pagesize=page_size, **params)
+            try:
+                inner = self.page(command, page, page_size, **params)
+            except PageSizeLowered:
+                items, page, page_size = [], 1, self.page_size
+                continue
             chunk = inner.get(key) or []
             items.extend(chunk)
             total = inner.get("count")
@@ -479,7 +506,11 @@ class CloudStackClient:
         items: list[dict[str, t.Any]] = []
         page = 1
         while True:
-            inner = self.call("listAsyncJobs", _attempts=attempts, page=page, pagesize=page_size, startdate=cs_timestamp(since), listall=True)
+            try:
+                inner = self.page("listAsyncJobs", page, page_size, _attempts=attempts, startdate=cs_timestamp(since), listall=True)
+            except PageSizeLowered:
+                items, page, page_size = [], 1, self.page_size
+                continue
             chunk = inner.get("asyncjobs") or []
             items.extend(chunk)
             if not chunk or len(chunk) < page_size:
@@ -493,7 +524,7 @@ class CloudStackClient:
         .searchForAsyncJobsInternal``: ``new Filter(AsyncJobJoinVO.class, "id", true, ...)``), and reads ``startdate``
         to the day only, so the newest jobs are on the last pages whatever the time of day.
         """
-        inner = self.call("listAsyncJobs", _attempts=attempts, page=page, pagesize=page_size, startdate=cs_timestamp(since), listall=True)
+        inner = self.page("listAsyncJobs", page, page_size, _attempts=attempts, startdate=cs_timestamp(since), listall=True)
         return inner.get("asyncjobs") or [], int(inner.get("count") or 0)
 
     def find_jobs(self, command: str, instance_id: str | None, since: datetime.datetime) -> list[dict[str, t.Any]]:

@@ -227,6 +227,26 @@ def test_waiter_reads_the_page_of_the_day_that_holds_its_jobs_not_the_whole_day(
     assert runner.poll_calls == len(lists) + len(queries)
 
 
+def test_a_server_with_a_small_default_page_size_is_read_in_its_pages(acs_sim):
+    """default.page.size bounds every page (BaseListCmd.getPageSize, 4.18.0.0): below the client's 500, the first list
+    call is refused with the server's limit, and the client reads every list, the job list included, in pages of it."""
+    topology = generate_topology("zones=1,routers=60,redundant=0,seed=5")
+    topology["configurations"] = {"default.page.size": 25}
+    sim = acs_sim(topology=topology, time_factor=0.002)
+    client = make_client(sim)
+    routers = client.list("listRouters", "router", listall=True)
+    assert len({router["id"] for router in routers}) == len(sim.state()["routers"]) >= 60
+    assert client.page_size == 25
+    networks = [net for net in sim.state()["networks"] if net.get("zoneid")][:40]
+    runner = JobRunner(client, parallel=30, poll_interval=0.2, job_timeout=60, deadline=300)
+    outcomes = runner.run(restart_tasks(client, networks))
+    assert [outcome.status for outcome in outcomes] == ["succeeded"] * len(networks)
+    pages = [int(call["params"].get("pagesize", 25)) for call in sim.calls("listAsyncJobs")]
+    assert pages and max(pages) <= 25
+    # The job list was read in pages, not given up for one query per job.
+    assert len(sim.calls("queryAsyncJobResult")) < len(networks)
+
+
 def test_waiter_reports_a_failed_job_with_its_errortext(sim):
     client = make_client(sim)
     vm = first(sim, "systemvms")

@@ -174,13 +174,17 @@ class Api:
 
     # ------------------------------------------------------------------ helpers
     def _page(self, command: str, items: list[Any], params: dict[str, str], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        # BaseListCmd.getPageSize / configure (4.18.0.0): default.page.size is both the default and the most a page may
+        # hold, -1 lifts the limit; read once at start (not dynamic), as the server's static s_maxPageSize.
         max_size = int(self.cloud.configurations["default.page.size"]["value"])
         pagesize = int(params.get("pagesize") or max_size)
         page = int(params.get("page") or 1)
         if pagesize != -1 and pagesize <= 0:
             raise invalid("Page size must be greater than 0, or -1 for no limit")
-        if pagesize > max_size:
+        if max_size != -1 and pagesize > max_size:
             raise invalid(f"Page size can't exceed max allowed page size value: {max_size}")
+        if params.get("pagesize") and pagesize == -1 and params.get("page"):
+            raise invalid("Can't specify page parameter when pagesize is -1 (Unlimited)")
         if page < 1:
             raise invalid("Page number must be greater than 0")
         chosen = items if pagesize == -1 else items[(page - 1) * pagesize: page * pagesize]

@@ -114,6 +114,19 @@ def test_default_page_size_is_500(acs_sim):
     assert len(client.call("listRouters", listall=True, page=2)["router"]) == 20
 
 
+def test_page_size_follows_default_page_size(acs_sim):
+    """BaseListCmd.getPageSize (4.18.0.0): default.page.size bounds every page, and -1 lifts the bound."""
+    networks = [{"name": f"n{i}", "zone": "z"} for i in range(30)]
+    small = acs_sim(topology={"zones": [{"name": "z"}], "networks": networks, "configurations": {"default.page.size": 20}}).client()
+    refused = small.raw("listRouters", listall=True, pagesize=500)
+    assert refused.status_code == 431
+    assert "Page size can't exceed max allowed page size value: 20" in refused.json()["listroutersresponse"]["errortext"]
+    assert len(small.call("listRouters", listall=True)["router"]) == 20
+    unlimited = acs_sim(topology={"zones": [{"name": "z"}], "networks": networks, "configurations": {"default.page.size": -1}}).client()
+    assert len(unlimited.call("listRouters", listall=True, page=1, pagesize=500)["router"]) == 30
+    assert unlimited.raw("listRouters", listall=True, page=1, pagesize=-1).status_code == 431
+
+
 def test_router_filters(sim, admin):
     state = sim.state()
     zone1 = next(z["id"] for z in state["zones"] if z["name"] == "zone1")
