@@ -12,6 +12,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import pid_alive
 
 from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook
@@ -39,12 +41,20 @@ def test_a_canary_whose_health_regresses_stops_the_group_and_the_run(acs_sim, tm
     assert run.stats["acs_upgrade"]["failed"] == 1 and run.stats["acs_upgrade"]["not_run"] > 0
 
 
-def test_an_invalid_option_fails_the_run_before_anything_is_touched(acs_sim, tmp_path):
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("livepatch_parallel", "0", "livepatch_parallel must be 1 to 1000 (got 0)"),
+        # The report is written after each group: refused there, it would stop the run after the first group.
+        ("report_names_limit", "-1", "report_names_limit must be 0 or more (got -1)"),
+    ],
+)
+def test_an_invalid_option_fails_the_run_before_anything_is_touched(acs_sim, tmp_path, option, value, message):
     sim = acs_sim(topology="small", time_factor=0.002)
     output = tmp_path / "out"
-    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="0"))
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, **{option: value}))
     assert run.rc != 0
-    assert "livepatch_parallel must be 1 to 1000 (got 0)" in run.stdout
+    assert message in run.stdout
     assert sim.jobs() == []
     assert read_journal(output, ends=False) == []
     # The lock was given back: the corrected run starts at once.
