@@ -43,6 +43,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     PlanError,
     journal_state,
     parse_journal,
+    target_outcome,
     vms_after,
     window_status,
 )
@@ -53,7 +54,6 @@ UNHEALTHY = ("skip", "stop", "ignore")
 # The journal's vocabulary: a target is submitted (its job in flight), then done, failed, skipped (not acted on, with
 # the reason) or unknown (its job outlived the timeout: it may still finish; a rerun follows it).
 IN_FLIGHT = ("submitted", "unknown")
-_PAGE = 500
 # API requests sent at once for the submits of free slots and the reads after jobs that ended together (a management
 # server serves many API requests at once; its job threads, not its API threads, bound the jobs that run).
 API_THREADS = 8
@@ -488,7 +488,7 @@ class StageRunner:
     # -- reads
 
     def _read_routers(self, zoneids: t.Iterable[str], health: bool) -> dict[str, dict[str, t.Any]]:
-        params: dict[str, t.Any] = {"listall": True, "pagesize": _PAGE}
+        params: dict[str, t.Any] = {"listall": True}
         if health:
             params["fetchhealthcheckresults"] = True
         found = {}
@@ -614,8 +614,7 @@ class StageRunner:
                 judge_unit(target, outcome, [Router.from_api(router, {}) for router in after], self.ms_version)
             else:
                 judge_systemvm(target, outcome, SystemVm.from_api(after[0], {}) if after else None, self.ms_version)
-            ok = target.status in ("patched", "unchanged")
-            return ("done" if ok else "failed"), target.reason, after
+            return ("done" if target_outcome(target.status) == "done" else "failed"), target.reason, after
         if outcome.status != "succeeded":
             return "failed", "%s job %s %s: %s" % (_command(work), outcome.jobid, outcome.status, outcome.errortext), after
         if work.is_unit:

@@ -26,7 +26,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     payload_scriptsversion,
     router_facts,
 )
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, DecideOptions, Decision, decide
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, DecideOptions, Decision, decide, target_outcome
 
 LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
 SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
@@ -93,6 +93,7 @@ class Target:
             "reason": self.reason,
             "warnings": self.warnings,
             "status": self.status,
+            "outcome": target_outcome(self.status),
             "jobid": self.jobid,
             "duration": self.duration,
             "started": self.started,

@@ -41,6 +41,31 @@ PATHS = ("livepatch", "legacy", "skip")
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
 # "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
 JOURNAL_STATUSES = ("submitted", "done", "failed", "skipped", "unknown")
+# The same vocabulary for a target of cs_livepatch or cs_recreate (their result's ``outcome``), from its detailed
+# ``status`` or a job's end: what the journal would say of it, and "not_run" (the report's word) for a target nothing
+# was started on (check mode, held back, refused by the server, or not on the module's path).
+TARGET_OUTCOMES = {
+    "patched": "done",
+    "unchanged": "done",
+    "succeeded": "done",
+    "failed": "failed",
+    "cancelled": "failed",
+    "timed_out": "unknown",
+    "outcome_unknown": "unknown",
+    "submitted": "submitted",
+    "skipped": "skipped",
+    "not_submitted": "not_run",
+    "not_patched": "not_run",
+    "pending": "not_run",
+    "would_patch": "not_run",
+    "would_recreate": "not_run",
+}
+
+
+def target_outcome(status: str) -> str:
+    """The journal's word for a detailed target or job status; one it does not know is never taken as done."""
+    return TARGET_OUTCOMES.get(status, "failed")
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -736,13 +761,6 @@ def start_run(plan: dict[str, t.Any], previous: dict[str, t.Any] | None, now: da
 # ---------------------------------------------------------------------------------------------- module results
 
 
-# Target statuses of cs_livepatch and cs_recreate that finish an item; "would_*" (check mode) record nothing.
-FINISHED_STATUSES = frozenset(("patched", "unchanged", "succeeded"))
-# Failed statuses that must not hand an item to the legacy path: nothing was started, or what happened is unknown.
-NO_RECREATE_STATUSES = frozenset(("not_submitted", "outcome_unknown"))
-_SYSTEMVM_KINDS = frozenset(("systemvm", "secondarystoragevm", "consoleproxy"))
-
-
 def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     """What a ``cs_livepatch`` or ``cs_recreate`` target says of its VMs after the job: name, the name it replaced, versions."""
     if target.get("routers_after"):
@@ -771,84 +789,6 @@ def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     if target.get("kind") in ("router", "systemvm") and target.get("version_after"):
         return [{"name": target.get("name"), "redundantstate": target.get("redundantstate"), "version": target.get("version_after")}]
     return []
-
-
-def outcomes_from_targets(
-    plan: dict[str, t.Any], keys: t.Iterable[str], targets: t.Iterable[dict[str, t.Any]], missing: str = "the module reported nothing for it"
-) -> list[dict[str, t.Any]]:
-    """Per-item outcomes ``{key, ok, changed, error, duration, recreate}`` of the ``keys`` a module was asked to act on.
-
-    A router target (a reboot acts router by router) counts for its network or VPC, which is finished only when
-    all its routers are; an item the module did not report is a failure, so that it is never taken as done.
-    ``recreate`` says whether a failure may go to the legacy path: not when nothing is known to have started.
-    """
-    wanted = list(keys)
-    router_unit = {router["id"]: item["key"] for item in plan["items"] for router in item.get("routers", [])}
-    seen: dict[str, list[dict[str, t.Any]]] = {key: [] for key in wanted}
-    for target in targets:
-        kind = target.get("kind")
-        if kind in _SYSTEMVM_KINDS:
-            key = "systemvm:%s" % target.get("id")
-        elif kind == "router":
-            key = router_unit.get(target.get("id"), "")
-        else:
-            key = "%s:%s" % (kind, target.get("id"))
-        if key in seen:
-            seen[key].append(target)
-    outcomes = []
-    for key in wanted:
-        reported = seen[key]
-        if any(str(target.get("status", "")).startswith("would_") for target in reported):
-            continue
-        bad = [target for target in reported if target.get("status") not in FINISHED_STATUSES]
-        error = "; ".join("%s: %s" % (target.get("status"), target.get("reason")) for target in bad) if reported else missing
-        started = [target["started"] for target in reported if target.get("started")]
-        finished = [target["finished"] for target in reported if target.get("finished")]
-        outcomes.append(
-            {
-                "key": key,
-                "ok": bool(reported) and not bad,
-                "changed": any(target.get("status") in ("patched", "succeeded") for target in reported),
-                "error": error or None,
-                "duration": sum(float(target.get("duration") or 0) for target in reported) or None,
-                "recreate": any(target.get("status") not in NO_RECREATE_STATUSES for target in bad),
-                "statuses": sorted({str(target.get("status")) for target in reported}),
-                "started": min(started) if started else None,
-                "finished": max(finished) if finished else None,
-                "after": [vm for target in reported for vm in vms_after(target)],
-            }
-        )
-    return outcomes
-
-
-def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.Any], batch: int, path: str, now: datetime.datetime) -> list[dict[str, t.Any]]:
-    """Journal entries from per-item outcomes ``{key, ok, changed, error, duration, health_before, health_after}`` of a batch.
-
-    Outcomes of ``outcomes_from_targets`` also carry ``started``, ``finished``, ``statuses`` and ``after``, which the
-    entries keep (older journals have none of them, and the report does without).
-    """
-    stamp = now.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
-    names = {item["key"]: item["name"] for item in plan["items"]}
-    return [
-        {
-            "key": outcome["key"],
-            "name": names.get(outcome["key"], outcome["key"]),
-            "ms_version": plan["ms_version"],
-            "batch": int(batch),
-            "path": path,
-            "status": "done" if outcome.get("ok") else "failed",
-            "recreate": not outcome.get("ok") and outcome.get("recreate", True) is not False,
-            "changed": bool(outcome.get("changed")),
-            "error": outcome.get("error"),
-            "duration": outcome.get("duration"),
-            "health_before": outcome.get("health_before"),
-            "health_after": outcome.get("health_after"),
-            "time": stamp,
-            # For the report: the job's own start and end, the module's target statuses, the VMs after the job.
-            **{field: outcome[field] for field in ("started", "finished", "statuses", "after") if field in outcome},
-        }
-        for outcome in outcomes
-    ]
 
 
 # The router version check compares the router's template and scripts with the management server's: it fails on

@@ -18,7 +18,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStack
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts, template_is_current
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import DecideOptions, Decision, decide
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import DecideOptions, Decision, decide, target_outcome
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
 ROUTER_METHODS = ("restart_cleanup", "reboot", "upgrade_template")
@@ -96,6 +96,7 @@ class Target:
             "clusterid": self.clusterid,
             "method": self.method,
             "status": self.status,
+            "outcome": target_outcome(self.status),
             "reason": self.reason,
             "jobid": self.jobids[-1] if self.jobids else None,
             "jobids": list(self.jobids),

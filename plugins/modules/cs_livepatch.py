@@ -198,6 +198,14 @@ targets:
           V(outcome_unknown) (the answer was lost and the job could be neither found nor ruled out; nothing was sent
           again, check the target before running again) or V(not_patched) (path not V(livepatch)).
       type: str
+    outcome:
+      description:
+        - What became of the target in the words of the journal and the report of the roles (one vocabulary for the
+          modules, the journal and the report), from C(status).
+        - V(done) (V(patched), V(unchanged)), V(failed), V(unknown) (V(timed_out), V(outcome_unknown); the job may
+          still run), V(submitted) (O(wait=false)), V(not_run) (V(would_patch), V(not_submitted), V(not_patched)).
+      type: str
+      version_added: 0.2.0
     jobid:
       description: Id of the job, when one was started.
       type: str

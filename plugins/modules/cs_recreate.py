@@ -198,6 +198,14 @@ targets:
           submit budget ran out; nothing was started), or V(outcome_unknown) (the answer was lost and the job could be
           neither found nor ruled out; nothing was sent again, check the object before running again).
       type: str
+    outcome:
+      description:
+        - What became of the target in the words of the journal and the report of the roles (one vocabulary for the
+          modules, the journal and the report), from C(status).
+        - V(done) (V(succeeded), V(unchanged)), V(failed), V(unknown) (V(timed_out), V(outcome_unknown); the job may
+          still run), V(skipped), V(not_run) (V(would_recreate), V(not_submitted)).
+      type: str
+      version_added: 0.2.0
     reason:
       description: Why, in words, with what to do next when it did not succeed.
       type: str

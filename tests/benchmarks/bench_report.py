@@ -27,7 +27,10 @@ import conftest  # noqa: E402  (makes this checkout importable as ansible_collec
 
 sys.path.insert(0, str(conftest.COLLECTIONS_ROOT))
 
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "plugins" / "module_utils"))
+
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan  # noqa: E402
+from journal_fixtures import journal_entries, outcomes_from_targets  # noqa: E402
 from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report, render_html, render_markdown  # noqa: E402
 
 MS = "4.18.0.0"

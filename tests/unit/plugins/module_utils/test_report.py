@@ -11,7 +11,7 @@ import hashlib
 import re
 
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import STRONGSWAN_WARNING
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries, outcomes_from_targets
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
     _gantt_rows,
@@ -21,6 +21,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     render_markdown,
     stats,
 )
+from journal_fixtures import journal_entries, outcomes_from_targets
 
 MS = "4.18.0.0"
 RUNNING = {"state": "Running", "requiresupgrade": True, "softwareversion": "4.14.1.0", "zoneid": "z1", "scriptsversion": "old0000000000"}

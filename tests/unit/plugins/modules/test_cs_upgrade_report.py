@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, journal_entries
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_report
 
 ROUTER = {"state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"}
@@ -92,7 +92,10 @@ def test_check_mode_writes_nothing(run_module, tmp_path):
 def test_stop_reason_and_downtime_probe_reports(run_module, tmp_path):
     plan = build_plan(FLEET, canary_size=0)
     now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc)
-    entries = journal_entries([{"key": "network:n1", "ok": True, "changed": True, "duration": 3.0}], plan, 1, "livepatch", now)
+    entries = [
+        {"key": "network:n1", "name": "net-1", "ms_version": plan["ms_version"], "batch": 1, "path": "livepatch", "status": "done", "changed": True,
+         "duration": 3.0, "time": now.isoformat(timespec="seconds")}
+    ]
     journal = tmp_path / "journal.jsonl"
     journal.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
     probes = tmp_path / "probes"
