@@ -66,6 +66,7 @@ def target_outcome(status: str) -> str:
     """The journal's word for a detailed target or job status; one it does not know is never taken as done."""
     return TARGET_OUTCOMES.get(status, "failed")
 
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
