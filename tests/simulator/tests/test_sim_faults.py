@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 
 import pytest
@@ -82,6 +83,31 @@ def test_slow_answer(sim, admin):
     started = time.monotonic()
     assert admin.raw("listZones").status_code == 200
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_slow_request_still_waiting_when_the_cloud_is_reset_acts_on_nothing(sim, admin):
+    """A reset puts the cloud back as loaded, as a restarted management server with a fresh database would be: a
+    request it was still holding ends without an answer and starts no job in the cloud after the reset (it did: the
+    slowed restart of one fault-matrix cell started its job in the next cell's cloud)."""
+    network = network_id(admin, "acme-web")
+    sim.inject(kind="slow", api="restartNetwork", delay=1.0, count=1)
+    answered: list = []
+    sender = threading.Thread(target=lambda: answered.append(_answer(admin, "restartNetwork", id=network, livepatch=True)))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while sim.cloud.faults.list() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the request came and waits out its delay
+    sim.reset()
+    sender.join(timeout=10)
+    assert answered == ["no answer"]
+    assert sim.jobs() == [] and sim.calls() == []
+
+
+def _answer(client, command: str, **params) -> object:
+    try:
+        return client.raw(command, **params).status_code
+    except requests.ConnectionError:
+        return "no answer"
 
 
 def test_failing_health_checks(sim, admin):
