@@ -219,7 +219,8 @@ def test_a_live_patch_refused_until_the_budget_ends_is_not_submitted_and_needs_n
 
 
 def test_a_finished_job_is_read_once_more_before_it_is_declared_timed_out(acs_sim):
-    """Job A ends before its timeout, but the round that read it pending went on to a slow read of job B."""
+    """Job A ends before its timeout, but the round that read it pending went on to a slow read of job B, and ended past
+    A's timeout and the two pauses after it in which a job without a read is still waited for (1.4 s)."""
     # The quick patch takes 0.32 s (20-40 s at 0.01): it ends well before its timeout of 1 s on a loaded machine too.
     sim = acs_sim(topology="small", time_factor=0.01)
     client = client_for(sim, timeout=5)
@@ -227,7 +228,7 @@ def test_a_finished_job_is_read_once_more_before_it_is_declared_timed_out(acs_si
     sim.inject(kind="job_hang", api="patchSystemVm", object=stuck["id"])
     first = client.submit("patchSystemVm", id=quick["id"], forced=True)
     second = client.submit("patchSystemVm", id=stuck["id"], forced=True)
-    sim.inject(kind="slow", api="queryAsyncJobResult", object=second, delay=1.2)
+    sim.inject(kind="slow", api="queryAsyncJobResult", object=second, delay=1.5)
     runner = JobRunner(client, parallel=2, poll_interval=0.2, first_poll=0.05, job_timeout=1.0, deadline=10)
     outcomes = {outcome.key: outcome for outcome in runner.run([JobTask(key="quick", jobid=first), JobTask(key="stuck", jobid=second)])}
     assert outcomes["quick"].status == "succeeded"
