@@ -87,13 +87,22 @@ def human_duration(seconds: t.Any) -> str:
 
 
 def _history(journal: list[dict[str, t.Any]], version: str) -> dict[str, list[dict[str, t.Any]]]:
-    """The ends of each item's work; a submit (the engine journals it before the job's end) counts only while it is the last word."""
+    """The ends of each item's work; a submit (the engine journals it before the job's end) counts only while it is the last word.
+
+    The end of one job can be journalled twice: a killed attempt's module still follows its jobs in flight, and the
+    resumed attempt adopts them. Which writes last is a matter of timing: the job ended once, as the earlier attempt's.
+    """
     history: dict[str, list[dict[str, t.Any]]] = {}
     for entry in journal:
         if entry.get("ms_version") in (None, version):
             entries = history.setdefault(entry["key"], [])
             if entries and entries[-1].get("status") == "submitted":
                 entries.pop()
+            previous = entries[-1] if entries else None
+            if previous and entry.get("jobid") and (previous.get("jobid"), previous.get("status")) == (entry["jobid"], entry.get("status")):
+                if (entry.get("attempt") or 0) < (previous.get("attempt") or 0):
+                    entries[-1] = entry
+                continue
             entries.append(entry)
     return history
 
@@ -323,9 +332,10 @@ def build_report(
             )
     attention = _collapse_not_run(attention)
 
+    kept = {id(entry) for item_entries in history.values() for entry in item_entries}
     for entry in entries:
-        if entry.get("status") == "submitted":
-            continue  # the end of the same job follows, with its start and end
+        if entry.get("status") == "submitted" or id(entry) not in kept:
+            continue  # the end of the same job follows, with its start and end; an end journalled twice is one bar
         batch = batch_of.get(entry.get("batch"))
         if batch is None or batch["group"] not in groups or _never_started(entry):
             continue  # no job ran, so no bar: the needs-attention list says why

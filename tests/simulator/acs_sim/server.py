@@ -262,6 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, params: dict[str, str]) -> None:
         sim = self.sim
+        # The cloud this request came to: a reset while the request waits is a restart of the server, which drops it.
+        api = sim.api
         command = next((v for k, v in params.items() if k.lower() == "command"), None)
         started = time.time()
         fault = sim.http_fault(command, params)
@@ -269,6 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "slow":
             time.sleep(fault["delay"])
             fault = None
+            if sim.api is not api:
+                self._reset_connection()
+                return
         if fault and fault["when"] == "after":
             # The server acts on the request (a job starts); only its answer is lost on the way back.
             sim.api.handle(params)

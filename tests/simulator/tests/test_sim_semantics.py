@@ -445,7 +445,11 @@ def test_a_new_router_has_no_health_results_until_its_first_interval(acs_sim):
     """VirtualNetworkApplianceManagerImpl (4.18.0.0): results are stored by the scheduled checks; until the first run of a new
     router a cached read answers 530 and listRouters shows none; basic results come after router.health.checks.basic.interval
     minutes, advanced ones after router.health.checks.advanced.interval (both times --time-factor)."""
-    sim = acs_sim(topology="small", time_factor=0.005)  # basic: 0.9 s, advanced: 3 s
+    # basic: 3 minutes, 1.8 s; advanced: 5 minutes, 3 s. The restart's steps after the new router boots are kept short,
+    # so that the reads below come well within the first 1.8 s, and the read of the basic results before 3 s.
+    topology = {**_small(), "configurations": {"router.health.checks.advanced.interval": 5}}
+    topology["jobs"] = {**topology["jobs"], "durations": {"router_deploy": 1, "router_destroy": 1, "restart_rules": 1}}
+    sim = acs_sim(topology=topology, time_factor=0.01)
     admin = sim.client()
     admin.run("restartNetwork", id=network_id(admin, "acme-web"), cleanup=True)
     new = router_by_network(admin, "acme-web")[0]

@@ -276,3 +276,21 @@ def test_needs_attention_only_keeps_exactly_what_the_needs_attention_list_shows(
     page = render_html(report)
     kept = re.findall(r'<tbody class="unit" data-outcome="[a-z_]+" data-attention="1"><tr class="unit"><td>([^<]+)</td>', page)
     assert sorted(kept) == sorted(entry["name"] for entry in report["attention"])
+
+
+def test_a_job_end_journalled_by_both_attempts_counts_once_as_the_earlier_attempts_in_either_order():
+    """A killed attempt's module still follows its jobs in flight and journals their ends, while the resumed attempt
+    adopts the same jobs and journals their ends too: which of the two is written last depends on timing, and the
+    report must not (finished by an earlier run, one job's duration)."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    plan["run"] = {"id": "run1", "attempt": 2}
+    item = next(item for item in plan["items"] if item["name"] == "net-1")
+    base = {"key": item["key"], "name": "net-1", "ms_version": MS, "run": "run1", "batch": item["batch"], "path": "livepatch", "jobid": "j1"}
+    submitted = dict(base, status="submitted", attempt=1, time=_at(10))
+    end = {"status": "done", "duration": 2.0, "started": _at(10), "finished": _at(12), "after": [{"name": "r-1-VM", "scriptsversion": "new0000000000"}]}
+    by_killed, by_resumed = dict(base, attempt=1, time=_at(13), **end), dict(base, attempt=2, time=_at(13), **end)
+    for journal in ([submitted, by_killed, by_resumed], [submitted, by_resumed, by_killed]):
+        report = build_report(plan, journal)
+        unit = next(unit for group in report["groups"] for unit in group["units"] if unit["name"] == "net-1")
+        assert (unit["outcome"], unit["earlier_run"], unit["duration"]) == ("done", True, 2.0), [entry["attempt"] for entry in journal]
+        assert [event["name"] for group in report["groups"] for event in group["timeline"]].count("net-1") == 1
