@@ -20,6 +20,7 @@ import base64
 import datetime
 import hashlib
 import html
+import re
 import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import redact
@@ -435,7 +436,7 @@ def _where_entry(entries: list[dict[str, t.Any]], stop_reason: str | None) -> di
     pools = [entries]
     if stop_reason:
         problems = [entry for entry in entries if entry.get("status") in ("failed", "unknown")]
-        named = [entry for entry in problems if entry.get("name") and str(entry["name"]) in stop_reason]
+        named = [entry for entry in problems if entry.get("name") and re.search(r"(?<![\w.-])%s(?![\w.-])" % re.escape(str(entry["name"])), stop_reason)]
         pools = [named, problems, entries]
     pool = next(pool for pool in pools if pool)
     return max(pool, key=lambda entry: entry.get("time") or "")

@@ -15,6 +15,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_pla
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
     _gantt_rows,
+    _where_entry,
     build_report,
     parse_downtime,
     render_html,
@@ -148,6 +149,17 @@ def test_a_stopped_run_is_placed_at_the_failure_it_stopped_on_not_at_the_last_jo
     report = build_report(plan, journal, stop_reason="network net-2 failed and on_failure is stop: patch script exited 1")
     assert report["outcome"]["batch"] == batch_of["net-2"]
     assert report["outcome"]["summary"].startswith("Stopped in group zone-a (batch %d) because network net-2 failed" % batch_of["net-2"])
+
+
+def test_the_failure_a_run_stopped_on_is_found_by_its_whole_name():
+    entries = [
+        {"name": "net-1", "status": "failed", "batch": 3, "time": _at(20)},
+        {"name": "net-10", "status": "failed", "batch": 2, "time": _at(10)},
+        {"name": "net-2", "status": "done", "batch": 4, "time": _at(30)},
+    ]
+    assert _where_entry(entries, "network net-10 failed and on_failure is stop: boom")["batch"] == 2
+    assert _where_entry(entries, "the failure limit is reached: 2 of 3 planned items failed")["batch"] == 3
+    assert _where_entry(entries, None)["batch"] == 4
 
 
 def test_not_run_items_are_one_attention_entry_per_group():
