@@ -502,20 +502,7 @@ class CloudStackClient:
 
     def jobs_since(self, since: datetime.datetime, attempts: int | None = None) -> list[dict[str, t.Any]]:
         """Every async job visible to this key created on or after the day of ``since`` (one paged listAsyncJobs)."""
-        page_size = self.page_size
-        items: list[dict[str, t.Any]] = []
-        page = 1
-        while True:
-            try:
-                inner = self.page("listAsyncJobs", page, page_size, _attempts=attempts, startdate=cs_timestamp(since), listall=True)
-            except PageSizeLowered:
-                items, page, page_size = [], 1, self.page_size
-                continue
-            chunk = inner.get("asyncjobs") or []
-            items.extend(chunk)
-            if not chunk or len(chunk) < page_size:
-                return items
-            page += 1
+        return self.list("listAsyncJobs", "asyncjobs", _attempts=attempts, startdate=cs_timestamp(since), listall=True)
 
     def jobs_page(self, since: datetime.datetime, page: int, page_size: int, attempts: int | None = None) -> tuple[list[dict[str, t.Any]], int]:
         """One page of the jobs listed from the day of ``since``, and how many jobs that list holds.

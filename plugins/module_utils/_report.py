@@ -25,14 +25,12 @@ import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import redact
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import STRONGSWAN_WARNING, has_strongswan_caveat
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import is_done, livepatch_failed
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import is_done, livepatch_failed, target_outcome
 
 # What became of a planned item, in the order the totals show them. "recreated" finished on the legacy path after
 # its live patch failed; "unknown" ended without a verdict (a job still running when the run gave up on it).
 OUTCOMES = ("done", "recreated", "failed", "unknown", "not_run", "skipped")
 ATTENTION = ("failed", "unknown", "recreated", "not_run", "skipped")
-# Module target statuses that leave the outcome open: the job may still run (or even finish) in the cloud.
-UNKNOWN_STATUSES = frozenset(("timed_out", "submitted", "outcome_unknown"))
 OUTCOME_LABELS = {
     "done": "done",
     "recreated": "recreated after a failed live patch",
@@ -120,7 +118,8 @@ def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
     if is_done(last):
         return "recreated" if last.get("path") == "legacy" and any(livepatch_failed(entry) for entry in entries) else "done"
     statuses = last.get("statuses")
-    if statuses is not None and (not statuses or UNKNOWN_STATUSES & set(statuses)):
+    # Module target statuses (journals of 0.1.0) that leave the outcome open: the job may still run in the cloud.
+    if statuses is not None and (not statuses or any(target_outcome(status) in ("unknown", "submitted") for status in statuses)):
         return "unknown"
     return "failed"
 
