@@ -31,7 +31,7 @@ import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, parse_cs_time
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
 from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
@@ -42,6 +42,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     VERSION_CHECK_PREFIX,
     PlanError,
     journal_state,
+    livepatch_failed,
     parse_journal,
     target_outcome,
     vms_after,
@@ -60,10 +61,24 @@ API_THREADS = 8
 # Up to this many networks/VPCs in a stage, their routers are read one network/VPC at a time before they are acted on
 # (a canary); more, and the routers of their zones are read page by page.
 TARGETED_READS = 10
+# The commands whose jobs act on a target, by kind (listAsyncJobs ``cmd``: the class name, lower case, without "cmd").
+# A job of one of them on a target, that this journal does not know, is followed instead of acting again.
+ACTING_COMMANDS = {
+    "network": ("restartnetwork",),
+    "vpc": ("restartvpc",),
+    "systemvm": ("patchsystemvm", "rebootsystemvm", "stopsystemvm", "startsystemvm", "destroysystemvm", "migratesystemvm"),
+}
+# Jobs created this long before the run's first act are looked at too (a management server's clock a little behind).
+JOB_MARGIN = 120
 
 
 # What a stage's summary adds to its counts when it happened.
-_NOTES = (("earlier_run", "by an earlier run"), ("fallbacks", "recreated after a failed live patch"), ("adopted", "followed from an earlier run"))
+_NOTES = (
+    ("earlier_run", "by an earlier run"),
+    ("found_done", "found upgraded by a job of no run of this journal"),
+    ("fallbacks", "recreated after a failed live patch"),
+    ("adopted", "followed from an earlier run"),
+)
 
 
 class EngineError(Exception):
@@ -280,6 +295,8 @@ class _Work:
         self.before: list[dict[str, t.Any]] = []
         self.before_failing: set[str] = set()
         self.fell_back = False
+        # Its job was started by someone else than this journal's run (found in listAsyncJobs): which act it was is unknown.
+        self.foreign = False
         # Its routers (or system VM) read back after its job, by the round's concurrent reads, or the error of that read.
         self.after: list[dict[str, t.Any]] | None = None
         self.after_error: CloudStackError | None = None
@@ -350,7 +367,18 @@ class StageRunner:
         self.run = plan.get("run") or {}
         self.batches = [batch for batch in plan["batches"] if batch["group"] == group and batch["stage"] == stage]
         self.items = {item["key"]: item for item in plan["items"]}
-        self.counts = {"targets": 0, "done": 0, "failed": 0, "skipped": 0, "unknown": 0, "not_run": 0, "earlier_run": 0, "adopted": 0, "fallbacks": 0}
+        self.counts = {
+            "targets": 0,
+            "done": 0,
+            "failed": 0,
+            "skipped": 0,
+            "unknown": 0,
+            "not_run": 0,
+            "earlier_run": 0,
+            "adopted": 0,
+            "fallbacks": 0,
+            "found_done": 0,
+        }
         self.stop_reason: str | None = None
         self.left_reason: str | None = None
         self.failures: list[str] = []
@@ -503,6 +531,10 @@ class StageRunner:
         with ThreadPoolExecutor(max_workers=min(API_THREADS, len(works))) as pool:
             return list(pool.map(read, works))
 
+    def _read_systemvm(self, work: _Work) -> dict[str, t.Any] | None:
+        found = self.client.list("listSystemVms", "systemvm", id=work.item["id"])
+        return found[0] if found else None
+
     def _read_unit(self, work: _Work) -> list[dict[str, t.Any]]:
         selector = {"vpcid": work.item["id"]} if work.item["kind"] == "vpc" else {"networkid": work.item["id"]}
         params: dict[str, t.Any] = {"listall": True}
@@ -512,9 +544,10 @@ class StageRunner:
 
     # -- the work list
 
-    def _works(self, state: dict[str, dict[str, t.Any]]) -> tuple[list[_Work], list[tuple[_Work, str]]]:
+    def _works(self, state: dict[str, dict[str, t.Any]], entries: list[dict[str, t.Any]]) -> tuple[list[_Work], list[tuple[_Work, str]]]:
         """The targets to act on, and the jobs of an earlier attempt still in flight (adopted, not submitted again)."""
         works, adopted = [], []
+        patch_failed = {entry["key"] for entry in entries if livepatch_failed(entry)}
         for batch in self.batches:
             for key in batch["items"]:
                 item = self.items[key]
@@ -528,8 +561,10 @@ class StageRunner:
                     work.fell_back = work.path != item["path"]
                     adopted.append((work, entry["jobid"]))
                     continue
-                if entry and entry.get("status") == "failed" and entry.get("path") == "livepatch" and path == "livepatch":
-                    if self.on_failure != "recreate":
+                if key in patch_failed and path == "livepatch":
+                    # Its live patch ran and failed (in this run, in livepatch.yml, or before a recreate that failed too):
+                    # never live-patched again; the legacy path takes it up.
+                    if self.on_failure != "recreate" and "livepatch" in self.paths:
                         self.counts["earlier_run"] += 1
                         self._final[key] = "failed"
                         continue
@@ -539,24 +574,115 @@ class StageRunner:
                 works.append(_Work(item, batch["index"], path))
         return works, adopted
 
-    def _unjournalled_jobs(self, works: list[_Work]) -> dict[str, str]:
-        """Jobs still pending on targets of this stage that an earlier attempt of the run started but could not journal
-        (killed between the submit and its record): followed, never submitted a second time."""
-        times = [entry["time"] for entry in self.journal.entries() if entry.get("run") == self.run.get("id") and entry.get("time")]
-        if not times:
-            return {}
-        since = datetime.datetime.fromisoformat(min(times)) - datetime.timedelta(minutes=1)
-        wanted = {work.item["id"] for work in works}
-        found = {}
+    def _run_since(self, entries: list[dict[str, t.Any]]) -> datetime.datetime:
+        """When this run began acting, less a margin for the server's clock: jobs created since may be this run's."""
+        moments = [datetime.datetime.fromisoformat(entry["time"]) for entry in entries if entry.get("run") == self.run.get("id") and entry.get("time")]
+        for name in ("first_started", "started"):
+            if self.run.get(name):
+                moments.append(datetime.datetime.fromisoformat(self.run[name]))
+        start = min(moments) if moments else self._now()
+        return start - datetime.timedelta(seconds=JOB_MARGIN)
+
+    def _jobs_on_targets(self, works: list[_Work], entries: list[dict[str, t.Any]]) -> tuple[dict[str, dict[str, t.Any]], list[dict[str, t.Any]]]:
+        """Jobs that this journal does not know on the targets about to be acted on, by target id (the pending one, else
+        the newest finished since the run began), and the pending jobs that name no object (``patchSystemVm``).
+
+        Whoever started them (a killed attempt of this run that could not journal its submit, a lost answer, another
+        run, an operator), a target is never acted on while such a job runs, nor again after one has ended.
+        """
+        known = {entry.get("jobid") for entry in entries if entry.get("jobid")}
+        since = self._run_since(entries)
+        wanted = {work.item["id"]: work for work in works}
+        found: dict[str, dict[str, t.Any]] = {}
+        anonymous = []
         for job in self.client.jobs_since(since):
-            if job.get("jobinstanceid") in wanted and int(job.get("jobstatus", 0)) == 0:
-                found[job["jobinstanceid"]] = job["jobid"]
+            if job.get("jobid") in known:
+                continue
+            command = job_command(job)
+            pending = int(job.get("jobstatus", 0)) == 0
+            created = parse_cs_time(job.get("created"))
+            if not pending and (created is None or created < since):
+                continue
+            instance = job.get("jobinstanceid")
+            if not instance:
+                if pending and command in ACTING_COMMANDS["systemvm"] and self.stage == "systemvms":
+                    anonymous.append(job)
+                continue
+            work = wanted.get(instance)
+            if work is None or command not in ACTING_COMMANDS[_kind(work.item)]:
+                continue
+            held = found.get(instance)
+            if held is None or (int(held.get("jobstatus", 0)) != 0 and (pending or str(job.get("created")) >= str(held.get("created")))):
+                found[instance] = job
+        return found, anonymous
+
+    def _adopt_jobs(self, works: list[_Work], entries: list[dict[str, t.Any]]) -> tuple[list[_Work], list[tuple[_Work, str]]]:
+        """Follow the jobs found on the targets instead of acting (see :meth:`_jobs_on_targets`); a fresh run refuses
+        to start while another actor's jobs run on them: two runs must never act on one cloud at once."""
+        found, anonymous = self._jobs_on_targets(works, entries)
+        pending = [job for job in found.values() if int(job.get("jobstatus", 0)) == 0] + anonymous
+        if pending and int(self.run.get("attempt") or 1) == 1:
+            names = {work.item["id"]: "%s %s" % (work.item["kind"], work.item["name"]) for work in works}
+            described = ["%s (job %s, %s)" % (names.get(job.get("jobinstanceid"), job_command(job)), job.get("jobid"), _issuer(job)) for job in pending[:5]]
+            self._stop(
+                "another run or an operator is acting on this cloud: %d job(s) in flight on targets of this plan that this run did not "
+                "start: %s%s; two runs must never act on the same cloud at once: wait until they end (or stop the run that "
+                "started them), then run again" % (len(pending), "; ".join(described), " and %d more" % (len(pending) - 5) if len(pending) > 5 else "")
+            )
+            return [], []
+        if anonymous:
+            # patchSystemVm names no system VM: wait for those jobs to end, then each VM's state tells whether it is patched.
+            self.warnings.append(
+                "followed %d patchSystemVm job(s) that this journal does not know before patching: %s"
+                % (len(anonymous), ", ".join(str(job.get("jobid")) for job in anonymous))
+            )
+            JobRunner(
+                self.client,
+                parallel=len(anonymous),
+                poll_interval=self.poll_interval,
+                job_timeout=self.timeout,
+                deadline=self.timeout,
+                clock=self._clock,
+                sleep=self._sleep,
+            ).run([JobTask(key=job["jobid"], jobid=job["jobid"]) for job in anonymous])
+        adopted = []
         for work in works:
-            jobid = found.get(work.item["id"])
-            if jobid:
-                self.warnings.append("%s %s: job %s of an earlier attempt was not journalled; it is followed" % (work.item["kind"], work.item["name"], jobid))
-                self._record(work, "submitted", jobid=jobid, adopted=True)
-        return found
+            job = found.get(work.item["id"])
+            if job is None:
+                continue
+            work.foreign = True
+            self.warnings.append(
+                "%s %s: job %s (%s, %s) was not started by this journal's run; it is followed, not repeated"
+                % (work.item["kind"], work.item["name"], job["jobid"], job_command(job), _issuer(job))
+            )
+            self._record(work, "submitted", jobid=job["jobid"], adopted=True, adopted_from=_issuer(job))
+            adopted.append((work, job["jobid"]))
+        return [work for work in works if work.item["id"] not in found], adopted
+
+    def _already_upgraded(self, work: _Work) -> str | None:
+        """Why a target needs no act any more (upgraded since the plan, by a job this journal does not know), or None."""
+        if work.is_unit:
+            running = [router for router in work.before if router.get("state") == "Running"]
+            if not running or len(running) < len(work.before):
+                return None
+            facts = [router_facts(router, self.ms_version) for router in running]
+            if all(fact.template_current for fact in facts) or (work.path == "livepatch" and all(fact.live_patched for fact in facts)):
+                return "every router of %s %s already runs the %s: upgraded since the plan, by no job of this run" % (
+                    work.item["kind"],
+                    work.item["name"],
+                    "current template" if all(fact.template_current for fact in facts) else "software of %s" % self.ms_version,
+                )
+            return None
+        if work.path != "livepatch" or not work.before:
+            return None
+        vm = SystemVm.from_api(work.before[0], {})
+        if vm.state == "Running" and systemvm_facts(vm, self.ms_version).live_patched:
+            return "%s already runs the software of %s (agent version %s): patched since the plan, by no job of this run" % (
+                work.item["name"],
+                self.ms_version,
+                vm.version,
+            )
+        return None
 
     # -- acting
 
@@ -612,6 +738,14 @@ class StageRunner:
             if work.is_unit:
                 target.routers = [Router.from_api(router, {}) for router in work.before]
                 judge_unit(target, outcome, [Router.from_api(router, {}) for router in after], self.ms_version)
+                if (
+                    work.foreign
+                    and target_outcome(target.status) != "done"
+                    and outcome.status == "succeeded"
+                    and not recreated_problems(after, self.ms_version)
+                ):
+                    # A job this run did not start may have been a restart with cleanup: its routers are new, on the current template.
+                    return "done", "routers %s run the current template" % ", ".join(router.get("name", router["id"]) for router in after), after
             else:
                 judge_systemvm(target, outcome, SystemVm.from_api(after[0], {}) if after else None, self.ms_version)
             return ("done" if target_outcome(target.status) == "done" else "failed"), target.reason, after
@@ -711,13 +845,15 @@ class StageRunner:
     def execute(self) -> dict[str, t.Any]:
         if not self.batches:
             return self.result("nothing planned for %s %s" % (self.group, self.stage))
-        state = journal_state(self.journal.entries(), self.ms_version)
+        entries = self.journal.entries()
+        state = journal_state(entries, self.ms_version)
         self._final = {key: entry["status"] for key, entry in state.items() if entry.get("status") in ("done", "failed", "unknown") and key in self._planned}
-        works, adopted = self._works(state)
-        if int(self.run.get("attempt") or 1) > 1 and works and not self.check_mode:
-            found = self._unjournalled_jobs(works)
-            adopted += [(work, found[work.item["id"]]) for work in works if work.item["id"] in found]
-            works = [work for work in works if work.item["id"] not in found]
+        works, adopted = self._works(state, entries)
+        if works and not self.check_mode:
+            works, found = self._adopt_jobs(works, entries)
+            adopted += found
+            if self.stop_reason:
+                return self.result(None)
         self.counts["targets"] = len(works) + len(adopted) + self.counts["earlier_run"]
         self.counts["done"] = self.counts["earlier_run"]
         self._with_health = self.health_gate and self.stage != "systemvms" and self.client.has_feature("listRouters.fetchhealthcheckresults")
@@ -736,10 +872,22 @@ class StageRunner:
                 zones = {work.item.get("zoneid") for work in units}
                 routers = self._read_routers([zone for zone in zones if zone], self._with_health)
             for work in units:
-                work.before = [routers[router["id"]] for router in work.item.get("routers", []) if router["id"] in routers]
+                work.before = _routers_of(work.item, routers)
                 work.before_failing = _failing(work.before)
+        elif works:
+            vms = {vm["id"]: vm for vm in self._pool_map(self._read_systemvm, works) if vm}
+            for work in works:
+                work.before = [vms[work.item["id"]]] if work.item["id"] in vms else []
         ready = []
         for work in works:
+            done = self._already_upgraded(work)
+            if done:
+                if not self.check_mode:
+                    self._record(work, "done", reason=done, changed=False, found_done=True)
+                self.counts["done"] += 1
+                self.counts["found_done"] += 1
+                self._final[work.key] = "done"
+                continue
             if work.is_unit and not work.before:
                 self._record(work, "skipped", error="its routers are gone since the plan was made (deleted or recreated): plan again to see it")
                 self.counts["skipped"] += 1
@@ -792,14 +940,20 @@ class StageRunner:
 
     def result(self, note: str | None) -> dict[str, t.Any]:
         failed = bool(self.stop_reason) and not self.check_mode
-        msg = self.stop_reason or self.left_reason or note or "%s %s: %d done%s, %d failed, %d skipped, %d not run" % (
-            self.group,
-            self.stage,
-            self.counts["done"],
-            "".join(", %d %s" % (self.counts[name], label) for name, label in _NOTES if self.counts[name]),
-            self.counts["failed"] + self.counts["unknown"],
-            self.counts["skipped"],
-            self.counts["not_run"],
+        msg = (
+            self.stop_reason
+            or self.left_reason
+            or note
+            or "%s %s: %d done%s, %d failed, %d skipped, %d not run"
+            % (
+                self.group,
+                self.stage,
+                self.counts["done"],
+                "".join(", %d %s" % (self.counts[name], label) for name, label in _NOTES if self.counts[name]),
+                self.counts["failed"] + self.counts["unknown"],
+                self.counts["skipped"],
+                self.counts["not_run"],
+            )
         )
         return {
             "changed": (self.counts["done"] - self.counts["earlier_run"]) > 0 or self.counts["fallbacks"] > 0 or bool(self.counts.get("would_act")),
@@ -819,14 +973,40 @@ class StageRunner:
     _with_health = False
 
 
+def job_command(job: t.Mapping[str, t.Any]) -> str:
+    """The command of a listAsyncJobs entry: its ``cmd`` class name, lower case, without "cmd" (restartnetwork)."""
+    name = str(job.get("cmd") or "").rsplit(".", 1)[-1].lower()
+    return name[:-3] if name.endswith("cmd") else name
+
+
+def _issuer(job: t.Mapping[str, t.Any]) -> str:
+    """Who started a job and when, as listAsyncJobs tells it (the operator finds the run or person by them)."""
+    return "%s, %s by user %s of account %s, created %s" % (
+        "in flight" if int(job.get("jobstatus", 0)) == 0 else "ended",
+        job_command(job),
+        job.get("userid") or "?",
+        job.get("accountid") or "?",
+        job.get("created") or "?",
+    )
+
+
+def _kind(item: t.Mapping[str, t.Any]) -> str:
+    return item["kind"] if item["kind"] in ("network", "vpc") else "systemvm"
+
+
+def _routers_of(item: t.Mapping[str, t.Any], routers: t.Mapping[str, dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The routers of a network or VPC now: those of the plan still there, and those serving it since (recreated)."""
+    planned = {router["id"] for router in item.get("routers", [])}
+    field = "vpcid" if item["kind"] == "vpc" else "guestnetworkid"
+    return [router for rid, router in routers.items() if rid in planned or (router.get(field) == item["id"] and (field == "vpcid" or not router.get("vpcid")))]
+
+
 def recreated_problems(routers: t.Sequence[dict[str, t.Any]], ms_version: str) -> str | None:
     """What is wrong with the routers of a network/VPC after a restart with cleanup, or None."""
     if not routers:
         return "no router afterwards; restart it again or check the management server log"
     stale = [
-        router.get("name", router["id"])
-        for router in routers
-        if router.get("state") != "Running" or not router_facts(router, ms_version).template_current
+        router.get("name", router["id"]) for router in routers if router.get("state") != "Running" or not router_facts(router, ms_version).template_current
     ]
     if stale:
         return "routers %s are not Running on the required template" % ", ".join(stale)

@@ -110,8 +110,11 @@ def is_done(entry: dict[str, t.Any] | None) -> bool:
 
 
 def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
-    """A live patch that failed in a way that needs the legacy path; one never started, or whose outcome is unknown, does not."""
-    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch" and entry.get("recreate", True) is not False
+    """A live patch whose job ran and failed (or was verified wrong): the legacy path takes it up, whichever playbook ran it.
+
+    One never started (no job) or whose outcome is unknown does not: the next run looks for its job first.
+    """
+    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch" and bool(entry.get("jobid"))
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -751,6 +754,8 @@ def start_run(plan: dict[str, t.Any], previous: dict[str, t.Any] | None, now: da
         "id": previous["run"]["id"] if previous else run_id,
         "attempt": attempt,
         "started": now.isoformat(timespec="seconds"),
+        # The first attempt's start: a job created since may be this run's, journalled or not.
+        "first_started": (previous["run"].get("first_started") or previous["run"].get("started")) if previous else now.isoformat(timespec="seconds"),
         "deadline": deadline.isoformat(timespec="seconds") if deadline else None,
     }
     return plan

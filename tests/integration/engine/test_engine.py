@@ -98,3 +98,92 @@ def test_a_job_the_killed_attempt_never_journalled_is_followed_not_submitted_aga
     assert on_lost == [started]
     ends = {entry["name"]: entry for entry in journal.entries() if entry["status"] == "done"}
     assert ends[lost["name"]]["jobid"] == started
+
+
+def _unit_targets(plan, group):
+    return [item for item in plan["items"] if item["group"] == group and item["kind"] == "network" and item["path"] == "livepatch"]
+
+
+def _resumed(plan):
+    return start_run(plan, plan, NOW, 0, "unused")
+
+
+def test_a_job_that_ended_while_nobody_journalled_it_is_verified_and_journalled_not_sent_again(acs_sim, tmp_path):
+    # A hard kill during a slow submit: CloudStack took the live patch and ran it to its end; the journal never heard of it.
+    sim = acs_sim(topology="small", time_factor=0.01)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    lost = _unit_targets(plan, group)[0]
+    started = sim.client().run("restartNetwork", id=lost["id"], livepatch="true", cleanup="false")["jobid"]
+    result = stage(client, _resumed(plan), journal, group, "routers")
+    assert not result["stop"], result["msg"]
+    assert [job["jobid"] for job in restarts(sim) if job["instanceid"] == lost["id"]] == [started]
+    ends = [entry for entry in journal.entries() if entry["key"] == lost["key"] and entry["status"] != "submitted"]
+    assert [(entry["status"], entry["jobid"]) for entry in ends] == [("done", started)]
+    adopted = [entry for entry in journal.entries() if entry["key"] == lost["key"] and entry["status"] == "submitted"]
+    assert adopted[0]["adopted"] and "restartnetwork" in adopted[0]["adopted_from"]
+
+
+def test_an_unknown_outcome_is_looked_up_and_a_lost_recreate_is_judged_by_its_new_routers(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.01)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    patched, recreated = _unit_targets(plan, group)[:2]
+    # The answers were lost: the journal says unknown, without a job id; CloudStack ran both jobs (one a restart with cleanup).
+    for item in (patched, recreated):
+        journal.append({"key": item["key"], "name": item["name"], "ms_version": plan["ms_version"], "run": "run1", "attempt": 1, "batch": 1,
+                        "path": "livepatch" if item is patched else "legacy", "status": "unknown", "time": NOW.isoformat(timespec="seconds"),
+                        "error": "no job of it appeared in listAsyncJobs within the settle window"})
+    first = sim.client().run("restartNetwork", id=patched["id"], livepatch="true", cleanup="false")["jobid"]
+    second = sim.client().run("restartNetwork", id=recreated["id"], cleanup="true")["jobid"]
+    result = stage(client, _resumed(plan), journal, group, "routers")
+    assert not result["stop"], result["msg"]
+    for item, jobid in ((patched, first), (recreated, second)):
+        assert [job["jobid"] for job in restarts(sim) if job["instanceid"] == item["id"]] == [jobid]
+        last = [entry for entry in journal.entries() if entry["key"] == item["key"]][-1]
+        assert (last["status"], last["jobid"]) == ("done", jobid), last
+
+
+def test_a_fresh_run_refuses_to_act_while_another_actors_job_runs_on_its_targets(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.2)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    busy = _unit_targets(plan, group)[0]
+    other = sim.client().call("restartNetwork", id=busy["id"], livepatch="true", cleanup="false")["jobid"]
+    result = stage(client, plan, journal, group, "routers")
+    assert result["stop"] and result["failed"]
+    assert "another run or an operator is acting on this cloud" in result["msg"] and other in result["msg"] and busy["name"] in result["msg"]
+    assert [job["jobid"] for job in restarts(sim)] == [other]
+    assert journal.entries() == []
+
+
+def test_a_target_upgraded_since_the_plan_by_someone_else_is_journalled_done_without_a_job(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.01)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    item = _unit_targets(plan, group)[0]
+    sim.client().run("restartNetwork", id=item["id"], livepatch="true", cleanup="false")
+    # The plan was made long before this run acts (an approval wait): that job is older than the run, and only the
+    # routers' state tells that the network needs nothing more.
+    plan["run"]["first_started"] = plan["run"]["started"] = (NOW + datetime.timedelta(hours=1)).isoformat()
+    result = stage(client, plan, journal, group, "routers")
+    assert not result["stop"], result["msg"]
+    assert len([job for job in restarts(sim) if job["instanceid"] == item["id"]]) == 1
+    last = [entry for entry in journal.entries() if entry["key"] == item["key"]][-1]
+    assert last["status"] == "done" and "upgraded since the plan" in last["reason"] and not last.get("jobid")
+    assert result["counts"]["found_done"] == 1
+
+
+def test_a_network_whose_live_patch_and_recreate_failed_is_recreated_again_never_live_patched_again(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    item = _unit_targets(plan, group)[0]
+    common = {"key": item["key"], "name": item["name"], "ms_version": plan["ms_version"], "run": "run1", "attempt": 1, "batch": 1,
+              "time": NOW.isoformat(timespec="seconds")}
+    journal.append(dict(common, path="livepatch", status="failed", jobid="j-patch", recreate=True, error="restartNetwork job failed"))
+    journal.append(dict(common, path="legacy", status="failed", jobid="j-recreate", fallback=True, recreate=False, error="restartNetwork(cleanup) failed"))
+    result = stage(client, _resumed(plan), journal, group, "routers")
+    assert not result["stop"], result["msg"]
+    jobs = [job for job in restarts(sim) if job["instanceid"] == item["id"]]
+    assert [job["params"].get("cleanup") for job in jobs] == ["true"] and "true" != jobs[0]["params"].get("livepatch")

@@ -49,6 +49,7 @@ def outcomes_from_targets(plan: dict[str, t.Any], keys: t.Iterable[str], targets
                 "started": min(started) if started else None,
                 "finished": max(finished) if finished else None,
                 "after": [vm for target in reported for vm in vms_after(target)],
+                "jobid": next((target["jobid"] for target in reported if target.get("jobid")), None),
             }
         )
     return outcomes
@@ -62,6 +63,6 @@ def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.An
     for outcome in outcomes:
         entry = {"key": outcome["key"], "name": names.get(outcome["key"], outcome["key"]), "ms_version": plan["ms_version"], "batch": int(batch)}
         entry.update(path=path, status=outcome.get("status", "done"), recreate=outcome.get("status") == "failed", time=stamp)
-        entry.update({field: outcome[field] for field in ("changed", "error", "duration", "statuses", "started", "finished", "after") if field in outcome})
+        entry.update({field: outcome[field] for field in ("changed", "error", "duration", "statuses", "started", "finished", "after", "jobid") if field in outcome})
         entries.append(entry)
     return entries

@@ -186,7 +186,15 @@ def test_cs_recreate_recreates_the_networks_the_plan_sends_to_the_legacy_path_fo
         (DecideOptions(), "livepatch", "can be live-patched"),
         (DecideOptions(force_legacy=frozenset({"n-old"})), "legacy", "listed for the legacy path by the operator"),
         (DecideOptions(entry={"key": "network:n-old", "status": "done", "time": "T"}), "skip", "finished in an earlier run"),
-        (DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "error": "boom"}), "legacy", "failed in an earlier run (boom)"),
+        (DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "jobid": "j-1", "error": "boom"}), "legacy", "failed in an earlier run (boom)"),
+        # livepatch.yml journals its failures with recreate false: legacy_recreate.yml still takes them up.
+        (
+            DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "jobid": "j-1", "recreate": False, "error": "boom"}),
+            "legacy",
+            "failed in an earlier run (boom)",
+        ),
+        # A live patch that was never started (its submit was refused) is tried again.
+        (DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "error": "refused"}), "livepatch", "can be live-patched"),
         (DecideOptions(require_new_template=True), "legacy", "requires the current template"),
         (DecideOptions(method="restart_cleanup"), "legacy", "routers needing a new template: r-old"),
     ],

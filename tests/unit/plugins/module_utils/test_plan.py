@@ -282,7 +282,7 @@ def entry(key, status, path="livepatch", **more):
 
 def test_journal_resume_and_fallback_to_legacy():
     base = fleet([router("a", ("network", "na")), router("b", ("network", "nb")), router("c", ("network", "nc"))], [svm("s1", "z1")])
-    journal = [entry("network:na", "submitted", jobid="j1"), entry("network:na", "done"), entry("network:nb", "failed", error="restartNetwork job failed")]
+    journal = [entry("network:na", "submitted", jobid="j1"), entry("network:na", "done"), entry("network:nb", "failed", jobid="j2", error="restartNetwork job failed")]
     # A new plan made from the journal does not repeat finished work and recreates what failed.
     again = build_plan(base, canary_size=1, batch_size=5, journal=parse_journal("\n".join(json.dumps(entry) for entry in journal)))
     by_key = items(again)
@@ -306,7 +306,13 @@ def test_an_interrupted_run_is_continued_with_its_plan_and_a_finished_or_changed
     base = fleet([router(str(i), ("network", "n%d" % i)) for i in range(4)])
     now = datetime.datetime(2026, 11, 22, tzinfo=UTC)
     first = start_run(build_plan(base, batch_size=2), None, now, 3600, "run1")
-    assert first["run"] == {"id": "run1", "attempt": 1, "started": now.isoformat(), "deadline": (now + datetime.timedelta(hours=1)).isoformat()}
+    assert first["run"] == {
+        "id": "run1",
+        "attempt": 1,
+        "started": now.isoformat(),
+        "first_started": now.isoformat(),
+        "deadline": (now + datetime.timedelta(hours=1)).isoformat(),
+    }
     fresh = build_plan(base, batch_size=2)
     assert resumable(first, fresh, []) == (False, "the earlier run did nothing")
     journal = [entry("network:n1", "done", run="run1")]

@@ -56,7 +56,7 @@ def _journal(plan):
          "before": {"s-1-VM": {"version": "4.14.1"}}, "after": {"s-1-VM": {"version": "4.14.1"}}},
         {"kind": "network", "id": "n1", "status": "patched", "duration": 2.0, "started": _at(10), "finished": _at(12),
          "after": {"r-1-VM": {"version": "4.14.1", "scriptsversion": "new0000000000"}}},
-        {"kind": "network", "id": "n2", "status": "failed", "reason": "haproxy failed to restart", "duration": 1.5, "started": _at(10), "finished": _at(11.5)},
+        {"kind": "network", "id": "n2", "status": "failed", "jobid": "j2", "reason": "haproxy failed to restart", "duration": 1.5, "started": _at(10), "finished": _at(11.5)},
         {"kind": "network", "id": "n4", "status": "timed_out", "reason": "job j4 still running after the job timeout of 60s", "started": _at(10)},
     ]
     recreate = [
@@ -226,7 +226,7 @@ def test_a_target_never_submitted_is_failed_with_nothing_started_and_no_recreate
     plan = build_plan(FLEET, canary_size=0, batch_size=10)
     targets = [
         {"kind": "network", "id": "n1", "status": "not_submitted", "reason": "stopped by max_fail_percentage"},
-        {"kind": "network", "id": "n2", "status": "failed", "reason": "haproxy failed to restart", "started": _at(0), "finished": _at(1)},
+        {"kind": "network", "id": "n2", "status": "failed", "jobid": "j2", "reason": "haproxy failed to restart", "started": _at(0), "finished": _at(1)},
     ]
     report = build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1", "network:n2"], targets), plan, 1, "livepatch", T0))
     failed = {entry["name"]: entry for entry in report["attention"] if entry["outcome"] == "failed"}
