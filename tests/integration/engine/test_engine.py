@@ -186,4 +186,4 @@ def test_a_network_whose_live_patch_and_recreate_failed_is_recreated_again_never
     result = stage(client, _resumed(plan), journal, group, "routers")
     assert not result["stop"], result["msg"]
     jobs = [job for job in restarts(sim) if job["instanceid"] == item["id"]]
-    assert [job["params"].get("cleanup") for job in jobs] == ["true"] and "true" != jobs[0]["params"].get("livepatch")
+    assert [job["params"].get("cleanup") for job in jobs] == ["true"] and jobs[0]["params"].get("livepatch") != "true"

@@ -63,6 +63,7 @@ def journal_entries(outcomes: t.Iterable[dict[str, t.Any]], plan: dict[str, t.An
     for outcome in outcomes:
         entry = {"key": outcome["key"], "name": names.get(outcome["key"], outcome["key"]), "ms_version": plan["ms_version"], "batch": int(batch)}
         entry.update(path=path, status=outcome.get("status", "done"), recreate=outcome.get("status") == "failed", time=stamp)
-        entry.update({field: outcome[field] for field in ("changed", "error", "duration", "statuses", "started", "finished", "after", "jobid") if field in outcome})
+        fields = ("changed", "error", "duration", "statuses", "started", "finished", "after", "jobid")
+        entry.update({field: outcome[field] for field in fields if field in outcome})
         entries.append(entry)
     return entries

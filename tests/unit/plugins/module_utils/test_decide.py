@@ -186,7 +186,11 @@ def test_cs_recreate_recreates_the_networks_the_plan_sends_to_the_legacy_path_fo
         (DecideOptions(), "livepatch", "can be live-patched"),
         (DecideOptions(force_legacy=frozenset({"n-old"})), "legacy", "listed for the legacy path by the operator"),
         (DecideOptions(entry={"key": "network:n-old", "status": "done", "time": "T"}), "skip", "finished in an earlier run"),
-        (DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "jobid": "j-1", "error": "boom"}), "legacy", "failed in an earlier run (boom)"),
+        (
+            DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "jobid": "j-1", "error": "boom"}),
+            "legacy",
+            "failed in an earlier run (boom)",
+        ),
         # livepatch.yml journals its failures with recreate false: legacy_recreate.yml still takes them up.
         (
             DecideOptions(entry={"key": "network:n-old", "status": "failed", "path": "livepatch", "jobid": "j-1", "recreate": False, "error": "boom"}),

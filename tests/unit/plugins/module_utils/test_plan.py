@@ -282,7 +282,11 @@ def entry(key, status, path="livepatch", **more):
 
 def test_journal_resume_and_fallback_to_legacy():
     base = fleet([router("a", ("network", "na")), router("b", ("network", "nb")), router("c", ("network", "nc"))], [svm("s1", "z1")])
-    journal = [entry("network:na", "submitted", jobid="j1"), entry("network:na", "done"), entry("network:nb", "failed", jobid="j2", error="restartNetwork job failed")]
+    journal = [
+        entry("network:na", "submitted", jobid="j1"),
+        entry("network:na", "done"),
+        entry("network:nb", "failed", jobid="j2", error="restartNetwork job failed"),
+    ]
     # A new plan made from the journal does not repeat finished work and recreates what failed.
     again = build_plan(base, canary_size=1, batch_size=5, journal=parse_journal("\n".join(json.dumps(entry) for entry in journal)))
     by_key = items(again)

@@ -56,7 +56,8 @@ def _journal(plan):
          "before": {"s-1-VM": {"version": "4.14.1"}}, "after": {"s-1-VM": {"version": "4.14.1"}}},
         {"kind": "network", "id": "n1", "status": "patched", "duration": 2.0, "started": _at(10), "finished": _at(12),
          "after": {"r-1-VM": {"version": "4.14.1", "scriptsversion": "new0000000000"}}},
-        {"kind": "network", "id": "n2", "status": "failed", "jobid": "j2", "reason": "haproxy failed to restart", "duration": 1.5, "started": _at(10), "finished": _at(11.5)},
+        {"kind": "network", "id": "n2", "status": "failed", "jobid": "j2", "reason": "haproxy failed to restart", "duration": 1.5,
+         "started": _at(10), "finished": _at(11.5)},
         {"kind": "network", "id": "n4", "status": "timed_out", "reason": "job j4 still running after the job timeout of 60s", "started": _at(10)},
     ]
     recreate = [
