@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import pid_alive
 
 from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook
-from test_upgrade_playbooks import extravars
+from test_upgrade_playbooks import FAILING_NETWORK, extravars
 
 
 def router_jobs(sim):
@@ -146,3 +146,25 @@ def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earl
     first_attempt = {entry["key"] for entry in read_journal(output) if entry["status"] == "done" and entry.get("attempt") == 1}
     assert earlier == first_attempt and finished <= {key.split(":", 1)[1] for key in first_attempt}
     assert "finished in an earlier run" in (output / "report.html").read_text()
+
+
+def test_a_live_patch_that_failed_in_livepatch_yml_is_recreated_by_legacy_recreate_yml(acs_sim, tmp_path):
+    # roles/legacy_recreate/README.md: what the live patch could not upgrade, legacy_recreate.yml recreates from the same state.
+    sim = acs_sim(topology="small", time_factor=0.002)
+    sim.inject(kind="livepatch_failure", object=FAILING_NETWORK, errortext="patch script exited 1: haproxy failed to restart")
+    network = next(item["id"] for item in sim.state()["networks"] if item["name"] == FAILING_NETWORK)
+    output = tmp_path / "out"
+    run_playbook(sim, tmp_path, "livepatch.yml", extravars(output, livepatch_max_fail_percentage="100"))
+    failed = [entry for entry in read_journal(output) if entry["name"] == FAILING_NETWORK]
+    assert [(entry["status"], entry["path"]) for entry in failed] == [("failed", "livepatch")], failed
+    assert [job for job in router_jobs(sim) if job["instanceid"] == network and job["params"].get("cleanup") == "true"] == []
+
+    recreate = run_playbook(sim, tmp_path, "legacy_recreate.yml", extravars(output))
+    assert recreate.rc == 0, recreate.stdout[-3000:]
+    jobs = [job for job in router_jobs(sim) if job["instanceid"] == network]
+    # One live patch (failed), then one restart with cleanup; never a second live patch.
+    assert [(job["params"].get("livepatch"), job["params"].get("cleanup")) for job in jobs] == [("true", "false"), (None, "true")], jobs
+    last = [entry for entry in read_journal(output) if entry["name"] == FAILING_NETWORK][-1]
+    assert (last["status"], last["path"]) == ("done", "legacy"), last
+    routers = [router for router in sim.state()["routers"] if router.get("guestnetworkid") == network]
+    assert routers and all(router["state"] == "Running" and not router["requiresupgrade"] for router in routers)
