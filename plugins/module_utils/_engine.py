@@ -21,11 +21,13 @@ A lock next to the journal keeps two runs from acting on the same state.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import os
 import pwd
 import socket
+import tempfile
 import threading
 import time
 import typing as t
@@ -195,11 +197,7 @@ class RunLock:
             if held.get("host") == self.host and held.get("pid") == self.pid:
                 return []
             if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
-                raise EngineError(
-                    "another run holds the state lock %s: pid %s of %s on %s, started %s; wait for it to end (or stop it), then run again; "
-                    "two runs must never act on the same cloud state at once"
-                    % (self.path, held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
-                )
+                raise EngineError(self._refusal(held))
             if held and held.get("host") != self.host:
                 raise EngineError(
                     "the state lock %s belongs to pid %s on host %s (started %s), which this host cannot check; if that run is over, "
@@ -212,12 +210,7 @@ class RunLock:
         directory = os.path.dirname(self.path)
         if directory:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-        content = {
-            "owner": _user(),
-            "host": self.host,
-            "pid": self.pid,
-            "start": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
+        content = self._content()
         if held is None:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -235,12 +228,47 @@ class RunLock:
             os.replace(temporary, self.path)
         return warnings
 
+    def _content(self) -> dict[str, t.Any]:
+        return {
+            "owner": _user(),
+            "host": self.host,
+            "pid": self.pid,
+            "start": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def _refusal(self, held: dict[str, t.Any]) -> str:
+        return (
+            "another run holds the state lock %s: pid %s of %s on %s, started %s; wait for it to end (or stop it), then run again; "
+            "two runs must never act on the same cloud state at once" % (self.path, held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
+        )
+
     def release(self) -> bool:
         held = self.read()
         if held and held.get("host") == self.host and held.get("pid") == self.pid:
             os.unlink(self.path)
             return True
         return False
+
+
+class CloudLock(RunLock):
+    """A lock per cloud on this host (its API endpoint), whatever the state directory: two runs from one controller
+    never act on one cloud at once. Runs from other controllers see each other by their jobs in flight (StageRunner)."""
+
+    def __init__(self, endpoint: str, state: str, pid: int | None = None, directory: str | None = None):
+        digest = hashlib.sha256(endpoint.strip().rstrip("/").lower().encode("utf-8")).hexdigest()[:16]
+        super().__init__(os.path.join(directory or tempfile.gettempdir(), "acs-upgrade-cloud-%s" % digest), pid)
+        self.endpoint = endpoint
+        self.state = state
+
+    def _content(self) -> dict[str, t.Any]:
+        return dict(super()._content(), endpoint=self.endpoint, state=self.state)
+
+    def _refusal(self, held: dict[str, t.Any]) -> str:
+        return (
+            "another run acts on the cloud %s from this host: pid %s of %s, started %s, with the state %s; two runs must never act on "
+            "one cloud at once: wait for it to end (or stop it), then run again"
+            % (self.endpoint, held.get("pid"), held.get("owner"), held.get("start"), held.get("state"))
+        )
 
 
 # ---------------------------------------------------------------------------------------------- plan helpers

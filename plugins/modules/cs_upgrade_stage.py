@@ -26,6 +26,12 @@ description:
   - A lock next to the journal (C(<journal>.lock), with owner, host, pid and start) refuses a second run on the
     same state; the lock of a process that no longer runs is taken over with a warning. O(stage=release) gives it
     back at the end of the run.
+  - Two runs never act on one cloud at once, whatever their state directories. From one host, a lock per cloud
+    (C(acs-upgrade-cloud-<digest of api_url>.lock) in the temporary directory, with the run's pid and state directory)
+    refuses the second run and names the first. From other hosts, the jobs themselves are the mark CloudStack keeps:
+    before acting on a target, the jobs on it that this journal does not know are read (C(listAsyncJobs)); a new run
+    refuses to start while such a job is in flight, a resumed run follows it, and a job that ended is verified and
+    journalled, never sent again. A target found upgraded since the plan is journalled done without a job.
   - A progress line per group and every O(progress_every) targets is appended to O(progress_file).
 author:
   - acs.upgrade contributors (@acs-upgrade)
@@ -175,6 +181,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._engine import (
     ON_FAILURE,
     STAGES,
     UNHEALTHY,
+    CloudLock,
     EngineError,
     Journal,
     RunLock,
@@ -188,15 +195,18 @@ class Stage(CloudStackModule):
     def run(self) -> dict:
         params = self.params
         lock = RunLock(params["journal"])
+        cloud = CloudLock(params["api_url"], os.path.dirname(os.path.abspath(params["journal"])), pid=lock.pid)
         if params["stage"] == "release":
             released = False if self.module.check_mode else lock.release()
+            if not self.module.check_mode:
+                cloud.release()
             # Giving the lock back changes nothing in the cloud: not reported as a change.
             return {"changed": False, "stop": False, "msg": "state lock released" if released else "this run held no state lock", "counts": {}}
         if not params["group"]:
             self.fail("group is required for stage %s: name a group of the plan" % params["stage"])
         try:
             plan = load_plan(params["plan"])
-            warnings = [] if self.module.check_mode else lock.acquire()
+            warnings = [] if self.module.check_mode else lock.acquire() + cloud.acquire()
             parent = os.getppid()
             runner = StageRunner(
                 self.client,

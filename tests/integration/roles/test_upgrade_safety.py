@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -168,3 +169,30 @@ def test_a_live_patch_that_failed_in_livepatch_yml_is_recreated_by_legacy_recrea
     assert (last["status"], last["path"]) == ("done", "legacy"), last
     routers = [router for router in sim.state()["routers"] if router.get("guestnetworkid") == network]
     assert routers and all(router["state"] == "Running" and not router["requiresupgrade"] for router in routers)
+
+
+def test_a_second_run_on_the_same_cloud_with_another_state_directory_is_refused_and_names_the_first(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.05)
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first = {}
+
+    def run_first():
+        first["run"] = run_playbook(sim, tmp_path / "a", "upgrade.yml", extravars(first_dir, livepatch_parallel="1"))
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any(entry["status"] == "submitted" for entry in read_journal(first_dir, ends=False)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = run_playbook(sim, tmp_path / "b", "upgrade.yml", extravars(second_dir, livepatch_parallel="1"))
+    finally:
+        thread.join()
+    assert second.rc != 0
+    assert "another run acts on the cloud" in second.stdout and str(first_dir) in second.stdout, second.stdout[-3000:]
+    assert first["run"].rc == 0, first["run"].stdout[-3000:]
+    # Every target got one job, from the first run; the second journalled no act.
+    ids = [job["instanceid"] for job in router_jobs(sim)]
+    assert ids and len(ids) == len(set(ids)), ids
+    assert len([job for job in sim.jobs() if job["command"] == "patchSystemVm"]) == len(sim.state()["systemvms"])
+    assert [entry for entry in read_journal(second_dir, ends=False) if entry["status"] in ("submitted", "done")] == []
