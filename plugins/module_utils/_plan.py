@@ -37,6 +37,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
 PATHS = ("livepatch", "legacy", "skip")
+# The paths a journal entry records work on.
+JOURNAL_PATHS = ("livepatch", "legacy")
 # Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
 # "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
@@ -77,8 +79,102 @@ class PlanError(ValueError):
 # ---------------------------------------------------------------------------------------------- journal
 
 
+def _shown(value: t.Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_text(value: t.Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_name(value: t.Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _is_instant(value: t.Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_whole(value: t.Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_flag(value: t.Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _are_texts(value: t.Any) -> bool:
+    return isinstance(value, list) and all(isinstance(part, str) for part in value)
+
+
+def _are_objects(value: t.Any) -> bool:
+    return isinstance(value, list) and all(isinstance(part, dict) for part in value)
+
+
+_TEXT = (_is_text, "a text")
+_NAME = (_is_name, "a non-empty text")
+_INSTANT = (_is_instant, "an ISO-8601 date and time")
+_WHOLE = (_is_whole, "a whole number")
+_FLAG = (_is_flag, "true or false")
+# What the engine, the plan and the report take from a journal entry besides its key and status: these fields when
+# set (null, or no field, is always allowed); fields not named here are kept as they are.
+JOURNAL_FIELDS: dict[str, tuple[t.Callable[[t.Any], bool], str]] = {
+    "name": _TEXT,
+    "ms_version": _NAME,
+    "run": _NAME,
+    "jobid": _NAME,
+    "group": _TEXT,
+    "stage": _TEXT,
+    "path": (lambda value: value in JOURNAL_PATHS, "one of %s" % "/".join(JOURNAL_PATHS)),
+    "error": _TEXT,
+    "reason": _TEXT,
+    "health_before": _TEXT,
+    "health_after": _TEXT,
+    "time": _INSTANT,
+    "started": _INSTANT,
+    "finished": _INSTANT,
+    "attempt": _WHOLE,
+    "batch": _WHOLE,
+    "duration": (_is_number, "a number of seconds"),
+    "changed": _FLAG,
+    "fallback": _FLAG,
+    "recreate": _FLAG,
+    "adopted": _FLAG,
+    "statuses": (_are_texts, "a list of texts"),
+    "after": (_are_objects, "a list of objects"),
+}
+
+
+def journal_entry_problem(entry: t.Any) -> str | None:
+    """What is wrong with one parsed journal line, or None when its readers can take it."""
+    if not isinstance(entry, dict) or "key" not in entry or entry.get("status") not in JOURNAL_STATUSES:
+        return "it is not an entry with a key and a status of %s" % "/".join(JOURNAL_STATUSES)
+    if not _is_name(entry["key"]):
+        return "key is %s, not %s" % (_shown(entry["key"]), _NAME[1])
+    for field, (valid, wanted) in JOURNAL_FIELDS.items():
+        value = entry.get(field)
+        if value is not None and not valid(value):
+            return "%s is %s, not %s" % (field, _shown(value), wanted)
+    return None
+
+
 def parse_journal(text: str) -> list[dict[str, t.Any]]:
-    """Journal entries from JSON lines; a torn last line (an interrupted write) is ignored, other bad lines are errors."""
+    """Journal entries from JSON lines, each checked for the fields its readers use.
+
+    A last line without its line end that is not JSON was torn by an interrupted write and is left out (the journal's
+    writer sets it aside); any other bad line is an error that names it.
+    """
     entries = []
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
@@ -87,11 +183,12 @@ def parse_journal(text: str) -> list[dict[str, t.Any]]:
         try:
             entry = json.loads(line)
         except ValueError as exc:
-            if number == len(lines):
+            if number == len(lines) and not text.endswith("\n"):
                 break
             raise PlanError("journal line %d is not JSON (%s); fix or remove that line" % (number, exc)) from None
-        if not isinstance(entry, dict) or "key" not in entry or entry.get("status") not in JOURNAL_STATUSES:
-            raise PlanError("journal line %d is not an entry with a key and a status of %s; fix or remove that line" % (number, "/".join(JOURNAL_STATUSES)))
+        problem = journal_entry_problem(entry)
+        if problem:
+            raise PlanError("journal line %d: %s; fix or remove that line" % (number, problem))
         entries.append(entry)
     return entries
 

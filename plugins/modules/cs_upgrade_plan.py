@@ -244,13 +244,12 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, RunLock, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
     OUTSIDE_WINDOW,
     PlanError,
     build_plan,
-    parse_journal,
     plan_table,
     resumable,
     start_run,
@@ -263,13 +262,10 @@ TABLE_LINES = 60
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
-    if not path or not os.path.exists(path):
-        return []
     try:
-        with open(path, encoding="utf-8") as handle:
-            return parse_journal(handle.read())
-    except (OSError, PlanError) as exc:
-        module.fail_json(msg="cannot read the journal %s: %s" % (path, exc))
+        return Journal(path).entries() if path else []
+    except EngineError as exc:
+        module.fail_json(msg=str(exc))
 
 
 def read_json(module: AnsibleModule, path: str, what: str, missing_ok: bool = False) -> dict | None:
@@ -332,7 +328,7 @@ def main() -> None:
     output_dir = params["output_dir"]
     if output_dir and not module.check_mode:
         try:
-            for warning in RunLock(params["journal"]).acquire():
+            for warning in RunLock(params["journal"]).acquire() + Journal(params["journal"]).repair():
                 module.warn(warning)
         except (EngineError, OSError) as exc:
             module.fail_json(msg="cannot start the run: %s" % exc)

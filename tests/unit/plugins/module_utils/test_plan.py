@@ -298,8 +298,54 @@ def test_parse_journal_ignores_a_torn_last_line_but_not_others():
     assert len(parse_journal(good + "\n" + '{"key": "netw')) == 1
     with pytest.raises(PlanError, match="journal line 1"):
         parse_journal('{"key": \n' + good)
-    with pytest.raises(PlanError, match="journal line 1 is not an entry"):
+    with pytest.raises(PlanError, match="journal line 1: it is not an entry"):
         parse_journal(json.dumps({"key": "x", "status": "maybe"}) + "\n" + good)
+
+
+def test_parse_journal_takes_a_bad_last_line_that_was_ended_as_an_error():
+    """Only a line without its line end is torn; a complete one that is not JSON (an append glued onto a torn line) is not."""
+    good = json.dumps({"key": "network:n1", "status": "done"})
+    with pytest.raises(PlanError, match="journal line 2 is not JSON"):
+        parse_journal(good + "\n" + '{"key": "netw' + good + "\n")
+
+
+def test_parse_journal_takes_every_field_the_engine_and_the_report_write():
+    engine = entry(
+        "network:n1", "done", run="r1", attempt=2, batch=3, group="zone-a", stage="routers", jobid="j1", error=None, reason="patched",
+        changed=True, duration=12.5, health_before="passed", health_after="passed", fallback=False, recreate=False, adopted=True,
+        after=[{"name": "r-1-VM", "version": "4.18.0"}], started="2026-11-22T01:00:00.123+00:00", finished="2026-11-22T01:00:12Z",
+    )
+    older = entry("network:n2", "failed", batch=1, duration=3, statuses=["failed", "patched"], error="patch script exited 1", started=None)
+    assert parse_journal(json.dumps(engine) + "\n" + json.dumps(older) + "\n") == [engine, older]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("key", 5, "key is 5, not a non-empty text"),
+        ("key", "", "key is '', not a non-empty text"),
+        ("time", 5, "time is 5, not an ISO-8601 date and time"),
+        ("time", "yesterday", "time is 'yesterday', not an ISO-8601 date and time"),
+        ("started", 1, "started is 1, not an ISO-8601 date and time"),
+        ("duration", "x", "duration is 'x', not a number of seconds"),
+        ("duration", True, "duration is True, not a number of seconds"),
+        ("jobid", 7, "jobid is 7, not a non-empty text"),
+        ("attempt", "2", "attempt is '2', not a whole number"),
+        ("batch", 1.5, "batch is 1.5, not a whole number"),
+        ("ms_version", 4.18, "ms_version is 4.18, not a non-empty text"),
+        ("run", 1, "run is 1, not a non-empty text"),
+        ("path", "sideways", "path is 'sideways', not one of livepatch/legacy"),
+        ("changed", "yes", "changed is 'yes', not true or false"),
+        ("statuses", "failed", "statuses is 'failed', not a list of texts"),
+        ("after", [["r-1-VM"]], "after is [['r-1-VM']], not a list of objects"),
+        ("error", {"text": "x"}, "error is {'text': 'x'}, not a text"),
+    ],
+)
+def test_parse_journal_refuses_a_field_of_the_wrong_type_by_line_and_field(field, value, words):
+    lines = [json.dumps(entry("network:n1", "done")), json.dumps(dict(entry("network:n2", "done"), **{field: value}))]
+    with pytest.raises(PlanError) as error:
+        parse_journal("\n".join(lines) + "\n")
+    assert str(error.value) == "journal line 2: %s; fix or remove that line" % words
 
 
 def test_an_interrupted_run_is_continued_with_its_plan_and_a_finished_or_changed_one_is_not():
@@ -373,3 +419,4 @@ def test_a_vpc_with_idle_tiers_is_live_patched_from_4_18_2(ms_version, path):
     plan = build_plan(fleet([router("v", ("vpc", "vpc-idle"))], vpcs={"vpc-idle": ["t1"]}, version=ms_version) | {"networks": [
         {"id": "t1", "name": "tier-1", "vpcid": "vpc-idle", "state": "Allocated"}]})
     assert items(plan)["vpc:vpc-idle"]["path"] == path
+

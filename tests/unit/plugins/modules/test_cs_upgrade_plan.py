@@ -94,3 +94,23 @@ def test_the_result_of_a_plan_written_to_files_stays_small_whatever_the_fleet(ru
     assert len(result["excluded"]) == 60 and result["excluded"][-1] == "... 2940 more in %s/plan.txt" % tmp_path
     assert len(result["table"]) == 60 and result["table"][-2] == "... %d more lines in %s/plan.txt" % (len(text.splitlines()) - 59, tmp_path)
     assert "net-2999" in text and "net-1" in text
+
+
+def plan_in(run_module, tmp_path, **more):
+    args = {"fleet": FLEET, "output_dir": str(tmp_path), "journal": str(tmp_path / "journal.jsonl"), "batch_size": 1}
+    return run_module(cs_upgrade_plan, dict(args, **more))
+
+
+def test_a_torn_journal_line_is_set_aside_when_the_plan_takes_the_state(run_module, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    done = json.dumps({"key": "network:n1", "status": "done", "ms_version": "4.18.0.0", "time": "2026-11-22T00:00:00+00:00"}) + "\n"
+    journal.write_text(done + '{"key": "network:n2", "sta')
+    result = plan_in(run_module, tmp_path)
+    assert result.get("failed") is not True, result
+    warnings = [warning["event"]["msg"] for warning in result["warnings"]]
+    assert any(str(journal) in warning and str(journal) + ".torn" in warning for warning in warnings), warnings
+    assert journal.read_text() == done and (tmp_path / "journal.jsonl.torn").read_text() == '{"key": "network:n2", "sta\n'
+    # Check mode reads the journal and changes nothing.
+    journal.write_text(done + '{"key": "network:n2", "sta')
+    assert run_module(cs_upgrade_plan, {"fleet": FLEET, "output_dir": str(tmp_path), "journal": str(journal)}, check_mode=True).get("failed") is not True
+    assert journal.read_text() == done + '{"key": "network:n2", "sta'

@@ -128,6 +128,23 @@ def test_a_hand_edited_journal_with_a_bad_value_fails_with_the_journal_named(run
     assert not (tmp_path / "report").exists()
 
 
+def test_a_journal_line_of_the_wrong_types_is_named_by_file_line_and_field(run_module, tmp_path):
+    """Before, times of two types reached the report's sort: "'>' not supported between instances of 'int' and 'str'"."""
+    plan = build_plan(FLEET)
+    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc).isoformat()
+    common = {"ms_version": "4.18.0.0", "batch": 1, "path": "livepatch", "status": "failed", "error": "x"}
+    journal = tmp_path / "journal.jsonl"
+    lines = [dict(common, key="network:n1", name="net-1", time=now), dict(common, key="network:n2", name="net-2", time=5)]
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(tmp_path / "report"), "stop_reason": "stopped"})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cannot write the upgrade report: cannot read the journal %s: journal line 2: time is 5, not an ISO-8601 date and time; fix or remove that line"
+        % journal
+    )
+    assert not (tmp_path / "report").exists()
+
+
 def _large_fleet(networks: int) -> dict:
     routers = [dict(ROUTER, id="r%d" % index, name="r-%d-VM" % index) for index in range(networks)]
     units = [
