@@ -40,16 +40,17 @@ from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Targ
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import router_facts, systemvm_facts
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    STAGES,
     VERSION_CHECK_PREFIX,
     PlanError,
     journal_state,
     parse_journal,
+    parse_plan,
     target_outcome,
     vms_after,
     window_status,
 )
 
-STAGES = ("systemvms", "canary", "routers")
 ON_FAILURE = ("stop", "continue", "recreate")
 UNHEALTHY = ("skip", "stop", "ignore")
 # The journal's vocabulary: a target is submitted (its job in flight), then done, failed, skipped (not acted on, with
@@ -287,16 +288,16 @@ class RunLock:
 
 
 def load_plan(path: str) -> dict[str, t.Any]:
+    """The plan in ``path``, checked for the shape its readers use."""
     try:
         with open(path, encoding="utf-8") as handle:
-            plan = json.load(handle)
+            return parse_plan(handle.read(), path)
     except FileNotFoundError:
         raise EngineError("no plan at %s: run the acs.upgrade.plan role (or acs.upgrade.cs_upgrade_plan with output_dir) first" % path) from None
-    except (OSError, ValueError) as exc:
-        raise EngineError("cannot read the plan %s: %s; make the plan again" % (path, exc)) from None
-    if not isinstance(plan, dict) or "items" not in plan or "batches" not in plan:
-        raise EngineError("%s is not a plan of acs.upgrade.cs_upgrade_plan; make the plan again" % path)
-    return plan
+    except OSError as exc:
+        raise EngineError("cannot read the plan %s: %s" % (path, exc)) from None
+    except PlanError as exc:
+        raise EngineError(str(exc)) from None
 
 
 def plan_steps(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:

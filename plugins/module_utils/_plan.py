@@ -37,8 +37,9 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
 PATHS = ("livepatch", "legacy", "skip")
-# The paths a journal entry records work on.
+# The paths a journal entry records work on, and the stages of a group, in running order.
 JOURNAL_PATHS = ("livepatch", "legacy")
+STAGES = ("systemvms", "canary", "routers")
 # Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
 # "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
@@ -810,6 +811,94 @@ def summarize(items: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
 
 
 # ---------------------------------------------------------------------------------------------- runs
+
+
+def _one_of(choices: t.Sequence[str]) -> tuple[t.Callable[[t.Any], bool], str]:
+    return (lambda value: value in choices, "one of %s" % "/".join(choices))
+
+
+_OBJECT = (lambda value: isinstance(value, dict), "an object")
+_LIST = (lambda value: isinstance(value, list), "a list")
+_JSON_TYPES = ((bool, "true or false"), (dict, "an object"), (list, "a list"), (str, "a text"), (int, "a number"), (float, "a number"))
+# The fields of a plan that the stage engine, the plan module and the report read, and what each must be.
+_PLAN_FIELDS = (("ms_version", _NAME), ("settings", _OBJECT), ("items", _LIST), ("batches", _LIST), ("summary", _OBJECT))
+_SETTINGS_FIELDS = (("group_by", _one_of(GROUP_BY)),)
+_SUMMARY_FIELDS = tuple((path, _WHOLE) for path in PATHS)
+_ITEM_FIELDS = (("key", _NAME), ("kind", _NAME), ("id", _NAME), ("name", _TEXT), ("path", _one_of(PATHS)), ("group", _TEXT), ("reason", _TEXT))
+_BATCH_FIELDS = (("index", _WHOLE), ("group", _TEXT), ("stage", _one_of(STAGES)), ("items", (_are_texts, "a list of item keys")))
+# A plan's run (start_run); a plan returned without output_dir and handed to the report has one too, older ones may not.
+_RUN_FIELDS = (("id", _NAME), ("attempt", _WHOLE))
+_RUN_TIMES = (("started", _INSTANT), ("deadline", _INSTANT))
+
+
+def _fields_problem(where: str, part: t.Any, fields: t.Iterable[tuple[str, tuple[t.Callable[[t.Any], bool], str]]], optional: bool = False) -> str | None:
+    """The first field of ``part`` (``where`` in the plan, "" for the plan itself) that is missing or not what it must be."""
+    if not isinstance(part, dict):
+        if where:
+            return "%s is %s, not an object" % (where, _shown(part))
+        return "it is %s, not an object" % next((name for kind, name in _JSON_TYPES if isinstance(part, kind)), "null")
+    for field, (valid, wanted) in fields:
+        value = part.get(field)
+        if value is None and optional:
+            continue
+        if field not in part:
+            return "%s has no %s" % (where or "it", field)
+        if not valid(value):
+            return "%s is %s, not %s" % ("%s.%s" % (where, field) if where else field, _shown(value), wanted)
+    return None
+
+
+def _plan_problem(plan: t.Any) -> str | None:
+    """What makes ``plan`` something other than a plan of :func:`build_plan`, or None."""
+    problem = (
+        _fields_problem("", plan, _PLAN_FIELDS)
+        or _fields_problem("settings", plan["settings"], _SETTINGS_FIELDS)
+        or _fields_problem("summary", plan["summary"], _SUMMARY_FIELDS)
+    )
+    if problem:
+        return problem
+    keys: set[str] = set()
+    for index, item in enumerate(plan["items"]):
+        problem = _fields_problem("items[%d]" % index, item, _ITEM_FIELDS)
+        if problem:
+            return problem
+        if item["key"] in keys:
+            return "items[%d].key %s is there twice" % (index, item["key"])
+        keys.add(item["key"])
+    for index, batch in enumerate(plan["batches"]):
+        problem = _fields_problem("batches[%d]" % index, batch, _BATCH_FIELDS)
+        if problem:
+            return problem
+        unknown = [key for key in batch["items"] if key not in keys]
+        if unknown:
+            return "batches[%d].items names %s, which is not among the items" % (index, unknown[0])
+    if plan.get("run") is None:
+        return None
+    return _fields_problem("run", plan["run"], _RUN_FIELDS) or _fields_problem("run", plan["run"], _RUN_TIMES, optional=True)
+
+
+def check_plan(plan: t.Any, source: str) -> dict[str, t.Any]:
+    """``plan`` when it has the shape its readers use (the stage engine, the plan module, the report); else a PlanError
+    that names ``source`` (its file), the field and what to do."""
+    problem = _plan_problem(plan)
+    if problem:
+        raise _not_a_plan(source, problem)
+    return plan
+
+
+def parse_plan(text: str, source: str) -> dict[str, t.Any]:
+    """The plan in ``text`` (the content of the file ``source``), checked by :func:`check_plan`."""
+    try:
+        plan = json.loads(text)
+    except ValueError as exc:
+        raise _not_a_plan(source, "it is not JSON (%s)" % exc) from None
+    return check_plan(plan, source)
+
+
+def _not_a_plan(source: str, problem: str) -> PlanError:
+    return PlanError(
+        "%s is not a plan of acs.upgrade.cs_upgrade_plan: %s; move it aside, then make the plan again with the acs.upgrade.plan role" % (source, problem)
+    )
 
 
 def unfinished(plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> int:

@@ -157,7 +157,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, load_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import NAMES_LIMIT, build_report, parse_downtime, render_html, render_markdown, summary
 
 
@@ -216,15 +217,12 @@ def main() -> None:
     if params["names_limit"] < 0:
         module.fail_json(msg="names_limit must be 0 or more names, got %d" % params["names_limit"])
     try:
+        # Read into a local: the module's parameters come back in the result (its invocation), the plan must not.
+        plan = load_plan(params["plan_file"]) if params["plan"] is None else check_plan(params["plan"], "the plan option")
         journal = Journal(params["journal"]).entries()
-    except EngineError as exc:
+    except (EngineError, PlanError) as exc:
         module.fail_json(msg="cannot write the upgrade report: %s" % exc)
     try:
-        # Read into a local: the module's parameters come back in the result (its invocation), the plan must not.
-        plan = params["plan"]
-        if plan is None:
-            with open(params["plan_file"], encoding="utf-8") as handle:
-                plan = json.load(handle)
         report = build_report(plan, journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
     except (OSError, KeyError, TypeError, ValueError) as exc:
         module.fail_json(

@@ -196,3 +196,19 @@ def test_a_journal_line_of_the_wrong_types_stops_the_run_before_any_job(acs_sim,
     assert sim.jobs() == [] and journal.read_text() == content
     assert not (output / "journal.jsonl.lock").exists()
 
+
+def test_a_plan_file_that_is_not_a_plan_is_refused_and_kept(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    output.mkdir()
+    plan_file = output / "plan.json"
+    plan_file.write_text('{"items": {}, "batches": []}')
+
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert run.rc != 0
+    assert (
+        "the earlier plan was not replaced: %s is not a plan of acs.upgrade.cs_upgrade_plan: it has no ms_version; "
+        "move it aside, then make the plan again with the acs.upgrade.plan role" % plan_file
+    ) in run.stdout
+    assert sim.jobs() == [] and plan_file.read_text() == '{"items": {}, "batches": []}' and not (output / "plan.txt").exists()
+    assert not (output / "journal.jsonl.lock").exists()

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     PlanError,
     build_plan,
+    check_plan,
     parse_journal,
     plan_table,
     resumable,
@@ -420,3 +421,66 @@ def test_a_vpc_with_idle_tiers_is_live_patched_from_4_18_2(ms_version, path):
         {"id": "t1", "name": "tier-1", "vpcid": "vpc-idle", "state": "Allocated"}]})
     assert items(plan)["vpc:vpc-idle"]["path"] == path
 
+
+# ------------------------------------------------------------------------------------------------- plan shape
+
+ADVICE = "move it aside, then make the plan again with the acs.upgrade.plan role"
+
+
+def a_plan():
+    return start_run(build_plan(fleet([router("a", ("network", "na")), router("b", ("network", "nb"))], [svm("s1", "z1")]), batch_size=1),
+                     None, datetime.datetime(2026, 11, 22, tzinfo=UTC), 0, "run1")
+
+
+def test_check_plan_takes_a_plan_of_build_plan_with_or_without_its_run():
+    plan = a_plan()
+    assert check_plan(plan, "plan.json") is plan
+    plan.pop("run")
+    assert check_plan(plan, "plan.json") is plan
+
+
+def _set(plan, path, value):
+    *parents, last = path
+    target = plan
+    for step in parents:
+        target = target[step]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ((), "it is a list, not an object"),
+        ((("items",), {}), "items is {}, not a list"),
+        ((("batches",), {}), "batches is {}, not a list"),
+        ((("items", 0), "systemvm:s1"), "items[0] is 'systemvm:s1', not an object"),
+        ((("items", 1, "key"), KeyError), "items[1] has no key"),
+        ((("items", 1, "path"), "maybe"), "items[1].path is 'maybe', not one of livepatch/legacy/skip"),
+        ((("items", 2, "key"), "network:na"), "items[2].key network:na is there twice"),
+        ((("batches", 0), []), "batches[0] is [], not an object"),
+        ((("batches", 0, "items"), KeyError), "batches[0] has no items"),
+        ((("batches", 1, "group"), KeyError), "batches[1] has no group"),
+        ((("batches", 1, "stage"), KeyError), "batches[1] has no stage"),
+        ((("batches", 1, "stage"), "later"), "batches[1].stage is 'later', not one of systemvms/canary/routers"),
+        ((("batches", 1, "index"), "2"), "batches[1].index is '2', not a whole number"),
+        ((("batches", 1, "items"), ["network:zz"]), "batches[1].items names network:zz, which is not among the items"),
+        ((("ms_version",), 4.18), "ms_version is 4.18, not a non-empty text"),
+        ((("ms_version",), KeyError), "it has no ms_version"),
+        ((("settings",), None), "settings is None, not an object"),
+        ((("run",), "run1"), "run is 'run1', not an object"),
+        ((("run", "attempt"), "2"), "run.attempt is '2', not a whole number"),
+        ((("run", "deadline"), 5), "run.deadline is 5, not an ISO-8601 date and time"),
+    ],
+)
+def test_check_plan_names_the_file_the_field_and_what_to_do(change, words):
+    plan = a_plan()
+    if change:
+        _set(plan, *change)
+    else:
+        plan = []
+    with pytest.raises(PlanError) as error:
+        check_plan(plan, "/srv/state/plan.json")
+    assert str(error.value) == "/srv/state/plan.json is not a plan of acs.upgrade.cs_upgrade_plan: %s; %s" % (words, ADVICE)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import json
 
+import pytest
+
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_report
 
@@ -20,6 +22,10 @@ FLEET = {
         {"kind": "network", "id": "n3", "name": "net-3", "zoneid": "z1", "routers": ["r3"], "tiers": []},
     ],
 }
+
+
+# The fields of a plan besides its items and batches, for plan files broken in one place.
+PLAN_HEAD = {"ms_version": "4.18.0.0", "settings": {"group_by": "zone"}, "summary": {"livepatch": 0, "legacy": 0, "skip": 0}}
 
 
 def test_report_files_and_stats(run_module, tmp_path):
@@ -143,6 +149,24 @@ def test_a_journal_line_of_the_wrong_types_is_named_by_file_line_and_field(run_m
         % journal
     )
     assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[]", "it is a list, not an object"),
+        (json.dumps(dict(PLAN_HEAD, items=[[]], batches=[])), "items[0] is [], not an object"),
+    ],
+)
+def test_a_plan_file_that_is_not_a_plan_is_named_with_what_to_do(run_module, tmp_path, content, words):
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(content)
+    result = run_module(cs_upgrade_report, {"plan_file": str(plan_file), "journal": str(tmp_path / "none.jsonl"), "output_dir": str(tmp_path / "report")})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cannot write the upgrade report: %s is not a plan of acs.upgrade.cs_upgrade_plan: %s; "
+        "move it aside, then make the plan again with the acs.upgrade.plan role" % (plan_file, words)
+    )
 
 
 def _large_fleet(networks: int) -> dict:
