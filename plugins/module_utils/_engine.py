@@ -21,6 +21,7 @@ A lock next to the journal keeps two runs from acting on the same state.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
 import math
@@ -41,17 +42,18 @@ from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Targ
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import router_facts, systemvm_facts
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    STAGES,
     VERSION_CHECK_PREFIX,
     PlanError,
     journal_state,
     livepatch_failed,
     parse_journal,
+    parse_plan,
     target_outcome,
     vms_after,
     window_status,
 )
 
-STAGES = ("systemvms", "canary", "routers")
 ON_FAILURE = ("stop", "continue", "recreate")
 UNHEALTHY = ("skip", "stop", "ignore")
 # The journal's vocabulary: a target is submitted (its job in flight), then done, failed, skipped (not acted on, with
@@ -91,30 +93,84 @@ class EngineError(Exception):
 
 
 class Journal:
-    """The JSON-lines journal: every line is written and fsynced before the call that wrote it returns."""
+    """The JSON-lines journal: every line is written and fsynced before the call that wrote it returns.
+
+    Writers (the threads of a stage, and the module of a killed attempt that still follows its jobs) hold an exclusive
+    ``flock`` on the file for each append: a line torn by an interrupted write is set aside in ``<journal>.torn`` before
+    the next line is written, never built upon.
+    """
 
     def __init__(self, path: str):
         self.path = path
+        self.torn_path = path + ".torn"
+        # What this object set aside, for the module's result.
+        self.warnings: list[str] = []
 
     def entries(self) -> list[dict[str, t.Any]]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                return parse_journal(handle.read())
+        except FileNotFoundError:
+            return []
+        except (OSError, PlanError) as exc:
+            raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
+
+    def repair(self) -> list[str]:
+        """Set a torn last line aside now (a run calls this once it holds the state lock); the warnings of this call."""
         if not os.path.exists(self.path):
             return []
-        with open(self.path, encoding="utf-8") as handle:
-            try:
-                return parse_journal(handle.read())
-            except PlanError as exc:
-                raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
+        before = len(self.warnings)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._end_with_a_whole_line(fd)
+        finally:
+            os.close(fd)
+        return self.warnings[before:]
 
     def append(self, entry: dict[str, t.Any]) -> None:
         directory = os.path.dirname(self.path)
         if directory:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._end_with_a_whole_line(fd)
+            os.write(fd, line)
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def _end_with_a_whole_line(self, fd: int) -> None:
+        """Under the file's lock: make the journal end at a line end, so that the next line starts on its own."""
+        size = os.fstat(fd).st_size
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        content = os.pread(fd, size, 0)
+        start = content.rfind(b"\n") + 1
+        tail = content[start:]
+        try:
+            json.loads(tail)
+        except ValueError:
+            pass
+        else:
+            # Cut between a whole entry and its line end: the readers take that entry, so it is ended, not set aside.
+            os.write(fd, b"\n")
+            os.fsync(fd)
+            return
+        torn = os.open(self.torn_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(torn, tail + b"\n")
+            os.fsync(torn)
+        finally:
+            os.close(torn)
+        os.ftruncate(fd, start)
+        os.fsync(fd)
+        self.warnings.append(
+            "the journal %s ended in a line torn by an interrupted write: that line (%d bytes) was moved to %s; the %d complete line(s) before it are kept"
+            % (self.path, len(tail), self.torn_path, content.count(b"\n"))
+        )
 
 
 def pid_alive(pid: int) -> bool:
@@ -275,16 +331,16 @@ class CloudLock(RunLock):
 
 
 def load_plan(path: str) -> dict[str, t.Any]:
+    """The plan in ``path``, checked for the shape its readers use."""
     try:
         with open(path, encoding="utf-8") as handle:
-            plan = json.load(handle)
+            return parse_plan(handle.read(), path)
     except FileNotFoundError:
         raise EngineError("no plan at %s: run the acs.upgrade.plan role (or acs.upgrade.cs_upgrade_plan with output_dir) first" % path) from None
-    except (OSError, ValueError) as exc:
-        raise EngineError("cannot read the plan %s: %s; make the plan again" % (path, exc)) from None
-    if not isinstance(plan, dict) or "items" not in plan or "batches" not in plan:
-        raise EngineError("%s is not a plan of acs.upgrade.cs_upgrade_plan; make the plan again" % path)
-    return plan
+    except OSError as exc:
+        raise EngineError("cannot read the plan %s: %s" % (path, exc)) from None
+    except PlanError as exc:
+        raise EngineError(str(exc)) from None
 
 
 def plan_steps(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:

@@ -37,6 +37,9 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
 PATHS = ("livepatch", "legacy", "skip")
+# The paths a journal entry records work on, and the stages of a group, in running order.
+JOURNAL_PATHS = ("livepatch", "legacy")
+STAGES = ("systemvms", "canary", "routers")
 # Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
 # "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
@@ -77,8 +80,102 @@ class PlanError(ValueError):
 # ---------------------------------------------------------------------------------------------- journal
 
 
+def _shown(value: t.Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_text(value: t.Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_name(value: t.Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _is_instant(value: t.Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_whole(value: t.Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: t.Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_flag(value: t.Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _are_texts(value: t.Any) -> bool:
+    return isinstance(value, list) and all(isinstance(part, str) for part in value)
+
+
+def _are_objects(value: t.Any) -> bool:
+    return isinstance(value, list) and all(isinstance(part, dict) for part in value)
+
+
+_TEXT = (_is_text, "a text")
+_NAME = (_is_name, "a non-empty text")
+_INSTANT = (_is_instant, "an ISO-8601 date and time")
+_WHOLE = (_is_whole, "a whole number")
+_FLAG = (_is_flag, "true or false")
+# What the engine, the plan and the report take from a journal entry besides its key and status: these fields when
+# set (null, or no field, is always allowed); fields not named here are kept as they are.
+JOURNAL_FIELDS: dict[str, tuple[t.Callable[[t.Any], bool], str]] = {
+    "name": _TEXT,
+    "ms_version": _NAME,
+    "run": _NAME,
+    "jobid": _NAME,
+    "group": _TEXT,
+    "stage": _TEXT,
+    "path": (lambda value: value in JOURNAL_PATHS, "one of %s" % "/".join(JOURNAL_PATHS)),
+    "error": _TEXT,
+    "reason": _TEXT,
+    "health_before": _TEXT,
+    "health_after": _TEXT,
+    "time": _INSTANT,
+    "started": _INSTANT,
+    "finished": _INSTANT,
+    "attempt": _WHOLE,
+    "batch": _WHOLE,
+    "duration": (_is_number, "a number of seconds"),
+    "changed": _FLAG,
+    "fallback": _FLAG,
+    "recreate": _FLAG,
+    "adopted": _FLAG,
+    "statuses": (_are_texts, "a list of texts"),
+    "after": (_are_objects, "a list of objects"),
+}
+
+
+def journal_entry_problem(entry: t.Any) -> str | None:
+    """What is wrong with one parsed journal line, or None when its readers can take it."""
+    if not isinstance(entry, dict) or "key" not in entry or entry.get("status") not in JOURNAL_STATUSES:
+        return "it is not an entry with a key and a status of %s" % "/".join(JOURNAL_STATUSES)
+    if not _is_name(entry["key"]):
+        return "key is %s, not %s" % (_shown(entry["key"]), _NAME[1])
+    for field, (valid, wanted) in JOURNAL_FIELDS.items():
+        value = entry.get(field)
+        if value is not None and not valid(value):
+            return "%s is %s, not %s" % (field, _shown(value), wanted)
+    return None
+
+
 def parse_journal(text: str) -> list[dict[str, t.Any]]:
-    """Journal entries from JSON lines; a torn last line (an interrupted write) is ignored, other bad lines are errors."""
+    """Journal entries from JSON lines, each checked for the fields its readers use.
+
+    A last line without its line end that is not JSON was torn by an interrupted write and is left out (the journal's
+    writer sets it aside); any other bad line is an error that names it.
+    """
     entries = []
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
@@ -87,11 +184,12 @@ def parse_journal(text: str) -> list[dict[str, t.Any]]:
         try:
             entry = json.loads(line)
         except ValueError as exc:
-            if number == len(lines):
+            if number == len(lines) and not text.endswith("\n"):
                 break
             raise PlanError("journal line %d is not JSON (%s); fix or remove that line" % (number, exc)) from None
-        if not isinstance(entry, dict) or "key" not in entry or entry.get("status") not in JOURNAL_STATUSES:
-            raise PlanError("journal line %d is not an entry with a key and a status of %s; fix or remove that line" % (number, "/".join(JOURNAL_STATUSES)))
+        problem = journal_entry_problem(entry)
+        if problem:
+            raise PlanError("journal line %d: %s; fix or remove that line" % (number, problem))
         entries.append(entry)
     return entries
 
@@ -716,6 +814,94 @@ def summarize(items: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
 
 
 # ---------------------------------------------------------------------------------------------- runs
+
+
+def _one_of(choices: t.Sequence[str]) -> tuple[t.Callable[[t.Any], bool], str]:
+    return (lambda value: value in choices, "one of %s" % "/".join(choices))
+
+
+_OBJECT = (lambda value: isinstance(value, dict), "an object")
+_LIST = (lambda value: isinstance(value, list), "a list")
+_JSON_TYPES = ((bool, "true or false"), (dict, "an object"), (list, "a list"), (str, "a text"), (int, "a number"), (float, "a number"))
+# The fields of a plan that the stage engine, the plan module and the report read, and what each must be.
+_PLAN_FIELDS = (("ms_version", _NAME), ("settings", _OBJECT), ("items", _LIST), ("batches", _LIST), ("summary", _OBJECT))
+_SETTINGS_FIELDS = (("group_by", _one_of(GROUP_BY)),)
+_SUMMARY_FIELDS = tuple((path, _WHOLE) for path in PATHS)
+_ITEM_FIELDS = (("key", _NAME), ("kind", _NAME), ("id", _NAME), ("name", _TEXT), ("path", _one_of(PATHS)), ("group", _TEXT), ("reason", _TEXT))
+_BATCH_FIELDS = (("index", _WHOLE), ("group", _TEXT), ("stage", _one_of(STAGES)), ("items", (_are_texts, "a list of item keys")))
+# A plan's run (start_run); a plan returned without output_dir and handed to the report has one too, older ones may not.
+_RUN_FIELDS = (("id", _NAME), ("attempt", _WHOLE))
+_RUN_TIMES = (("started", _INSTANT), ("deadline", _INSTANT))
+
+
+def _fields_problem(where: str, part: t.Any, fields: t.Iterable[tuple[str, tuple[t.Callable[[t.Any], bool], str]]], optional: bool = False) -> str | None:
+    """The first field of ``part`` (``where`` in the plan, "" for the plan itself) that is missing or not what it must be."""
+    if not isinstance(part, dict):
+        if where:
+            return "%s is %s, not an object" % (where, _shown(part))
+        return "it is %s, not an object" % next((name for kind, name in _JSON_TYPES if isinstance(part, kind)), "null")
+    for field, (valid, wanted) in fields:
+        value = part.get(field)
+        if value is None and optional:
+            continue
+        if field not in part:
+            return "%s has no %s" % (where or "it", field)
+        if not valid(value):
+            return "%s is %s, not %s" % ("%s.%s" % (where, field) if where else field, _shown(value), wanted)
+    return None
+
+
+def _plan_problem(plan: t.Any) -> str | None:
+    """What makes ``plan`` something other than a plan of :func:`build_plan`, or None."""
+    problem = (
+        _fields_problem("", plan, _PLAN_FIELDS)
+        or _fields_problem("settings", plan["settings"], _SETTINGS_FIELDS)
+        or _fields_problem("summary", plan["summary"], _SUMMARY_FIELDS)
+    )
+    if problem:
+        return problem
+    keys: set[str] = set()
+    for index, item in enumerate(plan["items"]):
+        problem = _fields_problem("items[%d]" % index, item, _ITEM_FIELDS)
+        if problem:
+            return problem
+        if item["key"] in keys:
+            return "items[%d].key %s is there twice" % (index, item["key"])
+        keys.add(item["key"])
+    for index, batch in enumerate(plan["batches"]):
+        problem = _fields_problem("batches[%d]" % index, batch, _BATCH_FIELDS)
+        if problem:
+            return problem
+        unknown = [key for key in batch["items"] if key not in keys]
+        if unknown:
+            return "batches[%d].items names %s, which is not among the items" % (index, unknown[0])
+    if plan.get("run") is None:
+        return None
+    return _fields_problem("run", plan["run"], _RUN_FIELDS) or _fields_problem("run", plan["run"], _RUN_TIMES, optional=True)
+
+
+def check_plan(plan: t.Any, source: str) -> dict[str, t.Any]:
+    """``plan`` when it has the shape its readers use (the stage engine, the plan module, the report); else a PlanError
+    that names ``source`` (its file), the field and what to do."""
+    problem = _plan_problem(plan)
+    if problem:
+        raise _not_a_plan(source, problem)
+    return plan
+
+
+def parse_plan(text: str, source: str) -> dict[str, t.Any]:
+    """The plan in ``text`` (the content of the file ``source``), checked by :func:`check_plan`."""
+    try:
+        plan = json.loads(text)
+    except ValueError as exc:
+        raise _not_a_plan(source, "it is not JSON (%s)" % exc) from None
+    return check_plan(plan, source)
+
+
+def _not_a_plan(source: str, problem: str) -> PlanError:
+    return PlanError(
+        "%s is not a plan of acs.upgrade.cs_upgrade_plan: %s; move it aside, then make the plan again with the acs.upgrade.plan role" % (source, problem)
+    )
 
 
 def unfinished(plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> int:

@@ -54,6 +54,8 @@ options:
     description:
       - When C(plan.json) in O(output_dir) is the plan of an interrupted run (same server version and settings, work
         journalled, items left), continue it - same groups, batches and numbering - instead of planning anew.
+      - A C(plan.json) there that is not a plan (not JSON, or fields missing or of the wrong type) is never replaced,
+        whatever this option says: the module fails and names the field; move the file aside to plan anew.
     type: bool
     default: true
     version_added: 0.2.0
@@ -244,13 +246,12 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, RunLock, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
     OUTSIDE_WINDOW,
     PlanError,
     build_plan,
-    parse_journal,
     plan_table,
     resumable,
     start_run,
@@ -263,22 +264,27 @@ TABLE_LINES = 60
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
-    if not path or not os.path.exists(path):
-        return []
     try:
-        with open(path, encoding="utf-8") as handle:
-            return parse_journal(handle.read())
-    except (OSError, PlanError) as exc:
-        module.fail_json(msg="cannot read the journal %s: %s" % (path, exc))
+        return Journal(path).entries() if path else []
+    except EngineError as exc:
+        module.fail_json(msg=str(exc))
 
 
-def read_json(module: AnsibleModule, path: str, what: str, missing_ok: bool = False) -> dict | None:
+def read_earlier_plan(module: AnsibleModule, path: str) -> dict | None:
+    """The plan of the earlier run, if any; a file there that is not a plan is never replaced, whether resumed or not."""
+    if not os.path.exists(path):
+        return None
+    try:
+        return load_plan(path)
+    except EngineError as exc:
+        module.fail_json(msg="the earlier plan was not replaced: %s" % exc)
+
+
+def read_json(module: AnsibleModule, path: str, what: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except FileNotFoundError:
-        if missing_ok:
-            return None
         module.fail_json(msg="cannot read the %s: %s does not exist; run acs.upgrade.cs_fleet_info with dest first" % (what, path))
     except (OSError, ValueError) as exc:
         module.fail_json(msg="cannot read the %s %s: %s" % (what, path, exc))
@@ -332,7 +338,7 @@ def main() -> None:
     output_dir = params["output_dir"]
     if output_dir and not module.check_mode:
         try:
-            for warning in RunLock(params["journal"]).acquire():
+            for warning in RunLock(params["journal"]).acquire() + Journal(params["journal"]).repair():
                 module.warn(warning)
         except (EngineError, OSError) as exc:
             module.fail_json(msg="cannot start the run: %s" % exc)
@@ -363,8 +369,8 @@ def main() -> None:
         start_run(plan, None, now, params["max_run_time"], uuid.uuid4().hex)
         module.exit_json(changed=False, plan=plan, table=plan_table(plan), groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
     plan_file = os.path.join(output_dir, "plan.json")
-    previous = read_json(module, plan_file, "earlier plan", missing_ok=True) if params["resume"] else None
-    resume, why = resumable(previous, plan, journal)
+    previous = read_earlier_plan(module, plan_file)
+    resume, why = resumable(previous if params["resume"] else None, plan, journal)
     if resume:
         plan = previous
     start_run(plan, previous if resume else None, now, params["max_run_time"], uuid.uuid4().hex)

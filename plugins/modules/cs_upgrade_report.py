@@ -157,7 +157,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, parse_journal
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, load_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import NAMES_LIMIT, build_report, parse_downtime, render_html, render_markdown, summary
 
 
@@ -217,16 +218,13 @@ def main() -> None:
         module.fail_json(msg="names_limit must be 0 or more names, got %d" % params["names_limit"])
     try:
         # Read into a local: the module's parameters come back in the result (its invocation), the plan must not.
-        plan = params["plan"]
-        if plan is None:
-            with open(params["plan_file"], encoding="utf-8") as handle:
-                plan = json.load(handle)
-        journal = []
-        if os.path.exists(params["journal"]):
-            with open(params["journal"], encoding="utf-8") as handle:
-                journal = parse_journal(handle.read())
+        plan = load_plan(params["plan_file"]) if params["plan"] is None else check_plan(params["plan"], "the plan option")
+        journal = Journal(params["journal"]).entries()
+    except (EngineError, PlanError) as exc:
+        module.fail_json(msg="cannot write the upgrade report: %s" % exc)
+    try:
         report = build_report(plan, journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
-    except (OSError, PlanError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         module.fail_json(
             msg="cannot build the upgrade report from the plan and the journal %s: %s; fix that entry of the journal, then write the report again"
             % (params["journal"], exc)

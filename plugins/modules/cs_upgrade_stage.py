@@ -206,12 +206,16 @@ class Stage(CloudStackModule):
             self.fail("group is required for stage %s: name a group of the plan" % params["stage"])
         try:
             plan = load_plan(params["plan"])
-            warnings = [] if self.module.check_mode else lock.acquire() + cloud.acquire()
+            journal = Journal(params["journal"])
+            warnings = []
+            if not self.module.check_mode:
+                warnings = lock.acquire() + cloud.acquire()
+                journal.repair()
             parent = os.getppid()
             runner = StageRunner(
                 self.client,
                 plan,
-                Journal(params["journal"]),
+                journal,
                 params["group"],
                 params["stage"],
                 parallel=params["parallel"],
@@ -231,7 +235,7 @@ class Stage(CloudStackModule):
             result = runner.execute()
         except (EngineError, OSError) as exc:
             self.fail("cannot run %s %s: %s" % (params["group"], params["stage"], exc))
-        for warning in warnings + result.pop("warnings"):
+        for warning in warnings + journal.warnings + result.pop("warnings"):
             self.module.warn(warning)
         if result.pop("failed"):
             details = {key: value for key, value in result.items() if key != "msg"}

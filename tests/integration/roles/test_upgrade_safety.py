@@ -196,3 +196,69 @@ def test_a_second_run_on_the_same_cloud_with_another_state_directory_is_refused_
     assert ids and len(ids) == len(set(ids)), ids
     assert len([job for job in sim.jobs() if job["command"] == "patchSystemVm"]) == len(sim.state()["systemvms"])
     assert [entry for entry in read_journal(second_dir, ends=False) if entry["status"] in ("submitted", "done")] == []
+
+
+def journal_line(**entry):
+    return json.dumps(dict({"ms_version": "4.18.0.0", "batch": 1, "path": "livepatch", "time": "2026-11-27T01:00:00+00:00"}, **entry), sort_keys=True) + "\n"
+
+
+def test_a_journal_line_torn_by_an_interrupted_write_is_set_aside_and_the_run_goes_on(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    network = next(item for item in sim.state()["networks"] if item["name"] == "acme-web")
+    output = tmp_path / "out"
+    output.mkdir()
+    journal = output / "journal.jsonl"
+    # An earlier run finished acme-web and was killed while it wrote its next line.
+    done = journal_line(key="network:%s" % network["id"], name="acme-web", status="done", jobid="job-earlier")
+    torn = '{"batch": 2, "jobid": "job-lost", "key": "network:'
+    journal.write_text(done + torn)
+    journal.chmod(0o600)
+
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "the journal %s ended in a line torn by an interrupted write" % journal in run.stdout
+    assert "moved to %s.torn; the 1 complete line(s) before it are kept" % journal in run.stdout
+    assert (output / "journal.jsonl.torn").read_text() == torn + "\n"
+    # The journal reads back whole: the earlier line first, then this run's, each on its own line.
+    text = journal.read_text()
+    assert text.startswith(done) and torn not in text
+    entries = read_journal(output, ends=False)
+    assert len(entries) > 2 and all(entry["status"] in ("submitted", "done") for entry in entries)
+    # Nothing was acted on twice, and what the earlier run finished was not acted on again.
+    ids = [job["instanceid"] for job in sim.jobs()]
+    assert ids and len(ids) == len(set(ids)) and network["id"] not in ids
+
+
+def test_a_journal_line_of_the_wrong_types_stops_the_run_before_any_job(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    network = next(item for item in sim.state()["networks"] if item["name"] == "acme-web")
+    output = tmp_path / "out"
+    output.mkdir()
+    journal = output / "journal.jsonl"
+    content = journal_line(key="network:%s" % network["id"], name="acme-web", status="done", jobid="job-1") + journal_line(
+        key="network:%s" % network["id"], name="acme-web", status="done", jobid="job-1", time=5
+    )
+    journal.write_text(content)
+
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert run.rc != 0
+    assert "cannot read the journal %s: journal line 2: time is 5, not an ISO-8601 date and time; fix or remove that line" % journal in run.stdout
+    assert sim.jobs() == [] and journal.read_text() == content
+    assert not (output / "journal.jsonl.lock").exists()
+
+
+def test_a_plan_file_that_is_not_a_plan_is_refused_and_kept(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    output.mkdir()
+    plan_file = output / "plan.json"
+    plan_file.write_text('{"items": {}, "batches": []}')
+
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert run.rc != 0
+    assert (
+        "the earlier plan was not replaced: %s is not a plan of acs.upgrade.cs_upgrade_plan: it has no ms_version; "
+        "move it aside, then make the plan again with the acs.upgrade.plan role" % plan_file
+    ) in run.stdout
+    assert sim.jobs() == [] and plan_file.read_text() == '{"items": {}, "batches": []}' and not (output / "plan.txt").exists()
+    assert not (output / "journal.jsonl.lock").exists()

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     PlanError,
     build_plan,
+    check_plan,
     parse_journal,
     plan_table,
     resumable,
@@ -302,8 +303,54 @@ def test_parse_journal_ignores_a_torn_last_line_but_not_others():
     assert len(parse_journal(good + "\n" + '{"key": "netw')) == 1
     with pytest.raises(PlanError, match="journal line 1"):
         parse_journal('{"key": \n' + good)
-    with pytest.raises(PlanError, match="journal line 1 is not an entry"):
+    with pytest.raises(PlanError, match="journal line 1: it is not an entry"):
         parse_journal(json.dumps({"key": "x", "status": "maybe"}) + "\n" + good)
+
+
+def test_parse_journal_takes_a_bad_last_line_that_was_ended_as_an_error():
+    """Only a line without its line end is torn; a complete one that is not JSON (an append glued onto a torn line) is not."""
+    good = json.dumps({"key": "network:n1", "status": "done"})
+    with pytest.raises(PlanError, match="journal line 2 is not JSON"):
+        parse_journal(good + "\n" + '{"key": "netw' + good + "\n")
+
+
+def test_parse_journal_takes_every_field_the_engine_and_the_report_write():
+    engine = entry(
+        "network:n1", "done", run="r1", attempt=2, batch=3, group="zone-a", stage="routers", jobid="j1", error=None, reason="patched",
+        changed=True, duration=12.5, health_before="passed", health_after="passed", fallback=False, recreate=False, adopted=True,
+        after=[{"name": "r-1-VM", "version": "4.18.0"}], started="2026-11-22T01:00:00.123+00:00", finished="2026-11-22T01:00:12Z",
+    )
+    older = entry("network:n2", "failed", batch=1, duration=3, statuses=["failed", "patched"], error="patch script exited 1", started=None)
+    assert parse_journal(json.dumps(engine) + "\n" + json.dumps(older) + "\n") == [engine, older]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("key", 5, "key is 5, not a non-empty text"),
+        ("key", "", "key is '', not a non-empty text"),
+        ("time", 5, "time is 5, not an ISO-8601 date and time"),
+        ("time", "yesterday", "time is 'yesterday', not an ISO-8601 date and time"),
+        ("started", 1, "started is 1, not an ISO-8601 date and time"),
+        ("duration", "x", "duration is 'x', not a number of seconds"),
+        ("duration", True, "duration is True, not a number of seconds"),
+        ("jobid", 7, "jobid is 7, not a non-empty text"),
+        ("attempt", "2", "attempt is '2', not a whole number"),
+        ("batch", 1.5, "batch is 1.5, not a whole number"),
+        ("ms_version", 4.18, "ms_version is 4.18, not a non-empty text"),
+        ("run", 1, "run is 1, not a non-empty text"),
+        ("path", "sideways", "path is 'sideways', not one of livepatch/legacy"),
+        ("changed", "yes", "changed is 'yes', not true or false"),
+        ("statuses", "failed", "statuses is 'failed', not a list of texts"),
+        ("after", [["r-1-VM"]], "after is [['r-1-VM']], not a list of objects"),
+        ("error", {"text": "x"}, "error is {'text': 'x'}, not a text"),
+    ],
+)
+def test_parse_journal_refuses_a_field_of_the_wrong_type_by_line_and_field(field, value, words):
+    lines = [json.dumps(entry("network:n1", "done")), json.dumps(dict(entry("network:n2", "done"), **{field: value}))]
+    with pytest.raises(PlanError) as error:
+        parse_journal("\n".join(lines) + "\n")
+    assert str(error.value) == "journal line 2: %s; fix or remove that line" % words
 
 
 def test_an_interrupted_run_is_continued_with_its_plan_and_a_finished_or_changed_one_is_not():
@@ -383,3 +430,67 @@ def test_a_vpc_with_idle_tiers_is_live_patched_from_4_18_2(ms_version, path):
     plan = build_plan(fleet([router("v", ("vpc", "vpc-idle"))], vpcs={"vpc-idle": ["t1"]}, version=ms_version) | {"networks": [
         {"id": "t1", "name": "tier-1", "vpcid": "vpc-idle", "state": "Allocated"}]})
     assert items(plan)["vpc:vpc-idle"]["path"] == path
+
+
+# ------------------------------------------------------------------------------------------------- plan shape
+
+ADVICE = "move it aside, then make the plan again with the acs.upgrade.plan role"
+
+
+def a_plan():
+    return start_run(build_plan(fleet([router("a", ("network", "na")), router("b", ("network", "nb"))], [svm("s1", "z1")]), batch_size=1),
+                     None, datetime.datetime(2026, 11, 22, tzinfo=UTC), 0, "run1")
+
+
+def test_check_plan_takes_a_plan_of_build_plan_with_or_without_its_run():
+    plan = a_plan()
+    assert check_plan(plan, "plan.json") is plan
+    plan.pop("run")
+    assert check_plan(plan, "plan.json") is plan
+
+
+def _set(plan, path, value):
+    *parents, last = path
+    target = plan
+    for step in parents:
+        target = target[step]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ((), "it is a list, not an object"),
+        ((("items",), {}), "items is {}, not a list"),
+        ((("batches",), {}), "batches is {}, not a list"),
+        ((("items", 0), "systemvm:s1"), "items[0] is 'systemvm:s1', not an object"),
+        ((("items", 1, "key"), KeyError), "items[1] has no key"),
+        ((("items", 1, "path"), "maybe"), "items[1].path is 'maybe', not one of livepatch/legacy/skip"),
+        ((("items", 2, "key"), "network:na"), "items[2].key network:na is there twice"),
+        ((("batches", 0), []), "batches[0] is [], not an object"),
+        ((("batches", 0, "items"), KeyError), "batches[0] has no items"),
+        ((("batches", 1, "group"), KeyError), "batches[1] has no group"),
+        ((("batches", 1, "stage"), KeyError), "batches[1] has no stage"),
+        ((("batches", 1, "stage"), "later"), "batches[1].stage is 'later', not one of systemvms/canary/routers"),
+        ((("batches", 1, "index"), "2"), "batches[1].index is '2', not a whole number"),
+        ((("batches", 1, "items"), ["network:zz"]), "batches[1].items names network:zz, which is not among the items"),
+        ((("ms_version",), 4.18), "ms_version is 4.18, not a non-empty text"),
+        ((("ms_version",), KeyError), "it has no ms_version"),
+        ((("settings",), None), "settings is None, not an object"),
+        ((("run",), "run1"), "run is 'run1', not an object"),
+        ((("run", "attempt"), "2"), "run.attempt is '2', not a whole number"),
+        ((("run", "deadline"), 5), "run.deadline is 5, not an ISO-8601 date and time"),
+    ],
+)
+def test_check_plan_names_the_file_the_field_and_what_to_do(change, words):
+    plan = a_plan()
+    if change:
+        _set(plan, *change)
+    else:
+        plan = []
+    with pytest.raises(PlanError) as error:
+        check_plan(plan, "/srv/state/plan.json")
+    assert str(error.value) == "/srv/state/plan.json is not a plan of acs.upgrade.cs_upgrade_plan: %s; %s" % (words, ADVICE)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_plan
 
 FLEET = {
@@ -94,3 +96,76 @@ def test_the_result_of_a_plan_written_to_files_stays_small_whatever_the_fleet(ru
     assert len(result["excluded"]) == 60 and result["excluded"][-1] == "... 2940 more in %s/plan.txt" % tmp_path
     assert len(result["table"]) == 60 and result["table"][-2] == "... %d more lines in %s/plan.txt" % (len(text.splitlines()) - 59, tmp_path)
     assert "net-2999" in text and "net-1" in text
+
+
+# The fields of a plan besides its items and batches, for plan files broken in one place.
+PLAN_HEAD = {"ms_version": "4.18.0.0", "settings": {"group_by": "zone"}, "summary": {"livepatch": 0, "legacy": 0, "skip": 0}}
+
+
+def plan_in(run_module, tmp_path, **more):
+    args = {"fleet": FLEET, "output_dir": str(tmp_path), "journal": str(tmp_path / "journal.jsonl"), "batch_size": 1}
+    return run_module(cs_upgrade_plan, dict(args, **more))
+
+
+def started_run(tmp_path):
+    """The state of a run stopped after its first item: its plan, and a journal that finished the system VM."""
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    done = {"key": "systemvm:s1", "status": "done", "ms_version": "4.18.0.0", "run": plan["run"]["id"], "time": "2026-11-22T00:00:00+00:00"}
+    (tmp_path / "journal.jsonl").write_text(json.dumps(done) + "\n")
+    return plan
+
+
+def test_an_interrupted_run_is_continued_and_other_settings_make_a_new_plan(run_module, tmp_path):
+    assert plan_in(run_module, tmp_path).get("failed") is not True
+    first = started_run(tmp_path)
+    resumed = plan_in(run_module, tmp_path)
+    assert resumed["run"]["id"] == first["run"]["id"] and resumed["run"]["attempt"] == 2 and "2 item(s) left" in resumed["resumed"]
+    other = plan_in(run_module, tmp_path, batch_size=2)
+    assert other.get("failed") is not True and other["run"]["id"] != first["run"]["id"] and "other settings" in other["resumed"]
+    assert json.loads((tmp_path / "plan.json").read_text())["settings"]["batch_size"] == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[]", "it is a list, not an object"),
+        ('{"items": {}, "batches": []}', "it has no ms_version"),
+        ("not json", "it is not JSON (Expecting value: line 1 column 1 (char 0))"),
+        (json.dumps(dict(PLAN_HEAD, items=[], batches=[{"index": 1}])), "batches[0] has no group"),
+    ],
+)
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_plan_file_that_is_not_a_plan_is_refused_and_left_as_it_is(run_module, tmp_path, content, words, resume):
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(content)
+    result = plan_in(run_module, tmp_path, resume=resume)
+    assert result["failed"] is True
+    assert words in result["msg"]
+    assert result["msg"].startswith("the earlier plan was not replaced: %s is not a plan of acs.upgrade.cs_upgrade_plan: " % plan_file)
+    assert result["msg"].endswith("; move it aside, then make the plan again with the acs.upgrade.plan role")
+    assert plan_file.read_text() == content and not (tmp_path / "plan.txt").exists()
+
+
+def test_an_earlier_plan_whose_version_is_a_number_is_refused_not_replaced(run_module, tmp_path):
+    assert plan_in(run_module, tmp_path).get("failed") is not True
+    plan = started_run(tmp_path)
+    plan["ms_version"] = 4.18
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    result = plan_in(run_module, tmp_path)
+    assert result["failed"] is True and "ms_version is 4.18, not a non-empty text" in result["msg"] and str(tmp_path / "plan.json") in result["msg"]
+    assert json.loads((tmp_path / "plan.json").read_text()) == plan
+
+
+def test_a_torn_journal_line_is_set_aside_when_the_plan_takes_the_state(run_module, tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    done = json.dumps({"key": "network:n1", "status": "done", "ms_version": "4.18.0.0", "time": "2026-11-22T00:00:00+00:00"}) + "\n"
+    journal.write_text(done + '{"key": "network:n2", "sta')
+    result = plan_in(run_module, tmp_path)
+    assert result.get("failed") is not True, result
+    warnings = [warning["event"]["msg"] for warning in result["warnings"]]
+    assert any(str(journal) in warning and str(journal) + ".torn" in warning for warning in warnings), warnings
+    assert journal.read_text() == done and (tmp_path / "journal.jsonl.torn").read_text() == '{"key": "network:n2", "sta\n'
+    # Check mode reads the journal and changes nothing.
+    journal.write_text(done + '{"key": "network:n2", "sta')
+    assert run_module(cs_upgrade_plan, {"fleet": FLEET, "output_dir": str(tmp_path), "journal": str(journal)}, check_mode=True).get("failed") is not True
+    assert journal.read_text() == done + '{"key": "network:n2", "sta'

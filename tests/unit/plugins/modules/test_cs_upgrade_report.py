@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import json
 
+import pytest
+
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_report
 
@@ -20,6 +22,10 @@ FLEET = {
         {"kind": "network", "id": "n3", "name": "net-3", "zoneid": "z1", "routers": ["r3"], "tiers": []},
     ],
 }
+
+
+# The fields of a plan besides its items and batches, for plan files broken in one place.
+PLAN_HEAD = {"ms_version": "4.18.0.0", "settings": {"group_by": "zone"}, "summary": {"livepatch": 0, "legacy": 0, "skip": 0}}
 
 
 def test_report_files_and_stats(run_module, tmp_path):
@@ -126,6 +132,41 @@ def test_a_hand_edited_journal_with_a_bad_value_fails_with_the_journal_named(run
     result = run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(tmp_path / "report")})
     assert result["failed"] and str(journal) in result["msg"] and "three" in result["msg"]
     assert not (tmp_path / "report").exists()
+
+
+def test_a_journal_line_of_the_wrong_types_is_named_by_file_line_and_field(run_module, tmp_path):
+    """Before, times of two types reached the report's sort: "'>' not supported between instances of 'int' and 'str'"."""
+    plan = build_plan(FLEET)
+    now = datetime.datetime(2026, 11, 22, 1, 0, tzinfo=datetime.timezone.utc).isoformat()
+    common = {"ms_version": "4.18.0.0", "batch": 1, "path": "livepatch", "status": "failed", "error": "x"}
+    journal = tmp_path / "journal.jsonl"
+    lines = [dict(common, key="network:n1", name="net-1", time=now), dict(common, key="network:n2", name="net-2", time=5)]
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(tmp_path / "report"), "stop_reason": "stopped"})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cannot write the upgrade report: cannot read the journal %s: journal line 2: time is 5, not an ISO-8601 date and time; fix or remove that line"
+        % journal
+    )
+    assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[]", "it is a list, not an object"),
+        (json.dumps(dict(PLAN_HEAD, items=[[]], batches=[])), "items[0] is [], not an object"),
+    ],
+)
+def test_a_plan_file_that_is_not_a_plan_is_named_with_what_to_do(run_module, tmp_path, content, words):
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(content)
+    result = run_module(cs_upgrade_report, {"plan_file": str(plan_file), "journal": str(tmp_path / "none.jsonl"), "output_dir": str(tmp_path / "report")})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cannot write the upgrade report: %s is not a plan of acs.upgrade.cs_upgrade_plan: %s; "
+        "move it aside, then make the plan again with the acs.upgrade.plan role" % (plan_file, words)
+    )
 
 
 def _large_fleet(networks: int) -> dict:

@@ -14,6 +14,9 @@ from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_stage
 # An address nothing listens on: a test that reached the API would fail with "Connection refused".
 NOWHERE = {"api_url": "http://127.0.0.1:9/client/api", "api_key": "key-0", "api_secret": "secret-not-in-any-message"}
 
+# The fields of a plan besides its items and batches, for plan files broken in one place.
+PLAN_HEAD = {"ms_version": "4.18.0.0", "settings": {"group_by": "zone"}, "summary": {"livepatch": 0, "legacy": 0, "skip": 0}}
+
 
 @pytest.mark.parametrize(
     ("args", "words"),
@@ -44,3 +47,23 @@ def test_a_group_is_required_and_release_leaves_a_foreign_lock_alone(run_module,
     result = run_module(cs_upgrade_stage, dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="release"))
     assert result["changed"] is False and result["msg"] == "this run held no state lock"
     assert json.loads((tmp_path / "j.lock").read_text()) == foreign
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[]", "it is a list, not an object"),
+        (json.dumps(dict(PLAN_HEAD, items={}, batches=[])), "items is {}, not a list"),
+        (json.dumps(dict(PLAN_HEAD, items=[], batches=[{"index": 1, "group": "z", "stage": "routers"}])), "batches[0] has no items"),
+    ],
+)
+def test_a_plan_file_that_is_not_a_plan_is_refused_before_anything_is_touched(run_module, tmp_path, content, words):
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(content)
+    result = run_module(cs_upgrade_stage, dict(NOWHERE, plan=str(plan_file), journal=str(tmp_path / "j"), group="z", stage="routers"))
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cannot run z routers: %s is not a plan of acs.upgrade.cs_upgrade_plan: %s; move it aside, then make the plan again with the acs.upgrade.plan role"
+        % (plan_file, words)
+    )
+    assert not (tmp_path / "j").exists() and not (tmp_path / "j.lock").exists()
