@@ -43,6 +43,8 @@ class Simulator:
         self.backend = load_backend(backend)
         self._log_lock = threading.Lock()
         self._calls: list[dict[str, Any]] = []
+        # API requests received and not yet answered, per command (a slow fault holds them here).
+        self._active: Counter[str] = Counter()
         saved = None
         if self.state_dir and (self.state_dir / "cloud.json").exists():
             saved = json.loads((self.state_dir / "cloud.json").read_text())
@@ -128,6 +130,19 @@ class Simulator:
     def record(self, entry: dict[str, Any]) -> None:
         with self._log_lock:
             self._calls.append(entry)
+
+    def requests_in_progress(self, command: str | None = None) -> int:
+        """API requests received and not yet answered (all commands, or one): a request a slow fault holds counts."""
+        with self._log_lock:
+            return sum(self._active.values()) if command is None else self._active[command]
+
+    def begin_request(self, command: str | None) -> None:
+        with self._log_lock:
+            self._active[command or ""] += 1
+
+    def end_request(self, command: str | None) -> None:
+        with self._log_lock:
+            self._active[command or ""] -= 1
 
     def calls(self, command: str | None = None) -> list[dict[str, Any]]:
         with self._log_lock:
@@ -261,10 +276,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"Not Found", "text/plain")
 
     def _api(self, params: dict[str, str]) -> None:
+        command = next((v for k, v in params.items() if k.lower() == "command"), None)
+        self.sim.begin_request(command)
+        try:
+            self._answer(command, params)
+        finally:
+            self.sim.end_request(command)
+
+    def _answer(self, command: str | None, params: dict[str, str]) -> None:
         sim = self.sim
         # The cloud this request came to: a reset while the request waits is a restart of the server, which drops it.
         api = sim.api
-        command = next((v for k, v in params.items() if k.lower() == "command"), None)
         started = time.time()
         fault = sim.http_fault(command, params)
         status: int

@@ -85,6 +85,18 @@ def test_slow_answer(sim, admin):
     assert time.monotonic() - started >= 0.3
 
 
+def test_a_request_a_slow_fault_holds_is_in_progress_until_it_is_answered(sim, admin):
+    sim.inject(kind="slow", api="listZones", delay=0.5, count=1)
+    sender = threading.Thread(target=lambda: admin.raw("listZones"))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while sim.cloud.faults.list() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.requests_in_progress("listZones") == 1 and sim.requests_in_progress() == 1 and sim.requests_in_progress("listHosts") == 0
+    sender.join(timeout=10)
+    assert sim.requests_in_progress() == 0 and [call["command"] for call in sim.calls()] == ["listZones"]
+
+
 def test_a_slow_request_still_waiting_when_the_cloud_is_reset_acts_on_nothing(sim, admin):
     """A reset puts the cloud back as loaded, as a restarted management server with a fresh database would be: a
     request it was still holding ends without an answer and starts no job in the cloud after the reset (it did: the
