@@ -27,7 +27,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._api import (
 
 _CONNECTION_SPEC: dict[str, dict[str, t.Any]] = {
     "api_url": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_ENDPOINT"])},
-    "api_key": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_KEY"]), "no_log": False},
+    "api_key": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_KEY"]), "no_log": True},
     "api_secret": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_SECRET"]), "no_log": True},
     "api_timeout": {"type": "int", "fallback": (env_fallback, ["CLOUDSTACK_TIMEOUT"])},
     "api_verify_ssl_cert": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_VERIFY"])},
