@@ -56,7 +56,7 @@ options:
     type: path
     required: true
   output_dir:
-    description: Directory to write the three files into (created if needed).
+    description: Directory to write the three files into (created, mode 0700, if needed); the files are mode 0600.
     type: path
     required: true
   title:
@@ -154,29 +154,24 @@ attention_more:
 
 import json
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, parse_journal
 from ansible_collections.acs.upgrade.plugins.module_utils._report import NAMES_LIMIT, build_report, parse_downtime, render_html, render_markdown, summary
 
 
 def write(module: AnsibleModule, path: str, content: str) -> bool:
-    """Write ``content`` unless the file already holds it; whether it was written."""
-    if os.path.exists(path):
+    """Write ``content`` (mode 0600) unless the file already holds it, private; whether it was written."""
+    if os.path.exists(path) and stat.S_IMODE(os.stat(path).st_mode) == 0o600:
         with open(path, encoding="utf-8") as handle:
             if handle.read() == content:
                 return False
     if not module.check_mode:
-        module.atomic_move(_temporary(path, content), path)
+        write_private_text(path, content)
     return True
-
-
-def _temporary(path: str, content: str) -> str:
-    temporary = "%s.tmp%d" % (path, os.getpid())
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    return temporary
 
 
 def read_downtime(directory: str | None) -> dict[str, dict[str, float]]:
@@ -235,8 +230,6 @@ def main() -> None:
     files = {fmt: os.path.join(output_dir, name) for fmt, name in (("json", "report.json"), ("markdown", "report.md"), ("html", "report.html"))}
     contents = {"json": json.dumps(report, indent=2, sort_keys=True) + "\n", "markdown": render_markdown(report), "html": render_html(report)}
     try:
-        if not module.check_mode:
-            os.makedirs(output_dir, exist_ok=True)
         # Every file is written: a generator inside any() would stop at the first change.
         written = [write(module, files[fmt], contents[fmt]) for fmt in files]
         changed = any(written)
