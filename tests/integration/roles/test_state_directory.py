@@ -13,6 +13,7 @@ import stat
 
 from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook, zone_of
 from test_upgrade_playbooks import extravars
+from test_upgrade_safety import wait_until_lock_owner_ended
 
 
 def upgraded_zones(sim) -> set[str]:
@@ -89,3 +90,27 @@ def test_every_file_of_the_state_directory_is_private(acs_sim, tmp_path):
     assert stat.S_IMODE(os.stat(output).st_mode) == 0o700
     assert {path: oct(mode) for path, mode in modes.items() if mode != (0o700 if path.endswith("/") else 0o600)} == {}
 
+
+def test_the_report_of_a_killed_run_says_the_run_stopped_before_its_unfinished_work(acs_sim, tmp_path):
+    # Jobs long enough that the cancel lands while the routers stage runs, on a loaded machine too.
+    sim = acs_sim(topology="small", time_factor=0.05)
+    output = tmp_path / "out"
+
+    def submitted_in_routers_stage():
+        return any(entry["status"] == "submitted" and entry["stage"] == "routers" for entry in read_journal(output, ends=False))
+
+    killed = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output), cancel=submitted_in_routers_stage)
+    assert killed.status == "canceled"
+    wait_until_lock_owner_ended(output)
+    # The lock stays: the run never reached the end of its play.
+    assert (output / "journal.jsonl.lock").exists()
+
+    again = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output)})
+    assert again.rc == 0, again.stdout[-3000:]
+    report = json.loads((output / "report.json").read_text())
+    assert report["totals"]["not_run"] > 0
+    assert report["outcome"]["status"] == "stopped"
+    assert "the run ended before it finished (killed or cancelled" in report["outcome"]["summary"]
+    actions = {entry["action"] for entry in report["attention"] if entry["outcome"] == "not_run"}
+    assert actions == {"not run yet: the run stopped before reaching it (killed or cancelled); run again to continue (finished work is skipped)"}
+    assert "maintenance window" not in (output / "report.md").read_text()
