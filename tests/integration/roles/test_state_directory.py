@@ -68,6 +68,9 @@ def test_a_report_that_cannot_be_written_is_a_warning_and_the_upgrade_goes_on(ac
     assert any("the report at the end of the run was not written" in text for text in warnings)
     assert all("ansible-playbook acs.upgrade.report" in text and "Not a directory" in text for text in warnings if "was not written" in text)
     assert run.failures == 0
+    # Writing the report is all playbooks/report.yml does: there, a report it cannot write fails the job.
+    again = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output), "report_output_dir": str(blocker / "reports")})
+    assert again.rc != 0 and "cannot write the upgrade report" in again.stdout
 
 
 def test_every_file_of_the_state_directory_is_private(acs_sim, tmp_path):
