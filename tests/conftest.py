@@ -41,6 +41,7 @@ os.environ.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
 @pytest.fixture
 def run_module(capsys):
     """Run a module's main() in-process as Ansible would, returning its result dict (``failed`` set on failure)."""
+    from ansible.module_utils import _internal as module_internal
     from ansible.module_utils.common import warnings as module_warnings
     from ansible.module_utils.testing import patch_module_args
 
@@ -55,11 +56,16 @@ def run_module(capsys):
         module_warnings._global_warnings.clear()
         module_warnings._global_deprecations.clear()
         capsys.readouterr()
+        # A module process is never the controller; a test that imported controller code (an action plugin) made this
+        # process one, and module warnings would then go to the controller's display instead of the result.
+        controller, module_internal.is_controller = module_internal.is_controller, False
         with patch_module_args(args):
             try:
                 module.main()
             except SystemExit:
                 pass
+            finally:
+                module_internal.is_controller = controller
         out = capsys.readouterr().out
         return json.loads(out)
 

@@ -20,6 +20,7 @@ options:
     description:
       - API key of a CloudStack user. Most actions of this collection need a root admin key.
       - If not set, E(CLOUDSTACK_KEY), then C(key) of the C(cloudstack.ini) section is used.
+      - Like the secret, it is never logged or returned (not even in the module arguments C(-vvvv) shows).
     type: str
   api_secret:
     description:

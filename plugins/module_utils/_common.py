@@ -27,7 +27,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._api import (
 
 _CONNECTION_SPEC: dict[str, dict[str, t.Any]] = {
     "api_url": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_ENDPOINT"])},
-    "api_key": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_KEY"]), "no_log": False},
+    "api_key": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_KEY"]), "no_log": True},
     "api_secret": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_SECRET"]), "no_log": True},
     "api_timeout": {"type": "int", "fallback": (env_fallback, ["CLOUDSTACK_TIMEOUT"])},
     "api_verify_ssl_cert": {"type": "str", "fallback": (env_fallback, ["CLOUDSTACK_VERIFY"])},
@@ -190,13 +190,29 @@ class CloudStackModule:
         self.module.exit_json(**result)
 
 
-def write_private_json(path: str, data: t.Any) -> None:
-    """Write ``data`` as JSON to ``path`` (mode 0600, its directory 0700 when created), replacing it in one step."""
+# The files of a state directory (plan, journal, progress, reports, fleet) are its user's alone, whatever the umask:
+# they name every router of the cloud, and a report in the background runs under async_wrapper's umask of 022.
+
+
+def write_private_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600, its directory 0700 when created), replacing it in one step."""
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, mode=0o700, exist_ok=True)
     temporary = "%s.%d.tmp" % (path, os.getpid())
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, separators=(",", ":"))
+        handle.write(text)
     os.replace(temporary, path)
+
+
+def write_private_json(path: str, data: t.Any) -> None:
+    """Write ``data`` as JSON to ``path`` as ``write_private_text`` does."""
+    write_private_text(path, json.dumps(data, separators=(",", ":")))
+
+
+def append_private_text(path: str, text: str) -> None:
+    """Append ``text`` to ``path``, created with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(text)

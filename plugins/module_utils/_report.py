@@ -40,6 +40,17 @@ OUTCOME_LABELS = {
     "skipped": "skipped",
 }
 STRONGSWAN_CAVEAT = STRONGSWAN_WARNING.replace("template %s ships", "templates 4.14 ship")
+# Why an item was not run, by what became of the run (see _run_state). A target left out as unhealthy is "skipped"
+# (the journal says so); what the journal does not name was never reached.
+NOT_RUN_ACTIONS = {
+    "stopped": "the run stopped before it: fix what stopped the run, then run again (finished work is skipped)",
+    "killed": "not run yet: the run stopped before reaching it (killed or cancelled); run again to continue (finished work is skipped)",
+    "running": "not run yet: the run is still going and had not reached it when this report was written",
+    "locked_elsewhere": "not run yet: the run that holds the state lock had not reached it; once that run has ended, run again to continue",
+    "not_started": "nothing ran yet (a dry run, or a run that has not started): run the upgrade",
+    "ended": "the run ended before reaching it, or left its path out: run again to continue (finished work is skipped)",
+    "ended_windowed": "outside its maintenance window, or the run ended before reaching it: run again (inside the window) to continue",
+}
 
 
 # ---------------------------------------------------------------------------------------------- times
@@ -136,8 +147,8 @@ def _not_running(item: dict[str, t.Any]) -> bool:
     return not any(router.get("state") == "Running" for router in item.get("routers") or [])
 
 
-def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]], run: str) -> str:
-    """What the operator does next about an item that needs attention."""
+def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]], run: str, windowed: bool = False) -> str:
+    """What the operator does next about an item that needs attention; ``windowed``: its batch has maintenance windows."""
     last = entries[-1] if entries else {}
     error = str(last.get("error") or "")
     if outcome == "failed":
@@ -160,11 +171,7 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
             return "start it (or destroy it so that CloudStack recreates it), then run again"
         return "start the network (or restart it with cleanup), then run again"
     if outcome == "not_run":
-        if run == "stopped":
-            return "the run stopped before it: fix what stopped the run, then run again (finished work is skipped)"
-        if run == "not_started":
-            return "nothing ran yet (a dry run, or a run that has not started): run the upgrade"
-        return "outside its maintenance window, or left out because its routers failed health checks before the upgrade: run again"
+        return NOT_RUN_ACTIONS["ended_windowed" if run == "ended" and windowed else run]
     return ""
 
 
@@ -248,19 +255,37 @@ def _earlier_attempt(plan: dict[str, t.Any], entry: dict[str, t.Any] | None) -> 
     return bool(entry) and attempt is not None and entry.get("attempt") is not None and entry["attempt"] != attempt  # type: ignore[union-attr]
 
 
+def _run_state(stop_reason: str | None, ran: bool, run_lock: dict[str, t.Any] | None) -> str:
+    """What became of the run: stopped (with a reason), not_started, running, killed, locked_elsewhere, or ended.
+
+    A run holds the state lock until it ends, even when it stops on a failure; a run killed or cancelled (an AWX job
+    timeout) leaves it behind, its process gone. ``run_lock`` is that lock with ``alive``: whether its process still
+    runs (None: it is on another host, which cannot be asked).
+    """
+    if stop_reason:
+        return "stopped"
+    if not ran:
+        return "not_started"
+    if run_lock:
+        return {True: "running", False: "killed"}.get(run_lock.get("alive"), "locked_elsewhere")
+    return "ended"
+
+
 def build_report(
     plan: dict[str, t.Any],
     journal: list[dict[str, t.Any]],
     title: str = "CloudStack system VM and router upgrade",
     stop_reason: str | None = None,
     downtime: dict[str, dict[str, float]] | None = None,
+    run_lock: dict[str, t.Any] | None = None,
 ) -> dict[str, t.Any]:
-    """The report as plain data (what ``report.json`` holds); ``stop_reason`` is the message the run stopped with."""
+    """The report as plain data (what ``report.json`` holds); ``stop_reason`` is the message the run stopped with,
+    ``run_lock`` the state lock left next to the journal (see ``_run_state``), None when no run holds it."""
     version = plan["ms_version"]
     history = _history(journal, version)
     entries = [entry for entry in journal if entry.get("ms_version") in (None, version)]
     batch_of = {batch["index"]: batch for batch in plan["batches"]}
-    run = "stopped" if stop_reason else ("not_started" if not entries else "ran")
+    run = _run_state(stop_reason, bool(entries), run_lock)
     groups: dict[str, dict[str, t.Any]] = {}
 
     def group_of(name: str) -> dict[str, t.Any]:
@@ -327,7 +352,7 @@ def build_report(
                     "names": [item["name"]],
                     "group": item["group"],
                     "detail": detail,
-                    "action": _action(item, outcome, item_entries, run),
+                    "action": _action(item, outcome, item_entries, run, bool(batch and batch.get("windows"))),
                 }
             )
     attention = _collapse_not_run(attention)
@@ -378,7 +403,7 @@ def build_report(
         group["caveat"] = {"text": STRONGSWAN_CAVEAT, "routers": caveat_routers} if caveat_routers else None
 
     moments = [moment for entry in entries for moment in _span(entry) + (_instant(entry.get("time")),) if moment]
-    outcome = _run_outcome(totals, stop_reason, _where_entry(entries, stop_reason), batch_of, bool(entries))
+    outcome = _run_outcome(totals, stop_reason, _where_entry(entries, stop_reason), batch_of, run, run_lock)
     return {
         "title": title,
         "ms_version": version,
@@ -442,22 +467,42 @@ def _where_entry(entries: list[dict[str, t.Any]], stop_reason: str | None) -> di
 
 
 def _run_outcome(
-    totals: dict[str, int], stop_reason: str | None, last_entry: dict[str, t.Any] | None, batch_of: dict[int, dict[str, t.Any]], ran: bool
+    totals: dict[str, int],
+    stop_reason: str | None,
+    last_entry: dict[str, t.Any] | None,
+    batch_of: dict[int, dict[str, t.Any]],
+    run: str,
+    run_lock: dict[str, t.Any] | None,
 ) -> dict[str, t.Any]:
     batch = batch_of.get((last_entry or {}).get("batch"))
     where = {"group": batch["group"], "batch": batch["index"]} if batch else {"group": None, "batch": None}
-    if stop_reason:
-        place = " in group %s (batch %d)" % (where["group"], where["batch"]) if batch else ""
+    place = " in group %s (batch %d)" % (where["group"], where["batch"]) if batch else ""
+    if run == "stopped":
         return dict(where, status="stopped", summary="Stopped%s because %s" % (place, redact(stop_reason)), reason=redact(stop_reason))
-    if not ran:
+    if run == "not_started":
         return dict(where, status="not_started", summary="Nothing ran yet: this report shows the plan (a dry run, or a run that has not started)", reason=None)
     problems = totals["failed"] + totals["unknown"]
     counts = ", ".join("%d %s" % (totals[name], OUTCOME_LABELS[name]) for name in OUTCOMES if totals[name])
+    left = "%d not run yet, %d failed or unknown" % (totals["not_run"], problems)
+    if run_lock and (totals["not_run"] or totals["unknown"]):
+        holder = "pid %s on %s, started %s" % (run_lock.get("pid"), run_lock.get("host"), run_lock.get("start"))
+        if run == "running":
+            return dict(where, status="in_progress", summary="In progress (%s): %s so far" % (holder, left), reason=None)
+        if run == "killed":
+            reason = "the run ended before it finished (killed or cancelled: %s, is gone)" % holder
+            return dict(where, status="stopped", summary="Stopped%s: %s; %s: run again to continue" % (place, reason, left), reason=reason)
+        return dict(
+            where,
+            status="incomplete",
+            summary="Incomplete: the run that holds the state lock (%s) is still going or was killed; %s" % (holder, left),
+            reason=None,
+        )
     if totals["not_run"]:
         return dict(
             where,
             status="incomplete",
-            summary="Incomplete: %d not run (outside their maintenance window or left out as unhealthy), %d failed or unknown" % (totals["not_run"], problems),
+            summary="Incomplete: %d not run (outside their maintenance window, or not reached by the run), %d failed or unknown"
+            % (totals["not_run"], problems),
             reason=None,
         )
     if problems:
@@ -596,7 +641,7 @@ body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#202124;font-size:1
 h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.2em;margin:1.6em 0 .4em;border-bottom:2px solid #dadce0}
 .verdict{font-size:1.2em;font-weight:600;padding:.6em .8em;border-radius:6px;margin:.6em 0}
 .verdict.finished{background:#e6f4ea}.verdict.stopped,.verdict.finished_with_failures{background:#fce8e6}
-.verdict.incomplete,.verdict.not_started{background:#fef7e0}
+.verdict.incomplete,.verdict.not_started,.verdict.in_progress{background:#fef7e0}
 .totals{display:flex;flex-wrap:wrap;gap:.5em;margin:.6em 0}
 .totals span{border-radius:4px;padding:.2em .6em;background:#f1f3f4}.totals b{font-size:1.2em;margin-right:.3em}
 table{border-collapse:collapse;margin:.4em 0 1em;width:100%}

@@ -44,8 +44,8 @@ options:
     version_added: 0.2.0
   output_dir:
     description:
-      - Write C(plan.json) and C(plan.txt) there (in check mode too) and return only the summary and the groups, not
-        the plan; M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
+      - Write C(plan.json) and C(plan.txt) there (in check mode too; mode 0600, the directory 0700 when created) and
+        return only the summary and the groups, not the plan; M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
       - With it, the run takes the state lock next to O(journal) (see M(acs.upgrade.cs_upgrade_stage)), so that a
         second run on the same state is refused before it plans anything.
     type: path
@@ -245,7 +245,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json
+from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json, write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
@@ -377,8 +377,7 @@ def main() -> None:
     table = plan_table(plan)
     try:
         write_private_json(plan_file, plan)
-        with open(os.path.join(output_dir, "plan.txt"), "w", encoding="utf-8") as handle:
-            handle.write("\n".join(table) + "\n")
+        write_private_text(os.path.join(output_dir, "plan.txt"), "\n".join(table) + "\n")
     except OSError as exc:
         module.fail_json(msg="cannot write the plan to %s: %s" % (output_dir, exc))
     shown = table

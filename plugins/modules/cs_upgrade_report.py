@@ -16,6 +16,10 @@ description:
     outcome, how long it took, and what needs attention - failed targets with the error and what to do, targets
     recreated after a failed live patch, outcomes unknown (a job still running when the run gave up on it),
     targets not run, and skipped targets that are not Running - each with what to do.
+  - Whether the run still goes on comes from the state lock next to O(journal) (C(journal.jsonl.lock)), which a run
+    holds until it ends. A report written while the run goes on says it is in progress; a run killed or cancelled
+    (its process gone, the lock left behind) stopped before reaching what it did not run; a run that holds the lock on
+    another host is neither called finished nor killed.
   - Per group, every network and VPC with a row per router (names before and after a recreate, redundant state,
     template, scripts version and health before and after, job duration, longest service gap where measured), a
     row per system VM, and a timeline of the jobs as an inline SVG (canary batch and health gates marked).
@@ -56,7 +60,7 @@ options:
     type: path
     required: true
   output_dir:
-    description: Directory to write the three files into (created if needed).
+    description: Directory to write the three files into (created, mode 0700, if needed); the files are mode 0600.
     type: path
     required: true
   title:
@@ -120,7 +124,7 @@ outcome:
 stats:
   description:
     - For a job summary (AWX C(set_stats)) - C(outcome) (V(finished), V(finished_with_failures), V(stopped),
-      V(incomplete), V(not_started)), the totals C(done), C(recreated), C(failed), C(unknown), C(not_run), C(skipped),
+      V(incomplete), V(in_progress), V(not_started)), the totals C(done), C(recreated), C(failed), C(unknown), C(not_run), C(skipped),
       C(groups), C(paths) (items per final path), C(by_path) (per path, the totals per outcome), C(duration) in
       seconds, C(ms_version), the names of the first O(names_limit) targets in C(failed_names), C(unknown_names) and
       C(recreated_names), and how many more there are in C(failed_more), C(unknown_more) and C(recreated_more).
@@ -154,30 +158,36 @@ attention_more:
 
 import json
 import os
+import socket
+import stat
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, load_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_text
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, pid_alive
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import NAMES_LIMIT, build_report, parse_downtime, render_html, render_markdown, summary
 
 
 def write(module: AnsibleModule, path: str, content: str) -> bool:
-    """Write ``content`` unless the file already holds it; whether it was written."""
-    if os.path.exists(path):
+    """Write ``content`` (mode 0600) unless the file already holds it, private; whether it was written."""
+    if os.path.exists(path) and stat.S_IMODE(os.stat(path).st_mode) == 0o600:
         with open(path, encoding="utf-8") as handle:
             if handle.read() == content:
                 return False
     if not module.check_mode:
-        module.atomic_move(_temporary(path, content), path)
+        write_private_text(path, content)
     return True
 
 
-def _temporary(path: str, content: str) -> str:
-    temporary = "%s.tmp%d" % (path, os.getpid())
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    return temporary
+def read_run_lock(journal: str) -> dict[str, t.Any] | None:
+    """The state lock of a run that has not ended, with ``alive``: whether its process runs (None: on another host)."""
+    held = RunLock(journal).read()
+    if not held:
+        return None
+    alive = pid_alive(held["pid"]) if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int) else None
+    return dict(held, alive=alive)
 
 
 def read_downtime(directory: str | None) -> dict[str, dict[str, float]]:
@@ -223,7 +233,9 @@ def main() -> None:
     except (EngineError, PlanError) as exc:
         module.fail_json(msg="cannot write the upgrade report: %s" % exc)
     try:
-        report = build_report(plan, journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]))
+        report = build_report(
+            plan, journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]), read_run_lock(params["journal"])
+        )
     except (OSError, KeyError, TypeError, ValueError) as exc:
         module.fail_json(
             msg="cannot build the upgrade report from the plan and the journal %s: %s; fix that entry of the journal, then write the report again"
@@ -233,8 +245,6 @@ def main() -> None:
     files = {fmt: os.path.join(output_dir, name) for fmt, name in (("json", "report.json"), ("markdown", "report.md"), ("html", "report.html"))}
     contents = {"json": json.dumps(report, indent=2, sort_keys=True) + "\n", "markdown": render_markdown(report), "html": render_html(report)}
     try:
-        if not module.check_mode:
-            os.makedirs(output_dir, exist_ok=True)
         # Every file is written: a generator inside any() would stop at the first change.
         written = [write(module, files[fmt], contents[fmt]) for fmt in files]
         changed = any(written)

@@ -115,7 +115,7 @@ options:
     type: int
     default: 3600
   progress_file:
-    description: File the progress lines are appended to (for example C(progress.log) next to the journal).
+    description: File the progress lines are appended to (for example C(progress.log) next to the journal); created with mode 0600.
     type: path
   progress_every:
     description: A progress line every this many finished targets.
@@ -176,7 +176,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import (
     ON_FAILURE,
     STAGES,
@@ -245,8 +245,7 @@ class Stage(CloudStackModule):
     def _progress(self, line: str) -> None:
         path = self.params["progress_file"]
         if path:
-            with open(path, "a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
+            append_private_text(path, line + "\n")
 
 
 def main() -> None:

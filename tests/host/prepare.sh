@@ -22,7 +22,11 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
     echo "starting dockerd"
-    (dockerd >/tmp/acs-upgrade-dockerd.log 2>&1 &)
+    # Under .ci/run, its pid goes to the run's directory: the run stops the dockerd it started, and no other.
+    (
+        dockerd >/tmp/acs-upgrade-dockerd.log 2>&1 &
+        if [ -n "${ACS_UPGRADE_CI_RUN_DIR:-}" ]; then echo $! >"$ACS_UPGRADE_CI_RUN_DIR/dockerd.pid"; fi
+    )
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
         sleep 1

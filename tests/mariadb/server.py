@@ -11,6 +11,7 @@ service/systemd. Tests connect as a real user with a password that may only SELE
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -56,6 +57,15 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _note_for_ci_cleanup(pid: int, workdir: Path) -> None:
+    """Under .ci/run, note the server in the run's directory: a session killed before its teardown leaves it running,
+    and the run ends exactly the servers its sessions started."""
+    run_dir = os.environ.get("ACS_UPGRADE_CI_RUN_DIR")
+    if run_dir:
+        with open(os.path.join(run_dir, "mariadbd"), "a", encoding="utf-8") as handle:
+            handle.write(f"{pid} {workdir}\n")
 
 
 @dataclass
@@ -191,6 +201,7 @@ class MariaDBServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        _note_for_ci_cleanup(self.process.pid, self.workdir)
 
     def _wait_ready(self, timeout: float) -> bool:
         """True once the server accepts connections, False if it exited (fails the session on a timeout)."""

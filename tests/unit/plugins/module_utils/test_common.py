@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+
 import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import client_from_params, cloudstack_argument_spec, connection_settings
@@ -71,12 +74,26 @@ def test_verify_accepts_booleans_and_a_ca_bundle(value, expected):
     assert client.signature_version == 2
 
 
-def test_argument_spec_is_a_fresh_copy_and_hides_the_secret():
+def test_argument_spec_is_a_fresh_copy_and_hides_the_credentials():
     spec = cloudstack_argument_spec(zone={"type": "str"})
     spec["api_url"]["type"] = "changed"
     assert cloudstack_argument_spec()["api_url"]["type"] == "str"
     assert spec["api_secret"]["no_log"] is True
+    # The key names the user whose secret signs the requests: it is no more shown than the secret (-vvvv prints arguments).
+    assert spec["api_key"]["no_log"] is True
     assert "zone" in spec
+
+
+@pytest.mark.parametrize("name", ["cs_fleet_info", "cs_livepatch", "cs_recreate", "cs_upgrade_stage", "cs_vr_health"])
+def test_no_module_returns_the_key_in_its_arguments(run_module, name, tmp_path):
+    module = importlib.import_module("ansible_collections.acs.upgrade.plugins.modules." + name)
+    key = "kEy-of-the-night-shift-7f3a"
+    # Nothing listens on port 9: whatever the module makes of these arguments, it fails, and its result carries its
+    # arguments (the "invocation" that -vvvv shows).
+    result = run_module(module, {"api_url": "http://127.0.0.1:9/client/api", "api_key": key, "api_secret": "s3cr3t", "api_timeout": 1})
+    assert result["failed"]
+    assert "invocation" in result
+    assert key not in json.dumps(result)
 
 
 @pytest.mark.parametrize("timeout", ["0", "-5", "soon", "nan"])

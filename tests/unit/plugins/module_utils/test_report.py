@@ -137,6 +137,62 @@ def test_stop_reason_makes_the_verdict_and_is_redacted():
     assert "signature" not in report["outcome"]["summary"]
 
 
+def _first_target_done():
+    """A plan of net-1 first, one target a batch, and the journal of a run that finished only net-1."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=1, order=None)
+    first = plan["items"][0]
+    journal = [{"key": first["key"], "name": first["name"], "ms_version": MS, "batch": first["batch"], "path": first["path"], "status": "done",
+                "duration": 1.0, "time": _at(10)}]
+    return plan, journal
+
+
+def _not_run_action(report):
+    return next(entry["action"] for entry in report["attention"] if entry["outcome"] == "not_run")
+
+
+def test_a_killed_run_says_its_unfinished_work_was_not_reached_yet():
+    # What the state lock says of the run: its process is gone without giving the lock back (killed or cancelled).
+    plan, journal = _first_target_done()
+    lock = {"owner": "awx", "host": "runner-1", "pid": 4242, "start": _at(0), "alive": False}
+    report = build_report(plan, journal, run_lock=lock)
+    assert report["totals"]["not_run"] == len(plan["items"]) - 1
+    text = report["outcome"]["summary"] + " " + _not_run_action(report)
+    assert "maintenance window" not in text and "unhealthy" not in text
+    assert report["outcome"]["status"] == "stopped"
+    assert report["outcome"]["summary"].startswith("Stopped in group zone-a (batch 1): the run ended before it finished (killed or cancelled")
+    assert "pid 4242 on runner-1" in report["outcome"]["summary"]
+    assert _not_run_action(report) == "not run yet: the run stopped before reaching it (killed or cancelled); run again to continue (finished work is skipped)"
+
+
+def test_a_report_written_while_the_run_goes_on_says_it_is_in_progress():
+    plan, journal = _first_target_done()
+    report = build_report(plan, journal, run_lock={"owner": "awx", "host": "runner-1", "pid": 4242, "start": _at(0), "alive": True})
+    assert report["outcome"]["status"] == "in_progress"
+    assert report["outcome"]["summary"].startswith("In progress (pid 4242 on runner-1, started %s): %d not run yet" % (_at(0), len(plan["items"]) - 1))
+    assert _not_run_action(report) == "not run yet: the run is still going and had not reached it when this report was written"
+    assert "in_progress" in render_html(report)
+
+
+def test_a_run_whose_lock_is_held_on_another_host_is_neither_called_finished_nor_killed():
+    plan, journal = _first_target_done()
+    report = build_report(plan, journal, run_lock={"owner": "awx", "host": "elsewhere", "pid": 4242, "start": _at(0), "alive": None})
+    assert report["outcome"]["status"] == "incomplete"
+    assert "the run that holds the state lock (pid 4242 on elsewhere" in report["outcome"]["summary"]
+    assert "is still going or was killed" in report["outcome"]["summary"]
+    assert _not_run_action(report).startswith("not run yet: the run that holds the state lock had not reached it")
+
+
+def test_an_ended_run_calls_what_it_left_outside_a_window_only_where_there_is_one():
+    plan, journal = _first_target_done()
+    report = build_report(plan, journal)
+    assert report["outcome"]["status"] == "incomplete"
+    assert "unhealthy" not in report["outcome"]["summary"] and "maintenance window" not in _not_run_action(report)
+    assert _not_run_action(report) == "the run ended before reaching it, or left its path out: run again to continue (finished work is skipped)"
+    windowed = build_plan(FLEET, canary_size=0, batch_size=1, windows={"*": {"start": "22:00", "end": "04:00"}})
+    report = build_report(windowed, journal)
+    assert _not_run_action(report).startswith("outside its maintenance window, or the run ended before reaching it")
+
+
 def test_a_stopped_run_is_placed_at_the_failure_it_stopped_on_not_at_the_last_job_to_end():
     # The rolling window drains: a job of an earlier batch still in flight ends after the failure that stopped the run.
     plan = build_plan(FLEET, canary_size=1, batch_size=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import stat
 
 import pytest
 
@@ -81,6 +83,23 @@ def test_report_files_and_stats(run_module, tmp_path):
     assert json.loads((output / "report.json").read_text())["totals"]["failed"] == 1
 
     assert run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(output)})["changed"] is False
+
+
+def test_the_files_are_private_whatever_the_umask_and_an_older_report_left(run_module, tmp_path):
+    plan = build_plan(FLEET, canary_size=0)
+    output = tmp_path / "state" / "report"
+    args = {"plan": plan, "journal": str(tmp_path / "none.jsonl"), "output_dir": str(output)}
+    umask = os.umask(0)
+    try:
+        assert run_module(cs_upgrade_report, args)["changed"] is True
+        assert stat.S_IMODE(output.stat().st_mode) == 0o700
+        assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in output.iterdir()} == dict.fromkeys(("report.json", "report.md", "report.html"), 0o600)
+        # A report of an earlier version, readable by all: the same content is written again, private.
+        (output / "report.md").chmod(0o644)
+        assert run_module(cs_upgrade_report, args)["changed"] is True
+        assert stat.S_IMODE((output / "report.md").stat().st_mode) == 0o600
+    finally:
+        os.umask(umask)
 
 
 def test_check_mode_writes_nothing(run_module, tmp_path):
