@@ -12,7 +12,8 @@ waits a small part of a job's duration for its successor; it stays between a sho
 ``poll_interval``. Every job has a timeout and the whole run a deadline, so no wait is unbounded; the clock runs
 through the requests too (a slow API does not stretch a deadline by a round of reads), and a job is declared
 timed out only from a state read after its time was up (or when every read of it failed for UNREAD_ROUNDS pauses
-of ``poll_interval`` after that).
+of ``poll_interval`` after that). A caller that must let go (its run is gone) is asked at least every ABANDON_CHECK
+seconds, however long the pause.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ UNREAD_ROUNDS = 2
 # Ends a round should see when the window is full: more means fewer reads per job, a slot waiting longer for its
 # successor. A freed slot waits half a round on average, that is ENDS_PER_ROUND / (2 * parallel) of a job's duration.
 ENDS_PER_ROUND = 2.0
+# Longest sleep between two questions to ``abandon``: a runner whose run is gone returns within about this long.
+ABANDON_CHECK = 1.0
 
 
 @dataclass
@@ -119,6 +122,10 @@ class JobRunner:
     its first job has ended), which are submitted before the rest of the queue. ``should_stop(outcomes)`` is
     asked before each new submission, so a ``max_fail_percentage`` stops new work while the jobs already running
     are followed to their end. There is no barrier: a slot that frees up takes the next task at once.
+
+    ``abandon()`` is asked before each round, after each read of the jobs and at least every ABANDON_CHECK seconds of
+    a pause: once it answers True, the runner returns at once, without ``on_complete`` for the jobs in flight. Their
+    outcomes say ``submitted`` (with the job id): what became of them is for a later run to read.
     """
 
     def __init__(
@@ -135,6 +142,7 @@ class JobRunner:
         sleep: t.Callable[[float], None] = time.sleep,
         workers: int = 1,
         prepare: t.Callable[[list[JobOutcome]], None] | None = None,
+        abandon: t.Callable[[], bool] | None = None,
     ):
         if parallel < 1:
             raise ValueError("parallel must be at least 1, not %s" % parallel)
@@ -154,6 +162,8 @@ class JobRunner:
         # a round before ``on_complete`` runs for each, so that a caller can read them back concurrently.
         self.workers = max(1, workers)
         self.prepare = prepare
+        self.abandon = abandon
+        self.abandoned = False
         self.max_in_flight_seen = 0
         self.poll_calls = 0
         # The job list the rounds read: from the day the run started, and how long it is (None: not known yet).
@@ -186,7 +196,7 @@ class JobRunner:
         last_round = self._clock()
         pool = ThreadPoolExecutor(max_workers=self.workers) if self.workers > 1 else None
         try:
-            while queue or in_flight:
+            while (queue or in_flight) and not self._abandoned():
                 while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
                     if self.should_stop and self.should_stop(outcomes):
                         stopped = True
@@ -218,12 +228,15 @@ class JobRunner:
                 now = self._clock()
                 # Up to the next job's time (a job past it whose state could not be read waits the pause, not a busy loop).
                 coming = [outcome.due - now for outcome in in_flight.values() if outcome.due > now]  # type: ignore[operator]
-                self._sleep(max(0.0, min([last_round + interval - now] + coming)))
+                if not self._pause(max(0.0, min([last_round + interval - now] + coming))):
+                    break
                 finished_any = self._poll(in_flight)
                 # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
                 overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
                 if overdue:
                     finished_any |= self._poll(overdue)
+                if self._abandoned():
+                    break
                 now = self._clock()
                 ended = []
                 for jobid, outcome in list(in_flight.items()):
@@ -249,10 +262,31 @@ class JobRunner:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+        for outcome in in_flight.values():
+            # Whatever its last read said, this run started it and did not follow it to its end.
+            outcome.status = "submitted"
         for _task, outcome in queue:
             if outcome.status == "not_submitted":
-                outcome.errortext = "not submitted: %s" % ("the failure limit was reached" if stopped else "the run deadline passed")
+                why = "the run let go" if self.abandoned else "the failure limit was reached" if stopped else "the run deadline passed"
+                outcome.errortext = "not submitted: %s" % why
         return outcomes
+
+    def _abandoned(self) -> bool:
+        self.abandoned = self.abandoned or (self.abandon is not None and self.abandon())
+        return self.abandoned
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds``, asking ``abandon`` at least every ABANDON_CHECK seconds; False when it answered True."""
+        if self.abandon is None:
+            self._sleep(seconds)
+            return True
+        end = self._clock() + seconds
+        while not self._abandoned():
+            left = end - self._clock()
+            if left <= 0:
+                return True
+            self._sleep(min(ABANDON_CHECK, left))
+        return False
 
     def _next_interval(self, interval: float, ends: int, elapsed: float, finished_any: bool, in_flight: int) -> float:
         """The pause before the next round.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, failure_exceeded
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 
 
 def test_max_fail_percentage_counts_failures_against_all_targets_of_the_run():
@@ -35,3 +35,31 @@ def test_duration_is_known_only_for_finished_jobs():
 def test_runner_refuses_settings_that_would_wait_forever_or_never_start(options):
     with pytest.raises(ValueError):
         JobRunner(client=None, **options)
+
+
+def test_a_runner_told_to_let_go_returns_within_a_second_leaving_its_jobs_submitted():
+    now = [0.0]
+    ended = []
+
+    class Client:
+        def query_job(self, jobid, attempts=1):
+            return {"jobid": jobid, "jobstatus": 0}
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    runner = JobRunner(
+        Client(),
+        parallel=2,
+        poll_interval=60.0,
+        first_poll=60.0,
+        on_complete=ended.append,
+        abandon=lambda: now[0] >= 7.5,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    outcomes = runner.run([JobTask(key=key, submit=lambda key=key: "job-" + key) for key in ("a", "b", "c")])
+    # The pause between two reads is a minute long; the runner still asks at least every second.
+    assert 7.5 <= now[0] <= 8.5
+    assert [(outcome.status, outcome.jobid) for outcome in outcomes] == [("submitted", "job-a"), ("submitted", "job-b"), ("not_submitted", None)]
+    assert ended == []
