@@ -11,8 +11,10 @@ A stage (``systemvms``, ``canary`` or ``routers`` of a group) is run by one call
 * every submit and every end is written to the journal at once (fsync), with the job id, so a rerun adopts the jobs
   still in flight instead of submitting again, and never repeats a finished target;
 * the stop rules (a failed canary, a health regression, ``on_failure: stop``, ``max_fail_percentage``) are evaluated
-  after every target and stop submitting at once; so do a closed maintenance window, the run's deadline and the end
-  of the process that runs the playbook.
+  after every target and stop submitting at once; so do a closed maintenance window and the run's deadline;
+* the end of the process that runs the playbook, or another run taking the state lock over, make the stage let go
+  within a second: it stops following its jobs and writes nothing more, so that its jobs in flight stay ``submitted``
+  in the journal for the next run to adopt (a run that ends while this one still journals would record them twice).
 
 The decision of each target's path is the plan's (:mod:`_plan`, from :mod:`_matrix`); nothing here decides it again.
 A lock next to the journal keeps two runs from acting on the same state.
@@ -37,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, parse_cs_time
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
 from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api
-from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask
+from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Target as PatchTarget
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import router_facts, systemvm_facts
@@ -245,6 +247,33 @@ class RunLock:
         except (OSError, ValueError):
             return {}
 
+    def held(self) -> bool:
+        """Whether the lock is still this run's (its host and pid in the file): one small read, asked before each journal line."""
+        held = self.read()
+        return bool(held) and held.get("host") == self.host and held.get("pid") == self.pid
+
+    def holder(self) -> str:
+        """Who holds the lock now, for a message."""
+        held = self.read()
+        if not held:
+            return "nobody (%s is gone or unreadable)" % self.path
+        return "pid %s of %s on %s, started %s" % (held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
+
+    def check(self) -> None:
+        """Raise EngineError when another run holds the lock (what :meth:`acquire` would refuse), without taking it."""
+        held = self.read()
+        if held is not None and not (held.get("host") == self.host and held.get("pid") == self.pid):
+            self._refuse(held)
+
+    def _refuse(self, held: dict[str, t.Any]) -> None:
+        if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
+            raise EngineError(self._refusal(held))
+        if held and held.get("host") != self.host:
+            raise EngineError(
+                "the state lock %s belongs to pid %s on host %s (started %s), which this host cannot check; if that run is over, "
+                "remove %s and run again" % (self.path, held.get("pid"), held.get("host"), held.get("start"), self.path)
+            )
+
     def acquire(self) -> list[str]:
         """Take the lock for this run; returns warnings (a stale lock taken over); raises EngineError when another run holds it."""
         warnings = []
@@ -252,13 +281,7 @@ class RunLock:
         if held is not None:
             if held.get("host") == self.host and held.get("pid") == self.pid:
                 return []
-            if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
-                raise EngineError(self._refusal(held))
-            if held and held.get("host") != self.host:
-                raise EngineError(
-                    "the state lock %s belongs to pid %s on host %s (started %s), which this host cannot check; if that run is over, "
-                    "remove %s and run again" % (self.path, held.get("pid"), held.get("host"), held.get("start"), self.path)
-                )
+            self._refuse(held)
             warnings.append(
                 "took over the state lock of pid %s (%s, started %s): that process is no longer running"
                 % (held.get("pid"), held.get("owner"), held.get("start"))
@@ -420,6 +443,7 @@ class StageRunner:
         progress: t.Callable[[str], None] | None = None,
         progress_every: int = 100,
         alive: t.Callable[[], bool] | None = None,
+        state_lock: RunLock | None = None,
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
         now: t.Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.timezone.utc),
@@ -444,6 +468,10 @@ class StageRunner:
         self._progress = progress
         self.progress_every = max(1, int(progress_every))
         self._alive = alive
+        self._state_lock = state_lock
+        # Why the stage let go (its run is gone, or another run holds the lock), once it has.
+        self.let_go: str | None = None
+        self._lost_lock = False
         self._clock = clock
         self._sleep = sleep
         self._now = now
@@ -498,12 +526,16 @@ class StageRunner:
             eta,
         )
         self.lines.append(line)
-        if self._progress:
+        if self._progress and not self._letting_go():
             self._progress(line)
 
     # -- journal
 
     def _record(self, work: _Work, status: str, **fields: t.Any) -> None:
+        # Once the stage lets go, only the submit of a job that now runs is still journalled (without it, the next run
+        # would act on the target again), and only while the lock is this run's.
+        if self._letting_go() and (status != "submitted" or self._lock_lost()):
+            return
         entry = {
             "key": work.key,
             "name": work.item["name"],
@@ -561,10 +593,7 @@ class StageRunner:
 
     def _may_submit(self) -> bool:
         """Asked before every submit: a stop rule, the run's end or deadline, or a closed window stop the submitting."""
-        if self.stop_reason or self.left_reason:
-            return False
-        if self._alive is not None and not self._alive():
-            self._stop("the process that runs the playbook is gone: no new job is started (the jobs in flight are journalled)")
+        if self.stop_reason or self.left_reason or self._letting_go():
             return False
         if self._deadline_passed():
             self._stop("the run's deadline %s has passed: nothing more is started; run again to continue" % self.run.get("deadline"))
@@ -588,14 +617,38 @@ class StageRunner:
                 )
                 return False
             self.lines.append("%s %s: waiting %d s for the maintenance window" % (self.group, self.stage, int(wait) + 1))
-            if self._progress:
+            if self._progress and not self._letting_go():
                 self._progress(self.lines[-1])
             end = self._clock() + wait + 1
             while self._clock() < end:
-                if self._alive is not None and not self._alive():
-                    self._stop("the process that runs the playbook is gone while waiting for the maintenance window")
+                if self._letting_go():
                     return False
-                self._sleep(min(5.0, max(0.0, end - self._clock())))
+                self._sleep(min(ABANDON_CHECK, max(0.0, end - self._clock())))
+
+    # -- letting go: the run is gone, or another run holds the state
+
+    def _lock_lost(self) -> bool:
+        """Whether another run holds the state lock now: one read of the small lock file, until it is lost."""
+        if not self._lost_lock and self._state_lock is not None and not self._state_lock.held():
+            self._lost_lock = True
+            self.let_go = (
+                "another run took over the state lock %s (%s): this run stopped at once and wrote nothing more; "
+                "that run follows the jobs this one left in flight" % (self._state_lock.path, self._state_lock.holder())
+            )
+            self._stop(self.let_go)
+        return self._lost_lock
+
+    def _letting_go(self) -> bool:
+        """Whether the stage must let go at once: asked before every journal line, every round and every second of a wait."""
+        if self._lock_lost():
+            return True
+        if self.let_go is None and self._alive is not None and not self._alive():
+            self.let_go = (
+                "the process that runs the playbook is gone: this stage stopped at once; "
+                "its jobs in flight stay submitted in the journal, for the next run to follow"
+            )
+            self._stop(self.let_go)
+        return self.let_go is not None
 
     # -- reads
 
@@ -863,6 +916,8 @@ class StageRunner:
             list(self._pool.map(self._read_back, works))
 
     def _on_complete(self, outcome: JobOutcome) -> list[JobTask]:
+        if self._letting_go():
+            return []
         work: _Work = outcome.context
         if outcome.jobid and outcome.status not in ("submit_failed", "outcome_unknown"):
             with self._lock:
@@ -1010,6 +1065,7 @@ class StageRunner:
                 sleep=self._sleep,
                 workers=API_THREADS,
                 prepare=self._prepare,
+                abandon=self._letting_go,
             )
             try:
                 outcomes = runner.run(tasks)
