@@ -21,11 +21,16 @@ description:
     jobs an earlier run left in flight instead of submitting them again, and never repeats a finished target.
   - Stop rules, evaluated after every target, stop submitting at once and fail the task - a canary that fails,
     a health regression, O(on_failure=stop) with a failure, or failed items above O(max_fail_percentage) of the plan.
-    So do a closed maintenance window of the group, the run's deadline (C(run.deadline) of the plan) and the end
-    of the C(ansible-playbook) process that runs it. The jobs already in flight are followed to their end.
+    So do a closed maintenance window of the group and the run's deadline (C(run.deadline) of the plan); the jobs
+    already in flight are then followed to their end.
+  - When the C(ansible-playbook) process that runs it ends (a cancelled or timed-out AWX job, a killed playbook),
+    the module notices within a second, stops following its jobs and exits; its jobs in flight stay V(submitted) in
+    the journal with their job id, and the next run follows them. The same happens, without writing anything more,
+    when another run has taken the state lock over.
   - A lock next to the journal (C(<journal>.lock), with owner, host, pid and start) refuses a second run on the
-    same state; the lock of a process that no longer runs is taken over with a warning. O(stage=release) gives it
-    back at the end of the run.
+    same state; the lock of a process that no longer runs is taken over with a warning. O(stage=acquire) takes it
+    and the lock per cloud below (the playbooks do so before they write anything in the state directory),
+    O(stage=release) gives them back at the end of the run.
   - Two runs never act on one cloud at once, whatever their state directories. From one host, a lock per cloud
     (C(acs-upgrade-cloud-<digest of api_url>.lock) in the temporary directory, with the run's pid and state directory)
     refuses the second run and names the first. From other hosts, the jobs themselves are the mark CloudStack keeps:
@@ -64,10 +69,11 @@ options:
     type: str
   stage:
     description:
-      - V(systemvms), V(canary) or V(routers) of O(group); V(release) gives the state lock back.
+      - V(systemvms), V(canary) or V(routers) of O(group); V(acquire) takes the state lock (in check mode, only
+        checks that no other run holds it) and V(release) gives it back.
     type: str
     required: true
-    choices: [systemvms, canary, routers, release]
+    choices: [systemvms, canary, routers, acquire, release]
   paths:
     description: The paths this call acts on; the others are left for another call (the V(livepatch) and V(legacy) roles).
     type: list
@@ -127,6 +133,12 @@ notes:
 """
 
 EXAMPLES = r"""
+- name: Take the state lock before anything is written in the state directory
+  acs.upgrade.cs_upgrade_stage:
+    plan: ~/.acs-upgrade/plan.json
+    journal: ~/.acs-upgrade/journal.jsonl
+    stage: acquire
+
 - name: Upgrade the routers of zone1 from the plan
   acs.upgrade.cs_upgrade_stage:
     plan: ~/.acs-upgrade/plan.json
@@ -196,6 +208,20 @@ class Stage(CloudStackModule):
         params = self.params
         lock = RunLock(params["journal"])
         cloud = CloudLock(params["api_url"], os.path.dirname(os.path.abspath(params["journal"])), pid=lock.pid)
+        if params["stage"] == "acquire":
+            try:
+                if self.module.check_mode:
+                    lock.check()
+                    cloud.check()
+                    msg = "no other run holds the state lock %s" % lock.path
+                else:
+                    for warning in lock.acquire() + cloud.acquire():
+                        self.module.warn(warning)
+                    msg = "state lock %s taken for pid %s" % (lock.path, lock.pid)
+            except (EngineError, OSError) as exc:
+                self.fail("cannot start the run: %s" % exc)
+            # Taking the lock changes nothing in the cloud: not reported as a change.
+            return {"changed": False, "stop": False, "msg": msg, "counts": {}}
         if params["stage"] == "release":
             released = False if self.module.check_mode else lock.release()
             if not self.module.check_mode:
@@ -231,6 +257,7 @@ class Stage(CloudStackModule):
                 progress=self._progress,
                 progress_every=params["progress_every"],
                 alive=lambda: os.getppid() == parent and pid_alive(lock.pid),
+                state_lock=None if self.module.check_mode else lock,
             )
             result = runner.execute()
         except (EngineError, OSError) as exc:
@@ -254,7 +281,7 @@ def main() -> None:
             plan={"type": "path", "required": True},
             journal={"type": "path", "required": True},
             group={"type": "str"},
-            stage={"type": "str", "required": True, "choices": list(STAGES) + ["release"]},
+            stage={"type": "str", "required": True, "choices": list(STAGES) + ["acquire", "release"]},
             paths={"type": "list", "elements": "str", "choices": ["livepatch", "legacy"], "default": ["livepatch", "legacy"]},
             parallel={"type": "int", "default": 50},
             timeout={"type": "int", "default": 900},

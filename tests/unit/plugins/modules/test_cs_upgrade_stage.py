@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import tempfile
 
 import pytest
 
@@ -67,3 +69,22 @@ def test_a_plan_file_that_is_not_a_plan_is_refused_before_anything_is_touched(ru
         % (plan_file, words)
     )
     assert not (tmp_path / "j").exists() and not (tmp_path / "j.lock").exists()
+
+
+def test_acquire_takes_the_lock_and_refuses_while_another_live_run_holds_it(run_module, tmp_path, monkeypatch):
+    # The lock per cloud goes to the temporary directory: this test's own.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    args = dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="acquire")
+    # A dry run only checks: it leaves no lock behind.
+    checked = run_module(cs_upgrade_stage, args, check_mode=True)
+    assert not checked.get("failed") and "no other run holds the state lock" in checked["msg"]
+    assert not (tmp_path / "j.lock").exists()
+    taken = run_module(cs_upgrade_stage, args)
+    assert taken["changed"] is False and "state lock" in taken["msg"] and json.loads((tmp_path / "j.lock").read_text())["host"] == socket.gethostname()
+    # Another run on this host that still runs (pid 1 always does) holds it: refused, in check mode too, and the lock stays its.
+    holder = {"owner": "night-shift", "host": socket.gethostname(), "pid": 1, "start": "2026-11-27T01:00:00+00:00"}
+    (tmp_path / "j.lock").write_text(json.dumps(holder))
+    for check_mode in (False, True):
+        refused = run_module(cs_upgrade_stage, args, check_mode=check_mode)
+        assert refused["failed"] is True and "another run holds the state lock" in refused["msg"] and "pid 1 of night-shift" in refused["msg"]
+    assert json.loads((tmp_path / "j.lock").read_text()) == holder
