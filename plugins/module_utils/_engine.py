@@ -781,6 +781,7 @@ class StageRunner:
                 deadline=self.timeout,
                 clock=self._clock,
                 sleep=self._sleep,
+                abandon=self._letting_go,
             ).run([JobTask(key=job["jobid"], jobid=job["jobid"]) for job in anonymous])
         adopted = []
         for work in works:
