@@ -15,32 +15,16 @@ import json
 import os
 import signal
 import socket
-import threading
 import time
 from pathlib import Path
 
 import yaml
 
-from playbook_runner import SYSTEMVM_COMMANDS, read_journal, run_playbook
+from playbook_runner import SYSTEMVM_COMMANDS, read_journal, run_playbook, start_playbook, wait_until
 from test_upgrade_playbooks import extravars
 from test_upgrade_safety import wait_until_lock_owner_ended
 
 SMALL = Path(__file__).resolve().parents[2] / "simulator" / "topologies" / "small.yml"
-
-
-def module_processes(marker: str) -> list[int]:
-    """Pids of the processes that run a module of the run whose remote tmp is under ``marker`` (a path no other run has)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path("/proc/%s/cmdline" % entry).read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if marker in cmdline and ("AnsiballZ" in cmdline or "cs_upgrade_stage" in cmdline):
-            found.append(int(entry))
-    return found
 
 
 def test_a_killed_playbook_leaves_no_module_running_and_its_jobs_to_the_next_run(acs_sim, tmp_path):
@@ -49,43 +33,38 @@ def test_a_killed_playbook_leaves_no_module_running_and_its_jobs_to_the_next_run
     topology.setdefault("jobs", {})["durations"] = {"patch_systemvm": [160, 200]}
     sim = acs_sim(topology=topology, time_factor=0.05)
     output = tmp_path / "out"
-    remote = tmp_path / "remote"
-    # Without pipelining the module runs from a file under this run's own remote tmp: its command line names both.
-    env = {"ANSIBLE_PIPELINING": "false", "ANSIBLE_REMOTE_TMP": str(remote)}
-    first = threading.Thread(target=run_playbook, args=(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="4")), kwargs={"env": env})
-    first.start()
+
+    def submits():
+        return [entry for entry in read_journal(output, ends=False) if entry["status"] == "submitted"]
+
+    first = start_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="4"))
     try:
-        end = time.monotonic() + 120
-        while time.monotonic() < end and sum(entry["status"] == "submitted" for entry in read_journal(output, ends=False)) < 2:
-            time.sleep(0.05)
-        submitted = [entry for entry in read_journal(output, ends=False) if entry["status"] == "submitted"]
+        wait_until(lambda: len(submits()) >= 2, 120)
+        submitted = submits()
         assert len(submitted) == 2 and all(entry["stage"] == "systemvms" for entry in submitted), submitted
-        owner = json.loads((output / "journal.jsonl.lock").read_text())["pid"]
-        group = os.getpgid(owner)
-        assert group != os.getpgid(0)
-        running = module_processes(str(remote))
-        assert running, "the stage's module should be running now"
+        leader = first.playbook_pid()
+        assert leader is not None and leader == json.loads((output / "journal.jsonl.lock").read_text())["pid"] and leader != os.getpgid(0)
+        # Ansible runs the task's worker, and the module under it, in a session of their own: the kill does not reach them.
+        assert [process for process in first.processes() if process.sid != leader], first.processes()
         lines_at_kill = len(read_journal(output, ends=False))
-        os.killpg(group, signal.SIGKILL)
+        os.killpg(leader, signal.SIGKILL)
         killed = time.monotonic()
 
-        while module_processes(str(remote)) and time.monotonic() < killed + 5:
-            time.sleep(0.1)
-        assert module_processes(str(remote)) == [], "the module still runs %.1f s after its playbook was killed" % (time.monotonic() - killed)
+        left = wait_until(lambda: not first.processes(), 5)
+        assert left, "%.1f s after its playbook was killed, the run still has %s" % (time.monotonic() - killed, "; ".join(map(str, first.processes())))
         journal_when_gone = (output / "journal.jsonl").read_bytes()
         # Nothing but the submits of the jobs it had started: their ends are the next run's to journal.
         assert all(entry["status"] == "submitted" for entry in read_journal(output, ends=False)[lines_at_kill:])
         in_flight = {entry["jobid"] for entry in read_journal(output, ends=False) if entry["status"] == "submitted"}
         # The jobs it left run on; once they have ended, the journal still has no line about them.
-        while any(job["jobstatus"] == 0 for job in sim.jobs() if job["jobid"] in in_flight) and time.monotonic() < killed + 30:
-            time.sleep(0.2)
+        assert wait_until(lambda: not any(job["jobstatus"] == 0 for job in sim.jobs() if job["jobid"] in in_flight), 30)
         time.sleep(1.5)
         assert (output / "journal.jsonl").read_bytes() == journal_when_gone
     finally:
-        # Whatever a failed assertion left of this run (its command lines name its own remote tmp) is ended here.
-        for pid in module_processes(str(remote)):
-            os.kill(pid, signal.SIGKILL)
-        first.join(timeout=60)
+        # Whatever a failed assertion left of this run (the processes that carry its marker) is ended here.
+        for process in first.processes():
+            os.kill(process.pid, signal.SIGKILL)
+        first.wait(60)
     wait_until_lock_owner_ended(output)
 
     rerun = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, livepatch_parallel="4"))
