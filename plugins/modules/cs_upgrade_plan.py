@@ -55,7 +55,7 @@ options:
       - When C(plan.json) in O(output_dir) is the plan of an interrupted run (same server version and settings, work
         journalled, items left), continue it - same groups, batches and numbering - instead of planning anew.
       - A C(plan.json) there that is not a plan (not JSON, or fields missing or of the wrong type) is never replaced,
-        whatever this option says: the module fails and names the field; move the file aside to plan anew.
+        whatever this option says; the module fails and names the field. Move the file aside to plan anew.
     type: bool
     default: true
     version_added: 0.2.0
