@@ -32,6 +32,7 @@ import pwd
 import socket
 import tempfile
 import threading
+import urllib.parse
 import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -110,10 +111,21 @@ class Journal:
 
     def entries(self) -> list[dict[str, t.Any]]:
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                return parse_journal(handle.read())
+            with open(self.path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise EngineError(
+                "cannot read the journal %s: journal line %d is not UTF-8 text (byte %d of the file); fix or remove that line" % (self.path, line, exc.start)
+            ) from None
+        try:
+            return parse_journal(text)
         except (OSError, PlanError) as exc:
             raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
 
@@ -209,6 +221,20 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _runs_ansible_playbook(pid: int) -> bool:
+    """Whether ``pid`` is the ``ansible-playbook`` program (or a Python running it), not a shell or a wrapper such as
+    ``sh -c "ansible-playbook a.yml & ansible-playbook b.yml"`` that starts several runs: those would share one owner."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv = [arg.decode("utf-8", "replace") for arg in handle.read().split(b"\0") if arg]
+    except OSError:
+        return False
+    programs = argv[:1]
+    if argv and os.path.basename(argv[0]).startswith("python"):
+        programs = [arg for arg in argv[1:3] if not arg.startswith("-")][:1]
+    return any(os.path.basename(program) == "ansible-playbook" for program in programs)
+
+
 def run_owner() -> int:
     """The pid of the ``ansible-playbook`` process this module runs under (the run), else the parent's.
 
@@ -216,7 +242,7 @@ def run_owner() -> int:
     """
     pid, found, seen = os.getppid(), 0, 0
     while pid and pid > 1 and seen < 64:
-        if "ansible-playbook" in _cmdline(pid):
+        if _runs_ansible_playbook(pid):
             found = pid
         pid = _parent_of(pid) or 0
         seen += 1
@@ -290,6 +316,9 @@ class RunLock:
         if directory:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         content = self._content()
+        if held:
+            # When this run took the lock of a run that died: requests that run sent may still become jobs for a while.
+            content["took_over"] = {"pid": held.get("pid"), "at": content["start"]}
         if held is None:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -329,13 +358,36 @@ class RunLock:
         return False
 
 
+def cloud_identity(endpoint: str) -> str:
+    """One name per management server, whatever the spelling of its URL: the scheme, the addresses its host name
+    resolves to (``localhost`` and ``127.0.0.1`` are one server), the port and the path."""
+    parts = urllib.parse.urlsplit(endpoint.strip())
+    scheme = (parts.scheme or "http").lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    host = (parts.hostname or "").lower()
+    try:
+        addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+    except (OSError, UnicodeError):
+        addresses = [host]
+    # ::1 and 127.0.0.1 are the same loopback server.
+    addresses = sorted({"loopback" if address in ("::1",) or address.startswith("127.") else address for address in addresses})
+    return "%s://%s:%d%s" % (scheme, ",".join(addresses), port, (parts.path or "/").rstrip("/") or "/")
+
+
+def lock_directory() -> str:
+    """Where the locks per cloud live: /run/lock, shared by every user and service of the host (a service's private
+    /tmp, sudo or a TMPDIR of its own would hide a lock in the temporary directory); the temporary directory else."""
+    shared = "/run/lock"
+    return shared if os.path.isdir(shared) and os.access(shared, os.W_OK | os.X_OK) else tempfile.gettempdir()
+
+
 class CloudLock(RunLock):
     """A lock per cloud on this host (its API endpoint), whatever the state directory: two runs from one controller
     never act on one cloud at once. Runs from other controllers see each other by their jobs in flight (StageRunner)."""
 
     def __init__(self, endpoint: str, state: str, pid: int | None = None, directory: str | None = None):
-        digest = hashlib.sha256(endpoint.strip().rstrip("/").lower().encode("utf-8")).hexdigest()[:16]
-        super().__init__(os.path.join(directory or tempfile.gettempdir(), "acs-upgrade-cloud-%s" % digest), pid)
+        digest = hashlib.sha256(cloud_identity(endpoint).encode("utf-8")).hexdigest()[:16]
+        super().__init__(os.path.join(directory or lock_directory(), "acs-upgrade-cloud-%s" % digest), pid)
         self.endpoint = endpoint
         self.state = state
 
@@ -753,12 +805,55 @@ class StageRunner:
                 found[instance] = job
         return found, anonymous
 
+    def _took_over(self) -> tuple[datetime.datetime | None, float, t.Any]:
+        """When this run took over the lock of a run that died (or None), the client's settle window, and that run's pid."""
+        held = (self._state_lock.read() if self._state_lock is not None else None) or {}
+        took = held.get("took_over") if isinstance(held.get("took_over"), dict) else {}
+        window = float(getattr(self.client, "settle_window", 0) or 0)
+        return (datetime.datetime.fromisoformat(took["at"]) if took.get("at") else None), window, took.get("pid")
+
+    def _own_jobs_until(self) -> datetime.datetime | None:
+        """Until when a job this journal does not know may be this run's own (its killed attempt's)."""
+        began = datetime.datetime.fromisoformat(self.run["started"]) if self.run.get("started") else None
+        took, window, _pid = self._took_over()
+        if took is not None and began is not None:
+            return max(began, took + datetime.timedelta(seconds=window))
+        return began
+
+    def _settle_after_takeover(self) -> bool:
+        """After taking over the lock of a run that died, wait until the client's settle window has passed since: a
+        request that run sent just before it died may still become a job until then, and only then does the job list
+        tell everything it started. False when the run is let go while waiting."""
+        took, window, pid = self._took_over()
+        if took is None or window <= 0:
+            return True
+        wait = (took + datetime.timedelta(seconds=window) - self._now()).total_seconds()
+        if wait <= 0:
+            return True
+        self.warnings.append(
+            "waited %d s before reading the job list: requests of the run whose lock this run took over (pid %s) may become jobs "
+            "until the settle window (%d s) after it has passed" % (math.ceil(wait), pid, window)
+        )
+        end = self._clock() + wait
+        while self._clock() < end:
+            if self._letting_go():
+                return False
+            self._sleep(min(1.0, max(0.0, end - self._clock())))
+        return True
+
     def _adopt_jobs(self, works: list[_Work], entries: list[dict[str, t.Any]]) -> tuple[list[_Work], list[tuple[_Work, str]]]:
         """Follow the jobs found on the targets instead of acting (see :meth:`_jobs_on_targets`); a fresh run refuses
         to start while another actor's jobs run on them: two runs must never act on one cloud at once."""
+        if not self._settle_after_takeover():
+            return [], []
         found, anonymous = self._jobs_on_targets(works, entries)
         pending = [job for job in found.values() if int(job.get("jobstatus", 0)) == 0] + anonymous
-        if pending and int(self.run.get("attempt") or 1) == 1:
+        if int(self.run.get("attempt") or 1) > 1:
+            # A resumed run follows what its killed attempt left in flight; a job created after this attempt began (and
+            # after the settle window of a dead run's requests) is not that attempt's: someone else acts on the cloud now.
+            began = self._own_jobs_until()
+            pending = [job for job in pending if began is not None and (parse_cs_time(job.get("created")) or began) > began]
+        if pending:
             names = {work.item["id"]: "%s %s" % (work.item["kind"], work.item["name"]) for work in works}
             described = ["%s (job %s, %s)" % (names.get(job.get("jobinstanceid"), job_command(job)), job.get("jobid"), _issuer(job)) for job in pending[:5]]
             self._stop(

@@ -32,7 +32,8 @@ description:
     and the lock per cloud below (the playbooks do so before they write anything in the state directory),
     O(stage=release) gives them back at the end of the run.
   - Two runs never act on one cloud at once, whatever their state directories. From one host, a lock per cloud
-    (C(acs-upgrade-cloud-<digest of api_url>.lock) in the temporary directory, with the run's pid and state directory)
+    (C(acs-upgrade-cloud-<digest of the server>.lock) in C(/run/lock) or the temporary directory, with the run's pid
+    and state directory; C(localhost) and C(127.0.0.1) are one server)
     refuses the second run and names the first. From other hosts, the jobs themselves are the mark CloudStack keeps;
     before acting on a target, the jobs on it that this journal does not know are read (C(listAsyncJobs)); a new run
     refuses to start while such a job is in flight, a resumed run follows it, and a job that ended is verified and

@@ -7,6 +7,9 @@ when it must stop submitting (the run's process gone, its deadline passed)."""
 from __future__ import annotations
 
 import datetime
+import os
+import threading
+import time
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import Journal, StageRunner, plan_steps
@@ -28,6 +31,11 @@ def stage(client, plan, journal, group, name, **options):
 
 def restarts(sim):
     return [job for job in sim.jobs() if job["command"] in ("restartNetwork", "restartVPC")]
+
+
+def _resumed(plan):
+    """The next attempt of the run, starting now (after what the killed attempt left)."""
+    return start_run(plan, plan, datetime.datetime.now(datetime.timezone.utc), 0, "unused")
 
 
 def test_stages_roll_with_the_window_full_until_the_end(acs_sim, tmp_path):
@@ -89,7 +97,7 @@ def test_a_job_the_killed_attempt_never_journalled_is_followed_not_submitted_aga
                     "path": "livepatch", "status": "done", "time": NOW.isoformat(timespec="seconds")})
     sim.client().call("restartNetwork", id=first["id"], livepatch="true", cleanup="false")
     started = sim.client().call("restartNetwork", id=lost["id"], livepatch="true", cleanup="false")["jobid"]
-    plan = start_run(plan, plan, NOW, 0, "unused")
+    plan = _resumed(plan)
     assert plan["run"] == dict(plan["run"], id="run1", attempt=2)
 
     result = stage(client, plan, journal, group, "routers")
@@ -102,10 +110,6 @@ def test_a_job_the_killed_attempt_never_journalled_is_followed_not_submitted_aga
 
 def _unit_targets(plan, group):
     return [item for item in plan["items"] if item["group"] == group and item["kind"] == "network" and item["path"] == "livepatch"]
-
-
-def _resumed(plan):
-    return start_run(plan, plan, NOW, 0, "unused")
 
 
 def test_a_job_that_ended_while_nobody_journalled_it_is_verified_and_journalled_not_sent_again(acs_sim, tmp_path):
@@ -187,3 +191,45 @@ def test_a_network_whose_live_patch_and_recreate_failed_is_recreated_again_never
     assert not result["stop"], result["msg"]
     jobs = [job for job in restarts(sim) if job["instanceid"] == item["id"]]
     assert [job["params"].get("cleanup") for job in jobs] == ["true"] and jobs[0]["params"].get("livepatch") != "true"
+
+
+def test_a_resumed_run_refuses_when_a_job_it_did_not_start_began_after_it(acs_sim, tmp_path):
+    # The killed attempt's jobs were all created before this attempt began; one created since is another actor's.
+    sim = acs_sim(topology="small", time_factor=0.2)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    group = plan_steps(plan)[0]["name"]
+    busy = _unit_targets(plan, group)[0]
+    plan = _resumed(plan)
+    plan["run"]["started"] = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)).isoformat()
+    other = sim.client().call("restartNetwork", id=busy["id"], livepatch="true", cleanup="false")["jobid"]
+    result = stage(client, plan, journal, group, "routers")
+    assert result["stop"] and "another run or an operator is acting on this cloud" in result["msg"] and other in result["msg"]
+    assert [job["jobid"] for job in restarts(sim)] == [other] and journal.entries() == []
+
+
+def test_a_run_that_took_over_a_dead_runs_lock_reads_the_job_list_after_the_settle_window(acs_sim, tmp_path):
+    from ansible_collections.acs.upgrade.plugins.module_utils._engine import RunLock
+
+    sim = acs_sim(topology="small", time_factor=0.01)
+    client, plan, journal = setup(sim, tmp_path, canary_size=0)
+    client.settle_window = 2.0
+    group = plan_steps(plan)[0]["name"]
+    late = _unit_targets(plan, group)[0]
+    # The dead run's lock, taken over just now.
+    dead = RunLock(journal.path, pid=2**22 + 17)
+    dead.acquire()
+    lock = RunLock(journal.path, pid=os.getpid())
+    assert any("took over" in warning for warning in lock.acquire())
+    plan = _resumed(plan)
+    # A request the dead run sent becomes a job one second later (the server held it).
+    def held_request():
+        late["jobid"] = sim.client().call("restartNetwork", id=late["id"], livepatch="true", cleanup="false")["jobid"]
+
+    holder = threading.Timer(1.0, held_request)
+    holder.start()
+    started = time.monotonic()
+    result = StageRunner(client, plan, journal, group, "routers", poll_interval=0.05, parallel=3, state_lock=lock).execute()
+    holder.join()
+    assert not result["stop"], result["msg"]
+    assert time.monotonic() - started >= 1.5 and any("settle window" in warning for warning in result["warnings"])
+    assert [job["jobid"] for job in restarts(sim) if job["instanceid"] == late["id"]] == [late["jobid"]]

@@ -1,0 +1,50 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""Who owns a run, which cloud a lock is for, and a journal that is not text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils import _engine
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import CloudLock, EngineError, Journal, cloud_identity
+
+
+def test_one_management_server_is_one_cloud_whatever_the_spelling_of_its_url():
+    assert cloud_identity("http://localhost:8080/client/api") == cloud_identity("http://127.0.0.1:8080/client/api/")
+    assert cloud_identity("HTTP://LOCALHOST:8080/client/api") == cloud_identity("http://[::1]:8080/client/api")
+    assert cloud_identity("https://127.0.0.1/client/api") == cloud_identity("https://127.0.0.1:443/client/api")
+    assert cloud_identity("http://127.0.0.1:8080/client/api") != cloud_identity("http://127.0.0.1:8081/client/api")
+
+
+def test_two_spellings_of_one_endpoint_meet_on_one_lock(tmp_path):
+    first = CloudLock("http://localhost:8080/client/api", "/state/a", pid=1, directory=str(tmp_path))
+    second = CloudLock("http://127.0.0.1:8080/client/api", "/state/b", pid=2, directory=str(tmp_path))
+    assert first.path == second.path
+
+
+def test_a_shell_that_starts_two_playbooks_is_not_their_run(tmp_path):
+    # sh -c "ansible-playbook ... & ansible-playbook ... & wait": each playbook is its own run, the shell is neither.
+    shell = subprocess.Popen(["sh", "-c", "sleep 5 # ansible-playbook a.yml & ansible-playbook b.yml"])
+    fake = tmp_path / "ansible-playbook"
+    fake.write_text("import time; time.sleep(5)\n")
+    playbook = subprocess.Popen([sys.executable, str(fake), "site.yml"])
+    try:
+        assert not _engine._runs_ansible_playbook(shell.pid)
+        assert _engine._runs_ansible_playbook(playbook.pid)
+    finally:
+        for process in (shell, playbook):
+            process.kill()
+            process.wait()
+
+
+def test_a_journal_line_that_is_not_utf8_is_named_with_what_to_do(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(b'{"key": "network:n1", "status": "done"}\n{"key": "network:n2", "status": "done", "name": "caf\xe9"}\n')
+    with pytest.raises(EngineError, match=r"journal line 2 is not UTF-8 text .*fix or remove that line") as error:
+        Journal(str(path)).entries()
+    assert str(path) in str(error.value)
