@@ -221,6 +221,7 @@ def test_a_run_that_took_over_a_dead_runs_lock_reads_the_job_list_after_the_sett
     lock = RunLock(journal.path, pid=os.getpid())
     assert any("took over" in warning for warning in lock.acquire())
     plan = _resumed(plan)
+
     # A request the dead run sent becomes a job one second later (the server held it).
     def held_request():
         late["jobid"] = sim.client().call("restartNetwork", id=late["id"], livepatch="true", cleanup="false")["jobid"]
