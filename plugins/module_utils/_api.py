@@ -627,10 +627,15 @@ class CloudStackClient:
 _CREATED_MARGIN = datetime.timedelta(seconds=2)
 
 
+def job_command(job: t.Mapping[str, t.Any]) -> str:
+    """The command of a listAsyncJobs entry: its ``cmd`` class name, lower case, without "cmd" (restartnetwork)."""
+    name = str(job.get("cmd") or "").rsplit(".", 1)[-1].lower()
+    return name[:-3] if name.endswith("cmd") else name
+
+
 def job_matches(job: t.Mapping[str, t.Any], command: str, instance_id: str | None, since: datetime.datetime) -> bool:
     """Whether a listAsyncJobs entry is a job of ``command`` (by its ``cmd`` class) on ``instance_id``, created at or after ``since``."""
-    cmd = str(job.get("cmd") or "").rsplit(".", 1)[-1].lower()
-    if cmd != command.lower() + "cmd":
+    if not str(job.get("cmd") or "").lower().endswith("cmd") or job_command(job) != command.lower():
         return False
     if instance_id is not None and job.get("jobinstanceid") != instance_id:
         return False

@@ -37,7 +37,7 @@ import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, parse_cs_time
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, job_command, parse_cs_time
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
 from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
@@ -1001,7 +1001,8 @@ class StageRunner:
             if work.is_unit:
                 work.after = self._read_unit(work)
             else:
-                work.after = self.client.list("listSystemVms", "systemvm", id=work.item["id"])
+                vm = self._read_systemvm(work)
+                work.after = [vm] if vm else []
         except CloudStackError as exc:
             work.after_error = exc
 
@@ -1207,12 +1208,6 @@ class StageRunner:
         }
 
     _with_health = False
-
-
-def job_command(job: t.Mapping[str, t.Any]) -> str:
-    """The command of a listAsyncJobs entry: its ``cmd`` class name, lower case, without "cmd" (restartnetwork)."""
-    name = str(job.get("cmd") or "").rsplit(".", 1)[-1].lower()
-    return name[:-3] if name.endswith("cmd") else name
 
 
 def _issuer(job: t.Mapping[str, t.Any]) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +36,11 @@ def test_a_shell_that_starts_two_playbooks_is_not_their_run(tmp_path):
     fake.write_text("import time; time.sleep(5)\n")
     playbook = subprocess.Popen([sys.executable, str(fake), "site.yml"])
     try:
+        for process, program in ((shell, b"sh"), (playbook, str(fake).encode())):
+            # A child shows its own command line once it has exec'd, a moment after Popen returns.
+            deadline = time.monotonic() + 10
+            while program not in Path("/proc/%d/cmdline" % process.pid).read_bytes() and time.monotonic() < deadline:
+                time.sleep(0.01)
         assert not _engine._runs_ansible_playbook(shell.pid)
         assert _engine._runs_ansible_playbook(playbook.pid)
     finally:
