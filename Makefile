@@ -43,7 +43,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 integration: venv host
-	$(BIN)/pytest -q tests/simulator/tests tests/integration
+	$(BIN)/pytest -q --durations=25 tests/simulator/tests tests/integration
 
 molecule: venv host
 	bash tests/router/build-image.sh

@@ -189,7 +189,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec
+from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec, connection_settings
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import (
     ON_FAILURE,
     STAGES,
@@ -208,7 +208,12 @@ class Stage(CloudStackModule):
     def run(self) -> dict:
         params = self.params
         lock = RunLock(params["journal"])
-        cloud = CloudLock(params["api_url"], os.path.dirname(os.path.abspath(params["journal"])), pid=lock.pid)
+        try:
+            # The cloud's lock is named after its endpoint, wherever that is set (an option, the environment, cloudstack.ini).
+            endpoint = connection_settings(params)["api_url"]
+        except ValueError as exc:
+            self.fail(str(exc))
+        cloud = CloudLock(endpoint, os.path.dirname(os.path.abspath(params["journal"])), pid=lock.pid)
         if params["stage"] == "acquire":
             try:
                 if self.module.check_mode:

@@ -11,6 +11,7 @@ import tempfile
 
 import pytest
 
+from ansible_collections.acs.upgrade.plugins.module_utils import _engine
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_stage
 
 # An address nothing listens on: a test that reached the API would fail with "Connection refused".
@@ -88,3 +89,33 @@ def test_acquire_takes_the_lock_and_refuses_while_another_live_run_holds_it(run_
         refused = run_module(cs_upgrade_stage, args, check_mode=check_mode)
         assert refused["failed"] is True and "another run holds the state lock" in refused["msg"] and "pid 1 of night-shift" in refused["msg"]
     assert json.loads((tmp_path / "j.lock").read_text()) == holder
+
+
+def test_acquire_names_the_cloud_lock_after_the_endpoint_of_cloudstack_ini(run_module, tmp_path, monkeypatch):
+    """With the endpoint only in cloudstack.ini, the lock per cloud is that endpoint's: a second state directory on the
+    same cloud is refused, as with api_url given as an option."""
+    monkeypatch.setattr(_engine, "lock_directory", lambda: str(tmp_path))
+    ini = tmp_path / "cloudstack.ini"
+    ini.write_text("[cloudstack]\nendpoint = %s\nkey = %s\nsecret = %s\n" % (NOWHERE["api_url"], NOWHERE["api_key"], NOWHERE["api_secret"]))
+    monkeypatch.setenv("CLOUDSTACK_CONFIG", str(ini))
+    first = run_module(cs_upgrade_stage, dict(plan="p", journal=str(tmp_path / "a" / "j"), stage="acquire"))
+    assert not first.get("failed"), first
+    [cloud_lock] = tmp_path.glob("acs-upgrade-cloud-*")
+    # The first run is another process that still runs (pid 1 always does): the lock stays its.
+    holder = json.loads(cloud_lock.read_text())
+    cloud_lock.write_text(json.dumps(dict(holder, pid=1)))
+    # The same cloud spelled as an option, from another state directory: the lock of the first run holds it.
+    (tmp_path / "b").mkdir()
+    second = run_module(cs_upgrade_stage, dict(NOWHERE, api_url="http://localhost:9/client/api", plan="p", journal=str(tmp_path / "b" / "j"), stage="acquire"))
+    assert second["failed"] is True and str(tmp_path / "a") in second["msg"], second
+
+
+def test_acquire_without_an_endpoint_anywhere_says_where_to_set_it(run_module, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLOUDSTACK_CONFIG", str(tmp_path / "absent.ini"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("CLOUDSTACK_ENDPOINT", "CLOUDSTACK_KEY", "CLOUDSTACK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    result = run_module(cs_upgrade_stage, dict(plan="p", journal=str(tmp_path / "j"), stage="acquire"))
+    assert result["failed"] is True and "missing CloudStack connection settings: api_url, api_key, api_secret" in result["msg"]
+    assert "cloudstack.ini" in result["msg"] and not (tmp_path / "j.lock").exists()
