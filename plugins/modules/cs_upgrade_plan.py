@@ -44,8 +44,11 @@ options:
     version_added: 0.2.0
   output_dir:
     description:
-      - Write C(plan.json) and C(plan.txt) there (in check mode too; mode 0600, the directory 0700 when created) and
-        return only the summary and the groups, not the plan; M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
+      - Write C(plan.json) and C(plan.txt) there (mode 0600, the directory 0700 when created) and return only the
+        summary and the groups, not the plan; M(acs.upgrade.cs_upgrade_stage) reads C(plan.json) by path.
+      - In check mode the files of the run there stay as they are - the plan of an interrupted run is what its resumed
+        run reads - and the dry run's plan goes to the C(dry-run) directory inside O(output_dir) instead
+        (RV(plan_file) says where); it still continues the plan of an interrupted run, as the real run would.
       - With it, the run takes the state lock next to O(journal) (see M(acs.upgrade.cs_upgrade_stage)), so that a
         second run on the same state is refused before it plans anything.
     type: path
@@ -261,6 +264,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._targeting import Targ
 
 # Lines of the plan table a result carries; the whole table is in plan.txt.
 TABLE_LINES = 60
+# Where a dry run (check mode) writes its plan, inside the state directory.
+DRY_RUN_DIR = "dry-run"
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
@@ -370,6 +375,10 @@ def main() -> None:
         module.exit_json(changed=False, plan=plan, table=plan_table(plan), groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
     plan_file = os.path.join(output_dir, "plan.json")
     previous = read_earlier_plan(module, plan_file)
+    if module.check_mode:
+        # The run's own plan is what a resumed run reads: a dry run shows what it would do and writes beside it.
+        output_dir = os.path.join(output_dir, DRY_RUN_DIR)
+        plan_file = os.path.join(output_dir, "plan.json")
     resume, why = resumable(previous if params["resume"] else None, plan, journal)
     if resume:
         plan = previous

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import ansible_runner
 
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import pid_alive
+
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks"
 # Async commands that change something; the simulator records a job for each.
@@ -348,3 +350,17 @@ def unaccounted(plan: dict[str, t.Any], entries: t.Sequence[dict[str, t.Any]]) -
         elif entry["status"] not in ("done", "failed", "skipped"):
             problems.append("%s: ends with the status %r" % (name, entry["status"]))
     return problems
+
+
+def wait_until_lock_owner_ended(output: Path, timeout: float = 60.0) -> None:
+    """Wait until the process that holds the state lock of ``output`` has ended (a cancelled run's playbook ends a moment
+    after ansible-runner returns)."""
+    lock = output / "journal.jsonl.lock"
+    end = time.monotonic() + timeout
+    while lock.exists() and time.monotonic() < end:
+        try:
+            if not pid_alive(json.loads(lock.read_text())["pid"]):
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from playbook_runner import SYSTEMVM_COMMANDS, read_journal, run_playbook, start_playbook, wait_until
+from playbook_runner import SYSTEMVM_COMMANDS, read_journal, run_playbook, start_playbook, wait_until, wait_until_lock_owner_ended
 from test_upgrade_playbooks import extravars
-from test_upgrade_safety import wait_until_lock_owner_ended
 
 SMALL = Path(__file__).resolve().parents[2] / "simulator" / "topologies" / "small.yml"
 

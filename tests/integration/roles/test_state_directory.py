@@ -11,9 +11,8 @@ import os
 import pwd
 import stat
 
-from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook, zone_of
+from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook, wait_until_lock_owner_ended, zone_of
 from test_upgrade_playbooks import extravars
-from test_upgrade_safety import wait_until_lock_owner_ended
 
 
 def upgraded_zones(sim) -> set[str]:

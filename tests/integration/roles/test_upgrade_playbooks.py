@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 
-from playbook_runner import ROUTER_COMMANDS, SYSTEMVM_COMMANDS, read_journal, read_plan, run_playbook, zone_of
+from playbook_runner import ROUTER_COMMANDS, SYSTEMVM_COMMANDS, read_journal, read_plan, run_playbook, wait_until_lock_owner_ended, zone_of
 
 FAILING_NETWORK = "acme-web"
 
@@ -102,9 +102,35 @@ def test_check_mode_changes_nothing(acs_sim, tmp_path):
     assert run.rc == 0, run.stdout[-3000:]
     assert sim.jobs() == []
     assert not read_journal(output)
-    # The dry run still shows and writes the plan.
-    assert "canary" in (output / "plan.txt").read_text()
+    # The dry run still shows and writes the plan, in dry-run/ of the state directory.
+    assert "canary" in (output / "dry-run" / "plan.txt").read_text()
     assert "acme-vpc" in run.stdout
+    assert not (output / "plan.json").exists() and not (output / "fleet.json").exists()
+
+
+def test_a_dry_run_after_an_interrupted_run_leaves_its_state_as_it_was(acs_sim, tmp_path):
+    """--check after a run that stopped half way shows what the resumed run would do and changes none of the files the
+    resumed run reads (plan, fleet, journal, reports): the resumed run is the interrupted run's second attempt."""
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    first = run_playbook(
+        sim,
+        tmp_path,
+        "upgrade.yml",
+        extravars(output, plan_batch_size="1"),
+        cancel=lambda: sum(entry["status"] == "done" for entry in read_journal(output)) >= 3,
+    )
+    assert first.status == "canceled"
+    wait_until_lock_owner_ended(output)
+    jobs = len(sim.jobs())
+    before = {str(path.relative_to(output)): path.read_bytes() for path in output.rglob("*") if path.is_file() and "async" not in path.parts}
+    checked = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), check=True)
+    assert checked.rc == 0, checked.stdout[-3000:]
+    after = {str(path.relative_to(output)): path.read_bytes() for path in output.rglob("*") if path.is_file() and "async" not in path.parts}
+    assert {name: data for name, data in after.items() if not name.startswith("dry-run/")} == before
+    assert len(sim.jobs()) == jobs
+    dry = json.loads((output / "dry-run" / "plan.json").read_text())
+    assert dry["run"]["id"] == read_plan(output)["run"]["id"] and dry["run"]["attempt"] == 2
 
 
 def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, tmp_path):

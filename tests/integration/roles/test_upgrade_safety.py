@@ -15,9 +15,8 @@ import time
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import pid_alive
 
-from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook
+from playbook_runner import ROUTER_COMMANDS, read_journal, read_plan, run_playbook, wait_until_lock_owner_ended
 from test_upgrade_playbooks import FAILING_NETWORK, extravars
 
 
@@ -99,18 +98,6 @@ def test_a_second_run_on_the_same_state_is_refused_and_a_dead_runs_lock_is_taken
     assert taken.rc == 0, taken.stdout[-3000:]
     assert "took over the state lock of pid %d" % gone.pid in taken.stdout
     assert router_jobs(sim) and not lock.exists()
-
-
-def wait_until_lock_owner_ended(output, timeout=60.0):
-    lock = output / "journal.jsonl.lock"
-    end = time.monotonic() + timeout
-    while lock.exists() and time.monotonic() < end:
-        try:
-            if not pid_alive(json.loads(lock.read_text())["pid"]):
-                return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.2)
 
 
 def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earlier_work_as_done(acs_sim, tmp_path):
