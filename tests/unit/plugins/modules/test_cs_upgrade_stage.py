@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import tempfile
 
 import pytest
 
@@ -73,8 +72,8 @@ def test_a_plan_file_that_is_not_a_plan_is_refused_before_anything_is_touched(ru
 
 
 def test_acquire_takes_the_lock_and_refuses_while_another_live_run_holds_it(run_module, tmp_path, monkeypatch):
-    # The lock per cloud goes to the temporary directory: this test's own.
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # The lock per cloud goes to this test's own directory, not the host's /run/lock that other runs share.
+    monkeypatch.setattr(_engine, "lock_directory", lambda: str(tmp_path))
     args = dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="acquire")
     # A dry run only checks: it leaves no lock behind.
     checked = run_module(cs_upgrade_stage, args, check_mode=True)
@@ -98,7 +97,7 @@ def test_acquire_names_the_cloud_lock_after_the_endpoint_of_cloudstack_ini(run_m
     ini = tmp_path / "cloudstack.ini"
     ini.write_text("[cloudstack]\nendpoint = %s\nkey = %s\nsecret = %s\n" % (NOWHERE["api_url"], NOWHERE["api_key"], NOWHERE["api_secret"]))
     monkeypatch.setenv("CLOUDSTACK_CONFIG", str(ini))
-    first = run_module(cs_upgrade_stage, dict(plan="p", journal=str(tmp_path / "a" / "j"), stage="acquire"))
+    first = run_module(cs_upgrade_stage, {"plan": "p", "journal": str(tmp_path / "a" / "j"), "stage": "acquire"})
     assert not first.get("failed"), first
     [cloud_lock] = tmp_path.glob("acs-upgrade-cloud-*")
     # The first run is another process that still runs (pid 1 always does): the lock stays its.
@@ -116,6 +115,6 @@ def test_acquire_without_an_endpoint_anywhere_says_where_to_set_it(run_module, t
     monkeypatch.setenv("HOME", str(tmp_path))
     for name in ("CLOUDSTACK_ENDPOINT", "CLOUDSTACK_KEY", "CLOUDSTACK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    result = run_module(cs_upgrade_stage, dict(plan="p", journal=str(tmp_path / "j"), stage="acquire"))
+    result = run_module(cs_upgrade_stage, {"plan": "p", "journal": str(tmp_path / "j"), "stage": "acquire"})
     assert result["failed"] is True and "missing CloudStack connection settings: api_url, api_key, api_secret" in result["msg"]
     assert "cloudstack.ini" in result["msg"] and not (tmp_path / "j.lock").exists()
