@@ -585,6 +585,7 @@ def render_markdown(report: dict[str, t.Any]) -> str:
     ]
     if report["started"]:
         lines.append("From %s to %s (%s)." % (report["started"], report["finished"], human_duration(report["duration"])))
+    lines += _preflight_markdown(report.get("preflight"))
     lines += ["", "## Needs attention", ""]
     if report["attention"]:
         lines += ["| outcome | kind | name | group | what happened | what to do |", "|---|---|---|---|---|---|"]
@@ -627,6 +628,73 @@ def render_markdown(report: dict[str, t.Any]) -> str:
                     )
                 )
     return "\n".join(lines) + "\n"
+
+
+def preflight_summary(preflight: t.Mapping[str, t.Any] | None, limit: int = NAMES_LIMIT) -> dict[str, t.Any] | None:
+    """What the report keeps of the preflight (``cs_upgrade_preflight``'s result): verdict, counts, the findings that are
+    not info, each with at most ``limit`` objects."""
+    if not preflight:
+        return None
+    findings = [
+        dict(item, objects=list(item.get("objects") or [])[:limit], objects_more=max(0, len(item.get("objects") or []) - limit))
+        for item in preflight.get("findings") or []
+        if item.get("severity") != "info"
+    ]
+    return {
+        "passed": bool(preflight.get("passed")),
+        "checked_at": preflight.get("checked_at"),
+        "counts": dict(preflight.get("counts") or {}),
+        "ignored_checks": list(preflight.get("ignored_checks") or []),
+        "findings": findings,
+    }
+
+
+def _preflight_verdict(preflight: t.Mapping[str, t.Any]) -> str:
+    counts = preflight["counts"]
+    return "Preflight %s at %s: %d blocker(s), %d warning(s), %d accepted by the operator (%s)" % (
+        "passed" if preflight["passed"] else "blocked the run",
+        preflight.get("checked_at") or "?",
+        counts.get("blocker", 0),
+        counts.get("warning", 0),
+        counts.get("ignored", 0),
+        ", ".join(preflight["ignored_checks"]) or "none ignored",
+    )
+
+
+def _preflight_markdown(preflight: t.Mapping[str, t.Any] | None) -> list[str]:
+    if not preflight:
+        return []
+    lines = ["", "## Preflight", "", "%s." % _md(_preflight_verdict(preflight))]
+    if preflight["findings"]:
+        lines += ["", "| severity | check | found | what to do |", "|---|---|---|---|"]
+        lines += [
+            "| %s%s | %s | %s | %s |" % (item["severity"], " (accepted)" if item.get("ignored") else "", item["check"], _md(item["found"]), _md(item["action"]))
+            for item in preflight["findings"]
+        ]
+    return lines
+
+
+def _preflight_html(preflight: t.Mapping[str, t.Any] | None) -> list[str]:
+    if not preflight:
+        return []
+    esc = html.escape
+    parts = ['<h2 id="preflight">Preflight</h2>', '<p class="muted">%s.</p>' % esc(_preflight_verdict(preflight))]
+    if preflight["findings"]:
+        parts.append('<table id="preflight-findings"><thead><tr><th>severity</th><th>check</th><th>found</th><th>what to do</th></tr></thead><tbody>')
+        for item in preflight["findings"]:
+            parts.append(
+                '<tr class="%s"><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td></tr>'
+                % (
+                    "failed" if item["severity"] == "blocker" and not item.get("ignored") else "unknown",
+                    esc(item["severity"]),
+                    " (accepted)" if item.get("ignored") else "",
+                    esc(item["check"]),
+                    esc(item["found"]),
+                    esc(item["action"]),
+                )
+            )
+        parts.append("</tbody></table>")
+    return parts
 
 
 def _short(checksum: t.Any) -> str:
@@ -952,6 +1020,7 @@ def render_html(report: dict[str, t.Any]) -> str:
         '<table id="by-path"><thead><tr><th>path</th>%s<th>total</th></tr></thead><tbody>%s</tbody></table>'
         % ("".join("<th>%s</th>" % esc(OUTCOME_LABELS[name]) for name in OUTCOMES), "".join(rows))
     )
+    parts.extend(_preflight_html(report.get("preflight")))
     parts.append('<h2 id="needs-attention">Needs attention (%d)</h2>' % len(report["attention"]))
     if report["attention"]:
         parts.append(

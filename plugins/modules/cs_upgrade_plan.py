@@ -62,6 +62,13 @@ options:
     type: bool
     default: true
     version_added: 0.2.0
+  preflight_file:
+    description:
+      - The result M(acs.upgrade.cs_upgrade_preflight) wrote (its O(acs.upgrade.cs_upgrade_preflight#module:dest)); its
+        verdict, blockers and warnings head C(plan.txt) and RV(table). A file that is missing or unreadable is named in
+        RV(table) instead.
+    type: path
+    version_added: 0.3.0
   max_run_time:
     description: Seconds after the start of the run when no new job is started any more (C(run.deadline) of the plan); V(0) for none.
     type: int
@@ -261,11 +268,23 @@ from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     summarize,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._targeting import TargetingError, clean_entries, select_targets
+from ansible_collections.acs.upgrade.plugins.module_utils._preflight import summary_lines
 
 # Lines of the plan table a result carries; the whole table is in plan.txt.
 TABLE_LINES = 60
 # Where a dry run (check mode) writes its plan, inside the state directory.
 DRY_RUN_DIR = "dry-run"
+
+
+def preflight_head(path: str | None) -> list[str]:
+    """The preflight's lines that head the plan (verdict, blockers, warnings), or a line that says why there are none."""
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return summary_lines(json.load(handle)) + [""]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError) as exc:
+        return ["Preflight: not shown, %s cannot be read (%s)" % (path, exc), ""]
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
@@ -316,6 +335,7 @@ def main() -> None:
             "fleet": {"type": "dict"},
             "fleet_file": {"type": "path"},
             "output_dir": {"type": "path"},
+            "preflight_file": {"type": "path"},
             "resume": {"type": "bool", "default": True},
             "max_run_time": {"type": "int", "default": 0},
             "group_by": {"type": "str", "choices": list(GROUP_BY), "default": "zone"},
@@ -372,7 +392,8 @@ def main() -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     if not output_dir:
         start_run(plan, None, now, params["max_run_time"], uuid.uuid4().hex)
-        module.exit_json(changed=False, plan=plan, table=plan_table(plan), groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
+        table = preflight_head(params["preflight_file"]) + plan_table(plan)
+        module.exit_json(changed=False, plan=plan, table=table, groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
     plan_file = os.path.join(output_dir, "plan.json")
     previous = read_earlier_plan(module, plan_file)
     if module.check_mode:
@@ -383,7 +404,7 @@ def main() -> None:
     if resume:
         plan = previous
     start_run(plan, previous if resume else None, now, params["max_run_time"], uuid.uuid4().hex)
-    table = plan_table(plan)
+    table = preflight_head(params["preflight_file"]) + plan_table(plan)
     try:
         write_private_json(plan_file, plan)
         write_private_text(os.path.join(output_dir, "plan.txt"), "\n".join(table) + "\n")

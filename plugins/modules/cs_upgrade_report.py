@@ -85,7 +85,14 @@ options:
         C(longest_gap) in seconds, as C(tests/router/probe.py) writes them). The longest gap is shown on the row of the
         router of that name. Files that are not such reports are ignored.
     type: path
+  preflight_file:
+    description:
+      - The result M(acs.upgrade.cs_upgrade_preflight) wrote (its O(acs.upgrade.cs_upgrade_preflight#module:dest)). The
+        report shows it at the top - the verdict, the blockers and warnings, and the checks the operator accepted.
+    type: path
+    version_added: 0.3.0
 seealso:
+  - module: acs.upgrade.cs_upgrade_preflight
   - module: acs.upgrade.cs_upgrade_plan
   - module: acs.upgrade.cs_upgrade_stage
 """
@@ -167,7 +174,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, pid_alive
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
-from ansible_collections.acs.upgrade.plugins.module_utils._report import NAMES_LIMIT, build_report, parse_downtime, render_html, render_markdown, summary
+from ansible_collections.acs.upgrade.plugins.module_utils._report import (
+    NAMES_LIMIT,
+    build_report,
+    parse_downtime,
+    preflight_summary,
+    render_html,
+    render_markdown,
+    summary,
+)
 
 
 def write(module: AnsibleModule, path: str, content: str) -> bool:
@@ -188,6 +203,18 @@ def read_run_lock(journal: str) -> dict[str, t.Any] | None:
         return None
     alive = pid_alive(held["pid"]) if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int) else None
     return dict(held, alive=alive)
+
+
+def read_preflight(path: str | None) -> dict[str, t.Any] | None:
+    """The preflight of the run (cs_upgrade_preflight's dest); none when the run had none, or it cannot be read."""
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_downtime(directory: str | None) -> dict[str, dict[str, float]]:
@@ -217,6 +244,7 @@ def main() -> None:
             "title": {"type": "str", "default": "CloudStack system VM and router upgrade"},
             "stop_reason": {"type": "str"},
             "downtime_dir": {"type": "path"},
+            "preflight_file": {"type": "path"},
             "names_limit": {"type": "int", "default": NAMES_LIMIT},
         },
         required_one_of=[("plan", "plan_file")],
@@ -241,6 +269,7 @@ def main() -> None:
             msg="cannot build the upgrade report from the plan and the journal %s: %s; fix that entry of the journal, then write the report again"
             % (params["journal"], exc)
         )
+    report["preflight"] = preflight_summary(read_preflight(params["preflight_file"]), params["names_limit"] or NAMES_LIMIT)
     output_dir = params["output_dir"]
     files = {fmt: os.path.join(output_dir, name) for fmt, name in (("json", "report.json"), ("markdown", "report.md"), ("html", "report.html"))}
     contents = {"json": json.dumps(report, indent=2, sort_keys=True) + "\n", "markdown": render_markdown(report), "html": render_html(report)}

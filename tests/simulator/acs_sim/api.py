@@ -327,7 +327,9 @@ class Api:
         cloud = self.cloud
         server = {"id": cloud.ms_id, "name": "management-server-1", "state": "Up", "version": cloud.ms_version,
                   "osdistribution": "Debian GNU/Linux 12", "javaversion": "11.0.21", "lastserverstart": cs_date(cloud.started)}
-        items = [server] if self._match(server, params, {"id": "id", "name": "name"}) else []
+        # ManagementServerResponse (4.18.0.0): every server of the cluster, each with its own version and state.
+        peers = [dict(server, **peer) for peer in cloud.peer_servers]
+        items = [item for item in [server, *peers] if self._match(item, params, {"id": "id", "name": "name"})]
         return self._page("listManagementServers", items, params, dict)
 
     def cmd_listImageStores(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
@@ -347,12 +349,16 @@ class Api:
             versions = sorted({v["version"] for v in cloud.vms.values()} | {cloud.template_version}, key=version_tuple)
             items = []
             if caller.admin and params["templatefilter"] == "all":
+                # One entry per template and zone, with that zone's download state (TemplateJoinDaoImpl, 4.18.0.0: the view
+                # joins template_zone_ref; a cross-zone template is listed in every zone).
                 for version in versions:
                     tid, name = cloud._template(version)
-                    items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
-                                  "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False, "status": "Download Complete",
-                                  "account": "system", "domain": "ROOT", "created": cs_date(cloud.template_created_epoch(version))})
-            items = [t for t in items if self._match(t, params, {"id": "id", "name": "name"})]
+                    for zone in cloud.zones.values():
+                        items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
+                                      "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False,
+                                      "status": "Download Complete", "account": "system", "domain": "ROOT", "zoneid": zone["id"], "zonename": zone["name"],
+                                      "created": cs_date(cloud.template_created_epoch(version))})
+            items = [t for t in items if self._match(t, params, {"id": "id", "name": "name", "zoneid": "zoneid"})]
             return self._page("listTemplates", items, params, dict)
 
     def cmd_listProjects(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:

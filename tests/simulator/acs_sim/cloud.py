@@ -126,6 +126,12 @@ class Cloud:
         self.configurations: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULT_CONFIGURATIONS)
         self.configurations["minreq.sysvmtemplate.version"]["value"] = self.template_version
         self.ms_id = oid("managementserver", "ms1")
+        # The other management servers of the cluster (listManagementServers): name, version (default this one's), state.
+        self.peer_servers = [
+            {"id": oid("managementserver", peer.get("name", f"ms{index + 2}")), "name": str(peer.get("name", f"management-server-{index + 2}")),
+             "version": str(peer.get("version", self.ms_version)), "state": str(peer.get("state", "Up"))}
+            for index, peer in enumerate(ms.get("peers") or [])
+        ]
         self.started = time.time()
         self._build(topology)
         if saved:

@@ -1,0 +1,188 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The preflight's checks: each finding names what was found, its severity and what to do."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._preflight import CHECKS, PreflightError, check_ignore_list, run_checks, summary_lines
+
+MS = "4.19.3.0"
+
+
+def fleet() -> dict:
+    return {
+        "version": MS,
+        "zones": [{"id": "z1", "name": "zone1"}, {"id": "z2", "name": "zone2"}],
+        "hosts": [
+            {"id": "h1", "name": "kvm1", "zoneid": "z1", "clusterid": "c1", "clustername": "cluster1", "hypervisor": "KVM", "version": MS,
+             "state": "Up", "resourcestate": "Enabled"},
+            {"id": "h2", "name": "kvm2", "zoneid": "z2", "clusterid": "c2", "clustername": "cluster2", "hypervisor": "KVM", "version": MS,
+             "state": "Up", "resourcestate": "Enabled"},
+        ],
+        "routers": [
+            {"id": "r1", "name": "r-1-VM", "zoneid": "z1", "hostid": "h1", "state": "Running", "version": "4.19.1", "isredundantrouter": True,
+             "redundantstate": "PRIMARY", "guestnetworkid": "n1"},
+            {"id": "r2", "name": "r-2-VM", "zoneid": "z1", "hostid": "h1", "state": "Running", "version": "4.19.1", "isredundantrouter": True,
+             "redundantstate": "BACKUP", "guestnetworkid": "n1"},
+        ],
+        "systemvms": [{"id": "s1", "name": "s-1-VM", "zoneid": "z1", "hostid": "h1"}],
+        "networks": [{"id": "n1", "name": "net1", "state": "Implemented"}],
+        "units": [{"id": "n1", "name": "net1", "kind": "network"}],
+    }
+
+
+def cloud() -> dict:
+    template = {"id": "t1", "name": "systemvm-kvm-4.19.1-x86_64", "templatetype": "SYSTEM", "hypervisor": "KVM", "isready": True, "crossZones": True}
+    return {
+        "managementservers": [{"name": "ms1", "state": "Up", "version": MS}, {"name": "ms2", "state": "Up", "version": MS}],
+        "settings": {"router.version.check": "true", "router.health.checks.enabled": "true"},
+        "min_template": {"z1": "4.19.1.0", "z2": "4.19.1.0"},
+        "templates": [dict(template, zoneid="z1", zonename="zone1"), dict(template, zoneid="z2", zonename="zone2")],
+        "jobs": [],
+        "read_at": "2026-12-07T18:00:00+00:00",
+    }
+
+
+def checks(result: dict, severity: str | None = None) -> list[str]:
+    return [item["check"] for item in result["findings"] if severity in (None, item["severity"])]
+
+
+def test_a_healthy_cloud_passes_with_information_only():
+    result = run_checks(fleet(), cloud())
+    assert result["passed"] and result["counts"]["blocker"] == 0 and result["counts"]["warning"] == 0
+    # 4.19.3.0 has the checksum regression, but no router is on a template below its zone's minimum.
+    assert sorted(checks(result, "info")) == ["health_checks", "known_regression", "router_version_check"]
+
+
+def test_management_servers_on_two_versions_block_the_run_and_name_them():
+    data = cloud()
+    data["managementservers"][1].update(version="4.19.2.0")
+    result = run_checks(fleet(), data)
+    assert not result["passed"] and checks(result, "blocker") == ["management_server_versions"]
+    assert "4.19.2.0 on ms2" in result["blockers"][0]["found"] and "upgrade every management server" in result["blockers"][0]["action"]
+
+
+def test_an_old_agent_is_a_warning_naming_its_cluster_hosts_and_the_vms_on_them():
+    data = fleet()
+    data["hosts"][0]["version"] = "4.18.0.0"
+    result = run_checks(data, cloud())
+    [finding] = [item for item in result["findings"] if item["check"] == "host_agent_version"]
+    assert finding["severity"] == "warning" and "cluster cluster1: kvm1 (4.18.0.0)" in finding["found"]
+    assert "3 system VM(s)/router(s)" in finding["found"] and "upgrade the agents" in finding["action"]
+
+
+def test_a_disconnected_host_with_routers_blocks_and_one_without_warns():
+    data = fleet()
+    data["hosts"][0]["state"] = "Disconnected"
+    assert "host_state" in checks(run_checks(data, cloud()), "blocker")
+    data = fleet()
+    data["hosts"][1]["resourcestate"] = "Maintenance"
+    result = run_checks(data, cloud())
+    assert "host_state" in checks(result, "warning") and "kvm2 (Up, Maintenance)" in result["findings"][0]["found"]
+
+
+def test_a_zone_without_the_template_at_its_minimum_blocks():
+    data = cloud()
+    data["templates"] = [data["templates"][0], dict(data["templates"][1], name="systemvm-kvm-4.18.1-x86_64")]
+    result = run_checks(fleet(), data)
+    [blocker] = result["blockers"]
+    assert blocker["check"] == "systemvm_template" and "zone2/KVM (needs 4.19.1.0; Ready there: systemvm-kvm-4.18.1-x86_64)" in blocker["found"]
+    # Not Ready (still downloading) counts as missing too.
+    data = cloud()
+    data["templates"][0]["isready"] = False
+    assert checks(run_checks(fleet(), data), "blocker") == ["systemvm_template"]
+
+
+def test_a_zone_without_its_minimum_setting_blocks():
+    data = cloud()
+    data["min_template"]["z2"] = ""
+    result = run_checks(fleet(), data)
+    assert checks(result, "blocker") == ["minimum_template"] and "zone2" in result["blockers"][0]["found"]
+
+
+def test_a_template_registered_per_zone_blocks_and_names_the_crosszone_playbook():
+    data = cloud()
+    data["templates"] = [
+        dict(data["templates"][0], id="t1", crossZones=False),
+        dict(data["templates"][1], id="t2", crossZones=False),
+    ]
+    result = run_checks(fleet(), data)
+    assert checks(result, "blocker") == ["systemvm_template_per_zone"]
+    assert "playbooks/crosszone.yml" in result["blockers"][0]["action"] and "2 rows in zone1, zone2" in result["blockers"][0]["found"]
+
+
+def test_settings_that_change_the_gates_are_warnings():
+    data = cloud()
+    data["settings"] = {"router.version.check": "false", "router.health.checks.enabled": "false"}
+    result = run_checks(fleet(), data)
+    assert sorted(checks(result, "warning")) == ["health_checks", "router_version_check"]
+    assert result["passed"]
+
+
+def test_a_job_in_flight_on_a_target_blocks_and_a_backlog_warns():
+    data = cloud()
+    data["jobs"] = [{"jobid": "j1", "cmd": "org.apache.cloudstack.api.command.admin.router.RebootRouterCmd", "jobinstanceid": "r2", "jobstatus": 0,
+                     "created": "2026-12-07T17:59:00+0000"}]
+    data["jobs"] += [{"jobid": "x%d" % number, "cmd": "DeployVMCmd", "jobinstanceid": "vm%d" % number, "jobstatus": 0} for number in range(130)]
+    result = run_checks(fleet(), data)
+    assert checks(result, "blocker") == ["jobs_in_flight"] and "RebootRouterCmd on r-2-VM (j1" in result["blockers"][0]["found"]
+    assert "job_backlog" in checks(result, "warning")
+
+
+def test_the_checksum_regression_names_the_routers_below_the_minimum():
+    result = run_checks(fleet(), dict(cloud(), min_template={"z1": "4.19.2.0", "z2": "4.19.2.0"}))
+    [finding] = [item for item in result["findings"] if item["check"] == "known_regression"]
+    assert "apache/cloudstack#9900" in finding["found"] and "2 router(s)" in finding["found"] and "recreates" in finding["action"]
+    on_fixed = fleet()
+    on_fixed["version"] = "4.20.2.0"
+    assert "known_regression" not in checks(run_checks(on_fixed, cloud()))
+
+
+def test_router_states_and_pairs():
+    data = fleet()
+    data["routers"][1]["redundantstate"] = "PRIMARY"
+    data["routers"].append({"id": "r3", "name": "r-3-VM", "zoneid": "z1", "state": "Starting", "guestnetworkid": "n1"})
+    data["networks"][0]["state"] = "Allocated"
+    result = run_checks(data, cloud())
+    assert {"redundant_pair_state", "router_state", "network_state"} <= set(checks(result, "warning"))
+
+
+def test_an_ignored_blocker_no_longer_stops_the_run_and_is_recorded():
+    data = cloud()
+    data["managementservers"][1].update(version="4.19.2.0")
+    result = run_checks(fleet(), data, ignore=["management_server_versions"])
+    assert result["passed"] and result["counts"]["ignored"] == 1 and result["ignored_checks"] == ["management_server_versions"]
+    assert [item["ignored"] for item in result["findings"] if item["check"] == "management_server_versions"] == [True]
+    assert "[blocker, ignored] management_server_versions" in "\n".join(summary_lines(result))
+
+
+def test_an_unknown_check_id_is_an_error_that_lists_the_checks():
+    with pytest.raises(PreflightError, match="unknown preflight check id.*health_check.*the checks are"):
+        check_ignore_list(["health_check"])
+    assert check_ignore_list([" health_checks ", ""]) == ["health_checks"]
+
+
+def test_every_check_can_fire():
+    """Each check id is reachable by some input: no check is documented that never says anything."""
+    seen = set()
+    for mutate in (
+        lambda f, c: c["managementservers"][1].update(version="4.19.2.0", state="Down"),
+        lambda f, c: f["hosts"][0].update(version="4.18.0.0", state="Alert"),
+        lambda f, c: c["min_template"].update(z2=""),
+        lambda f, c: c["templates"].__setitem__(0, dict(c["templates"][0], isready=False)),
+        lambda f, c: c["templates"].extend([dict(c["templates"][0], id="d1", crossZones=False), dict(c["templates"][1], id="d2", crossZones=False)]),
+        lambda f, c: c["jobs"].extend([{"jobid": "j", "jobinstanceid": "r1", "jobstatus": 0}] * 130),
+        lambda f, c: c["min_template"].update(z1="4.19.2.0"),
+        lambda f, c: f["routers"][1].update(redundantstate="FAULT"),
+        lambda f, c: f["routers"].append({"id": "r9", "name": "r-9-VM", "state": "Stopping", "guestnetworkid": "n9"}),
+        lambda f, c: f["networks"][0].update(state="Shutdown"),
+    ):
+        data, read = copy.deepcopy(fleet()), copy.deepcopy(cloud())
+        mutate(data, read)
+        seen.update(checks(run_checks(data, read)))
+    assert seen == set(CHECKS)
