@@ -1063,16 +1063,23 @@ def plan_table(plan: dict[str, t.Any]) -> list[str]:
             rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], "skip", item["reason"]))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6] for row in rows]
+    zones = {item.get("zoneid"): item.get("zonename") or item.get("zoneid") for item in plan["items"] if item.get("zoneid")}
+    minimums = plan.get("min_template") or {}
+    if any(zoneid in zones for zoneid in minimums):
+        lines.append(
+            "current template (%s, per zone): %s"
+            % (
+                MIN_TEMPLATE_SETTING,
+                ", ".join(
+                    "%s %s" % (zones.get(zoneid, zoneid), value or "(empty or unreadable)")
+                    for zoneid, value in sorted(minimums.items(), key=lambda pair: str(zones.get(pair[0], pair[0])))
+                    if zoneid in zones
+                ),
+            )
+        )
     summary = plan["summary"]
     lines.append(
         "management server %s: %d live patch, %d legacy recreate, %d skipped, in %d batches"
         % (plan["ms_version"], summary["livepatch"], summary["legacy"], summary["skip"], len(plan["batches"]))
     )
-    zones = {item.get("zoneid"): item.get("zonename") or item.get("zoneid") for item in plan["items"] if item.get("zoneid")}
-    minimums = plan.get("min_template") or {}
-    if minimums:
-        lines.append(
-            "current template (%s, per zone): %s"
-            % (MIN_TEMPLATE_SETTING, ", ".join("%s %s" % (zones.get(zoneid, zoneid), value or "(empty or unreadable)") for zoneid, value in sorted(minimums.items(), key=lambda kv: str(zones.get(kv[0], kv[0])))))
-        )
     return lines
