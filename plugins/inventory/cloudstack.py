@@ -98,14 +98,18 @@ notes:
     C(cloudstack_ssvm), C(cloudstack_cpvm); C(cloudstack_zone_NAME), C(cloudstack_pod_NAME),
     C(cloudstack_cluster_NAME), C(cloudstack_domain_PATH), C(cloudstack_account_DOMAIN_ACCOUNT);
     C(cloudstack_role_primary) and C(cloudstack_role_backup) (redundant routers); C(cloudstack_template_VERSION)
-    (routers); C(cloudstack_requiresupgrade) and C(cloudstack_current_template) (routers);
+    (routers); C(cloudstack_requiresupgrade) (routers CloudStack reports C(requiresupgrade) for, which turns false after a
+    live patch) and C(cloudstack_current_template) (routers whose template is at or above their zone's
+    C(minreq.sysvmtemplate.version), and system VMs whose ROOT volume template is, read from CloudStack 4.18 on);
     C(cloudstack_network_NAME) and C(cloudstack_vpc_NAME) (routers). Names are made safe for Ansible
     (dots and dashes become underscores)."
   - "Host variables: C(acs), a dictionary with C(kind) (V(router), V(ssvm) or V(cpvm)), C(id), C(name), C(state),
     C(zone), C(zone_id), C(pod), C(pod_id), C(cluster), C(cluster_id), C(host_id), C(host_ip) (the
     hypervisor host's address), C(version) (the template
     version of a router; the agent version of a system VM), C(template), C(scripts_version), C(software_version),
-    C(requiresupgrade), C(role), C(redundant), C(account), C(domain), C(domain_id), C(network), C(network_id),
+    C(requiresupgrade), C(min_template) (the zone's C(minreq.sysvmtemplate.version)), C(current_template) (the
+    template at or above it; for a system VM its ROOT volume's template, never current where that cannot be read),
+    C(disk_template) (a system VM's ROOT volume template version, 4.18 and later), C(role), C(redundant), C(account), C(domain), C(domain_id), C(network), C(network_id),
     C(vpc), C(vpc_id), C(unit) (the C(network:ID) or C(vpc:ID) key of the plan), C(health) (V(passing),
     V(failing) or V(unknown), from C(healthchecksfailed) of C(listRouters), 4.16 and later), C(linklocal_ip)
     (and C(agent_state) for system VMs); a key without a value (a router outside a VPC has no C(vpc)) is left
@@ -153,7 +157,8 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import HAS_REQUESTS, CloudStackError, redact
 from ansible_collections.acs.upgrade.plugins.module_utils._common import client_from_params
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, zone_min_template
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import template_is_current
 
 _CONNECTION_OPTIONS = ("api_url", "api_key", "api_secret", "api_timeout", "api_verify_ssl_cert", "api_http_method", "api_region", "api_signature_version")
 _SYSTEMVM_KINDS = {"secondarystoragevm": "ssvm", "consoleproxy": "cpvm"}
@@ -191,9 +196,14 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "host_ip": fleet.hosts.get(vm.hostid or "", {}).get("ipaddress"),
             "version": vm.version,
             "template": vm.raw.get("templatename"),
+            "disk_template": vm.disk_template_version,
+            "min_template": zone_min_template(fleet, vm.zoneid),
+            "current_template": bool(vm.disk_template_version) and template_is_current(vm.disk_template_version, zone_min_template(fleet, vm.zoneid)),
             "linklocal_ip": vm.raw.get("linklocalip"),
         }
         groups = [("systemvms", ""), (kind, ""), ("zone", variables["zone"]), ("pod", variables["pod"]), ("cluster", variables["cluster"])]
+        if variables["current_template"]:
+            groups.append(("current_template", ""))
         hosts.append({"id": vm.id, "name": vm.name, "vars": variables, "groups": groups})
     for router in fleet.routers if include_routers else []:
         network = fleet.networks.get(router.guestnetworkid or "", {})
@@ -218,6 +228,8 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "scripts_version": router.scriptsversion,
             "software_version": router.softwareversion,
             "requiresupgrade": router.requiresupgrade,
+            "min_template": zone_min_template(fleet, router.zoneid),
+            "current_template": template_is_current(router.version, zone_min_template(fleet, router.zoneid)),
             "redundant": router.isredundantrouter,
             "role": role,
             "account": router.account,
@@ -240,7 +252,8 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             ("account", "%s_%s" % (variables["domain"], router.account) if router.account else None),
             ("role", role.lower() if role in ("PRIMARY", "BACKUP") else None),
             ("template", router.version),
-            ("requiresupgrade" if router.requiresupgrade else "current_template", ""),
+            ("requiresupgrade", "") if router.requiresupgrade else (None, None),
+            ("current_template", "") if variables["current_template"] else (None, None),
             ("network", variables["network"]),
             ("vpc", variables["vpc"]),
         ]

@@ -70,6 +70,9 @@ FEATURES_SINCE: dict[str, str] = {
     "listRouters.fetchhealthcheckresults": "4.14.0",
     "listRouters.healthchecksfailed": "4.16.0",
     "rebootSystemVm.forced": "4.16.0",
+    # ListVolumesCmd listsystemvms (4.18.0.0): before it QueryManagerImpl.searchForVolumesInternal never returns the
+    # volumes of routers, SSVMs and CPVMs ("Don't return DomR and ConsoleProxy volumes", 4.17.0.0).
+    "listVolumes.listsystemvms": "4.18.0",
 }
 
 # A query string (a signed URL: apiKey, signature): from '?' or '&' followed by a parameter name and '=' to the next

@@ -43,7 +43,14 @@ from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Target as PatchTarget
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import router_facts, systemvm_facts
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    MIN_TEMPLATE_SETTING,
+    is_valid_version,
+    router_facts,
+    systemvm_facts,
+    template_is_current,
+    unknown_minimum_reason,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     STAGES,
     VERSION_CHECK_PREFIX,
@@ -528,6 +535,8 @@ class StageRunner:
         self._sleep = sleep
         self._now = now
         self.ms_version = plan["ms_version"]
+        # Each zone's minreq.sysvmtemplate.version as the plan read it: the current template of the zone.
+        self.min_template: dict[str, t.Any] = plan.get("min_template") or {}
         self.run = plan.get("run") or {}
         self.batches = [batch for batch in plan["batches"] if batch["group"] == group and batch["stage"] == stage]
         self.items = {item["key"]: item for item in plan["items"]}
@@ -892,13 +901,18 @@ class StageRunner:
             adopted.append((work, job["jobid"]))
         return [work for work in works if work.item["id"] not in found], adopted
 
+    def _minreq(self, item: t.Mapping[str, t.Any]) -> str | None:
+        """The minreq.sysvmtemplate.version of the item's zone, as the plan read it (None: not read)."""
+        value = item.get("min_template", self.min_template.get(item.get("zoneid") or ""))
+        return None if value is None else str(value)
+
     def _already_upgraded(self, work: _Work) -> str | None:
         """Why a target needs no act any more (upgraded since the plan, by a job this journal does not know), or None."""
         if work.is_unit:
             running = [router for router in work.before if router.get("state") == "Running"]
             if not running or len(running) < len(work.before):
                 return None
-            facts = [router_facts(router, self.ms_version) for router in running]
+            facts = [router_facts(router, self.ms_version, self._minreq(work.item)) for router in running]
             if all(fact.template_current for fact in facts) or (work.path == "livepatch" and all(fact.live_patched for fact in facts)):
                 return "every router of %s %s already runs the %s: upgraded since the plan, by no job of this run" % (
                     work.item["kind"],
@@ -909,7 +923,7 @@ class StageRunner:
         if work.path != "livepatch" or not work.before:
             return None
         vm = SystemVm.from_api(work.before[0], {})
-        if vm.state == "Running" and systemvm_facts(vm, self.ms_version).live_patched:
+        if vm.state == "Running" and systemvm_facts(vm, self.ms_version, self._minreq(work.item)).live_patched:
             return "%s already runs the software of %s (agent version %s): patched since the plan, by no job of this run" % (
                 work.item["name"],
                 self.ms_version,
@@ -975,7 +989,7 @@ class StageRunner:
                     work.foreign
                     and target_outcome(target.status) != "done"
                     and outcome.status == "succeeded"
-                    and not recreated_problems(after, self.ms_version)
+                    and not recreated_problems(after, self._minreq(item), item.get("zonename"))
                 ):
                     # A job this run did not start may have been a restart with cleanup: its routers are new, on the current template.
                     return "done", "routers %s run the current template" % ", ".join(router.get("name", router["id"]) for router in after), after
@@ -985,14 +999,19 @@ class StageRunner:
         if outcome.status != "succeeded":
             return "failed", "%s job %s %s: %s" % (_command(work), outcome.jobid, outcome.status, outcome.errortext), after
         if work.is_unit:
-            problems = recreated_problems(after, self.ms_version)
+            problems = recreated_problems(after, self._minreq(item), item.get("zonename"))
             if problems:
                 return "failed", "after %s: %s" % (_command(work), problems), after
-            return "done", "routers %s run the current template" % ", ".join(router.get("name", router["id"]) for router in after), after
+            return "done", "routers %s run a template at or above %s's minimum %s (%s)" % (
+                ", ".join(router.get("name", router["id"]) for router in after),
+                item.get("zonename"),
+                self._minreq(item),
+                MIN_TEMPLATE_SETTING,
+            ), after
         vm = SystemVm.from_api(after[0], {}) if after else None
         if vm is None or vm.state != "Running":
             return "failed", "%s is %s after %s" % (item["name"], vm.state if vm else "gone", _command(work)), after
-        if not systemvm_facts(vm, self.ms_version).live_patched:
+        if not systemvm_facts(vm, self.ms_version, self._minreq(item)).live_patched:
             return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
         return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
 
@@ -1232,15 +1251,20 @@ def _routers_of(item: t.Mapping[str, t.Any], routers: t.Mapping[str, dict[str, t
     return [router for rid, router in routers.items() if rid in planned or (router.get(field) == item["id"] and (field == "vpcid" or not router.get("vpcid")))]
 
 
-def recreated_problems(routers: t.Sequence[dict[str, t.Any]], ms_version: str) -> str | None:
-    """What is wrong with the routers of a network/VPC after a restart with cleanup, or None."""
+def recreated_problems(routers: t.Sequence[dict[str, t.Any]], minreq: str | None, zone: str | None = None) -> str | None:
+    """What is wrong with the routers of a network/VPC after a restart with cleanup, or None: each must be Running on a
+    template at or above its zone's minreq.sysvmtemplate.version (``minreq``)."""
     if not routers:
         return "no router afterwards; restart it again or check the management server log"
+    if not is_valid_version(minreq):
+        return "routers %s cannot be judged: %s" % (", ".join(router.get("name", router["id"]) for router in routers), unknown_minimum_reason(zone, minreq))
     stale = [
-        router.get("name", router["id"]) for router in routers if router.get("state") != "Running" or not router_facts(router, ms_version).template_current
+        "%s (%s, template %s)" % (router.get("name", router["id"]), router.get("state"), router.get("version"))
+        for router in routers
+        if router.get("state") != "Running" or not template_is_current(router.get("version"), minreq)
     ]
     if stale:
-        return "routers %s are not Running on the required template" % ", ".join(stale)
+        return "routers %s are not Running on a template at or above %s's minimum %s (%s)" % (", ".join(stale), zone or "the zone", minreq, MIN_TEMPLATE_SETTING)
     return None
 
 

@@ -13,7 +13,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import template_version_from_name
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import MIN_TEMPLATE_SETTING, is_valid_version, template_version_from_name
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -93,7 +94,9 @@ class Router:
 @dataclass
 class SystemVm:
     """An SSVM or CPVM. ``version`` is its agent's version (the server's once patched or booted under it), not its
-    template's: that is ``template_version``, read from ``templatename`` or from the template itself."""
+    template's: that is ``template_version``, read from ``templatename`` or from the template itself. The upgrade
+    repoints that listed template to the new one; the template its disk was made from is its ROOT volume's
+    (``disk_templateid``/``disk_template_version``, read with listVolumes where the server lists system VM volumes)."""
 
     id: str
     name: str
@@ -110,6 +113,8 @@ class SystemVm:
     hostid: str | None
     clusterid: str | None
     raw: dict[str, t.Any] = field(default_factory=dict, repr=False)
+    disk_templateid: str | None = None
+    disk_template_version: str | None = None
 
     @classmethod
     def from_api(cls, item: dict[str, t.Any], cluster_of_host: t.Mapping[str, str]) -> SystemVm:
@@ -184,6 +189,60 @@ def read_template_versions(client: t.Any, systemvms: t.Sequence[SystemVm]) -> No
         vm.template_version = found[vm.templateid]
 
 
+def read_min_templates(client: t.Any, zoneids: t.Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each zone's minreq.sysvmtemplate.version: one listConfigurations per zone (the setting is zone-scoped,
+    NetworkOrchestrationService.MinVRVersion; ListCfgsByCmd with zoneid answers the zone's value, else the global one).
+
+    Returns (zone id -> value, "" when empty; zone id -> error text, for a zone whose read failed).
+    """
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for zoneid in zoneids:
+        try:
+            found = client.list("listConfigurations", "configuration", name=MIN_TEMPLATE_SETTING, zoneid=zoneid)
+        except CloudStackError as exc:
+            errors[zoneid] = exc.message
+            continue
+        # name is matched with LIKE by the server: keep the exact setting.
+        values[zoneid] = next((str(item.get("value") or "") for item in found if item.get("name") == MIN_TEMPLATE_SETTING), "")
+    return values, errors
+
+
+def read_disk_templates(client: t.Any, systemvms: t.Sequence[SystemVm], zoneid: str | None = None, virtualmachineid: str | None = None) -> bool:
+    """Fill in each system VM's disk template from its ROOT volume, with one paged listVolumes (type=ROOT, listall,
+    listsystemvms; the volumes of the zone, or of one VM). Returns False (nothing read) where the server does not list
+    system VM volumes (before 4.18: QueryManagerImpl.searchForVolumesInternal leaves out routers', SSVMs' and CPVMs'
+    volumes for every caller; from 4.18.0.0 it lists them with listsystemvms=true for a ROOT admin)."""
+    if not systemvms or not client.has_feature("listVolumes.listsystemvms"):
+        return False
+    wanted = {vm.id: vm for vm in systemvms}
+    narrow = _without_none(zoneid=zoneid, virtualmachineid=virtualmachineid)
+    volumes = client.list("listVolumes", "volume", type="ROOT", listall=True, listsystemvms=True, **narrow)
+    for volume in volumes:
+        vm = wanted.get(volume.get("virtualmachineid") or "")
+        if vm is not None and volume.get("type") == "ROOT":
+            vm.disk_templateid = volume.get("templateid")
+            vm.disk_template_version = template_version_from_name(volume.get("templatename"))
+    # A disk template whose name carries no version: read the template itself (one read per template).
+    unnamed = [vm for vm in systemvms if vm.disk_templateid and not vm.disk_template_version]
+    found: dict[str, str | None] = {}
+    for vm in unnamed:
+        if vm.disk_templateid not in found:
+            templates = client.list("listTemplates", "template", templatefilter="all", id=vm.disk_templateid)
+            names = [text for template in templates for text in (template.get("name"), template.get("displaytext"))]
+            found[vm.disk_templateid] = next((version for version in map(template_version_from_name, names) if version), None)
+        vm.disk_template_version = found[vm.disk_templateid]
+    return True
+
+
+def zone_min_template(fleet: t.Any, zoneid: str | None) -> str | None:
+    """The zone's minreq.sysvmtemplate.version as read into ``fleet`` (a :class:`Fleet` or its dict), or None when it is
+    empty, unreadable or was not read (then nothing can be judged current: see ``_matrix.unknown_minimum_reason``)."""
+    table = fleet.get("min_template") if isinstance(fleet, t.Mapping) else getattr(fleet, "min_template", None)
+    value = (table or {}).get(zoneid or "")
+    return str(value) if is_valid_version(value) else None
+
+
 def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
     """The id of the ``kind`` object called ``name_or_id`` (an id is checked to exist too)."""
     command, key, extra = _LOOKUPS[kind]
@@ -220,6 +279,11 @@ class Fleet:
         self.systemvms: list[SystemVm] = []
         self.networks: dict[str, dict[str, t.Any]] = {}
         self.vpcs: dict[str, dict[str, t.Any]] = {}
+        # zone id -> its minreq.sysvmtemplate.version ("" when empty), and the zones whose read failed (-> error text)
+        self.min_template: dict[str, str] = {}
+        self.min_template_errors: dict[str, str] = {}
+        # whether system VMs' disk templates were read (listVolumes lists system VM volumes from 4.18 on)
+        self.disk_templates_read = False
         self._tiers_index: tuple[dict[str, dict[str, t.Any]] | None, dict[str, set[str]]] = (None, {})
 
     @classmethod
@@ -262,6 +326,8 @@ class Fleet:
             systemvms = [SystemVm.from_api(item, cluster_of_host) for item in client.list("listSystemVms", "systemvm", **vm_filters)]
             fleet.systemvms = [vm for vm in systemvms if not clusterid or vm.clusterid == clusterid]
             read_template_versions(client, fleet.systemvms)
+            fleet.disk_templates_read = read_disk_templates(client, fleet.systemvms, zoneid)
+        fleet.min_template, fleet.min_template_errors = read_min_templates(client, fleet.zones)
         network_filters = _without_none(zoneid=zoneid, listall=True, **owner)
         fleet.networks = _by_id(client.list("listNetworks", "network", **network_filters))
         fleet.vpcs = _by_id(client.list("listVPCs", "vpc", **network_filters))
@@ -329,6 +395,9 @@ class Fleet:
             "zones": list(self.zones.values()),
             "pods": list(self.pods.values()),
             "clusters": list(self.clusters.values()),
+            "min_template": dict(self.min_template),
+            "min_template_errors": dict(self.min_template_errors),
+            "disk_templates_read": self.disk_templates_read,
             "hosts": list(self.hosts.values()),
             "domains": list(self.domains.values()),
             "accounts": self.accounts,

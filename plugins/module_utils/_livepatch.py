@@ -151,7 +151,8 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
         clusters=_names(fleet, "clusters", [vm.clusterid]),
         before=systemvm_versions(vm),
     )
-    return _apply(target, decide("systemvm", vm, fleet.version, DecideOptions(force=forced)))
+    options = DecideOptions(force=forced, minreq=fleet.min_template.get(vm.zoneid or ""), zone=target.zone)
+    return _apply(target, decide("systemvm", vm, fleet.version, options))
 
 
 def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None) -> Target:
@@ -173,7 +174,8 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None
     )
     target.routers_not_running = [router.name for router in unit.routers if router.state != "Running"]
     tier_states = [fleet.networks.get(tier, {}).get("state") for tier in unit.tiers]
-    _apply(target, decide(unit.kind, unit, fleet.version, DecideOptions(force=forced), unit.routers, tier_states, payload))
+    options = DecideOptions(force=forced, minreq=fleet.min_template.get(unit.zoneid or ""), zone=target.zone)
+    _apply(target, decide(unit.kind, unit, fleet.version, options, unit.routers, tier_states, payload))
     redundant = [router for router in unit.routers if router.isredundantrouter]
     if len(redundant) > 1:
         target.warnings.append(
@@ -195,9 +197,9 @@ def verify_unit(target: Target, routers_after: t.Iterable[Router], ms_version: s
         now = after.get(before.id)
         if now is None:
             problems.append("%s is gone" % before.name)
-        elif not router_facts(now, ms_version).live_patched:
+        elif not router_facts(now, ms_version, None).live_patched:
             problems.append("%s still reports softwareversion %s" % (before.name, now.softwareversion or "(none)"))
-        elif now.scriptsversion == before.scriptsversion and not router_facts(before, ms_version).live_patched:
+        elif now.scriptsversion == before.scriptsversion and not router_facts(before, ms_version, None).live_patched:
             problems.append("%s still has scriptsversion %s" % (before.name, now.scriptsversion or "(none)"))
         else:
             target.routers_touched.append(before.name)

@@ -5,7 +5,8 @@
 
 Which source template can be live-patched by which management server (the support matrix of the upgrade
 notes), and the two facts every decision starts from (:func:`upgrade_facts`): whether a system VM or router
-is already live-patched (it runs this server's software and payload) and whether it runs the current template.
+is already live-patched (it runs this server's software and payload) and whether it runs the current template, which
+is its zone's ``minreq.sysvmtemplate.version`` (never derived from the server version).
 They are different facts: a live patch changes the first, never the second. ``requiresupgrade`` of listRouters
 is proof of neither (it turns false after a live patch on an old template) and is never used here.
 Pure functions: no API call, no Ansible import.
@@ -147,16 +148,44 @@ def is_current(softwareversion: str | None, ms_version: str) -> bool:
     return compare_versions(str(softwareversion), ms_version) == 0
 
 
-def required_template_version(ms_version: str) -> str:
-    """The system VM template version a management server requires: its first three parts (4.18.0.0 -> 4.18.0)."""
-    return ".".join(str(part) for part in _padded(ms_version, 3)[:3])
+# The zone-scoped setting that names the current system VM template version (NetworkOrchestrationService.MinVRVersion).
+# The upgrade sets it from the release's system VM template (SystemVmTemplateRegistration.getSystemVmTemplateVersion,
+# from pom.xml project.systemvm.template.version), which is not the server version: 4.18.2.0 ships 4.18.1, 4.19.2.0 and
+# 4.19.3.0 ship 4.19.1. CloudStack compares router templates with it (NetworkHelperImpl.checkRouterVersion,
+# requiresupgrade, upgradeRouterTemplate), so this collection judges "current template" by it and by nothing else.
+MIN_TEMPLATE_SETTING = "minreq.sysvmtemplate.version"
 
 
-def template_is_current(template_version: str | None, ms_version: str) -> bool:
-    """Whether a VM's template is at least the one ``ms_version`` requires (the comparison behind ``requiresupgrade``)."""
-    if not is_valid_version(template_version):
+def template_is_current(template_version: str | None, minreq: str | None) -> bool:
+    """Whether a VM's template is at or above its zone's ``minreq.sysvmtemplate.version`` (``minreq``).
+
+    An unknown template or an unknown (empty, unreadable) minimum is not current: callers that must tell the operator
+    why check :func:`is_valid_version` of the minimum first (see :func:`unknown_minimum_reason`).
+    """
+    if not is_valid_version(template_version) or not is_valid_version(minreq):
         return False
-    return compare_versions(str(template_version), required_template_version(ms_version)) >= 0
+    return compare_versions(str(template_version), str(minreq)) >= 0
+
+
+def unknown_minimum_reason(zone: str | None, minreq: t.Any = None) -> str:
+    """Why templates in ``zone`` cannot be judged: its minreq.sysvmtemplate.version was not read (None), is empty or is
+    not a version."""
+    if minreq is None:
+        state = "was not read (listConfigurations failed for the zone: see min_template_errors of acs.upgrade.cs_fleet_info)"
+    elif minreq == "":
+        state = "is empty"
+    else:
+        state = "is %r, not a version" % (minreq,)
+    return (
+        "zone %s's %s %s, so whether a template is current cannot be judged (CloudStack compares router templates with it); "
+        "set it for the zone (updateConfiguration name=%s zoneid=...) to the system VM template of this release, then plan again"
+        % (zone or "(unknown)", MIN_TEMPLATE_SETTING, state, MIN_TEMPLATE_SETTING)
+    )
+
+
+def older_than_minimum(template_version: str | None, zone: str | None, minreq: str) -> str:
+    """The reason a template is not current, naming the zone's minimum: "template 4.18.0 is older than zone1's minimum ..."."""
+    return "template %s is older than %s's minimum %s (%s)" % (template_version or "(unknown)", zone or "the zone", minreq, MIN_TEMPLATE_SETTING)
 
 
 def vpc_tiers_livepatchable(tier_states: t.Sequence[str | None], ms_version: str) -> bool:
@@ -180,15 +209,17 @@ class UpgradeFacts(t.NamedTuple):
     """What a system VM or router runs, as the two facts the paths are decided from."""
 
     live_patched: bool  # runs this server's software with its scripts payload
-    template_current: bool  # its template is at least the one this server requires
+    template_current: bool  # its template is at least its zone's minreq.sysvmtemplate.version
     template_version: str | None
 
-    def describe(self, ms_version: str) -> str:
+    def describe(self, ms_version: str, minreq: str | None, zone: str | None = None) -> str:
         software = "live-patched to %s" % ms_version if self.live_patched else "not on the software of %s" % ms_version
-        template = "template %s is %s" % (
-            self.template_version or "(unknown)",
-            "current" if self.template_current else "older than the required %s" % required_template_version(ms_version),
-        )
+        if self.template_current:
+            template = "template %s is current (%s's minimum %s)" % (self.template_version, zone or "the zone", minreq)
+        elif not is_valid_version(minreq):
+            template = "template %s; %s" % (self.template_version or "(unknown)", unknown_minimum_reason(zone, minreq))
+        else:
+            template = older_than_minimum(self.template_version, zone, str(minreq))
         return "%s; %s" % (software, template)
 
 
@@ -198,6 +229,7 @@ def _field(obj: t.Any, name: str) -> t.Any:
 
 def upgrade_facts(
     ms_version: str,
+    minreq: str | None,
     template_version: str | None,
     softwareversion: str | None,
     scriptsversion: str | None = None,
@@ -207,32 +239,36 @@ def upgrade_facts(
 
     Live-patched: ``softwareversion`` equals the server's and ``scriptsversion`` is the payload's (when both are known:
     system VMs report no scripts checksum, and the payload's is learnt from the routers, see :func:`payload_scriptsversion`).
-    Current template: the template version is at or above the one the server requires.
+    Current template: the template version is at or above ``minreq``, the zone's minreq.sysvmtemplate.version.
     """
     live = is_current(softwareversion, ms_version) and (not scriptsversion or not payload_scriptsversion or scriptsversion == payload_scriptsversion)
-    return UpgradeFacts(live, template_is_current(template_version, ms_version), template_version)
+    return UpgradeFacts(live, template_is_current(template_version, minreq), template_version)
 
 
-def router_facts(router: t.Any, ms_version: str, payload: str | None = None) -> UpgradeFacts:
-    """The facts of a router (a ``_fleet.Router`` or its dict): its template is listRouters ``version``."""
-    return upgrade_facts(ms_version, _field(router, "version"), _field(router, "softwareversion"), _field(router, "scriptsversion"), payload)
+def router_facts(router: t.Any, ms_version: str, minreq: str | None, payload: str | None = None) -> UpgradeFacts:
+    """The facts of a router (a ``_fleet.Router`` or its dict): its template is listRouters ``version``; ``minreq`` is its zone's."""
+    return upgrade_facts(ms_version, minreq, _field(router, "version"), _field(router, "softwareversion"), _field(router, "scriptsversion"), payload)
 
 
-SYSTEMVM_TEMPLATE_UNKNOWN = (
-    "the API does not show a system VM's disk template: at upgrade CloudStack repoints every system VM to the new template "
-    "(listSystemVms templatename names it before the VM is recreated), so recreate it once"
+SYSTEMVM_DISK_UNKNOWN = (
+    "its disk template is not known: listVolumes returns no system VM volume before 4.18 (QueryManagerImpl.searchForVolumesInternal), "
+    "and at upgrade CloudStack repoints every system VM to the new template (listSystemVms templatename names it before the VM is "
+    "recreated), so it is recreated once"
 )
 
 
 def systemvm_template_version(vm: t.Any) -> str | None:
-    """The newest template version a system VM can be running: the listed template's, or its agent's when older.
+    """The template version a system VM's disk was made from.
 
-    The listed template is not the one its disk was made from: the upgrade repoints every system VM to the new
-    template (SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId), and
-    the root volume, which would tell, is not read through the API this collection uses. Until the VM is patched or
-    booted under the new server its agent (listSystemVms ``version``) still reports the software of its old disk, so
-    an agent older than the listed template is the better bound (a 4.13 SSVM must not be live-patched).
+    Read from its ROOT volume (``disk_template_version``, listVolumes ``templateid``) where the server lists it (4.18 on,
+    ``listsystemvms=true``). Otherwise a bound: the listed template is not the disk's (the upgrade repoints every system VM,
+    SystemVmTemplateRegistration.updateSystemVMEntries), and until the VM is patched or booted under the new server its
+    agent (listSystemVms ``version``) still reports the software of its old disk, so an agent older than the listed
+    template is the better bound (a 4.13 SSVM must not be live-patched).
     """
+    disk = _field(vm, "disk_template_version")
+    if is_valid_version(disk):
+        return str(disk)
     listed = _field(vm, "template_version") or template_version_from_name(_field(vm, "templatename"))
     agent = _field(vm, "version")
     try:
@@ -242,14 +278,16 @@ def systemvm_template_version(vm: t.Any) -> str | None:
     return str(agent) if agent_older else listed
 
 
-def systemvm_facts(vm: t.Any, ms_version: str) -> UpgradeFacts:
+def systemvm_facts(vm: t.Any, ms_version: str, minreq: str | None) -> UpgradeFacts:
     """The facts of an SSVM/CPVM: listSystemVms ``version`` is its agent's, the server's once patched or booted under it.
 
-    Whether it runs the current template is unknown (see :data:`SYSTEMVM_TEMPLATE_UNKNOWN`), so never current; the
-    template version is the listed one, used only to decide live-patch support.
+    It runs the current template when its ROOT volume's template (``disk_template_version``) is at or above ``minreq``; when
+    the disk is not known (4.17, see :data:`SYSTEMVM_DISK_UNKNOWN`) never current. The template version is the disk's, or
+    the bound of :func:`systemvm_template_version`, used to decide live-patch support.
     """
-    live = upgrade_facts(ms_version, None, _field(vm, "version")).live_patched
-    return UpgradeFacts(live, False, systemvm_template_version(vm))
+    live = upgrade_facts(ms_version, minreq, None, _field(vm, "version")).live_patched
+    disk = _field(vm, "disk_template_version")
+    return UpgradeFacts(live, is_valid_version(disk) and template_is_current(disk, minreq), systemvm_template_version(vm))
 
 
 def payload_scriptsversion(routers: t.Iterable[t.Any], ms_version: str) -> str | None:

@@ -24,14 +24,17 @@ import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
+    MIN_TEMPLATE_SETTING,
+    SYSTEMVM_DISK_UNKNOWN,
+    is_valid_version,
     livepatch_support,
     ms_supports_livepatch,
+    older_than_minimum,
     payload_scriptsversion,
-    SYSTEMVM_TEMPLATE_UNKNOWN,
-    required_template_version,
     router_facts,
     systemvm_facts,
     unit_livepatch_support,
+    unknown_minimum_reason,
 )
 
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
@@ -322,7 +325,9 @@ class DecideOptions(t.NamedTuple):
     ``entry``: the item's last journal entry (the plan); ``require_new_template``: the current template is wanted, a live
     patch is not enough; ``force_legacy``: ids or names sent to the legacy path; ``force``: act even on what is already
     done (cs_livepatch ``forced``, cs_recreate ``force``); ``method``: the recreate method of cs_recreate, which decides
-    the legacy path alone and refuses what that method cannot do in the VM's state.
+    the legacy path alone and refuses what that method cannot do in the VM's state; ``minreq``: the subject's zone's
+    minreq.sysvmtemplate.version as read (None when the read failed, "" when empty), the one judge of "current
+    template"; ``zone``: that zone's name, for the reasons.
     """
 
     entry: dict[str, t.Any] | None = None
@@ -330,6 +335,15 @@ class DecideOptions(t.NamedTuple):
     force_legacy: frozenset[str] = frozenset()
     force: bool = False
     method: str | None = None
+    minreq: str | None = None
+    zone: str | None = None
+
+    @property
+    def minimum(self) -> str:
+        """The zone's minimum as the reasons name it: "zone1's minimum 4.18.1 (minreq.sysvmtemplate.version)"."""
+        if not is_valid_version(self.minreq):
+            return "%s's minimum (%s, %s)" % (self.zone or "the zone", MIN_TEMPLATE_SETTING, "empty" if self.minreq == "" else "not read")
+        return "%s's minimum %s (%s)" % (self.zone or "the zone", self.minreq, MIN_TEMPLATE_SETTING)
 
 
 def _match(wanted: t.Iterable[str], *names: t.Any) -> bool:
@@ -386,16 +400,10 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
             "scripts) or destroy it so CloudStack recreates it, then run again%s" % (label, state, _no_livepatch_note(ms_version)),
             [],
         )
-    facts = systemvm_facts(vm, ms_version)
+    facts = systemvm_facts(vm, ms_version, options.minreq)
     patched = " (live-patched)" if facts.live_patched else ""
     if options.require_new_template:
-        # facts.template_current is never known for a system VM (see _matrix.SYSTEMVM_TEMPLATE_UNKNOWN); the journal skips it
-        # once recreated, so a rerun does not recreate it again.
-        return Decision(
-            "legacy",
-            "%s: the operator requires the current template (kernel, JRE or security fixes), and %s" % (label + patched, SYSTEMVM_TEMPLATE_UNKNOWN),
-            [],
-        )
+        return _systemvm_template_decision(vm, label + patched, facts, options, "the operator requires the current template (kernel, JRE or security fixes)")
     support = livepatch_support(facts.template_version, ms_version)
     if not support.supported:
         # Before "already live-patched": an agent on the server's version does not make a 4.13 disk patchable.
@@ -403,8 +411,16 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
     if facts.live_patched and not options.force:
         return Decision(
             "skip",
-            "%s is already live-patched to %s: its agent reports version %s (its disk template %s stays; set require_new_template to "
-            "recreate it from %s)" % (label, ms_version, _get(vm, "version"), facts.template_version, required_template_version(ms_version)),
+            "%s is already live-patched to %s: its agent reports version %s (its disk template %s %s)"
+            % (
+                label,
+                ms_version,
+                _get(vm, "version"),
+                facts.template_version,
+                "is current, at or above %s" % options.minimum
+                if facts.template_current
+                else "stays; set require_new_template to recreate it from the template of %s" % options.minimum,
+            ),
             list(support.warnings),
             True,
         )
@@ -423,6 +439,21 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
         ),
         list(support.warnings),
     )
+
+
+def _systemvm_template_decision(vm: t.Any, label: str, facts: t.Any, options: DecideOptions, why: str) -> Decision:
+    """Recreate a system VM for its template, judged from its ROOT volume's template and its zone's minimum."""
+    disk = _get(vm, "disk_template_version")
+    if not is_valid_version(disk):
+        # 4.17: the API does not list system VM volumes; the journal skips it once recreated, so a rerun does not repeat it.
+        return Decision("legacy", "%s: %s, and %s" % (label, why, SYSTEMVM_DISK_UNKNOWN), [])
+    if not is_valid_version(options.minreq):
+        return Decision("skip", "%s: %s" % (label, unknown_minimum_reason(options.zone, options.minreq)), [])
+    if facts.template_current and not options.force:
+        return Decision("skip", "%s already runs template %s (its ROOT volume), at or above %s" % (label, disk, options.minimum), [], True)
+    if facts.template_current:
+        return Decision("legacy", "%s: forced (template %s is already at or above %s)" % (label, disk, options.minimum), [])
+    return Decision("legacy", "%s: %s, and its %s" % (label, why, older_than_minimum(disk, options.zone, str(options.minreq))), [])
 
 
 def _failed_before(label: str, entry: t.Any, warnings: list[str]) -> Decision:
@@ -466,23 +497,35 @@ def _decide_unit(
             ),
             warnings,
         )
-    facts = {_get(router, "name"): router_facts(router, ms_version, payload) for router in running}
+    if not is_valid_version(options.minreq):
+        return Decision("skip", "%s: %s" % (label, unknown_minimum_reason(options.zone, options.minreq)), warnings)
+    facts = {_get(router, "name"): router_facts(router, ms_version, options.minreq, payload) for router in running}
     old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
     not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
     if not old_template and not not_patched and not options.force:
-        return Decision("skip", "every running router of %s already runs the current template and the software of %s" % (label, ms_version), warnings, True)
+        return Decision(
+            "skip",
+            "every running router of %s already runs a template at or above %s and the software of %s" % (label, options.minimum, ms_version),
+            warnings,
+            True,
+        )
     if options.require_new_template and old_template:
         patched = sorted(set(old_template) - set(not_patched))
         return Decision(
             "legacy",
-            "the operator requires the current template (kernel, JRE or security fixes) for %s: %s on an older template%s"
-            % (label, ", ".join(old_template), " (%s already live-patched)" % ", ".join(patched) if patched else ""),
+            "the operator requires the current template (kernel, JRE or security fixes) for %s: %s%s"
+            % (
+                label,
+                "; ".join("%s: %s" % (name, older_than_minimum(facts[name].template_version, options.zone, str(options.minreq))) for name in old_template),
+                " (%s already live-patched)" % ", ".join(patched) if patched else "",
+            ),
             warnings,
         )
     if not not_patched and not options.force:
         return Decision(
             "skip",
-            "every running router of %s is already live-patched to %s (templates stay; set require_new_template to recreate them)" % (label, ms_version),
+            "every running router of %s is already live-patched to %s (templates stay older than %s; set require_new_template to recreate them)"
+            % (label, ms_version, options.minimum),
             warnings,
             True,
         )
@@ -509,24 +552,25 @@ def _decide_recreate_systemvm(vm: t.Any, label: str, ms_version: str, options: D
         return Decision("skip", "%s is %s; wait until it is Running or Stopped and run again" % (label, state), [])
     if options.method == "reboot" and state != "Running":
         return Decision("skip", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (label, state), [])
-    # Whether it already runs the current template is unknown (_matrix.SYSTEMVM_TEMPLATE_UNKNOWN): it is recreated when asked.
-    return Decision(
-        "legacy",
-        "recreated from the template of management server %s (%s): %s" % (ms_version, required_template_version(ms_version), SYSTEMVM_TEMPLATE_UNKNOWN),
-        [],
-    )
+    return _systemvm_template_decision(vm, label, systemvm_facts(vm, ms_version, options.minreq), options, "recreated for the current template")
 
 
 def _decide_recreate_routers(
     kind: str, subject: t.Any, label: str, routers: t.Sequence[t.Any], ms_version: str, options: DecideOptions, unit: t.Any
 ) -> Decision:
     """The legacy path of cs_recreate for a router (reboot, upgrade_template) or a network/VPC (restart_cleanup)."""
-    stale = [router for router in routers if not router_facts(router, ms_version).template_current]
+    if not is_valid_version(options.minreq) and not options.force:
+        return Decision("skip", "%s: %s; or set force to recreate anyway" % (label, unknown_minimum_reason(options.zone, options.minreq)), [])
+    stale = [router for router in routers if not router_facts(router, ms_version, options.minreq).template_current]
     if not stale and not options.force:
         if kind == "router":
-            return Decision("skip", "already on template %s, the current one; set force to recreate anyway" % _get(subject, "version"), [], True)
+            return Decision(
+                "skip", "already on template %s, at or above %s; set force to recreate anyway" % (_get(subject, "version"), options.minimum), [], True
+            )
         versions = ", ".join(sorted({str(_get(router, "version")) for router in routers if _get(router, "version")})) or None
-        return Decision("skip", "every router is on the required template (%s); set force to restart with cleanup anyway" % versions, [], True)
+        return Decision(
+            "skip", "every router is on a template at or above %s (%s); set force to restart with cleanup anyway" % (options.minimum, versions), [], True
+        )
     if kind == "router":
         state = _get(subject, "state")
         if state in TRANSITIONAL_STATES or (options.method in ("reboot", "upgrade_template") and state != "Running"):
@@ -537,12 +581,19 @@ def _decide_recreate_routers(
                 % (label, state, "%s %s" % (_get(unit, "kind"), _get(unit, "name")) if unit else "network %s" % _get(subject, "guestnetworkid")),
                 [],
             )
-        why = "template %s is older than the required %s" % (_get(subject, "version"), required_template_version(ms_version))
-        return Decision("legacy", why if stale else "forced", [])
+        why = older_than_minimum(_get(subject, "version"), options.zone, str(options.minreq)) if stale else "forced"
+        return Decision("legacy", why, [])
     busy = [router for router in routers if _get(router, "state") in TRANSITIONAL_STATES]
     if busy:
         return Decision("skip", "router %s of %s is %s; wait until it settles and run again" % (_get(busy[0], "name"), label, _get(busy[0], "state")), [])
-    return Decision("legacy", "forced" if not stale else "routers needing a new template: %s" % ", ".join(_get(router, "name") for router in stale), [])
+    return Decision(
+        "legacy",
+        "forced"
+        if not stale
+        else "routers needing a new template: %s"
+        % "; ".join("%s: %s" % (_get(router, "name"), older_than_minimum(_get(router, "version"), options.zone, str(options.minreq))) for router in stale),
+        [],
+    )
 
 
 # ---------------------------------------------------------------------------------------------- groups
@@ -683,11 +734,16 @@ def build_plan(
     routers_by_id = {router["id"]: router for router in fleet.get("routers", [])}
     networks = {network["id"]: network for network in fleet.get("networks", [])}
     payload = payload_scriptsversion(fleet.get("routers", []), ms_version)
+    # Each zone's minreq.sysvmtemplate.version, read once per zone by cs_fleet_info: the one judge of "current template".
+    min_template = {str(zoneid): value for zoneid, value in (fleet.get("min_template") or {}).items()}
+
+    def options_for(key: str, zoneid: str | None) -> DecideOptions:
+        return DecideOptions(done.get(key), require_new_template, legacy_names, minreq=min_template.get(zoneid or ""), zone=names.zone(zoneid))
 
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
         key = "systemvm:%s" % vm["id"]
-        path, reason, warnings = decide("systemvm", vm, ms_version, DecideOptions(done.get(key), require_new_template, legacy_names))[:3]
+        path, reason, warnings = decide("systemvm", vm, ms_version, options_for(key, vm.get("zoneid")))[:3]
         items[key] = {
             "key": key,
             "kind": "systemvm",
@@ -698,7 +754,8 @@ def build_plan(
             "zonename": names.zone(vm.get("zoneid")),
             "state": vm.get("state"),
             "version": vm.get("version"),
-            "template_version": systemvm_facts(vm, ms_version).template_version,
+            "template_version": systemvm_facts(vm, ms_version, min_template.get(vm.get("zoneid") or "")).template_version,
+            "min_template": min_template.get(vm.get("zoneid") or ""),
             "path": path,
             "reason": reason,
             "warnings": warnings,
@@ -711,8 +768,7 @@ def build_plan(
         routers = [routers_by_id[rid] for rid in unit.get("routers", []) if rid in routers_by_id]
         key = "%s:%s" % (unit["kind"], unit["id"])
         tier_states = [networks.get(tier, {}).get("state") for tier in unit.get("tiers") or []]
-        options = DecideOptions(done.get(key), require_new_template, legacy_names)
-        path, reason, warnings = decide(unit["kind"], unit, ms_version, options, routers, tier_states, payload)[:3]
+        path, reason, warnings = decide(unit["kind"], unit, ms_version, options_for(key, unit.get("zoneid")), routers, tier_states, payload)[:3]
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])
@@ -728,6 +784,7 @@ def build_plan(
             "account": unit.get("account"),
             "domainid": unit.get("domainid"),
             "tiers": len(unit.get("tiers") or []),
+            "min_template": min_template.get(unit.get("zoneid") or ""),
             "routers": [
                 {
                     field: router.get(field)
@@ -790,6 +847,7 @@ def build_plan(
             items[key]["batch"] = batch["index"]
     return {
         "ms_version": ms_version,
+        "min_template": min_template,
         "settings": {
             "group_by": group_by,
             "order": [groups[gid]["name"] for gid in order_ids],
@@ -1005,6 +1063,20 @@ def plan_table(plan: dict[str, t.Any]) -> list[str]:
             rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], "skip", item["reason"]))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6] for row in rows]
+    zones = {item.get("zoneid"): item.get("zonename") or item.get("zoneid") for item in plan["items"] if item.get("zoneid")}
+    minimums = plan.get("min_template") or {}
+    if any(zoneid in zones for zoneid in minimums):
+        lines.append(
+            "current template (%s, per zone): %s"
+            % (
+                MIN_TEMPLATE_SETTING,
+                ", ".join(
+                    "%s %s" % (zones.get(zoneid, zoneid), value or "(empty or unreadable)")
+                    for zoneid, value in sorted(minimums.items(), key=lambda pair: str(zones.get(pair[0], pair[0])))
+                    if zoneid in zones
+                ),
+            )
+        )
     summary = plan["summary"]
     lines.append(
         "management server %s: %d live patch, %d legacy recreate, %d skipped, in %d batches"

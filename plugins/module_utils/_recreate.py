@@ -15,9 +15,23 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import (
+    Fleet,
+    Router,
+    SystemVm,
+    Unit,
+    read_disk_templates,
+    read_template_versions,
+    zone_min_template,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts, template_is_current
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    MIN_TEMPLATE_SETTING,
+    older_than_minimum,
+    systemvm_facts,
+    template_is_current,
+    unknown_minimum_reason,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import DecideOptions, Decision, decide, target_outcome
 
 SYSTEMVM_METHODS = ("reboot", "stop_start", "destroy")
@@ -124,9 +138,10 @@ class Target:
 # -- decisions (pure) ------------------------------------------------------------------------------------------
 
 
-def router_is_current(router: Router, ms_version: str) -> bool:
-    """Whether the router runs the current template (its ``version``); never ``requiresupgrade``, false after a live patch."""
-    return router_facts(router, ms_version).template_current
+def router_is_current(router: Router, minreq: str | None) -> bool:
+    """Whether the router runs the current template: its ``version`` at or above its zone's minreq.sysvmtemplate.version
+    (``minreq``); never ``requiresupgrade``, which turns false after a live patch."""
+    return template_is_current(router.version, minreq)
 
 
 def nothing_queued_reason(target: Target) -> str:
@@ -150,7 +165,7 @@ def _apply(target: Target, decision: Decision) -> Target:
     return target
 
 
-def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> Target:
+def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool, *, minreq: str | None) -> Target:
     target = Target(
         kind="systemvm",
         id=vm.id,
@@ -161,12 +176,12 @@ def systemvm_target(vm: SystemVm, method: str, ms_version: str, force: bool) -> 
         podid=vm.podid,
         clusterid=vm.clusterid,
         systemvmtype=vm.systemvmtype,
-        version_before=systemvm_facts(vm, ms_version).template_version,
+        version_before=systemvm_facts(vm, ms_version, minreq).template_version,
     )
-    return _apply(target, decide("systemvm", vm, ms_version, DecideOptions(force=force, method=method)))
+    return _apply(target, decide("systemvm", vm, ms_version, DecideOptions(force=force, method=method, minreq=minreq, zone=vm.zonename)))
 
 
-def router_target(router: Router, method: str, ms_version: str, force: bool, unit: Unit | None) -> Target:
+def router_target(router: Router, method: str, ms_version: str, force: bool, unit: Unit | None, *, minreq: str | None) -> Target:
     target = Target(
         kind="router",
         id=router.id,
@@ -183,10 +198,10 @@ def router_target(router: Router, method: str, ms_version: str, force: bool, uni
         unit=unit,
         version_before=router.version,
     )
-    return _apply(target, decide("router", router, ms_version, DecideOptions(force=force, method=method), unit=unit))
+    return _apply(target, decide("router", router, ms_version, DecideOptions(force=force, method=method, minreq=minreq, zone=router.zonename), unit=unit))
 
 
-def unit_target(unit: Unit, ms_version: str, force: bool) -> Target:
+def unit_target(unit: Unit, ms_version: str, force: bool, *, minreq: str | None) -> Target:
     first = unit.routers[0] if unit.routers else None
     target = Target(
         kind=unit.kind,
@@ -203,7 +218,8 @@ def unit_target(unit: Unit, ms_version: str, force: bool) -> Target:
         unit=unit,
         version_before=_versions(unit.routers),
     )
-    return _apply(target, decide(unit.kind, unit, ms_version, DecideOptions(force=force, method="restart_cleanup"), unit.routers))
+    options = DecideOptions(force=force, method="restart_cleanup", minreq=minreq, zone=first.zonename if first else unit.zoneid)
+    return _apply(target, decide(unit.kind, unit, ms_version, options, unit.routers))
 
 
 def reboot_waves(targets: t.Sequence[Target]) -> tuple[list[Target], list[Target]]:
@@ -357,20 +373,36 @@ class Recreator:
         """Judge a system VM read again by its template (listSystemVms ``version`` is its agent's, not the template's)."""
         vm = SystemVm.from_api(item, {})
         read_template_versions(self.client, [vm])
-        state, version = vm.state, vm.template_version
+        # Its disk template, from its ROOT volume where the server lists it (4.18 on); else the listed one, which is the one
+        # a recreated VM was made from (CloudStack repoints every system VM to the new template at upgrade and rebuilds the
+        # root disk from it when the VM starts).
+        disk_read = read_disk_templates(self.client, [vm], virtualmachineid=vm.id)
+        state = vm.state
+        version = vm.disk_template_version if disk_read and vm.disk_template_version else vm.template_version
         target.version_after = version
         if state != "Running":
             target.finish("failed", "%s is %s after %s; start it or recreate it with method destroy" % (target.label, state, target.method))
-        elif not template_is_current(version, self.fleet.version):
-            # The listed template is the one the VM was recreated from (CloudStack repoints every system VM to the new template
-            # at upgrade and rebuilds the root disk from it when the VM starts): an older one means the new one is not active.
+        elif not template_is_current(version, self._minreq(target)):
             target.finish(
                 "failed",
-                "%s came back listed with template %s, not %s: check that the system VM template of that version is registered, Ready in zone %s "
-                "and is the active SYSTEM template" % (target.label, version, required_template_version(self.fleet.version), target.zonename),
+                "%s came back %s: check that the system VM template of that version is registered, Ready in zone %s and is the active "
+                "SYSTEM template" % (target.label, self._not_current(target, version), target.zonename),
             )
         else:
-            target.finish("succeeded", "recreated from template %s" % version)
+            target.finish("succeeded", "recreated from template %s, at or above %s" % (version, self._minimum(target)))
+
+    def _minreq(self, target: Target) -> str | None:
+        return zone_min_template(self.fleet, target.zoneid)
+
+    def _minimum(self, target: Target) -> str:
+        return "%s's minimum %s (%s)" % (target.zonename, self._minreq(target), MIN_TEMPLATE_SETTING)
+
+    def _not_current(self, target: Target, version: str | None) -> str:
+        """Why a recreated VM on ``version`` is not current: older than its zone's minimum, or the minimum is unknown."""
+        minreq = self._minreq(target)
+        if minreq is None:
+            return "on template %s, but %s" % (version, unknown_minimum_reason(target.zonename, (self.fleet.min_template or {}).get(target.zoneid or "")))
+        return "with %s" % older_than_minimum(version, target.zonename, minreq)
 
     def _wait_replacements(self, destroyed: list[Target]) -> None:
         """After destroySystemVm, CloudStack deploys a new VM of the same type in the zone; wait for it to run."""
@@ -462,8 +494,12 @@ class Recreator:
         tasks = [JobTask(key=target.id, submit=self._template_upgrader(target), context=target) for target in targets]
         for outcome in self._run(tasks):
             target = outcome.context
-            if target.nothing_queued and router_is_current(target.routers[0], self.fleet.version):
-                target.finish("unchanged", "CloudStack queued no reboot for %s: its template is already the required one" % target.label)
+            if target.nothing_queued and router_is_current(target.routers[0], self._minreq(target)):
+                target.finish(
+                    "unchanged",
+                    "CloudStack queued no reboot for %s: its template %s is at or above %s's %s %s"
+                    % (target.label, target.routers[0].version, target.zonename, MIN_TEMPLATE_SETTING, self._minreq(target)),
+                )
             elif target.nothing_queued:
                 target.finish("failed", nothing_queued_reason(target))
             else:
@@ -525,12 +561,8 @@ class Recreator:
             target.redundantstate = router.redundantstate
             if router.state != "Running":
                 target.finish("failed", "%s is %s after %s; restart its network with cleanup" % (target.label, router.state, target.method))
-            elif not router_is_current(router, self.fleet.version):
-                target.finish(
-                    "failed",
-                    "%s came back on template %s and still requires an upgrade; check the router template setting of zone %s"
-                    % (target.label, router.version, target.zonename),
-                )
+            elif not router_is_current(router, self._minreq(target)):
+                target.finish("failed", "%s came back and %s" % (target.label, self._not_current(target, router.version)))
             else:
                 target.finish("succeeded", "rebooted onto template %s" % router.version)
 
@@ -550,12 +582,14 @@ class Recreator:
             before = {router.id for router in target.routers}
             target.new_ids = [router.id for router in after if router.id not in before]
             target.version_after = _versions(after)
-            stale = [router.name for router in after if router.state != "Running" or not router_is_current(router, self.fleet.version)]
+            stale = [router.name for router in after if router.state != "Running" or not router_is_current(router, self._minreq(target))]
             if not after:
                 target.finish("failed", "%s has no router after the restart with cleanup; restart it again or check the management server log" % target.label)
             elif stale:
                 target.finish(
-                    "failed", "after the restart with cleanup, routers %s of %s are not Running on the required template" % (", ".join(stale), target.label)
+                    "failed",
+                    "after the restart with cleanup, routers %s of %s are not Running on a template at or above %s"
+                    % (", ".join(stale), target.label, self._minimum(target)),
                 )
             elif not target.new_ids:
                 target.finish("failed", "the restart with cleanup of %s succeeded but replaced no router; check the management server log" % target.label)

@@ -15,6 +15,9 @@ description:
   - Each router gets the cluster of its host (the API gives routers no cluster), and routers are grouped into
     units, the guest network or VPC that one C(restartNetwork) or C(restartVPC) acts on.
   - Can be narrowed to a zone, pod, cluster, domain or account.
+  - Reads each zone's C(minreq.sysvmtemplate.version) (one C(listConfigurations) per zone), the current template of that
+    zone as CloudStack judges it, and from CloudStack 4.18 the ROOT volume of each system VM (one paged C(listVolumes)
+    with C(listsystemvms)), whose template is the one its disk was made from.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
@@ -124,8 +127,9 @@ fleet:
         - SSVMs and CPVMs with C(id), C(name), C(systemvmtype), C(state), C(agentstate), C(version) (the version its
           agent reports, the management server's once patched or booted under it), C(templateid), C(templatename),
           C(template_version) (of the listed template, from its name or C(listTemplates); after an upgrade always the
-          new one, not the one its disk was made from), C(zoneid), C(zonename), C(podid), C(hostid) and the derived
-          C(clusterid).
+          new one, not the one its disk was made from), C(disk_templateid) and C(disk_template_version) (the template
+          of its ROOT volume, the one its disk was made from; null before CloudStack 4.18, which lists no system VM
+          volume), C(zoneid), C(zonename), C(podid), C(hostid) and the derived C(clusterid).
       type: list
       elements: dict
     routers:
@@ -136,6 +140,18 @@ fleet:
           C(podid), C(hostid), the derived C(clusterid), C(account), C(domainid), C(domain), C(guestnetworkid), C(vpcid).
       type: list
       elements: dict
+    min_template:
+      description:
+        - Each zone's C(minreq.sysvmtemplate.version), zone id to value (an empty text when the setting is empty). It is
+          the current template of the zone; the upgrade sets it from the release's system VM template, which is not the
+          server version (4.18.2.0 ships 4.18.1, 4.19.2.0 and 4.19.3.0 ship 4.19.1).
+      type: dict
+    min_template_errors:
+      description: The zones whose C(minreq.sysvmtemplate.version) could not be read, zone id to the error.
+      type: dict
+    disk_templates_read:
+      description: Whether the system VMs' disk templates were read (CloudStack 4.18 and later).
+      type: bool
     networks:
       description: Guest networks as C(listNetworks) gives them (VPC tiers carry C(vpcid)).
       type: list

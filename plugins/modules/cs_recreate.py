@@ -17,22 +17,29 @@ description:
     CloudStack runs a new system VM of the same type in that zone and reports its id)."
   - "Routers: O(method=restart_cleanup) (C(restartNetwork) or C(restartVPC) with C(cleanup): a rolling restart that deploys a
     new router before it removes the old one), O(method=reboot) (C(rebootRouter)), or O(method=upgrade_template)
-    (C(upgradeRouterTemplate), which reboots the routers whose template is older than the required one)."
+    (C(upgradeRouterTemplate), which reboots the routers whose template is older than their zone's
+    C(minreq.sysvmtemplate.version))."
   - "Redundant router pairs are rebooted BACKUP first; the PRIMARY is rebooted only once the pair has settled again with
     exactly one PRIMARY, so the network always keeps a working router."
   - "Routers are never destroyed: C(destroyRouter) on the only router of a network cannot be undone by a restart without
     cleanup, and on one router of a redundant pair it leaves the network without redundancy. O(method=destroy) with
     O(target=router) is refused with the reason; O(method=restart_cleanup) recreates routers safely."
   - At most O(parallel) jobs run at once. Each target is verified by reading it again after its job.
-  - Routers already on the required template (their C(version), at or above the management server's) are left alone
-    unless O(force=true). C(requiresupgrade) is not used, since CloudStack reports it false after a live patch although
-    the template did not change. What is left alone, skipped or recreated, and why, comes from the same decision as the
-    plan of M(acs.upgrade.cs_upgrade_plan).
-  - System VMs are always recreated when selected (and the result says C(changed)), O(force) or not. The API does not
-    show the template a system VM's disk was made from, since at upgrade CloudStack repoints every system VM to the new
-    template (C(templatename) names it before the VM is recreated). Select only the system VMs to recreate; the
-    playbooks journal each one recreated, so a rerun does not recreate it again.
-  - A recreated system VM is verified Running and listed with the required template.
+  - The current template is each zone's C(minreq.sysvmtemplate.version) (read once per zone with C(listConfigurations)),
+    which the upgrade sets from the release's system VM template; it is not derived from the server version (4.18.2.0
+    ships template 4.18.1, 4.19.2.0 and 4.19.3.0 ship 4.19.1). A zone whose setting is empty or unreadable has no target
+    judged current; its targets are skipped with the reason unless O(force=true).
+  - Routers already on the current template (their C(version) at or above their zone's minimum) are left alone unless
+    O(force=true). C(requiresupgrade) is not used, since CloudStack reports it false after a live patch although the
+    template did not change. What is left alone, skipped or recreated, and why, comes from the same decision as the plan
+    of M(acs.upgrade.cs_upgrade_plan).
+  - "System VMs: from CloudStack 4.18 the template a system VM's disk was made from is read from its ROOT volume
+    (C(listVolumes) with C(listsystemvms), one paged read); one already at or above its zone's minimum is left alone unless
+    O(force=true). On 4.17 the API lists no system VM volume and C(templatename) names the new template before the VM is
+    recreated (the upgrade repoints every system VM), so a selected system VM is always recreated there; the playbooks
+    journal each one recreated, so a rerun does not recreate it again."
+  - A recreated system VM is verified Running with a disk template (its ROOT volume's, on 4.17 the listed one) at or above
+    its zone's minimum; a recreated router with a C(version) at or above it.
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
@@ -49,7 +56,8 @@ attributes:
     support: none
   idempotent:
     support: full
-    details: A second run finds every target on the required template and makes no change.
+    details: A second run finds every target on its zone's minimum template and makes no change (on 4.17, system VMs are
+      recreated whenever selected; the playbooks' journal keeps them from being recreated twice).
 options:
   target:
     description: What to recreate.
@@ -249,11 +257,15 @@ management_server_version:
   returned: always
   type: str
   sample: 4.18.0.0
-required_template_version:
-  description: The template version the management server requires.
+min_template:
+  description:
+    - Each zone's C(minreq.sysvmtemplate.version) (zone id to version), read with one C(listConfigurations) per zone. It is the
+      current template that targets are judged by; the upgrade sets it from the release's system VM template, which is not
+      the server version (4.18.2.0 ships 4.18.1). An empty value means the zone's setting is empty or unreadable, and then
+      no target in that zone is judged current.
   returned: always
-  type: str
-  sample: 4.18.0
+  type: dict
+  sample: {"1d2a3b4c-0000-4000-8000-000000000001": "4.18.1"}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -267,8 +279,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._common import (
     selected,
     selector_argument_spec,
 )
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, Unit
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, Unit, zone_min_template
 from ansible_collections.acs.upgrade.plugins.module_utils._recreate import (
     FAILED_STATUSES,
     ROUTER_METHODS,
@@ -366,7 +377,7 @@ class Recreate(CloudStackModule):
         vms = [vm for vm in fleet.systemvms if not self.params["systemvm_type"] or vm.systemvmtype == self.params["systemvm_type"]]
         if self.params["names"]:
             vms = [fleet.find_systemvm(name) for name in _unique(self.params["names"])]
-        return [systemvm_target(vm, method, fleet.version, self.params["force"]) for vm in vms]
+        return [systemvm_target(vm, method, fleet.version, self.params["force"], minreq=fleet.min_template.get(vm.zoneid or "")) for vm in vms]
 
     def _router_targets(self, fleet: Fleet, method: str) -> list[Target]:
         units = fleet.units()
@@ -383,9 +394,12 @@ class Recreate(CloudStackModule):
         if method == "destroy":
             self._refuse_destroy(chosen_units, names)
         if method == "restart_cleanup":
-            return [unit_target(unit, fleet.version, self.params["force"]) for unit in chosen_units]
+            return [unit_target(unit, fleet.version, self.params["force"], minreq=fleet.min_template.get(unit.zoneid or "")) for unit in chosen_units]
         routers = [router for unit in chosen_units for router in unit.routers if not names or _wanted_router(router, unit, names)]
-        return [router_target(router, method, fleet.version, self.params["force"], unit_of[router.id]) for router in routers]
+        return [
+            router_target(router, method, fleet.version, self.params["force"], unit_of[router.id], minreq=fleet.min_template.get(router.zoneid or ""))
+            for router in routers
+        ]
 
     def _refuse_destroy(self, units: list[Unit], names: list[str]) -> None:
         why = []
@@ -420,7 +434,7 @@ class Recreate(CloudStackModule):
             "targets": [target.as_result() for target in targets],
             "summary": summarize(targets),
             "management_server_version": fleet.version,
-            "required_template_version": required_template_version(fleet.version),
+            "min_template": {zoneid: zone_min_template(fleet, zoneid) or "" for zoneid in fleet.zones},
         }
         failed = [target for target in targets if target.status in FAILED_STATUSES]
         if failed:

@@ -17,6 +17,10 @@ description:
     O(force_legacy), or the journal records a failed live patch. V(skip) when the object is already current,
     not Running (reported), or recorded as finished in the journal. Already current means live-patched
     (C(softwareversion) and payload the server's) and, with O(require_new_template), also on the current template.
+  - The current template is the zone's C(minreq.sysvmtemplate.version) as M(acs.upgrade.cs_fleet_info) read it (the
+    release's system VM template, not the server version); a system VM's template is its ROOT volume's (read from
+    CloudStack 4.18; before, a system VM is never judged current). Networks and VPCs of a zone whose setting is empty
+    or unreadable are skipped with the reason naming the zone and the setting.
   - Groups the networks and VPCs by O(group_by) and orders the groups as O(order) says, then the others by
     zone name and name. The first O(canary_size) networks/VPCs to change form a canary batch that runs before
     every other router batch. A zone's SSVM and CPVM come before the first router batch of that zone; the
@@ -114,8 +118,8 @@ options:
     description:
       - Recreate from the current template instead of live patching (kernel, JRE or security fixes that a live
         patch does not bring).
-      - Every Running system VM and router whose template is older than the management server's takes the legacy
-        path, including those already live-patched (a live patch never changes the template, and CloudStack reports
+      - Every Running system VM and router whose template is older than its zone's C(minreq.sysvmtemplate.version) takes
+        the legacy path, including those already live-patched (a live patch never changes the template, and CloudStack reports
         C(requiresupgrade) false for them). Without it, live-patched ones are skipped whatever their template.
     type: bool
     default: false
@@ -208,13 +212,17 @@ plan:
     ms_version:
       description: Management server version the plan upgrades to.
       type: str
+    min_template:
+      description: Each zone's C(minreq.sysvmtemplate.version) as read (zone id to value), the current template judged by.
+      type: dict
     settings:
       description: The options that made the plan, with the group order in full.
       type: dict
     items:
       description:
         - Every system VM and network/VPC with C(key) (C(systemvm:ID), C(network:ID), C(vpc:ID)), C(kind), C(id),
-          C(name), C(zonename), C(group), C(path), C(reason), C(warnings) and C(batch) (when it has work).
+          C(name), C(zonename), C(min_template) (its zone's minimum), C(group), C(path), C(reason), C(warnings) and
+          C(batch) (when it has work).
       type: list
       elements: dict
     batches:

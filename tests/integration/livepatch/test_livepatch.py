@@ -328,14 +328,18 @@ def test_a_vpc_whose_tiers_are_not_implemented_is_live_patched_from_4_18_2(acs_s
 
 def test_system_vm_template_is_read_from_the_template_when_its_name_carries_no_version(acs_sim, run_module):
     """listSystemVms.version is the agent's (ApiResponseHelper, 4.18.0.0); a template named without a version is looked up
-    with listTemplates templatefilter=all id= once per template, and that decides the path."""
+    with listTemplates templatefilter=all id= once per template. The disk's template is the ROOT volume's (listVolumes
+    listsystemvms, QueryManagerImpl.searchForVolumesInternal 4.18.0.0), looked up the same way, and that decides the path."""
     sim = acs_sim(topology=_idle_vpc_topology("4.18.2.0"))
     assert {vm["templatename"] for vm in sim.state()["systemvms"]} == {"SystemVM Template (KVM)"}
     checked = run_module(cs_livepatch, connection(sim, system_vms=["all"]), check_mode=True)
     assert {t["path"] for t in checked["targets"]} == {"livepatch"}
     # The template listed is the new one (the upgrade repointed every system VM, VMInstanceDaoImpl.updateSystemVmTemplateId),
-    # looked up to 4.18.2; the agent, not yet patched or rebooted, still reports its 4.15.1 disk: that older bound decides.
-    assert all("template 4.15.1.0 can be live-patched" in t["reason"] for t in checked["targets"]), [t["reason"] for t in checked["targets"]]
+    # looked up to 4.18.1; the ROOT volume's template, looked up to 4.15.1, is the disk's: it decides.
+    assert all("template 4.15.1 can be live-patched" in t["reason"] for t in checked["targets"]), [t["reason"] for t in checked["targets"]]
+    volumes = sim.client("admin").call("listVolumes", type="ROOT", listall=True, listsystemvms=True)["volume"]
+    disk_templates = {volume["templateid"] for volume in volumes if volume["vmtype"] != "DomainRouter"}
     assert [(c["params"]["templatefilter"], c["params"]["id"]) for c in sim.calls("listTemplates")] == [
-        ("all", sim.state()["systemvms"][0]["templateid"])
+        ("all", sim.state()["systemvms"][0]["templateid"]),
+        *(("all", templateid) for templateid in sorted(disk_templates)),
     ]

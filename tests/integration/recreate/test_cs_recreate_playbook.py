@@ -69,9 +69,9 @@ PLAYBOOK = """
 
 
 def test_playbook_plans_recreates_and_is_idempotent(acs_sim, tmp_path):
-    """Routers on the current template are left alone on a second run. A system VM is recreated again when asked, and says so
-    (changed): the upgrade repoints every system VM to the new template (VMInstanceDaoImpl.updateSystemVmTemplateId), so the
-    API cannot prove its disk is current; the playbooks' journal is what keeps a finished one from being recreated twice."""
+    """Routers on the current template are left alone on a second run, and so is the recreated system VM: its ROOT volume's
+    template (listVolumes listsystemvms, QueryManagerImpl.searchForVolumesInternal 4.18.0.0) is at the zone's
+    minreq.sysvmtemplate.version, though the upgrade repointed its listed template (VMInstanceDaoImpl.updateSystemVmTemplateId)."""
     sim = acs_sim("small", time_factor=0.001)
     playbook = tmp_path / "recreate.yml"
     playbook.write_text(PLAYBOOK)
@@ -97,9 +97,10 @@ def test_playbook_plans_recreates_and_is_idempotent(acs_sim, tmp_path):
     (vm,) = recreated["targets"]
     assert recreated["changed"] and vm["status"] == "succeeded" and len(vm["new_ids"]) == 1
     assert {target["name"]: target["status"] for target in restarted["targets"]} == {"globex-zone2": "succeeded", "globex-vpc-empty": "succeeded"}
-    assert [result["changed"] for result in results["again"]] == [True, False]
+    assert [result["changed"] for result in results["again"]] == [False, False]
     (again,) = results["again"][0]["targets"]
-    assert again["status"] == "succeeded" and again["id"] == vm["new_ids"][0]
-    assert [call["params"]["id"] for call in sim.calls("destroySystemVm")] == [vm["id"], again["id"]]
+    assert again["status"] == "unchanged" and again["id"] == vm["new_ids"][0]
+    assert "already runs template 4.18.0 (its ROOT volume), at or above zone2's minimum 4.18.0" in again["reason"]
+    assert [call["params"]["id"] for call in sim.calls("destroySystemVm")] == [vm["id"]]
     assert len(sim.calls("restartNetwork")) == 1 and len(sim.calls("restartVPC")) == 1
     assert sim.max_jobs_in_flight() <= 1

@@ -80,17 +80,17 @@ def test_systemvm_reboot_check_mode_run_and_second_run(sim, run_module):
     assert sim.max_jobs_in_flight() <= 1
     for target in done["targets"]:
         # Listed with the new template before the reboot too (the upgrade repointed them, VMInstanceDaoImpl.updateSystemVmTemplateId):
-        # before, the older bound is what the agent reported; after, the new template.
-        assert target["version_before"] == agents_before[target["name"]] != "4.18.0"
+        # before, the ROOT volume's template (the disk the agent still runs); after, the new template.
+        assert target["version_before"] + ".0" == agents_before[target["name"]] != "4.18.0.0"
         assert target["version_after"] == "4.18.0"
         assert target["jobid"]
     assert {vm["templatename"] for vm in sim.state()["systemvms"]} == {"systemvm-kvm-4.18.0"}
 
-    # The API cannot tell a rebooted one from one still on its old disk: asked again, it reboots them again and says so.
+    # Their ROOT volumes now carry the zone's minimum template (listVolumes listsystemvms, 4.18.0.0): asked again, nothing to do.
     again = run_module(cs_recreate, connection(sim, target="systemvm"))
-    assert again["changed"] is True
-    assert again["summary"]["succeeded"] == 4
-    assert len(sim.calls("rebootSystemVm")) == 8
+    assert again["changed"] is False
+    assert again["summary"]["unchanged"] == 4
+    assert len(sim.calls("rebootSystemVm")) == 4
 
 
 def test_systemvm_stop_start_keeps_parallel_bound_and_order(sim, run_module):
@@ -180,7 +180,8 @@ def test_management_server_416(acs_sim, run_module):
     result = run_module(cs_recreate, connection(sim, target="systemvm"))
     assert result.get("failed") is not True, result.get("msg")
     assert result["management_server_version"].startswith("4.16")
-    assert result["required_template_version"] == "4.16.1"
+    # pom.xml project.systemvm.template.version 4.16.1.0 at the 4.16.1.0 release commit (cad9332082).
+    assert set(result["min_template"].values()) == {"4.16.1"}
     assert all(call["params"].get("forced") == "true" for call in sim.calls("rebootSystemVm"))
     routers = run_module(cs_recreate, connection(sim, target="router", method="restart_cleanup"))
     assert routers.get("failed") is not True, routers.get("msg")
@@ -374,13 +375,16 @@ def test_destroyed_system_vm_without_replacement_times_out(acs_sim, run_module):
 
 def test_recreated_vm_on_an_old_template_is_a_failure(acs_sim, run_module):
     topology = small_topology()
+    # The zone's minimum says 4.18.0 while the template the VMs boot is 4.17.0 (the new one not registered or not active).
     topology["managementserver"]["systemvm_template"] = "4.17.0"
+    zone2 = next(zone for zone in topology["zones"] if zone["name"] == "zone2")
+    zone2["configurations"] = {"minreq.sysvmtemplate.version": "4.18.0"}
     sim = acs_sim(topology=topology, time_factor=0.001)
     result = run_module(cs_recreate, connection(sim, target="systemvm", zone="zone2", systemvm_type="secondarystoragevm"))
     assert result["failed"] is True
     (target,) = result["targets"]
     assert target["status"] == "failed" and target["version_after"] == "4.17.0"
-    assert "came back listed with template 4.17.0, not 4.18.0" in target["reason"]
+    assert "came back with template 4.17.0 is older than zone2's minimum 4.18.0 (minreq.sysvmtemplate.version)" in target["reason"]
 
 
 def test_http_500_on_upgrade_router_template_is_settled_before_resending(sim, run_module):

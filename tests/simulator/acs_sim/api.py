@@ -32,7 +32,7 @@ LIST_KEYS = {
     "listZones": "zone", "listPods": "pod", "listClusters": "cluster", "listHosts": "host", "listDomains": "domain", "listAccounts": "account",
     "listNetworks": "network", "listVPCs": "vpc", "listRouters": "router", "listSystemVms": "systemvm", "listConfigurations": "configuration",
     "listAsyncJobs": "asyncjobs", "listManagementServers": "managementserver", "listImageStores": "imagestore", "listTemplates": "template",
-    "listProjects": "project", "listInternalLoadBalancerVMs": "internalloadbalancervm",
+    "listProjects": "project", "listInternalLoadBalancerVMs": "internalloadbalancervm", "listVolumes": "volume",
 }
 
 JOB_INSTANCE_TYPES = {"Router": "DomainRouter", "SystemVm": "SystemVm"}
@@ -159,6 +159,9 @@ class Api:
 
     def _entity_table(self, command: str, name: str) -> Iterable[str] | None:
         cloud = self.cloud
+        if name == "id" and command == "listVolumes":
+            with cloud.lock:
+                return {oid("volume", vmid) for vmid in cloud.vms}
         if name == "id":
             by_command = {"listZones": cloud.zones, "listPods": cloud.pods, "listClusters": cloud.clusters, "listHosts": cloud.hosts,
                           "listDomains": cloud.domains, "listAccounts": cloud.accounts, "listNetworks": cloud.networks, "restartNetwork": cloud.networks,
@@ -536,6 +539,31 @@ class Api:
             if params.get("state"):
                 items = [v for v in items if v["state"].lower() == params["state"].lower()]
             return self._page("listSystemVms", items, params, cloud.render_systemvm)
+
+    def cmd_listVolumes(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+        """QueryManagerImpl.searchForVolumesInternal: the volumes of routers, SSVMs and CPVMs are left out (4.17.0.0:
+        always, "Don't return DomR and ConsoleProxy volumes"; 4.18.0.0 to 4.20.2.0: unless ``listsystemvms=true`` and the
+        caller is a ROOT admin, shouldListSystemVms). The simulator's VMs are all system VMs, so that is every volume here.
+        ``type`` matches ``volumeType LIKE %type%``; ACL as the other lists (listall, domainid, account)."""
+        cloud = self.cloud
+        with cloud.lock:
+            if not (_bool(params.get("listsystemvms")) and caller.admin):
+                return {}
+            visible = self._visible_accounts(caller, params)
+            fields = {"zoneid": "zoneid", "podid": "podid", "hostid": "hostid", "virtualmachineid": "id"}
+            vms = [v for v in cloud.vms.values() if (visible is None or v["accountid"] in visible) and self._match(v, {**params, "keyword": None}, fields)]
+            # Every simulated VM has one volume, its ROOT disk, Ready: filter on the VM and render only the page asked for.
+            if params.get("id"):
+                vms = [v for v in vms if oid("volume", v["id"]) == params["id"]]
+            if params.get("type") and params["type"].upper() not in "ROOT":
+                vms = []
+            if params.get("name"):
+                vms = [v for v in vms if f"ROOT-{v['instance']}" == params["name"]]
+            if params.get("keyword"):
+                vms = [v for v in vms if any(params["keyword"].lower() in text.lower() for text in (f"ROOT-{v['instance']}", "ROOT", "Ready"))]
+            if params.get("state") and params["state"].lower() != "ready":
+                vms = []
+            return self._page("listVolumes", vms, params, cloud.render_volume)
 
     def cmd_patchSystemVm(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         if not params.get("id"):

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("memory", "docker"), default="memory")
     parser.add_argument("--workers", type=int, default=None,
                         help="async job threads (default: the topology's jobs.workers, else 125 = db.cloud.maxActive / 2 as AsyncJobManagerImpl has it)")
-    parser.add_argument("--version", dest="ms_version", help="override the management server version of the topology")
+    parser.add_argument("--version", dest="ms_version", help="override the management server version of the topology (a release of acs_sim/releases.py)")
     parser.add_argument("--state-dir", help="directory for sim.json (url, keys; mode 0600), state.json and cloud.json (written at exit, "
                                             "cloud.json is loaded at the next start)")
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ from typing import Any
 from acs_sim.backends.base import Backend
 from acs_sim.faults import FaultBook, validate
 from acs_sim.jobs import COMMAND_CLASSES, JOBS_WITHOUT_INSTANCE, Job, JobCancelled, JobFailure, JobManager
-from acs_sim.payload import template_version
+from acs_sim.releases import release, template_name
 from acs_sim.render import cs_date, drop_none
 from acs_sim.spec import version_tuple
 
@@ -102,9 +102,13 @@ class Cloud:
         self.time_factor = float(time_factor)
         ms = topology.get("managementserver") or {}
         self.ms_version = str(ms.get("version", "4.18.0.0"))
-        self.template_version = str(ms.get("systemvm_template", template_version(self.ms_version)))
-        # Templates registered by hand may be named anything: "{version}" in the name is optional.
-        self.template_name = str(ms.get("template_name", "systemvm-kvm-{version}"))
+        # The release's system VM template (acs_sim/releases.py, read at the release commits): 4.18.2.0 ships 4.18.1, 4.19.2.0
+        # and 4.19.3.0 ship 4.19.1. A topology may pin it (systemvm_template); a version outside the table must.
+        self.release = None if "systemvm_template" in ms else release(self.ms_version)
+        self.template_version = str(ms["systemvm_template"]) if self.release is None else self.release.minreq
+        # Templates registered by hand may be named anything: "{version}" in the name is optional. The default is
+        # templateConfig.sh's name for KVM (systemvm-kvm-4.18.1; from 4.20 systemvm-kvm-4.20.0-x86_64).
+        self.template_name = str(ms["template_name"]) if "template_name" in ms else None
         self.random = random.Random(topology.get("seed", 0))
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
@@ -787,8 +791,10 @@ class Cloud:
 
     # ------------------------------------------------------------------ rendering
     def _template(self, version: str) -> tuple[str, str]:
-        """(id, name) of a system VM template; the name follows the topology's template_name (default systemvm-kvm-<version>)."""
-        return oid("template", version), self.template_name.format(version=version)
+        """(id, name) of a system VM template; the name follows the topology's template_name, by default templateConfig.sh's
+        name for KVM (acs_sim/releases.py: systemvm-kvm-4.18.1, from 4.20 systemvm-kvm-4.20.0-x86_64)."""
+        name = template_name(version, "kvm") if self.template_name is None else self.template_name.format(version=version)
+        return oid("template", version), name
 
     def listed_template_version(self, vm: dict[str, Any]) -> str:
         """The template listRouters/listSystemVms name for a VM: the upgrade repointed every system VM and router to the new one.
@@ -857,6 +863,29 @@ class Cloud:
             # ApiResponseHelper.createSystemVmResponse (4.18.0.0): the version its agent (host) reports, not the template's.
             "version": vm["softwareversion"], "created": vm["created"], "isdynamicallyscalable": False,
             "activeviewersessions": 0 if vm["systemvmtype"] == "consoleproxy" else None,
+        })
+
+    # VirtualMachine.Type names of the vm_instance rows, as VolumeResponse.vmtype shows them.
+    VM_TYPES = {"router": "DomainRouter", "secondarystoragevm": "SecondaryStorageVm", "consoleproxy": "ConsoleProxy"}
+
+    def render_volume(self, vm: dict[str, Any]) -> dict[str, Any]:
+        """The ROOT volume of a router or system VM (VolumeResponse, 4.18.0.0). Its template is the one the disk was made from
+        (``vm["version"]``): the upgrade repoints vm_instance.vm_template_id (listRouters/listSystemVms templatename) but not
+        the volume's template_id, so an SSVM/CPVM keeps its old disk template here until it is recreated."""
+        zone = self.zones[vm["zoneid"]]
+        pod = self.pods[vm["podid"]]
+        host = self.hosts.get(vm["hostid"] or vm["lasthostid"] or "")
+        templateid, templatename = self._template(vm["version"])
+        return drop_none({
+            "id": oid("volume", vm["id"]), "name": f"ROOT-{vm['instance']}", "type": "ROOT", "deviceid": 0, "state": "Ready",
+            "virtualmachineid": vm["id"], "vmname": vm["name"], "vmdisplayname": vm["name"], "vmstate": vm["state"], "vmtype": self.VM_TYPES[vm["type"]],
+            "templateid": templateid, "templatename": templatename, "templatedisplaytext": f"SystemVM Template {vm['version']}",
+            "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
+            "clusterid": host["clusterid"] if host else None, "clustername": self.clusters[host["clusterid"]]["name"] if host else None,
+            "hypervisor": "KVM", "storagetype": "shared", "provisioningtype": "thin", "size": 5 * 1024 ** 3, "created": vm["created"],
+            "destroyed": False, "isextractable": False, "displayvolume": True, "storage": f"{zone['name']}-primary",
+            "storageid": oid("storagepool", zone["id"]), "serviceofferingname": "System Offering For Software Router" if vm["type"] == "router" else None,
+            **self._owner_fields(vm["accountid"]),
         })
 
     def render_network(self, net: dict[str, Any]) -> dict[str, Any]:

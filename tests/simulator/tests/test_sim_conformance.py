@@ -19,7 +19,7 @@ LIST_OBJECTS = {
     "listAccounts": "account", "listAsyncJobs": "asyncjobs", "listClusters": "cluster", "listConfigurations": "configuration",
     "listDomains": "domain", "listHosts": "host", "listImageStores": "imagestore", "listInternalLoadBalancerVMs": "internalloadbalancervm",
     "listManagementServers": "managementserver", "listNetworks": "network", "listPods": "pod", "listProjects": "project",
-    "listRouters": "router", "listSystemVms": "systemvm", "listTemplates": "template", "listVPCs": "vpc", "listZones": "zone",
+    "listRouters": "router", "listSystemVms": "systemvm", "listTemplates": "template", "listVPCs": "vpc", "listVolumes": "volume", "listZones": "zone",
 }
 SINGLE_OBJECTS = {"listCapabilities": "capability", "getRouterHealthCheckResults": "routerhealthchecks", "updateConfiguration": "configuration"}
 JOB_OBJECTS = {**dict.fromkeys(("rebootRouter", "stopRouter", "startRouter", "destroyRouter"), "router"),
@@ -85,7 +85,7 @@ def test_every_api_answers_with_subset_names_only(sim, admin):
         "listConfigurations": {}, "listDomains": {"listall": True}, "listHosts": {}, "listImageStores": {},
         "listInternalLoadBalancerVMs": {}, "listManagementServers": {}, "listNetworks": {"listall": True}, "listPods": {}, "listProjects": {},
         "listRouters": {"listall": True, "fetchhealthcheckresults": True}, "listSystemVms": {}, "listTemplates": {"templatefilter": "all"},
-        "listVPCs": {"listall": True}, "listZones": {},
+        "listVPCs": {"listall": True}, "listVolumes": {"listall": True, "listsystemvms": True, "type": "ROOT"}, "listZones": {},
         "migrateSystemVm": {"virtualmachineid": sysvms[("zone1", "consoleproxy")]["id"]},
         "patchSystemVm": {"id": sysvms[("zone1", "secondarystoragevm")]["id"]},
         "queryAsyncJobResult": None,

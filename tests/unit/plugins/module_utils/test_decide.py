@@ -55,6 +55,7 @@ def mixed_fleet(ms_version=MS):
     fleet = Fleet()
     fleet.version = ms_version
     fleet.zones = {"z1": {"id": "z1", "name": "zone-a"}}
+    fleet.min_template = {"z1": "4.18.0"}
     fleet.pods = {"p1": {"id": "p1", "name": "pod-a"}}
     fleet.clusters = {"c1": {"id": "c1", "name": "cluster-a"}}
     fleet.domains = {"d1": {"id": "d1", "name": "ROOT", "path": "ROOT"}}
@@ -168,16 +169,33 @@ def test_cs_recreate_recreates_the_networks_the_plan_sends_to_the_legacy_path_fo
     items = plan_items(fleet, require_new_template=True)
     for unit in fleet.units():
         item = items[unit.name]
-        target = unit_target(unit, fleet.version, force=False)
+        target = unit_target(unit, fleet.version, force=False, minreq=fleet.min_template[unit.zoneid])
         if not any(router.state == "Running" for router in unit.routers):
             continue  # a restart with cleanup starts a network's stopped routers; the plan leaves that to the operator
         assert (target.status == "pending") is (item["path"] == "legacy"), (unit.name, item["path"], target.status)
-        assert (target.status == "unchanged") is (item["path"] == "skip" and "current template" in item["reason"]), unit.name
+        assert (target.status == "unchanged") is (item["path"] == "skip" and "at or above zone-a's minimum 4.18.0" in item["reason"]), unit.name
     for vm in fleet.systemvms:
-        target = systemvm_target(vm, "stop_start", fleet.version, force=False)
-        assert target.status == "pending", "a system VM's disk template is never known: cs_recreate recreates it when asked"
+        target = systemvm_target(vm, "stop_start", fleet.version, force=False, minreq=fleet.min_template[vm.zoneid])
+        assert target.status == "pending", "without its ROOT volume (4.17) a system VM's disk template is unknown: recreated when asked"
         if vm.state == "Running":
             assert items[vm.name]["path"] == "legacy"
+
+
+def test_a_system_vm_whose_root_volume_is_on_the_zone_minimum_is_not_recreated():
+    """listVolumes type=ROOT listsystemvms=true (QueryManagerImpl.searchForVolumesInternal, 4.18.0.0): the disk template of an
+    SSVM/CPVM is read; on the zone's minimum it is current, so neither the plan nor cs_recreate recreates it again."""
+    fleet = mixed_fleet("4.18.2.0")
+    fleet.min_template = {"z1": "4.18.1"}
+    for vm in fleet.systemvms:
+        vm.disk_template_version = "4.18.1" if vm.name == "s-patched" else vm.template_version
+    items = plan_items(fleet, require_new_template=True)
+    assert items["s-patched"]["path"] == "skip"
+    assert "already runs template 4.18.1 (its ROOT volume), at or above zone-a's minimum 4.18.1 (minreq.sysvmtemplate.version)" in items["s-patched"]["reason"]
+    assert items["s-old"]["path"] == "legacy"
+    assert "template 4.16.0 is older than zone-a's minimum 4.18.1 (minreq.sysvmtemplate.version)" in items["s-old"]["reason"]
+    targets = {vm.name: systemvm_target(vm, "stop_start", fleet.version, force=False, minreq="4.18.1") for vm in fleet.systemvms}
+    assert targets["s-patched"].status == "unchanged" and targets["s-old"].status == "pending"
+    assert systemvm_target(fleet.systemvms[2], "stop_start", fleet.version, force=True, minreq="4.18.1").status == "pending", "force recreates anyway"
 
 
 @pytest.mark.parametrize(
@@ -205,6 +223,7 @@ def test_cs_recreate_recreates_the_networks_the_plan_sends_to_the_legacy_path_fo
 )
 def test_each_option_of_the_callers_reaches_the_one_decision_on_fleet_objects_and_dicts(options, path, words):
     fleet = mixed_fleet()
+    options = options._replace(minreq=fleet.min_template["z1"], zone="zone-a")
     (unit,) = [unit for unit in fleet.units() if unit.name == "n-old"]
     from_objects = decide(unit.kind, unit, fleet.version, options, unit.routers)
     from_dicts = decide("network", unit.as_dict(), fleet.version, options, [router.as_dict() for router in unit.routers])

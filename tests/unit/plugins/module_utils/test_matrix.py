@@ -15,13 +15,14 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     is_current,
     livepatch_support,
     ms_supports_livepatch,
+    older_than_minimum,
     payload_scriptsversion,
-    required_template_version,
     router_facts,
     systemvm_facts,
     template_is_current,
     template_version_from_name,
     unit_livepatch_support,
+    unknown_minimum_reason,
     vpc_tiers_livepatchable,
 )
 
@@ -116,18 +117,38 @@ def test_is_current_compares_software_with_the_management_server(softwareversion
     assert is_current(softwareversion, ms_version) is current
 
 
-def test_required_template_is_the_first_three_parts_of_the_management_server_version():
-    assert required_template_version("4.18.0.0") == "4.18.0"
-    assert required_template_version("4.19.1.2") == "4.19.1"
-    assert required_template_version("4.18") == "4.18.0"
-
-
 @pytest.mark.parametrize(
-    ("template", "current"),
-    [("4.18.0", True), ("4.18.1", True), ("4.19.0", True), ("4.17.0", False), ("4.16.1", False), (None, False), ("", False)],
+    ("template", "minreq", "current"),
+    [
+        ("4.18.0", "4.18.0", True),
+        ("4.18.1", "4.18.0", True),
+        ("4.17.0", "4.18.0", False),
+        # 4.18.2.0 ships template 4.18.1 (pom.xml project.systemvm.template.version at 154566f914): its zones' minimum.
+        ("4.18.1", "4.18.1", True),
+        ("4.18.0", "4.18.1", False),
+        # 4.19.2.0/4.19.3.0 ship 4.19.1: a router recreated under them is current, not older than "4.19.3".
+        ("4.19.1", "4.19.1", True),
+        ("4.20.0", "4.20.0.0", True),
+        (None, "4.18.0", False),
+        ("", "4.18.0", False),
+    ],
 )
-def test_template_is_current_for_ms_4180(template, current):
-    assert template_is_current(template, "4.18.0.0") is current
+def test_template_is_current_against_the_zone_minimum(template, minreq, current):
+    """NetworkHelperImpl.checkRouterTemplateVersion / DomainRouterJoinDaoImpl (4.17-4.20): the router template is compared
+    with the zone's minreq.sysvmtemplate.version, which the upgrade sets from the release's template version."""
+    assert template_is_current(template, minreq) is current
+
+
+@pytest.mark.parametrize("minreq", [None, "", "latest"])
+def test_an_unknown_minimum_judges_nothing_current_and_says_why(minreq):
+    assert template_is_current("4.20.2", minreq) is False
+    reason = unknown_minimum_reason("zone1", minreq)
+    assert "zone zone1's minreq.sysvmtemplate.version" in reason and "updateConfiguration" in reason
+    assert {None: "was not read", "": "is empty", "latest": "'latest', not a version"}[minreq] in reason
+
+
+def test_the_reason_names_the_zone_minimum():
+    assert older_than_minimum("4.18.0", "zone1", "4.18.1") == "template 4.18.0 is older than zone1's minimum 4.18.1 (minreq.sysvmtemplate.version)"
 
 
 def test_the_livepatch_apis_all_appear_in_the_version_the_matrix_requires():
@@ -180,27 +201,40 @@ def test_the_two_facts_of_a_router_are_decided_apart():
     """Live-patched (softwareversion and payload) and current template (version) are two facts; requiresupgrade is neither."""
     payload = "new-md5"
     patched_old = {"version": "4.15.1", "softwareversion": "4.18.0.0", "scriptsversion": payload, "requiresupgrade": False}
-    assert router_facts(patched_old, "4.18.0.0", payload) == UpgradeFacts(True, False, "4.15.1")
+    assert router_facts(patched_old, "4.18.0.0", "4.18.0", payload) == UpgradeFacts(True, False, "4.15.1")
     other_payload = dict(patched_old, scriptsversion="older-md5")
-    assert router_facts(other_payload, "4.18.0.0", payload).live_patched is False, "same version string, another payload"
-    assert router_facts(other_payload, "4.18.0.0", None).live_patched is True, "without a known payload, softwareversion decides"
+    assert router_facts(other_payload, "4.18.0.0", "4.18.0", payload).live_patched is False, "same version string, another payload"
+    assert router_facts(other_payload, "4.18.0.0", "4.18.0", None).live_patched is True, "without a known payload, softwareversion decides"
     recreated = {"version": "4.18.0", "softwareversion": "4.18.0.0", "scriptsversion": payload, "requiresupgrade": True}
-    assert router_facts(recreated, "4.18.0.0", payload) == UpgradeFacts(True, True, "4.18.0")
+    assert router_facts(recreated, "4.18.0.0", "4.18.0", payload) == UpgradeFacts(True, True, "4.18.0")
+    # On 4.18.2.0 the zone's minimum is 4.18.1: a router recreated from that template is current, though older than "4.18.2".
+    on_4182 = {"version": "4.18.1", "softwareversion": "4.18.2.0", "scriptsversion": payload}
+    assert router_facts(on_4182, "4.18.2.0", "4.18.1", payload) == UpgradeFacts(True, True, "4.18.1")
 
 
 def test_the_two_facts_of_a_system_vm_come_from_its_agent_and_its_template():
     patched = {"version": "4.18.0.0", "templatename": "systemvm-kvm-4.15.1"}
-    assert systemvm_facts(patched, "4.18.0.0") == UpgradeFacts(True, False, "4.15.1")
+    assert systemvm_facts(patched, "4.18.0.0", "4.18.0") == UpgradeFacts(True, False, "4.15.1")
     looked_up = {"version": "4.15.1.0", "templatename": "SystemVM Template (KVM)", "template_version": "4.15.1"}
-    assert systemvm_facts(looked_up, "4.18.0.0") == UpgradeFacts(False, False, "4.15.1")
-    assert systemvm_facts({"version": "4.18.0.0"}, "4.18.0.0").template_current is False, "an unknown template is not current"
+    assert systemvm_facts(looked_up, "4.18.0.0", "4.18.0") == UpgradeFacts(False, False, "4.15.1")
+    assert systemvm_facts({"version": "4.18.0.0"}, "4.18.0.0", "4.18.0").template_current is False, "an unknown template is not current"
     # The upgrade repoints every system VM to the new template (VMInstanceDaoImpl.updateSystemVmTemplateId): listed is no proof.
     repointed = {"version": "4.18.0.0", "templatename": "systemvm-kvm-4.18.0"}
-    assert systemvm_facts(repointed, "4.18.0.0") == UpgradeFacts(True, False, "4.18.0"), "a system VM's template is never known current"
+    assert systemvm_facts(repointed, "4.18.0.0", "4.18.0") == UpgradeFacts(True, False, "4.18.0"), "without its disk, never known current"
     # Repointed but not yet patched or rebooted: its agent still reports the old disk's software, the bound that counts.
     old_disk = {"version": "4.13.1.0", "templatename": "systemvm-kvm-4.18.0"}
-    assert systemvm_facts(old_disk, "4.18.0.0") == UpgradeFacts(False, False, "4.13.1.0")
-    assert not livepatch_support(systemvm_facts(old_disk, "4.18.0.0").template_version, "4.18.0.0").supported, "a 4.13 disk is not live-patched"
+    assert systemvm_facts(old_disk, "4.18.0.0", "4.18.0") == UpgradeFacts(False, False, "4.13.1.0")
+    assert not livepatch_support(systemvm_facts(old_disk, "4.18.0.0", "4.18.0").template_version, "4.18.0.0").supported, "a 4.13 disk is not live-patched"
+
+
+def test_a_system_vm_is_judged_by_its_root_volume_template():
+    """QueryManagerImpl.searchForVolumesInternal (4.18.0.0, listsystemvms): the ROOT volume's template is the disk's; the
+    listed template was repointed by the upgrade (SystemVmTemplateRegistration.updateSystemVMEntries)."""
+    recreated = {"version": "4.18.2.0", "templatename": "systemvm-kvm-4.18.1", "disk_template_version": "4.18.1"}
+    assert systemvm_facts(recreated, "4.18.2.0", "4.18.1") == UpgradeFacts(True, True, "4.18.1")
+    old_disk = {"version": "4.18.2.0", "templatename": "systemvm-kvm-4.18.1", "disk_template_version": "4.15.1"}
+    assert systemvm_facts(old_disk, "4.18.2.0", "4.18.1") == UpgradeFacts(True, False, "4.15.1")
+    assert systemvm_facts(recreated, "4.18.2.0", None).template_current is False, "no minimum, nothing current"
 
 
 def test_the_payload_checksum_is_the_one_most_routers_on_the_server_software_report():

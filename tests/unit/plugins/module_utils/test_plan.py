@@ -46,8 +46,9 @@ def router(rid, unit, zone="z1", pod="p1", cluster="c1", version="4.15.0", state
     return data
 
 
-def fleet(routers, systemvms=(), vpcs=None, version=MS):
-    """A fleet dict as acs.upgrade.cs_fleet_info returns it, built from routers tagged with their unit."""
+def fleet(routers, systemvms=(), vpcs=None, version=MS, minreq="4.18.0"):
+    """A fleet dict as acs.upgrade.cs_fleet_info returns it, built from routers tagged with their unit; every zone's
+    minreq.sysvmtemplate.version is ``minreq`` (4.18.0 is what the 4.18.0.0 upgrade sets)."""
     units = {}
     for item in routers:
         kind, uid = item["_unit"]
@@ -70,6 +71,7 @@ def fleet(routers, systemvms=(), vpcs=None, version=MS):
     return {
         "version": version,
         "zones": [{"id": "z1", "name": "zone-a"}, {"id": "z2", "name": "zone-b"}, {"id": "z3", "name": "zone-c"}],
+        "min_template": {"z1": minreq, "z2": minreq, "z3": minreq},
         "pods": [{"id": "p1", "name": "pod-1"}, {"id": "p2", "name": "pod-2"}],
         "clusters": [{"id": "c1", "name": "cluster-1"}, {"id": "c2", "name": "cluster-2"}],
         "domains": [{"id": "d1", "name": "ROOT", "path": "ROOT"}, {"id": "d2", "name": "customers", "path": "ROOT/customers"}],
@@ -129,7 +131,8 @@ def test_paths_and_reasons():
     assert by_key["network:n-114"]["path"] == "livepatch"
     assert any("strongSwan" in warning for warning in by_key["network:n-114"]["warnings"])
     assert by_key["vpc:vpc-empty"]["path"] == "legacy" and "no tiers" in by_key["vpc:vpc-empty"]["reason"]
-    assert by_key["network:n-current"]["path"] == "skip" and "current template" in by_key["network:n-current"]["reason"]
+    assert by_key["network:n-current"]["path"] == "skip"
+    assert "at or above zone-a's minimum 4.18.0 (minreq.sysvmtemplate.version)" in by_key["network:n-current"]["reason"]
     assert by_key["network:n-requiresupgrade-false"]["path"] == "livepatch", "requiresupgrade is never taken as proof"
     assert by_key["network:n-stopped"]["path"] == "skip" and "Stopped" in by_key["network:n-stopped"]["reason"]
     assert by_key["network:n-patched"]["path"] == "skip" and MS in by_key["network:n-patched"]["reason"]
@@ -384,6 +387,7 @@ def test_table_lists_batches_then_skipped_items():
     assert lines[1].split()[:6] == ["1", "zone-a", "systemvms", "secondarystoragevm", "s-s1", "livepatch"]
     assert lines[2].split()[:6] == ["2", "zone-a", "canary", "network", "na", "livepatch"]
     assert lines[3].split()[:6] == ["-", "zone-a", "-", "network", "nb", "skip"]
+    assert lines[-2] == "current template (minreq.sysvmtemplate.version, per zone): zone-a 4.18.0"
     assert lines[-1] == "management server 4.18.0.0: 2 live patch, 0 legacy recreate, 1 skipped, in 2 batches"
 
 
@@ -391,8 +395,9 @@ def test_table_lists_batches_then_skipped_items():
 def test_live_patched_vms_on_an_old_template_follow_require_new_template(require_new_template):
     """Live-patched is no proof of the current template (requiresupgrade turns false after a live patch, DomainRouterJoinDaoImpl
     4.18.0.0): with require_new_template they are recreated, without it nothing is planned for them; current routers never.
-    A system VM's template is never known (the upgrade repoints it, VMInstanceDaoImpl.updateSystemVmTemplateId), so even one
-    listed with the new template is recreated when the operator requires it, once: the journal skips it afterwards."""
+    A system VM whose ROOT volume was not read (4.17 lists none) has no known template (the upgrade repoints the listed one,
+    VMInstanceDaoImpl.updateSystemVmTemplateId), so even one listed with the new template is recreated when the operator
+    requires it, once: the journal skips it afterwards."""
     routers = [
         router("p", ("network", "n-patched"), softwareversion=MS, scriptsversion="payload", requiresupgrade=False),
         router("c", ("network", "n-current"), version="4.18.0", softwareversion=MS, scriptsversion="payload", requiresupgrade=False),
@@ -402,8 +407,8 @@ def test_live_patched_vms_on_an_old_template_follow_require_new_template(require
     if require_new_template:
         assert by_key["network:n-patched"]["path"] == "legacy" and "already live-patched" in by_key["network:n-patched"]["reason"]
         for key in ("systemvm:s1", "systemvm:s2"):
-            assert by_key[key]["path"] == "legacy" and "does not show a system VM's disk template" in by_key[key]["reason"]
-            assert "recreate it once" in by_key[key]["reason"]
+            assert by_key[key]["path"] == "legacy" and "listVolumes returns no system VM volume before 4.18" in by_key[key]["reason"]
+            assert "recreated once" in by_key[key]["reason"]
         journal = [{"key": "systemvm:s2", "ms_version": MS, "status": "done", "path": "legacy", "time": "2026-11-27T10:00:00+00:00"}]
         again = items(build_plan(fleet(routers, systemvms), require_new_template=True, journal=journal))
         assert again["systemvm:s2"]["path"] == "skip" and "finished in an earlier run" in again["systemvm:s2"]["reason"]

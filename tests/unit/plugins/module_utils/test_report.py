@@ -29,6 +29,7 @@ RUNNING = {"state": "Running", "requiresupgrade": True, "softwareversion": "4.14
 FLEET = {
     "version": MS,
     "zones": [{"id": "z1", "name": "zone-a"}],
+    "min_template": {"z1": "4.18.0"},
     "systemvms": [{"id": "s1", "name": "s-1-VM", "systemvmtype": "secondarystoragevm", "state": "Running", "version": "4.14.1", "zoneid": "z1"}],
     "routers": [
         dict(RUNNING, id="r1", name="r-1-VM", version="4.14.1"),

@@ -76,6 +76,7 @@ def fleet():
     fleet = Fleet()
     fleet.version = MS
     fleet.zones = {"zone-1": {"id": "zone-1", "name": "zone-a"}}
+    fleet.min_template = {"zone-1": "4.18.0"}
     fleet.pods = {"pod-1": {"id": "pod-1", "name": "pod-a"}}
     fleet.clusters = {"cluster-1": {"id": "cluster-1", "name": "cluster-a"}}
     fleet.domains = {"dom-1": {"id": "dom-1", "name": "ROOT"}}

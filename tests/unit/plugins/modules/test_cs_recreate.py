@@ -22,6 +22,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._recreate import (
 from ansible_collections.acs.upgrade.plugins.modules import cs_recreate
 
 MS = "4.18.0.0"
+# minreq.sysvmtemplate.version of zone z1 after the 4.18.0.0 upgrade (SystemVmTemplateRegistration.getSystemVmTemplateVersion).
+MINREQ = "4.18.0"
 
 
 def router(name: str, version: str = "4.15.1", state: str = "Running", redundantstate: str | None = None, **raw) -> Router:
@@ -34,17 +36,21 @@ def router(name: str, version: str = "4.15.1", state: str = "Running", redundant
         "isredundantrouter": redundantstate is not None,
         "redundantstate": redundantstate,
         "zoneid": "z1",
+        "zonename": "zone1",
         "guestnetworkid": "net1",
     }
     item.update(raw)
     return Router.from_api({key: value for key, value in item.items() if value is not None}, {})
 
 
-def systemvm(name: str, version: str = "4.15.1", state: str = "Running", agent: str = MS) -> SystemVm:
-    """``version`` is the template's (in its name); listSystemVms ``version`` is the agent's, here the server's by default."""
-    item = {"id": "id-" + name, "name": name, "systemvmtype": "consoleproxy", "state": state, "version": agent, "zoneid": "z1",
+def systemvm(name: str, version: str = "4.15.1", state: str = "Running", agent: str = MS, disk: str | None = None) -> SystemVm:
+    """``version`` is the template's (in its name); listSystemVms ``version`` is the agent's, here the server's by default;
+    ``disk`` its ROOT volume's template (read from 4.18 on; None: not read, as on 4.17)."""
+    item = {"id": "id-" + name, "name": name, "systemvmtype": "consoleproxy", "state": state, "version": agent, "zoneid": "z1", "zonename": "zone1",
             "templateid": "tpl-" + version, "templatename": "systemvm-kvm-" + version}
-    return SystemVm.from_api(item, {})
+    vm = SystemVm.from_api(item, {})
+    vm.disk_template_version = disk
+    return vm
 
 
 def unit(*routers: Router) -> Unit:
@@ -56,39 +62,53 @@ def unit(*routers: Router) -> Unit:
 
 def test_router_currency_never_trusts_requiresupgrade():
     """requiresupgrade turns false after a live patch on an old template (DomainRouterJoinDaoImpl, 4.18.0.0): only the template counts."""
-    assert router_is_current(router("r1", version="4.15.1", requiresupgrade=False, softwareversion=MS), MS) is False
-    assert router_is_current(router("r1", version="4.18.0", requiresupgrade=True), MS) is True
+    assert router_is_current(router("r1", version="4.15.1", requiresupgrade=False, softwareversion=MS), MINREQ) is False
+    assert router_is_current(router("r1", version="4.18.0", requiresupgrade=True), MINREQ) is True
+
+
+def test_router_currency_is_the_zone_minimum_not_the_server_version():
+    """4.18.2.0 ships template 4.18.1 (pom.xml project.systemvm.template.version, 154566f914): the upgrade sets the zones'
+    minreq.sysvmtemplate.version to 4.18.1, so a router recreated from it is current under a 4.18.2.0 server."""
+    recreated = router("r1", version="4.18.1", softwareversion="4.18.2.0")
+    assert router_is_current(recreated, "4.18.1") is True
+    assert router_target(recreated, "reboot", "4.18.2.0", False, unit(recreated), minreq="4.18.1").status == "unchanged"
+    assert router_is_current(recreated, None) is False, "an unknown minimum judges nothing current"
+    unknown = router_target(recreated, "reboot", "4.18.2.0", False, unit(recreated), minreq="")
+    assert unknown.status == "skipped" and "zone zone1's minreq.sysvmtemplate.version is empty" in unknown.reason
 
 
 def test_systemvm_template_comes_from_its_template_not_its_agent_version():
     live_patched = systemvm("v1", version="4.15.1", agent=MS)
-    target = systemvm_target(live_patched, "reboot", MS, False)
+    target = systemvm_target(live_patched, "reboot", MS, False, minreq=MINREQ)
     assert target.status == "pending" and target.version_before == "4.15.1"
 
 
 def test_router_currency_falls_back_to_the_template_version():
     bare = Router.from_api({"id": "r", "name": "r", "version": "4.18.0"}, {})
     old = Router.from_api({"id": "r", "name": "r", "version": "4.17.2"}, {})
-    assert router_is_current(bare, MS) is True
-    assert router_is_current(old, MS) is False
+    assert router_is_current(bare, MINREQ) is True
+    assert router_is_current(old, MINREQ) is False
 
 
 @pytest.mark.parametrize(
     ("vm", "method", "force", "status", "words"),
     [
-        (systemvm("v1", version="4.18.0"), "reboot", False, "pending", "does not show a system VM's disk template"),
-        (systemvm("v1", version="4.18.0"), "reboot", True, "pending", "does not show a system VM's disk template"),
-        (systemvm("v1"), "reboot", False, "pending", "recreated from the template of management server 4.18.0.0 (4.18.0)"),
+        (systemvm("v1", version="4.18.0"), "reboot", False, "pending", "listVolumes returns no system VM volume before 4.18"),
+        (systemvm("v1", version="4.18.0"), "reboot", True, "pending", "listVolumes returns no system VM volume before 4.18"),
+        (systemvm("v1", disk="4.15.1"), "reboot", False, "pending", "template 4.15.1 is older than zone1's minimum 4.18.0 (minreq.sysvmtemplate.version)"),
+        (systemvm("v1", version="4.18.0", disk="4.18.0"), "reboot", False, "unchanged", "already runs template 4.18.0 (its ROOT volume)"),
+        (systemvm("v1", version="4.18.0", disk="4.18.0"), "reboot", True, "pending", "forced"),
         (systemvm("v1", state="Stopped"), "reboot", False, "skipped", "use method stop_start or destroy"),
-        (systemvm("v1", state="Stopped"), "stop_start", False, "pending", "recreate it once"),
+        (systemvm("v1", state="Stopped"), "stop_start", False, "pending", "recreated once"),
         (systemvm("v1", state="Starting"), "destroy", False, "skipped", "wait until it is Running or Stopped"),
     ],
 )
 def test_systemvm_decisions(vm, method, force, status, words):
-    """A system VM listed with the current template is recreated all the same: the upgrade repoints every system VM to the new
-    template (SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId), so the
-    listed one proves nothing about its disk."""
-    target = systemvm_target(vm, method, MS, force)
+    """A system VM listed with the current template proves nothing: the upgrade repoints every system VM to the new template
+    (SystemVmTemplateRegistration.updateSystemVMEntries -> VMInstanceDaoImpl.updateSystemVmTemplateId). Its ROOT volume's
+    template (listVolumes listsystemvms, QueryManagerImpl.searchForVolumesInternal 4.18.0.0) does: at or above the zone's
+    minimum it is left alone; unread (4.17) it is recreated when asked."""
+    target = systemvm_target(vm, method, MS, force, minreq=MINREQ)
     assert target.status == status
     assert words in target.reason
 
@@ -96,28 +116,28 @@ def test_systemvm_decisions(vm, method, force, status, words):
 @pytest.mark.parametrize(
     ("item", "method", "status", "words"),
     [
-        (router("r1", version="4.18.0"), "reboot", "unchanged", "already on template 4.18.0, the current one"),
+        (router("r1", version="4.18.0"), "reboot", "unchanged", "already on template 4.18.0, at or above zone1's minimum 4.18.0"),
         (router("r1", state="Stopped"), "reboot", "skipped", "use method restart_cleanup on its network web"),
         (router("r1", state="Stopped"), "upgrade_template", "skipped", "use method restart_cleanup on its network web"),
         (router("r1", state="Stopping"), "upgrade_template", "skipped", "wait until it settles"),
-        (router("r1"), "reboot", "pending", "older than the required 4.18.0"),
+        (router("r1"), "reboot", "pending", "template 4.15.1 is older than zone1's minimum 4.18.0 (minreq.sysvmtemplate.version)"),
     ],
 )
 def test_router_decisions(item, method, status, words):
-    target = router_target(item, method, MS, False, unit(item))
+    target = router_target(item, method, MS, False, unit(item), minreq=MINREQ)
     assert target.status == status
     assert words in target.reason
 
 
 def test_unit_decisions():
     current = unit(router("r1", version="4.18.0"), router("r2", version="4.18.0"))
-    assert unit_target(current, MS, False).status == "unchanged"
-    assert unit_target(current, MS, True).status == "pending"
+    assert unit_target(current, MS, False, minreq=MINREQ).status == "unchanged"
+    assert unit_target(current, MS, True, minreq=MINREQ).status == "pending"
     stale = unit(router("r1", version="4.18.0"), router("r2"))
-    target = unit_target(stale, MS, False)
+    target = unit_target(stale, MS, False, minreq=MINREQ)
     assert target.status == "pending" and "r2" in target.reason and "r1" not in target.reason
     busy = unit(router("r1", state="Starting"), router("r2"))
-    assert unit_target(busy, MS, False).status == "skipped"
+    assert unit_target(busy, MS, False, minreq=MINREQ).status == "skipped"
     result = target.as_result()
     assert result["kind"] == "network" and [r["name"] for r in result["routers"]] == ["r1", "r2"]
     assert result["version_before"] == "4.15.1, 4.18.0"
@@ -137,9 +157,9 @@ def test_pair_settled_needs_every_router_running_and_one_primary():
 
 def test_reboot_waves_put_primaries_last():
     targets = [
-        router_target(router("p", redundantstate="PRIMARY"), "reboot", MS, False, None),
-        router_target(router("single"), "reboot", MS, False, None),
-        router_target(router("b", redundantstate="BACKUP"), "reboot", MS, False, None),
+        router_target(router("p", redundantstate="PRIMARY"), "reboot", MS, False, None, minreq=MINREQ),
+        router_target(router("single"), "reboot", MS, False, None, minreq=MINREQ),
+        router_target(router("b", redundantstate="BACKUP"), "reboot", MS, False, None, minreq=MINREQ),
     ]
     first, second = reboot_waves(targets)
     assert [target.name for target in first] == ["single", "b"]

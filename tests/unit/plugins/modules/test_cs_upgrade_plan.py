@@ -12,6 +12,7 @@ from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_plan
 FLEET = {
     "version": "4.18.0.0",
     "zones": [{"id": "z1", "name": "zone-a"}],
+    "min_template": {"z1": "4.18.0"},
     "routers": [
         {"id": "r1", "name": "r-1-VM", "state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"},
         {"id": "r2", "name": "r-2-VM", "state": "Running", "version": "4.15.0", "requiresupgrade": True, "softwareversion": "4.15.0.0", "zoneid": "z1"},

@@ -17,6 +17,7 @@ ROUTER = {"state": "Running", "version": "4.15.0", "requiresupgrade": True, "sof
 FLEET = {
     "version": "4.18.0.0",
     "zones": [{"id": "z1", "name": "zone-a"}],
+    "min_template": {"z1": "4.18.0"},
     "routers": [dict(ROUTER, id="r1", name="r-1-VM"), dict(ROUTER, id="r2", name="r-2-VM"), dict(ROUTER, id="r3", name="r-3-VM", state="Stopped")],
     "units": [
         {"kind": "network", "id": "n1", "name": "net-1", "zoneid": "z1", "routers": ["r1"], "tiers": []},

@@ -1,0 +1,87 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The demo's upgrade (make demo: playbooks/upgrade.yml on the sample cloud) on each release's own system VM template.
+
+The simulator plays the release given by ``version`` with the template its pom.xml ships
+(project.systemvm.template.version: 4.18.2.0 ships 4.18.1, 4.19.3.0 ships 4.19.1) and sets each zone's
+minreq.sysvmtemplate.version from it (SystemVmTemplateRegistration.getSystemVmTemplateVersion). The collection must
+judge recreated routers and system VMs by that minimum, not by the server version: a correct recreate is done, not
+failed, and a second plan finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playbook_runner import read_journal, read_plan, run_playbook
+
+# release -> the minimum its upgrade sets (pom.xml project.systemvm.template.version at the release commit)
+RELEASES = {"4.18.0.0": "4.18.0", "4.18.2.0": "4.18.1", "4.19.3.0": "4.19.1", "4.20.2.0": "4.20.2"}
+
+
+def demo_vars(output, **more):
+    # As demo/run-demo.sh passes them (AWX hands extra vars over as strings).
+    base = {
+        "acs_upgrade_dir": str(output),
+        "plan_group_by": "zone",
+        "livepatch_poll_interval": "1",
+        "legacy_recreate_poll_interval": "1",
+        "legacy_recreate_parallel": "4",
+    }
+    base.update(more)
+    return base
+
+
+def assert_nothing_left(sim, tmp_path, output):
+    """plan.yml again (a dry run): every item skipped, no job started."""
+    jobs = len(sim.jobs())
+    again = run_playbook(sim, tmp_path, "plan.yml", {"acs_upgrade_dir": str(output)})
+    assert again.rc == 0, again.stdout[-3000:]
+    plan = read_plan(output)
+    left = [(item["name"], item["path"], item["reason"]) for item in plan["items"] if item["path"] != "skip"]
+    assert left == [], left
+    assert len(sim.jobs()) == jobs
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_demo_upgrade_on_each_release_ends_with_no_failure_and_nothing_left(acs_sim, tmp_path, release):
+    sim = acs_sim(topology="sample-cloud", version=release, time_factor=0.002)
+    minreq = RELEASES[release]
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "upgrade.yml", demo_vars(output))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.stats["acs_upgrade"]["failed"] == 0, run.stdout[-3000:]
+    plan = read_plan(output)
+    assert set(plan["min_template"].values()) == {minreq}
+    # Every router recreated in the run (the sample cloud's failing live patch, the VPCs without tiers) is on the minimum.
+    recreated = [entry for entry in read_journal(output) if entry["path"] == "legacy" and entry["key"].startswith(("network:", "vpc:"))]
+    assert recreated and all(entry["status"] == "done" for entry in recreated), recreated
+    routers = sim.state()["routers"]
+    new = [router for router in routers if router["version"] == minreq]
+    assert new and all(router["requiresupgrade"] is False for router in new)
+    assert_nothing_left(sim, tmp_path, output)
+
+
+def test_routers_recreated_from_the_4181_template_on_4182_are_current(acs_sim, tmp_path):
+    """4.18.2.0 ships template 4.18.1 (pom.xml at 154566f914), so the zones' minimum is 4.18.1: with
+    plan_require_new_template every router and system VM is recreated, each recreate is done (not failed for being older
+    than "4.18.2"), the system VMs' ROOT volumes carry 4.18.1, and a second plan with the same option plans nothing."""
+    sim = acs_sim(topology="small", version="4.18.2.0", time_factor=0.002)
+    output = tmp_path / "out"
+    run = run_playbook(sim, tmp_path, "upgrade.yml", demo_vars(output, plan_require_new_template="true"))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.stats["acs_upgrade"]["failed"] == 0
+    ends = read_journal(output)
+    legacy = [entry for entry in ends if entry["path"] == "legacy"]
+    assert legacy and all(entry["status"] == "done" for entry in legacy), legacy
+    running = [router for router in sim.state()["routers"] if router["state"] == "Running"]
+    assert running and {router["version"] for router in running} == {"4.18.1"}
+    volumes = sim.client("admin").call("listVolumes", type="ROOT", listall=True, listsystemvms=True)["volume"]
+    assert {volume["templatename"] for volume in volumes if volume["vmtype"] != "DomainRouter"} == {"systemvm-kvm-4.18.1"}
+    plan_text = (output / "plan.txt").read_text()
+    assert "older than zone1's minimum 4.18.1 (minreq.sysvmtemplate.version)" in plan_text
+    jobs = len(sim.jobs())
+    again = run_playbook(sim, tmp_path, "plan.yml", {"acs_upgrade_dir": str(output), "plan_require_new_template": "true"})
+    assert again.rc == 0, again.stdout[-3000:]
+    left = [(item["name"], item["reason"]) for item in read_plan(output)["items"] if item["path"] != "skip"]
+    assert left == [] and len(sim.jobs()) == jobs
