@@ -24,6 +24,11 @@ import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
+    REFUSED_BY_SERVER,
+    host_blocks_livepatch,
+    learn_payload_checksum,
+    livepatch_regression,
+    server_accepts,
     livepatch_support,
     ms_supports_livepatch,
     payload_scriptsversion,
@@ -43,7 +48,9 @@ STAGES = ("systemvms", "canary", "routers")
 # Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
 # "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
-JOURNAL_STATUSES = ("submitted", "done", "failed", "skipped", "unknown")
+# "refused" ends a live patch the job did, after which the server refuses the router (NetworkHelperImpl.checkRouterVersion):
+# a failure of its own, which sends the item to the legacy path like "failed".
+JOURNAL_STATUSES = ("submitted", "done", "failed", "refused", "skipped", "unknown")
 # The same vocabulary for a target of cs_livepatch or cs_recreate (their result's ``outcome``), from its detailed
 # ``status`` or a job's end: what the journal would say of it, and "not_run" (the report's word) for a target nothing
 # was started on (check mode, held back, refused by the server, or not on the module's path).
@@ -52,6 +59,7 @@ TARGET_OUTCOMES = {
     "unchanged": "done",
     "succeeded": "done",
     "failed": "failed",
+    "refused": "refused",
     "cancelled": "failed",
     "timed_out": "unknown",
     "outcome_unknown": "unknown",
@@ -212,7 +220,7 @@ def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
 
     One never started (no job) or whose outcome is unknown does not: the next run looks for its job first.
     """
-    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch" and bool(entry.get("jobid"))
+    return bool(entry) and entry.get("status") in ("failed", "refused") and entry.get("path") == "livepatch" and bool(entry.get("jobid"))
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -330,6 +338,12 @@ class DecideOptions(t.NamedTuple):
     force_legacy: frozenset[str] = frozenset()
     force: bool = False
     method: str | None = None
+    # What the server checks (see _matrix.server_accepts): hosts by id (listHosts type=Routing), each zone's
+    # minreq.sysvmtemplate.version, router.version.check, and the learnt checksum of the server's payload.
+    hosts: t.Mapping[str, t.Any] | None = None
+    min_template: t.Mapping[str, str | None] | None = None
+    version_check: bool | None = True
+    server_payload: str | None = None
 
 
 def _match(wanted: t.Iterable[str], *names: t.Any) -> bool:
@@ -388,6 +402,12 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
         )
     facts = systemvm_facts(vm, ms_version)
     patched = " (live-patched)" if facts.live_patched else ""
+    blocked = host_blocks_livepatch((options.hosts or {}).get(_get(vm, "hostid")), ms_version)
+    if blocked and not options.require_new_template and not facts.live_patched:
+        return Decision("skip", "%s is not live-patched: %s" % (label, blocked), [])
+    regression = livepatch_regression(ms_version, facts.template_version, None)
+    if regression and "#8497" in regression and not facts.live_patched:
+        return Decision("legacy", "%s: %s; recreate it from the current template instead" % (label, regression), [])
     if options.require_new_template:
         # facts.template_current is never known for a system VM (see _matrix.SYSTEMVM_TEMPLATE_UNKNOWN); the journal skips it
         # once recreated, so a rerun does not recreate it again.
@@ -469,6 +489,32 @@ def _decide_unit(
     facts = {_get(router, "name"): router_facts(router, ms_version, payload) for router in running}
     old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
     not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
+    zone_minimum = (options.min_template or {}).get(_get(unit, "zoneid") or (_get(running[0], "zoneid") if running else "") or "")
+    refused = [
+        router for router in running if server_accepts(router, zone_minimum, options.server_payload, options.version_check) is False
+        or (
+            server_accepts(router, zone_minimum, options.server_payload, options.version_check) is None
+            and facts[_get(router, "name")].live_patched
+            and livepatch_regression(ms_version, _get(router, "version"), zone_minimum)
+            and "#9900" in str(livepatch_regression(ms_version, _get(router, "version"), zone_minimum))
+        )
+    ]
+    if refused and not options.require_new_template:
+        # A router the server refuses is never done, whatever its softwareversion says (apache/cloudstack#12211): recreated.
+        return Decision(
+            "legacy",
+            "%s: %s %s (template below the zone's minimum %s, scripts checksum not the server's payload%s): recreated from the current template"
+            % (
+                label,
+                ", ".join(_get(router, "name") for router in refused),
+                REFUSED_BY_SERVER,
+                zone_minimum or "(not read)",
+                "; %s" % livepatch_regression(ms_version, _get(refused[0], "version"), zone_minimum)
+                if livepatch_regression(ms_version, _get(refused[0], "version"), zone_minimum)
+                else "",
+            ),
+            warnings,
+        )
     if not old_template and not not_patched and not options.force:
         return Decision("skip", "every running router of %s already runs the current template and the software of %s" % (label, ms_version), warnings, True)
     if options.require_new_template and old_template:
@@ -490,6 +536,19 @@ def _decide_unit(
         return _failed_before(label, options.entry, warnings)
     if _match(options.force_legacy, _get(unit, "id"), _get(unit, "name")):
         return Decision("legacy", "%s is listed for the legacy path by the operator" % label, warnings)
+    blocked = sorted({why for why in (host_blocks_livepatch((options.hosts or {}).get(_get(router, "hostid")), ms_version) for router in running) if why})
+    if blocked and not options.force:
+        return Decision("skip", "%s is not live-patched: %s" % (label, "; ".join(blocked)), warnings)
+    regressions = sorted(
+        {why for why in (livepatch_regression(ms_version, _get(router, "version"), zone_minimum) for router in running if _get(router, "name") in not_patched) if why}
+    )
+    if regressions and not options.force:
+        return Decision(
+            "legacy",
+            "a live patch of %s on management server %s would leave its routers unpatched or refused by the server: %s; %s"
+            % (label, ms_version, "; ".join(regressions), RECREATE_HINT % "its routers"),
+            warnings,
+        )
     support = unit_livepatch_support(kind, _get(unit, "name"), tier_states, [(_get(router, "name"), _get(router, "version")) for router in running], ms_version)
     warnings += [warning for warning in support.warnings if warning not in warnings]
     if not support.supported:
@@ -683,11 +742,22 @@ def build_plan(
     routers_by_id = {router["id"]: router for router in fleet.get("routers", [])}
     networks = {network["id"]: network for network in fleet.get("networks", [])}
     payload = payload_scriptsversion(fleet.get("routers", []), ms_version)
+    hosts = {host["id"]: host for host in fleet.get("hosts", []) if host.get("id")}
+    min_template = dict(fleet.get("min_template") or {})
+    version_check = fleet.get("router_version_check", True)
+    # The server's payload checksum, strictly: a router is called accepted on its checksum only when it is known (see learn_payload_checksum).
+    server_payload, payload_how = learn_payload_checksum(fleet.get("routers", []), hosts, ms_version, min_template)
+    server = {"min_template": min_template, "router_version_check": version_check, "payload_checksum": server_payload, "payload_how": payload_how}
+
+    def options_for(entry: t.Any) -> DecideOptions:
+        return DecideOptions(
+            entry, require_new_template, legacy_names, hosts=hosts, min_template=min_template, version_check=version_check, server_payload=server_payload
+        )
 
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
         key = "systemvm:%s" % vm["id"]
-        path, reason, warnings = decide("systemvm", vm, ms_version, DecideOptions(done.get(key), require_new_template, legacy_names))[:3]
+        path, reason, warnings = decide("systemvm", vm, ms_version, options_for(done.get(key)))[:3]
         items[key] = {
             "key": key,
             "kind": "systemvm",
@@ -711,8 +781,7 @@ def build_plan(
         routers = [routers_by_id[rid] for rid in unit.get("routers", []) if rid in routers_by_id]
         key = "%s:%s" % (unit["kind"], unit["id"])
         tier_states = [networks.get(tier, {}).get("state") for tier in unit.get("tiers") or []]
-        options = DecideOptions(done.get(key), require_new_template, legacy_names)
-        path, reason, warnings = decide(unit["kind"], unit, ms_version, options, routers, tier_states, payload)[:3]
+        path, reason, warnings = decide(unit["kind"], unit, ms_version, options_for(done.get(key)), routers, tier_states, payload)[:3]
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])
@@ -731,7 +800,7 @@ def build_plan(
             "routers": [
                 {
                     field: router.get(field)
-                    for field in ("id", "name", "state", "redundantstate", "version", "scriptsversion", "softwareversion", "clusterid", "podid")
+                    for field in ("id", "name", "state", "redundantstate", "version", "scriptsversion", "softwareversion", "clusterid", "podid", "hostid")
                 }
                 for router in routers
             ],
@@ -802,6 +871,7 @@ def build_plan(
         "items": list(items.values()),
         "batches": batches,
         "summary": summarize(items.values()),
+        "server": server,
     }
 
 
