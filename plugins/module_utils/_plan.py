@@ -490,15 +490,7 @@ def _decide_unit(
     old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
     not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
     zone_minimum = (options.min_template or {}).get(_get(unit, "zoneid") or (_get(running[0], "zoneid") if running else "") or "")
-    refused = [
-        router for router in running if server_accepts(router, zone_minimum, options.server_payload, options.version_check) is False
-        or (
-            server_accepts(router, zone_minimum, options.server_payload, options.version_check) is None
-            and facts[_get(router, "name")].live_patched
-            and livepatch_regression(ms_version, _get(router, "version"), zone_minimum)
-            and "#9900" in str(livepatch_regression(ms_version, _get(router, "version"), zone_minimum))
-        )
-    ]
+    refused = [router for router in running if _refused(router, facts[_get(router, "name")].live_patched, zone_minimum, ms_version, options)]
     if refused and not options.require_new_template:
         # A router the server refuses is never done, whatever its softwareversion says (apache/cloudstack#12211): recreated.
         return Decision(
@@ -539,9 +531,8 @@ def _decide_unit(
     blocked = sorted({why for why in (host_blocks_livepatch((options.hosts or {}).get(_get(router, "hostid")), ms_version) for router in running) if why})
     if blocked and not options.force:
         return Decision("skip", "%s is not live-patched: %s" % (label, "; ".join(blocked)), warnings)
-    regressions = sorted(
-        {why for why in (livepatch_regression(ms_version, _get(router, "version"), zone_minimum) for router in running if _get(router, "name") in not_patched) if why}
-    )
+    patchable = [router for router in running if _get(router, "name") in not_patched]
+    regressions = sorted({why for why in (livepatch_regression(ms_version, _get(router, "version"), zone_minimum) for router in patchable) if why})
     if regressions and not options.force:
         return Decision(
             "legacy",
@@ -559,6 +550,15 @@ def _decide_unit(
         % (support.reason, len(running), len(not_patched), ms_version, " (forced)" if not not_patched else ""),
         warnings,
     )
+
+
+def _refused(router: t.Any, live_patched: bool, zone_minimum: str | None, ms_version: str, options: DecideOptions) -> bool:
+    """Whether the server refuses ``router`` (_matrix.server_accepts), or, its payload checksum not known, whether it was live-patched on a
+    release whose live patch leaves the old checksum (apache/cloudstack#9900) on a template below the zone's minimum."""
+    accepted = server_accepts(router, zone_minimum, options.server_payload, options.version_check)
+    if accepted is not None:
+        return not accepted
+    return live_patched and "#9900" in str(livepatch_regression(ms_version, _get(router, "version"), zone_minimum) or "")
 
 
 def _decide_recreate_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOptions) -> Decision:
