@@ -467,16 +467,25 @@ def _decide_unit(
 ) -> Decision:
     command = "restartVPC" if kind == "vpc" else "restartNetwork"
     running = [router for router in routers if _get(router, "state") == "Running"]
+    # A restart without cleanup (the live patch's) starts the routers that are not Running after its patch loop
+    # (VirtualRouterElement.implement -> NetworkHelperImpl.startRouters): they boot the current template with their host
+    # agent's scripts. A router in another state stays as it is.
     warnings = [
-        "router %s is %s: a live patch (%s) skips it and it stays on its old scripts until it is next started; or %s"
-        % (_get(router, "name"), _get(router, "state"), command, RECREATE_HINT % "it")
+        (
+            "router %s is Stopped: the live patch (%s) skips it, then the same restart starts it from the current template"
+            % (_get(router, "name"), command)
+            if _get(router, "state") == "Stopped"
+            else "router %s is %s: a live patch (%s) skips it and it stays on its old scripts; or %s"
+            % (_get(router, "name"), _get(router, "state"), command, RECREATE_HINT % "it")
+        )
         for router in routers
         if _get(router, "state") != "Running"
     ]
     if not running:
         return Decision(
             "skip",
-            "no router of %s is Running (%s), and a live patch only reaches Running routers: start the %s or %s, then run again%s"
+            "no router of %s is Running (%s): a live patch reaches Running routers only (a restart without cleanup would start a Stopped "
+            "one from the current template): start the %s or %s, then run again%s"
             % (
                 label,
                 ", ".join("%s %s" % (_get(router, "name"), _get(router, "state")) for router in routers) or "none",

@@ -121,8 +121,9 @@ def fleet(routers, hosts, version="4.19.3.0", minreq="4.19.1"):
              for i, r in enumerate(routers)]
     for router in routers:
         router.update(account="a", domainid="d1", domain="ROOT", podid="p1", clusterid="c1", redundantstate=None, requiresupgrade=True)
-    return {"version": version, "zones": [{"id": "z1", "name": "zone-a"}], "pods": [], "clusters": [], "domains": [{"id": "d1", "name": "ROOT", "path": "ROOT"}],
-            "hosts": hosts, "min_template": {"z1": minreq}, "router_version_check": True, "routers": routers, "systemvms": [], "units": units}
+    return {"version": version, "zones": [{"id": "z1", "name": "zone-a"}], "pods": [], "clusters": [],
+            "domains": [{"id": "d1", "name": "ROOT", "path": "ROOT"}], "hosts": hosts, "min_template": {"z1": minreq}, "router_version_check": True,
+            "routers": routers, "systemvms": [], "units": units}
 
 
 def paths(plan):
