@@ -671,18 +671,30 @@ class Cloud:
 
     def _start_stopped_routers(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
         """A restart without cleanup implements the network again: VirtualRouterElement.implement ->
-        RouterDeploymentDefinition.deployVirtualRouter -> NetworkHelperImpl.startRouters (4.19.3.0) starts the routers that are
-        not Running, each on its host's payload (see _booted). A router that cannot start fails the job."""
+        RouterDeploymentDefinition.deployVirtualRouter (4.19.3.0) deploys the routers that are missing
+        (getNumberOfRoutersToDeploy: 2 for a redundant network, else 1, less those it has) and NetworkHelperImpl.startRouters
+        starts the ones that are not Running, each on its host's payload (see _booted)."""
         with self.lock:
-            if network is not None and not network["vpcid"] and not network["has_router"]:
+            if network is not None and network["vpcid"]:
+                vpc, network = self.vpcs[network["vpcid"]], None
+            if network is not None and not network["has_router"]:
                 return
-            stopped = [r for r in self.routers_of(network, vpc) if r["state"] == "Stopped"]
+            owner = vpc or network
+            present = self.routers_of(network, vpc)
+            stopped = [r for r in present if r["state"] == "Stopped"]
             for router in stopped:
                 router["state"] = "Starting"
+            for _missing in range(max(0, (2 if owner["redundant"] else 1) - len(present))):
+                stopped.append(self._new_vm("router", owner["zoneid"], name_prefix="r", version=self.template_version, state="Starting",
+                                            softwareversion=self.ms_version, network=network, vpc=vpc, first_checks_pending=True))
             snaps = [self.snapshot(r) for r in stopped]
         for router, snap in zip(stopped, snaps):
-            self.backend.start_vm(snap)
-            self.wait("vm_start")
+            if router in present:
+                self.backend.start_vm(snap)
+                self.wait("vm_start")
+            else:
+                self.backend.create_vm(snap)
+                self.wait("router_deploy")
             with self.lock:
                 self._booted(router)
 
