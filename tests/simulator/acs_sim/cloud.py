@@ -1060,7 +1060,8 @@ class Cloud:
                 "vpcs": [self.render_vpc(v) for v in self.vpcs.values()],
                 # "refused": a Running router NetworkHelperImpl.checkRouterVersion refuses (a fact for tests; listRouters never shows
                 # it). A Stopped one gets no command, and boots the current template when started.
-                "routers": [{**self.render_router(v, with_health=True), "refused": v["state"] == "Running" and self.router_refused(v)} for v in self.vms.values() if v["type"] == "router"],
+                "routers": [{**self.render_router(v, with_health=True), "refused": v["state"] == "Running" and self.router_refused(v)}
+                            for v in self.vms.values() if v["type"] == "router"],
                 "hosts": [self.render_host(h) for h in self.hosts.values()],
                 "systemvms": [self.render_systemvm(v) for v in self.vms.values() if v["type"] != "router"],
                 "configurations": {k: v["value"] for k, v in self.configurations.items()},
