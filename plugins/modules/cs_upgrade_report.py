@@ -16,7 +16,8 @@ description:
     outcome, how long it took, and what needs attention - failed targets with the error and what to do, targets
     recreated after a failed live patch, routers refused by the server after their live patch (a template below the
     zone's minimum with a scripts checksum that is not the server's, so CloudStack sends them no command; recreate or
-    reboot them), outcomes unknown (a job still running when the run gave up on it), targets not run, and skipped targets that are not Running - each with what to do.
+    reboot them), outcomes unknown (a job still running when the run gave up on it), targets not run, and skipped
+    targets that are not Running - each with what to do.
   - Whether the run still goes on comes from the state lock next to O(journal) (C(journal.jsonl.lock)), which a run
     holds until it ends. A report written while the run goes on says it is in progress; a run killed or cancelled
     (its process gone, the lock left behind) stopped before reaching what it did not run; a run that holds the lock on
