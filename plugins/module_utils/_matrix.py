@@ -414,7 +414,9 @@ def livepatch_regression(ms_version: str, template_version: str | None, minreq: 
     if not is_valid_version(ms_version):
         return None
     release = _release_of(ms_version)
-    below = not is_valid_version(minreq) or not is_valid_version(template_version) or compare_versions(str(template_version), str(minreq)) < 0
+    # The zone's minimum; where it was not read, the template this server requires (the upgrade sets the minimum to it).
+    minimum = str(minreq) if is_valid_version(minreq) else required_template_version(ms_version)
+    below = not is_valid_version(template_version) or compare_versions(str(template_version), minimum) < 0
     for regression in KNOWN_REGRESSIONS:
         if release in regression.releases and below:
             return "%s (in %s; fixed by %s): %s" % (regression.issue, release, regression.fixed_by, regression.what)

@@ -176,3 +176,10 @@ def test_report_shows_refused_by_the_server_as_its_own_outcome():
     entry = next(entry for entry in report["attention"] if entry["outcome"] == "refused")
     assert "recreate it" in entry["action"] and "reboot it" in entry["action"]
     assert "refused by the server" in render_markdown(report) and "refused by the server" in render_html(report)
+
+
+def test_a_router_on_a_current_template_is_never_taken_for_a_9900_victim_when_the_minimum_is_not_read():
+    fresh = rtr("4.19.3", NEW, "4.19.3.0")
+    assert livepatch_regression("4.19.3.0", fresh["version"], None) is None
+    plan = build_plan(fleet([fresh], [host()], minreq=None))
+    assert paths(plan)["net-0"][0] == "skip"
