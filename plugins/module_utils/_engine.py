@@ -45,8 +45,12 @@ from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Targ
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     MIN_TEMPLATE_SETTING,
+    REFUSED_ACTION,
+    REFUSED_BY_SERVER,
+    is_current,
     is_valid_version,
     router_facts,
+    server_accepts,
     systemvm_facts,
     template_is_current,
     unknown_minimum_reason,
@@ -537,6 +541,8 @@ class StageRunner:
         self.ms_version = plan["ms_version"]
         # Each zone's minreq.sysvmtemplate.version as the plan read it: the current template of the zone.
         self.min_template: dict[str, t.Any] = plan.get("min_template") or {}
+        # What NetworkHelperImpl.checkRouterVersion reads, as the plan read it (see _plan.build_plan "server").
+        self.server = plan.get("server") or {}
         self.run = plan.get("run") or {}
         self.batches = [batch for batch in plan["batches"] if batch["group"] == group and batch["stage"] == stage]
         self.items = {item["key"]: item for item in plan["items"]}
@@ -544,6 +550,7 @@ class StageRunner:
             "targets": 0,
             "done": 0,
             "failed": 0,
+            "refused": 0,
             "skipped": 0,
             "unknown": 0,
             "not_run": 0,
@@ -569,7 +576,7 @@ class StageRunner:
 
     def _line(self, force: bool = False) -> None:
         total = self.counts["targets"]
-        finished = self.counts["done"] + self.counts["failed"] + self.counts["skipped"] + self.counts["unknown"]
+        finished = self.counts["done"] + self.counts["failed"] + self.counts["refused"] + self.counts["skipped"] + self.counts["unknown"]
         if not force and (finished == 0 or finished % self.progress_every):
             return
         elapsed = self._clock() - self._started
@@ -582,7 +589,7 @@ class StageRunner:
             self.stage,
             format(self.counts["done"], ","),
             format(total, ","),
-            self.counts["failed"] + self.counts["unknown"],
+            self.counts["failed"] + self.counts["refused"] + self.counts["unknown"],
             self.in_flight,
             eta,
         )
@@ -616,7 +623,7 @@ class StageRunner:
     # -- the stop rules and the conditions to keep submitting
 
     def _failed_share_exceeded(self) -> tuple[bool, str]:
-        failed = [key for key, status in self._final.items() if status in ("failed", "unknown")]
+        failed = [key for key, status in self._final.items() if status in ("failed", "refused", "unknown")]
         if not self._planned:
             return False, ""
         share = 100.0 * len(failed) / len(self._planned)
@@ -632,7 +639,7 @@ class StageRunner:
             self.stop_reason = reason
 
     def _judge_stop(self, work: _Work, status: str, reason: str, regression: bool) -> None:
-        if status not in ("failed", "unknown"):
+        if status not in ("failed", "refused", "unknown"):
             return
         self.failures.append("%s %s: %s" % (work.item["kind"], work.item["name"], reason))
         if regression:
@@ -985,6 +992,11 @@ class StageRunner:
             if work.is_unit:
                 target.routers = [Router.from_api(router, {}) for router in work.before]
                 judge_unit(target, outcome, [Router.from_api(router, {}) for router in after], self.ms_version)
+                refused = self._refused(work, after)
+                if refused and outcome.status in ("succeeded", "failed"):
+                    # Whatever the job said: the server refuses these routers, so the item is not done (apache/cloudstack#12211).
+                    return "refused", "%s after %s job %s (%s): %s; %s" % (
+                        REFUSED_BY_SERVER, _command(work), outcome.jobid, outcome.status, refused, REFUSED_ACTION), after
                 if (
                     work.foreign
                     and target_outcome(target.status) != "done"
@@ -1014,6 +1026,32 @@ class StageRunner:
         if not systemvm_facts(vm, self.ms_version, self._minreq(item)).live_patched:
             return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
         return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
+
+    def _refused(self, work: _Work, after: list[dict[str, t.Any]]) -> str:
+        """The routers of a live-patched unit that the server refuses (_matrix.server_accepts), described; "" when none is.
+
+        The server's payload checksum is the plan's (None when it was not known); the checksums the routers
+        reported before this server patched them (older software) are known not to be the server's, so a patch that left
+        one of them is refused even when the payload's own checksum is not known.
+        """
+        minimum = self.server.get("min_template") or {}
+        payload = self.server.get("payload_checksum")
+        old = {
+            router.get("scriptsversion")
+            for router in work.before
+            if router.get("scriptsversion") and not is_current(router.get("softwareversion"), self.ms_version)
+        }
+        refused = []
+        for router in after:
+            if router.get("state") != "Running":
+                continue
+            minreq = minimum.get(router.get("zoneid") or "")
+            if server_accepts(router, minreq, payload, self.server.get("router_version_check", True), old) is False:
+                refused.append(
+                    "%s (template %s below the zone's minimum %s, scripts %s not the server's)"
+                    % (router.get("name", router.get("id")), router.get("version"), minreq, router.get("scriptsversion"))
+                )
+        return ", ".join(refused)
 
     def _read_back(self, work: _Work) -> None:
         try:
@@ -1049,12 +1087,12 @@ class StageRunner:
             if new:
                 status, regression = "failed", True
                 reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
-        if status == "failed" and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
-            # The live patch job has ended (failed or verified wrong): now, and only now, the legacy path may act.
+        if status in ("failed", "refused") and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
+            # The live patch job has ended (failed, verified wrong or refused by the server): now, and only now, the legacy path may act.
             if self._may_submit():
                 self._record(
                     work,
-                    "failed",
+                    status,
                     jobid=outcome.jobid,
                     error=reason,
                     duration=outcome.duration,
@@ -1102,7 +1140,9 @@ class StageRunner:
             return self.result("nothing planned for %s %s" % (self.group, self.stage))
         entries = self.journal.entries()
         state = journal_state(entries, self.ms_version)
-        self._final = {key: entry["status"] for key, entry in state.items() if entry.get("status") in ("done", "failed", "unknown") and key in self._planned}
+        self._final = {
+            key: entry["status"] for key, entry in state.items() if entry.get("status") in ("done", "failed", "refused", "unknown") and key in self._planned
+        }
         works, adopted = self._works(state, entries)
         if works and not self.check_mode:
             works, found = self._adopt_jobs(works, entries)
@@ -1206,7 +1246,7 @@ class StageRunner:
                 self.stage,
                 self.counts["done"],
                 "".join(", %d %s" % (self.counts[name], label) for name, label in _NOTES if self.counts[name]),
-                self.counts["failed"] + self.counts["unknown"],
+                self.counts["failed"] + self.counts["refused"] + self.counts["unknown"],
                 self.counts["skipped"],
                 self.counts["not_run"],
             )

@@ -273,6 +273,9 @@ class Fleet:
         self.pods: dict[str, dict[str, t.Any]] = {}
         self.clusters: dict[str, dict[str, t.Any]] = {}
         self.hosts: dict[str, dict[str, t.Any]] = {}
+        # zone id -> minreq.sysvmtemplate.version, and router.version.check (None: not read): see read_server_rules.
+        self.min_template: dict[str, str | None] = {}
+        self.router_version_check: bool | None = None
         self.domains: dict[str, dict[str, t.Any]] = {}
         self.accounts: list[dict[str, t.Any]] = []
         self.routers: list[Router] = []
@@ -331,6 +334,7 @@ class Fleet:
         network_filters = _without_none(zoneid=zoneid, listall=True, **owner)
         fleet.networks = _by_id(client.list("listNetworks", "network", **network_filters))
         fleet.vpcs = _by_id(client.list("listVPCs", "vpc", **network_filters))
+        read_server_rules(client, fleet)
         return fleet
 
     def units(self) -> list[Unit]:
@@ -399,6 +403,7 @@ class Fleet:
             "min_template_errors": dict(self.min_template_errors),
             "disk_templates_read": self.disk_templates_read,
             "hosts": list(self.hosts.values()),
+            "router_version_check": self.router_version_check,
             "domains": list(self.domains.values()),
             "accounts": self.accounts,
             "systemvms": [vm.as_dict() for vm in self.systemvms],
@@ -433,3 +438,21 @@ def _find(candidates: t.Iterable[tuple[str, str | None, _Found]], kind: str, nam
             % (kind, name_or_id, ", ".join(match[0] for match in matches))
         )
     return matches[0][1]
+
+
+def _setting(client: t.Any, name: str, **scope: t.Any) -> str | None:
+    for item in client.list("listConfigurations", "configuration", name=name, **scope):
+        if item.get("name") == name:
+            return item.get("value")
+    return None
+
+
+def read_server_rules(client: t.Any, fleet: Fleet) -> None:
+    """The two settings NetworkHelperImpl.checkRouterVersion reads: each zone's minreq.sysvmtemplate.version (zone-scoped,
+    NetworkOrchestrationService.MinVRVersion) and router.version.check (global). A setting that cannot be read stays None
+    (not known), never a guess."""
+    # merged with tmpl's zone_min_template: this local reader fills Fleet.min_template until that reader replaces it.
+    if not fleet.min_template:
+        fleet.min_template = {zoneid: _setting(client, "minreq.sysvmtemplate.version", zoneid=zoneid) or None for zoneid in fleet.zones}
+    value = _setting(client, "router.version.check")
+    fleet.router_version_check = None if value is None else str(value).strip().lower() == "true"

@@ -298,3 +298,172 @@ def payload_scriptsversion(routers: t.Iterable[t.Any], ms_version: str) -> str |
         if _field(router, "scriptsversion") and is_current(_field(router, "softwareversion"), ms_version)
     )
     return seen.most_common(1)[0][0] if seen else None
+
+
+# ---------------------------------------------------------------------------------------------- what the server accepts
+# NetworkHelperImpl.sendCommandsToRouter -> checkRouterVersion (apache/cloudstack, read at 4.17.0.0 and 4.19.3.0, unchanged to
+# 4.20.2.0): with router.version.check true, a router whose template version is below its zone's minreq.sysvmtemplate.version
+# AND whose recorded scriptsversion is not the checksum of the server's own cloud-scripts.tgz gets no command ("Unable to
+# send command. Router requires upgrade"): its rules, a VM start in its network and a restart without cleanup fail.
+# requiresupgrade (DomainRouterJoinDaoImpl) compares the software version instead, so it proves nothing here.
+REFUSED_BY_SERVER = "refused by the server"
+REFUSED_ACTION = (
+    "the management server sends it no command (apache/cloudstack#12211): recreate it (run the upgrade again, the plan recreates it, "
+    "or playbooks/legacy_recreate.yml) or reboot it (rebootRouter), which boots it with the current scripts"
+)
+
+
+def server_accepts(
+    router: t.Any,
+    minreq: str | None,
+    payload_checksum: str | None,
+    version_check: bool | None = True,
+    not_payload: t.Iterable[str] = (),
+) -> bool | None:
+    """Whether the management server accepts commands to ``router``, as checkRouterVersion decides; None when not known.
+
+    ``minreq``: the zone's ``minreq.sysvmtemplate.version``; ``payload_checksum``: the checksum of the server's payload
+    (:func:`learn_payload_checksum`, None when not known); ``version_check``: ``router.version.check`` (False: every router
+    is accepted); ``not_payload``: checksums known not to be the server's (what routers reported before this server
+    patched them). A router is never called accepted on a guess: without the minimum or the checksum, the answer is None.
+    """
+    if version_check is False:
+        return True
+    template = _field(router, "version")
+    if not template:
+        return False  # checkRouterVersion: a router without a recorded template version is refused
+    if is_valid_version(minreq) and is_valid_version(template) and compare_versions(str(template), str(minreq)) >= 0:
+        return True
+    scripts = _field(router, "scriptsversion") or ""
+    if payload_checksum:
+        if scripts == payload_checksum:
+            return True
+        if is_valid_version(minreq):
+            return False
+    if scripts and scripts in set(not_payload) and is_valid_version(minreq):
+        return False
+    return None
+
+
+def learn_payload_checksum(
+    routers: t.Iterable[t.Any],
+    hosts: t.Mapping[str, t.Any] | t.Iterable[t.Any],
+    ms_version: str,
+    minreq_by_zone: t.Mapping[str, str | None],
+    booted: t.Iterable[str] = (),
+) -> tuple[str | None, str]:
+    """The checksum of the server's ``cloud-scripts.tgz`` (the API does not show it) and how it was learnt; (None, why) when not known.
+
+    A router started under this server reports the checksum of what its host's agent pushed at start
+    (LibvirtStartCommandWrapper copies the agent's systemVmPatchFiles; finalizeStart records the router's GetDomRVersionAnswer).
+    So the witnesses are Running routers that run this server's software, on a template at or above their zone's minimum,
+    on a host that is Up with the server's agent version. A live patch on a release with apache/cloudstack#9900 records the
+    old checksum with the new software version, so when ``booted`` (ids of routers this run recreated) has witnesses,
+    only they count; witnesses that disagree give no answer rather than a guess.
+    """
+    host_list = hosts.values() if isinstance(hosts, t.Mapping) else hosts
+    agents = {_field(host, "id"): host for host in host_list}
+    witnesses: dict[str, str] = {}
+    for router in routers:
+        host = agents.get(_field(router, "hostid"))
+        minreq = minreq_by_zone.get(_field(router, "zoneid") or "")
+        scripts = _field(router, "scriptsversion")
+        if (
+            scripts
+            and _field(router, "state") == "Running"
+            and is_current(_field(router, "softwareversion"), ms_version)
+            and is_valid_version(minreq)
+            and is_valid_version(_field(router, "version"))
+            and compare_versions(str(_field(router, "version")), str(minreq)) >= 0
+            and host is not None
+            and _field(host, "state") == "Up"
+            and is_current(_field(host, "version"), ms_version)
+        ):
+            witnesses[_field(router, "id")] = scripts
+    chosen = {rid: scripts for rid, scripts in witnesses.items() if rid in set(booted)} or witnesses
+    seen = sorted(set(chosen.values()))
+    if len(seen) == 1:
+        return seen[0], "reported by %d router(s) on a current template, started under %s on an upgraded host" % (len(chosen), ms_version)
+    if not seen:
+        return None, (
+            "no router runs a current template under %s on a host whose agent is %s, so the checksum of the server's payload is "
+            "not known (the API does not show it)" % (ms_version, ms_version)
+        )
+    return None, "routers on a current template report different scripts checksums (%s): the server's payload is not known" % ", ".join(seen)
+
+
+def host_blocks_livepatch(host: t.Any, ms_version: str) -> str | None:
+    """Why a live patch of a VM on ``host`` would not give it this server's payload, or None.
+
+    The payload comes from the host's agent (LibvirtPatchSystemVmCommandWrapper copies the agent's own systemVmPatchFiles and
+    answers their checksum), and a host whose agent is not connected takes no command (AgentManagerImpl.send:
+    "agent not logged into this management server").
+    """
+    if host is None:
+        return None
+    name = _field(host, "name") or _field(host, "id")
+    state = _field(host, "state")
+    if state and state != "Up":
+        return "host %s is %s: a live patch or start of its VMs cannot reach its agent; bring the host Up (or move the VMs), then run again" % (
+            name,
+            state,
+        )
+    version = _field(host, "version")
+    if is_valid_version(version) and compare_versions(str(version), ms_version) < 0:
+        return (
+            "host %s runs cloudstack-agent %s, older than the management server %s: a live patch there pushes that agent's old scripts "
+            "(the server would refuse a router on an old template); upgrade the agent on the host first, then run again" % (name, version, ms_version)
+        )
+    return None
+
+
+class Regression(t.NamedTuple):
+    issue: str
+    releases: frozenset[str]
+    fixed_by: str
+    what: str
+
+
+# Known regressions that leave a live-patched router refused, by release (read in the sources, see the simulator's
+# acs_sim/regressions.py): #9900's keytool line in patch-sysvms.sh (4.19.2.0, 4.19.3.0, 4.20.1.0) makes the agent answer the
+# pre-patch checksum, which the server records; #10962 (4.20.2.0) fixed it.
+KNOWN_REGRESSIONS = (
+    Regression(
+        "apache/cloudstack#9900",
+        frozenset({"4.19.2.0", "4.19.3.0", "4.20.1.0"}),
+        "apache/cloudstack#10962 in 4.20.2.0",
+        "a live patch records the router's old scripts checksum, so the server refuses a router on a template below the zone's minimum "
+        "until it is rebooted or recreated (apache/cloudstack#12211)",
+    ),
+)
+# apache/cloudstack#8497 (4.20.0.0): the router scripts moved to Python 3 and the agent to JRE 17; the 4.14 and 4.15 templates
+# (Debian 9/10) run Python 2.7 as /usr/bin/python with openjdk 11, so the patched services fail and patch-sysvms.sh restores its
+# backup (exit 1).
+PYTHON3_PAYLOAD_SINCE = "4.20.0.0"
+PYTHON2_TEMPLATES = ("4.14", "4.15")
+
+
+def _release_of(ms_version: str) -> str:
+    return ".".join(str(part) for part in _padded(ms_version, 4)[:4])
+
+
+def livepatch_regression(ms_version: str, template_version: str | None, minreq: str | None) -> str | None:
+    """Why a live patch by ``ms_version`` would leave a router on ``template_version`` refused or unpatched, or None."""
+    if not is_valid_version(ms_version):
+        return None
+    release = _release_of(ms_version)
+    # Below the zone's minimum; a minimum that was not read proves nothing, so the regression is taken to apply.
+    below = not is_valid_version(minreq) or not is_valid_version(template_version) or compare_versions(str(template_version), str(minreq)) < 0
+    for regression in KNOWN_REGRESSIONS:
+        if release in regression.releases and below:
+            return "%s (in %s; fixed by %s): %s" % (regression.issue, release, regression.fixed_by, regression.what)
+    if (
+        compare_versions(ms_version, PYTHON3_PAYLOAD_SINCE) >= 0
+        and is_valid_version(template_version)
+        and "%d.%d" % _release(str(template_version)) in PYTHON2_TEMPLATES
+    ):
+        return (
+            "apache/cloudstack#8497 (%s moved the router scripts to Python 3 and the agent to JRE 17): template %s (Debian 9/10, Python 2.7, "
+            "openjdk 11) cannot run them, so its live patch fails and the old scripts stay" % (PYTHON3_PAYLOAD_SINCE, template_version)
+        )
+    return None

@@ -25,8 +25,13 @@ import typing as t
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
     MIN_TEMPLATE_SETTING,
+    REFUSED_BY_SERVER,
     SYSTEMVM_DISK_UNKNOWN,
+    host_blocks_livepatch,
     is_valid_version,
+    learn_payload_checksum,
+    livepatch_regression,
+    server_accepts,
     livepatch_support,
     ms_supports_livepatch,
     older_than_minimum,
@@ -46,7 +51,9 @@ STAGES = ("systemvms", "canary", "routers")
 # Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
 # "skipped" (not acted on, with the reason) or "unknown" (the job outlived its timeout; the next run follows it).
-JOURNAL_STATUSES = ("submitted", "done", "failed", "skipped", "unknown")
+# "refused" ends a live patch the job did, after which the server refuses the router (NetworkHelperImpl.checkRouterVersion):
+# a failure of its own, which sends the item to the legacy path like "failed".
+JOURNAL_STATUSES = ("submitted", "done", "failed", "refused", "skipped", "unknown")
 # The same vocabulary for a target of cs_livepatch or cs_recreate (their result's ``outcome``), from its detailed
 # ``status`` or a job's end: what the journal would say of it, and "not_run" (the report's word) for a target nothing
 # was started on (check mode, held back, refused by the server, or not on the module's path).
@@ -55,6 +62,7 @@ TARGET_OUTCOMES = {
     "unchanged": "done",
     "succeeded": "done",
     "failed": "failed",
+    "refused": "refused",
     "cancelled": "failed",
     "timed_out": "unknown",
     "outcome_unknown": "unknown",
@@ -215,7 +223,7 @@ def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
 
     One never started (no job) or whose outcome is unknown does not: the next run looks for its job first.
     """
-    return bool(entry) and entry.get("status") == "failed" and entry.get("path") == "livepatch" and bool(entry.get("jobid"))
+    return bool(entry) and entry.get("status") in ("failed", "refused") and entry.get("path") == "livepatch" and bool(entry.get("jobid"))
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -337,6 +345,12 @@ class DecideOptions(t.NamedTuple):
     method: str | None = None
     minreq: str | None = None
     zone: str | None = None
+    # What the server checks (see _matrix.server_accepts): hosts by id (listHosts type=Routing), each zone's
+    # minreq.sysvmtemplate.version, router.version.check, and the learnt checksum of the server's payload.
+    hosts: t.Mapping[str, t.Any] | None = None
+    min_template: t.Mapping[str, str | None] | None = None
+    version_check: bool | None = True
+    server_payload: str | None = None
 
     @property
     def minimum(self) -> str:
@@ -402,6 +416,12 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
         )
     facts = systemvm_facts(vm, ms_version, options.minreq)
     patched = " (live-patched)" if facts.live_patched else ""
+    blocked = host_blocks_livepatch((options.hosts or {}).get(_get(vm, "hostid")), ms_version)
+    if blocked and not options.require_new_template and not facts.live_patched:
+        return Decision("skip", "%s is not live-patched: %s" % (label, blocked), [])
+    regression = livepatch_regression(ms_version, facts.template_version, None)
+    if regression and "#8497" in regression and not facts.live_patched:
+        return Decision("legacy", "%s: %s; recreate it from the current template instead" % (label, regression), [])
     if options.require_new_template:
         return _systemvm_template_decision(vm, label + patched, facts, options, "the operator requires the current template (kernel, JRE or security fixes)")
     support = livepatch_support(facts.template_version, ms_version)
@@ -478,16 +498,25 @@ def _decide_unit(
 ) -> Decision:
     command = "restartVPC" if kind == "vpc" else "restartNetwork"
     running = [router for router in routers if _get(router, "state") == "Running"]
+    # A restart without cleanup (the live patch's) starts the routers that are not Running after its patch loop
+    # (VirtualRouterElement.implement -> NetworkHelperImpl.startRouters): they boot the current template with their host
+    # agent's scripts. A router in another state stays as it is.
     warnings = [
-        "router %s is %s: a live patch (%s) skips it and it stays on its old scripts until it is next started; or %s"
-        % (_get(router, "name"), _get(router, "state"), command, RECREATE_HINT % "it")
+        (
+            "router %s is Stopped: the live patch (%s) skips it, then the same restart starts it from the current template"
+            % (_get(router, "name"), command)
+            if _get(router, "state") == "Stopped"
+            else "router %s is %s: a live patch (%s) skips it and it stays on its old scripts; or %s"
+            % (_get(router, "name"), _get(router, "state"), command, RECREATE_HINT % "it")
+        )
         for router in routers
         if _get(router, "state") != "Running"
     ]
     if not running:
         return Decision(
             "skip",
-            "no router of %s is Running (%s), and a live patch only reaches Running routers: start the %s or %s, then run again%s"
+            "no router of %s is Running (%s): a live patch reaches Running routers only (a restart without cleanup would start a Stopped "
+            "one from the current template): start the %s or %s, then run again%s"
             % (
                 label,
                 ", ".join("%s %s" % (_get(router, "name"), _get(router, "state")) for router in routers) or "none",
@@ -502,6 +531,24 @@ def _decide_unit(
     facts = {_get(router, "name"): router_facts(router, ms_version, options.minreq, payload) for router in running}
     old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
     not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
+    zone_minimum = (options.min_template or {}).get(_get(unit, "zoneid") or (_get(running[0], "zoneid") if running else "") or "")
+    refused = [router for router in running if _refused(router, facts[_get(router, "name")].live_patched, zone_minimum, ms_version, options)]
+    if refused and not options.require_new_template:
+        # A router the server refuses is never done, whatever its softwareversion says (apache/cloudstack#12211): recreated.
+        return Decision(
+            "legacy",
+            "%s: %s %s (template below the zone's minimum %s, scripts checksum not the server's payload%s): recreated from the current template"
+            % (
+                label,
+                ", ".join(_get(router, "name") for router in refused),
+                REFUSED_BY_SERVER,
+                zone_minimum or "(not read)",
+                "; %s" % livepatch_regression(ms_version, _get(refused[0], "version"), zone_minimum)
+                if livepatch_regression(ms_version, _get(refused[0], "version"), zone_minimum)
+                else "",
+            ),
+            warnings,
+        )
     if not old_template and not not_patched and not options.force:
         return Decision(
             "skip",
@@ -533,6 +580,18 @@ def _decide_unit(
         return _failed_before(label, options.entry, warnings)
     if _match(options.force_legacy, _get(unit, "id"), _get(unit, "name")):
         return Decision("legacy", "%s is listed for the legacy path by the operator" % label, warnings)
+    blocked = sorted({why for why in (host_blocks_livepatch((options.hosts or {}).get(_get(router, "hostid")), ms_version) for router in running) if why})
+    if blocked and not options.force:
+        return Decision("skip", "%s is not live-patched: %s" % (label, "; ".join(blocked)), warnings)
+    patchable = [router for router in running if _get(router, "name") in not_patched]
+    regressions = sorted({why for why in (livepatch_regression(ms_version, _get(router, "version"), zone_minimum) for router in patchable) if why})
+    if regressions and not options.force:
+        return Decision(
+            "legacy",
+            "a live patch of %s on management server %s would leave its routers unpatched or refused by the server: %s; %s"
+            % (label, ms_version, "; ".join(regressions), RECREATE_HINT % "its routers"),
+            warnings,
+        )
     support = unit_livepatch_support(kind, _get(unit, "name"), tier_states, [(_get(router, "name"), _get(router, "version")) for router in running], ms_version)
     warnings += [warning for warning in support.warnings if warning not in warnings]
     if not support.supported:
@@ -543,6 +602,15 @@ def _decide_unit(
         % (support.reason, len(running), len(not_patched), ms_version, " (forced)" if not not_patched else ""),
         warnings,
     )
+
+
+def _refused(router: t.Any, live_patched: bool, zone_minimum: str | None, ms_version: str, options: DecideOptions) -> bool:
+    """Whether the server refuses ``router`` (_matrix.server_accepts), or, its payload checksum not known, whether it was live-patched on a
+    release whose live patch leaves the old checksum (apache/cloudstack#9900) on a template below the zone's minimum."""
+    accepted = server_accepts(router, zone_minimum, options.server_payload, options.version_check)
+    if accepted is not None:
+        return not accepted
+    return live_patched and "#9900" in str(livepatch_regression(ms_version, _get(router, "version"), zone_minimum) or "")
 
 
 def _decide_recreate_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOptions) -> Decision:
@@ -736,9 +804,24 @@ def build_plan(
     payload = payload_scriptsversion(fleet.get("routers", []), ms_version)
     # Each zone's minreq.sysvmtemplate.version, read once per zone by cs_fleet_info: the one judge of "current template".
     min_template = {str(zoneid): value for zoneid, value in (fleet.get("min_template") or {}).items()}
+    hosts = {host["id"]: host for host in fleet.get("hosts", []) if host.get("id")}
+    version_check = fleet.get("router_version_check", True)
+    # The server's payload checksum, strictly: a router is called accepted on its checksum only when it is known (see learn_payload_checksum).
+    server_payload, payload_how = learn_payload_checksum(fleet.get("routers", []), hosts, ms_version, min_template)
+    server = {"min_template": min_template, "router_version_check": version_check, "payload_checksum": server_payload, "payload_how": payload_how}
 
     def options_for(key: str, zoneid: str | None) -> DecideOptions:
-        return DecideOptions(done.get(key), require_new_template, legacy_names, minreq=min_template.get(zoneid or ""), zone=names.zone(zoneid))
+        return DecideOptions(
+            done.get(key),
+            require_new_template,
+            legacy_names,
+            minreq=min_template.get(zoneid or ""),
+            zone=names.zone(zoneid),
+            hosts=hosts,
+            min_template=min_template,
+            version_check=version_check,
+            server_payload=server_payload,
+        )
 
     items: dict[str, dict[str, t.Any]] = {}
     for vm in fleet.get("systemvms", []) if include_systemvms else []:
@@ -788,7 +871,7 @@ def build_plan(
             "routers": [
                 {
                     field: router.get(field)
-                    for field in ("id", "name", "state", "redundantstate", "version", "scriptsversion", "softwareversion", "clusterid", "podid")
+                    for field in ("id", "name", "state", "redundantstate", "version", "scriptsversion", "softwareversion", "clusterid", "podid", "hostid")
                 }
                 for router in routers
             ],
@@ -860,6 +943,7 @@ def build_plan(
         "items": list(items.values()),
         "batches": batches,
         "summary": summarize(items.values()),
+        "server": server,
     }
 
 

@@ -24,17 +24,19 @@ import re
 import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import redact
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import STRONGSWAN_WARNING, has_strongswan_caveat
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import REFUSED_ACTION, REFUSED_BY_SERVER, STRONGSWAN_WARNING, has_strongswan_caveat
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import is_done, livepatch_failed, target_outcome
 
 # What became of a planned item, in the order the totals show them. "recreated" finished on the legacy path after
-# its live patch failed; "unknown" ended without a verdict (a job still running when the run gave up on it).
-OUTCOMES = ("done", "recreated", "failed", "unknown", "not_run", "skipped")
-ATTENTION = ("failed", "unknown", "recreated", "not_run", "skipped")
+# its live patch failed; "unknown" ended without a verdict (a job still running when the run gave up on it); "refused"
+# was live-patched but the management server refuses it (NetworkHelperImpl.checkRouterVersion): never done.
+OUTCOMES = ("done", "recreated", "failed", "refused", "unknown", "not_run", "skipped")
+ATTENTION = ("failed", "refused", "unknown", "recreated", "not_run", "skipped")
 OUTCOME_LABELS = {
     "done": "done",
     "recreated": "recreated after a failed live patch",
     "failed": "failed",
+    "refused": REFUSED_BY_SERVER,
     "unknown": "outcome unknown",
     "not_run": "not run",
     "skipped": "skipped",
@@ -126,6 +128,8 @@ def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
         return "unknown"
     if last.get("status") == "skipped":
         return "skipped"
+    if last.get("status") == "refused":
+        return "refused"
     if is_done(last):
         return "recreated" if last.get("path") == "legacy" and any(livepatch_failed(entry) for entry in entries) else "done"
     statuses = last.get("statuses")
@@ -162,6 +166,8 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
         if last.get("path") == "livepatch":
             return "recreate it (run again with livepatch_on_failure=recreate, or playbooks/legacy_recreate.yml), or fix the cause and run again"
         return "read the job's error in the management server log, fix the cause, then run again: finished work is skipped"
+    if outcome == "refused":
+        return REFUSED_ACTION
     if outcome == "unknown":
         return "its job may still be running: look it up (listAsyncJobs, or the UI's events) and wait for it to end before running again"
     if outcome == "recreated":
@@ -459,7 +465,7 @@ def _where_entry(entries: list[dict[str, t.Any]], stop_reason: str | None) -> di
         return None
     pools = [entries]
     if stop_reason:
-        problems = [entry for entry in entries if entry.get("status") in ("failed", "unknown")]
+        problems = [entry for entry in entries if entry.get("status") in ("failed", "refused", "unknown")]
         named = [entry for entry in problems if entry.get("name") and re.search(r"(?<![\w.-])%s(?![\w.-])" % re.escape(str(entry["name"])), stop_reason)]
         pools = [named, problems, entries]
     pool = next(pool for pool in pools if pool)
@@ -481,7 +487,7 @@ def _run_outcome(
         return dict(where, status="stopped", summary="Stopped%s because %s" % (place, redact(stop_reason)), reason=redact(stop_reason))
     if run == "not_started":
         return dict(where, status="not_started", summary="Nothing ran yet: this report shows the plan (a dry run, or a run that has not started)", reason=None)
-    problems = totals["failed"] + totals["unknown"]
+    problems = totals["failed"] + totals["refused"] + totals["unknown"]
     counts = ", ".join("%d %s" % (totals[name], OUTCOME_LABELS[name]) for name in OUTCOMES if totals[name])
     left = "%d not run yet, %d failed or unknown" % (totals["not_run"], problems)
     if run_lock and (totals["not_run"] or totals["unknown"]):
@@ -519,7 +525,7 @@ NAMES_LIMIT = 20
 def stats(report: dict[str, t.Any], limit: int = NAMES_LIMIT) -> dict[str, t.Any]:
     """What a job summary (AWX ``set_stats``) shows: outcome, totals, and the names of the first ``limit`` targets
     that failed, have no known outcome or were recreated, with how many more there are (``failed_more``, ...)."""
-    names: dict[str, list[str]] = {"failed": [], "unknown": [], "recreated": []}
+    names: dict[str, list[str]] = {"failed": [], "refused": [], "unknown": [], "recreated": []}
     for entry in report["attention"]:
         names.get(entry["outcome"], []).extend(entry["names"])
     result = {
@@ -704,7 +710,7 @@ def _short(checksum: t.Any) -> str:
 # ---------------------------------------------------------------------------------------------- HTML
 
 _STYLE = """
-:root{--done:#1e8e3e;--recreated:#e37400;--failed:#d93025;--unknown:#9334e6;--not_run:#80868b;--skipped:#bdc1c6}
+:root{--done:#1e8e3e;--recreated:#e37400;--failed:#d93025;--refused:#a50e0e;--unknown:#9334e6;--not_run:#80868b;--skipped:#bdc1c6}
 body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#202124;font-size:14px}
 h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.2em;margin:1.6em 0 .4em;border-bottom:2px solid #dadce0}
 .verdict{font-size:1.2em;font-weight:600;padding:.6em .8em;border-radius:6px;margin:.6em 0}
@@ -717,7 +723,7 @@ th,td{border-bottom:1px solid #e0e0e0;padding:.25em .45em;text-align:left;vertic
 th{background:#f1f3f4;position:sticky;top:0}th.sort{cursor:pointer;user-select:none}th.sort:after{content:" \\2195";color:#9aa0a6}
 tr.unit td{border-top:2px solid #bdc1c6;background:#fafafa}tr.unit td:first-child{font-weight:600}
 .badge{display:inline-block;border-radius:3px;padding:0 .4em;color:#fff;font-size:.85em;font-weight:600}
-.badge.done{background:var(--done)}.badge.recreated{background:var(--recreated)}.badge.failed{background:var(--failed)}
+.badge.done{background:var(--done)}.badge.recreated{background:var(--recreated)}.badge.failed{background:var(--failed)}.badge.refused{background:var(--refused)}
 .badge.unknown{background:var(--unknown)}.badge.not_run{background:var(--not_run)}.badge.skipped{background:var(--skipped);color:#202124}
 #attention td:first-child,#attention td:nth-child(2){white-space:nowrap}
 .legend{font-size:.85em;color:#5f6368;margin:-.4em 0 .8em}.legend i{display:inline-block;width:.9em;height:.9em;margin:0 .25em 0 .8em;vertical-align:-.1em}
@@ -762,6 +768,7 @@ _COLORS = {
     "done": "#1e8e3e",
     "recreated": "#e37400",
     "failed": "#d93025",
+    "refused": "#a50e0e",
     "unknown": "#9334e6",
     "livepatch_failed": "#f28b82",
 }

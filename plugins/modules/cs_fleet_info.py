@@ -111,9 +111,21 @@ fleet:
       type: list
       elements: dict
     hosts:
-      description: Routing hosts as C(listHosts) gives them.
+      description:
+        - Routing hosts as C(listHosts type=Routing) gives them, with their agent C(version) and C(state); a live patch
+          pushes the payload of the host's agent, so VMs on a host whose agent is older than the server, or that is not
+          Up, are not live-patched.
       type: list
       elements: dict
+    min_template:
+      description:
+        - Zone id to its C(minreq.sysvmtemplate.version) (C(listConfigurations) with C(zoneid)), null where it could not be read.
+      type: dict
+    router_version_check:
+      description:
+        - The C(router.version.check) setting; true, the server refuses routers on a template below their zone's minimum whose
+          scripts checksum is not its own payload's; null when it could not be read.
+      type: bool
     domains:
       description: Domains as C(listDomains) gives them.
       type: list

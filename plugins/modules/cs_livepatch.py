@@ -236,7 +236,9 @@ targets:
       type: list
       elements: str
     routers_not_running:
-      description: Routers that were not Running, which a live patch does not reach; they stay on their old scripts.
+      description:
+        - Routers that were not Running, which the live patch does not reach.
+        - The same restart (without cleanup) starts the Stopped ones afterwards, from the current template with their host agent's scripts.
       type: list
       elements: str
     recreate_required:

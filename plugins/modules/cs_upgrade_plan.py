@@ -231,6 +231,17 @@ plan:
           V(routers)), C(canary), C(windows) and C(items) (keys).
       type: list
       elements: dict
+    server:
+      description:
+        - What the server checks before it sends a router a command - C(min_template) (zone id to
+          C(minreq.sysvmtemplate.version)), C(router_version_check), C(payload_checksum) (the checksum of the server's
+          scripts payload, learnt from routers started under it on a current template on an upgraded host, or null when
+          not known - a router is then never called accepted on its checksum) and C(payload_how).
+        - A router the server would refuse is never planned as done; networks on a host whose agent is older than the
+          server or not Up are not live-patched; on a release with a known live-patch regression
+          (apache/cloudstack#9900 on 4.19.2.0, 4.19.3.0 and 4.20.1.0, apache/cloudstack#8497 for 4.14/4.15 templates on 4.20) the routers
+          are recreated instead, the issue named in the reason.
+      type: dict
     summary:
       description: Count of items per path and in total.
       type: dict

@@ -14,8 +14,10 @@ description:
     keeps, and writes C(report.json), C(report.md) and C(report.html) into O(output_dir).
   - At the top, whether the run finished or where and why it stopped (O(stop_reason)), the totals per path and
     outcome, how long it took, and what needs attention - failed targets with the error and what to do, targets
-    recreated after a failed live patch, outcomes unknown (a job still running when the run gave up on it),
-    targets not run, and skipped targets that are not Running - each with what to do.
+    recreated after a failed live patch, routers refused by the server after their live patch (a template below the
+    zone's minimum with a scripts checksum that is not the server's, so CloudStack sends them no command; recreate or
+    reboot them), outcomes unknown (a job still running when the run gave up on it), targets not run, and skipped
+    targets that are not Running - each with what to do.
   - Whether the run still goes on comes from the state lock next to O(journal) (C(journal.jsonl.lock)), which a run
     holds until it ends. A report written while the run goes on says it is in progress; a run killed or cancelled
     (its process gone, the lock left behind) stopped before reaching what it did not run; a run that holds the lock on
@@ -24,7 +26,7 @@ description:
     template, scripts version and health before and after, job duration, longest service gap where measured), a
     row per system VM, and a timeline of the jobs as an inline SVG (canary batch and health gates marked).
     The remote-access VPN caveat of 4.14 templates is shown once per group with the routers it concerns.
-  - Outcomes are V(done), V(recreated), V(failed), V(unknown), V(not_run) and V(skipped).
+  - Outcomes are V(done), V(recreated), V(failed), V(refused) (shown as "refused by the server"), V(unknown), V(not_run) and V(skipped).
   - The result is a summary whatever the size of the fleet - the verdict, the totals per path and outcome, the paths
     of the files, and the first O(names_limit) names of failed, unknown and recreated targets with how many more
     there are - an Ansible result is an event of the job, and AWX drops event data over about 700 KB. Every row is
@@ -131,10 +133,11 @@ outcome:
 stats:
   description:
     - For a job summary (AWX C(set_stats)) - C(outcome) (V(finished), V(finished_with_failures), V(stopped),
-      V(incomplete), V(in_progress), V(not_started)), the totals C(done), C(recreated), C(failed), C(unknown), C(not_run), C(skipped),
+      V(incomplete), V(in_progress), V(not_started)), the totals C(done), C(recreated), C(failed), C(refused), C(unknown), C(not_run), C(skipped),
       C(groups), C(paths) (items per final path), C(by_path) (per path, the totals per outcome), C(duration) in
-      seconds, C(ms_version), the names of the first O(names_limit) targets in C(failed_names), C(unknown_names) and
-      C(recreated_names), and how many more there are in C(failed_more), C(unknown_more) and C(recreated_more).
+      seconds, C(ms_version), the names of the first O(names_limit) targets in C(failed_names), C(refused_names),
+      C(unknown_names) and C(recreated_names), and how many more there are in C(failed_more), C(refused_more), C(unknown_more) and
+      C(recreated_more).
   returned: success
   type: dict
   sample:

@@ -165,10 +165,13 @@ stop:
   returned: always
   type: bool
 counts:
-  description: Targets of the stage and what became of them; V(earlier_run) were finished by an earlier run.
+  description:
+    - Targets of the stage and what became of them; V(earlier_run) were finished by an earlier run.
+    - V(refused) were live-patched but the management server refuses their routers (template below the zone's
+      minreq.sysvmtemplate.version, scripts checksum not the server's), a failure of its own, never done.
   returned: always
   type: dict
-  sample: {targets: 120, done: 117, failed: 1, skipped: 2, unknown: 0, not_run: 0, earlier_run: 20, adopted: 3, fallbacks: 4}
+  sample: {targets: 120, done: 116, failed: 1, refused: 1, skipped: 2, unknown: 0, not_run: 0, earlier_run: 20, adopted: 3, fallbacks: 4}
 failures:
   description: The first 20 failed targets with their reasons; every detail is in the journal.
   returned: always

@@ -199,6 +199,14 @@ def test_waiter_follows_many_jobs_with_a_bound_on_jobs_in_flight(acs_sim):
     assert polls < 6 * len(vms)
 
 
+def patchable_networks(sim):
+    """Networks whose live patch succeeds: without a 4.13 router, whose patch fails and whose rules the server then refuses
+    (NetworkHelperImpl.checkRouterVersion), failing the restart job with 530."""
+    state = sim.state()
+    old = {router.get("guestnetworkid") for router in state["routers"] if router["version"].startswith("4.13")}
+    return [net for net in state["networks"] if net.get("zoneid") and net["id"] not in old]
+
+
 def restart_tasks(client, networks):
     return [JobTask(key=net["name"], submit=lambda net=net: client.submit("restartNetwork", id=net["id"], livepatch=True, cleanup=False)) for net in networks]
 
@@ -209,7 +217,7 @@ def test_waiter_reads_the_page_of_the_day_that_holds_its_jobs_not_the_whole_day(
     after a day of jobs, a round must still read one short page, not every job of the day."""
     sim = acs_sim(generate="zones=1,routers=1400,redundant=0,seed=3", time_factor=0.002)
     client = make_client(sim)
-    networks = [net for net in sim.state()["networks"] if net.get("zoneid")]
+    networks = patchable_networks(sim)
     earlier, later = networks[:700], networks[700:1100]
     assert len(later) == 400
     first = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600).run(restart_tasks(client, earlier))
@@ -237,7 +245,7 @@ def test_a_server_with_a_small_default_page_size_is_read_in_its_pages(acs_sim):
     routers = client.list("listRouters", "router", listall=True)
     assert len({router["id"] for router in routers}) == len(sim.state()["routers"]) >= 60
     assert client.page_size == 25
-    networks = [net for net in sim.state()["networks"] if net.get("zoneid")][:40]
+    networks = patchable_networks(sim)[:40]
     runner = JobRunner(client, parallel=30, poll_interval=0.2, job_timeout=60, deadline=300)
     outcomes = runner.run(restart_tasks(client, networks))
     assert [outcome.status for outcome in outcomes] == ["succeeded"] * len(networks)
@@ -328,7 +336,7 @@ def test_fleet_info_reads_routers_with_their_cluster(sim, run_module):
 
 def _day_of_jobs(sim, client, count):
     """A day's job list that already holds ``count`` finished jobs before the run under test."""
-    networks = [net for net in sim.state()["networks"] if net.get("zoneid")]
+    networks = patchable_networks(sim)
     earlier = networks[:count]
     runner = JobRunner(client, parallel=50, poll_interval=0.2, job_timeout=60, deadline=600)
     assert {outcome.status for outcome in runner.run(restart_tasks(client, earlier))} == {"succeeded"}
@@ -463,7 +471,7 @@ def test_waiter_does_not_time_out_a_job_whose_state_it_could_not_read(acs_sim, j
     and the job that ended meanwhile is reported as it ended."""
     sim = acs_sim(generate="zones=1,routers=10,redundant=0,seed=3", time_factor=0.001)
     client = make_client(sim)
-    networks = [net for net in sim.state()["networks"] if net.get("zoneid")][:jobs]
+    networks = patchable_networks(sim)[:jobs]
     sim.inject(kind="http_error", api="queryAsyncJobResult", status=503, count=4 * jobs)
     sim.inject(kind="http_error", api="listAsyncJobs", status=503, count=4)
     outcomes = JobRunner(client, parallel=10, poll_interval=0.3, job_timeout=0.1, deadline=60).run(restart_tasks(client, networks))

@@ -268,8 +268,8 @@ class Api:
             items = [h for h in cloud.hosts.values() if self._match(h, params, fields)]
             if params.get("type") and params["type"].lower() != "routing":
                 items = []
-            if params.get("state") and params["state"].lower() != "up":
-                items = []
+            if params.get("state"):
+                items = [h for h in items if h.get("status", "Up").lower() == params["state"].lower()]
             if params.get("virtualmachineid"):
                 vm = cloud.vms.get(params["virtualmachineid"])
                 items = [h for h in items if vm and h["id"] == vm["hostid"]]
@@ -422,6 +422,13 @@ class Api:
         cleanup, livepatch, makeredundant = _bool(params.get("cleanup")), _bool(params.get("livepatch")), _bool(params.get("makeredundant"))
         if network is not None and network["type"] == "Shared" and makeredundant:
             raise JobFailure(f"Network {network['name']} is a shared network: it cannot be made redundant")
+        if network is not None:
+            # NetworkServiceImpl.restartNetwork(RestartNetworkCmd) and restartNetwork(NetworkVO, ...) (4.17.0.0, 4.19.3.0, 4.20.2.0):
+            # InvalidParameterValueException inside the job, so the job fails with errorcode 431.
+            if network["vpcid"] and cleanup:
+                raise JobFailure("Cannot restart a VPC tier with cleanup, please restart the whole VPC.", 431)
+            if self.cloud.tier_state(network) not in ("Implemented", "Setup"):
+                raise JobFailure("Network is not in the right state to be restarted. Correct states are: Implemented, Setup", 431)
         return self.cloud.op_restart(job, network, vpc, cleanup, livepatch, makeredundant)
 
     # ------------------------------------------------------------------ routers

@@ -16,9 +16,10 @@ import time
 import uuid
 from typing import Any
 
-from acs_sim.backends.base import Backend
+from acs_sim.backends.base import Backend, PatchResult
 from acs_sim.faults import FaultBook, validate
 from acs_sim.jobs import COMMAND_CLASSES, JOBS_WITHOUT_INSTANCE, Job, JobCancelled, JobFailure, JobManager
+from acs_sim.regressions import PYTHON3_FAILURE, livepatch_keeps_old_checksum, python3_payload_breaks
 from acs_sim.releases import release, template_name
 from acs_sim.render import cs_date, drop_none
 from acs_sim.spec import version_tuple
@@ -80,6 +81,10 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
 }
 
 NETWORK_STATES = ("Allocated", "Setup", "Implemented", "Shutdown")
+# Host (agent) states a topology may give (com.cloud.host.Status); only Up hosts take commands or new VMs.
+HOST_STATES = ("Up", "Connecting", "Disconnected", "Down", "Alert")
+# NetworkHelperImpl.sendCommandsToRouter (4.17.0.0-4.20.2.0) throws this when checkRouterVersion is false.
+ROUTER_REQUIRES_UPGRADE = "Unable to send command. Router requires upgrade"
 
 ROLE_NAMES = {1: ("Admin", "Root Admin"), 2: ("DomainAdmin", "Domain Admin"), 0: ("User", "User")}
 ACCOUNT_TYPES = {"admin": 1, "domainadmin": 2, "user": 0}
@@ -253,9 +258,16 @@ class Cloud:
                 cid = oid("cluster", f"{zone['name']}/{cluster['name']}")
                 self.clusters[cid] = {"id": cid, "name": cluster["name"], "podid": pid, "zoneid": zid}
                 for host in cluster.get("hosts") or [f"{cluster['name']}-host1"]:
-                    hname = host if isinstance(host, str) else host["name"]
+                    spec = {"name": host} if isinstance(host, str) else host
+                    hname = spec["name"]
                     hid = oid("host", f"{zone['name']}/{hname}")
-                    self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid,
+                    # The agent's version (cloudstack-agent package) per host, or per cluster (agent_version), else the
+                    # server's: a host whose agent is not upgraded yet keeps the old one, and its payload with it.
+                    version = str(spec.get("version") or cluster.get("agent_version") or self.ms_version)
+                    status = str(spec.get("state", "Up"))
+                    if status not in HOST_STATES:
+                        raise TopologyError(f"host {hname}: state must be one of {', '.join(HOST_STATES)}")
+                    self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid, "version": version, "status": status,
                                        "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": cs_date(self.started)}
                     self._zone_hosts.setdefault(zid, []).append(self.hosts[hid])
         sysvm = zone.get("systemvms") or {}
@@ -325,7 +337,45 @@ class Cloud:
                 if ref in (host["id"], host["name"]):
                     return host
             raise TopologyError(f"host {ref!r} is not defined in zone {self.zones[zoneid]['name']}")
-        return hosts[self.random.randrange(len(hosts))]
+        # The deployment planner places a VM on a host that is Up; a topology that has none still places it (its jobs fail).
+        up = [host for host in hosts if host.get("status", "Up") == "Up"] or hosts
+        return up[self.random.randrange(len(up))]
+
+    def _start_host(self, vm: dict[str, Any]) -> dict[str, Any]:
+        """Where a (re)started VM runs: its last host while that host is Up, else one the planner picks."""
+        last = self.hosts.get(vm.get("lasthostid") or "")
+        return last if last is not None and last.get("status", "Up") == "Up" else self._pick_host(vm["zoneid"])
+
+    def host_of(self, vm: dict[str, Any]) -> dict[str, Any] | None:
+        return self.hosts.get(vm.get("hostid") or vm.get("lasthostid") or "")
+
+    def agent_version(self, vm: dict[str, Any]) -> str:
+        """The cloudstack-agent version of the host a VM runs on (the server's when the topology gives none)."""
+        host = self.host_of(vm)
+        return str(host.get("version") or self.ms_version) if host else self.ms_version
+
+    def agent_unreachable(self, vm: dict[str, Any]) -> str | None:
+        """Why a command for this VM cannot reach its host's agent, or None. AgentManagerImpl.send (4.19.3.0): a host whose agent
+        is not connected has no attache, "agent not logged into this management server" (AgentUnavailableException, a
+        ResourceUnavailableException on Host)."""
+        host = self.host_of(vm)
+        if host is None or host.get("status", "Up") == "Up":
+            return None
+        return f"Resource [Host:{host['id']}] is unreachable: Host {host['id']}: agent not logged into this management server"
+
+    def server_scripts_checksum(self) -> str:
+        """The checksum of the server's own vms/cloud-scripts.tgz (ChecksumUtil.calculateCurrentChecksum in NetworkHelperImpl)."""
+        return self.backend.scripts_checksum(self.ms_version)
+
+    def router_refused(self, vm: dict[str, Any]) -> bool:
+        """NetworkHelperImpl.checkRouterVersion (read at 4.17.0.0 c56220fcf2 and 4.19.3.0 0c7d47138d, unchanged to 4.20.2.0): with
+        router.version.check true, a router whose template version is below the zone's minreq.sysvmtemplate.version and whose
+        recorded scriptsversion is not the checksum of the server's cloud-scripts.tgz gets no command."""
+        if vm["type"] != "router" or self.setting("router.version.check").lower() != "true":
+            return False
+        if not self.template_below_minimum(vm):
+            return False
+        return vm["scriptsversion"] != self.server_scripts_checksum()
 
     def _new_vm(self, kind: str, zoneid: str, *, name_prefix: str, version: str, state: str = "Running", softwareversion: str | None = None,
                 scriptsversion: str | None = None, host: str | None = None, network: dict[str, Any] | None = None, vpc: dict[str, Any] | None = None,
@@ -536,12 +586,18 @@ class Cloud:
                     break
 
     def _booted(self, vm: dict[str, Any]) -> None:
-        """A (re)started VM boots the current system VM template and receives the current scripts."""
+        """A (re)started VM boots the current system VM template and receives its host agent's scripts.
+
+        LibvirtStartCommandWrapper.execute (4.19.3.0) copies the agent's own systemVmPatchFiles (cloud-scripts.tgz ...) into a
+        starting system VM; VirtualNetworkApplianceManagerImpl.finalizeStart records the router's templateVersion and
+        scriptsVersion from its GetDomRVersionAnswer (what it booted with) and softwareVersion = the server's version.
+        """
         vm["state"] = "Running"
-        vm["hostid"] = vm.get("lasthostid") or self._pick_host(vm["zoneid"])["id"]
+        vm["hostid"] = vm["lasthostid"] = self._start_host(vm)["id"]
         vm["version"] = self.template_version
-        vm["softwareversion"] = self.ms_version
-        vm["scriptsversion"] = self.backend.scripts_checksum(self.ms_version)
+        # A system VM's listed version is its own agent's (the host's agent.zip); a router's softwareversion the server's.
+        vm["softwareversion"] = self.ms_version if vm["type"] == "router" else self.agent_version(vm)
+        vm["scriptsversion"] = self.backend.scripts_checksum(self.agent_version(vm))
         if vm["type"] == "router":
             if vm["redundant"]:
                 primary = any(p["redundantstate"] == "PRIMARY" and p["state"] == "Running" for p in self._peers(vm))
@@ -574,16 +630,24 @@ class Cloud:
                 raise JobFailure(f"Unable to patch SystemVM: {vm['name']} as it is not in Running state. Please destroy and recreate the SystemVM.")
         self.job_fault(job, {vm["id"], vm["name"]})
         with self.lock:
-            if vm["scriptsversion"] == self.backend.scripts_checksum(self.ms_version) and not forced:
+            unreachable = self.agent_unreachable(vm)
+            if unreachable:
+                # ManagementServerImpl.patchSystemVm (4.19.3.0): AgentUnavailableException -> "SystemVM live patch failed due to: ...".
+                raise JobFailure(f"SystemVM live patch failed due to: {unreachable}")
+            # LibvirtPatchSystemVmCommandWrapper (4.19.3.0) runs on the VM's host: the checksum it compares and the files it
+            # copies are that agent's (systemVmPatchFiles), not the management server's.
+            agent = self.agent_version(vm)
+            if vm["scriptsversion"] == self.backend.scripts_checksum(agent) and not forced:
                 return {"success": True, "displaytext": f"No change in the scripts checksum, not patching systemVM {vm['name']}"}
             snap = self.snapshot(vm)
         self.wait("patch_systemvm")
-        result = self.backend.patch_vm(snap, self.ms_version)
+        result = self._patch(snap, agent)
         with self.lock:
             if not result.ok:
                 raise JobFailure(f"Failed to patch systemVM {vm['name']} due to {result.message}")
-            vm["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
-            vm["softwareversion"] = self.ms_version
+            vm["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(agent)
+            # listSystemVms.version is the system VM's own agent's: the agent.zip its host pushed.
+            vm["softwareversion"] = agent
         # The trailing space is CloudStack's.
         return {"success": True, "displaytext": f"Successfully patched systemVM {vm['name']} "}
 
@@ -598,10 +662,51 @@ class Cloud:
         # ignored and the routers are replaced; livepatch only acts on a restart without cleanup.
         if cleanup or makeredundant:
             self._rolling_replace(network, vpc, makeredundant)
-        elif livepatch:
+            self.wait("restart_rules")
+            return {"success": True}
+        if livepatch:
             self._live_patch(network, vpc)
+        self._start_stopped_routers(network, vpc)
         self.wait("restart_rules")
+        with self.lock:
+            refused = [r["name"] for r in self.routers_of(network, vpc) if r["state"] == "Running" and (self.router_refused(r) or self.agent_unreachable(r))]
+        if refused and vpc is None and network is not None and not network["vpcid"]:
+            # NetworkOrchestrator.restartNetwork (4.19.3.0) sends the rules after the patch loop
+            # (implementNetworkElementsAndResources); sendCommandsToRouter throws "Unable to send command. Router requires
+            # upgrade" (or the agent is unreachable), restartNetwork returns false and RestartNetworkCmd.execute fails the
+            # job: ServerApiException(INTERNAL_ERROR, "Failed to restart network"). restartVPC (VpcManagerImpl.restartVpc ->
+            # restartVPCNetworks) ignores each tier's result, so a VPC job still succeeds.
+            raise JobFailure("Failed to restart network")
         return {"success": True}
+
+    def _start_stopped_routers(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
+        """A restart without cleanup implements the network again: VirtualRouterElement.implement ->
+        RouterDeploymentDefinition.deployVirtualRouter (4.19.3.0) deploys the routers that are missing
+        (getNumberOfRoutersToDeploy: 2 for a redundant network, else 1, less those it has) and NetworkHelperImpl.startRouters
+        starts the ones that are not Running, each on its host's payload (see _booted)."""
+        with self.lock:
+            if network is not None and network["vpcid"]:
+                vpc, network = self.vpcs[network["vpcid"]], None
+            if network is not None and not network["has_router"]:
+                return
+            owner = vpc or network
+            present = self.routers_of(network, vpc)
+            stopped = [r for r in present if r["state"] == "Stopped"]
+            for router in stopped:
+                router["state"] = "Starting"
+            for _missing in range(max(0, (2 if owner["redundant"] else 1) - len(present))):
+                stopped.append(self._new_vm("router", owner["zoneid"], name_prefix="r", version=self.template_version, state="Starting",
+                                            softwareversion=self.ms_version, network=network, vpc=vpc, first_checks_pending=True))
+            snaps = [self.snapshot(r) for r in stopped]
+        for router, snap in zip(stopped, snaps):
+            if router in present:
+                self.backend.start_vm(snap)
+                self.wait("vm_start")
+            else:
+                self.backend.create_vm(snap)
+                self.wait("router_deploy")
+            with self.lock:
+                self._booted(router)
 
     def tier_state(self, network: dict[str, Any]) -> str:
         return network.get("state", "Implemented")
@@ -633,19 +738,40 @@ class Cloud:
                 # got false for every router: skipped, the routers keep what they had, the job succeeds.
                 continue
             for router, snap in zip(routers, snaps):
-                result = self.backend.patch_vm(snap, self.ms_version)
+                with self.lock:
+                    unreachable = self.agent_unreachable(router)
+                    agent = self.agent_version(router)
+                    before = router["scriptsversion"]
+                if unreachable:
+                    # ManagementServerImpl.patchSystemVm returns (false, "SystemVM live patch failed due to: ...") and
+                    # NetworkOrchestrator.restartNetwork's patch loop only logs it.
+                    with self.lock:
+                        router.setdefault("patch_failures", []).append(f"SystemVM live patch failed due to: {unreachable}")
+                    continue
+                result = self._patch(snap, agent)
                 with self.lock:
                     if not result.ok:
                         if result.scriptsversion:
                             router["scriptsversion"] = result.scriptsversion
                         router.setdefault("patch_failures", []).append(result.message)
                         continue
-                    router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(self.ms_version)
+                    # The payload is the host agent's (LibvirtPatchSystemVmCommandWrapper, systemVmPatchFiles), and what
+                    # ManagementServerImpl.updateRouterDetails records is the agent's answer, softwareversion the server's.
+                    router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(agent)
+                    if livepatch_keeps_old_checksum(self.ms_version):
+                        # apache/cloudstack#9900 (4.19.2.0, 4.19.3.0, 4.20.1.0): the answer carries the pre-patch checksum.
+                        router["scriptsversion"] = before
                     router["softwareversion"] = self.ms_version
                     if breaks:
                         # livepatch_breaks_health: the patch went through, but a service it restarted is broken since.
                         router["failing"] = set(router["failing"]) | set(breaks["checks"])
                     self._run_health_checks(router)
+
+    def _patch(self, snap: dict[str, Any], agent_version: str) -> Any:
+        """Run the patch of the host agent's payload on a VM (a backend PatchResult), failing where #8497 says it cannot work."""
+        if python3_payload_breaks(agent_version, snap["version"]):
+            return PatchResult(ok=False, scriptsversion=None, message=PYTHON3_FAILURE.format(name=snap["name"], ms=agent_version, template=snap["version"]))
+        return self.backend.patch_vm(snap, agent_version)
 
     def _rolling_replace(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None, makeredundant: bool) -> None:
         with self.lock:
@@ -926,9 +1052,10 @@ class Cloud:
 
     def render_host(self, host: dict[str, Any]) -> dict[str, Any]:
         zone, pod, cluster = self.zones[host["zoneid"]], self.pods[host["podid"]], self.clusters[host["clusterid"]]
-        return {"id": host["id"], "name": host["name"], "type": "Routing", "state": "Up", "resourcestate": "Enabled", "hypervisor": "KVM",
+        # HostResponse (ApiResponseHelper.createHostResponse): state is the agent's status, version its cloudstack-agent version.
+        return {"id": host["id"], "name": host["name"], "type": "Routing", "state": host.get("status", "Up"), "resourcestate": "Enabled", "hypervisor": "KVM",
                 "ipaddress": host["ipaddress"], "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
-                "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": self.ms_version,
+                "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": host.get("version") or self.ms_version,
                 "created": host["created"]}
 
     def render_domain(self, dom: dict[str, Any]) -> dict[str, Any]:
@@ -966,7 +1093,11 @@ class Cloud:
                 "zones": [self.render_zone(z) for z in self.zones.values()],
                 "networks": [self.render_network(n) for n in self.networks.values()],
                 "vpcs": [self.render_vpc(v) for v in self.vpcs.values()],
-                "routers": [self.render_router(v, with_health=True) for v in self.vms.values() if v["type"] == "router"],
+                # "refused": a Running router NetworkHelperImpl.checkRouterVersion refuses (a fact for tests; listRouters never shows
+                # it). A Stopped one gets no command, and boots the current template when started.
+                "routers": [{**self.render_router(v, with_health=True), "refused": v["state"] == "Running" and self.router_refused(v)}
+                            for v in self.vms.values() if v["type"] == "router"],
+                "hosts": [self.render_host(h) for h in self.hosts.values()],
                 "systemvms": [self.render_systemvm(v) for v in self.vms.values() if v["type"] != "router"],
                 "configurations": {k: v["value"] for k, v in self.configurations.items()},
                 "faults": self.faults.list(),

@@ -138,17 +138,22 @@ def test_failing_health_checks(sim, admin):
 def test_live_patch_that_changes_nothing(sim, admin):
     before = router_by_network(admin, "acme-db")
     sim.inject(kind="livepatch_noop", object="acme-db")
-    assert admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)["jobstatus"] == 1
+    # Its 4.14 routers keep their old scripts, so the rules sent after the patch loop are refused (checkRouterVersion): 530.
+    job = admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)
+    assert (job["jobstatus"], job["jobresult"]["errortext"]) == (2, "Failed to restart network")
     after = router_by_network(admin, "acme-db")
     assert [r["scriptsversion"] for r in after] == [r["scriptsversion"] for r in before]
 
 
-def test_live_patch_failure_is_skipped_and_the_job_succeeds(sim, admin):
-    """NetworkOrchestrator.restartNetwork, 4.18.0.0: a router whose patch returns false is logged and skipped; the job succeeds."""
+def test_live_patch_failure_is_skipped_then_the_rules_are_refused(sim, admin):
+    """NetworkOrchestrator.restartNetwork (4.18.0.0, 4.19.3.0): a router whose patch returns false is logged and skipped; the
+    rules sent next are refused by NetworkHelperImpl.checkRouterVersion (template 4.14 below the minimum, old scripts), so
+    restartNetwork returns false and RestartNetworkCmd fails the job: 530 "Failed to restart network"."""
     before = router_by_network(admin, "acme-db")
     sim.inject(kind="livepatch_failure", object="acme-db", errortext="haproxy failed to restart")
     job = admin.run("restartNetwork", id=network_id(admin, "acme-db"), livepatch=True)
-    assert job["jobstatus"] == 1 and job["jobresult"] == {"success": True}
+    assert (job["jobstatus"], job["jobresultcode"], job["jobresult"]["errortext"]) == (2, 530, "Failed to restart network")
+    assert all(r["refused"] for r in sim.state()["routers"] if r.get("guestnetworkname") == "acme-db")
     after = router_by_network(admin, "acme-db")
     assert [(r["scriptsversion"], r["softwareversion"]) for r in after] == [(r["scriptsversion"], r["softwareversion"]) for r in before]
     assert admin.run("restartNetwork", id=network_id(admin, "acme-db"), cleanup=True)["jobstatus"] == 1
@@ -161,19 +166,20 @@ def test_sample_cloud_has_a_network_whose_live_patch_fails(acs_sim):
     versions = {r["version"] for r in admin.call("listRouters", listall=True)["router"]}
     assert {"4.13.1", "4.14.1", "4.15.1"} <= versions
     failing = router_by_network(admin, "initech-net14")
-    assert admin.run("restartNetwork", id=network_id(admin, "initech-net14"), livepatch=True)["jobstatus"] == 1
+    assert admin.run("restartNetwork", id=network_id(admin, "initech-net14"), livepatch=True)["jobstatus"] == 2  # the old routers refuse the rules
     assert [r["softwareversion"] for r in router_by_network(admin, "initech-net14")] == [r["softwareversion"] for r in failing] != ["4.18.0.0"] * 2
     assert admin.run("restartNetwork", id=network_id(admin, "acme-net12"), livepatch=True)["jobstatus"] == 1
     assert router_by_network(admin, "acme-net12")[0]["softwareversion"] == "4.18.0.0"
 
 
 def test_live_patch_of_a_413_template_is_skipped(acs_sim):
-    """NetworkOrchestrator.restartNetwork, 4.18.0.0: the 4.13 router's patch fails, it is skipped and the job succeeds."""
+    """NetworkOrchestrator.restartNetwork, 4.18.0.0: the 4.13 router's patch fails and it is skipped; the rules sent next are
+    refused (NetworkHelperImpl.checkRouterVersion), so the job fails with "Failed to restart network"."""
     sim = acs_sim(topology="sample-cloud")
     admin = sim.client()
     old = next(r for r in admin.call("listRouters", listall=True, version="4.13")["router"] if r["state"] == "Running" and not r.get("vpcid"))
     job = admin.run("restartNetwork", id=old["guestnetworkid"], livepatch=True)
-    assert job["jobstatus"] == 1 and job["jobresult"] == {"success": True}
+    assert job["jobstatus"] == 2 and job["jobresult"]["errortext"] == "Failed to restart network"
     again = admin.call("listRouters", id=old["id"])["router"][0]
     assert (again["scriptsversion"], again["softwareversion"]) == (old["scriptsversion"], old["softwareversion"])
     ssvm = next(v for v in admin.call("listSystemVms")["systemvm"] if v["version"] == "4.13.1.0")

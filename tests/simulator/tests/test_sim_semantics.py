@@ -76,12 +76,17 @@ def test_live_patch_changes_scripts_not_the_template_and_clears_requiresupgrade(
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"]
 
 
-def test_live_patch_skips_stopped_routers_silently(admin):
+def test_live_patch_skips_stopped_routers_then_the_restart_starts_them(admin):
+    """NetworkOrchestrator.restartNetwork (4.19.3.0): the patch loop skips a Stopped router (updateSystemVM: not Running), then
+    implementNetworkElementsAndResources -> VirtualRouterElement.implement -> NetworkHelperImpl.startRouters starts it: it
+    boots the current template with its host agent's scripts (VirtualNetworkApplianceManagerImpl.finalizeStart)."""
     before = router_by_network(admin, "globex-app")[0]
+    assert before["state"] == "Stopped"
     job = admin.run("restartNetwork", id=network_id(admin, "globex-app"), livepatch=True)
     assert job["jobstatus"] == 1
     after = router_by_network(admin, "globex-app")[0]
-    assert (after["state"], after["scriptsversion"], after["softwareversion"]) == ("Stopped", before["scriptsversion"], before["softwareversion"])
+    assert (after["state"], after["scriptsversion"], after["softwareversion"]) == ("Running", CURRENT_SCRIPTS, "4.18.0.0")
+    assert after["version"] == "4.18.0" and after["requiresupgrade"] is False
 
 
 def test_restart_vpc_without_tiers_succeeds_and_patches_nothing(admin):
@@ -160,13 +165,15 @@ def test_makeredundant_adds_a_second_router(admin):
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"] and all(r["isredundantrouter"] for r in after)
 
 
-def test_restart_without_cleanup_does_not_recreate_a_destroyed_router(admin):
+def test_restart_without_cleanup_deploys_a_missing_router(admin):
+    """RouterDeploymentDefinition.deployVirtualRouter (4.19.3.0): getNumberOfRoutersToDeploy gives 1 (2 when redundant) less
+    the routers the network has; the new one runs the current template."""
     router = router_by_network(admin, "acme-web")[0]
     admin.run("destroyRouter", id=router["id"])
-    admin.run("restartNetwork", id=network_id(admin, "acme-web"))
     assert router_by_network(admin, "acme-web") == []
-    admin.run("restartNetwork", id=network_id(admin, "acme-web"), cleanup=True)
-    assert len(router_by_network(admin, "acme-web")) == 1
+    assert admin.run("restartNetwork", id=network_id(admin, "acme-web"))["jobstatus"] == 1
+    (new,) = router_by_network(admin, "acme-web")
+    assert new["id"] != router["id"] and (new["state"], new["version"], new["requiresupgrade"]) == ("Running", "4.18.0", False)
 
 
 # ---------------------------------------------------------------- routers
@@ -422,7 +429,8 @@ def test_ms416_has_no_live_patch(acs_sim):
     assert admin.raw("patchSystemVm", id=ssvm).status_code == 432
     net = admin.call("listNetworks", listall=True)["network"][0]["id"]
     before = admin.call("listRouters", listall=True, networkid=net)["router"]
-    assert admin.run("restartNetwork", id=net, livepatch=True)["jobstatus"] == 1
+    # A plain restart: the 4.14 router (below the 4.16.1 minimum, old scripts) refuses the rules (checkRouterVersion): 530.
+    assert admin.run("restartNetwork", id=net, livepatch=True)["jobresult"]["errortext"] == "Failed to restart network"
     fields = ("id", "state", "version", "scriptsversion", "softwareversion")
     assert [{f: r[f] for f in fields} for r in admin.call("listRouters", listall=True, networkid=net)["router"]] == [{f: r[f] for f in fields} for r in before]
     assert sim.counters()["unknown_params"] == {"restartNetwork": {"livepatch": 1}}

@@ -80,7 +80,7 @@ def _report(**options):
 
 def test_outcomes_tell_recreated_and_unknown_from_done_and_failed():
     _plan, report = _report()
-    assert report["totals"] == {"done": 2, "recreated": 1, "failed": 0, "unknown": 1, "not_run": 0, "skipped": 0}
+    assert report["totals"] == {"done": 2, "recreated": 1, "failed": 0, "refused": 0, "unknown": 1, "not_run": 0, "skipped": 0}
     assert [(entry["outcome"], entry["name"]) for entry in report["attention"]] == [("unknown", "net-4"), ("recreated", "net-2")]
     unknown, recreated = report["attention"]
     assert "still be running" in unknown["action"] and "listAsyncJobs" in unknown["action"]
