@@ -511,13 +511,13 @@ class Api:
                 raise ApiError(530, f"{failure}Router health checks are not enabled for router: {router['name']}", 4250)
             if fresh and router["state"] != "Running":
                 raise ApiError(530, f"{failure}Router {router['name']} is not in Running state: its health checks cannot run", 4250)
-            cloud.settle_health(router)
-            if not fresh and not router["health"]:
+            stored = cloud.api_health(router)
+            if not fresh and not stored:
                 raise ApiError(530, NO_RESULTS.format(name=router["name"]), 4250)
         if fresh:
             cloud.fresh_health_checks(router)
         with cloud.lock:
-            return {"routerhealthchecks": {"routerid": router["id"], "healthchecks": [dict(r) for r in router["health"].values()]}}
+            return {"routerhealthchecks": {"routerid": router["id"], "healthchecks": [dict(r) for r in cloud.api_health(router).values()]}}
 
     def cmd_upgradeRouterTemplate(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         """VirtualNetworkApplianceManagerImpl.upgradeRouterTemplate (4.18.0.0): one selector; zone/pod/cluster/domain take the

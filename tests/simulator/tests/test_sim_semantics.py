@@ -13,6 +13,8 @@ from sim_helpers import network_id, router_by_network, vpc_id
 from acs_sim.payload import scripts_checksum
 
 CURRENT_SCRIPTS = scripts_checksum("4.18.0.0")
+# Redundant states show after the next CheckRouterTask run (router.check.interval, 30 s; 15 ms at the fixture's time factor 0.0005).
+CHECK_ROUTER_RUN = 30 * 0.0005 * 2
 
 
 def _systemvm(admin, zone: str, kind: str) -> dict:
@@ -156,6 +158,7 @@ def test_cleanup_restart_of_a_single_router_network(admin):
 
 def test_makeredundant_adds_a_second_router(admin):
     admin.run("restartNetwork", id=network_id(admin, "acme-web"), cleanup=True, makeredundant=True)
+    time.sleep(CHECK_ROUTER_RUN)
     after = router_by_network(admin, "acme-web")
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"] and all(r["isredundantrouter"] for r in after)
 
@@ -175,7 +178,7 @@ def test_reboot_redundant_primary_hands_over(admin):
     pair = router_by_network(admin, "acme-db")
     primary = next(r for r in pair if r["redundantstate"] == "PRIMARY")
     admin.run("rebootRouter", id=primary["id"])
-    time.sleep(30 * 0.0005 * 2)
+    time.sleep(CHECK_ROUTER_RUN)
     after = {r["id"]: r for r in router_by_network(admin, "acme-db")}
     assert after[primary["id"]]["redundantstate"] == "BACKUP"
     assert next(r for i, r in after.items() if i != primary["id"])["redundantstate"] == "PRIMARY"
@@ -378,6 +381,7 @@ def test_cleanup_restart_of_a_vpc(admin):
     vpc = vpc_id(admin, "acme-vpc")
     before = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
     assert admin.run("restartVPC", id=vpc, cleanup=True, makeredundant=True)["jobstatus"] == 1
+    time.sleep(CHECK_ROUTER_RUN)
     after = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
     assert before[0]["id"] not in {r["id"] for r in after}
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"] and all(r["vpcname"] == "acme-vpc" for r in after)
