@@ -236,9 +236,10 @@ class Api:
             accounts = {cloud.projects[projectid]["accountid"]} | ({caller.accountid} if networks and caller.admin else set())
             return accounts.__contains__
         if projectid == "-1" and caller.admin:
-            if _bool(params.get("listall")) and not networks:
-                return lambda accountid: True
-            return lambda accountid: cloud.accounts[accountid]["type"] == PROJECT_ACCOUNT
+            # No restriction to the caller's own account then; a domainid still limits the owners.
+            within = self._visible_accounts(caller, {k: v for k, v in params.items() if k != "account"} | {"listall": "true"})
+            every = _bool(params.get("listall")) and not networks
+            return lambda accountid: (within is None or accountid in within) and (every or cloud.accounts[accountid]["type"] == PROJECT_ACCOUNT)
         visible = self._visible_accounts(caller, params)
         skip_projects = networks or not params.get("id")
 
