@@ -8,6 +8,9 @@ A stage (``systemvms``, ``canary`` or ``routers`` of a group) is run by one call
 * up to ``parallel`` jobs are in flight; the next target is submitted as soon as one ends (no barrier per batch);
 * per target: act (the path the plan decided) -> verify the versions -> judge its routers' health against their own
   state before the act -> on failure, the fallback the policy asks for, only once the first job has ended -> record;
+  the server stores health results only every ``router.health.checks.results.fetch.interval`` minutes, so results
+  older than the act are replaced by fresh checks (``performfreshchecks``); when those are refused, or health checks
+  are disabled on the server, the target's health after is recorded as not yet known, never as passed;
 * every submit and every end is written to the journal at once (fsync), with the job id, so a rerun adopts the jobs
   still in flight instead of submitting again, and never repeats a finished target;
 * the stop rules (a failed canary, a health regression, ``on_failure: stop``, ``max_fail_percentage``) are evaluated
@@ -38,8 +41,8 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, job_command, parse_cs_time
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
-from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm, with_projects
+from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api, parse_timestamp
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Target as PatchTarget
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
@@ -77,6 +80,8 @@ ACTING_COMMANDS = {
 }
 # Jobs created this long before the run's first act are looked at too (a management server's clock a little behind).
 JOB_MARGIN = 120
+# The global setting that lets CloudStack run and return router health checks (VirtualNetworkApplianceManager, 4.18.0.0).
+HEALTH_ENABLED = "router.health.checks.enabled"
 
 
 # What a stage's summary adds to its counts when it happened.
@@ -431,7 +436,8 @@ def plan_steps(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:
 
 
 def _failing(routers: t.Iterable[dict[str, t.Any]]) -> set[str]:
-    """``router: check`` of the failing health checks (the version check fails on every router an upgrade is for)."""
+    """The failing health checks' names. router_version_check.py is left out: it compares the router with its own recorded
+    versions (systemvm/debian/root/health_checks, 4.18.0.0), so it proves nothing about an upgrade either way."""
     failing = set()
     for router in routers:
         for check in checks_from_api(router.get("healthcheckresults")):
@@ -555,6 +561,8 @@ class StageRunner:
         self._started = clock()
         self._planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
         self._final: dict[str, str] = {}
+        # Why the routers' health cannot be known in this stage (router.health.checks.enabled is false), or None.
+        self._health_unknown: str | None = None
 
     # -- progress
 
@@ -710,7 +718,7 @@ class StageRunner:
             params["fetchhealthcheckresults"] = True
         found = {}
         for zoneid in sorted(zoneids):
-            for router in self.client.list("listRouters", "router", zoneid=zoneid, **params):
+            for router in self.client.list("listRouters", "router", zoneid=zoneid, **with_projects(params)):
                 found[router["id"]] = router
         return found
 
@@ -729,7 +737,7 @@ class StageRunner:
         params: dict[str, t.Any] = {"listall": True}
         if self._with_health:
             params["fetchhealthcheckresults"] = True
-        return self.client.list("listRouters", "router", **dict(params, **selector))
+        return self.client.list("listRouters", "router", **with_projects(dict(params, **selector)))
 
     # -- the work list
 
@@ -996,6 +1004,47 @@ class StageRunner:
             return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
         return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
 
+    def _health_checks_disabled(self) -> str | None:
+        """Why health results cannot come (router.health.checks.enabled false), or None (enabled, or unreadable: then the
+        fresh checks say it)."""
+        try:
+            found = self.client.list("listConfigurations", "configuration", name=HEALTH_ENABLED)
+        except CloudStackError:
+            return None
+        value = next((item.get("value") for item in found if item.get("name") == HEALTH_ENABLED), "true")
+        if str(value).strip().lower() == "false":
+            return (
+                "%s is false on the management server: CloudStack neither runs the routers' health checks nor returns results "
+                "(FetchRouterHealthChecksResultTask and getRouterHealthCheckResults), so the health after the upgrade is not known; "
+                "set it to true (dynamic) and check the routers with acs.upgrade.cs_vr_health fresh=true" % HEALTH_ENABLED
+            )
+        return None
+
+    def _health_after(self, outcome: JobOutcome, after: list[dict[str, t.Any]]) -> tuple[set[str] | None, str | None]:
+        """The failing checks of a unit's routers after its job, judged on results taken after the job started; or None and
+        why they are not known yet.
+
+        The server stores a router's results only every router.health.checks.results.fetch.interval minutes (10 by
+        default: FetchRouterHealthChecksResultTask, 4.18.0.0), so right after an act they are those from before it:
+        never proof of the act. Those routers' checks are run now (getRouterHealthCheckResults performfreshchecks=true,
+        answered within the client's timeout); a refusal leaves the health not yet known.
+        """
+        if self._health_unknown:
+            return None, self._health_unknown
+        since = parse_timestamp(getattr(outcome, "started_at", None))
+        now = []
+        for router in after:
+            checks = checks_from_api(router.get("healthcheckresults"))
+            if router.get("state") == "Running" and (since is None or not checks or any(c.last_updated is None or c.last_updated < since for c in checks)):
+                name = router.get("name", router["id"])
+                try:
+                    answer = self.client.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)
+                except CloudStackError as exc:
+                    return None, "router %s has only results from before the act and its fresh checks were refused: %s" % (name, exc.message)
+                router = dict(router, healthcheckresults=(answer.get("routerhealthchecks") or {}).get("healthchecks") or [])
+            now.append(router)
+        return _failing(now), None
+
     def _read_back(self, work: _Work) -> None:
         try:
             if work.is_unit:
@@ -1024,12 +1073,15 @@ class StageRunner:
         health_after = None
         regression = False
         if status == "done" and self._with_health and work.is_unit:
-            now_failing = _failing(after)
-            new = now_failing - work.before_failing
-            health_after = _describe(now_failing)
-            if new:
-                status, regression = "failed", True
-                reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
+            now_failing, unknown = self._health_after(outcome, after)
+            if now_failing is None:
+                health_after = "not yet known: %s" % unknown
+            else:
+                new = now_failing - work.before_failing
+                health_after = _describe(now_failing)
+                if new:
+                    status, regression = "failed", True
+                    reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
         if status == "failed" and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
             # The live patch job has ended (failed or verified wrong): now, and only now, the legacy path may act.
             if self._may_submit():
@@ -1093,6 +1145,10 @@ class StageRunner:
         self.counts["targets"] = len(works) + len(adopted) + self.counts["earlier_run"]
         self.counts["done"] = self.counts["earlier_run"]
         self._with_health = self.health_gate and self.stage != "systemvms" and self.client.has_feature("listRouters.fetchhealthcheckresults")
+        if self._with_health and (works or adopted):
+            self._health_unknown = self._health_checks_disabled()
+            if self._health_unknown:
+                self.warnings.append("the health gate cannot judge %s %s: %s" % (self.group, self.stage, self._health_unknown))
         if self.stage != "systemvms" and (works or adopted):
             units = [work for work, _jobid in adopted] + works
             routers = None

@@ -15,7 +15,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, Router, SystemVm, Unit, read_template_versions, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import required_template_version, router_facts, systemvm_facts, template_is_current
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import DecideOptions, Decision, decide, target_outcome
@@ -495,7 +495,7 @@ class Recreator:
 
     def _unit_routers(self, unit: Unit) -> list[Router]:
         where = {"vpcid": unit.id} if unit.kind == "vpc" else {"networkid": unit.id}
-        return [Router.from_api(item, self._cluster_of_host) for item in self.client.list("listRouters", "router", listall=True, **where)]
+        return [Router.from_api(item, self._cluster_of_host) for item in self.client.list("listRouters", "router", **with_projects(dict(where, listall=True)))]
 
     def _wait_settled(self, units: dict[tuple[str, str], Unit]) -> dict[tuple[str, str], tuple[bool, str]]:
         """Read the redundant routers of each unit (the fleet may have been narrowed to a pod) until they settle."""
@@ -514,7 +514,7 @@ class Recreator:
 
     def _verify_routers(self, targets: list[Target]) -> None:
         zones = {target.zoneid for target in targets}
-        now = {item["id"]: item for zoneid in zones for item in self.client.list("listRouters", "router", listall=True, zoneid=zoneid)}
+        now = {item["id"]: item for zoneid in zones for item in self.client.list("listRouters", "router", **with_projects({"listall": True, "zoneid": zoneid}))}
         for target in targets:
             item = now.get(target.id)
             if item is None:

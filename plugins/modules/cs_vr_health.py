@@ -351,7 +351,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._common import (
     selector_argument_spec,
     write_private_json,
 )
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._health import (
     CHECK_TYPES,
     GateOptions,
@@ -513,7 +513,7 @@ class VrHealth(CloudStackModule):
         while waiting and time.monotonic() < deadline:
             time.sleep(min(RESULTS_POLL_INTERVAL, max(deadline - time.monotonic(), 0)))
             for router in waiting:
-                found = self.client.list("listRouters", "router", id=router.id, listall=True, fetchhealthcheckresults=True)
+                found = self.client.list("listRouters", "router", **with_projects({"id": router.id, "listall": True, "fetchhealthcheckresults": True}))
                 router.checks = checks_from_api(found[0].get("healthcheckresults")) if found else router.checks
                 router.waited = time.monotonic() - started
             waiting = [router for router in waiting if not router.checks]
@@ -580,7 +580,7 @@ class VrHealth(CloudStackModule):
                 params[name] = value
         if domainid and not account:
             params["isrecursive"] = True
-        return params
+        return with_projects(params)
 
     @property
     def fresh_client(self) -> t.Any:
