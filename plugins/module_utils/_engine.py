@@ -78,6 +78,9 @@ ACTING_COMMANDS = {
     "vpc": ("restartvpc",),
     "systemvm": ("patchsystemvm", "rebootsystemvm", "stopsystemvm", "startsystemvm", "destroysystemvm", "migratesystemvm"),
 }
+# Jobs on one router of a network or VPC (upgradeRouterTemplate queues rebootRouter jobs of the router's account and the
+# SYSTEM user, which listAsyncJobs shows only with listall=true): while one runs, its network or VPC is not acted on.
+ROUTER_COMMANDS = ("rebootrouter", "stoprouter", "startrouter", "destroyrouter")
 # Jobs created this long before the run's first act are looked at too (a management server's clock a little behind).
 JOB_MARGIN = 120
 # The global setting that lets CloudStack run and return router health checks (VirtualNetworkApplianceManager, 4.18.0.0).
@@ -782,14 +785,19 @@ class StageRunner:
 
     def _jobs_on_targets(self, works: list[_Work], entries: list[dict[str, t.Any]]) -> tuple[dict[str, dict[str, t.Any]], list[dict[str, t.Any]]]:
         """Jobs that this journal does not know on the targets about to be acted on, by target id (the pending one, else
-        the newest finished since the run began), and the pending jobs that name no object (``patchSystemVm``).
+        the newest finished since the run began), and the pending jobs to wait for first: those that name no object
+        (``patchSystemVm``) and those on one router of a target (``rebootRouter``, as upgradeRouterTemplate queues them).
 
         Whoever started them (a killed attempt of this run that could not journal its submit, a lost answer, another
-        run, an operator), a target is never acted on while such a job runs, nor again after one has ended.
+        run, an operator, an interrupted cs_recreate), a target is never acted on while such a job runs, nor again after
+        one of its own has ended. The job list is read with listall=true: upgradeRouterTemplate's jobs belong to the
+        router's account and the SYSTEM user (VirtualNetworkApplianceManagerImpl.rebootRouters, 4.18.0.0); a project's
+        are never listed (QueryManagerImpl.searchForAsyncJobs skips project accounts).
         """
         known = {entry.get("jobid") for entry in entries if entry.get("jobid")}
         since = self._run_since(entries)
         wanted = {work.item["id"]: work for work in works}
+        unit_of_router = {router["id"]: work for work in works if work.is_unit for router in work.item.get("routers", [])}
         found: dict[str, dict[str, t.Any]] = {}
         anonymous = []
         for job in self.client.jobs_since(since):
@@ -804,6 +812,9 @@ class StageRunner:
             if not instance:
                 if pending and command in ACTING_COMMANDS["systemvm"] and self.stage == "systemvms":
                     anonymous.append(job)
+                continue
+            if pending and instance in unit_of_router and command in ROUTER_COMMANDS:
+                anonymous.append(job)
                 continue
             work = wanted.get(instance)
             if work is None or command not in ACTING_COMMANDS[_kind(work.item)]:
@@ -863,6 +874,14 @@ class StageRunner:
             pending = [job for job in pending if began is not None and (parse_cs_time(job.get("created")) or began) > began]
         if pending:
             names = {work.item["id"]: "%s %s" % (work.item["kind"], work.item["name"]) for work in works}
+            names.update(
+                {
+                    router["id"]: "router %s of %s %s" % (router.get("name", router["id"]), work.item["kind"], work.item["name"])
+                    for work in works
+                    if work.is_unit
+                    for router in work.item.get("routers", [])
+                }
+            )
             described = ["%s (job %s, %s)" % (names.get(job.get("jobinstanceid"), job_command(job)), job.get("jobid"), _issuer(job)) for job in pending[:5]]
             self._stop(
                 "another run or an operator is acting on this cloud: %d job(s) in flight on targets of this plan that this run did not "
@@ -871,10 +890,11 @@ class StageRunner:
             )
             return [], []
         if anonymous:
-            # patchSystemVm names no system VM: wait for those jobs to end, then each VM's state tells whether it is patched.
+            # patchSystemVm names no system VM, a router's reboot names no target: wait for those jobs to end, then each
+            # target's state tells whether it still needs its act.
             self.warnings.append(
-                "followed %d patchSystemVm job(s) that this journal does not know before patching: %s"
-                % (len(anonymous), ", ".join(str(job.get("jobid")) for job in anonymous))
+                "followed %d job(s) that this journal does not know before acting: %s"
+                % (len(anonymous), ", ".join("%s (%s)" % (job.get("jobid"), job_command(job)) for job in anonymous))
             )
             JobRunner(
                 self.client,
