@@ -448,7 +448,8 @@ class Recreator:
         while True:
             routers = self._unit_routers(unit)
             settled, states = pair_settled(routers)
-            waiting = bool(routers) and all(router.state == "Running" for router in routers) and any((router.redundantstate or UNKNOWN) == UNKNOWN for router in routers)
+            running = bool(routers) and all(router.state == "Running" for router in routers)
+            waiting = running and any((router.redundantstate or UNKNOWN) == UNKNOWN for router in routers)
             if settled or not waiting or self._clock() >= end:
                 if waiting and not settled:
                     states += " (still UNKNOWN after %ds: CheckRouterTask updates it every router.check.interval seconds)" % wait

@@ -527,8 +527,11 @@ class VrHealth(CloudStackModule):
             self.refresh(running)
         else:
             if self.params["refresh_stale"]:
-                self.refresh([router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"]) or taken_before(router.checks, since)])
-            self.wait_for_results([router for router in running if not router.fresh and (missing_types(router, self.params["types"]) or taken_before(router.checks, since))])
+                stale = [router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])]
+                self.refresh(stale + [router for router in running if router not in stale and taken_before(router.checks, since)])
+            self.wait_for_results(
+                [router for router in running if not router.fresh and (missing_types(router, self.params["types"]) or taken_before(router.checks, since))]
+            )
         return routers, skipped
 
     def wait_for_results(self, routers: list[RouterHealth]) -> None:

@@ -83,9 +83,9 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
     # VirtualNetworkApplianceManager.RouterHealthChecksResultFetchInterval (4.18.0.0): minutes, default 10; the
     # FetchRouterHealthChecksResultTask copies every Running router's results into the database at that rate.
     "router.health.checks.results.fetch.interval": {"value": "10", "category": "Advanced", "type": "Integer", "isdynamic": False,
-                                                    "description": "Interval in minutes at which router health checks results are fetched by management server. "
-                                                                   "On each result fetch, management server evaluates need to recreate VR as per configuration of "
-                                                                   "'router.health.checks.failures.to.recreate.vr'"},
+                                                    "description": "Interval in minutes at which router health checks results are fetched by "
+                                                                   "management server. On each result fetch, management server evaluates need to "
+                                                                   "recreate VR as per configuration of 'router.health.checks.failures.to.recreate.vr'"},
     "system.vm.patch.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
                                 "description": "Whether system VMs and virtual routers may be live patched"},
     # Zone-scoped (NetworkOrchestrationService.MinVRVersion); the upgrade sets it to the new template's version
