@@ -866,8 +866,9 @@ class Cloud:
         with self.lock:
             if action == "reboot" and not forced:
                 # RebootSystemVmCmd without forced reboots the guest (VirtualMachineManager.reboot): same disk, same
-                # template, same scripts; only a stop and start (forced) boots the current template.
+                # template, same scripts; only a stop and start (forced) boots the current template. Its agent reconnects.
                 vm["state"] = "Running"
+                self._agent_reconnects(vm)
             elif action in ("reboot", "start"):
                 self._booted(vm)
             elif action == "stop":
