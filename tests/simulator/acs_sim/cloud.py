@@ -100,8 +100,6 @@ ROLE_NAMES = {1: ("Admin", "Root Admin"), 2: ("DomainAdmin", "Domain Admin"), 0:
 ACCOUNT_TYPES = {"admin": 1, "domainadmin": 2, "user": 0}
 # Account.Type.PROJECT (4.18.0.0): a project owns its resources through an account of this type.
 PROJECT_ACCOUNT = 5
-# User.UID_SYSTEM (4.18.0.0): the user of jobs the server submits itself (upgradeRouterTemplate's reboots).
-
 
 
 def oid(kind: str, key: object) -> str:
