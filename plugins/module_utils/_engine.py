@@ -468,6 +468,9 @@ class _Work:
         # Its routers (or system VM) read back after its job, by the round's concurrent reads, or the error of that read.
         self.after: list[dict[str, t.Any]] | None = None
         self.after_error: CloudStackError | None = None
+        # When its job started (wall clock, ISO-8601), and why its routers' health after it is not known (or None).
+        self.started_at: str | None = None
+        self.health_unknown: str | None = None
 
     @property
     def key(self) -> str:
@@ -1046,29 +1049,41 @@ class StageRunner:
 
         The server stores a router's results only every router.health.checks.results.fetch.interval minutes (10 by
         default: FetchRouterHealthChecksResultTask, 4.18.0.0), so right after an act they are those from before it:
-        never proof of the act. Those routers' checks are run now (getRouterHealthCheckResults performfreshchecks=true,
-        answered within the client's timeout); a refusal leaves the health not yet known.
+        never proof of the act. Those routers' checks were run when it was read back (:meth:`_fresh_health`,
+        getRouterHealthCheckResults performfreshchecks=true within the client's timeout); a refusal leaves the health
+        not yet known.
         """
-        if self._health_unknown:
-            return None, self._health_unknown
-        since = parse_timestamp(getattr(outcome, "started_at", None))
-        now = []
-        for router in after:
+        unknown = self._health_unknown or outcome.context.health_unknown
+        if unknown:
+            return None, unknown
+        return _failing(after), None
+
+    def _fresh_health(self, work: _Work, routers: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The routers read back, with fresh results for each Running one whose stored results predate the job (run
+        with the round's other reads, :meth:`_prepare`); a refusal leaves the work's health not yet known."""
+        since = parse_timestamp(work.started_at)
+        fresh = []
+        for router in routers:
             checks = checks_from_api(router.get("healthcheckresults"))
             if router.get("state") == "Running" and (since is None or not checks or any(c.last_updated is None or c.last_updated < since for c in checks)):
-                name = router.get("name", router["id"])
                 try:
                     answer = self.client.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)
                 except CloudStackError as exc:
-                    return None, "router %s has only results from before the act and its fresh checks were refused: %s" % (name, exc.message)
+                    work.health_unknown = "router %s has only results from before the act and its fresh checks were refused: %s" % (
+                        router.get("name", router["id"]),
+                        exc.message,
+                    )
+                    return routers
                 router = dict(router, healthcheckresults=(answer.get("routerhealthchecks") or {}).get("healthchecks") or [])
-            now.append(router)
-        return _failing(now), None
+            fresh.append(router)
+        return fresh
 
     def _read_back(self, work: _Work) -> None:
         try:
             if work.is_unit:
                 work.after = self._read_unit(work)
+                if self._with_health and not self._health_unknown:
+                    work.after = self._fresh_health(work, work.after)
             else:
                 vm = self._read_systemvm(work)
                 work.after = [vm] if vm else []
@@ -1078,6 +1093,8 @@ class StageRunner:
     def _prepare(self, ended: list[JobOutcome]) -> None:
         """Read back every target whose job ended in this round at once, before each is judged in turn."""
         works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out", "outcome_unknown")]
+        for outcome in ended:
+            outcome.context.started_at = getattr(outcome, "started_at", None)
         if self._pool is not None and len(works) > 1:
             list(self._pool.map(self._read_back, works))
 
@@ -1085,6 +1102,7 @@ class StageRunner:
         if self._letting_go():
             return []
         work: _Work = outcome.context
+        work.started_at = work.started_at or getattr(outcome, "started_at", None)
         if outcome.jobid and outcome.status not in ("submit_failed", "outcome_unknown"):
             with self._lock:
                 self.in_flight = max(0, self.in_flight - 1)
