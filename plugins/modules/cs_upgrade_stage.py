@@ -112,7 +112,7 @@ options:
         C(router.health.checks.results.fetch.interval) minutes (10), so older ones are replaced by fresh checks
         (C(getRouterHealthCheckResults) with C(performfreshchecks)). When those are refused, or
         C(router.health.checks.enabled) is false, the health after is recorded as C(not yet known), with a warning.
-      - C(router_version_check.py) is never judged: it compares a router with its own recorded versions.
+      - C(router_version_check.py) is never judged, since it compares a router with its own recorded versions.
     type: bool
     default: true
   unhealthy:
