@@ -15,6 +15,8 @@ description:
   - Each router gets the cluster of its host (the API gives routers no cluster), and routers are grouped into
     units, the guest network or VPC that one C(restartNetwork) or C(restartVPC) acts on.
   - Can be narrowed to a zone, pod, cluster, domain or account.
+  - Routers, networks and VPCs of projects are read too (C(projectid=-1); not with O(account), which CloudStack
+    refuses together with a project).
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:
