@@ -507,14 +507,17 @@ class Api:
         with cloud.lock:
             router = cloud.vms[params["routerid"]]
             fresh = _bool(params.get("performfreshchecks"))
+            # QueryManagerImpl.listRouterHealthChecks (4.18.0.0) throws; GetRouterHealthCheckResultsCmd.execute answers 530
+            # "Failed to get health check results due to: " and the message (the router's internal id: the simulator's instance).
             failure = "Failed to get health check results due to: "
             if not cloud.health_checks_enabled():
-                raise ApiError(530, f"{failure}Router health checks are not enabled for router: {router['name']}", 4250)
+                raise ApiError(530, f"{failure}Router health checks are not enabled for router {router['instance']}", 4250)
             if fresh and router["state"] != "Running":
-                raise ApiError(530, f"{failure}Router {router['name']} is not in Running state: its health checks cannot run", 4250)
+                # performRouterHealthChecks: performBasicTestsOnRouter gets no answer from a router that does not run.
+                raise ApiError(530, f"{failure}Unable to perform fresh checks on router - Basic tests results unavailable", 4250)
             stored = cloud.api_health(router)
             if not fresh and not stored:
-                raise ApiError(530, NO_RESULTS.format(name=router["name"]), 4250)
+                raise ApiError(530, failure + NO_RESULTS, 4250)
         if fresh:
             cloud.fresh_health_checks(router)
         with cloud.lock:

@@ -35,7 +35,9 @@ ADVANCED_CHECKS = ("dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptable
 SERVICE_CHECKS = ("ssh.service", "dnsmasq.service", "haproxy.service", "apache2.service")
 SERVER_CHECKS = ("connectivity.test", "filesystem.writable.test")
 ROUTER_VERSION_CHECK = "router_version_check.py"
-NO_RESULTS = "No health check results found for the router {name}; they appear after its next health check run or with performfreshchecks=true"
+# QueryManagerImpl.listRouterHealthChecks (4.18.0.0), when the database holds no result for the router.
+NO_RESULTS = ("No health check results found for the router. This could happen for a newly created router. Please wait for periodic results "
+              "to populate or manually call for checks to execute.")
 
 # Wall-clock seconds of each step on a real cloud, before --time-factor: [min, max] (uniform) or a fixed number.
 # A management server runs API jobs on db.cloud.maxActive / 2 threads (AsyncJobManagerImpl.configure, 4.18.0.0), and
