@@ -101,7 +101,7 @@ def test_a_reboot_left_by_upgrade_router_template_is_waited_for_before_the_netwo
     user: listAsyncJobs lists them only with listall=true. A fresh run stops while one runs on a target's router; a
     resumed run waits for it, then finds the network upgraded and journals it done without a job."""
     topo = topology()
-    topo["jobs"]["durations"].update({"vm_stop": 200, "vm_start": 200})
+    topo["jobs"]["durations"].update({"vm_stop": 600, "vm_start": 600})
     sim = acs_sim(topology=topo, time_factor=0.005)
     client, plan, journal = setup(sim, tmp_path, canary_size=0)
     web = next(r for r in sim.state()["routers"] if r.get("guestnetworkname") == "web")

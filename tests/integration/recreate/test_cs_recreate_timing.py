@@ -50,9 +50,9 @@ def test_a_replacement_whose_agent_stays_connecting_times_out_and_says_so(acs_si
 
 def test_a_pair_unknown_until_check_router_task_is_rebooted_once_it_ran(acs_sim, run_module):
     """A cleanup restart leaves new redundant routers UNKNOWN until the next CheckRouterTask run (router.check.interval
-    1500 s x 0.001 = 1.5 s here): the reboot waits for it instead of skipping the pair as unsettled."""
+    5000 s x 0.001 = 5 s here): the reboot waits for it instead of skipping the pair as unsettled."""
     topology = small_topology(router_deploy=1, router_destroy=1, restart_rules=1, vm_stop=1, vm_start=1)
-    topology["configurations"] = {"router.check.interval": 1500}
+    topology["configurations"] = {"router.check.interval": 5000}
     sim = acs_sim(topology=topology, time_factor=0.001)
     admin = sim.client()
     network = next(n for n in admin.call("listNetworks", listall=True)["network"] if n["name"] == "acme-db")
