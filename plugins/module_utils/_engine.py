@@ -8,6 +8,9 @@ A stage (``systemvms``, ``canary`` or ``routers`` of a group) is run by one call
 * up to ``parallel`` jobs are in flight; the next target is submitted as soon as one ends (no barrier per batch);
 * per target: act (the path the plan decided) -> verify the versions -> judge its routers' health against their own
   state before the act -> on failure, the fallback the policy asks for, only once the first job has ended -> record;
+  the server stores health results only every ``router.health.checks.results.fetch.interval`` minutes, so results
+  older than the act are replaced by fresh checks (``performfreshchecks``); when those are refused, or health checks
+  are disabled on the server, the target's health after is recorded as not yet known, never as passed;
 * every submit and every end is written to the journal at once (fsync), with the job id, so a rerun adopts the jobs
   still in flight instead of submitting again, and never repeats a finished target;
 * the stop rules (a failed canary, a health regression, ``on_failure: stop``, ``max_fail_percentage``) are evaluated
@@ -38,8 +41,8 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, job_command, parse_cs_time
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm
-from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm, with_projects
+from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api, parse_timestamp
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import Target as PatchTarget
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import judge_systemvm, judge_unit
@@ -86,8 +89,13 @@ ACTING_COMMANDS = {
     "vpc": ("restartvpc",),
     "systemvm": ("patchsystemvm", "rebootsystemvm", "stopsystemvm", "startsystemvm", "destroysystemvm", "migratesystemvm"),
 }
+# Jobs on one router of a network or VPC (upgradeRouterTemplate queues rebootRouter jobs of the router's account and the
+# SYSTEM user, which listAsyncJobs shows only with listall=true): while one runs, its network or VPC is not acted on.
+ROUTER_COMMANDS = ("rebootrouter", "stoprouter", "startrouter", "destroyrouter")
 # Jobs created this long before the run's first act are looked at too (a management server's clock a little behind).
 JOB_MARGIN = 120
+# The global setting that lets CloudStack run and return router health checks (VirtualNetworkApplianceManager, 4.18.0.0).
+HEALTH_ENABLED = "router.health.checks.enabled"
 
 
 # What a stage's summary adds to its counts when it happened.
@@ -442,7 +450,8 @@ def plan_steps(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:
 
 
 def _failing(routers: t.Iterable[dict[str, t.Any]]) -> set[str]:
-    """``router: check`` of the failing health checks (the version check fails on every router an upgrade is for)."""
+    """The failing health checks' names. router_version_check.py is left out: it compares the router with its own recorded
+    versions (systemvm/debian/root/health_checks, 4.18.0.0), so it proves nothing about an upgrade either way."""
     failing = set()
     for router in routers:
         for check in checks_from_api(router.get("healthcheckresults")):
@@ -470,6 +479,9 @@ class _Work:
         # Its routers (or system VM) read back after its job, by the round's concurrent reads, or the error of that read.
         self.after: list[dict[str, t.Any]] | None = None
         self.after_error: CloudStackError | None = None
+        # When its job started (wall clock, ISO-8601), and why its routers' health after it is not known (or None).
+        self.started_at: str | None = None
+        self.health_unknown: str | None = None
 
     @property
     def key(self) -> str:
@@ -571,6 +583,8 @@ class StageRunner:
         self._started = clock()
         self._planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
         self._final: dict[str, str] = {}
+        # Why the routers' health cannot be known in this stage (router.health.checks.enabled is false), or None.
+        self._health_unknown: str | None = None
 
     # -- progress
 
@@ -726,7 +740,7 @@ class StageRunner:
             params["fetchhealthcheckresults"] = True
         found = {}
         for zoneid in sorted(zoneids):
-            for router in self.client.list("listRouters", "router", zoneid=zoneid, **params):
+            for router in self.client.list("listRouters", "router", zoneid=zoneid, **with_projects(params)):
                 found[router["id"]] = router
         return found
 
@@ -745,7 +759,7 @@ class StageRunner:
         params: dict[str, t.Any] = {"listall": True}
         if self._with_health:
             params["fetchhealthcheckresults"] = True
-        return self.client.list("listRouters", "router", **dict(params, **selector))
+        return self.client.list("listRouters", "router", **with_projects(dict(params, **selector)))
 
     # -- the work list
 
@@ -790,14 +804,19 @@ class StageRunner:
 
     def _jobs_on_targets(self, works: list[_Work], entries: list[dict[str, t.Any]]) -> tuple[dict[str, dict[str, t.Any]], list[dict[str, t.Any]]]:
         """Jobs that this journal does not know on the targets about to be acted on, by target id (the pending one, else
-        the newest finished since the run began), and the pending jobs that name no object (``patchSystemVm``).
+        the newest finished since the run began), and the pending jobs to wait for first: those that name no object
+        (``patchSystemVm``) and those on one router of a target (``rebootRouter``, as upgradeRouterTemplate queues them).
 
         Whoever started them (a killed attempt of this run that could not journal its submit, a lost answer, another
-        run, an operator), a target is never acted on while such a job runs, nor again after one has ended.
+        run, an operator, an interrupted cs_recreate), a target is never acted on while such a job runs, nor again after
+        one of its own has ended. The job list is read with listall=true: upgradeRouterTemplate's jobs belong to the
+        router's account and the SYSTEM user (VirtualNetworkApplianceManagerImpl.rebootRouters, 4.18.0.0); a project's
+        are never listed (QueryManagerImpl.searchForAsyncJobs skips project accounts).
         """
         known = {entry.get("jobid") for entry in entries if entry.get("jobid")}
         since = self._run_since(entries)
         wanted = {work.item["id"]: work for work in works}
+        unit_of_router = {router["id"]: work for work in works if work.is_unit for router in work.item.get("routers", [])}
         found: dict[str, dict[str, t.Any]] = {}
         anonymous = []
         for job in self.client.jobs_since(since):
@@ -812,6 +831,9 @@ class StageRunner:
             if not instance:
                 if pending and command in ACTING_COMMANDS["systemvm"] and self.stage == "systemvms":
                     anonymous.append(job)
+                continue
+            if pending and instance in unit_of_router and command in ROUTER_COMMANDS:
+                anonymous.append(job)
                 continue
             work = wanted.get(instance)
             if work is None or command not in ACTING_COMMANDS[_kind(work.item)]:
@@ -871,6 +893,14 @@ class StageRunner:
             pending = [job for job in pending if began is not None and (parse_cs_time(job.get("created")) or began) > began]
         if pending:
             names = {work.item["id"]: "%s %s" % (work.item["kind"], work.item["name"]) for work in works}
+            names.update(
+                {
+                    router["id"]: "router %s of %s %s" % (router.get("name", router["id"]), work.item["kind"], work.item["name"])
+                    for work in works
+                    if work.is_unit
+                    for router in work.item.get("routers", [])
+                }
+            )
             described = ["%s (job %s, %s)" % (names.get(job.get("jobinstanceid"), job_command(job)), job.get("jobid"), _issuer(job)) for job in pending[:5]]
             self._stop(
                 "another run or an operator is acting on this cloud: %d job(s) in flight on targets of this plan that this run did not "
@@ -879,10 +909,11 @@ class StageRunner:
             )
             return [], []
         if anonymous:
-            # patchSystemVm names no system VM: wait for those jobs to end, then each VM's state tells whether it is patched.
+            # patchSystemVm names no system VM, a router's reboot names no target: wait for those jobs to end, then each
+            # target's state tells whether it still needs its act.
             self.warnings.append(
-                "followed %d patchSystemVm job(s) that this journal does not know before patching: %s"
-                % (len(anonymous), ", ".join(str(job.get("jobid")) for job in anonymous))
+                "followed %d job(s) that this journal does not know before acting: %s"
+                % (len(anonymous), ", ".join("%s (%s)" % (job.get("jobid"), job_command(job)) for job in anonymous))
             )
             JobRunner(
                 self.client,
@@ -1053,10 +1084,63 @@ class StageRunner:
                 )
         return ", ".join(refused)
 
+    def _health_checks_disabled(self) -> str | None:
+        """Why health results cannot come (router.health.checks.enabled false), or None (enabled, or unreadable: then the
+        fresh checks say it)."""
+        try:
+            found = self.client.list("listConfigurations", "configuration", name=HEALTH_ENABLED)
+        except CloudStackError:
+            return None
+        value = next((item.get("value") for item in found if item.get("name") == HEALTH_ENABLED), "true")
+        if str(value).strip().lower() == "false":
+            return (
+                "%s is false on the management server: CloudStack neither runs the routers' health checks nor returns results "
+                "(FetchRouterHealthChecksResultTask and getRouterHealthCheckResults), so the health after the upgrade is not known; "
+                "set it to true (dynamic) and check the routers with acs.upgrade.cs_vr_health fresh=true" % HEALTH_ENABLED
+            )
+        return None
+
+    def _health_after(self, outcome: JobOutcome, after: list[dict[str, t.Any]]) -> tuple[set[str] | None, str | None]:
+        """The failing checks of a unit's routers after its job, judged on results taken after the job started; or None and
+        why they are not known yet.
+
+        The server stores a router's results only every router.health.checks.results.fetch.interval minutes (10 by
+        default: FetchRouterHealthChecksResultTask, 4.18.0.0), so right after an act they are those from before it:
+        never proof of the act. Those routers' checks were run when it was read back (:meth:`_fresh_health`,
+        getRouterHealthCheckResults performfreshchecks=true within the client's timeout); a refusal leaves the health
+        not yet known.
+        """
+        unknown = self._health_unknown or outcome.context.health_unknown
+        if unknown:
+            return None, unknown
+        return _failing(after), None
+
+    def _fresh_health(self, work: _Work, routers: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The routers read back, with fresh results for each Running one whose stored results predate the job (run
+        with the round's other reads, :meth:`_prepare`); a refusal leaves the work's health not yet known."""
+        since = parse_timestamp(work.started_at)
+        fresh = []
+        for router in routers:
+            checks = checks_from_api(router.get("healthcheckresults"))
+            if router.get("state") == "Running" and (since is None or not checks or any(c.last_updated is None or c.last_updated < since for c in checks)):
+                try:
+                    answer = self.client.call("getRouterHealthCheckResults", routerid=router["id"], performfreshchecks=True)
+                except CloudStackError as exc:
+                    work.health_unknown = "router %s has only results from before the act and its fresh checks were refused: %s" % (
+                        router.get("name", router["id"]),
+                        exc.message,
+                    )
+                    return routers
+                router = dict(router, healthcheckresults=(answer.get("routerhealthchecks") or {}).get("healthchecks") or [])
+            fresh.append(router)
+        return fresh
+
     def _read_back(self, work: _Work) -> None:
         try:
             if work.is_unit:
                 work.after = self._read_unit(work)
+                if self._with_health and not self._health_unknown:
+                    work.after = self._fresh_health(work, work.after)
             else:
                 vm = self._read_systemvm(work)
                 work.after = [vm] if vm else []
@@ -1066,6 +1150,8 @@ class StageRunner:
     def _prepare(self, ended: list[JobOutcome]) -> None:
         """Read back every target whose job ended in this round at once, before each is judged in turn."""
         works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out", "outcome_unknown")]
+        for outcome in ended:
+            outcome.context.started_at = getattr(outcome, "started_at", None)
         if self._pool is not None and len(works) > 1:
             list(self._pool.map(self._read_back, works))
 
@@ -1073,6 +1159,7 @@ class StageRunner:
         if self._letting_go():
             return []
         work: _Work = outcome.context
+        work.started_at = work.started_at or getattr(outcome, "started_at", None)
         if outcome.jobid and outcome.status not in ("submit_failed", "outcome_unknown"):
             with self._lock:
                 self.in_flight = max(0, self.in_flight - 1)
@@ -1081,12 +1168,15 @@ class StageRunner:
         health_after = None
         regression = False
         if status == "done" and self._with_health and work.is_unit:
-            now_failing = _failing(after)
-            new = now_failing - work.before_failing
-            health_after = _describe(now_failing)
-            if new:
-                status, regression = "failed", True
-                reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
+            now_failing, unknown = self._health_after(outcome, after)
+            if now_failing is None:
+                health_after = "not yet known: %s" % unknown
+            else:
+                new = now_failing - work.before_failing
+                health_after = _describe(now_failing)
+                if new:
+                    status, regression = "failed", True
+                    reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
         if status in ("failed", "refused") and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
             # The live patch job has ended (failed, verified wrong or refused by the server): now, and only now, the legacy path may act.
             if self._may_submit():
@@ -1152,6 +1242,10 @@ class StageRunner:
         self.counts["targets"] = len(works) + len(adopted) + self.counts["earlier_run"]
         self.counts["done"] = self.counts["earlier_run"]
         self._with_health = self.health_gate and self.stage != "systemvms" and self.client.has_feature("listRouters.fetchhealthcheckresults")
+        if self._with_health and (works or adopted):
+            self._health_unknown = self._health_checks_disabled()
+            if self._health_unknown:
+                self.warnings.append("the health gate cannot judge %s %s: %s" % (self.group, self.stage, self._health_unknown))
         if self.stage != "systemvms" and (works or adopted):
             units = [work for work, _jobid in adopted] + works
             routers = None

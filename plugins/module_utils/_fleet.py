@@ -29,6 +29,30 @@ _LOOKUPS: dict[str, tuple[str, str, dict[str, t.Any]]] = {
 }
 
 
+def with_projects(params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """List parameters that make an admin's listRouters/listVPCs hold the projects' objects too.
+
+    Without projectid CloudStack skips project-owned routers and VPCs; listall=true with projectid=-1 lists everything
+    (AccountManagerImpl.buildACLSearchParameters, 4.18.0.0: ListAllIncludingProjectResources). CloudStack refuses
+    projectid together with account (431), and an account filter excludes projects anyway: then it is left out.
+    """
+    if params.get("listall") and not params.get("account"):
+        return dict(params, projectid=-1)
+    return dict(params)
+
+
+def list_networks(client: t.Any, **params: t.Any) -> list[dict[str, t.Any]]:
+    """Every guest network ``params`` select, the projects' included.
+
+    listNetworks differs from the other lists (NetworkServiceImpl.searchForNetworks, 4.18.0.0): without projectid it
+    skips project networks even with listall=true, and projectid=-1 lists only project networks; so a second read.
+    """
+    found = client.list("listNetworks", "network", **params)
+    if params.get("listall") and not params.get("account") and not params.get("projectid"):
+        found += client.list("listNetworks", "network", projectid=-1, **params)
+    return found
+
+
 def is_uuid(value: str) -> bool:
     return bool(_UUID.match(value))
 
@@ -247,12 +271,18 @@ def resolve(client: t.Any, kind: str, name_or_id: str, **filters: t.Any) -> str:
     """The id of the ``kind`` object called ``name_or_id`` (an id is checked to exist too)."""
     command, key, extra = _LOOKUPS[kind]
     params = dict(extra, **{name: value for name, value in filters.items() if value is not None})
+    if kind == "vpc":
+        params = with_projects(params)
+
+    def read(**selector: t.Any) -> list[dict[str, t.Any]]:
+        return list_networks(client, **selector, **params) if kind == "network" else client.list(command, key, **selector, **params)
+
     if is_uuid(name_or_id):
-        found = client.list(command, key, id=name_or_id, **params)
+        found = read(id=name_or_id)
     else:
         # listNetworks has no name filter: its keyword matches more, the exact name is kept below.
         by_name = {"keyword": name_or_id} if kind == "network" else {"name": name_or_id}
-        found = [item for item in client.list(command, key, **by_name, **params) if item.get("name") == name_or_id]
+        found = [item for item in read(**by_name) if item.get("name") == name_or_id]
     if not found:
         raise FleetError("no %s with the name or id %r; check the spelling, or list them with acs.upgrade.cs_fleet_info" % (kind, name_or_id))
     if len(found) > 1:
@@ -323,7 +353,7 @@ class Fleet:
 
         owner = _without_none(domainid=domainid, account=account, isrecursive=True if domainid and not account else None)
         router_filters = _without_none(zoneid=zoneid, podid=podid, clusterid=clusterid, listall=True, **owner)
-        fleet.routers = [Router.from_api(item, cluster_of_host) for item in client.list("listRouters", "router", **router_filters)]
+        fleet.routers = [Router.from_api(item, cluster_of_host) for item in client.list("listRouters", "router", **with_projects(router_filters))]
         if include_systemvms and not (domainid or account):
             vm_filters = _without_none(zoneid=zoneid, podid=podid)
             systemvms = [SystemVm.from_api(item, cluster_of_host) for item in client.list("listSystemVms", "systemvm", **vm_filters)]
@@ -332,8 +362,8 @@ class Fleet:
             fleet.disk_templates_read = read_disk_templates(client, fleet.systemvms, zoneid)
         fleet.min_template, fleet.min_template_errors = read_min_templates(client, fleet.zones)
         network_filters = _without_none(zoneid=zoneid, listall=True, **owner)
-        fleet.networks = _by_id(client.list("listNetworks", "network", **network_filters))
-        fleet.vpcs = _by_id(client.list("listVPCs", "vpc", **network_filters))
+        fleet.networks = _by_id(list_networks(client, **network_filters))
+        fleet.vpcs = _by_id(client.list("listVPCs", "vpc", **with_projects(network_filters)))
         read_server_rules(client, fleet)
         return fleet
 

@@ -77,6 +77,8 @@ class GateOptions:
     types: tuple[str, ...] = CHECK_TYPES
     max_age: int | None = None  # seconds
     baseline: t.Any = None
+    # Results taken before this moment (an upgrade's start) say nothing about the routers after it: not yet known.
+    since: datetime.datetime | None = None
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
@@ -177,6 +179,18 @@ def mark_stale(checks: t.Iterable[Check], now: datetime.datetime, max_age: int |
     limit = now - datetime.timedelta(seconds=max_age)
     for check in checks:
         check.stale = check.last_updated is None or check.last_updated < limit
+
+
+def taken_before(checks: t.Iterable[Check], since: datetime.datetime | None) -> list[str]:
+    """Names of the checks whose result was taken before ``since`` (or has no time).
+
+    CloudStack stores a router's results only every router.health.checks.results.fetch.interval minutes (10 by
+    default; FetchRouterHealthChecksResultTask, VirtualNetworkApplianceManagerImpl 4.18.0.0): right after an act the
+    API still shows those from before it.
+    """
+    if since is None:
+        return []
+    return sorted({check.name for check in checks if check.last_updated is None or check.last_updated < since})
 
 
 def missing_types(router: RouterHealth, types: t.Sequence[str]) -> list[str]:
@@ -284,6 +298,13 @@ def judge(
             # Without results of a type the router cannot be vouched for: a new router has no advanced results for
             # router.health.checks.advanced.interval minutes.
             error = "no %s health check results" % " or ".join(missing)
+        before = taken_before(checks, options.since)
+        if error is None and before:
+            error = (
+                "not yet known: %d result(s) from before %s (%s); CloudStack stores new ones every "
+                "router.health.checks.results.fetch.interval minutes: check again later, or with fresh or refresh_stale"
+                % (len(before), format_timestamp(options.since), ", ".join(before[:3]) + (" ..." if len(before) > 3 else ""))
+            )
         reports.append(
             {
                 "id": router.id,
@@ -302,6 +323,7 @@ def judge(
                 "known_failures": sorted(name for name in failed if name in known) if baseline is not None else [],
                 "baseline_match": matched,
                 "error": error,
+                "not_yet_known": bool(before) and router.error is None and not missing,
                 "passed": error is None and not counted,
             }
         )
@@ -314,6 +336,7 @@ def judge(
         "checks": checked,
         "failed_checks": sum(len(report["failed_checks"]) for report in reports),
         "stale_checks": sum(len(report["stale_checks"]) for report in reports),
+        "not_yet_known": sum(1 for report in reports if report["not_yet_known"]),
         "checked_at": format_timestamp(now),
     }
     return {"routers": reports, "failing": failing, "skipped": skipped or [], "summary": summary, "gate_passed": not failing}

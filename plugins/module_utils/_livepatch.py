@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._common import selected
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
@@ -382,7 +382,7 @@ class LivePatcher:
     def _reread_unit(self, target: Target) -> list[Router]:
         selector = {"vpcid": target.id} if target.kind == "vpc" else {"networkid": target.id}
         cluster_of_host = {router.hostid: router.clusterid for router in target.routers if router.hostid and router.clusterid}
-        return [Router.from_api(item, cluster_of_host) for item in self.client.list("listRouters", "router", listall=True, **selector)]
+        return [Router.from_api(item, cluster_of_host) for item in self.client.list("listRouters", "router", **with_projects(dict(selector, listall=True)))]
 
     def _reread_systemvm(self, target: Target) -> SystemVm | None:
         found = self.client.list("listSystemVms", "systemvm", id=target.id)

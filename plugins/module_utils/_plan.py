@@ -1125,8 +1125,9 @@ def vms_after(target: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     return []
 
 
-# The router version check compares the router's template and scripts with the management server's: it fails on
-# every router the upgrade is about, so it never makes a router unhealthy.
+# router_version_check.py compares the router's release file and scripts signature with the router's own recorded
+# versions (systemvm/debian/root/health_checks, getRouterVersionHealthChecksData; 4.18.0.0): an outdated router passes
+# it, so it proves nothing about an upgrade either way and never makes a router unhealthy.
 VERSION_CHECK_PREFIX = "router_version"
 
 

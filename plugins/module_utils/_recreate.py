@@ -22,6 +22,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._fleet import (
     Unit,
     read_disk_templates,
     read_template_versions,
+    with_projects,
     zone_min_template,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
@@ -42,6 +43,14 @@ FAILED_STATUSES = frozenset(("failed", "timed_out", "not_submitted", "outcome_un
 
 # The routers of a redundant network or VPC; a reboot may take down one of them at a time only.
 PRIMARY = "PRIMARY"
+UNKNOWN = "UNKNOWN"
+# A redundant router's redundantstate is written only by CheckRouterTask, every router.check.interval seconds (30 by
+# default; VirtualNetworkApplianceManagerImpl, 4.18.0.0): a pair just booted shows UNKNOWN that long. Running pairs
+# with an UNKNOWN router are read again for up to this many seconds (two runs of the task) before they count as unsettled.
+REDUNDANT_STATE_WAIT = 60.0
+# A system VM's agentstate is its own host's status (ApiResponseHelper.createSystemVmResponse, 4.18.0.0): a new SSVM/CPVM
+# is Running and Connecting before its agent is Up.
+AGENT_UP = "Up"
 
 # upgradeRouterTemplate reboots only Running routers below the zone's minimum (NetworkHelperImpl.checkRouterTemplateVersion).
 NOTHING_QUEUED_HINT = (
@@ -285,6 +294,7 @@ class Recreator:
         self._cluster_of_host = {host_id: host.get("clusterid") for host_id, host in fleet.hosts.items() if host.get("clusterid")}
         self.outcomes: list[JobOutcome] = []
         self.warnings: list[str] = []
+        self.state_wait = min(REDUNDANT_STATE_WAIT, timeout)
 
     # -- the job runner, with the failure limit shared by every wave of the run
 
@@ -412,12 +422,17 @@ class Recreator:
         for target in destroyed:
             groups.setdefault((target.zoneid, target.systemvmtype), []).append(target)
         known = {vm.id for vm in self.fleet.systemvms}
+        # The newest replacement seen per zone and type that is Running with its agent not Up yet (Connecting).
+        connecting: dict[tuple[str | None, str | None], dict[str, t.Any]] = {}
         end = self._clock() + self.timeout
         while True:
             pending = {key: waiting for key, waiting in groups.items() if any(target.status == "pending" for target in waiting)}
             for (zoneid, vmtype), waiting in pending.items():
                 listed = self.client.list("listSystemVms", "systemvm", zoneid=zoneid, systemvmtype=vmtype)
-                fresh = [vm for vm in listed if vm["id"] not in known and vm.get("state") == "Running"]
+                running = [vm for vm in listed if vm["id"] not in known and vm.get("state") == "Running"]
+                fresh = [vm for vm in running if vm.get("agentstate", AGENT_UP) == AGENT_UP]
+                if len(fresh) < len(running):
+                    connecting[(zoneid, vmtype)] = next(vm for vm in running if vm.get("agentstate", AGENT_UP) != AGENT_UP)
                 for target, vm in zip([target for target in waiting if target.status == "pending"], fresh):
                     known.add(vm["id"])
                     target.new_ids.append(vm["id"])
@@ -428,7 +443,15 @@ class Recreator:
                 break
             self._sleep(self.poll_interval)
         for target in destroyed:
-            if target.status == "pending":
+            seen = connecting.get((target.zoneid, target.systemvmtype))
+            if target.status == "pending" and seen is not None:
+                target.finish(
+                    "timed_out",
+                    "%s was destroyed and its replacement %s (%s) is Running, but its agent is still %s after %ss: the management server "
+                    "does not manage it yet; check the agent of %s (its console, /var/log/cloud.log) and the management server log"
+                    % (target.label, seen.get("name"), seen["id"], seen.get("agentstate"), self.timeout, seen.get("name")),
+                )
+            elif target.status == "pending":
                 target.finish(
                     "timed_out",
                     "%s was destroyed but no new %s is Running in zone %s after %ss: check the system VM template of that zone "
@@ -438,9 +461,10 @@ class Recreator:
     # -- routers: reboot and per-router template upgrade, BACKUP before PRIMARY
 
     def hold_unsettled_pairs(self, targets: list[Target]) -> None:
-        """Skip the routers of redundant pairs that are not settled now (reads only, so check mode tells it too)."""
+        """Skip the routers of redundant pairs that are not settled now (reads only, so check mode tells it too); a
+        Running pair with an UNKNOWN router is read again until CheckRouterTask has run (at most ``state_wait`` s)."""
         for key, unit in self._redundant_units(targets).items():
-            settled, states = pair_settled(self._unit_routers(unit))
+            settled, states = self._settled_within(unit, self.state_wait)
             if settled:
                 continue
             for target in targets:
@@ -450,6 +474,20 @@ class Recreator:
                         "the redundant routers of %s %s are not settled (%s): rebooting now could take down the only working router; "
                         "fix the pair or use method restart_cleanup" % (unit.kind, unit.name, states),
                     )
+
+    def _settled_within(self, unit: Unit, wait: float) -> tuple[bool, str]:
+        """pair_settled, read again while the pair is all Running with an UNKNOWN router, for at most ``wait`` seconds."""
+        end = self._clock() + wait
+        while True:
+            routers = self._unit_routers(unit)
+            settled, states = pair_settled(routers)
+            running = bool(routers) and all(router.state == "Running" for router in routers)
+            waiting = running and any((router.redundantstate or UNKNOWN) == UNKNOWN for router in routers)
+            if settled or not waiting or self._clock() >= end:
+                if waiting and not settled:
+                    states += " (still UNKNOWN after %ds: CheckRouterTask updates it every router.check.interval seconds)" % wait
+                return settled, states
+            self._sleep(self.poll_interval)
 
     def routers(self, targets: list[Target], method: str) -> None:
         """Reboot (or upgrade) routers whose pairs :meth:`hold_unsettled_pairs` found settled: BACKUPs, then PRIMARYs."""
@@ -531,7 +569,7 @@ class Recreator:
 
     def _unit_routers(self, unit: Unit) -> list[Router]:
         where = {"vpcid": unit.id} if unit.kind == "vpc" else {"networkid": unit.id}
-        return [Router.from_api(item, self._cluster_of_host) for item in self.client.list("listRouters", "router", listall=True, **where)]
+        return [Router.from_api(item, self._cluster_of_host) for item in self.client.list("listRouters", "router", **with_projects(dict(where, listall=True)))]
 
     def _wait_settled(self, units: dict[tuple[str, str], Unit]) -> dict[tuple[str, str], tuple[bool, str]]:
         """Read the redundant routers of each unit (the fleet may have been narrowed to a pod) until they settle."""
@@ -550,7 +588,7 @@ class Recreator:
 
     def _verify_routers(self, targets: list[Target]) -> None:
         zones = {target.zoneid for target in targets}
-        now = {item["id"]: item for zoneid in zones for item in self.client.list("listRouters", "router", listall=True, zoneid=zoneid)}
+        now = {item["id"]: item for zoneid in zones for item in self.client.list("listRouters", "router", **with_projects({"listall": True, "zoneid": zoneid}))}
         for target in targets:
             item = now.get(target.id)
             if item is None:

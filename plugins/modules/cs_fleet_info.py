@@ -18,6 +18,8 @@ description:
   - Reads each zone's C(minreq.sysvmtemplate.version) (one C(listConfigurations) per zone), the current template of that
     zone as CloudStack judges it, and from CloudStack 4.18 the ROOT volume of each system VM (one paged C(listVolumes)
     with C(listsystemvms)), whose template is the one its disk was made from.
+  - Routers, networks and VPCs of projects are read too (C(projectid=-1); not with O(account), which CloudStack
+    refuses together with a project).
 author:
   - acs.upgrade contributors (@acs-upgrade)
 extends_documentation_fragment:

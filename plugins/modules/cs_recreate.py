@@ -20,7 +20,11 @@ description:
     (C(upgradeRouterTemplate), which reboots the routers whose template is older than their zone's
     C(minreq.sysvmtemplate.version))."
   - "Redundant router pairs are rebooted BACKUP first; the PRIMARY is rebooted only once the pair has settled again with
-    exactly one PRIMARY, so the network always keeps a working router."
+    exactly one PRIMARY, so the network always keeps a working router. CloudStack writes C(redundantstate) only every
+    C(router.check.interval) seconds (30, CheckRouterTask): a Running pair with an UNKNOWN router is read again for up to
+    60 seconds (at most O(timeout)) before it counts as unsettled."
+  - "A destroyed SSVM or CPVM's replacement counts once it is Running and its agent is Up: its C(agentstate) (its host's
+    status) is Connecting first."
   - "Routers are never destroyed: C(destroyRouter) on the only router of a network cannot be undone by a restart without
     cleanup, and on one router of a redundant pair it leaves the network without redundancy. O(method=destroy) with
     O(target=router) is refused with the reason; O(method=restart_cleanup) recreates routers safely."
@@ -106,7 +110,8 @@ options:
   timeout:
     description:
       - Seconds one job may run, and the longest wait for a redundant pair to settle or for a destroyed system VM's
-        replacement to run. A job still running then is reported as C(timed_out) (it may still finish in CloudStack).
+        replacement to run with its agent Up. A job still running then is reported as C(timed_out) (it may still finish
+        in CloudStack).
     type: int
     default: 600
 notes:

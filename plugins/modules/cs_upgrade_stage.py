@@ -108,6 +108,11 @@ options:
     description:
       - Judge each network's or VPC's routers after its upgrade against their own health checks before it; a check that
         newly fails is a regression, which stops the run.
+      - Only results taken after the upgrade's job started count, since CloudStack stores results every
+        C(router.health.checks.results.fetch.interval) minutes (10), so older ones are replaced by fresh checks
+        (C(getRouterHealthCheckResults) with C(performfreshchecks)). When those are refused, or
+        C(router.health.checks.enabled) is false, the health after is recorded as C(not yet known), with a warning.
+      - C(router_version_check.py) is never judged, since it compares a router with its own recorded versions.
     type: bool
     default: true
   unhealthy:

@@ -127,8 +127,18 @@ options:
       - Results older than this many seconds count as failed (reported in RV(routers[].stale_checks)),
         unless O(refresh_stale) refreshes them first.
       - The management server runs basic checks every C(router.health.checks.basic.interval) minutes (3) and
-        advanced checks every C(router.health.checks.advanced.interval) minutes (10); choose a value above those.
+        advanced checks every C(router.health.checks.advanced.interval) minutes (10), and stores the results only
+        every C(router.health.checks.results.fetch.interval) minutes (10); choose a value above those.
     type: int
+  since:
+    description:
+      - A time in ISO-8601 (for example when the upgrade of these routers began). Results taken before it say nothing
+        about the routers after it, since CloudStack stores new results only every
+        C(router.health.checks.results.fetch.interval) minutes (10 by default).
+      - Routers with such results are read again until newer ones are stored, for at most O(results_timeout) seconds
+        (or get fresh checks with O(refresh_stale)); a router still without newer results fails the gate as not yet
+        known (counted in RV(summary.not_yet_known)), never passes.
+    type: str
   baseline:
     description:
       - A previous result of this module, registered before the upgrade; or use O(baseline_file). Only checks that
@@ -293,8 +303,13 @@ routers:
       description: How the router was found in the O(baseline) (C(id), C(name), C(vpc_id), C(network_id)), or null.
       type: str
     error:
-      description: Why the router could not be judged by its checks (no results, not Running, fresh checks failed).
+      description:
+        - Why the router could not be judged by its checks (no results, not Running, fresh checks failed, or results
+          only from before O(since), which starts with C(not yet known)).
       type: str
+    not_yet_known:
+      description: Whether the router fails the gate only because its results are from before O(since).
+      type: bool
     waited:
       description: Seconds waited for the first results of a router that had none (see O(results_timeout)); 0 when it had results.
       type: float
@@ -322,7 +337,9 @@ skipped:
   type: list
   elements: dict
 summary:
-  description: Counts of C(routers), C(passed), C(failed), C(skipped), C(checks), C(failed_checks), C(stale_checks), and C(checked_at).
+  description:
+    - Counts of C(routers), C(passed), C(failed), C(skipped), C(checks), C(failed_checks), C(stale_checks),
+      C(not_yet_known) (routers with results only from before O(since)), and C(checked_at).
   returned: always
   type: dict
 gate_passed:
@@ -351,7 +368,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._common import (
     selector_argument_spec,
     write_private_json,
 )
-from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import FleetError, Router, is_uuid, resolve, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._health import (
     CHECK_TYPES,
     GateOptions,
@@ -365,6 +382,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._health import (
     judge,
     missing_types,
     needs_refresh,
+    parse_timestamp,
+    taken_before,
     parse_bool,
     unknown_check_names,
 )
@@ -382,8 +401,9 @@ FAILING_SHOWN = 20
 def disabled_message(evidence: str) -> str:
     return (
         "router health checks are disabled on the management server (%s): CloudStack then neither runs them nor returns any result, "
-        "cached or fresh. Set the global setting %s to true (dynamic, no restart needed), then gate with fresh: true, or wait for the "
-        "next scheduled run (router.health.checks.basic.interval and router.health.checks.advanced.interval minutes)" % (evidence, ENABLED_SETTING)
+        "cached or fresh, so the routers' health is not known. Set the global setting %s to true (dynamic, no restart needed), then gate "
+        "with fresh: true, or wait for the next stored results (FetchRouterHealthChecksResultTask, every "
+        "router.health.checks.results.fetch.interval minutes)" % (evidence, ENABLED_SETTING)
     )
 
 
@@ -398,6 +418,7 @@ class VrHealth(CloudStackModule):
             types=tuple(self.params["types"]),
             max_age=self.params["max_age"],
             baseline=self.baseline(),
+            since=self.since(),
         )
         skipped: list[dict[str, t.Any]] = []
         try:
@@ -435,6 +456,15 @@ class VrHealth(CloudStackModule):
             "failing_more": len(failing) - len(shown),
             "result_file": dest,
         }
+
+    def since(self) -> datetime.datetime | None:
+        if not self.params["since"]:
+            return None
+        try:
+            return parse_timestamp(self.params["since"])
+        except HealthError:
+            self.fail("since must be a time in ISO-8601 (2026-11-22T10:00:00Z, as date -u +%%FT%%TZ gives), not %r" % self.params["since"])
+        return None
 
     def baseline(self) -> t.Any:
         baseline = self.params["baseline"]
@@ -492,31 +522,37 @@ class VrHealth(CloudStackModule):
             routers.append(health)
 
         running = [router for router in routers if router.error is None]
+        since = self.since()
         if fresh:
             self.refresh(running)
         else:
             if self.params["refresh_stale"]:
-                self.refresh([router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])])
-            self.wait_for_results([router for router in running if not router.fresh and missing_types(router, self.params["types"])])
+                stale = [router for router in running if needs_refresh(router, now, self.params["max_age"], self.params["types"])]
+                self.refresh(stale + [router for router in running if router not in stale and taken_before(router.checks, since)])
+            self.wait_for_results(
+                [router for router in running if not router.fresh and (missing_types(router, self.params["types"]) or taken_before(router.checks, since))]
+            )
         return routers, skipped
 
     def wait_for_results(self, routers: list[RouterHealth]) -> None:
-        """Routers without results of a judged type (just created): read them again until their first scheduled run has
-        stored some, bounded by results_timeout; those still missing a type then get fresh checks (the advanced interval
-        is longer than the basic one: once the router has answered its first run, asking is cheaper than waiting)."""
+        """Routers without results of a judged type (just created), or with results from before O(since): read them again
+        until the server has stored new ones (FetchRouterHealthChecksResultTask), bounded by results_timeout; those still
+        missing a type then get fresh checks (the advanced interval is longer than the basic one: once the router has
+        answered its first run, asking is cheaper than waiting); those still older than since stay not yet known."""
         if not routers:
             return
         types = self.params["types"]
+        since = self.since()
         started = time.monotonic()
         deadline = started + self.params["results_timeout"]
-        waiting = [router for router in routers if not router.checks]
+        waiting = [router for router in routers if not router.checks or taken_before(router.checks, since)]
         while waiting and time.monotonic() < deadline:
             time.sleep(min(RESULTS_POLL_INTERVAL, max(deadline - time.monotonic(), 0)))
             for router in waiting:
-                found = self.client.list("listRouters", "router", id=router.id, listall=True, fetchhealthcheckresults=True)
+                found = self.client.list("listRouters", "router", **with_projects({"id": router.id, "listall": True, "fetchhealthcheckresults": True}))
                 router.checks = checks_from_api(found[0].get("healthcheckresults")) if found else router.checks
                 router.waited = time.monotonic() - started
-            waiting = [router for router in waiting if not router.checks]
+            waiting = [router for router in waiting if not router.checks or taken_before(router.checks, since)]
         for router in waiting:
             router.waited = time.monotonic() - started
         self.refresh([router for router in routers if missing_types(router, types)])
@@ -580,7 +616,7 @@ class VrHealth(CloudStackModule):
                 params[name] = value
         if domainid and not account:
             params["isrecursive"] = True
-        return params
+        return with_projects(params)
 
     @property
     def fresh_client(self) -> t.Any:
@@ -689,6 +725,7 @@ def main() -> None:
             fail_on={"type": "list", "elements": "str", "default": ["any"]},
             ignore={"type": "list", "elements": "str", "default": []},
             max_age={"type": "int"},
+            since={"type": "str"},
             baseline={"type": "raw"},
             enforce={"type": "bool", "default": True},
             report_checks={"type": "str", "choices": ["all", "failed"], "default": "all"},

@@ -31,7 +31,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner
 
 def bench_fleet_read(routers: int) -> None:
     started = time.perf_counter()
-    sim = Simulator(None, generate="zones=4,routers=%d,redundant=0.2" % routers, time_factor=0.001).start()
+    sim = Simulator(None, generate="zones=4,routers=%d,redundant=0.2,projects=0.05" % routers, time_factor=0.001).start()
     print("simulator: %d routers generated and serving in %.2f s" % (routers, time.perf_counter() - started))
     try:
         client = CloudStackClient(sim.url, sim.admin_key, sim.admin_secret)

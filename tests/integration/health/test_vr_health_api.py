@@ -14,7 +14,8 @@ import pytest
 
 from ansible_collections.acs.upgrade.plugins.modules import cs_vr_health
 
-# zone1: web (1 router), db (redundant pair), idle (stopped router), shop VPC (1 router); zone2: a router on an old template.
+# zone1: web (1 router), db (redundant pair), idle (stopped router), shop VPC (1 router); zone2: a router on an old template
+# whose disk is full.
 TOPOLOGY = {
     "managementserver": {"version": "4.18.0.0"},
     "seed": 3,
@@ -28,7 +29,9 @@ TOPOLOGY = {
         {"name": "web", "zone": "zone1", "account": "acme"},
         {"name": "db", "zone": "zone1", "account": "acme", "redundant": True},
         {"name": "idle", "zone": "zone1", "account": "globex", "routers": [{"state": "Stopped"}]},
-        {"name": "old", "zone": "zone2", "account": "globex", "routers": [{"version": "4.16.1"}]},
+        # router_version_check.py passes on an outdated router (it compares the router with its own record, 4.18.0.0):
+        # the old router's known failure is a full disk.
+        {"name": "old", "zone": "zone2", "account": "globex", "routers": [{"version": "4.16.1", "failing_checks": ["disk_space"]}]},
     ],
     "vpcs": [{"name": "shop", "zone": "zone1", "account": "acme", "tiers": ["shop-web"]}],
 }
@@ -180,11 +183,11 @@ def test_baseline_fails_only_on_new_failures(sim, run_module):
     web = routers_by(sim, "guestnetworkname")["web"][0]
     before = run_module(cs_vr_health, dict(conn(sim), enforce=False))
     assert before["gate_passed"] is False and "failed" not in before
-    assert before["failing"] == {old["name"]: ["router_version_check.py"]}
+    assert before["failing"] == {old["name"]: ["disk_space_check.py"]}
 
     same = run_module(cs_vr_health, dict(conn(sim), baseline=before))
     assert same["gate_passed"] is True
-    assert [r["known_failures"] for r in same["routers"] if r["name"] == old["name"]] == [["router_version_check.py"]]
+    assert [r["known_failures"] for r in same["routers"] if r["name"] == old["name"]] == [["disk_space_check.py"]]
 
     sim.inject(kind="health_check_failure", object=web["name"], checks=["dhcp_check.py"])
     worse = run_module(cs_vr_health, dict(conn(sim), baseline=before))
@@ -379,7 +382,7 @@ def test_dest_keeps_every_router_in_a_file_and_the_result_small_and_the_file_is_
     sim = acs_sim(generate="zones=1,routers=60,stopped=0,redundant=0,seed=5")
     sim.inject(kind="health_check_failure", checks=["dns_check.py"])
     dest = tmp_path / "state" / "health.json"
-    result = run_module(cs_vr_health, dict(conn(sim), enforce=False, dest=str(dest), ignore=["router_version_check.py"]))
+    result = run_module(cs_vr_health, dict(conn(sim), enforce=False, dest=str(dest), ignore=["disk_space_check.py"]))
     assert result["gate_passed"] is False and result["result_file"] == str(dest)
     assert "routers" not in result and "skipped" not in result
     assert len(result["failing"]) == 20 and result["failing_more"] == 40 and result["summary"]["failed"] == 60
@@ -388,11 +391,11 @@ def test_dest_keeps_every_router_in_a_file_and_the_result_small_and_the_file_is_
     assert oct(dest.stat().st_mode & 0o777) == "0o600"
 
     # The file is the baseline of the next gate: the checks that failed before do not fail it again.
-    again = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(dest), dest=str(tmp_path / "after.json"), ignore=["router_version_check.py"]))
+    again = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(dest), dest=str(tmp_path / "after.json"), ignore=["disk_space_check.py"]))
     assert again.get("failed") is not True, again.get("msg")
     assert again["gate_passed"] is True and again["failing"] == {} and again["failing_more"] == 0
 
-    enforced = run_module(cs_vr_health, dict(conn(sim), dest=str(tmp_path / "enforced.json"), ignore=["router_version_check.py"]))
+    enforced = run_module(cs_vr_health, dict(conn(sim), dest=str(tmp_path / "enforced.json"), ignore=["disk_space_check.py"]))
     assert enforced["failed"] is True and enforced["msg"].endswith(" and 40 more") and "routers" not in enforced
 
     missing = run_module(cs_vr_health, dict(conn(sim), baseline_file=str(tmp_path / "nothing.json")))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from acs_sim.cloud import NO_RESULTS, Cloud, oid
+from acs_sim.cloud import NO_RESULTS, PROJECT_ACCOUNT, Cloud, oid
 from acs_sim.jobs import Job, JobFailure
 from acs_sim.render import cs_date
 from acs_sim.signing import parse_expires, signature_matches
@@ -34,6 +34,9 @@ LIST_KEYS = {
     "listAsyncJobs": "asyncjobs", "listManagementServers": "managementserver", "listImageStores": "imagestore", "listTemplates": "template",
     "listProjects": "project", "listInternalLoadBalancerVMs": "internalloadbalancervm", "listVolumes": "volume",
 }
+
+# The uuid the simulator gives User.UID_SYSTEM (the "system" user of the schema), shown as a job's userid.
+SYSTEM_USER_ID = oid("user", "system")
 
 JOB_INSTANCE_TYPES = {"Router": "DomainRouter", "SystemVm": "SystemVm"}
 
@@ -152,6 +155,9 @@ class Api:
         return set(allowed)
 
     def _known_uuid(self, command: str, name: str, value: str) -> bool:
+        if name == "projectid" and value == "-1":
+            # ParamProcessWorker.translateUuidToInternalId (4.18.0.0): "-1" is passed through as -1 (every project).
+            return True
         if not UUID_RE.match(value):
             return False
         table = self._entity_table(command, name)
@@ -173,7 +179,7 @@ class Api:
                 return {vmid for vmid, vm in cloud.vms.items() if vm["type"] == "router"}
         return {"zoneid": cloud.zones, "podid": cloud.pods, "clusterid": cloud.clusters, "hostid": cloud.hosts, "networkid": cloud.networks,
                 "vpcid": cloud.vpcs, "domainid": cloud.domains, "accountid": cloud.accounts, "virtualmachineid": cloud.vms,
-                "jobid": cloud.jobs.jobs, "projectid": {}}.get(name)
+                "jobid": cloud.jobs.jobs, "projectid": cloud.projects}.get(name)
 
     # ------------------------------------------------------------------ helpers
     def _page(self, command: str, items: list[Any], params: dict[str, str], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
@@ -217,6 +223,34 @@ class Api:
         if listall or params.get("id"):
             return None
         return {caller.accountid}
+
+    def _visible(self, caller: Caller, params: dict[str, str], networks: bool = False) -> Callable[[str], bool]:
+        """Which owning accounts a list call shows, projects included.
+
+        AccountManagerImpl.buildACLSearchParameters and buildACLViewSearchBuilder (listRouters, listVPCs, listAsyncJobs;
+        4.18.0.0): without projectid (and without id) project-owned objects are skipped; an admin's projectid=-1 lists only
+        them, or everything with listall=true; a project's id lists that project's. NetworkServiceImpl.searchForNetworks
+        (4.18.0.0) differs: without projectid project networks are skipped even with listall, projectid=-1 lists only
+        project networks (an admin sees every project's), a project's id lists its networks and the admin's own.
+        """
+        cloud = self.cloud
+        projectid = params.get("projectid")
+        if projectid and projectid != "-1":
+            accounts = {cloud.projects[projectid]["accountid"]} | ({caller.accountid} if networks and caller.admin else set())
+            return accounts.__contains__
+        if projectid == "-1" and caller.admin:
+            # No restriction to the caller's own account then; a domainid still limits the owners.
+            within = self._visible_accounts(caller, {k: v for k, v in params.items() if k != "account"} | {"listall": "true"})
+            every = _bool(params.get("listall")) and not networks
+            return lambda accountid: (within is None or accountid in within) and (every or cloud.accounts[accountid]["type"] == PROJECT_ACCOUNT)
+        visible = self._visible_accounts(caller, params)
+        skip_projects = networks or not params.get("id")
+
+        def shown(accountid: str) -> bool:
+            if skip_projects and cloud.accounts[accountid]["type"] == PROJECT_ACCOUNT:
+                return False
+            return visible is None or accountid in visible
+        return shown
 
     def _subdomains(self, domainid: str) -> set[str]:
         root = self.cloud.domains[domainid]["path"]
@@ -294,7 +328,8 @@ class Api:
         cloud = self.cloud
         with cloud.lock:
             visible = self._visible_accounts(caller, {k: v for k, v in params.items() if k != "account"})
-            items = [a for a in cloud.accounts.values() if (visible is None or a["id"] in visible)
+            # QueryManagerImpl.searchForAccountsInternal (4.18.0.0): never a project's account (typeNEQ PROJECT).
+            items = [a for a in cloud.accounts.values() if (visible is None or a["id"] in visible) and a["type"] != PROJECT_ACCOUNT
                      and self._match(a, params, {"id": "id", "name": "name", "domainid": "domainid"})]
             if params.get("accounttype"):
                 items = [a for a in items if str(a["type"]) == params["accounttype"]]
@@ -365,7 +400,10 @@ class Api:
             return self._page("listTemplates", items, params, dict)
 
     def cmd_listProjects(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
-        return {}
+        cloud = self.cloud
+        with cloud.lock:
+            items = [p for p in cloud.projects.values() if caller.admin and self._match(p, params, {"id": "id", "name": "name", "domainid": "domainid"})]
+            return self._page("listProjects", items, params, cloud.render_project)
 
     def cmd_listInternalLoadBalancerVMs(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         return {}
@@ -374,8 +412,8 @@ class Api:
     def cmd_listNetworks(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
         with cloud.lock:
-            visible = self._visible_accounts(caller, params)
-            items = [n for n in cloud.networks.values() if (visible is None or n["accountid"] in visible)
+            shown = self._visible(caller, params, networks=True)
+            items = [n for n in cloud.networks.values() if shown(n["accountid"])
                      and self._match(n, params, {"id": "id", "zoneid": "zoneid", "vpcid": "vpcid"})]
             if params.get("type"):
                 items = [n for n in items if n["type"].lower() == params["type"].lower()]
@@ -390,8 +428,8 @@ class Api:
     def cmd_listVPCs(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
         with cloud.lock:
-            visible = self._visible_accounts(caller, params)
-            items = [v for v in cloud.vpcs.values() if (visible is None or v["accountid"] in visible)
+            shown = self._visible(caller, params)
+            items = [v for v in cloud.vpcs.values() if shown(v["accountid"])
                      and self._match(v, params, {"id": "id", "zoneid": "zoneid", "name": "name", "cidr": "cidr"})]
             if params.get("state") and params["state"].lower() != "enabled":
                 items = []
@@ -434,8 +472,8 @@ class Api:
     # ------------------------------------------------------------------ routers
     def _router_filter(self, caller: Caller, params: dict[str, str]) -> list[dict[str, Any]]:
         cloud = self.cloud
-        visible = self._visible_accounts(caller, params)
-        routers = [v for v in cloud.vms.values() if v["type"] == "router" and (visible is None or v["accountid"] in visible)]
+        shown = self._visible(caller, params)
+        routers = [v for v in cloud.vms.values() if v["type"] == "router" and shown(v["accountid"])]
         exact = {k: params[k] for k in ("id", "zoneid", "podid", "hostid", "vpcid") if params.get(k)}
         if exact:
             routers = [r for r in routers if all(r.get(k) == v for k, v in exact.items())]
@@ -456,8 +494,6 @@ class Api:
             routers = [r for r in routers if bool(r["vpcid"]) == _bool(params["forvpc"])]
         if params.get("healthchecksfailed"):
             routers = [r for r in routers if cloud.health_failed(r) == _bool(params["healthchecksfailed"])]
-        if params.get("projectid"):
-            routers = []
         return routers
 
     def cmd_listRouters(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
@@ -487,18 +523,21 @@ class Api:
         with cloud.lock:
             router = cloud.vms[params["routerid"]]
             fresh = _bool(params.get("performfreshchecks"))
+            # QueryManagerImpl.listRouterHealthChecks (4.18.0.0) throws; GetRouterHealthCheckResultsCmd.execute answers 530
+            # "Failed to get health check results due to: " and the message (the router's internal id: the simulator's instance).
             failure = "Failed to get health check results due to: "
             if not cloud.health_checks_enabled():
-                raise ApiError(530, f"{failure}Router health checks are not enabled for router: {router['name']}", 4250)
+                raise ApiError(530, f"{failure}Router health checks are not enabled for router {router['instance']}", 4250)
             if fresh and router["state"] != "Running":
-                raise ApiError(530, f"{failure}Router {router['name']} is not in Running state: its health checks cannot run", 4250)
-            cloud.settle_health(router)
-            if not fresh and not router["health"]:
-                raise ApiError(530, NO_RESULTS.format(name=router["name"]), 4250)
+                # performRouterHealthChecks: performBasicTestsOnRouter gets no answer from a router that does not run.
+                raise ApiError(530, f"{failure}Unable to perform fresh checks on router - Basic tests results unavailable", 4250)
+            stored = cloud.api_health(router)
+            if not fresh and not stored:
+                raise ApiError(530, failure + NO_RESULTS, 4250)
         if fresh:
             cloud.fresh_health_checks(router)
         with cloud.lock:
-            return {"routerhealthchecks": {"routerid": router["id"], "healthchecks": [dict(r) for r in router["health"].values()]}}
+            return {"routerhealthchecks": {"routerid": router["id"], "healthchecks": [dict(r) for r in cloud.api_health(router).values()]}}
 
     def cmd_upgradeRouterTemplate(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         """VirtualNetworkApplianceManagerImpl.upgradeRouterTemplate (4.18.0.0): one selector; zone/pod/cluster/domain take the
@@ -524,13 +563,21 @@ class Api:
                 if params.get("domainid"):
                     accounts = {a["id"] for a in cloud.accounts.values() if a["domainid"] == params["domainid"]
                                 and (not params.get("account") or a["name"] == params["account"])}
+                    if params.get("account") and not accounts:
+                        # VirtualNetworkApplianceManagerImpl.upgradeRouterTemplate (4.18.0.0): InvalidParameterValueException
+                        # (431) naming the account and the domain's (internal) id; the simulator names the domain by uuid.
+                        raise invalid(f"Account :{params['account']} does not exist in domain: {params['domainid']}")
                     routers = [r for r in routers if r["accountid"] in accounts]
             if cloud.setting("router.version.check").lower() != "true":
                 routers = []
             routers = [r for r in routers if cloud.template_below_minimum(r)]
         jobs = []
         for router in routers:
-            submitted = self._submit(caller, "rebootRouter", "DomainRouter", router["id"], {"id": router["id"]},
+            # rebootRouters (VirtualNetworkApplianceManagerImpl, 4.18.0.0): new AsyncJobVO("", User.UID_SYSTEM,
+            # router.getAccountId(), RebootRouterCmd...): the job is the router's account's, run as the SYSTEM user,
+            # so the caller finds it in listAsyncJobs only with listall=true (and never for a project's router).
+            system = Caller({"id": SYSTEM_USER_ID, "accountid": router["accountid"], "admin": True})
+            submitted = self._submit(system, "rebootRouter", "DomainRouter", router["id"], {"id": router["id"]},
                                      lambda job, rid=router["id"]: cloud.op_router(job, "reboot", rid))
             jobs.append({"jobid": submitted["jobid"]})
         return {"count": len(jobs), "asyncjobs": jobs} if jobs else {}
@@ -609,8 +656,11 @@ class Api:
 
     def cmd_listAsyncJobs(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
-        visible = self._visible_accounts(caller, params)
-        jobs = [j for j in cloud.jobs.all() if (visible is None or j.accountid in visible)]
+        # ListAsyncJobsCmd has no projectid: jobs of project accounts are never listed (QueryManagerImpl.searchForAsyncJobs,
+        # 4.18.0.0: SkipProjectResources); an admin sees other accounts' jobs only with listall=true.
+        with cloud.lock:
+            shown = self._visible(caller, params)
+            jobs = [j for j in cloud.jobs.all() if shown(j.accountid)]
         if params.get("keyword"):
             jobs = [j for j in jobs if params["keyword"].lower() in j.command.lower()]
         if params.get("startdate"):

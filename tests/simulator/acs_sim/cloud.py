@@ -30,10 +30,15 @@ NAMESPACE = uuid.UUID("0b5e0d7e-3f7a-4f2b-9a55-5a1d2f0c4e11")
 # by file name, its monitored services as "<service>.service", and the server's own two checks.
 BASIC_CHECKS = ("cpu_usage_check.py", "memory_usage_check.py", "disk_space_check.py", "gateways_check.py", "router_version_check.py")
 ADVANCED_CHECKS = ("dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptables_check.py")
-SERVICE_CHECKS = ("dnsmasq.service", "haproxy.service", "apache2.service")
+# The services monitorServices.py watches, reported as "<service>.service" (monitorServices.py monitProcess, 4.18.0.0): ssh
+# (isDefault) and apache2 on every router, dnsmasq and haproxy where the network has DHCP/DNS and LB
+# (monitoring_services rows of schema-421to430.sql; VirtualNetworkApplianceManagerImpl.finalizeMonitorService, 4.18.0.0).
+SERVICE_CHECKS = ("ssh.service", "dnsmasq.service", "haproxy.service", "apache2.service")
 SERVER_CHECKS = ("connectivity.test", "filesystem.writable.test")
 ROUTER_VERSION_CHECK = "router_version_check.py"
-NO_RESULTS = "No health check results found for the router {name}; they appear after its next health check run or with performfreshchecks=true"
+# QueryManagerImpl.listRouterHealthChecks (4.18.0.0), when the database holds no result for the router.
+NO_RESULTS = ("No health check results found for the router. This could happen for a newly created router. Please wait for periodic results "
+              "to populate or manually call for checks to execute.")
 
 # Wall-clock seconds of each step on a real cloud, before --time-factor: [min, max] (uniform) or a fixed number.
 # A management server runs API jobs on db.cloud.maxActive / 2 threads (AsyncJobManagerImpl.configure, 4.18.0.0), and
@@ -54,6 +59,8 @@ DEFAULT_DURATIONS: dict[str, Any] = {
     "migrate": [20, 40],
     # getRouterHealthCheckResults with performfreshchecks runs every check on the router inside the request.
     "fresh_health_checks": [5, 15],
+    # A booted or patched SSVM/CPVM: from Running until its agent's host record is Up (it is Connecting meanwhile).
+    "agent_connect": [5, 15],
 }
 
 DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
@@ -72,6 +79,16 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
                              "description": "If true, router minimum required version is checked before sending command"},
     "default.page.size": {"value": "500", "category": "Advanced", "type": "Long", "isdynamic": False,
                           "description": "Default page size for API list* commands"},
+    # VirtualNetworkApplianceManagerImpl.configure/start (4.18.0.0): CheckRouterTask runs every router.check.interval
+    # seconds (default 30, read once at start) and is the only writer of a redundant router's redundantstate.
+    "router.check.interval": {"value": "30", "category": "Advanced", "type": "Integer", "isdynamic": False,
+                              "description": "Interval (in seconds) to report redundant router status."},
+    # VirtualNetworkApplianceManager.RouterHealthChecksResultFetchInterval (4.18.0.0): minutes, default 10; the
+    # FetchRouterHealthChecksResultTask copies every Running router's results into the database at that rate.
+    "router.health.checks.results.fetch.interval": {"value": "10", "category": "Advanced", "type": "Integer", "isdynamic": False,
+                                                    "description": "Interval in minutes at which router health checks results are fetched by "
+                                                                   "management server. On each result fetch, management server evaluates need to "
+                                                                   "recreate VR as per configuration of 'router.health.checks.failures.to.recreate.vr'"},
     "system.vm.patch.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
                                 "description": "Whether system VMs and virtual routers may be live patched"},
     # Zone-scoped (NetworkOrchestrationService.MinVRVersion); the upgrade sets it to the new template's version
@@ -88,6 +105,8 @@ ROUTER_REQUIRES_UPGRADE = "Unable to send command. Router requires upgrade"
 
 ROLE_NAMES = {1: ("Admin", "Root Admin"), 2: ("DomainAdmin", "Domain Admin"), 0: ("User", "User")}
 ACCOUNT_TYPES = {"admin": 1, "domainadmin": 2, "user": 0}
+# Account.Type.PROJECT (4.18.0.0): a project owns its resources through an account of this type.
+PROJECT_ACCOUNT = 5
 
 
 def oid(kind: str, key: object) -> str:
@@ -122,6 +141,7 @@ class Cloud:
         self._instance = itertools.count(1)
         self.domains: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.projects: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, str]] = {}
         self.zones: dict[str, dict[str, Any]] = {}
@@ -147,7 +167,7 @@ class Cloud:
             self._restore(saved)
 
     # ------------------------------------------------------------------ persistence (--state-dir)
-    _SAVED_TABLES = ("domains", "accounts", "zones", "pods", "clusters", "hosts", "networks", "vpcs", "vms", "configurations")
+    _SAVED_TABLES = ("domains", "accounts", "projects", "zones", "pods", "clusters", "hosts", "networks", "vpcs", "vms", "configurations")
 
     def dump(self) -> dict[str, Any]:
         """The objects as they are now (jobs excluded: a restarted management server forgets running jobs)."""
@@ -165,10 +185,16 @@ class Cloud:
             raise TopologyError(f"the saved state is of a {saved.get('ms_version')} management server, the topology says {self.ms_version}: "
                                 "remove the state directory's cloud.json to start from the topology")
         for name in self._SAVED_TABLES:
-            setattr(self, name, saved[name])
+            setattr(self, name, saved.get(name, {}))
         for vm in self.vms.values():
             if "failing" in vm:
                 vm["failing"] = set(vm["failing"])
+            if vm["type"] == "router":
+                vm.setdefault("health_api", copy.deepcopy(vm.get("health", {})))
+                vm.setdefault("fetched_at", time.time())
+                vm.setdefault("rs_api", vm["redundantstate"])
+            else:
+                vm.setdefault("agent_up_at", 0.0)
         self._zone_hosts = {}
         for host in self.hosts.values():
             self._zone_hosts.setdefault(host["zoneid"], []).append(host)
@@ -183,6 +209,8 @@ class Cloud:
         self._add_account({"name": "admin", "domain": "ROOT", "type": "admin"})
         for acc in topo.get("accounts") or []:
             self._add_account(acc)
+        for project in topo.get("projects") or []:
+            self._add_project(project)
         self._add_keys(topo.get("keys") or {})
         for name, value in (topo.get("configurations") or {}).items():
             self.configurations.setdefault(name, {"category": "Advanced", "type": "String", "isdynamic": True, "description": name})
@@ -219,8 +247,24 @@ class Cloud:
         account = {"id": oid("account", f"{dom['path']}/{acc['name']}"), "name": acc["name"], "domainid": dom["id"], "type": ACCOUNT_TYPES[kind]}
         self.accounts[account["id"]] = account
 
+    def _add_project(self, spec: dict[str, Any]) -> None:
+        """A project and the account that owns its resources (ProjectManagerImpl.createProject, 4.18.0.0: an account of
+        type PROJECT named "PrjAcct-<name>-<id>")."""
+        dom = self._domain_by_ref(spec.get("domain", "ROOT"))
+        pid = oid("project", f"{dom['path']}/{spec['name']}")
+        account = {"id": oid("account", f"project:{dom['path']}/{spec['name']}"), "name": f"PrjAcct-{spec['name']}-{list(self.domains).index(dom['id']) + 1}",
+                   "domainid": dom["id"], "type": PROJECT_ACCOUNT, "projectid": pid}
+        self.accounts[account["id"]] = account
+        self.projects[pid] = {"id": pid, "name": spec["name"], "domainid": dom["id"], "accountid": account["id"]}
+
+    def project_by_ref(self, ref: str) -> dict[str, Any]:
+        for project in self.projects.values():
+            if ref in (project["id"], project["name"]):
+                return project
+        raise TopologyError(f"project {ref!r} is not defined under projects: in the topology")
+
     def account_by_ref(self, ref: str) -> dict[str, Any]:
-        matches = [a for a in self.accounts.values() if ref in (a["id"], a["name"])]
+        matches = [a for a in self.accounts.values() if ref in (a["id"], a["name"]) and a["type"] != PROJECT_ACCOUNT]
         if len(matches) != 1:
             raise TopologyError(f"account {ref!r} is not defined (or ambiguous) in the topology")
         return matches[0]
@@ -285,7 +329,10 @@ class Cloud:
 
     def _add_network(self, net: dict[str, Any], vpc: dict[str, Any] | None = None) -> dict[str, Any]:
         zone = self.zone_by_ref(net.get("zone") or (vpc and self.zones[vpc["zoneid"]]["name"]))
-        account = self.account_by_ref(net.get("account", vpc and self.accounts[vpc["accountid"]]["name"] or "admin"))
+        if vpc is not None:
+            account = self.accounts[vpc["accountid"]]
+        else:
+            account = self._owner_account(net)
         ntype = net.get("type", "Isolated")
         if ntype not in ("Isolated", "Shared"):
             raise TopologyError(f"network {net['name']}: type must be Isolated or Shared")
@@ -301,9 +348,15 @@ class Cloud:
             self._add_routers(net.get("routers"), network, None)
         return network
 
+    def _owner_account(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The account owning a network or VPC of the topology: its project's account (``project: NAME``) or ``account``."""
+        if spec.get("project"):
+            return self.accounts[self.project_by_ref(spec["project"])["accountid"]]
+        return self.account_by_ref(spec.get("account", "admin"))
+
     def _add_vpc(self, spec: dict[str, Any]) -> None:
         zone = self.zone_by_ref(spec["zone"])
-        account = self.account_by_ref(spec.get("account", "admin"))
+        account = self._owner_account(spec)
         vpc = {"id": spec.get("id") or oid("vpc", f"{zone['name']}/{spec['name']}"), "name": spec["name"], "zoneid": zone["id"], "accountid": account["id"],
                "redundant": bool(spec.get("redundant", False)), "cidr": spec.get("cidr", "10.200.0.0/16"), "created": cs_date(self.started),
                "tiers": []}
@@ -394,20 +447,24 @@ class Cloud:
             vm.update({"role": "VIRTUAL_ROUTER", "redundant": bool(owner["redundant"]), "redundantstate": redundantstate if state == "Running" else "UNKNOWN",
                        "networkid": network["id"] if network else None, "vpcid": vpc["id"] if vpc else None, "accountid": owner["accountid"],
                        "health": {}, "failing": set(failing or [])})
+            vm["rs_api"] = vm["redundantstate"]
+            vm["health_api"], vm["fetched_at"] = {}, time.time()
             if first_checks_pending:
                 # Scheduled from its first boot (_booted): until then it has no results at all.
                 vm["health_due"] = {}
             else:
                 self._run_health_checks(vm)
+                # A router of the topology has been up for a while: the server fetched its results already.
+                vm["health_api"] = copy.deepcopy(vm["health"])
         else:
             vm.update({"systemvmtype": kind, "role": None, "redundantstate": None, "networkid": None, "vpcid": None,
-                       "accountid": self.account_by_ref("admin")["id"]})
+                       "accountid": self.account_by_ref("admin")["id"], "agent_up_at": 0.0})
         self.vms[vm["id"]] = vm
         return vm
 
     def snapshot(self, vm: dict[str, Any]) -> dict[str, Any]:
         """What a backend sees of a VM: a copy, safe to read without the lock."""
-        snap = {k: v for k, v in vm.items() if k not in ("health", "failing", "health_due")}
+        snap = {k: v for k, v in vm.items() if k not in ("health", "failing", "health_due", "health_api", "fetched_at", "rs_api", "rs_changed")}
         snap["networkids"] = self.router_network_ids(vm) if vm["type"] == "router" else []
         return snap
 
@@ -444,9 +501,6 @@ class Cloud:
             return False
         return vm["softwareversion"] != self.ms_version
 
-    def template_outdated(self, vm: dict[str, Any]) -> bool:
-        return version_tuple(vm["version"]) < version_tuple(self.template_version)
-
     def duration(self, step: str) -> float:
         spec = self.durations.get(step, 1.0)
         seconds = self.random.uniform(float(spec[0]), float(spec[1])) if isinstance(spec, (list, tuple)) else float(spec)
@@ -468,8 +522,12 @@ class Cloud:
         return name
 
     def _run_health_checks(self, vm: dict[str, Any], results: list[dict[str, Any]] | None = None,
-                           types: tuple[str, ...] = ("basic", "advanced")) -> None:
-        """Record a run of the router's health checks of ``types``, as the periodic monitor on the router would."""
+                           types: tuple[str, ...] = ("basic", "advanced"), settle: bool = True) -> None:
+        """Record a run of the router's health checks of ``types`` on the router (``vm["health"]``), as its periodic monitor
+        would; the API shows them only once the server fetched them (:meth:`_settle_fetch`)."""
+        if settle:
+            # Fetches due before this run copy what the router had then.
+            self._settle_fetch(vm)
         now = cs_date()
         if results is not None:
             vm["health"] = {r["checkname"]: dict(r) for r in results}
@@ -488,6 +546,8 @@ class Cloud:
                     continue
                 if name == ROUTER_VERSION_CHECK:
                     ok, details = self._router_version_check(vm)
+                elif name == "ssh.service":
+                    ok, details = True, "service is running"
                 else:
                     ok, details = True, f"{name} check passed"
                 if name in failing:
@@ -507,30 +567,62 @@ class Cloud:
         vm["health_due"] = {checktype: now + self._interval(checktype) for checktype in ("basic", "advanced")}
 
     def settle_health(self, vm: dict[str, Any]) -> None:
-        """Record the first scheduled runs a new router has reached by now (call with the lock held, before reading its results)."""
+        """Bring a router's results up to now: the fetches due, then its own first scheduled runs (call with the lock held,
+        before reading its results)."""
+        self._settle_fetch(vm)
+        self._settle_router_runs(vm, time.time())
+
+    def _settle_router_runs(self, vm: dict[str, Any], until: float) -> None:
+        """Record the first scheduled runs a new router has reached by ``until`` (on the router, not yet in the API)."""
         due = vm.get("health_due")
         if not due:
             return
-        now = time.time()
-        ready = tuple(checktype for checktype, at in due.items() if at <= now)
+        ready = tuple(checktype for checktype, at in due.items() if at <= until)
         if ready:
-            self._run_health_checks(vm, types=ready)
+            self._run_health_checks(vm, types=ready, settle=False)
             for checktype in ready:
                 del due[checktype]
         if not due:
             vm.pop("health_due", None)
 
+    def _last_tick(self, interval: float) -> float:
+        """When the last run of a management-server task scheduled every ``interval`` real seconds (times --time-factor)
+        started, counted from the server's start (scheduleAtFixedRate with the interval as first delay); -inf if none."""
+        period = interval * self.time_factor
+        if period <= 0:
+            return float("-inf")
+        runs = int((time.time() - self.started) // period)
+        return self.started + runs * period if runs > 0 else float("-inf")
+
+    def _settle_fetch(self, vm: dict[str, Any]) -> None:
+        """FetchRouterHealthChecksResultTask (VirtualNetworkApplianceManagerImpl, 4.18.0.0): every
+        router.health.checks.results.fetch.interval minutes (default 10; 0 schedules none) it takes the Running routers and,
+        unless router.health.checks.enabled is false, stores what each router's monitor has; the API (listRouters
+        healthcheckresults/healthchecksfailed, getRouterHealthCheckResults without performfreshchecks) reads only that."""
+        minutes = float(self.configurations["router.health.checks.results.fetch.interval"]["value"] or 0)
+        tick = self._last_tick(minutes * 60)
+        if tick <= vm.get("fetched_at", 0.0):
+            return
+        if self.health_checks_enabled() and vm["state"] == "Running":
+            self._settle_router_runs(vm, tick)
+            vm["health_api"] = copy.deepcopy(vm["health"])
+        vm["fetched_at"] = tick
+
+    def api_health(self, vm: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The results the server has stored for the router (call with the lock held)."""
+        self.settle_health(vm)
+        return vm["health_api"]
+
     def _router_version_check(self, vm: dict[str, Any]) -> tuple[bool, str]:
-        expected_scripts = self.backend.scripts_checksum(self.ms_version)
-        if self.template_outdated(vm):
-            return False, f"Template version mismatch. Expected: {self.template_version}, found: {vm['version']}"
-        if vm["scriptsversion"] != expected_scripts:
-            return False, f"Scripts version mismatch. Expected: {expected_scripts}, found: {vm['scriptsversion']}"
-        return True, "Router version check passed"
+        """router_version_check.py (systemvm/debian/root/health_checks, 4.18.0.0) compares /etc/cloudstack-release and
+        /var/cache/cloud/cloud-scripts-signature with the templateVersion/scriptsVersion the server sends in the
+        health_checks_data, which are the router's own recorded values (VirtualNetworkApplianceManagerImpl
+        .getRouterVersionHealthChecksData: router.getTemplateVersion(), router.getScriptsVersion()). The router matches
+        its own record, so an outdated router passes (the simulator keeps one value for both: it always matches)."""
+        return True, "Template and scripts version match successful"
 
     def health_failed(self, vm: dict[str, Any]) -> bool:
-        self.settle_health(vm)
-        return any(not r["success"] for r in vm["health"].values())
+        return any(not r["success"] for r in self.api_health(vm).values())
 
     def fresh_health_checks(self, vm: dict[str, Any]) -> None:
         """Run every check now, inside the request (it takes a while on a real router: fresh_health_checks duration)."""
@@ -540,6 +632,8 @@ class Cloud:
         with self.lock:
             self._run_health_checks(vm, results)
             vm.pop("health_due", None)
+            # performRouterHealthChecks stores the fresh answer at once (updateDbHealthChecksFromRouterResponse).
+            vm["health_api"] = copy.deepcopy(vm["health"])
             if results is None:
                 # This run showed the injected failure: it counts against the fault's count.
                 self.faults.take(["health_check_failure"], None, {vm["id"], vm["name"]})
@@ -552,6 +646,7 @@ class Cloud:
                 for vm in self.vms.values():
                     if vm["type"] == "router" and "health_due" not in vm and (not fault.get("object") or fault["object"] in (vm["id"], vm["name"])):
                         self._run_health_checks(vm)
+                        vm["health_api"] = copy.deepcopy(vm["health"])
         return fault
 
     def job_fault(self, job: Job, objects: set[str]) -> None:
@@ -566,6 +661,26 @@ class Cloud:
         raise JobFailure(fault.get("errortext") or f"Injected failure of {job.command}", int(fault.get("errorcode", 530)))
 
     # ------------------------------------------------------------------ redundancy
+    def _settle_redundant(self, vm: dict[str, Any]) -> None:
+        """CheckRouterTask (VirtualNetworkApplianceManagerImpl.updateRoutersRedundantState, 4.18.0.0) writes a redundant
+        router's redundantstate (UNKNOWN when not Running or its host is not Up, else what CheckRouterCommand answers) every
+        router.check.interval seconds (30 by default): the API shows a change only after the next run."""
+        changed = vm.get("rs_changed")
+        if changed is not None and self._last_tick(float(self.configurations["router.check.interval"]["value"] or 0)) > changed:
+            vm["rs_api"] = vm["redundantstate"]
+            del vm["rs_changed"]
+
+    def set_redundant(self, vm: dict[str, Any], state: str) -> None:
+        """The router's keepalived state changes now; the API follows at the next CheckRouterTask run."""
+        self._settle_redundant(vm)
+        if vm["redundantstate"] != state:
+            vm["redundantstate"] = state
+            vm["rs_changed"] = time.time()
+
+    def shown_redundantstate(self, vm: dict[str, Any]) -> str:
+        self._settle_redundant(vm)
+        return vm.get("rs_api", vm["redundantstate"])
+
     def _peers(self, vm: dict[str, Any]) -> list[dict[str, Any]]:
         if not vm.get("redundant"):
             return []
@@ -578,11 +693,11 @@ class Cloud:
         vm["state"] = state
         if vm["type"] != "router":
             return
-        vm["redundantstate"] = "UNKNOWN"
+        self.set_redundant(vm, "UNKNOWN")
         if was_primary:
             for peer in self._peers(vm):
                 if peer["state"] == "Running":
-                    peer["redundantstate"] = "PRIMARY"
+                    self.set_redundant(peer, "PRIMARY")
                     break
 
     def _booted(self, vm: dict[str, Any]) -> None:
@@ -598,10 +713,12 @@ class Cloud:
         # A system VM's listed version is its own agent's (the host's agent.zip); a router's softwareversion the server's.
         vm["softwareversion"] = self.ms_version if vm["type"] == "router" else self.agent_version(vm)
         vm["scriptsversion"] = self.backend.scripts_checksum(self.agent_version(vm))
+        if vm["type"] != "router":
+            self._agent_reconnects(vm)
         if vm["type"] == "router":
             if vm["redundant"]:
                 primary = any(p["redundantstate"] == "PRIMARY" and p["state"] == "Running" for p in self._peers(vm))
-                vm["redundantstate"] = "BACKUP" if primary else "PRIMARY"
+                self.set_redundant(vm, "BACKUP" if primary else "PRIMARY")
             if "health_due" in vm:
                 self._schedule_first_checks(vm)
             else:
@@ -612,7 +729,7 @@ class Cloud:
         vm["lasthostid"] = vm["hostid"] or vm["lasthostid"]
         vm["hostid"] = None
         if vm["type"] == "router":
-            vm["redundantstate"] = "UNKNOWN"
+            self.set_redundant(vm, "UNKNOWN")
 
     # ------------------------------------------------------------------ operations run by jobs
     def _vm_for_job(self, vmid: str, kinds: tuple[str, ...]) -> dict[str, Any]:
@@ -648,6 +765,8 @@ class Cloud:
             vm["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(agent)
             # listSystemVms.version is the system VM's own agent's: the agent.zip its host pushed.
             vm["softwareversion"] = agent
+            # The patch restarts the VM's agent (cloud service): its host reconnects.
+            self._agent_reconnects(vm)
         # The trailing space is CloudStack's.
         return {"success": True, "displaytext": f"Successfully patched systemVM {vm['name']} "}
 
@@ -793,7 +912,7 @@ class Cloud:
                 new = self._new_vm("router", owner["zoneid"], name_prefix="r", version=self.template_version, state="Starting",
                                    softwareversion=self.ms_version, scriptsversion=self.backend.scripts_checksum(self.ms_version), network=network, vpc=vpc,
                                    first_checks_pending=True)
-                new["redundantstate"] = "UNKNOWN"
+                self.set_redundant(new, "UNKNOWN")
                 snap = self.snapshot(new)
             self.backend.create_vm(snap)
             self.wait("router_deploy")
@@ -809,7 +928,7 @@ class Cloud:
                 with self.lock:
                     self.vms.pop(victim["id"], None)
                     if new["redundant"] and not any(p["redundantstate"] == "PRIMARY" for p in self._peers(new)):
-                        new["redundantstate"] = "PRIMARY"
+                        self.set_redundant(new, "PRIMARY")
 
     def op_router(self, job: Job, action: str, vmid: str, forced: bool = False) -> dict[str, Any]:
         with self.lock:
@@ -883,8 +1002,9 @@ class Cloud:
         with self.lock:
             if action == "reboot" and not forced:
                 # RebootSystemVmCmd without forced reboots the guest (VirtualMachineManager.reboot): same disk, same
-                # template, same scripts; only a stop and start (forced) boots the current template.
+                # template, same scripts; only a stop and start (forced) boots the current template. Its agent reconnects.
                 vm["state"] = "Running"
+                self._agent_reconnects(vm)
             elif action in ("reboot", "start"):
                 self._booted(vm)
             elif action == "stop":
@@ -947,6 +1067,10 @@ class Cloud:
     def _owner_fields(self, accountid: str) -> dict[str, Any]:
         account = self.accounts[accountid]
         domain = self.domains[account["domainid"]]
+        if account["type"] == PROJECT_ACCOUNT:
+            # ApiResponseHelper.populateOwner (4.18.0.0): a project's object names its project, not the project's account.
+            project = self.projects[account["projectid"]]
+            return {"projectid": project["id"], "project": project["name"], "domainid": domain["id"], "domain": domain["name"]}
         return {"account": account["name"], "domainid": domain["id"], "domain": domain["name"]}
 
     def render_router(self, vm: dict[str, Any], with_health: bool = False) -> dict[str, Any]:
@@ -965,7 +1089,7 @@ class Cloud:
             "podid": pod["id"], "podname": pod["name"], "hostid": host["id"] if host else None, "hostname": host["name"] if host else None,
             "hypervisor": "KVM", "linklocalip": vm["linklocalip"], "templateid": templateid, "templatename": templatename,
             "version": vm["version"], "requiresupgrade": self.requires_upgrade(vm), "scriptsversion": vm["scriptsversion"],
-            "softwareversion": vm["softwareversion"], "isredundantrouter": vm["redundant"], "redundantstate": vm["redundantstate"],
+            "softwareversion": vm["softwareversion"], "isredundantrouter": vm["redundant"], "redundantstate": self.shown_redundantstate(vm),
             "guestnetworkid": network["id"] if network else None, "guestnetworkname": network["name"] if network else None,
             "vpcid": vpc["id"] if vpc else None, "vpcname": vpc["name"] if vpc else None, "created": vm["created"],
             # A primitive boolean in CloudStack's response: false (not absent) while health checks are disabled.
@@ -973,7 +1097,7 @@ class Cloud:
             **self._owner_fields(vm["accountid"]),
         }
         if with_health and enabled:
-            out["healthcheckresults"] = [dict(r) for r in vm["health"].values()]
+            out["healthcheckresults"] = [dict(r) for r in vm["health_api"].values()]
         return drop_none(out)
 
     def render_systemvm(self, vm: dict[str, Any]) -> dict[str, Any]:
@@ -983,7 +1107,7 @@ class Cloud:
         templateid, templatename = self._template(self.listed_template_version(vm))
         return drop_none({
             "id": vm["id"], "name": vm["name"], "systemvmtype": vm["systemvmtype"], "state": vm["state"],
-            "agentstate": "Up" if vm["state"] == "Running" else "Disconnected", "zoneid": zone["id"], "zonename": zone["name"],
+            "agentstate": self.agent_state(vm), "zoneid": zone["id"], "zonename": zone["name"],
             "podid": pod["id"], "podname": pod["name"], "hostid": host["id"] if host else None, "hostname": host["name"] if host else None,
             "hypervisor": "KVM", "linklocalip": vm["linklocalip"], "templateid": templateid, "templatename": templatename,
             # ApiResponseHelper.createSystemVmResponse (4.18.0.0): the version its agent (host) reports, not the template's.
@@ -1013,6 +1137,16 @@ class Cloud:
             "storageid": oid("storagepool", zone["id"]), "serviceofferingname": "System Offering For Software Router" if vm["type"] == "router" else None,
             **self._owner_fields(vm["accountid"]),
         })
+
+    def agent_state(self, vm: dict[str, Any]) -> str:
+        """ApiResponseHelper.createSystemVmResponse (4.18.0.0): agentstate is the status of the system VM's own host record
+        (its agent). A booted or patched SSVM/CPVM reconnects: Connecting until its agent is Up (agent_connect duration)."""
+        if vm["state"] != "Running":
+            return "Disconnected"
+        return "Up" if time.time() >= vm.get("agent_up_at", 0.0) else "Connecting"
+
+    def _agent_reconnects(self, vm: dict[str, Any]) -> None:
+        vm["agent_up_at"] = time.time() + self.duration("agent_connect")
 
     def render_network(self, net: dict[str, Any]) -> dict[str, Any]:
         zone = self.zones[net["zoneid"]]
@@ -1063,6 +1197,11 @@ class Cloud:
         return drop_none({"id": dom["id"], "name": dom["name"], "path": dom["path"], "level": dom["level"], "state": "Active",
                           "haschild": any(d["parentid"] == dom["id"] for d in self.domains.values()),
                           "parentdomainid": parent["id"] if parent else None, "parentdomainname": parent["name"] if parent else None})
+
+    def render_project(self, project: dict[str, Any]) -> dict[str, Any]:
+        dom = self.domains[project["domainid"]]
+        return {"id": project["id"], "name": project["name"], "displaytext": project["name"], "domainid": dom["id"], "domain": dom["name"],
+                "state": "Active", "projectaccountname": self.accounts[project["accountid"]]["name"]}
 
     def render_account(self, account: dict[str, Any]) -> dict[str, Any]:
         dom = self.domains[account["domainid"]]

@@ -14,8 +14,10 @@ TOPOLOGY_DIR = Path(__file__).resolve().parent.parent / "topologies"
 
 GENERATE_DEFAULTS: dict[str, Any] = {
     "zones": 2, "routers": 100, "redundant": 0.2, "vpc": 0.1, "pods": 2, "clusters": 2, "hosts": 4, "accounts": 20,
-    "version": "4.18.0.0", "seed": 1, "stopped": 0.02,
+    "version": "4.18.0.0", "seed": 1, "stopped": 0.02, "projects": 0.0,
 }
+# How many projects a generated fleet with projects>0 has (its networks and VPCs in projects are spread over them).
+GENERATED_PROJECTS = 5
 # Template versions of a fleet that went through several upgrades: (version, share).
 GENERATED_VERSIONS = (("4.13.1", 0.1), ("4.14.1", 0.2), ("4.15.2", 0.4), ("4.16.1", 0.3))
 
@@ -68,12 +70,16 @@ def generate(spec: str) -> dict[str, Any]:
         account = accounts[rnd.randrange(len(accounts))]["name"]
         count = 2 if rnd.random() < opt["redundant"] and opt["routers"] - made >= 2 else 1
         version = rnd.choices(versions, weights)[0]
+        # Drawn only when asked for, so that a fleet without projects stays the same for a seed.
+        project = f"project{rnd.randrange(GENERATED_PROJECTS) + 1}" if opt["projects"] > 0 and rnd.random() < opt["projects"] else None
+        owner = {"project": project} if project else {"account": account}
         routers = [{"version": version, "state": "Stopped" if rnd.random() < opt["stopped"] else "Running"} for _index in range(count)]
         if rnd.random() < opt["vpc"]:
-            vpcs.append({"name": f"vpc{len(vpcs) + 1}", "zone": zone, "account": account, "redundant": count == 2,
+            vpcs.append({"name": f"vpc{len(vpcs) + 1}", "zone": zone, **owner, "redundant": count == 2,
                          "tiers": [f"vpc{len(vpcs) + 1}-tier{t}" for t in range(1, rnd.randint(0, 3) + 1)], "routers": routers})
         else:
-            networks.append({"name": f"net{len(networks) + 1}", "zone": zone, "account": account, "redundant": count == 2, "routers": routers})
+            networks.append({"name": f"net{len(networks) + 1}", "zone": zone, **owner, "redundant": count == 2, "routers": routers})
         made += count
+    projects = [{"name": f"project{p}", "domain": "ROOT/customers"} for p in range(1, GENERATED_PROJECTS + 1)] if opt["projects"] > 0 else []
     return {"managementserver": {"version": opt["version"]}, "seed": opt["seed"], "domains": [{"name": "customers"}],
-            "accounts": accounts, "zones": zones, "networks": networks, "vpcs": vpcs}
+            "accounts": accounts, "projects": projects, "zones": zones, "networks": networks, "vpcs": vpcs}

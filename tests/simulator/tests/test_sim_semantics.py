@@ -13,6 +13,8 @@ from sim_helpers import network_id, router_by_network, vpc_id
 from acs_sim.payload import scripts_checksum
 
 CURRENT_SCRIPTS = scripts_checksum("4.18.0.0")
+# Redundant states show after the next CheckRouterTask run (router.check.interval, 30 s; 15 ms at the fixture's time factor 0.0005).
+CHECK_ROUTER_RUN = 30 * 0.0005 * 2
 
 
 def _systemvm(admin, zone: str, kind: str) -> dict:
@@ -161,6 +163,7 @@ def test_cleanup_restart_of_a_single_router_network(admin):
 
 def test_makeredundant_adds_a_second_router(admin):
     admin.run("restartNetwork", id=network_id(admin, "acme-web"), cleanup=True, makeredundant=True)
+    time.sleep(CHECK_ROUTER_RUN)
     after = router_by_network(admin, "acme-web")
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"] and all(r["isredundantrouter"] for r in after)
 
@@ -178,9 +181,11 @@ def test_restart_without_cleanup_deploys_a_missing_router(admin):
 
 # ---------------------------------------------------------------- routers
 def test_reboot_redundant_primary_hands_over(admin):
+    """The new states show after the next CheckRouterTask run (router.check.interval, 30 s: 15 ms at time factor 0.0005)."""
     pair = router_by_network(admin, "acme-db")
     primary = next(r for r in pair if r["redundantstate"] == "PRIMARY")
     admin.run("rebootRouter", id=primary["id"])
+    time.sleep(CHECK_ROUTER_RUN)
     after = {r["id"]: r for r in router_by_network(admin, "acme-db")}
     assert after[primary["id"]]["redundantstate"] == "BACKUP"
     assert next(r for i, r in after.items() if i != primary["id"])["redundantstate"] == "PRIMARY"
@@ -321,22 +326,26 @@ def test_migrate_system_vm(sim, admin):
 # ---------------------------------------------------------------- health checks
 REAL_CHECK_NAMES = {"cpu_usage_check.py", "memory_usage_check.py", "disk_space_check.py", "gateways_check.py", "router_version_check.py",
                     "dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptables_check.py", "dnsmasq.service", "haproxy.service",
-                    "apache2.service", "connectivity.test", "filesystem.writable.test"}
+                    "apache2.service", "ssh.service", "connectivity.test", "filesystem.writable.test"}
 
 
 def test_health_checks(admin):
-    """Names as VirtualNetworkApplianceManagerImpl (4.18.0.0) stores them: script file names, <service>.service, and the
-    server's connectivity.test and filesystem.writable.test."""
+    """Names as VirtualNetworkApplianceManagerImpl (4.18.0.0) stores them: script file names, <service>.service (ssh.service
+    too: the default monitored service of schema-421to430.sql, named by monitorServices.py monitProcess), and the server's
+    connectivity.test and filesystem.writable.test. router_version_check.py (health_checks, 4.18.0.0) compares the router
+    with its own recorded template and scripts versions: the outdated router of the topology passes it."""
     router = router_by_network(admin, "acme-web")[0]
     result = admin.call("getRouterHealthCheckResults", routerid=router["id"])["routerhealthchecks"]
     assert result["routerid"] == router["id"]
     checks = {c["checkname"]: c for c in result["healthchecks"]}
     assert set(checks) == REAL_CHECK_NAMES
     assert {n for n, c in checks.items() if c["checktype"] == "advanced"} == {"dhcp_check.py", "dns_check.py", "haproxy_check.py", "iptables_check.py"}
-    assert checks["router_version_check.py"]["success"] is False and "Template version mismatch" in checks["router_version_check.py"]["details"]
-    assert all(c["success"] for n, c in checks.items() if n != "router_version_check.py")
+    assert router["requiresupgrade"] is True and router["version"] == "4.15.1"
+    assert checks["router_version_check.py"]["success"] is True
+    assert checks["router_version_check.py"]["details"] == "Template and scripts version match successful"
+    assert all(c["success"] for c in checks.values())
     listed = admin.call("listRouters", id=router["id"], fetchhealthcheckresults=True)["router"][0]
-    assert listed["healthchecksfailed"] is True and len(listed["healthcheckresults"]) == len(REAL_CHECK_NAMES)
+    assert listed["healthchecksfailed"] is False and len(listed["healthcheckresults"]) == len(REAL_CHECK_NAMES)
     assert "healthcheckresults" not in admin.call("listRouters", id=router["id"])["router"][0]
 
 
@@ -379,6 +388,7 @@ def test_cleanup_restart_of_a_vpc(admin):
     vpc = vpc_id(admin, "acme-vpc")
     before = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
     assert admin.run("restartVPC", id=vpc, cleanup=True, makeredundant=True)["jobstatus"] == 1
+    time.sleep(CHECK_ROUTER_RUN)
     after = admin.call("listRouters", listall=True, vpcid=vpc)["router"]
     assert before[0]["id"] not in {r["id"] for r in after}
     assert sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"] and all(r["vpcname"] == "acme-vpc" for r in after)
@@ -450,12 +460,13 @@ def test_version_override(acs_sim):
 
 # ---------------------------------------------------------------- issue 12: rules from the 4.18.0.0 and 4.20 sources
 def test_a_new_router_has_no_health_results_until_its_first_interval(acs_sim):
-    """VirtualNetworkApplianceManagerImpl (4.18.0.0): results are stored by the scheduled checks; until the first run of a new
-    router a cached read answers 530 and listRouters shows none; basic results come after router.health.checks.basic.interval
-    minutes, advanced ones after router.health.checks.advanced.interval (both times --time-factor)."""
-    # basic: 3 minutes, 1.8 s; advanced: 5 minutes, 3 s. The restart's steps after the new router boots are kept short,
-    # so that the reads below come well within the first 1.8 s, and the read of the basic results before 3 s.
-    topology = {**_small(), "configurations": {"router.health.checks.advanced.interval": 5}}
+    """VirtualNetworkApplianceManagerImpl (4.18.0.0): the router runs its checks every router.health.checks.basic.interval /
+    advanced.interval minutes, and FetchRouterHealthChecksResultTask stores them every
+    router.health.checks.results.fetch.interval minutes; until then a cached read answers 530 and listRouters shows none;
+    basic results come before advanced ones (all times --time-factor)."""
+    # basic: 3 minutes, 1.8 s; advanced: 5 minutes, 3 s; fetched every minute, 0.6 s. The restart's steps after the new
+    # router boots are kept short, so that the reads below come well within the first 1.8 s.
+    topology = {**_small(), "configurations": {"router.health.checks.advanced.interval": 5, "router.health.checks.results.fetch.interval": 1}}
     topology["jobs"] = {**topology["jobs"], "durations": {"router_deploy": 1, "router_destroy": 1, "restart_rules": 1}}
     sim = acs_sim(topology=topology, time_factor=0.01)
     admin = sim.client()

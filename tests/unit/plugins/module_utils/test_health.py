@@ -146,6 +146,7 @@ def test_all_passing_routers_pass_the_gate():
         "checks": 4,
         "failed_checks": 0,
         "stale_checks": 0,
+        "not_yet_known": 0,
         "checked_at": "2026-11-22T01:00:00Z",
     }
     assert all(report["passed"] for report in result["routers"])
@@ -325,3 +326,25 @@ def test_baseline_from_a_looped_task_or_a_skipped_one():
 def test_a_baseline_that_is_no_result_of_this_module_is_refused(baseline):
     with pytest.raises(HealthError, match="cs_vr_health"):
         judge([router()], GateOptions(baseline=baseline), NOW)
+
+
+# -- results from before an act (FetchRouterHealthChecksResultTask stores them every fetch interval, 4.18.0.0) ----------
+
+
+def test_results_from_before_since_are_not_yet_known_never_passed():
+    patched_at = ago(60)
+    old = router("r-old", [check("dns_check.py", age=120)])
+    new = router("r-new", [check("dns_check.py", age=30)])
+    result = judge([old, new], basic_gate(since=patched_at), NOW)
+    assert result["gate_passed"] is False
+    reports = {report["name"]: report for report in result["routers"]}
+    assert reports["r-new"]["passed"] is True and reports["r-new"]["not_yet_known"] is False
+    assert reports["r-old"]["passed"] is False and reports["r-old"]["not_yet_known"] is True
+    assert reports["r-old"]["error"].startswith("not yet known: 1 result(s) from before 2026-11-22T00:59:00Z (dns_check.py)")
+    assert result["summary"]["not_yet_known"] == 1 and "not yet known" in gate_message(result)
+
+
+def test_a_failing_check_from_before_since_is_still_reported_failing():
+    result = judge([router("r-old", [check("dns_check.py", success=False, age=120)])], basic_gate(since=ago(60)), NOW)
+    (report,) = result["routers"]
+    assert report["failing"] == ["dns_check.py"] and report["not_yet_known"] is True and report["passed"] is False
