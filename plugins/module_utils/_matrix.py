@@ -452,8 +452,10 @@ def livepatch_regression(ms_version: str, template_version: str | None, minreq: 
     if not is_valid_version(ms_version):
         return None
     release = _release_of(ms_version)
-    # Below the zone's minimum; a minimum that was not read proves nothing, so the regression is taken to apply.
-    below = not is_valid_version(minreq) or not is_valid_version(template_version) or compare_versions(str(template_version), str(minreq)) < 0
+    # Below the zone's minimum. Where it was not read, the server's own release bounds it from above (no release ships a
+    # template newer than itself): a template at or above that release is never below the minimum, any other may be.
+    bound = str(minreq) if is_valid_version(minreq) else ".".join(str(part) for part in _padded(ms_version, 3)[:3])
+    below = not is_valid_version(template_version) or compare_versions(str(template_version), bound) < 0
     for regression in KNOWN_REGRESSIONS:
         if release in regression.releases and below:
             return "%s (in %s; fixed by %s): %s" % (regression.issue, release, regression.fixed_by, regression.what)
