@@ -17,8 +17,14 @@ import collections
 import datetime
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import compare_versions, parse_version
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import is_valid_version, template_version_from_name
+from ansible_collections.acs.upgrade.plugins.module_utils._api import compare_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
+    KNOWN_REGRESSIONS,
+    _release_of,
+    is_valid_version,
+    livepatch_regression,
+    template_version_from_name,
+)
 
 BLOCKER = "blocker"
 WARNING = "warning"
@@ -61,18 +67,6 @@ HOST_UP = "Up"
 HOST_ENABLED = "Enabled"
 ROUTER_STEADY = ("Running", "Stopped")
 NETWORK_RESTARTABLE = ("Implemented", "Setup")
-# Known live-patch regressions by release: (releases, issue, what it does, what the plan does about it).
-KNOWN_REGRESSIONS: tuple[tuple[tuple[str, ...], str, str, str], ...] = (
-    (
-        ("4.19.2.0", "4.19.3.0", "4.20.1.0"),
-        "apache/cloudstack#9900",
-        (
-            "a live patch leaves a router's scripts checksum at the old value, so the server refuses every command to a router "
-            "whose template is below the zone's minimum (apache/cloudstack#12211; fixed by #10962 in 4.20.2.0)"
-        ),
-        "the plan recreates those routers (restart with cleanup) instead of live-patching them",
-    ),
-)
 
 
 class Finding(t.NamedTuple):
@@ -417,35 +411,38 @@ def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Fi
 
 
 def _regressions(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Finding]:
+    """The release's known live-patch regressions (_matrix.livepatch_regression, the table the plan decides by), with the
+    routers each one affects."""
     version = str(fleet.get("version") or "")
     minimum = cloud.get("min_template") or {}
-    found = []
-    for releases, issue, what, remedy in KNOWN_REGRESSIONS:
-        if not any(_same_release(version, release) for release in releases):
-            continue
-        affected = [
-            router.get("name")
-            for router in fleet.get("routers") or []
-            if is_valid_version(minimum.get(router.get("zoneid"))) and not _at_least(router.get("version"), minimum.get(router.get("zoneid")))
-        ]
+    affected: dict[str, list[str]] = collections.defaultdict(list)
+    for router in fleet.get("routers") or []:
+        why = livepatch_regression(version, router.get("version"), minimum.get(router.get("zoneid")))
+        if why:
+            affected[why].append(str(router.get("name")))
+    found = [
+        Finding(
+            "known_regression",
+            WARNING,
+            "management server %s: %s; %d router(s) affected (%s)" % (version, why, len(names), _names(names)),
+            "nothing to do before the run: the plan gives these routers the path that works on %s (a recreate from the current "
+            "template) and names the issue in their reason" % version,
+            tuple(names),
+        )
+        for why, names in sorted(affected.items())
+    ]
+    listed = [regression for regression in KNOWN_REGRESSIONS if _release_of(version) in regression.releases] if is_valid_version(version) else []
+    if listed and not found:
         found.append(
             Finding(
                 "known_regression",
-                WARNING if affected else INFO,
-                "management server %s has %s: %s; %d router(s) on a template below their zone's minimum are affected%s"
-                % (version, issue, what, len(affected), " (%s)" % _names(affected) if affected else ""),
-                remedy,
-                tuple(affected),
+                INFO,
+                "management server %s has %s, which affects routers on a template below their zone's minimum: none here"
+                % (version, ", ".join(regression.issue for regression in listed)),
+                "nothing to do",
             )
         )
     return found
-
-
-def _same_release(version: str, release: str) -> bool:
-    try:
-        return parse_version(version)[:3] == parse_version(release)[:3]
-    except ValueError:
-        return False
 
 
 def _routers(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Finding]:

@@ -137,7 +137,7 @@ def test_a_job_in_flight_on_a_target_blocks_and_a_backlog_warns():
 def test_the_checksum_regression_names_the_routers_below_the_minimum():
     result = run_checks(fleet(), dict(cloud(), min_template={"z1": "4.19.2.0", "z2": "4.19.2.0"}))
     [finding] = [item for item in result["findings"] if item["check"] == "known_regression"]
-    assert "apache/cloudstack#9900" in finding["found"] and "2 router(s)" in finding["found"] and "recreates" in finding["action"]
+    assert "apache/cloudstack#9900" in finding["found"] and "2 router(s)" in finding["found"] and "a recreate" in finding["action"]
     on_fixed = fleet()
     on_fixed["version"] = "4.20.2.0"
     assert "known_regression" not in checks(run_checks(on_fixed, cloud()))
