@@ -1,0 +1,126 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""cs_upgrade_preflight against the simulated management server: one cloud per check, the right severity and message."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.modules import cs_fleet_info, cs_upgrade_preflight
+
+BASE = {
+    "managementserver": {"version": "4.18.0.0"},
+    "seed": 5,
+    "accounts": [{"name": "acme", "domain": "ROOT"}],
+    "zones": [
+        {"name": "zone1", "pods": [{"name": "pod1", "clusters": [{"name": "cluster1", "hosts": ["kvm1", "kvm2"]}]}]},
+        {"name": "zone2", "pods": [{"name": "pod2", "clusters": [{"name": "cluster2", "hosts": ["kvm3"]}]}]},
+    ],
+    "networks": [
+        {"name": "web", "zone": "zone1", "account": "acme", "routers": [{"version": "4.15.1", "host": "kvm1"}]},
+        {"name": "db", "zone": "zone1", "account": "acme", "redundant": True,
+         "routers": [{"version": "4.15.1", "redundantstate": "PRIMARY", "host": "kvm1"}, {"version": "4.15.1", "redundantstate": "BACKUP", "host": "kvm2"}]},
+        {"name": "shop", "zone": "zone2", "account": "acme", "routers": [{"version": "4.15.1", "host": "kvm3"}]},
+    ],
+}
+
+
+def cloud(**changes) -> dict:
+    topology = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        target = topology
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
+        target[keys[-1]] = value
+    return topology
+
+
+def preflight(sim, run_module, tmp_path, **args):
+    connection = {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret}
+    fleet = run_module(cs_fleet_info, dict(connection, dest=str(tmp_path / "fleet.json")))
+    assert not fleet.get("failed"), fleet
+    result = run_module(cs_upgrade_preflight, dict(connection, fleet_file=str(tmp_path / "fleet.json"), dest=str(tmp_path / "preflight.json"), **args))
+    written = json.loads((tmp_path / "preflight.json").read_text())
+    assert written["counts"] == result["counts"]
+    return result
+
+
+def found(result, check):
+    return [item for item in result["findings"] if item["check"] == check]
+
+
+def test_a_cloud_ready_for_the_upgrade_passes(acs_sim, run_module, tmp_path):
+    result = preflight(acs_sim(topology=cloud(), time_factor=0.001), run_module, tmp_path)
+    assert not result.get("failed") and result["passed"] and result["counts"]["blocker"] == 0 and result["counts"]["warning"] == 0, result["lines"]
+
+
+def test_a_management_server_left_on_the_old_version_blocks_and_fails_the_task(acs_sim, run_module, tmp_path):
+    sim = acs_sim(topology=cloud(managementserver={"version": "4.18.0.0", "peers": [{"name": "ms2", "version": "4.17.2.0", "state": "Down"}]}),
+                  time_factor=0.001)
+    result = preflight(sim, run_module, tmp_path)
+    assert result["failed"] is True and "the preflight found 1 blocker(s); nothing was changed" in result["msg"]
+    assert [item["check"] for item in result["blockers"]] == ["management_server_versions"] and "4.17.2.0 on ms2" in result["msg"]
+    assert found(result, "management_server_state")[0]["severity"] == "warning" and "ms2 (Down)" in found(result, "management_server_state")[0]["found"]
+    accepted = preflight(sim, run_module, tmp_path, ignore=["management_server_versions"])
+    assert not accepted.get("failed") and accepted["passed"] and accepted["counts"]["ignored"] == 1
+
+
+def test_hosts_with_an_old_agent_warn_and_a_disconnected_host_with_routers_blocks(acs_sim, run_module, tmp_path):
+    topology = cloud()
+    topology["zones"][0]["pods"][0]["clusters"][0]["agent_version"] = "4.17.2.0"
+    topology["zones"][1]["pods"][0]["clusters"][0]["hosts"] = [{"name": "kvm3", "state": "Disconnected"}]
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [agents] = found(result, "host_agent_version")
+    assert agents["severity"] == "warning" and "cluster cluster1: kvm1 (4.17.2.0), kvm2 (4.17.2.0)" in agents["found"]
+    [hosts] = found(result, "host_state")
+    assert hosts["severity"] == "blocker" and "kvm3 (Disconnected" in hosts["found"] and "r-" in hosts["found"]
+
+
+def test_settings_a_zone_without_its_minimum_and_a_job_in_flight(acs_sim, run_module, tmp_path):
+    sim = acs_sim(topology=cloud(configurations={"router.version.check": "false", "router.health.checks.enabled": "false"}), time_factor=0.001)
+    zone2 = next(zone for zone in sim.state()["zones"] if zone["name"] == "zone2")
+    client = sim.client("admin")
+    client.call("updateConfiguration", name="minreq.sysvmtemplate.version", value="", zoneid=zone2["id"])
+    router = next(router for router in sim.state()["routers"] if router["zonename"] == "zone1")
+    sim.inject(kind="job_hang", api="rebootRouter", object=router["id"])
+    client.call("rebootRouter", id=router["id"])
+    result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
+    severities = {item["check"]: item["severity"] for item in result["findings"]}
+    assert severities["router_version_check"] == "warning" and severities["health_checks"] == "warning"
+    assert severities["minimum_template"] == "blocker" and "zone2" in found(result, "minimum_template")[0]["found"]
+    [jobs] = found(result, "jobs_in_flight")
+    assert jobs["severity"] == "blocker" and "RebootRouterCmd on %s" % router["name"] in jobs["found"]
+
+
+def test_a_release_with_the_checksum_regression_names_the_routers_it_affects(acs_sim, run_module, tmp_path):
+    result = preflight(acs_sim(topology=cloud(), version="4.19.3.0", time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [regression] = found(result, "known_regression")
+    assert regression["severity"] == "warning" and "apache/cloudstack#9900" in regression["found"] and "4 router(s) affected" in regression["found"]
+
+
+@pytest.mark.parametrize(
+    ("network", "check", "severity", "words"),
+    [
+        ({"name": "pair", "zone": "zone1", "account": "acme", "redundant": True,
+          "routers": [{"redundantstate": "PRIMARY"}, {"redundantstate": "PRIMARY"}]}, "redundant_pair_state", "warning", "pair ("),
+        ({"name": "idle", "zone": "zone1", "account": "acme", "routers": [{"state": "Stopped"}]}, "router_state", "info", "1 router(s) are Stopped"),
+    ],
+)
+def test_router_states_an_operator_wants_to_see(acs_sim, run_module, tmp_path, network, check, severity, words):
+    topology = cloud()
+    topology["networks"].append(network)
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    assert [(item["severity"], words in item["found"]) for item in found(result, check)] == [(severity, True)], result["lines"]
+
+
+def test_an_unknown_check_id_is_refused_before_any_call(acs_sim, run_module, tmp_path):
+    sim = acs_sim(topology=cloud(), time_factor=0.001)
+    connection = {"api_url": sim.url, "api_key": sim.admin_key, "api_secret": sim.admin_secret}
+    result = run_module(cs_upgrade_preflight, dict(connection, fleet={"version": "4.18.0.0"}, ignore=["jobs_inflight"]))
+    assert result["failed"] is True and "unknown preflight check id(s) to ignore: jobs_inflight" in result["msg"]
+    assert sim.calls() == []
