@@ -124,3 +124,21 @@ def test_an_unknown_check_id_is_refused_before_any_call(acs_sim, run_module, tmp
     result = run_module(cs_upgrade_preflight, dict(connection, fleet={"version": "4.18.0.0"}, ignore=["jobs_inflight"]))
     assert result["failed"] is True and "unknown preflight check id(s) to ignore: jobs_inflight" in result["msg"]
     assert sim.calls() == []
+
+
+def test_a_zone_where_the_new_template_is_still_downloading_blocks(acs_sim, run_module, tmp_path):
+    topology = cloud()
+    topology["zones"][1]["systemvm_template"] = {"state": "Downloading"}
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [blocker] = result["blockers"]
+    assert blocker["check"] == "systemvm_template" and blocker["found"].startswith("no Ready system VM template at the zone's minimum version for: zone2/KVM")
+
+
+def test_a_template_registered_per_zone_blocks_and_names_the_repair(acs_sim, run_module, tmp_path):
+    topology = cloud()
+    for zone in topology["zones"]:
+        zone["systemvm_template"] = {"per_zone": True}
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [blocker] = result["blockers"]
+    assert blocker["check"] == "systemvm_template_per_zone" and "2 rows in zone1, zone2" in blocker["found"]
+    assert "playbooks/crosszone.yml" in blocker["action"]

@@ -392,10 +392,14 @@ class Api:
                 for version in versions:
                     tid, name = cloud._template(version)
                     for zone in cloud.zones.values():
-                        items.append({"id": tid, "name": name, "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
-                                      "format": "QCOW2", "isready": True, "crossZones": True, "ispublic": False, "isfeatured": False,
-                                      "status": "Download Complete", "account": "system", "domain": "ROOT", "zoneid": zone["id"], "zonename": zone["name"],
-                                      "created": cs_date(cloud.template_created_epoch(version))})
+                        current = version == cloud.template_version
+                        ready = not current or zone.get("template_state", "Ready") == "Ready"
+                        per_zone = current and zone.get("template_per_zone", False)
+                        items.append({"id": oid("template", f"{version}/{zone['name']}") if per_zone else tid, "name": name,
+                                      "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
+                                      "format": "QCOW2", "isready": ready, "crossZones": not per_zone, "ispublic": False, "isfeatured": False,
+                                      "status": "Download Complete" if ready else "35% Downloaded", "account": "system", "domain": "ROOT",
+                                      "zoneid": zone["id"], "zonename": zone["name"], "created": cs_date(cloud.template_created_epoch(version))})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name", "zoneid": "zoneid"})]
             return self._page("listTemplates", items, params, dict)
 

@@ -293,7 +293,14 @@ class Cloud:
             if self.configurations.get(name, {}).get("scope") != "zone":
                 raise TopologyError(f"zone {zone['name']}: {name} is not a zone-scoped setting (zone-scoped: {', '.join(self.zone_settings())})")
             settings[name] = str(value).lower() if isinstance(value, bool) else str(value)
-        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings}
+        # The release's system VM template in this zone: "Ready" (default), or "Downloading" (isready false, listTemplates
+        # status "35% Downloaded"); "per_zone" registers it in this zone as a template of its own (cross_zones=0), the
+        # shape the cross-zone seed describes.
+        template_state = str((zone.get("systemvm_template") or {}).get("state", "Ready"))
+        if template_state not in ("Ready", "Downloading"):
+            raise TopologyError(f"zone {zone['name']}: systemvm_template state must be Ready or Downloading, got {template_state}")
+        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings, "template_state": template_state,
+                           "template_per_zone": bool((zone.get("systemvm_template") or {}).get("per_zone", False))}
         pods = zone.get("pods") or [{"name": f"{zone['name']}-pod1"}]
         for p_index, pod in enumerate(pods):
             pid = oid("pod", f"{zone['name']}/{pod['name']}")
