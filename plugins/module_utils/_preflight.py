@@ -20,10 +20,12 @@ import typing as t
 from ansible_collections.acs.upgrade.plugins.module_utils._api import compare_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     KNOWN_REGRESSIONS,
+    VPC_IDLE_TIERS_PATCHED_SINCE,
     _release_of,
     is_valid_version,
     livepatch_regression,
     template_version_from_name,
+    vpc_tiers_livepatchable,
 )
 
 BLOCKER = "blocker"
@@ -431,6 +433,29 @@ def _regressions(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> 
         )
         for why, names in sorted(affected.items())
     ]
+    # Before 4.18.2.0 restartVPC live-patches a VPC's routers once per Implemented tier (apache/cloudstack#7958): a VPC
+    # whose tiers are all Allocated/Shutdown is not patched although its job succeeds.
+    networks = {network["id"]: network for network in fleet.get("networks") or []}
+    idle_vpcs = [
+        str(unit.get("name"))
+        for unit in fleet.get("units") or []
+        if unit.get("kind") == "vpc"
+        and unit.get("tiers")
+        and is_valid_version(version)
+        and not vpc_tiers_livepatchable([networks.get(tier, {}).get("state") for tier in unit["tiers"]], version)
+    ]
+    if idle_vpcs:
+        found.append(
+            Finding(
+                "known_regression",
+                WARNING,
+                "management server %s live-patches a VPC's routers once per Implemented tier (fixed by apache/cloudstack#7958 in %s): "
+                "%d VPC(s) have no Implemented tier, so restartVPC would patch nothing (%s)"
+                % (version, VPC_IDLE_TIERS_PATCHED_SINCE, len(idle_vpcs), _names(idle_vpcs)),
+                "nothing to do before the run: the plan recreates their routers instead of live-patching them",
+                tuple(idle_vpcs),
+            )
+        )
     listed = [regression for regression in KNOWN_REGRESSIONS if _release_of(version) in regression.releases] if is_valid_version(version) else []
     if listed and not found:
         found.append(

@@ -186,3 +186,17 @@ def test_every_check_can_fire():
         mutate(data, read)
         seen.update(checks(run_checks(data, read)))
     assert seen == set(CHECKS)
+
+
+def test_a_vpc_without_an_implemented_tier_before_4_18_2_is_named():
+    """restartVPC before 4.18.2.0 patches once per Implemented tier (apache/cloudstack#7958): such a VPC is patched by nothing."""
+    data = fleet()
+    data["version"] = "4.18.0.0"
+    data["units"].append({"id": "v1", "name": "shop", "kind": "vpc", "tiers": ["t1", "t2"]})
+    data["networks"] += [{"id": "t1", "name": "shop-web", "state": "Allocated"}, {"id": "t2", "name": "shop-db", "state": "Shutdown"}]
+    read = dict(cloud(), min_template={"z1": "4.18.0.0", "z2": "4.18.0.0"})
+    read["templates"] = [dict(template, name="systemvm-kvm-4.18.0") for template in read["templates"]]
+    [finding] = [item for item in run_checks(data, read)["findings"] if item["check"] == "known_regression"]
+    assert finding["severity"] == "warning" and "apache/cloudstack#7958" in finding["found"] and "(shop)" in finding["found"]
+    data["version"] = "4.18.2.0"
+    assert not [item for item in run_checks(data, read)["findings"] if item["check"] == "known_regression"]
