@@ -362,7 +362,8 @@ class Recreate(CloudStackModule):
             self.fail("systemvm_type narrows system VMs, not routers; remove it or set target to systemvm")
         if method == "upgrade_template" and self.params["force"]:
             self.fail(
-                "force does not apply to upgrade_template: CloudStack only upgrades routers below their zone's minreq.sysvmtemplate.version; use method reboot or restart_cleanup"
+                "force does not apply to upgrade_template: CloudStack only upgrades routers below their zone's minreq.sysvmtemplate.version; "
+                "use method reboot or restart_cleanup"
             )
         if self.params["server_side"]:
             if method != "upgrade_template":
