@@ -109,7 +109,8 @@ notes:
     version of a router; the agent version of a system VM), C(template), C(scripts_version), C(software_version),
     C(requiresupgrade), C(min_template) (the zone's C(minreq.sysvmtemplate.version)), C(current_template) (the
     template at or above it; for a system VM its ROOT volume's template, never current where that cannot be read),
-    C(disk_template) (a system VM's ROOT volume template version, 4.18 and later), C(role), C(redundant), C(account), C(domain), C(domain_id), C(network), C(network_id),
+    C(disk_template) (a system VM's ROOT volume template version, 4.18 and later), C(role), C(redundant), C(account),
+    C(domain), C(domain_id), C(network), C(network_id),
     C(vpc), C(vpc_id), C(unit) (the C(network:ID) or C(vpc:ID) key of the plan), C(health) (V(passing),
     V(failing) or V(unknown), from C(healthchecksfailed) of C(listRouters), 4.16 and later), C(linklocal_ip)
     (and C(agent_state) for system VMs); a key without a value (a router outside a VPC has no C(vpc)) is left

@@ -1398,7 +1398,12 @@ def recreated_problems(routers: t.Sequence[dict[str, t.Any]], minreq: str | None
         if router.get("state") != "Running" or not template_is_current(router.get("version"), minreq)
     ]
     if stale:
-        return "routers %s are not Running on a template at or above %s's minimum %s (%s)" % (", ".join(stale), zone or "the zone", minreq, MIN_TEMPLATE_SETTING)
+        return "routers %s are not Running on a template at or above %s's minimum %s (%s)" % (
+            ", ".join(stale),
+            zone or "the zone",
+            minreq,
+            MIN_TEMPLATE_SETTING,
+        )
     return None
 
 

@@ -232,21 +232,23 @@ def read_min_templates(client: t.Any, zoneids: t.Iterable[str]) -> tuple[dict[st
     return values, errors
 
 
-def read_disk_templates(client: t.Any, systemvms: t.Sequence[SystemVm], zoneid: str | None = None, virtualmachineid: str | None = None) -> bool:
-    """Fill in each system VM's disk template from its ROOT volume, with one paged listVolumes (type=ROOT, listall,
-    listsystemvms; the volumes of the zone, or of one VM). Returns False (nothing read) where the server does not list
-    system VM volumes (before 4.18: QueryManagerImpl.searchForVolumesInternal leaves out routers', SSVMs' and CPVMs'
-    volumes for every caller; from 4.18.0.0 it lists them with listsystemvms=true for a ROOT admin)."""
+def read_disk_templates(client: t.Any, systemvms: t.Sequence[SystemVm]) -> bool:
+    """Fill in each system VM's disk template from its ROOT volume: one ``listVolumes type=ROOT virtualmachineid=<vm>
+    listsystemvms=true listall=true`` per SSVM/CPVM (two per zone), whatever the number of routers and user VMs.
+
+    Not one paged read of every ROOT volume: ListVolumesCmd has no VM-type filter and ``listsystemvms`` only adds the
+    system VMs' volumes to every user VM's (QueryManagerImpl.searchForVolumesInternal, 4.18.0.0-4.20.2.0), so that read
+    grows with the whole cloud. Returns False (nothing read) where the server lists no system VM volume: before 4.18 it
+    leaves out routers', SSVMs' and CPVMs' volumes for every caller; from 4.18.0.0 it lists them with listsystemvms=true
+    for a ROOT admin (and listall=true: they belong to the SYSTEM account).
+    """
     if not systemvms or not client.has_feature("listVolumes.listsystemvms"):
         return False
-    wanted = {vm.id: vm for vm in systemvms}
-    narrow = _without_none(zoneid=zoneid, virtualmachineid=virtualmachineid)
-    volumes = client.list("listVolumes", "volume", type="ROOT", listall=True, listsystemvms=True, **narrow)
-    for volume in volumes:
-        vm = wanted.get(volume.get("virtualmachineid") or "")
-        if vm is not None and volume.get("type") == "ROOT":
-            vm.disk_templateid = volume.get("templateid")
-            vm.disk_template_version = template_version_from_name(volume.get("templatename"))
+    for vm in systemvms:
+        for volume in client.list("listVolumes", "volume", type="ROOT", virtualmachineid=vm.id, listsystemvms=True, listall=True):
+            if volume.get("virtualmachineid") == vm.id and volume.get("type") == "ROOT":
+                vm.disk_templateid = volume.get("templateid")
+                vm.disk_template_version = template_version_from_name(volume.get("templatename"))
     # A disk template whose name carries no version: read the template itself (one read per template).
     unnamed = [vm for vm in systemvms if vm.disk_templateid and not vm.disk_template_version]
     found: dict[str, str | None] = {}
@@ -359,7 +361,7 @@ class Fleet:
             systemvms = [SystemVm.from_api(item, cluster_of_host) for item in client.list("listSystemVms", "systemvm", **vm_filters)]
             fleet.systemvms = [vm for vm in systemvms if not clusterid or vm.clusterid == clusterid]
             read_template_versions(client, fleet.systemvms)
-            fleet.disk_templates_read = read_disk_templates(client, fleet.systemvms, zoneid)
+            fleet.disk_templates_read = read_disk_templates(client, fleet.systemvms)
         fleet.min_template, fleet.min_template_errors = read_min_templates(client, fleet.zones)
         network_filters = _without_none(zoneid=zoneid, listall=True, **owner)
         fleet.networks = _by_id(list_networks(client, **network_filters))

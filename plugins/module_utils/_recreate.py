@@ -386,7 +386,7 @@ class Recreator:
         # Its disk template, from its ROOT volume where the server lists it (4.18 on); else the listed one, which is the one
         # a recreated VM was made from (CloudStack repoints every system VM to the new template at upgrade and rebuilds the
         # root disk from it when the VM starts).
-        disk_read = read_disk_templates(self.client, [vm], virtualmachineid=vm.id)
+        disk_read = read_disk_templates(self.client, [vm])
         state = vm.state
         version = vm.disk_template_version if disk_read and vm.disk_template_version else vm.template_version
         target.version_after = version

@@ -16,8 +16,9 @@ description:
     units, the guest network or VPC that one C(restartNetwork) or C(restartVPC) acts on.
   - Can be narrowed to a zone, pod, cluster, domain or account.
   - Reads each zone's C(minreq.sysvmtemplate.version) (one C(listConfigurations) per zone), the current template of that
-    zone as CloudStack judges it, and from CloudStack 4.18 the ROOT volume of each system VM (one paged C(listVolumes)
-    with C(listsystemvms)), whose template is the one its disk was made from.
+    zone as CloudStack judges it, and from CloudStack 4.18 the ROOT volume of each system VM (one C(listVolumes) with
+    C(virtualmachineid) and C(listsystemvms) per SSVM/CPVM, two per zone, since a paged read of every ROOT volume would
+    grow with every router and user VM of the cloud), whose template is the one its disk was made from.
   - Routers, networks and VPCs of projects are read too (C(projectid=-1); not with O(account), which CloudStack
     refuses together with a project).
 author:

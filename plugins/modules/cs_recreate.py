@@ -38,7 +38,7 @@ description:
     template did not change. What is left alone, skipped or recreated, and why, comes from the same decision as the plan
     of M(acs.upgrade.cs_upgrade_plan).
   - "System VMs: from CloudStack 4.18 the template a system VM's disk was made from is read from its ROOT volume
-    (C(listVolumes) with C(listsystemvms), one paged read); one already at or above its zone's minimum is left alone unless
+    (C(listVolumes) with C(virtualmachineid) and C(listsystemvms)); one already at or above its zone's minimum is left alone unless
     O(force=true). On 4.17 the API lists no system VM volume and C(templatename) names the new template before the VM is
     recreated (the upgrade repoints every system VM), so a selected system VM is always recreated there; the playbooks
     journal each one recreated, so a rerun does not recreate it again."
@@ -90,8 +90,10 @@ options:
     choices: [consoleproxy, secondarystoragevm]
   force:
     description:
-      - Recreate routers that are already on the required template too. System VMs are recreated whether or not.
-      - Not with O(method=upgrade_template), because CloudStack only ever upgrades routers below the required template.
+      - Recreate routers and system VMs that are already on their zone's C(minreq.sysvmtemplate.version) too (on 4.17
+        system VMs are recreated whether or not, their disk template being unknown there).
+      - Not with O(method=upgrade_template), because CloudStack only ever upgrades routers below their zone's
+        C(minreq.sysvmtemplate.version).
     type: bool
     default: false
   server_side:
@@ -365,7 +367,8 @@ class Recreate(CloudStackModule):
             self.fail("systemvm_type narrows system VMs, not routers; remove it or set target to systemvm")
         if method == "upgrade_template" and self.params["force"]:
             self.fail(
-                "force does not apply to upgrade_template: CloudStack only upgrades routers below the required template; use method reboot or restart_cleanup"
+                "force does not apply to upgrade_template: CloudStack only upgrades routers below their zone's minreq.sysvmtemplate.version; "
+                "use method reboot or restart_cleanup"
             )
         if self.params["server_side"]:
             if method != "upgrade_template":

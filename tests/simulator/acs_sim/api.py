@@ -609,7 +609,8 @@ class Api:
                 return {}
             visible = self._visible_accounts(caller, params)
             fields = {"zoneid": "zoneid", "podid": "podid", "hostid": "hostid", "virtualmachineid": "id"}
-            vms = [v for v in cloud.vms.values() if (visible is None or v["accountid"] in visible) and self._match(v, {**params, "keyword": None}, fields)]
+            candidates = [cloud.vms[params["virtualmachineid"]]] if params.get("virtualmachineid") in cloud.vms else cloud.vms.values()
+            vms = [v for v in candidates if (visible is None or v["accountid"] in visible) and self._match(v, {**params, "keyword": None}, fields)]
             # Every simulated VM has one volume, its ROOT disk, Ready: filter on the VM and render only the page asked for.
             if params.get("id"):
                 vms = [v for v in vms if oid("volume", v["id"]) == params["id"]]

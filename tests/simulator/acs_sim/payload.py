@@ -10,4 +10,3 @@ import hashlib
 def scripts_checksum(ms_version: str) -> str:
     """md5 of the scripts payload (cloud-scripts.tgz) a management server of `ms_version` pushes to system VMs."""
     return hashlib.md5(f"cloud-scripts.tgz {ms_version}".encode()).hexdigest()
-

@@ -156,8 +156,8 @@ def test_system_vm_volumes_need_listsystemvms_and_a_root_admin(acs_sim):
     every = admin.call("listVolumes", type="ROOT", listall=True, listsystemvms=True)
     vms = len(sim.state()["routers"]) + len(sim.state()["systemvms"])
     assert every["count"] == vms == len(every["volume"])
-    paged = [v["id"] for page in (1, 2, 3) for v in admin.call("listVolumes", type="ROOT", listall=True, listsystemvms=True, pagesize=5,
-                                                                   page=page).get("volume", [])]
+    pages = [admin.call("listVolumes", type="ROOT", listall=True, listsystemvms=True, pagesize=5, page=page) for page in (1, 2, 3)]
+    paged = [v["id"] for page in pages for v in page.get("volume", [])]
     assert sorted(paged) == sorted(v["id"] for v in every["volume"])
     assert admin.call("listVolumes", type="DATADISK", listall=True, listsystemvms=True) == {}
 
