@@ -230,7 +230,8 @@ def test_list_templates_lists_each_template_per_zone_with_its_download_state(acs
     """TemplateJoinDaoImpl (4.18.0.0) joins template_zone_ref: listTemplates templatefilter=all lists a template once per zone
     (showunique=false), with that zone's isready; a template registered per zone has an id of its own in each."""
     topology = {"managementserver": {"version": "4.18.0.0"},
-                "zones": [{"name": "z1"}, {"name": "z2", "systemvm_template": {"state": "Downloading"}}, {"name": "z3", "systemvm_template": {"per_zone": True}}]}
+                "zones": [{"name": "z1"}, {"name": "z2", "systemvm_template": {"state": "Downloading"}},
+                          {"name": "z3", "systemvm_template": {"per_zone": True}}]}
     sim = acs_sim(topology=topology, time_factor=0.001)
     listed = sim.client("admin").call("listTemplates", templatefilter="all")["template"]
     current = {item["zonename"]: item for item in listed if item["name"] == "systemvm-kvm-4.18.0"}
