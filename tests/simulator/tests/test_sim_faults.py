@@ -86,7 +86,7 @@ def test_slow_answer(sim, admin):
 
 
 def test_a_request_a_slow_fault_holds_is_in_progress_until_it_is_answered(sim, admin):
-    sim.inject(kind="slow", api="listZones", delay=0.5, count=1)
+    sim.inject(kind="slow", api="listZones", delay=3.0, count=1)
     sender = threading.Thread(target=lambda: admin.raw("listZones"))
     sender.start()
     deadline = time.monotonic() + 10
