@@ -31,7 +31,7 @@ STOP_AT = "acme-db"  # the network of the small cloud whose live patch fails in 
 # old version (NetworkOrchestrator.restartNetwork, 4.18.0.0), so the error names the routers, not the patch script.
 # The demo's failing live patch leaves its 4.14 routers on their old scripts: the server refuses the rules sent next
 # (NetworkHelperImpl.checkRouterVersion), the job fails, and the stage reports them refused by the server.
-LIVEPATCH_FAILED = "refused by the server after restartNetwork job"
+LIVEPATCH_FAILED = "refused by the server after restar"  # the page clips the error there
 
 
 # ---------------------------------------------------------------------------------------------- the browser
