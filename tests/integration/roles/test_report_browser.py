@@ -330,4 +330,4 @@ def test_stopped_run_says_where_and_why_at_the_top(stopped):
     _assert_timelines(page, plan, journal)
 
     stats = stopped["run"].stats["acs_upgrade"]
-    assert (stats["outcome"], stats["failed"], stats["failed_names"], stats["not_run"]) == ("stopped", 1, [STOP_AT], len(never_ran))
+    assert (stats["outcome"], stats["refused"], stats["refused_names"], stats["not_run"]) == ("stopped", 1, [STOP_AT], len(never_ran))
