@@ -884,8 +884,11 @@ class Cloud:
                     # The payload is the host agent's (LibvirtPatchSystemVmCommandWrapper, systemVmPatchFiles), and what
                     # ManagementServerImpl.updateRouterDetails records is the agent's answer, softwareversion the server's.
                     router["scriptsversion"] = result.scriptsversion or self.backend.scripts_checksum(agent)
-                    if livepatch_keeps_old_checksum(self.ms_version):
-                        # apache/cloudstack#9900 (4.19.2.0, 4.19.3.0, 4.20.1.0): the answer carries the pre-patch checksum.
+                    if livepatch_keeps_old_checksum(agent):
+                        # apache/cloudstack#9900 (4.19.2.0, 4.19.3.0, 4.20.1.0): the answer carries the pre-patch checksum. The
+                        # patch script and its wrapper are the host agent's (systemVmPatchFiles, LibvirtPatchSystemVmCommandWrapper),
+                        # so it is the agent's release that counts: a 4.20.2.0 server over 4.20.1.0 agents still records the old
+                        # checksum (apache/cloudstack#12211).
                         router["scriptsversion"] = before
                     router["softwareversion"] = self.ms_version
                     if breaks:

@@ -33,9 +33,11 @@ PYTHON3_SCRIPTS_SINCE = (4, 20)
 PYTHON2_ONLY_TEMPLATES = frozenset({(4, 14), (4, 15)})
 
 
-def livepatch_keeps_old_checksum(ms_version: str) -> bool:
-    """#9900: a live patch by this server records the router's pre-patch scripts checksum."""
-    return ".".join(str(part) for part in (version_tuple(ms_version) + (0, 0, 0, 0))[:4]) in LIVEPATCH_KEEPS_OLD_CHECKSUM
+def livepatch_keeps_old_checksum(agent_version: str) -> bool:
+    """#9900: a live patch through an agent of this release records the router's pre-patch scripts checksum. patch-sysvms.sh and
+    LibvirtPatchSystemVmCommandWrapper are the host agent's (ServerResource.systemVmPatchFiles), so the agent's release counts:
+    a 4.20.2.0 server over 4.20.1.0 agents still records the old checksum (what apache/cloudstack#12211 reports)."""
+    return ".".join(str(part) for part in (version_tuple(agent_version) + (0, 0, 0, 0))[:4]) in LIVEPATCH_KEEPS_OLD_CHECKSUM
 
 
 def python3_payload_breaks(ms_version: str, template_version: str) -> bool:

@@ -181,3 +181,17 @@ def test_restart_starts_a_stopped_router_with_its_host_agents_scripts(acs_sim):
     assert (router["state"], router["version"], router["scriptsversion"], router["softwareversion"]) == (
         "Running", "4.18.0", scripts_checksum("4.17.2.0"), "4.18.0.0")
     assert _refused(sim, "net1") == [False]
+
+
+def test_regression_9900_follows_the_host_agent_12211(acs_sim):
+    """apache/cloudstack#12211 (routers live-patched to 4.20.2.0 refused until rebooted): patch-sysvms.sh and
+    LibvirtPatchSystemVmCommandWrapper are the host agent's (ServerResource.systemVmPatchFiles), so a 4.20.2.0 server over
+    4.20.1.0 agents pushes the 4.20.1.0 payload with #9900's script: the old checksum is recorded, the router is refused."""
+    sim = acs_sim(topology=_cloud("4.20.2.0", agent="4.20.1.0"), time_factor=0.0005)
+    admin = sim.client()
+    before = router_by_network(admin, "net1")[0]
+    job = admin.run("restartNetwork", id=network_id(admin, "net1"), livepatch=True)
+    assert (job["jobstatus"], job["jobresult"]["errortext"]) == (2, "Failed to restart network")
+    after = router_by_network(admin, "net1")[0]
+    assert (after["scriptsversion"], after["softwareversion"], after["requiresupgrade"]) == (before["scriptsversion"], "4.20.2.0", False)
+    assert _refused(sim, "net1") == [True]
