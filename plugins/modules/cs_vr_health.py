@@ -137,7 +137,7 @@ options:
         C(router.health.checks.results.fetch.interval) minutes (10 by default).
       - Routers with such results are read again until newer ones are stored, for at most O(results_timeout) seconds
         (or get fresh checks with O(refresh_stale)); a router still without newer results fails the gate as not yet
-        known (counted in RV(summary.not_yet_known)), never passes.
+        known (counted in C(not_yet_known) of RV(summary)), never passes.
     type: str
   baseline:
     description:

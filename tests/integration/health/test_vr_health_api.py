@@ -278,7 +278,8 @@ def test_disabled_health_checks_say_what_to_set(acs_sim, run_module, fresh):
     assert result["failed"] is True
     assert result["msg"].startswith(
         "router health checks are disabled on the management server (the management server has router.health.checks.enabled set to false): "
-        "CloudStack then neither runs them nor returns any result, cached or fresh. Set the global setting router.health.checks.enabled to true"
+        "CloudStack then neither runs them nor returns any result, cached or fresh, so the routers' health is not known. "
+        "Set the global setting router.health.checks.enabled to true"
     )
     assert sim.calls("getRouterHealthCheckResults") == []
     assert sim.calls("listRouters") == []
