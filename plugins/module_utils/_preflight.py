@@ -227,8 +227,13 @@ def _hosts(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[F
                     _names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in unwell),
                     "; system VMs/routers on them: %s" % _names(vms) if vms else "",
                 ),
-                "bring the hosts back (reconnect the agent, end the maintenance) or move the VMs off them before the upgrade: a job on a VM "
-                "whose host is not Up fails or waits for its timeout",
+                (
+                    "bring the hosts back (reconnect the agent, end the maintenance) or move the VMs off them before the upgrade: a job on a VM "
+                    "whose host is not Up fails or waits for its timeout"
+                    if vms
+                    else "no system VM or router runs there, so the upgrade can go on; recreated VMs go to Up hosts only, so the cluster has "
+                    "less room for them until these hosts are back"
+                ),
                 tuple(host.get("name") for host in unwell),
             )
         )

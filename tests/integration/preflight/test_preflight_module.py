@@ -142,3 +142,11 @@ def test_a_template_registered_per_zone_blocks_and_names_the_repair(acs_sim, run
     [blocker] = result["blockers"]
     assert blocker["check"] == "systemvm_template_per_zone" and "2 rows in zone1, zone2" in blocker["found"]
     assert "playbooks/crosszone.yml" in blocker["action"]
+
+
+def test_the_sample_cloud_shows_an_operator_its_disconnected_host(acs_sim, run_module, tmp_path):
+    """make demo's cloud: a host that lost its agent, with nothing on it, is a warning; the upgrade goes on."""
+    result = preflight(acs_sim(topology="sample-cloud", time_factor=0.001), run_module, tmp_path)
+    assert result["passed"] and result["counts"]["warning"] >= 1
+    [hosts] = found(result, "host_state")
+    assert hosts["severity"] == "warning" and "kvm-z2p2-3 (Disconnected" in hosts["found"] and "can go on" in hosts["action"]
