@@ -120,10 +120,6 @@ fleet:
           Up, are not live-patched.
       type: list
       elements: dict
-    min_template:
-      description:
-        - Zone id to its C(minreq.sysvmtemplate.version) (C(listConfigurations) with C(zoneid)), null where it could not be read.
-      type: dict
     router_version_check:
       description:
         - The C(router.version.check) setting; true, the server refuses routers on a template below their zone's minimum whose

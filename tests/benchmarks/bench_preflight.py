@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "simulator"), str(REPO / "tests" / "benchmarks")]
 
-import conftest  # noqa: E402,F401 - makes the checkout the collection acs.upgrade
+# conftest makes the checkout the collection acs.upgrade.
+import conftest  # noqa: E402,F401 # pylint: disable=unused-import
 from bench_upgrade import Sim  # noqa: E402
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient  # noqa: E402
