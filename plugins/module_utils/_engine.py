@@ -1302,7 +1302,9 @@ class StageRunner:
         ready.sort(key=lambda work: -len(work.item.get("routers") or ()))
         tasks = [self._task(work, jobid) for work, jobid in adopted] + ([] if self.stop_reason else [self._task(work) for work in ready])
         if tasks:
-            self._pool = ThreadPoolExecutor(max_workers=API_THREADS)
+            # The read-backs of a round run at once; with health after the act, each unit's fresh checks take seconds on
+            # its routers, so as many run side by side as jobs can end in a round (the window) rather than a few.
+            self._pool = ThreadPoolExecutor(max_workers=max(API_THREADS, self.parallel) if self._with_health else API_THREADS)
             runner = JobRunner(
                 self.client,
                 parallel=self.parallel,
