@@ -145,8 +145,11 @@ def test_cleanup_restart_replaces_routers_with_current_template(sim, admin):
     while admin.call("queryAsyncJobResult", jobid=jobid)["jobstatus"] == 0:
         live = router_by_network(admin, "acme-db")
         seen_states.add(tuple(sorted(r["redundantstate"] for r in live if r["state"] == "Running")))
-        assert any(r["redundantstate"] == "PRIMARY" for r in live), "a redundant pair keeps a PRIMARY during the rolling restart"
+        # The API shows what CheckRouterTask stored last (VirtualNetworkApplianceManagerImpl, 4.18.0.0): a new router is
+        # UNKNOWN, and the hand-over shows at the next run, so there may be a moment without a PRIMARY; never two.
+        assert sum(r["redundantstate"] == "PRIMARY" for r in live) <= 1, "two PRIMARYs during the rolling restart: %s" % live
         time.sleep(0.001)
+    time.sleep(CHECK_ROUTER_RUN)
     after = router_by_network(admin, "acme-db")
     assert not {r["id"] for r in after} & {r["id"] for r in before}
     assert len(after) == 2 and sorted(r["redundantstate"] for r in after) == ["BACKUP", "PRIMARY"]
