@@ -65,8 +65,10 @@ def test_live_patch_and_health_checks_come_from_the_container(docker_sim):
     assert checks["dnsmasq.service"]["details"] == "service dnsmasq is running"
 
 
-def test_failed_live_patch_is_skipped_by_a_successful_job_and_leaves_a_restored_router(docker_sim):
-    """NetworkOrchestrator.restartNetwork, 4.18.0.0: a router whose patch fails is skipped and the job succeeds."""
+def test_failed_live_patch_fails_the_restart_and_leaves_a_restored_router(docker_sim):
+    """NetworkOrchestrator.restartNetwork (4.19.3.0): a router whose patch fails is skipped by the patch loop and keeps its
+    old scripts; the rules sent next are refused (NetworkHelperImpl.checkRouterVersion: template below the zone's minimum,
+    scripts not the server's), so RestartNetworkCmd fails the job with 530 "Failed to restart network"."""
     sim, client, prefix = docker_sim(break_payload="r-sim-1")
     network = client.call("listNetworks", listall=True)["network"][0]
     container = prefix + "r-sim-1"
@@ -75,7 +77,7 @@ def test_failed_live_patch_is_skipped_by_a_successful_job_and_leaves_a_restored_
 
     job = client.run("restartNetwork", id=network["id"], livepatch=True, cleanup=False, timeout=120)
 
-    assert job["jobstatus"] == 1 and job["jobresult"] == {"success": True}
+    assert (job["jobstatus"], job["jobresultcode"], job["jobresult"]["errortext"]) == (2, 530, "Failed to restart network"), job
     assert router_of(client)["scriptsversion"] == old_signature
     assert router_of(client)["softwareversion"] == before["softwareversion"] != MS_VERSION
     assert sh(container, "cat /var/cache/cloud/cloud-scripts-signature").stdout.strip() == old_signature
