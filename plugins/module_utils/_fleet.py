@@ -472,7 +472,8 @@ def _find(candidates: t.Iterable[tuple[str, str | None, _Found]], kind: str, nam
     return matches[0][1]
 
 
-def _setting(client: t.Any, name: str, **scope: t.Any) -> str | None:
+def read_setting(client: t.Any, name: str, **scope: t.Any) -> str | None:
+    """One setting's value (``listConfigurations``, whose name filter is a LIKE: the exact name is kept), or None."""
     for item in client.list("listConfigurations", "configuration", name=name, **scope):
         if item.get("name") == name:
             return item.get("value")
@@ -483,8 +484,6 @@ def read_server_rules(client: t.Any, fleet: Fleet) -> None:
     """The two settings NetworkHelperImpl.checkRouterVersion reads: each zone's minreq.sysvmtemplate.version (zone-scoped,
     NetworkOrchestrationService.MinVRVersion) and router.version.check (global). A setting that cannot be read stays None
     (not known), never a guess."""
-    # merged with tmpl's zone_min_template: this local reader fills Fleet.min_template until that reader replaces it.
-    if not fleet.min_template:
-        fleet.min_template = {zoneid: _setting(client, "minreq.sysvmtemplate.version", zoneid=zoneid) or None for zoneid in fleet.zones}
-    value = _setting(client, "router.version.check")
+    # Each zone's minimum is read by read_min_templates (Fleet.read); this adds the global switch.
+    value = read_setting(client, "router.version.check")
     fleet.router_version_check = None if value is None else str(value).strip().lower() == "true"

@@ -18,6 +18,7 @@ import datetime
 import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import compare_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._fleet import read_min_templates, read_setting
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     KNOWN_REGRESSIONS,
     VPC_IDLE_TIERS_PATCHED_SINCE,
@@ -117,20 +118,10 @@ def _true(value: t.Any) -> bool:
 
 def read_cloud(client: t.Any, fleet: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """What the checks need beyond the fleet: a fixed number of paged calls, whatever the size of the cloud."""
-    settings = {}
-    for name in SETTINGS:
-        found = [item for item in client.list("listConfigurations", "configuration", name=name) if item.get("name") == name]
-        settings[name] = found[0].get("value") if found else None
+    settings = {name: read_setting(client, name) for name in SETTINGS}
     min_template = dict(fleet.get("min_template") or {})
-    for zone in fleet.get("zones") or []:
-        if zone["id"] in min_template:
-            continue
-        found = [
-            item
-            for item in client.list("listConfigurations", "configuration", name="minreq.sysvmtemplate.version", zoneid=zone["id"])
-            if item.get("name") == "minreq.sysvmtemplate.version"
-        ]
-        min_template[zone["id"]] = found[0].get("value") if found else None
+    missing = [zone["id"] for zone in fleet.get("zones") or [] if zone["id"] not in min_template]
+    min_template.update(read_min_templates(client, missing)[0])
     return {
         "managementservers": client.list("listManagementServers", "managementserver"),
         "settings": settings,
