@@ -144,6 +144,9 @@ def test_interrupted_run_resumes_without_repeating_finished_work(acs_sim, tmp_pa
 
     first = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_batch_size="1"), cancel=three_done)
     assert first.status == "canceled"
+    # The cancelled playbook's module ends a moment after ansible-runner returns; the next run starts after it, as
+    # the next job of a workflow does.
+    wait_until_lock_owner_ended(output)
     finished = {entry["key"].split(":", 1)[1] for entry in read_journal(output) if entry["status"] == "done"}
     assert finished
     interrupted_at = len(sim.jobs())
