@@ -151,6 +151,92 @@ def client_from_params(params: t.Mapping[str, t.Any]) -> CloudStackClient:
     )
 
 
+# The process that runs a module: which ansible-playbook run it belongs to, and whether that run still runs.
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (ended, not yet reaped by its parent) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open("/proc/%d/status" % pid, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("PPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _runs_ansible_playbook(pid: int) -> bool:
+    """Whether ``pid`` is the ``ansible-playbook`` program (or a Python running it), not a shell or a wrapper such as
+    ``sh -c "ansible-playbook a.yml & ansible-playbook b.yml"`` that starts several runs: those would share one owner."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv = [arg.decode("utf-8", "replace") for arg in handle.read().split(b"\0") if arg]
+    except OSError:
+        return False
+    programs = argv[:1]
+    if argv and os.path.basename(argv[0]).startswith("python"):
+        programs = [arg for arg in argv[1:3] if not arg.startswith("-")][:1]
+    return any(os.path.basename(program) == "ansible-playbook" for program in programs)
+
+
+def run_owner() -> int:
+    """The pid of the ``ansible-playbook`` process this module runs under (the run), else the parent's.
+
+    Ansible's workers are forks of it with the same command line: the topmost match is the run.
+    """
+    pid, found, seen = os.getppid(), 0, 0
+    while pid and pid > 1 and seen < 64:
+        if _runs_ansible_playbook(pid):
+            found = pid
+        pid = _parent_of(pid) or 0
+        seen += 1
+    return found or os.getppid()
+
+
+def run_ended() -> bool:
+    """Whether the ``ansible-playbook`` run this module belongs to has ended (cancelled or killed) before the module started.
+
+    Ansible runs every task in a worker forked from the run, with the run's command line, in a session of its own
+    (``os.setsid``): killing the run's process group (ansible-runner's cancel and timeout, AWX's cancel) does not kill a
+    worker that was starting a task at that moment, and its module would act for a run that is over. A live run shows
+    two ``ansible-playbook`` processes above the module (the worker and the run); a worker whose run is gone shows one,
+    a session leader.
+    """
+    pid, found, seen = os.getppid(), [], 0
+    while pid and pid > 1 and seen < 64:
+        if _runs_ansible_playbook(pid):
+            found.append(pid)
+        pid = _parent_of(pid) or 0
+        seen += 1
+    if len(found) != 1:
+        return False
+    try:
+        return os.getsid(found[0]) == found[0]
+    except OSError:
+        return False
+
+
+def refuse_if_run_ended(module: AnsibleModule) -> None:
+    """Fail, before anything is read or changed, a task that a cancelled or killed run's worker started as the run ended."""
+    if run_ended():
+        module.fail_json(msg="the playbook run that started this task has ended (cancelled or killed): nothing was done; run the playbook again to resume")
+
+
 class CloudStackModule:
     """Base of a module's manager: the AnsibleModule, a client, and failures that never leak the secret."""
 
@@ -183,6 +269,7 @@ class CloudStackModule:
 
     def execute(self) -> t.NoReturn:
         """Run the manager and exit the module; API errors become a failure naming the call and CloudStack's answer."""
+        refuse_if_run_ended(self.module)
         try:
             result = self.run()
         except CloudStackError as exc:

@@ -41,6 +41,7 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, job_command, parse_cs_time
+from ansible_collections.acs.upgrade.plugins.module_utils._common import pid_alive, run_owner
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api, parse_timestamp
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
@@ -204,68 +205,6 @@ class Journal:
             "the journal %s ended in a line torn by an interrupted write: that line (%d bytes) was moved to %s; the %d complete line(s) before it are kept"
             % (self.path, len(tail), self.torn_path, content.count(b"\n"))
         )
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs; a zombie (ended, not yet reaped by its parent) does not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        with open("/proc/%d/status" % pid, encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("PPid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _runs_ansible_playbook(pid: int) -> bool:
-    """Whether ``pid`` is the ``ansible-playbook`` program (or a Python running it), not a shell or a wrapper such as
-    ``sh -c "ansible-playbook a.yml & ansible-playbook b.yml"`` that starts several runs: those would share one owner."""
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            argv = [arg.decode("utf-8", "replace") for arg in handle.read().split(b"\0") if arg]
-    except OSError:
-        return False
-    programs = argv[:1]
-    if argv and os.path.basename(argv[0]).startswith("python"):
-        programs = [arg for arg in argv[1:3] if not arg.startswith("-")][:1]
-    return any(os.path.basename(program) == "ansible-playbook" for program in programs)
-
-
-def run_owner() -> int:
-    """The pid of the ``ansible-playbook`` process this module runs under (the run), else the parent's.
-
-    Ansible's workers are forks of it with the same command line: the topmost match is the run.
-    """
-    pid, found, seen = os.getppid(), 0, 0
-    while pid and pid > 1 and seen < 64:
-        if _runs_ansible_playbook(pid):
-            found = pid
-        pid = _parent_of(pid) or 0
-        seen += 1
-    return found or os.getppid()
 
 
 def _user() -> str:

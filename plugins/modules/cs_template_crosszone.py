@@ -297,6 +297,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended
 from ansible_collections.acs.upgrade.plugins.module_utils import _crosszone as cz
 from ansible_collections.acs.upgrade.plugins.module_utils._mysql import (
     HAS_PYMYSQL,
@@ -498,6 +499,7 @@ def main() -> None:
         supports_check_mode=True,
         required_if=[("state", "remediated", ["backup_file"]), ("state", "restored", ["backup_file"])],
     )
+    refuse_if_run_ended(module)
     if not HAS_PYMYSQL:
         module.fail_json(msg=missing_required_lib("PyMySQL"), exception=PYMYSQL_IMPORT_ERROR)
     module.exit_json(**TemplateCrossZone(module).run())

@@ -274,7 +274,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json, write_private_text
+from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended, write_private_json, write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
@@ -376,6 +376,7 @@ def main() -> None:
         required_by={"output_dir": "journal"},
         supports_check_mode=True,
     )
+    refuse_if_run_ended(module)
     params = module.params
     if params["max_run_time"] < 0:
         module.fail_json(msg="max_run_time must be 0 (no deadline) or more seconds, got %s" % params["max_run_time"])

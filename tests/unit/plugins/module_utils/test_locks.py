@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils import _engine
+from ansible_collections.acs.upgrade.plugins.module_utils import _common
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import CloudLock, EngineError, Journal, cloud_identity
 
 
@@ -41,12 +41,49 @@ def test_a_shell_that_starts_two_playbooks_is_not_their_run(tmp_path):
             deadline = time.monotonic() + 10
             while program not in Path("/proc/%d/cmdline" % process.pid).read_bytes() and time.monotonic() < deadline:
                 time.sleep(0.01)
-        assert not _engine._runs_ansible_playbook(shell.pid)
-        assert _engine._runs_ansible_playbook(playbook.pid)
+        assert not _common._runs_ansible_playbook(shell.pid)
+        assert _common._runs_ansible_playbook(playbook.pid)
     finally:
         for process in (shell, playbook):
             process.kill()
             process.wait()
+
+
+# A stand-in for ansible-playbook with Ansible's process shape: the run forks a worker that calls os.setsid() (as
+# WorkerProcess._detach does), and the worker starts the module through a shell. With "end", the run ends before the
+# worker starts the module, as it does when ansible-runner's cancel kills the run's process group.
+FAKE_PLAYBOOK = """
+import os, subprocess, sys, time
+module, report, end_run = sys.argv[1], sys.argv[2], sys.argv[3] == "end"
+run = os.getpid()
+worker = os.fork()
+if worker == 0:
+    os.setsid()
+    while end_run and os.getppid() == run:
+        time.sleep(0.01)
+    subprocess.run(["/bin/sh", "-c", "%s %s > %s" % (sys.executable, module, report)], check=True)
+    os._exit(0)
+if not end_run:
+    os.waitpid(worker, 0)
+"""
+
+
+@pytest.mark.parametrize("end_run", [False, True], ids=["run alive", "run ended"])
+def test_a_module_knows_when_the_run_that_started_it_has_ended(tmp_path, end_run):
+    fake = tmp_path / "ansible-playbook"
+    fake.write_text(FAKE_PLAYBOOK)
+    root = Path(_common.__file__).parents[5]  # the directory that holds ansible_collections/acs/upgrade
+    module = tmp_path / "module.py"
+    module.write_text(
+        "import sys\nsys.path.insert(0, %r)\n"
+        "from ansible_collections.acs.upgrade.plugins.module_utils._common import run_ended\nprint(run_ended())\n" % str(root)
+    )
+    report = tmp_path / "report"
+    subprocess.run([sys.executable, str(fake), str(module), str(report), "end" if end_run else "live"], check=True, timeout=30)
+    deadline = time.monotonic() + 20
+    while not (report.exists() and report.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert report.read_text().strip() == str(end_run)
 
 
 def test_a_journal_line_that_is_not_utf8_is_named_with_what_to_do(tmp_path):
