@@ -8,6 +8,9 @@ export PATH := $(BIN):$(PATH)
 BUILD := $(CURDIR)/build
 COLLECTION_COPY := $(BUILD)/ansible_collections/acs/upgrade
 OFFLINE_HELPER := $(firstword $(wildcard $(CURDIR)/../shared/tools/ansible-test-offline))
+# Integration test files run this many at a time (pytest-xdist; each file's tests stay together, its fixtures shared):
+# most of their time is spent waiting on simulated jobs and playbooks, not on the CPU.
+TEST_WORKERS ?= 2
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
 .PHONY: test venv host lint sanity unit integration molecule build-check release-check demo bench clean
@@ -43,7 +46,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 integration: venv host
-	$(BIN)/pytest -q --durations=25 tests/simulator/tests tests/integration
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25 tests/simulator/tests tests/integration
 
 molecule: venv host
 	bash tests/router/build-image.sh
