@@ -245,3 +245,85 @@ def test_configure_playbook_refuses_a_region_without_its_secret_before_it_calls_
     assert done.returncode != 0
     assert "set acs_awx_regions to a list of {name, endpoint, key, secret}" in done.stdout, done.stdout + done.stderr
     assert "Create the credential type" not in done.stdout
+
+
+# Options of awx.awx modules that make a task act (and report changed) on every run when true.
+_ACTS_EVERY_RUN = {
+    "awx.awx.credential": ("update_secrets",),
+    "awx.awx.workflow_job_template": ("destroy_current_nodes",),
+    "awx.awx.project": ("update_project",),
+}
+
+
+def _awx_module_defaults(action: str) -> dict:
+    collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
+    source = (collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).read_text()
+    options = yaml.safe_load(source.split("DOCUMENTATION = '''", 1)[1].split("'''", 1)[0])["options"]
+    return {name: option.get("default") for name, option in options.items()}
+
+
+def _configure_play() -> dict:
+    """The play as ansible-playbook loads it (its strings may be templated)."""
+    from ansible.parsing.dataloader import DataLoader
+
+    return DataLoader().load_from_file(str(AWX / "configure.yml"), trusted_as_template=True)[0]
+
+
+def test_configure_playbook_run_again_acts_on_nothing_with_its_default_settings():
+    """What a second run sends, read from the task arguments with the play's defaults and awx.awx's own defaults."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    play = _configure_play()
+    templar = Templar(loader=DataLoader(), variables=play["vars"])
+    tasks = [task for task in play["tasks"] if any(action.startswith("awx.awx.") for action in task)]
+    for action, options in _ACTS_EVERY_RUN.items():
+        arguments = next(task[action] for task in tasks if action in task)
+        defaults = _awx_module_defaults(action)
+        for option in options:
+            value = templar.template(arguments[option]) if option in arguments else defaults[option]
+            assert value is False, "%s: %s is %r, so every run of configure.yml changes it" % (action, option, value)
+    # Each switch is there for the run that needs it (a rotated key, a region taken out).
+    credential = next(task["awx.awx.credential"] for task in tasks if "awx.awx.credential" in task)
+    workflow = next(task["awx.awx.workflow_job_template"] for task in tasks if "awx.awx.workflow_job_template" in task)
+    assert Templar(loader=DataLoader(), variables=dict(play["vars"], acs_awx_update_secrets="true")).template(credential["update_secrets"]) is True
+    assert Templar(loader=DataLoader(), variables=dict(play["vars"], acs_awx_workflow_rebuild="true")).template(workflow["destroy_current_nodes"]) is True
+
+
+def test_configure_playbook_credential_secrets_compare_equal_to_what_awx_shows():
+    """awx.awx compares a credential with AWX's copy, in which every secret reads $encrypted$: with update_secrets
+    false an unchanged credential is left alone, a changed endpoint is still sent."""
+    from ansible_collections.awx.awx.plugins.module_utils.controller_api import ControllerAPIModule
+
+    class Comparison(ControllerAPIModule):
+        """The module's comparison alone: no connection to a controller."""
+
+        def __init__(self, update_secrets: bool):  # pylint: disable=super-init-not-called
+            self.update_secrets = update_secrets
+
+        def _encrypted_changed_warning(self, *args, **kwargs) -> None:
+            pass
+
+    def differs(old: dict, new: dict, update_secrets: bool) -> bool:
+        return Comparison(update_secrets).objects_could_be_different(old, new)
+
+    sent = {"name": "CloudStack eu-west", "inputs": {"endpoint": "https://eu-west.example.com/client/api", "key": "k", "secret": "s"}}
+    shown = {"name": "CloudStack eu-west", "inputs": dict(sent["inputs"], secret="$encrypted$")}
+    assert differs(shown, sent, update_secrets=True)
+    assert not differs(shown, sent, update_secrets=False)
+    moved = {"name": sent["name"], "inputs": dict(sent["inputs"], endpoint="https://eu-west-2.example.com/client/api")}
+    assert differs(shown, moved, update_secrets=False)
+
+
+def test_workflow_nodes_are_updated_in_place_by_identifiers_unique_per_region():
+    """Without destroy_current_nodes, awx.awx finds each node by its identifier in the workflow: one per node and region."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    play = _configure_play()
+    layout = next(task for task in play["tasks"] if task["name"].startswith("Lay out the workflow nodes"))
+    identifiers = []
+    for region in ({"name": "eu-west"}, {"name": "us-east"}):
+        templar = Templar(loader=DataLoader(), variables=dict(play["vars"], item=region))
+        identifiers += [templar.template(node["identifier"]) for node in layout["vars"]["acs_awx_region_nodes"]]
+    assert len(identifiers) == len(set(identifiers)) == 8
