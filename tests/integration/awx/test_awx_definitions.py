@@ -37,15 +37,25 @@ def load(name: str):
     return yaml.safe_load((AWX / name).read_text())
 
 
-def credential_env(inputs: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment and extra vars AWX injects for a credential of our type with these inputs (AWX renders with Jinja)."""
+def credential_env(inputs: dict[str, str], directory: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment and extra vars AWX injects for a credential of our type with these inputs: AWX renders the
+    injectors with Jinja, writes each file injector (``template.NAME``) into a file of the job and names it
+    ``tower.filename.NAME``; a field without a value and without a default is not set."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     credential_type = load("credential_type.yml")
-    values = {field["id"]: field.get("default", "") for field in credential_type["inputs"]["fields"]}
+    values = {field["id"]: field["default"] for field in credential_type["inputs"]["fields"] if "default" in field}
     values.update(inputs)
     render = ImmutableSandboxedEnvironment().from_string
     injectors = credential_type["injectors"]
+    filenames = {}
+    for label, template in injectors.get("file", {}).items():
+        name = label.split(".", 1)[1]
+        path = (directory or Path("/runner/env")) / name
+        if directory is not None:
+            path.write_text(render(template).render(**values))
+        filenames[name] = str(path)
+    values["tower"] = {"filename": filenames}
     return (
         {name: render(value).render(**values) for name, value in injectors["env"].items()},
         {name: render(value).render(**values) for name, value in injectors["extra_vars"].items()},
@@ -104,11 +114,14 @@ def test_credential_type_injects_the_connection_as_environment_and_the_database_
         assert field["type"] == "string" and field["label"]
     for section in credential_type["injectors"].values():
         for value in section.values():
-            assert set(_TEMPLATE_NAME.findall(value)) <= set(fields), value
+            assert set(_TEMPLATE_NAME.findall(value)) <= set(fields) | {"tower"}, value
+    # AWX's file injectors: "template" or "template.NAME", referenced as tower.filename.NAME.
+    assert all(label.startswith("template.") for label in credential_type["injectors"]["file"])
     env, extra_vars = credential_env({"endpoint": "https://cloud.example.com/client/api", "key": "k", "secret": "s", "db_password": "p"})
     assert env == {"CLOUDSTACK_ENDPOINT": "https://cloud.example.com/client/api", "CLOUDSTACK_KEY": "k", "CLOUDSTACK_SECRET": "s", "CLOUDSTACK_VERIFY": "true"}
+    # Inside an execution environment localhost is the job's container: the database host has no default.
     assert extra_vars == {
-        "crosszone_db_host": "localhost",
+        "crosszone_db_host": "",
         "crosszone_db_port": "3306",
         "crosszone_db_user": "cloud",
         "crosszone_db_password": "p",
