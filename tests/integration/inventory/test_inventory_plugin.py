@@ -188,3 +188,67 @@ def test_an_unreachable_endpoint_is_named_without_the_secret_or_the_signed_url(t
     assert "acs.upgrade.cloudstack inventory cannot read the fleet" in output and "no answer from the management server at %s" % endpoint in output
     for leak in (secret, key, "signature", "apikey", "command=listCapabilities"):
         assert leak not in output, leak
+
+
+def test_filters_take_lists_and_include_and_exclude_entries_as_an_awx_source_would_set_them(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    state = sim.state()
+    routers = {router["name"]: router for router in state["routers"]}
+    systemvms = {vm["name"]: vm for vm in state["systemvms"]}
+    zones = sorted({vm["zonename"] for vm in [*routers.values(), *systemvms.values()]})
+    assert len(zones) >= 2
+    source = tmp_path / "filtered.cloudstack.yml"
+    # The routers of every zone but Stopped ones, and the SSVM of the first zone; one value or a list per key.
+    source.write_text(
+        "plugin: acs.upgrade.cloudstack\n"
+        "filters:\n  zones: [%s]\n  kinds: router\n"
+        "include_filters:\n  - {zones: %s, kinds: [ssvm]}\n"
+        "exclude_filters:\n  - {states: [stopped]}\n" % (", ".join(zones), zones[0])
+    )
+    hostvars, groups = listed(source, credentials(sim))
+    expected = {name for name, router in routers.items() if router["state"] != "Stopped"}
+    expected |= {name for name, vm in systemvms.items() if vm["zonename"] == zones[0] and vm["systemvmtype"] == "secondarystoragevm"}
+    assert set(hostvars) == expected
+    assert any(router["state"] == "Stopped" for router in routers.values())
+
+    # Names and ids alike; hypervisors in any case.
+    first = next(iter(sorted(routers)))
+    source.write_text("plugin: acs.upgrade.cloudstack\nfilters:\n  names: [%s, %s]\n  hypervisors: kvm\n" % (first, systemvms[next(iter(systemvms))]["id"]))
+    assert set(listed(source, credentials(sim))[0]) == {first, next(iter(systemvms))}
+
+    source.write_text("plugin: acs.upgrade.cloudstack\nfilters:\n  zone_names: [zone1]\n")
+    wrong = inventory(source, "--list", env=dict(credentials(sim), ANSIBLE_INVENTORY_UNPARSED_FAILED="true"), check=False)
+    assert wrong.returncode != 0 and "filters has the unknown key(s) zone_names; the keys are zones, pods" in wrong.stderr
+
+
+def test_hosts_carry_their_hypervisor_and_a_stopped_router_has_no_address_to_connect_to(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    state = sim.state()
+    source = tmp_path / "cloud.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\n")
+    hostvars, groups = listed(source, credentials(sim))
+    every = {vm["name"]: vm for vm in [*state["routers"], *state["systemvms"]]}
+    for name, vm in every.items():
+        assert hostvars[name]["acs"]["hypervisor"] == vm["hypervisor"]
+    for hypervisor in {vm["hypervisor"] for vm in every.values()}:
+        assert groups["cloudstack_hypervisor_%s" % hypervisor.lower()] == sorted(name for name, vm in every.items() if vm["hypervisor"] == hypervisor)
+    stopped = [name for name, vm in every.items() if vm["state"] == "Stopped"]
+    # CloudStack (and the simulator) may still list the last link-local address of a Stopped router.
+    assert stopped and all(every[name].get("linklocalip") for name in stopped)
+    for name, vm in every.items():
+        if vm["state"] == "Running":
+            assert hostvars[name]["ansible_host"] == vm["linklocalip"]
+        else:
+            assert "ansible_host" not in hostvars[name], name
+
+
+def test_missing_settings_name_the_inventory_file_and_the_environment_not_module_defaults(tmp_path):
+    source = tmp_path / "region.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\n")
+    env = {"CLOUDSTACK_CONFIG": str(tmp_path / "none.ini"), "HOME": str(tmp_path), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    missing = inventory(source, "--list", env=env, check=False)
+    message = " ".join(missing.stderr.split())
+    assert missing.returncode != 0
+    assert "acs.upgrade.cloudstack inventory %s: missing CloudStack connection settings: api_url, api_key, api_secret" % source in message
+    assert "in the inventory file (api_url, api_key, api_secret)" in message and "CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET" in message
+    assert "module_defaults" not in message
