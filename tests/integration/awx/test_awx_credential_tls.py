@@ -113,16 +113,16 @@ def test_the_ca_bundle_of_the_credential_verifies_a_privately_signed_management_
     job.mkdir()
     inputs = {"endpoint": url, "key": sim.admin_key, "secret": sim.admin_secret}
 
-    env, _ = credential_env(dict(inputs, ca_bundle=pem), directory=job)
+    env = credential_env(dict(inputs, ca_bundle=pem), directory=job)[0]
     assert Path(env["CLOUDSTACK_VERIFY"]).read_text() == pem
     listed = inventory(source, env)
     assert all(router["name"] in listed.stdout for router in sim.state()["routers"])
 
     # Without the bundle the certificate is refused; "Verify" false (no bundle) lets it through.
-    env, _ = credential_env(inputs, directory=job)
+    env = credential_env(inputs, directory=job)[0]
     assert env["CLOUDSTACK_VERIFY"] == "true"
     refused = inventory(source, env, check=False)
     assert refused.returncode != 0 and "certificate" in refused.stderr.lower(), refused.stderr[-2000:]
     assert sim.admin_secret not in refused.stdout + refused.stderr
-    env, _ = credential_env(dict(inputs, verify="false"), directory=job)
+    env = credential_env(dict(inputs, verify="false"), directory=job)[0]
     inventory(source, env)
