@@ -13,10 +13,11 @@ OFFLINE_HELPER := $(firstword $(wildcard $(CURDIR)/../shared/tools/ansible-test-
 TEST_WORKERS ?= 2
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: test venv host lint sanity unit integration molecule build-check release-check demo bench clean
+.PHONY: test venv host lint sanity unit integration molecule build-check release-check core-matrix core-matrix-in-test demo bench clean
 
-## Every test: lint, sanity, unit, integration (simulator, MariaDB, router containers, ansible-runner), molecule, build.
-test: venv host lint sanity unit integration molecule build-check release-check
+## Every test: lint, sanity, unit, integration (simulator, MariaDB, router containers, ansible-runner), molecule, build,
+## and ansible-core 2.16 (core-matrix; 2.15 too with make core-matrix, which adds about 2 minutes).
+test: venv host lint sanity unit integration molecule build-check release-check core-matrix-in-test
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -69,6 +70,31 @@ build-check: venv
 ## and introspection of the installed collection.
 release-check: venv
 	$(BIN)/pytest -q tests/release
+
+## The older ansible-core releases of meta/runtime.yml's requires_ansible, beside the venv's 2.19: a virtual environment
+## per release (build/core-X.Y, made once) with the unit tests, the inventory plugin, the AWX survey and credential
+## checks and the main job (upgrade.yml on the sample cloud).
+CORE_VERSIONS ?= 2.15 2.16
+CORE_VERSIONS_IN_TEST ?= 2.16
+CORE_MATRIX_PACKAGES := pytest==9.2.0 requests==2.34.2 PyMySQL==1.2.4 PyYAML==6.0.3 ansible-runner==2.4.3
+core-matrix:
+	for core in $(CORE_VERSIONS); do \
+	  env=$(BUILD)/core-$$core; \
+	  if [ ! -f $$env/.installed ]; then \
+	    $(PYTHON) -m venv $$env && $$env/bin/pip install --quiet "ansible-core==$$core.*" $(CORE_MATRIX_PACKAGES) && touch $$env/.installed || exit 1; fi; \
+	  echo "== ansible-core $$($$env/bin/python -c 'import ansible.release as r; print(r.__version__)')"; \
+	  $$env/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration/inventory \
+	    "tests/integration/awx/test_awx_definitions.py::test_credential_type_injects_the_connection_as_environment_and_the_database_as_extra_vars" \
+	    "tests/integration/awx/test_awx_definitions.py::test_job_template_survey_is_awx_format_and_its_answers_pass_the_argument_specs" \
+	    -k "not ten_thousand" || exit 1; \
+	  rm -rf $$env/demo; \
+	  VENV=$$env bash demo/run-demo.sh --output $$env/demo > $$env/demo.log 2>&1 || { tail -50 $$env/demo.log; exit 1; }; \
+	  $$env/bin/python -c 'import json, sys; r = json.load(open(sys.argv[1])); t = r["totals"]; print("upgrade.yml on the sample cloud:", r["outcome"]["summary"]); \
+	    sys.exit(r["outcome"]["status"] != "finished" or t["done"] == 0 or any(t[k] for k in ("failed", "not_run", "unknown", "refused")))' $$env/demo/report.json || exit 1; \
+	done
+
+core-matrix-in-test:
+	$(MAKE) core-matrix CORE_VERSIONS="$(CORE_VERSIONS_IN_TEST)"
 
 ## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers).
 demo: venv

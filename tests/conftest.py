@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 import pytest
@@ -38,12 +40,30 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
 os.environ.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
 
 
+@contextlib.contextmanager
+def _module_args_before_2_19(args: dict):
+    """ansible.module_utils.testing.patch_module_args of ansible-core 2.19, for the older cores of make core-matrix."""
+    from ansible.module_utils import basic
+
+    saved = basic._ANSIBLE_ARGS
+    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8")
+    try:
+        yield
+    finally:
+        basic._ANSIBLE_ARGS = saved
+
+
 @pytest.fixture
 def run_module(capsys):
     """Run a module's main() in-process as Ansible would, returning its result dict (``failed`` set on failure)."""
-    from ansible.module_utils import _internal as module_internal
     from ansible.module_utils.common import warnings as module_warnings
-    from ansible.module_utils.testing import patch_module_args
+
+    try:
+        from ansible.module_utils import _internal as module_internal
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core before 2.19: no controller flag in module_utils
+        module_internal = types.SimpleNamespace(is_controller=False)
+        patch_module_args = _module_args_before_2_19
 
     def runner(module, args: dict, check_mode: bool = False, diff: bool = False) -> dict:
         args = dict(args)

@@ -93,6 +93,34 @@ options:
     description: Prefix of the group names this plugin makes (not of O(groups) and O(keyed_groups)).
     type: str
     default: cloudstack_
+  filters:
+    description:
+      - The hosts to keep out of those read (O(zone) and the other selectors narrow what is read in the first place).
+        A host is kept when it matches every key given; a key takes one value or a list, of which the host matches one.
+      - Keys C(zones), C(pods), C(clusters) (names or ids); C(domains) (paths such as C(ROOT/customers), names or
+        ids); C(accounts) (names, or C(DOMAIN_PATH/ACCOUNT)); C(hypervisors) (for example V(KVM), V(VMware));
+        C(kinds) (V(router), V(ssvm), V(cpvm)); C(states) (for example V(Running), V(Stopped)); C(names) (host
+        names or ids). Hypervisors and states match in any case.
+      - An empty O(filters) keeps every host read.
+    version_added: 0.2.0
+    type: dict
+    default: {}
+  include_filters:
+    description:
+      - More hosts (as in amazon.aws.aws_ec2), a list of dictionaries like O(filters); a host that matches one of
+        them is kept too.
+    version_added: 0.2.0
+    type: list
+    elements: dict
+    default: []
+  exclude_filters:
+    description:
+      - Hosts left out, a list of dictionaries like O(filters); a host that matches one of them is left out, whatever
+        O(filters) and O(include_filters) say.
+    version_added: 0.2.0
+    type: list
+    elements: dict
+    default: []
 notes:
   - "Groups (with the default O(group_prefix)): C(cloudstack_routers), C(cloudstack_systemvms),
     C(cloudstack_ssvm), C(cloudstack_cpvm); C(cloudstack_zone_NAME), C(cloudstack_pod_NAME),
@@ -101,11 +129,11 @@ notes:
     (routers); C(cloudstack_requiresupgrade) (routers CloudStack reports C(requiresupgrade) for, which turns false after a
     live patch) and C(cloudstack_current_template) (routers whose template is at or above their zone's
     C(minreq.sysvmtemplate.version), and system VMs whose ROOT volume template is, read from CloudStack 4.18 on);
-    C(cloudstack_network_NAME) and C(cloudstack_vpc_NAME) (routers). Names are made safe for Ansible
-    (dots and dashes become underscores)."
+    C(cloudstack_network_NAME) and C(cloudstack_vpc_NAME) (routers); C(cloudstack_hypervisor_NAME) (lower case, for
+    example C(cloudstack_hypervisor_kvm)). Names are made safe for Ansible (dots and dashes become underscores)."
   - "Host variables: C(acs), a dictionary with C(kind) (V(router), V(ssvm) or V(cpvm)), C(id), C(name), C(state),
     C(zone), C(zone_id), C(pod), C(pod_id), C(cluster), C(cluster_id), C(host_id), C(host_ip) (the
-    hypervisor host's address), C(version) (the template
+    hypervisor host's address), C(hypervisor) (for example V(KVM)), C(version) (the template
     version of a router; the agent version of a system VM), C(template), C(scripts_version), C(software_version),
     C(requiresupgrade), C(min_template) (the zone's C(minreq.sysvmtemplate.version)), C(current_template) (the
     template at or above it; for a system VM its ROOT volume's template, never current where that cannot be read),
@@ -114,12 +142,15 @@ notes:
     C(vpc), C(vpc_id), C(unit) (the C(network:ID) or C(vpc:ID) key of the plan), C(health) (V(passing),
     V(failing) or V(unknown), from C(healthchecksfailed) of C(listRouters), 4.16 and later), C(linklocal_ip)
     (and C(agent_state) for system VMs); a key without a value (a router outside a VPC has no C(vpc)) is left
-    out. And C(ansible_host), the link-local address. In O(compose), O(groups) and O(keyed_groups) write for
-    example C(acs.account)."
+    out. And C(ansible_host), the link-local address, for a VM that is Running (a Stopped one has none to reach).
+    In O(compose), O(groups) and O(keyed_groups) write for example C(acs.account)."
   - C(ansible_host) is the link-local (control) address of the VM, reachable only from the hypervisor host it runs on.
     To run M(acs.upgrade.cs_vr_health) with C(source=local) on the routers, connect through that host as a jump,
     port 3922, user root, the system VM key of the management server (C(/var/lib/cloudstack/management/.ssh/id_rsa)),
     and C(ansible_ssh_common_args) with C(-J root@) and C(acs.host_ip), as in the examples.
+  - "As an AWX inventory source: a source Sourced from a project with this file, and a credential of the type
+    C(CloudStack API (acs.upgrade)) (awx/credential_type.yml), which sets E(CLOUDSTACK_ENDPOINT), E(CLOUDSTACK_KEY),
+    E(CLOUDSTACK_SECRET) and E(CLOUDSTACK_VERIFY)."
   - The cache (O(cache)) holds the hosts and their variables, never the connection settings. Its entries belong to
     the endpoint and the API key they were read with, so the same file pointed at another cloud (E(CLOUDSTACK_REGION),
     E(CLOUDSTACK_ENDPOINT)) never answers with the first cloud's hosts.
@@ -136,11 +167,24 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/acs-upgrade-inventory
 cache_timeout: 3600
+filters:
+  hypervisors: [KVM]
+exclude_filters:
+  - states: [Stopped]
 keyed_groups:
   - key: acs.account
     prefix: owner
 groups:
   old_routers: acs.kind == 'router' and acs.version is version('4.15', '<')
+---
+# two-zones.cloudstack.yml: the routers of two zones, and the system VMs of one of them
+plugin: acs.upgrade.cloudstack
+filters:
+  zones: [zone-a, zone-b]
+  kinds: router
+include_filters:
+  - zones: zone-a
+    kinds: [ssvm, cpvm]
 compose:
   # source=local health checks over the hypervisor host as a jump
   ansible_user: "'root'"
@@ -157,12 +201,25 @@ from ansible.inventory.group import to_safe_group_name
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import HAS_REQUESTS, CloudStackError, redact
-from ansible_collections.acs.upgrade.plugins.module_utils._common import client_from_params
+from ansible_collections.acs.upgrade.plugins.module_utils._common import MissingConnectionSettings, client_from_params
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, zone_min_template
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import template_is_current
 
 _CONNECTION_OPTIONS = ("api_url", "api_key", "api_secret", "api_timeout", "api_verify_ssl_cert", "api_http_method", "api_region", "api_signature_version")
 _SYSTEMVM_KINDS = {"secondarystoragevm": "ssvm", "consoleproxy": "cpvm"}
+# What a key of filters, include_filters and exclude_filters matches: the host's values it is compared with.
+_FILTER_VALUES: dict[str, t.Callable[[dict[str, t.Any]], tuple[t.Any, ...]]] = {
+    "zones": lambda acs: (acs.get("zone"), acs.get("zone_id")),
+    "pods": lambda acs: (acs.get("pod"), acs.get("pod_id")),
+    "clusters": lambda acs: (acs.get("cluster"), acs.get("cluster_id")),
+    "domains": lambda acs: (acs.get("domain"), acs.get("domain_id"), (acs.get("domain") or "").rsplit("/", 1)[-1] or None),
+    "accounts": lambda acs: (acs.get("account"), "%s/%s" % (acs.get("domain"), acs.get("account")) if acs.get("account") else None),
+    "hypervisors": lambda acs: ((acs.get("hypervisor") or "").casefold() or None,),
+    "kinds": lambda acs: (acs.get("kind"),),
+    "states": lambda acs: ((acs.get("state") or "").casefold() or None,),
+    "names": lambda acs: (acs.get("name"), acs.get("id")),
+}
+_CASE_INSENSITIVE = ("hypervisors", "states")
 
 
 def _health(raw: dict[str, t.Any]) -> str:
@@ -170,6 +227,27 @@ def _health(raw: dict[str, t.Any]) -> str:
     if failed is None:
         return "unknown"
     return "failing" if str(failed).lower() == "true" else "passing"
+
+
+def host_filter(spec: t.Any, where: str) -> dict[str, set[str]]:
+    """A filter dictionary checked and made into key -> accepted values (one value or a list each)."""
+    if not isinstance(spec, dict):
+        raise AnsibleParserError("acs.upgrade.cloudstack inventory: %s must be a dictionary of %s, not %r" % (where, ", ".join(_FILTER_VALUES), spec))
+    unknown = sorted(set(spec) - set(_FILTER_VALUES))
+    if unknown:
+        raise AnsibleParserError(
+            "acs.upgrade.cloudstack inventory: %s has the unknown key(s) %s; the keys are %s" % (where, ", ".join(unknown), ", ".join(_FILTER_VALUES))
+        )
+    accepted = {}
+    for key, values in spec.items():
+        values = values if isinstance(values, list) else [values]
+        accepted[key] = {str(value).casefold() if key in _CASE_INSENSITIVE else str(value) for value in values if value is not None}
+    return accepted
+
+
+def host_matches(variables: dict[str, t.Any], accepted: dict[str, set[str]]) -> bool:
+    """Whether the host (its ``acs`` variables) matches every key of the filter."""
+    return all(any(value is not None and str(value) in values for value in _FILTER_VALUES[key](variables)) for key, values in accepted.items())
 
 
 def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: bool = True) -> list[dict[str, t.Any]]:
@@ -195,6 +273,7 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "cluster_id": vm.clusterid,
             "host_id": vm.hostid,
             "host_ip": fleet.hosts.get(vm.hostid or "", {}).get("ipaddress"),
+            "hypervisor": vm.raw.get("hypervisor") or fleet.hosts.get(vm.hostid or "", {}).get("hypervisor"),
             "version": vm.version,
             "template": vm.raw.get("templatename"),
             "disk_template": vm.disk_template_version,
@@ -203,6 +282,7 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "linklocal_ip": vm.raw.get("linklocalip"),
         }
         groups = [("systemvms", ""), (kind, ""), ("zone", variables["zone"]), ("pod", variables["pod"]), ("cluster", variables["cluster"])]
+        groups.append(("hypervisor", variables["hypervisor"].lower() if variables["hypervisor"] else None))
         if variables["current_template"]:
             groups.append(("current_template", ""))
         hosts.append({"id": vm.id, "name": vm.name, "vars": variables, "groups": groups})
@@ -224,6 +304,7 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             "cluster_id": router.clusterid,
             "host_id": router.hostid,
             "host_ip": fleet.hosts.get(router.hostid or "", {}).get("ipaddress"),
+            "hypervisor": router.raw.get("hypervisor") or fleet.hosts.get(router.hostid or "", {}).get("hypervisor"),
             "version": router.version,
             "template": router.raw.get("templatename"),
             "scripts_version": router.scriptsversion,
@@ -249,6 +330,7 @@ def fleet_hosts(fleet: Fleet, include_routers: bool = True, include_systemvms: b
             ("zone", variables["zone"]),
             ("pod", variables["pod"]),
             ("cluster", variables["cluster"]),
+            ("hypervisor", variables["hypervisor"].lower() if variables["hypervisor"] else None),
             ("domain", variables["domain"]),
             ("account", "%s_%s" % (variables["domain"], router.account) if router.account else None),
             ("role", role.lower() if role in ("PRIMARY", "BACKUP") else None),
@@ -274,8 +356,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not HAS_REQUESTS:
             raise AnsibleError("the acs.upgrade.cloudstack inventory needs the Python package requests: pip install -r requirements.txt of the collection")
         params = {name: self.get_option(name) for name in _CONNECTION_OPTIONS}
+        kept = host_filter(self.get_option("filters"), "filters")
+        included = [host_filter(spec, "include_filters entry %d" % number) for number, spec in enumerate(self.get_option("include_filters"), 1)]
+        excluded = [host_filter(spec, "exclude_filters entry %d" % number) for number, spec in enumerate(self.get_option("exclude_filters"), 1)]
         try:
             client = client_from_params(params)
+        except MissingConnectionSettings as exc:
+            raise AnsibleParserError(
+                "acs.upgrade.cloudstack inventory %s: missing CloudStack connection settings: %s. Set them in the inventory file (api_url, api_key, "
+                "api_secret), with the environment variables CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET (in AWX: a credential of the type "
+                "CloudStack API (acs.upgrade) on the inventory source), or in the [%s] section of cloudstack.ini (CLOUDSTACK_CONFIG, ./cloudstack.ini "
+                "or ~/.cloudstack.ini)" % (path, ", ".join(exc.missing), exc.region)
+            ) from None
         except ValueError as exc:
             raise AnsibleParserError("acs.upgrade.cloudstack inventory: %s" % redact(str(exc), params["api_secret"])) from None
         # The same file may reach another cloud (CLOUDSTACK_ENDPOINT, CLOUDSTACK_REGION, cloudstack.ini): the cache
@@ -294,6 +386,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             hosts = self._read_hosts(client, params["api_secret"])
         if update_cache:
             self._cache[cache_key] = hosts
+        # Filtered after the cache: the cache holds what was read, so a changed filter needs no new read.
+        hosts = [
+            host
+            for host in hosts
+            if (host_matches(host["vars"], kept) or any(host_matches(host["vars"], spec) for spec in included))
+            and not any(host_matches(host["vars"], spec) for spec in excluded)
+        ]
         self._populate(hosts)
 
     def _read_hosts(self, client: t.Any, secret: str | None) -> list[dict[str, t.Any]]:
@@ -330,7 +429,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             # set costs (a flat set of 25 variables took four times as long to load).
             details = {key: value for key, value in host["vars"].items() if value is not None}
             variables = {"acs": details}
-            if details.get("linklocal_ip"):
+            # A VM that is not Running has no address to reach (CloudStack may still list its last one).
+            if details.get("linklocal_ip") and details.get("state") == "Running":
                 variables["ansible_host"] = details["linklocal_ip"]
             for key, value in variables.items():
                 self.inventory.set_variable(name, key, value)

@@ -111,6 +111,18 @@ def _verify_value(value: str | None) -> bool | str:
     return value
 
 
+class MissingConnectionSettings(ValueError):
+    """The API URL, key or secret is set nowhere; ``missing`` names them, ``region`` is the cloudstack.ini section read."""
+
+    def __init__(self, missing: list[str], region: str):
+        self.missing = missing
+        self.region = region
+        super().__init__(
+            "missing CloudStack connection settings: %s. Set them as module options, with module_defaults for group/acs.upgrade.cloudstack, "
+            "with CLOUDSTACK_ENDPOINT/CLOUDSTACK_KEY/CLOUDSTACK_SECRET, or in the [%s] section of cloudstack.ini" % (", ".join(missing), region)
+        )
+
+
 def connection_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """Module parameters (already with their environment fallbacks) completed from cloudstack.ini."""
     # An empty option counts as unset: the playbooks pass "{{ lookup('env', ...) }}", which is "" without the variable.
@@ -123,10 +135,7 @@ def connection_settings(params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
                 settings[name] = section[key]
     missing = [name for name in ("api_url", "api_key", "api_secret") if not settings[name]]
     if missing:
-        raise ValueError(
-            "missing CloudStack connection settings: %s. Set them as module options, with module_defaults for group/acs.upgrade.cloudstack, "
-            "with CLOUDSTACK_ENDPOINT/CLOUDSTACK_KEY/CLOUDSTACK_SECRET, or in the [%s] section of cloudstack.ini" % (", ".join(missing), region)
-        )
+        raise MissingConnectionSettings(missing, region)
     return settings
 
 

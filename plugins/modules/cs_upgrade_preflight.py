@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: cs_upgrade_preflight
 short_description: Find every reason an upgrade of CloudStack system VMs and routers would fail, before the first job
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Checks the cloud an upgrade is about to act on and returns one finding per problem, each with its check id, its
     severity, what was found and what to do, naming the objects.

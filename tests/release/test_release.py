@@ -100,3 +100,10 @@ def test_execution_environment_definition_creates_a_build_context(tmp_path):
     assert "introspect.py introspect" in containerfile
     requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     assert [item["name"] for item in requirements["collections"]] == ["acs.upgrade"]
+    # Pinned to this release: an execution environment is rebuilt with the collection it was made for.
+    version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+    assert requirements["collections"][0]["version"] == "==%s" % version
+    # The ssh client of cs_vr_health source=local's jump host, installed by bindep on the base image (dnf).
+    bindep = (context / "_build" / "bindep.txt").read_text()
+    assert "openssh-clients [platform:rpm]" in bindep.splitlines()
+    assert "bindep.txt" in containerfile

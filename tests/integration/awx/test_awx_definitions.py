@@ -37,15 +37,25 @@ def load(name: str):
     return yaml.safe_load((AWX / name).read_text())
 
 
-def credential_env(inputs: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment and extra vars AWX injects for a credential of our type with these inputs (AWX renders with Jinja)."""
+def credential_env(inputs: dict[str, str], directory: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment and extra vars AWX injects for a credential of our type with these inputs: AWX renders the
+    injectors with Jinja, writes each file injector (``template.NAME``) into a file of the job and names it
+    ``tower.filename.NAME``; a field without a value and without a default is not set."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     credential_type = load("credential_type.yml")
-    values = {field["id"]: field.get("default", "") for field in credential_type["inputs"]["fields"]}
+    values = {field["id"]: field["default"] for field in credential_type["inputs"]["fields"] if "default" in field}
     values.update(inputs)
     render = ImmutableSandboxedEnvironment().from_string
     injectors = credential_type["injectors"]
+    filenames = {}
+    for label, template in injectors.get("file", {}).items():
+        name = label.split(".", 1)[1]
+        path = (directory or Path("/runner/env")) / name
+        if directory is not None:
+            path.write_text(render(template).render(**values))
+        filenames[name] = str(path)
+    values["tower"] = {"filename": filenames}
     return (
         {name: render(value).render(**values) for name, value in injectors["env"].items()},
         {name: render(value).render(**values) for name, value in injectors["extra_vars"].items()},
@@ -104,11 +114,14 @@ def test_credential_type_injects_the_connection_as_environment_and_the_database_
         assert field["type"] == "string" and field["label"]
     for section in credential_type["injectors"].values():
         for value in section.values():
-            assert set(_TEMPLATE_NAME.findall(value)) <= set(fields), value
+            assert set(_TEMPLATE_NAME.findall(value)) <= set(fields) | {"tower"}, value
+    # AWX's file injectors: "template" or "template.NAME", referenced as tower.filename.NAME.
+    assert all(label.startswith("template.") for label in credential_type["injectors"]["file"])
     env, extra_vars = credential_env({"endpoint": "https://cloud.example.com/client/api", "key": "k", "secret": "s", "db_password": "p"})
     assert env == {"CLOUDSTACK_ENDPOINT": "https://cloud.example.com/client/api", "CLOUDSTACK_KEY": "k", "CLOUDSTACK_SECRET": "s", "CLOUDSTACK_VERIFY": "true"}
+    # Inside an execution environment localhost is the job's container: the database host has no default.
     assert extra_vars == {
-        "crosszone_db_host": "localhost",
+        "crosszone_db_host": "",
         "crosszone_db_port": "3306",
         "crosszone_db_user": "cloud",
         "crosszone_db_password": "p",
@@ -245,3 +258,85 @@ def test_configure_playbook_refuses_a_region_without_its_secret_before_it_calls_
     assert done.returncode != 0
     assert "set acs_awx_regions to a list of {name, endpoint, key, secret}" in done.stdout, done.stdout + done.stderr
     assert "Create the credential type" not in done.stdout
+
+
+# Options of awx.awx modules that make a task act (and report changed) on every run when true.
+_ACTS_EVERY_RUN = {
+    "awx.awx.credential": ("update_secrets",),
+    "awx.awx.workflow_job_template": ("destroy_current_nodes",),
+    "awx.awx.project": ("update_project",),
+}
+
+
+def _awx_module_defaults(action: str) -> dict:
+    collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
+    source = (collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).read_text()
+    options = yaml.safe_load(source.split("DOCUMENTATION = '''", 1)[1].split("'''", 1)[0])["options"]
+    return {name: option.get("default") for name, option in options.items()}
+
+
+def _configure_play() -> dict:
+    """The play as ansible-playbook loads it (its strings may be templated)."""
+    from ansible.parsing.dataloader import DataLoader
+
+    return DataLoader().load_from_file(str(AWX / "configure.yml"), trusted_as_template=True)[0]
+
+
+def test_configure_playbook_run_again_acts_on_nothing_with_its_default_settings():
+    """What a second run sends, read from the task arguments with the play's defaults and awx.awx's own defaults."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    play = _configure_play()
+    templar = Templar(loader=DataLoader(), variables=play["vars"])
+    tasks = [task for task in play["tasks"] if any(action.startswith("awx.awx.") for action in task)]
+    for action, options in _ACTS_EVERY_RUN.items():
+        arguments = next(task[action] for task in tasks if action in task)
+        defaults = _awx_module_defaults(action)
+        for option in options:
+            value = templar.template(arguments[option]) if option in arguments else defaults[option]
+            assert value is False, "%s: %s is %r, so every run of configure.yml changes it" % (action, option, value)
+    # Each switch is there for the run that needs it (a rotated key, a region taken out).
+    credential = next(task["awx.awx.credential"] for task in tasks if "awx.awx.credential" in task)
+    workflow = next(task["awx.awx.workflow_job_template"] for task in tasks if "awx.awx.workflow_job_template" in task)
+    assert Templar(loader=DataLoader(), variables=dict(play["vars"], acs_awx_update_secrets="true")).template(credential["update_secrets"]) is True
+    assert Templar(loader=DataLoader(), variables=dict(play["vars"], acs_awx_workflow_rebuild="true")).template(workflow["destroy_current_nodes"]) is True
+
+
+def test_configure_playbook_credential_secrets_compare_equal_to_what_awx_shows():
+    """awx.awx compares a credential with AWX's copy, in which every secret reads $encrypted$: with update_secrets
+    false an unchanged credential is left alone, a changed endpoint is still sent."""
+    from ansible_collections.awx.awx.plugins.module_utils.controller_api import ControllerAPIModule
+
+    class Comparison(ControllerAPIModule):
+        """The module's comparison alone: no connection to a controller."""
+
+        def __init__(self, update_secrets: bool):  # pylint: disable=super-init-not-called
+            self.update_secrets = update_secrets
+
+        def _encrypted_changed_warning(self, *args, **kwargs) -> None:
+            pass
+
+    def differs(old: dict, new: dict, update_secrets: bool) -> bool:
+        return Comparison(update_secrets).objects_could_be_different(old, new)
+
+    sent = {"name": "CloudStack eu-west", "inputs": {"endpoint": "https://eu-west.example.com/client/api", "key": "k", "secret": "s"}}
+    shown = {"name": "CloudStack eu-west", "inputs": dict(sent["inputs"], secret="$encrypted$")}
+    assert differs(shown, sent, update_secrets=True)
+    assert not differs(shown, sent, update_secrets=False)
+    moved = {"name": sent["name"], "inputs": dict(sent["inputs"], endpoint="https://eu-west-2.example.com/client/api")}
+    assert differs(shown, moved, update_secrets=False)
+
+
+def test_workflow_nodes_are_updated_in_place_by_identifiers_unique_per_region():
+    """Without destroy_current_nodes, awx.awx finds each node by its identifier in the workflow: one per node and region."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    play = _configure_play()
+    layout = next(task for task in play["tasks"] if task["name"].startswith("Lay out the workflow nodes"))
+    identifiers = []
+    for region in ({"name": "eu-west"}, {"name": "us-east"}):
+        templar = Templar(loader=DataLoader(), variables=dict(play["vars"], item=region))
+        identifiers += [templar.template(node["identifier"]) for node in layout["vars"]["acs_awx_region_nodes"]]
+    assert len(identifiers) == len(set(identifiers)) == 8

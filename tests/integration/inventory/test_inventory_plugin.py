@@ -37,6 +37,23 @@ def inventory(source: Path, *args: str, env: dict[str, str] | None = None, check
     return done
 
 
+_CORE = tuple(int(part) for part in __import__("ansible.release", fromlist=["x"]).__version__.split(".")[:2])
+
+
+def _flush_with_playbook(source: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    playbook = tmp_path / "noop.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks: []\n")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CLOUDSTACK_")}
+    environment.update(env)
+    command = [str(BIN / "ansible-playbook"), "-i", str(source), "--flush-cache", str(playbook)]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+
+
+def flat(text: str) -> str:
+    """The text without whitespace: older ansible-core cores wrap warnings (and the words in them) at 80 columns."""
+    return "".join(text.split())
+
+
 def credentials(sim) -> dict[str, str]:
     return {"CLOUDSTACK_ENDPOINT": sim.url, "CLOUDSTACK_KEY": sim.admin_key, "CLOUDSTACK_SECRET": sim.admin_secret}
 
@@ -115,7 +132,8 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
     assert set(hostvars) == set(routers)
     assert groups["before_4_15"] == sorted(name for name, router in routers.items() if tuple(map(int, router["version"].split(".")[:2])) < (4, 15))
     assert groups["owner_acme"] == sorted(name for name, router in routers.items() if router["account"] == "acme")
-    assert {variables["ansible_port"] for variables in hostvars.values()} == {3922}
+    # An integer from ansible-core 2.19 on (native types), a string before.
+    assert {int(variables["ansible_port"]) for variables in hostvars.values()} == {3922}
     running = [variables for variables in hostvars.values() if variables["acs"]["state"] == "Running"]
     assert running and all(variables["ansible_ssh_common_args"] == "-J root@%s" % variables["acs"]["host_ip"] for variables in running)
     cached = list((tmp_path / "cache").iterdir())
@@ -124,7 +142,9 @@ def test_constructed_groups_and_variables_then_the_cache_answers_without_the_api
     calls = len(sim.calls())
     again = listed(source, credentials(sim))[0]
     assert again == hostvars and len(sim.calls()) == calls
-    refreshed = inventory(source, "--list", "--flush-cache", env=credentials(sim))
+    # ansible-inventory has --flush-cache from ansible-core 2.17; before, ansible-playbook's --flush-cache refreshes it.
+    flush = ("--list", "--flush-cache") if _CORE >= (2, 17) else ()
+    refreshed = inventory(source, *flush, env=credentials(sim)) if flush else _flush_with_playbook(source, tmp_path, credentials(sim))
     assert refreshed.returncode == 0 and len(sim.calls()) > calls
 
     # The same file pointed at another cloud (another region's endpoint) reads that cloud: never the first one's cache.
@@ -149,11 +169,11 @@ def test_connection_from_cloudstack_ini_and_a_clear_error_without_the_secret(acs
     ini.write_text("[lab]\nendpoint = %s\nkey = %s\nsecret = %s\n" % (sim.url, sim.admin_key, wrong))
     failed = inventory(source, "--list", env={"CLOUDSTACK_CONFIG": str(ini), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, check=False)
     assert failed.returncode != 0
-    assert "acs.upgrade.cloudstack inventory cannot read the fleet" in failed.stderr
-    assert wrong not in failed.stdout + failed.stderr
+    assert flat("acs.upgrade.cloudstack inventory cannot read the fleet") in flat(failed.stderr)
+    assert wrong not in flat(failed.stdout + failed.stderr)
 
     missing = inventory(source, "--list", env={"CLOUDSTACK_CONFIG": str(tmp_path / "none.ini"), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}, check=False)
-    assert missing.returncode != 0 and "missing CloudStack connection settings: api_url, api_key, api_secret" in missing.stderr
+    assert missing.returncode != 0 and flat("missing CloudStack connection settings: api_url, api_key, api_secret") in flat(missing.stderr)
 
 
 @pytest.mark.parametrize("routers", [10000])
@@ -183,8 +203,73 @@ def test_an_unreachable_endpoint_is_named_without_the_secret_or_the_signed_url(t
     source.write_text("plugin: acs.upgrade.cloudstack\napi_timeout: 2\n")
     env = {"CLOUDSTACK_ENDPOINT": endpoint, "CLOUDSTACK_KEY": key, "CLOUDSTACK_SECRET": secret, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
     failed = inventory(source, "--list", "-vvv", env=env, check=False)
-    output = failed.stdout + failed.stderr
+    output = flat(failed.stdout + failed.stderr)
     assert failed.returncode != 0
-    assert "acs.upgrade.cloudstack inventory cannot read the fleet" in output and "no answer from the management server at %s" % endpoint in output
+    assert flat("acs.upgrade.cloudstack inventory cannot read the fleet") in output and flat("no answer from the management server at %s" % endpoint) in output
     for leak in (secret, key, "signature", "apikey", "command=listCapabilities"):
         assert leak not in output, leak
+
+
+def test_filters_take_lists_and_include_and_exclude_entries_as_an_awx_source_would_set_them(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    state = sim.state()
+    routers = {router["name"]: router for router in state["routers"]}
+    systemvms = {vm["name"]: vm for vm in state["systemvms"]}
+    zones = sorted({vm["zonename"] for vm in [*routers.values(), *systemvms.values()]})
+    assert len(zones) >= 2
+    source = tmp_path / "filtered.cloudstack.yml"
+    # The routers of every zone but Stopped ones, and the SSVM of the first zone; one value or a list per key.
+    source.write_text(
+        "plugin: acs.upgrade.cloudstack\n"
+        "filters:\n  zones: [%s]\n  kinds: router\n"
+        "include_filters:\n  - {zones: %s, kinds: [ssvm]}\n"
+        "exclude_filters:\n  - {states: [stopped]}\n" % (", ".join(zones), zones[0])
+    )
+    hostvars, groups = listed(source, credentials(sim))
+    expected = {name for name, router in routers.items() if router["state"] != "Stopped"}
+    expected |= {name for name, vm in systemvms.items() if vm["zonename"] == zones[0] and vm["systemvmtype"] == "secondarystoragevm"}
+    assert set(hostvars) == expected
+    assert any(router["state"] == "Stopped" for router in routers.values())
+
+    # Names and ids alike; hypervisors in any case.
+    first = next(iter(sorted(routers)))
+    source.write_text("plugin: acs.upgrade.cloudstack\nfilters:\n  names: [%s, %s]\n  hypervisors: kvm\n" % (first, systemvms[next(iter(systemvms))]["id"]))
+    assert set(listed(source, credentials(sim))[0]) == {first, next(iter(systemvms))}
+
+    source.write_text("plugin: acs.upgrade.cloudstack\nfilters:\n  zone_names: [zone1]\n")
+    wrong = inventory(source, "--list", env=dict(credentials(sim), ANSIBLE_INVENTORY_UNPARSED_FAILED="true"), check=False)
+    assert wrong.returncode != 0 and flat("filters has the unknown key(s) zone_names; the keys are zones, pods") in flat(wrong.stderr)
+
+
+def test_hosts_carry_their_hypervisor_and_a_stopped_router_has_no_address_to_connect_to(acs_sim, tmp_path):
+    sim = acs_sim(topology="small")
+    state = sim.state()
+    source = tmp_path / "cloud.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\n")
+    hostvars, groups = listed(source, credentials(sim))
+    every = {vm["name"]: vm for vm in [*state["routers"], *state["systemvms"]]}
+    for name, vm in every.items():
+        assert hostvars[name]["acs"]["hypervisor"] == vm["hypervisor"]
+    for hypervisor in {vm["hypervisor"] for vm in every.values()}:
+        assert groups["cloudstack_hypervisor_%s" % hypervisor.lower()] == sorted(name for name, vm in every.items() if vm["hypervisor"] == hypervisor)
+    stopped = [name for name, vm in every.items() if vm["state"] == "Stopped"]
+    # CloudStack (and the simulator) may still list the last link-local address of a Stopped router.
+    assert stopped and all(every[name].get("linklocalip") for name in stopped)
+    for name, vm in every.items():
+        if vm["state"] == "Running":
+            assert hostvars[name]["ansible_host"] == vm["linklocalip"]
+        else:
+            assert "ansible_host" not in hostvars[name], name
+
+
+def test_missing_settings_name_the_inventory_file_and_the_environment_not_module_defaults(tmp_path):
+    source = tmp_path / "region.cloudstack.yml"
+    source.write_text("plugin: acs.upgrade.cloudstack\n")
+    env = {"CLOUDSTACK_CONFIG": str(tmp_path / "none.ini"), "HOME": str(tmp_path), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    missing = inventory(source, "--list", env=env, check=False)
+    message = flat(missing.stderr)
+    assert missing.returncode != 0
+    assert flat("acs.upgrade.cloudstack inventory %s: missing CloudStack connection settings: api_url, api_key, api_secret" % source) in message
+    assert flat("in the inventory file (api_url, api_key, api_secret)") in message
+    assert flat("CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and CLOUDSTACK_SECRET") in message
+    assert "module_defaults" not in message
