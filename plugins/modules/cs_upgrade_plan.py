@@ -383,13 +383,14 @@ def add_excluded(plan: dict, targets: dict) -> None:
 def check_approved(module: AnsibleModule, approved: str, previous: dict | None, plan: dict, resume: bool, plan_file: str) -> None:
     """Fail, before anything is written, unless the run does the approved plan: the one in ``plan_file``, made again
     the same now or continued after an interruption."""
+    approved = approved.strip().lower()
     what = "the approved plan (digest %s)" % approved
     if previous is None:
         module.fail_json(msg="%s is not in %s: nothing was changed; plan with this state directory and approve its digest" % (what, plan_file))
     found = plan_digest(previous)
     if found != approved:
         module.fail_json(
-            msg="%s is not the plan in %s (digest %s): another plan was made since; nothing was changed; approve that plan's digest or plan again"
+            msg="%s is not the plan in %s (digest %s): another plan was made since, or the digest is another state directory's; nothing was changed"
             % (what, plan_file, found)
         )
     if resume or plan_digest(plan) == approved:
