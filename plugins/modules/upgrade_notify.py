@@ -43,8 +43,8 @@ options:
   group:
     description: The group that finished (with O(event=group)).
     type: str
-  message:
-    description: A line for people (the C(text) of the message).
+  text:
+    description: A line for people, the C(text) of the message.
     type: str
   stop_reason:
     description: Why the run stopped, with O(event=stop); empty when it finished.
@@ -113,9 +113,9 @@ import os
 import time
 import typing as t
 import urllib.parse
+from urllib.error import HTTPError
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_digest
@@ -172,7 +172,7 @@ def main() -> None:
             "url": {"type": "str", "required": True, "no_log": True},
             "event": {"type": "str", "required": True, "choices": ["start", "group", "stop"]},
             "group": {"type": "str"},
-            "message": {"type": "str"},
+            "text": {"type": "str"},
             "stop_reason": {"type": "str"},
             "plan_file": {"type": "path"},
             "journal": {"type": "path"},
@@ -196,7 +196,7 @@ def main() -> None:
     payload: dict[str, t.Any] = {
         "event": params["event"],
         "group": params["group"],
-        "text": params["message"] or "",
+        "text": params["text"] or "",
         "stop_reason": params["stop_reason"] or None,
         "state_dir": os.path.dirname(params["plan_file"] or params["journal"] or "") or None,
     }

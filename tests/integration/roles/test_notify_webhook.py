@@ -76,7 +76,8 @@ def test_the_webhook_gets_start_each_group_and_stop_with_the_report_summary(acs_
     assert all(message["headers"]["Authorization"] == "Bearer " + TOKEN and message["headers"]["X-Region"] == "eu-west" for message in hook.received)
     assert all(message["path"] == "/hooks/SECRET-PATH-42" for message in hook.received)
     start, stop = hook.received[0]["body"], hook.received[-1]["body"]
-    assert start["summary"]["not_run"] > 0 and start["plan_digest"] == stop["plan_digest"] and stop["run"]["id"] == plan["run"]["id"]
+    assert start["text"].startswith("the upgrade of ") and start["summary"]["not_run"] > 0
+    assert start["plan_digest"] == stop["plan_digest"] and stop["run"]["id"] == plan["run"]["id"]
     # The stop carries the summary the report's job stats show.
     report = run.stats["acs_upgrade"]
     assert {key: stop["summary"][key] for key in ("done", "failed", "not_run", "skipped", "outcome")} == {
