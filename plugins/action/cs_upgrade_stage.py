@@ -56,7 +56,10 @@ class StageProgress:
 
     def _loop(self) -> None:
         while not self._stopped.wait(self.interval):
-            display.display(self.line())
+            try:
+                display.display(self.line())
+            except Exception:  # the playbook is gone (a killed job): the line has nowhere to go
+                return
 
     def __enter__(self) -> StageProgress:
         self._at_start = self._count()

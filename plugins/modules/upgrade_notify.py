@@ -159,7 +159,7 @@ def post(module: AnsibleModule, payload: dict[str, t.Any]) -> tuple[bool, int, s
             error = "HTTP %s %s" % (exc.code, exc.reason)
             if exc.code < 500 and exc.code not in RETRIED_STATUS:
                 return False, attempt, error
-        except Exception as exc:  # noqa: BLE001 - any failure to deliver is a warning: the upgrade never fails on it
+        except Exception as exc:  # any failure to deliver is a warning: the upgrade never fails on it
             error = "%s: %s" % (type(exc).__name__, exc)
         if attempt <= params["retries"]:
             time.sleep(params["retry_delay"])
