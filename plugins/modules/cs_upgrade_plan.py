@@ -158,6 +158,17 @@ options:
     type: list
     elements: str
     default: []
+  approved_digest:
+    description:
+      - The RV(digest) of the plan an approver accepted (the plan job of an AWX workflow publishes it). The run then
+        does exactly that plan, or nothing.
+      - C(plan.json) in O(output_dir) must be that plan; the plan made now from the fleet, the settings and the
+        journal must be the same, or the run continues that plan after an interruption. Otherwise the module fails
+        before anything is written or changed and lists what differs (settings, targets added or removed, on another
+        path or in another batch) in RV(differences) and its message.
+      - Requires O(output_dir). Without it, the plan is made as without approval.
+    type: str
+    version_added: 0.3.0
 seealso:
   - module: acs.upgrade.cs_fleet_info
   - module: acs.upgrade.cs_upgrade_stage
@@ -196,6 +207,26 @@ summary:
   description: Count of items per path and in total.
   returned: success
   type: dict
+digest:
+  description:
+    - The plan's digest, the sha256 of its canonical JSON without its run stamp (C(run)); the same plan made again
+      has the same digest. Pass it as O(approved_digest) to run exactly this plan.
+  returned: success
+  type: str
+  version_added: 0.3.0
+approval:
+  description:
+    - What an approver reads - C(digest), C(ms_version), C(counts) per path, C(batches), per group the C(groups)
+      counts per path, and C(table_head), the first lines of the table.
+  returned: success
+  type: dict
+  version_added: 0.3.0
+differences:
+  description: When the module refuses the approved plan, what the plan it would make now does differently.
+  returned: failure, with O(approved_digest)
+  type: list
+  elements: str
+  version_added: 0.3.0
 plan_file:
   description: Where the plan was written.
   returned: when O(output_dir) is set
@@ -274,6 +305,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
 from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended, write_private_json, write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
@@ -348,6 +380,29 @@ def add_excluded(plan: dict, targets: dict) -> None:
     plan["summary"] = summarize(plan["items"])
 
 
+def check_approved(module: AnsibleModule, approved: str, previous: dict | None, plan: dict, resume: bool, plan_file: str) -> None:
+    """Fail, before anything is written, unless the run does the approved plan: the one in ``plan_file``, made again
+    the same now or continued after an interruption."""
+    approved = approved.strip().lower()
+    what = "the approved plan (digest %s)" % approved
+    if previous is None:
+        module.fail_json(msg="%s is not in %s: nothing was changed; plan with this state directory and approve its digest" % (what, plan_file))
+    found = plan_digest(previous)
+    if found != approved:
+        module.fail_json(
+            msg="%s is not the plan in %s (digest %s): another plan was made since, or the digest is another state directory's; nothing was changed"
+            % (what, plan_file, found)
+        )
+    if resume or plan_digest(plan) == approved:
+        return
+    differences = plan_differences(previous, plan)
+    module.fail_json(
+        msg="the plan this run would make now differs from %s, so nothing was changed; plan again and have the new plan approved. What differs: %s"
+        % (what, "; ".join(differences)),
+        differences=differences,
+    )
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -370,10 +425,11 @@ def main() -> None:
             "include_routers": {"type": "bool", "default": True},
             "include": {"type": "list", "elements": "str", "default": []},
             "exclude": {"type": "list", "elements": "str", "default": []},
+            "approved_digest": {"type": "str"},
         },
         required_one_of=[("fleet", "fleet_file")],
         mutually_exclusive=[("fleet", "fleet_file")],
-        required_by={"output_dir": "journal"},
+        required_by={"output_dir": "journal", "approved_digest": "output_dir"},
         supports_check_mode=True,
     )
     refuse_if_run_ended(module)
@@ -413,7 +469,17 @@ def main() -> None:
     if not output_dir:
         start_run(plan, None, now, params["max_run_time"], uuid.uuid4().hex)
         table = preflight_head(params["preflight_file"]) + plan_table(plan)
-        module.exit_json(changed=False, plan=plan, table=table, groups=plan_steps(plan), summary=plan["summary"], excluded=excluded)
+        digest = plan_digest(plan)
+        module.exit_json(
+            changed=False,
+            plan=plan,
+            table=table,
+            groups=plan_steps(plan),
+            summary=plan["summary"],
+            excluded=excluded,
+            digest=digest,
+            approval=plan_summary(plan, table, digest),
+        )
     plan_file = os.path.join(output_dir, "plan.json")
     previous = read_earlier_plan(module, plan_file)
     if module.check_mode:
@@ -421,6 +487,8 @@ def main() -> None:
         output_dir = os.path.join(output_dir, DRY_RUN_DIR)
         plan_file = os.path.join(output_dir, "plan.json")
     resume, why = resumable(previous if params["resume"] else None, plan, journal)
+    if params["approved_digest"]:
+        check_approved(module, params["approved_digest"], previous, plan, resume, os.path.join(params["output_dir"], "plan.json"))
     if resume:
         plan = previous
     start_run(plan, previous if resume else None, now, params["max_run_time"], uuid.uuid4().hex)
@@ -436,8 +504,11 @@ def main() -> None:
     shown_excluded = excluded
     if len(excluded) > TABLE_LINES:
         shown_excluded = excluded[: TABLE_LINES - 1] + ["... %d more in %s/plan.txt" % (len(excluded) - TABLE_LINES + 1, output_dir)]
+    digest = plan_digest(plan)
     module.exit_json(
         changed=False,
+        digest=digest,
+        approval=plan_summary(plan, table, digest),
         plan_file=plan_file,
         resumed=why,
         run=plan["run"],

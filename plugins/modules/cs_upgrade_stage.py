@@ -133,6 +133,14 @@ options:
     description: A progress line every this many finished targets.
     type: int
     default: 100
+  progress_interval:
+    description:
+      - While the stage runs, its action plugin prints a line in the task output every this many seconds - targets done
+        of the stage's total, failed, in flight and an ETA, read from O(plan) and O(journal) - so that an AWX job shows
+        progress during a long stage; V(0) for none. The module itself runs as without it.
+    type: float
+    default: 60
+    version_added: 0.3.0
 notes:
   - The stage follows the plan; options that change the plan (grouping, canary, windows, forced legacy) belong to
     M(acs.upgrade.cs_upgrade_plan).
@@ -307,6 +315,7 @@ def main() -> None:
             max_wait={"type": "int", "default": 3600},
             progress_file={"type": "path"},
             progress_every={"type": "int", "default": 100},
+            progress_interval={"type": "float", "default": 60},
         ),
         supports_check_mode=True,
     )

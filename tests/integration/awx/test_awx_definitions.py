@@ -238,7 +238,14 @@ def test_configure_playbook_passes_syntax_check_with_awx_awx():
     # The modules it uses are those of the awx.awx collection shipped with the ansible package.
     tasks = yaml.safe_load((AWX / "configure.yml").read_text())[0]["tasks"]
     used = {action for task in tasks for action in task if action.startswith("awx.awx.")}
-    assert used == {"awx.awx.credential_type", "awx.awx.credential", "awx.awx.project", "awx.awx.job_template", "awx.awx.workflow_job_template"}
+    assert used == {
+        "awx.awx.credential_type",
+        "awx.awx.credential",
+        "awx.awx.project",
+        "awx.awx.notification_template",
+        "awx.awx.job_template",
+        "awx.awx.workflow_job_template",
+    }
     collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
     assert all((collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).is_file() for action in used)
 

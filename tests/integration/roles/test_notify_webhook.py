@@ -1,0 +1,115 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""upgrade.yml tells a webhook of its start, of each finished group and of its stop; a webhook that fails never fails it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from playbook_runner import read_plan, run_playbook
+from test_upgrade_playbooks import extravars
+
+TOKEN = "hook-token-7f3a9c"
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that records every POST and answers ``status``."""
+
+    def __init__(self, status: int = 204):
+        self.status = status
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the name http.server calls
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hooks/SECRET-PATH-42" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        if self.server.fileno() < 0:
+            return
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(status: int = 204) -> Receiver:
+        made.append(Receiver(status))
+        return made[-1]
+
+    yield make
+    for item in made:
+        item.close()
+
+
+def test_the_webhook_gets_start_each_group_and_stop_with_the_report_summary(acs_sim, tmp_path, receiver):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    hook = receiver()
+    output = tmp_path / "out"
+    run = run_playbook(
+        sim,
+        tmp_path,
+        "upgrade.yml",
+        extravars(output, acs_upgrade_notify_url=hook.url, acs_upgrade_notify_token=TOKEN, acs_upgrade_notify_headers={"X-Region": "eu-west"}),
+    )
+    assert run.rc == 0, run.stdout[-3000:]
+    events = [(message["body"]["event"], message["body"]["group"]) for message in hook.received]
+    plan = read_plan(output)
+    assert events == [("start", None)] + [("group", name) for name in dict.fromkeys(batch["group"] for batch in plan["batches"])] + [("stop", None)]
+    assert all(message["headers"]["Authorization"] == "Bearer " + TOKEN and message["headers"]["X-Region"] == "eu-west" for message in hook.received)
+    assert all(message["path"] == "/hooks/SECRET-PATH-42" for message in hook.received)
+    start, stop = hook.received[0]["body"], hook.received[-1]["body"]
+    assert start["text"].startswith("the upgrade of ") and start["summary"]["not_run"] > 0
+    assert start["plan_digest"] == stop["plan_digest"] and stop["run"]["id"] == plan["run"]["id"]
+    # The stop carries the summary the report's job stats show.
+    report = run.stats["acs_upgrade"]
+    assert {key: stop["summary"][key] for key in ("done", "failed", "not_run", "skipped", "outcome")} == {
+        key: report[key] for key in ("done", "failed", "not_run", "skipped", "outcome")
+    }
+    assert stop["stop_reason"] is None and stop["summary"]["not_run"] == 0
+    # Neither the token nor the URL (a webhook's path may be its secret) is in the job's output.
+    events_text = json.dumps(run.events)
+    assert TOKEN not in run.stdout and TOKEN not in events_text
+    assert "SECRET-PATH-42" not in run.stdout and "SECRET-PATH-42" not in events_text
+
+
+def test_a_failing_webhook_is_retried_a_bounded_number_of_times_and_never_fails_the_upgrade(acs_sim, tmp_path, receiver):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    hook = receiver(status=503)
+    output = tmp_path / "out"
+    run = run_playbook(
+        sim,
+        tmp_path,
+        "upgrade.yml",
+        extravars(output, acs_upgrade_notify_url=hook.url, livepatch_notify_retries="1", acs_upgrade_notify_token=TOKEN),
+    )
+    assert run.rc == 0, run.stdout[-3000:]
+    events = [message["body"]["event"] for message in hook.received]
+    # Each message tried twice (one retry), none more.
+    assert events[:2] == ["start", "start"] and events[-2:] == ["stop", "stop"] and len(events) % 2 == 0
+    assert "the stop message to the webhook on 127.0.0.1 was not delivered (2 attempt(s), last: HTTP 503" in run.stdout
+    assert "the upgrade goes on" in run.stdout and TOKEN not in run.stdout
+    assert run.stats["acs_upgrade"]["failed"] == 0 and run.stats["acs_upgrade"]["not_run"] == 0
+
+    # A webhook that does not answer at all (nothing listens there): the upgrade still goes on.
+    hook.close()
+    again = run_playbook(sim, tmp_path, "upgrade.yml", extravars(tmp_path / "again", acs_upgrade_notify_url=hook.url, livepatch_notify_retries="0"))
+    assert again.rc == 0, again.stdout[-3000:]
+    assert "was not delivered (1 attempt(s)" in again.stdout

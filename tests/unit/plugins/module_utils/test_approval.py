@@ -1,0 +1,67 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
+
+
+def item(key, name, path="livepatch", batch=1, group="zone1"):
+    kind, ident = key.split(":")
+    return {"key": key, "kind": kind, "id": ident, "name": name, "path": path, "group": group, "reason": "why " + name, "batch": batch}
+
+
+def plan():
+    items = [item("network:n1", "web"), item("network:n2", "db", batch=2), item("vpc:v1", "vpc", path="skip", batch=None)]
+    return {
+        "ms_version": "4.18.0.0",
+        "settings": {"batch_size": 1, "group_by": "zone"},
+        "min_template": {"z1": "4.18.0"},
+        "items": items,
+        "batches": [
+            {"index": 1, "group": "zone1", "stage": "routers", "items": ["network:n1"]},
+            {"index": 2, "group": "zone1", "stage": "routers", "items": ["network:n2"]},
+        ],
+        "summary": {"livepatch": 2, "legacy": 0, "skip": 1, "total": 3},
+        "run": {"id": "a", "attempt": 1},
+    }
+
+
+def test_the_digest_ignores_the_run_stamp_and_key_order():
+    other = copy.deepcopy(plan())
+    other["run"] = {"id": "b", "attempt": 3}
+    other = dict(reversed(list(other.items())))
+    assert plan_digest(other) == plan_digest(plan())
+    assert plan_differences(plan(), other) == []
+
+
+def test_differences_name_settings_and_targets():
+    fresh = copy.deepcopy(plan())
+    fresh["settings"]["batch_size"] = 2
+    fresh["items"][1]["path"] = "skip"
+    fresh["items"][1]["reason"] = "router Stopped"
+    fresh["items"][2].update(path="legacy", batch=1)
+    fresh["items"][0]["path"] = "legacy"
+    assert plan_differences(plan(), fresh) == [
+        "setting batch_size: 1 -> 2",
+        "target added: vpc vpc (v1), legacy, why vpc",
+        "target removed: network db (n2), was livepatch; now skip: router Stopped",
+        "path changed: network web (n1), livepatch -> legacy (why web)",
+    ]
+
+
+def test_a_batch_change_and_an_otherwise_unexplained_difference():
+    fresh = copy.deepcopy(plan())
+    fresh["batches"][1]["index"] = 3
+    assert plan_differences(plan(), fresh) == ["batch changed: network db (n2), batch 2 (zone1 routers) -> 3 (zone1 routers)"]
+    fresh = copy.deepcopy(plan())
+    fresh["items"][0]["reason"] = "another reason"
+    assert plan_differences(plan(), fresh) == ["the same targets, paths and batches, but the plans differ in: items"]
+
+
+def test_the_summary_counts_per_group_and_cuts_the_table():
+    summary = plan_summary(plan(), ["line %d" % number for number in range(30)], "d")
+    assert summary["groups"] == {"zone1": {"livepatch": 2, "skip": 1}} and summary["batches"] == 2
+    assert len(summary["table_head"]) == 21 and summary["table_head"][-1] == "... 10 more lines in plan.txt"
