@@ -40,6 +40,14 @@ import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
+    Path,
+    action_for,
+    router_order,
+    routers_recreated_problems,
+    systemvm_recreated_problem,
+    upgraded_job_ids,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, job_command, parse_cs_time
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api, parse_timestamp
@@ -51,12 +59,9 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     REFUSED_ACTION,
     REFUSED_BY_SERVER,
     is_current,
-    is_valid_version,
     router_facts,
     server_accepts,
     systemvm_facts,
-    template_is_current,
-    unknown_minimum_reason,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     STAGES,
@@ -471,6 +476,10 @@ class _Work:
         self.item = item
         self.batch = batch
         self.path = path
+        # The action table's entry for it on this path (the item's legacy method, or the kind's default).
+        self.action = action_for(path, item["kind"], item.get("method") if path == Path.LEGACY else None)
+        # A per-router action's routers still to act on, in order (BACKUP first), once the first one's call is made.
+        self.queue: list[dict[str, t.Any]] = []
         self.before: list[dict[str, t.Any]] = []
         self.before_failing: set[str] = set()
         self.fell_back = False
@@ -581,7 +590,7 @@ class StageRunner:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._started = clock()
-        self._planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
+        self._planned = [item["key"] for item in plan["items"] if item["path"] != Path.SKIP]
         self._final: dict[str, str] = {}
         # Why the routers' health cannot be known in this stage (router.health.checks.enabled is false), or None.
         self._health_unknown: str | None = None
@@ -629,6 +638,7 @@ class StageRunner:
             "stage": self.stage,
             "path": work.path,
             "status": status,
+            **({"method": work.action.method} if work.item.get("method") and work.path == Path.LEGACY else {}),
             "time": self._now().isoformat(timespec="seconds"),
         }
         entry.update(fields)
@@ -780,14 +790,14 @@ class StageRunner:
                     work.fell_back = work.path != item["path"]
                     adopted.append((work, entry["jobid"]))
                     continue
-                if key in patch_failed and path == "livepatch":
+                if key in patch_failed and path == Path.LIVEPATCH:
                     # Its live patch ran and failed (in this run, in livepatch.yml, or before a recreate that failed too):
                     # never live-patched again; the legacy path takes it up.
-                    if self.on_failure != "recreate" and "livepatch" in self.paths:
+                    if self.on_failure != "recreate" and Path.LIVEPATCH in self.paths:
                         self.counts["earlier_run"] += 1
                         self._final[key] = "failed"
                         continue
-                    path = "legacy"
+                    path = Path.LEGACY
                 if path not in self.paths:
                     continue
                 works.append(_Work(item, batch["index"], path))
@@ -951,14 +961,14 @@ class StageRunner:
             if not running or len(running) < len(work.before):
                 return None
             facts = [router_facts(router, self.ms_version, self._minreq(work.item)) for router in running]
-            if all(fact.template_current for fact in facts) or (work.path == "livepatch" and all(fact.live_patched for fact in facts)):
+            if all(fact.template_current for fact in facts) or (work.path == Path.LIVEPATCH and all(fact.live_patched for fact in facts)):
                 return "every router of %s %s already runs the %s: upgraded since the plan, by no job of this run" % (
                     work.item["kind"],
                     work.item["name"],
                     "current template" if all(fact.template_current for fact in facts) else "software of %s" % self.ms_version,
                 )
             return None
-        if work.path != "livepatch" or not work.before:
+        if work.path != Path.LIVEPATCH or not work.before:
             return None
         vm = SystemVm.from_api(work.before[0], {})
         if vm.state == "Running" and systemvm_facts(vm, self.ms_version, self._minreq(work.item)).live_patched:
@@ -972,19 +982,33 @@ class StageRunner:
     # -- acting
 
     def _submitter(self, work: _Work) -> t.Callable[[], str]:
-        item = work.item
-        if work.path == "livepatch":
-            if item["kind"] == "network":
-                return lambda: self.client.submit("restartNetwork", id=item["id"], livepatch=True, cleanup=False)
-            if item["kind"] == "vpc":
-                return lambda: self.client.submit("restartVPC", id=item["id"], livepatch=True, cleanup=False)
-            return lambda: self.client.submit("patchSystemVm", id=item["id"], forced=False)
-        if item["kind"] == "network":
-            return lambda: self.client.submit("restartNetwork", id=item["id"], cleanup=True)
-        if item["kind"] == "vpc":
-            return lambda: self.client.submit("restartVPC", id=item["id"], cleanup=True)
-        forced = self.client.has_feature("rebootSystemVm.forced")
-        return lambda: self.client.submit("rebootSystemVm", id=item["id"], **({"forced": True} if forced else {}))
+        action = work.action
+        if not action.per_router:
+            params = action.request(work.item["id"], self.client.has_feature)
+            return lambda: self.client.submit(action.command, **params)
+        if not work.queue:
+            minreq = self._minreq(work.item)
+            work.queue = [router for router in router_order(work.before) if router_facts(router, self.ms_version, minreq).template_current is False]
+        router = work.queue.pop(0)
+
+        def submit() -> str:
+            answer = self.client.call(action.command, _settle=lambda attempt: self._settle_router_job(action.command, router["id"], attempt), id=router["id"])
+            jobs = upgraded_job_ids(answer)
+            if not jobs:
+                raise CloudStackError(
+                    action.command,
+                    530,
+                    "CloudStack queued no reboot for router %s (template %s): router.version.check is false, or the router is not Running"
+                    % (router.get("name", router["id"]), router.get("version")),
+                )
+            return jobs[0]
+
+        return submit
+
+    def _settle_router_job(self, command: str, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
+        """A lost answer of a per-router call: the reboot job it queued on the router, if there is one."""
+        job = self.client.await_job(command, routerid, attempt)
+        return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
 
     def _task(self, work: _Work, jobid: str | None = None) -> JobTask:
         submit = None if jobid else self._guarded(work)
@@ -1018,7 +1042,7 @@ class StageRunner:
         after, work.after, error, work.after_error = work.after or [], None, work.after_error, None
         if error is not None:
             return "failed", "job %s %s; reading %s back failed: %s" % (outcome.jobid, outcome.status, item["name"], error.message), []
-        if work.path == "livepatch":
+        if work.path == Path.LIVEPATCH:
             target = PatchTarget(kind=item["kind"], id=item["id"], name=item["name"], zoneid=item.get("zoneid"), zone=item.get("zonename"))
             if work.is_unit:
                 target.routers = [Router.from_api(router, {}) for router in work.before]
@@ -1032,7 +1056,7 @@ class StageRunner:
                     work.foreign
                     and target_outcome(target.status) != "done"
                     and outcome.status == "succeeded"
-                    and not recreated_problems(after, self._minreq(item), item.get("zonename"))
+                    and not routers_recreated_problems(after, self._minreq(item), item.get("zonename"))
                 ):
                     # A job this run did not start may have been a restart with cleanup: its routers are new, on the current template.
                     return "done", "routers %s run the current template" % ", ".join(router.get("name", router["id"]) for router in after), after
@@ -1042,7 +1066,7 @@ class StageRunner:
         if outcome.status != "succeeded":
             return "failed", "%s job %s %s: %s" % (_command(work), outcome.jobid, outcome.status, outcome.errortext), after
         if work.is_unit:
-            problems = recreated_problems(after, self._minreq(item), item.get("zonename"))
+            problems = routers_recreated_problems(after, self._minreq(item), item.get("zonename"))
             if problems:
                 return "failed", "after %s: %s" % (_command(work), problems), after
             return "done", "routers %s run a template at or above %s's minimum %s (%s)" % (
@@ -1051,12 +1075,18 @@ class StageRunner:
                 self._minreq(item),
                 MIN_TEMPLATE_SETTING,
             ), after
-        vm = SystemVm.from_api(after[0], {}) if after else None
-        if vm is None or vm.state != "Running":
-            return "failed", "%s is %s after %s" % (item["name"], vm.state if vm else "gone", _command(work)), after
-        if not systemvm_facts(vm, self.ms_version, self._minreq(item)).live_patched:
-            return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
-        return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
+        if not after:
+            return "failed", "%s is gone after %s" % (item["name"], _command(work)), after
+        problem, version = systemvm_recreated_problem(self.client, after[0], self._minreq(item), item.get("zonename"))
+        if problem:
+            return "failed", "after %s: %s" % (_command(work), problem), after
+        return "done", "%s runs template %s, at or above %s's minimum %s (%s)" % (
+            item["name"],
+            version,
+            item.get("zonename"),
+            self._minreq(item),
+            MIN_TEMPLATE_SETTING,
+        ), after
 
     def _refused(self, work: _Work, after: list[dict[str, t.Any]]) -> str:
         """The routers of a live-patched unit that the server refuses (_matrix.server_accepts), described; "" when none is.
@@ -1139,13 +1169,24 @@ class StageRunner:
         try:
             if work.is_unit:
                 work.after = self._read_unit(work)
-                if self._with_health and not self._health_unknown:
+                # Health is judged once the whole network or VPC is acted on (a per-router action's last job).
+                if self._with_health and not self._health_unknown and not work.queue:
                     work.after = self._fresh_health(work, work.after)
             else:
                 vm = self._read_systemvm(work)
                 work.after = [vm] if vm else []
         except CloudStackError as exc:
             work.after_error = exc
+
+    def _router_step_passed(self, work: _Work) -> bool:
+        """Whether the routers a per-router action has acted on so far are back, Running on the current template (read back
+        now); the rest of them wait for that, and the network or VPC is judged whole when one is not."""
+        if work.after is None and work.after_error is None:
+            self._read_back(work)
+        after, work.after, work.after_error = work.after or [], None, None
+        waiting = {router["id"] for router in work.queue}
+        acted = [router for router in after if router["id"] not in waiting]
+        return bool(acted) and routers_recreated_problems(acted, self._minreq(work.item), work.item.get("zonename")) is None
 
     def _prepare(self, ended: list[JobOutcome]) -> None:
         """Read back every target whose job ended in this round at once, before each is judged in turn."""
@@ -1164,6 +1205,9 @@ class StageRunner:
             with self._lock:
                 self.in_flight = max(0, self.in_flight - 1)
             self.ended += 1
+        if work.queue and outcome.status == "succeeded" and self._router_step_passed(work) and self._may_submit():
+            # A per-router action: the next router (the PRIMARY of a pair last) once this one is back on the current template.
+            return [self._task(work)]
         status, reason, after = self._verify(work, outcome)
         health_after = None
         regression = False
@@ -1177,7 +1221,7 @@ class StageRunner:
                 if new:
                     status, regression = "failed", True
                     reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
-        if status in ("failed", "refused") and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
+        if status in ("failed", "refused") and not regression and work.path == Path.LIVEPATCH and self.on_failure == "recreate" and Path.LEGACY in self.paths:
             # The live patch job has ended (failed, verified wrong or refused by the server): now, and only now, the legacy path may act.
             if self._may_submit():
                 self._record(
@@ -1192,12 +1236,12 @@ class StageRunner:
                     finished=getattr(outcome, "finished_at", None),
                 )
                 self.counts["fallbacks"] += 1
-                fallback = _Work(work.item, work.batch, "legacy")
+                fallback = _Work(work.item, work.batch, Path.LEGACY)
                 fallback.before, fallback.before_failing, fallback.fell_back = work.before, work.before_failing, True
                 return [self._task(fallback)]
             reason = "%s; its recreate was not started: %s" % (reason, self.stop_reason)
         changed = status == "done" and "unchanged" not in reason.lower() and "no change" not in reason.lower()
-        if work.is_unit and work.path == "legacy":
+        if work.is_unit and work.path == Path.LEGACY:
             seen = {"routers": work.before, "routers_after": after}
         else:
             seen = {"after": {vm.get("name", vm.get("id")): vm for vm in after}}
@@ -1387,33 +1431,8 @@ def _routers_of(item: t.Mapping[str, t.Any], routers: t.Mapping[str, dict[str, t
     return [router for rid, router in routers.items() if rid in planned or (router.get(field) == item["id"] and (field == "vpcid" or not router.get("vpcid")))]
 
 
-def recreated_problems(routers: t.Sequence[dict[str, t.Any]], minreq: str | None, zone: str | None = None) -> str | None:
-    """What is wrong with the routers of a network/VPC after a restart with cleanup, or None: each must be Running on a
-    template at or above its zone's minreq.sysvmtemplate.version (``minreq``)."""
-    if not routers:
-        return "no router afterwards; restart it again or check the management server log"
-    if not is_valid_version(minreq):
-        return "routers %s cannot be judged: %s" % (", ".join(router.get("name", router["id"]) for router in routers), unknown_minimum_reason(zone, minreq))
-    stale = [
-        "%s (%s, template %s)" % (router.get("name", router["id"]), router.get("state"), router.get("version"))
-        for router in routers
-        if router.get("state") != "Running" or not template_is_current(router.get("version"), minreq)
-    ]
-    if stale:
-        return "routers %s are not Running on a template at or above %s's minimum %s (%s)" % (
-            ", ".join(stale),
-            zone or "the zone",
-            minreq,
-            MIN_TEMPLATE_SETTING,
-        )
-    return None
-
-
 def _command(work: _Work) -> str:
-    kind = work.item["kind"]
-    if work.path == "livepatch":
-        return {"network": "restartNetwork(livepatch)", "vpc": "restartVPC(livepatch)"}.get(kind, "patchSystemVm")
-    return {"network": "restartNetwork(cleanup)", "vpc": "restartVPC(cleanup)"}.get(kind, "rebootSystemVm")
+    return work.action.label
 
 
 def _duration(seconds: float) -> str:

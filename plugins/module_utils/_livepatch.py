@@ -16,6 +16,7 @@ import math
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path
 from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._common import selected
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit, with_projects
@@ -130,9 +131,9 @@ def _apply(target: Target, decision: Decision) -> Target:
     since a live patch cannot reach what is not Running."""
     target.reason = decision.reason
     target.warnings.extend(warning for warning in decision.warnings if warning not in target.warnings)
-    if decision.path == "livepatch":
+    if decision.path == Path.LIVEPATCH:
         target.path = LIVEPATCH
-    elif decision.path == "skip" and decision.done:
+    elif decision.path == Path.SKIP and decision.done:
         target.path, target.status = SKIPPED, "unchanged"
     else:
         target.path = LEGACY

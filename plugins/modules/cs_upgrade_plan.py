@@ -128,6 +128,17 @@ options:
     type: list
     elements: str
     default: []
+  force_legacy_method:
+    description:
+      - How the networks and VPCs on the legacy path are recreated. It is recorded as the item's C(method) in the plan and
+        the journal.
+      - V(restart_cleanup) restarts the network or VPC with cleanup (a rolling restart that deploys new routers).
+      - V(upgrade_router_template) calls C(upgradeRouterTemplate) for each of its routers that is below the zone's
+        C(minreq.sysvmtemplate.version), one after the other, the BACKUP of a redundant pair before its PRIMARY; each call
+        queues a reboot of that router onto the current template. The routers keep their ids.
+    type: str
+    choices: [restart_cleanup, upgrade_router_template]
+    default: restart_cleanup
   journal:
     description: Path of the journal of finished work (JSON lines); finished items are skipped, failed live patches go legacy.
     type: path
@@ -274,6 +285,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, RESTART_CLEANUP, Path
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json, write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
@@ -340,7 +352,7 @@ def add_excluded(plan: dict, targets: dict) -> None:
     for excluded in targets["excluded"]:
         zonename = zones.get(excluded["zoneid"], excluded["zoneid"])
         plan["items"].append(
-            dict(excluded, zonename=zonename, group=zonename, path="skip", warnings=[], excluded=True),
+            dict(excluded, zonename=zonename, group=zonename, path=Path.SKIP.value, warnings=[], excluded=True),
         )
     plan["excluded"] = targets["excluded"]
     plan["settings"]["include"] = targets["include"]
@@ -365,6 +377,7 @@ def main() -> None:
             "outside_window": {"type": "str", "choices": list(OUTSIDE_WINDOW), "default": "wait"},
             "require_new_template": {"type": "bool", "default": False},
             "force_legacy": {"type": "list", "elements": "str", "default": []},
+            "force_legacy_method": {"type": "str", "choices": list(LEGACY_METHODS), "default": RESTART_CLEANUP},
             "journal": {"type": "path"},
             "include_systemvms": {"type": "bool", "default": True},
             "include_routers": {"type": "bool", "default": True},
@@ -400,6 +413,7 @@ def main() -> None:
             outside_window=params["outside_window"],
             require_new_template=params["require_new_template"],
             force_legacy=clean_entries(params["force_legacy"]),
+            legacy_method=None if params["force_legacy_method"] == RESTART_CLEANUP else params["force_legacy_method"],
             journal=journal,
             include_systemvms=params["include_systemvms"],
             include_routers=params["include_routers"],
