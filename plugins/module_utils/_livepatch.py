@@ -16,7 +16,7 @@ import math
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path, action_for
 from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._common import selected
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit, with_projects
@@ -373,12 +373,11 @@ class LivePatcher:
     # -- running ---------------------------------------------------------------------------------------------
 
     def _submit(self, target: Target) -> t.Callable[[], str]:
-        forced = self.params["forced"]
-        if target.kind == "network":
-            return lambda: self.client.submit("restartNetwork", id=target.id, livepatch=True, cleanup=False)
-        if target.kind == "vpc":
-            return lambda: self.client.submit("restartVPC", id=target.id, livepatch=True, cleanup=False)
-        return lambda: self.client.submit("patchSystemVm", id=target.id, forced=forced)
+        action = action_for(Path.LIVEPATCH, target.kind)
+        params = action.request(target.id, self.client.has_feature)
+        if action.kind == "systemvm":
+            params["forced"] = self.params["forced"]
+        return lambda: self.client.submit(action.command, **params)
 
     def _reread_unit(self, target: Target) -> list[Router]:
         selector = {"vpcid": target.id} if target.kind == "vpc" else {"networkid": target.id}

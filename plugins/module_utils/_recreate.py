@@ -14,7 +14,13 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path, routers_recreated_problems, systemvm_recreated_problem, upgraded_job_ids
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
+    Path,
+    action_for,
+    routers_recreated_problems,
+    systemvm_recreated_problem,
+    upgraded_job_ids,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import (
     Fleet,
@@ -346,10 +352,10 @@ class Recreator:
                 stopped = self._jobs(batch, "stopSystemVm", lambda target: {"id": target.id})
                 self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id}, limited=False)
         elif method == "reboot":
-            forced = self.client.has_feature("rebootSystemVm.forced")
-            if not forced:
+            action = action_for(Path.LEGACY, "systemvm")
+            if not self.client.has_feature("rebootSystemVm.forced"):
                 self.warnings.append("management server %s has no forced reboot: rebootSystemVm restarts the guest only" % self.fleet.version)
-            self._jobs(targets, "rebootSystemVm", lambda target: {"id": target.id, "forced": True} if forced else {"id": target.id})
+            self._jobs(targets, action.command, lambda target: action.request(target.id, self.client.has_feature))
         else:
             destroyed = self._jobs(targets, "destroySystemVm", lambda target: {"id": target.id})
             self._wait_replacements(destroyed)
@@ -596,11 +602,11 @@ class Recreator:
     def restart_cleanup(self, targets: list[Target]) -> None:
         tasks = []
         for target in targets:
-            command = "restartVPC" if target.kind == "vpc" else "restartNetwork"
-            tasks.append(JobTask(key=target.id, submit=self._submitter(command, {"id": target.id, "cleanup": True}), context=target))
+            action = action_for(Path.LEGACY, target.kind)
+            tasks.append(JobTask(key=target.id, submit=self._submitter(action.command, action.request(target.id, self.client.has_feature)), context=target))
         for outcome in self._run(tasks):
             target = outcome.context
-            if self._job_failed(target, outcome, "restartVPC" if target.kind == "vpc" else "restartNetwork"):
+            if self._job_failed(target, outcome, action_for(Path.LEGACY, target.kind).command):
                 continue
             after = self._unit_routers(target.unit)
             target.routers_after = after
