@@ -287,7 +287,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, RESTART_CLEANUP, Path
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json, write_private_text
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
     OUTSIDE_WINDOW,

@@ -198,18 +198,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec, connection_settings
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import (
-    ON_FAILURE,
-    STAGES,
-    UNHEALTHY,
-    CloudLock,
-    EngineError,
-    Journal,
-    RunLock,
-    StageRunner,
-    load_plan,
-    pid_alive,
-)
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import ON_FAILURE, STAGES, UNHEALTHY, StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._state import CloudLock, EngineError, Journal, RunLock, load_plan, pid_alive
 
 
 class Stage(CloudStackModule):

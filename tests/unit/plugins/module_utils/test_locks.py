@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils import _engine
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import CloudLock, EngineError, Journal, cloud_identity
+from ansible_collections.acs.upgrade.plugins.module_utils import _state
+from ansible_collections.acs.upgrade.plugins.module_utils._state import CloudLock, EngineError, Journal, cloud_identity
 
 
 def test_one_management_server_is_one_cloud_whatever_the_spelling_of_its_url():
@@ -41,8 +41,8 @@ def test_a_shell_that_starts_two_playbooks_is_not_their_run(tmp_path):
             deadline = time.monotonic() + 10
             while program not in Path("/proc/%d/cmdline" % process.pid).read_bytes() and time.monotonic() < deadline:
                 time.sleep(0.01)
-        assert not _engine._runs_ansible_playbook(shell.pid)
-        assert _engine._runs_ansible_playbook(playbook.pid)
+        assert not _state._runs_ansible_playbook(shell.pid)
+        assert _state._runs_ansible_playbook(playbook.pid)
     finally:
         for process in (shell, playbook):
             process.kill()
