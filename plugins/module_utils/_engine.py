@@ -128,6 +128,8 @@ class _Work:
         self.action = action_for(path, item["kind"], item.get("method") if path == Path.LEGACY else None)
         # A per-router action's routers still to act on, in order (BACKUP first), once the first one's call is made.
         self.queue: list[dict[str, t.Any]] = []
+        # The router a per-router action's call is on now (named in its messages).
+        self.acting_on: str | None = None
         self.before: list[dict[str, t.Any]] = []
         self.before_failing: set[str] = set()
         self.fell_back = False
@@ -636,8 +638,17 @@ class StageRunner:
             return lambda: self.client.submit(action.command, **params)
         if not work.queue:
             minreq = self._minreq(work.item)
-            work.queue = [router for router in router_order(work.before) if router_facts(router, self.ms_version, minreq).template_current is False]
+            work.queue = [router for router in router_order(work.before) if not router_facts(router, self.ms_version, minreq).template_current]
+        if not work.queue:
+            # Every router on the current template, but not all Running (else _already_upgraded): nothing to call for.
+            message = "no router of %s %s is below the zone's minimum template; start its stopped routers" % (work.item["kind"], work.item["name"])
+
+            def refuse() -> str:
+                raise CloudStackError(action.command, None, message)
+
+            return refuse
         router = work.queue.pop(0)
+        work.acting_on = router.get("name", router["id"])
 
         def submit() -> str:
             answer = self.client.call(action.command, _settle=lambda attempt: self._settle_router_job(action.command, router["id"], attempt), id=router["id"])
@@ -1080,6 +1091,8 @@ def _routers_of(item: t.Mapping[str, t.Any], routers: t.Mapping[str, dict[str, t
 
 
 def _command(work: _Work) -> str:
+    if work.acting_on:
+        return "%s of router %s" % (work.action.label, work.acting_on)
     return work.action.label
 
 

@@ -55,3 +55,21 @@ def test_upgrade_yml_recreates_routers_with_upgrade_router_template_backup_befor
     again = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, plan_require_new_template="true", plan_force_legacy_method="upgrade_router_template"))
     assert again.rc == 0, again.stdout[-3000:]
     assert len(sim.calls("upgradeRouterTemplate")) == len(calls)
+
+
+def test_a_backup_whose_reboot_fails_leaves_the_primary_serving(acs_sim, tmp_path):
+    sim = acs_sim(topology="small", time_factor=0.002)
+    pair = {router["redundantstate"]: router for router in routers_by_unit(sim)["acme-db"]}
+    sim.inject(kind="job_failure", api="rebootRouter", object=pair["BACKUP"]["name"], errortext="Unable to reboot: host is in maintenance")
+    output = tmp_path / "out"
+    run = run_playbook(
+        sim, tmp_path, "upgrade.yml", extravars(output, plan_require_new_template="true", plan_force_legacy_method="upgrade_router_template")
+    )
+    assert run.rc != 0, run.stdout[-3000:]
+    rebooted = [job["instanceid"] for job in sim.jobs() if job["command"] == "rebootRouter"]
+    assert pair["BACKUP"]["id"] in rebooted and pair["PRIMARY"]["id"] not in rebooted, rebooted
+    (end,) = [entry for entry in read_journal(output) if entry["name"] == "acme-db"]
+    assert (end["status"], end["path"], end["method"]) == ("failed", "legacy", "upgrade_router_template")
+    assert "upgradeRouterTemplate of router %s" % pair["BACKUP"]["name"] in end["error"] and "host is in maintenance" in end["error"], end["error"]
+    primary = next(router for router in sim.state()["routers"] if router["id"] == pair["PRIMARY"]["id"])
+    assert primary["state"] == "Running" and primary["version"] == pair["PRIMARY"]["version"]
