@@ -57,6 +57,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    JOURNAL_PATHS,
     STAGES,
     VERSION_CHECK_PREFIX,
     journal_state,
@@ -172,7 +173,7 @@ class StageRunner:
         health_gate: bool = True,
         unhealthy: str = "skip",
         max_wait: float = 3600.0,
-        paths: t.Sequence[str] = ("livepatch", "legacy"),
+        paths: t.Sequence[str] = JOURNAL_PATHS,
         check_mode: bool = False,
         progress: t.Callable[[str], None] | None = None,
         progress_every: int = 100,

@@ -29,7 +29,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, DecideOptions, Decision, decide, target_outcome
 
-LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
+# cs_livepatch's own words for a target's path (its documented return values): the plan's livepatch, skip and legacy.
+LIVEPATCH, SKIPPED, LEGACY = Path.LIVEPATCH.value, "skipped", "legacy_required"
 SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
 # Statuses of a target that make the run fail. Only "failed" asks for a recreate: a target "not_submitted" was never
 # touched, and one whose outcome is unknown must be checked before anything else is done to it.

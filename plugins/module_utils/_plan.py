@@ -1156,7 +1156,7 @@ def plan_table(plan: dict[str, t.Any]) -> list[str]:
             rows.append((str(batch["index"]), batch["group"], batch["stage"], kind, item["name"], item["path"], item["reason"]))
     for item in plan["items"]:
         if item["path"] == Path.SKIP:
-            rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], "skip", item["reason"]))
+            rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], Path.SKIP.value, item["reason"]))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6] for row in rows]
     zones = {item.get("zoneid"): item.get("zonename") or item.get("zoneid") for item in plan["items"] if item.get("zoneid")}
@@ -1176,6 +1176,6 @@ def plan_table(plan: dict[str, t.Any]) -> list[str]:
     summary = plan["summary"]
     lines.append(
         "management server %s: %d live patch, %d legacy recreate, %d skipped, in %d batches"
-        % (plan["ms_version"], summary["livepatch"], summary["legacy"], summary["skip"], len(plan["batches"]))
+        % (plan["ms_version"], summary[Path.LIVEPATCH], summary[Path.LEGACY], summary[Path.SKIP], len(plan["batches"]))
     )
     return lines
