@@ -14,7 +14,8 @@ description:
     V(livepatch), V(legacy) or V(skip), with the reason.
   - V(legacy) when the template is 4.13 or older, the management server is older than 4.17, a VPC has no tiers,
     the operator requires the current template (O(require_new_template)) or lists the object in
-    O(force_legacy), or the journal records a failed live patch. V(skip) when the object is already current,
+    O(force_legacy), or the journal records a failed live patch; O(force_legacy_method) says how its networks and
+    VPCs are recreated. V(skip) when the object is already current,
     not Running (reported), or recorded as finished in the journal. Already current means live-patched
     (C(softwareversion) and payload the server's) and, with O(require_new_template), also on the current template.
   - The current template is the zone's C(minreq.sysvmtemplate.version) as M(acs.upgrade.cs_fleet_info) read it (the
@@ -233,7 +234,8 @@ plan:
       description:
         - Every system VM and network/VPC with C(key) (C(systemvm:ID), C(network:ID), C(vpc:ID)), C(kind), C(id),
           C(name), C(zonename), C(min_template) (its zone's minimum), C(group), C(path), C(reason), C(warnings) and
-          C(batch) (when it has work).
+          C(batch) (when it has work); C(method) on a network or VPC of the legacy path when O(force_legacy_method) is
+          not V(restart_cleanup).
       type: list
       elements: dict
     batches:
