@@ -146,6 +146,13 @@ def upgraded_job_ids(answer: t.Mapping[str, t.Any]) -> list[str]:
     return [job["jobid"] for job in answer.get("asyncjobs") or [] if job.get("jobid")]
 
 
+def settle_queued_job(client: t.Any, command: str, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
+    """A lost answer of a per-router call: the answer it would have given, from the reboot job it queued on the router
+    (None when it queued none)."""
+    job = client.await_job(command, routerid, attempt)
+    return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
+
+
 # ---------------------------------------------------------------------------------------------- the template rule
 
 

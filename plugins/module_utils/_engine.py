@@ -37,6 +37,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
     action_for,
     router_order,
     routers_recreated_problems,
+    settle_queued_job,
     systemvm_recreated_problem,
     upgraded_job_ids,
 )
@@ -652,7 +653,9 @@ class StageRunner:
         work.acting_on = router.get("name", router["id"])
 
         def submit() -> str:
-            answer = self.client.call(action.command, _settle=lambda attempt: self._settle_router_job(action.command, router["id"], attempt), id=router["id"])
+            answer = self.client.call(
+                action.command, _settle=lambda attempt: settle_queued_job(self.client, action.command, router["id"], attempt), id=router["id"]
+            )
             jobs = upgraded_job_ids(answer)
             if not jobs:
                 raise CloudStackError(
@@ -664,11 +667,6 @@ class StageRunner:
             return jobs[0]
 
         return submit
-
-    def _settle_router_job(self, command: str, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
-        """A lost answer of a per-router call: the reboot job it queued on the router, if there is one."""
-        job = self.client.await_job(command, routerid, attempt)
-        return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
 
     def _task(self, work: _Work, jobid: str | None = None) -> JobTask:
         submit = None if jobid else self._guarded(work)

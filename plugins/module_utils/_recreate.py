@@ -18,6 +18,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
     Path,
     action_for,
     routers_recreated_problems,
+    settle_queued_job,
     systemvm_recreated_problem,
     upgraded_job_ids,
 )
@@ -538,7 +539,9 @@ class Recreator:
 
     def _template_upgrader(self, target: Target) -> t.Callable[[], str]:
         def submit() -> str:
-            answer = self.client.call("upgradeRouterTemplate", _settle=lambda attempt: self._settle_upgrade(target.id, attempt), id=target.id)
+            answer = self.client.call(
+                "upgradeRouterTemplate", _settle=lambda attempt: settle_queued_job(self.client, "upgradeRouterTemplate", target.id, attempt), id=target.id
+            )
             jobs = upgraded_job_ids(answer)
             if not jobs:
                 target.nothing_queued = True
@@ -546,11 +549,6 @@ class Recreator:
             return jobs[0]
 
         return submit
-
-    def _settle_upgrade(self, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
-        """A lost upgradeRouterTemplate answer: the reboot job it queued on the router, if there is one."""
-        job = self.client.await_job("upgradeRouterTemplate", routerid, attempt)
-        return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
 
     @staticmethod
     def _redundant_units(targets: list[Target]) -> dict[tuple[str, str], Unit]:
