@@ -19,7 +19,7 @@ import typing as t
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, load_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, load_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._progress import StageCount, progress_line, stage_count
 
 display = Display()

@@ -26,22 +26,22 @@ A lock next to the journal keeps two runs from acting on the same state.
 from __future__ import annotations
 
 import datetime
-import fcntl
-import hashlib
-import json
 import math
-import os
-import pwd
-import socket
-import tempfile
 import threading
-import urllib.parse
 import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
+    Path,
+    action_for,
+    router_order,
+    routers_recreated_problems,
+    settle_queued_job,
+    systemvm_recreated_problem,
+    upgraded_job_ids,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, job_command, parse_cs_time
-from ansible_collections.acs.upgrade.plugins.module_utils._common import pid_alive, run_owner
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Router, SystemVm, with_projects
 from ansible_collections.acs.upgrade.plugins.module_utils._health import checks_from_api, parse_timestamp
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import ABANDON_CHECK, JobOutcome, JobRunner, JobTask
@@ -52,21 +52,17 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     REFUSED_ACTION,
     REFUSED_BY_SERVER,
     is_current,
-    is_valid_version,
     router_facts,
     server_accepts,
     systemvm_facts,
-    template_is_current,
-    unknown_minimum_reason,
 )
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
+    JOURNAL_PATHS,
     STAGES,
     VERSION_CHECK_PREFIX,
-    PlanError,
     journal_state,
     livepatch_failed,
-    parse_journal,
-    parse_plan,
     target_outcome,
     vms_after,
     window_status,
@@ -108,286 +104,6 @@ _NOTES = (
 )
 
 
-class EngineError(Exception):
-    """A stage that cannot run; the message names the object and what to do."""
-
-
-# ---------------------------------------------------------------------------------------------- journal and lock
-
-
-class Journal:
-    """The JSON-lines journal: every line is written and fsynced before the call that wrote it returns.
-
-    Writers (the threads of a stage, and the module of a killed attempt that still follows its jobs) hold an exclusive
-    ``flock`` on the file for each append: a line torn by an interrupted write is set aside in ``<journal>.torn`` before
-    the next line is written, never built upon.
-    """
-
-    def __init__(self, path: str):
-        self.path = path
-        self.torn_path = path + ".torn"
-        # What this object set aside, for the module's result.
-        self.warnings: list[str] = []
-
-    def entries(self) -> list[dict[str, t.Any]]:
-        try:
-            with open(self.path, "rb") as handle:
-                data = handle.read()
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise EngineError(
-                "cannot read the journal %s: journal line %d is not UTF-8 text (byte %d of the file); fix or remove that line" % (self.path, line, exc.start)
-            ) from None
-        try:
-            return parse_journal(text)
-        except (OSError, PlanError) as exc:
-            raise EngineError("cannot read the journal %s: %s" % (self.path, exc)) from None
-
-    def repair(self) -> list[str]:
-        """Set a torn last line aside now (a run calls this once it holds the state lock); the warnings of this call."""
-        if not os.path.exists(self.path):
-            return []
-        before = len(self.warnings)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._end_with_a_whole_line(fd)
-        finally:
-            os.close(fd)
-        return self.warnings[before:]
-
-    def append(self, entry: dict[str, t.Any]) -> None:
-        directory = os.path.dirname(self.path)
-        if directory:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._end_with_a_whole_line(fd)
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _end_with_a_whole_line(self, fd: int) -> None:
-        """Under the file's lock: make the journal end at a line end, so that the next line starts on its own."""
-        size = os.fstat(fd).st_size
-        if not size or os.pread(fd, 1, size - 1) == b"\n":
-            return
-        content = os.pread(fd, size, 0)
-        start = content.rfind(b"\n") + 1
-        tail = content[start:]
-        try:
-            json.loads(tail)
-        except ValueError:
-            pass
-        else:
-            # Cut between a whole entry and its line end: the readers take that entry, so it is ended, not set aside.
-            os.write(fd, b"\n")
-            os.fsync(fd)
-            return
-        torn = os.open(self.torn_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(torn, tail + b"\n")
-            os.fsync(torn)
-        finally:
-            os.close(torn)
-        os.ftruncate(fd, start)
-        os.fsync(fd)
-        self.warnings.append(
-            "the journal %s ended in a line torn by an interrupted write: that line (%d bytes) was moved to %s; the %d complete line(s) before it are kept"
-            % (self.path, len(tail), self.torn_path, content.count(b"\n"))
-        )
-
-
-def _user() -> str:
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        return str(os.getuid())
-
-
-class RunLock:
-    """``<journal>.lock``: who runs on this state (owner, host, pid, start). A lock of a dead process is taken over."""
-
-    def __init__(self, journal_path: str, pid: int | None = None):
-        self.path = journal_path + ".lock"
-        self.pid = pid or run_owner()
-        self.host = socket.gethostname()
-
-    def read(self) -> dict[str, t.Any] | None:
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return {}
-
-    def held(self) -> bool:
-        """Whether the lock is still this run's (its host and pid in the file): one small read, asked before each journal line."""
-        held = self.read()
-        return bool(held) and held.get("host") == self.host and held.get("pid") == self.pid
-
-    def holder(self) -> str:
-        """Who holds the lock now, for a message."""
-        held = self.read()
-        if not held:
-            return "nobody (%s is gone or unreadable)" % self.path
-        return "pid %s of %s on %s, started %s" % (held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
-
-    def check(self) -> None:
-        """Raise EngineError when another run holds the lock (what :meth:`acquire` would refuse), without taking it."""
-        held = self.read()
-        if held is not None and not (held.get("host") == self.host and held.get("pid") == self.pid):
-            self._refuse(held)
-
-    def _refuse(self, held: dict[str, t.Any]) -> None:
-        if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
-            raise EngineError(self._refusal(held))
-        if held and held.get("host") != self.host:
-            raise EngineError(
-                "the state lock %s belongs to pid %s on host %s (started %s), which this host cannot check; if that run is over, "
-                "remove %s and run again" % (self.path, held.get("pid"), held.get("host"), held.get("start"), self.path)
-            )
-
-    def acquire(self) -> list[str]:
-        """Take the lock for this run; returns warnings (a stale lock taken over); raises EngineError when another run holds it."""
-        warnings = []
-        held = self.read()
-        if held is not None:
-            if held.get("host") == self.host and held.get("pid") == self.pid:
-                return []
-            self._refuse(held)
-            warnings.append(
-                "took over the state lock of pid %s (%s, started %s): that process is no longer running"
-                % (held.get("pid"), held.get("owner"), held.get("start"))
-            )
-        directory = os.path.dirname(self.path)
-        if directory:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        content = self._content()
-        if held:
-            # When this run took the lock of a run that died: requests that run sent may still become jobs for a while.
-            content["took_over"] = {"pid": held.get("pid"), "at": content["start"]}
-        if held is None:
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return self.acquire()  # another run created it between our read and now: judge it again
-        else:
-            temporary = "%s.%d" % (self.path, os.getpid())
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, json.dumps(content).encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if held is not None:
-            os.replace(temporary, self.path)
-        return warnings
-
-    def _content(self) -> dict[str, t.Any]:
-        return {
-            "owner": _user(),
-            "host": self.host,
-            "pid": self.pid,
-            "start": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-
-    def _refusal(self, held: dict[str, t.Any]) -> str:
-        return (
-            "another run holds the state lock %s: pid %s of %s on %s, started %s; wait for it to end (or stop it), then run again; "
-            "two runs must never act on the same cloud state at once" % (self.path, held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
-        )
-
-    def release(self) -> bool:
-        held = self.read()
-        if held and held.get("host") == self.host and held.get("pid") == self.pid:
-            os.unlink(self.path)
-            return True
-        return False
-
-
-def cloud_identity(endpoint: str) -> str:
-    """One name per management server, whatever the spelling of its URL: the scheme, the addresses its host name
-    resolves to (``localhost`` and ``127.0.0.1`` are one server), the port and the path."""
-    parts = urllib.parse.urlsplit(endpoint.strip())
-    scheme = (parts.scheme or "http").lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    host = (parts.hostname or "").lower()
-    try:
-        addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
-    except (OSError, UnicodeError):
-        addresses = [host]
-    # ::1 and 127.0.0.1 are the same loopback server.
-    addresses = sorted({"loopback" if address in ("::1",) or address.startswith("127.") else address for address in addresses})
-    return "%s://%s:%d%s" % (scheme, ",".join(addresses), port, (parts.path or "/").rstrip("/") or "/")
-
-
-def lock_directory() -> str:
-    """Where the locks per cloud live: /run/lock, shared by every user and service of the host (a service's private
-    /tmp, sudo or a TMPDIR of its own would hide a lock in the temporary directory); the temporary directory else."""
-    shared = "/run/lock"
-    return shared if os.path.isdir(shared) and os.access(shared, os.W_OK | os.X_OK) else tempfile.gettempdir()
-
-
-class CloudLock(RunLock):
-    """A lock per cloud on this host (its API endpoint), whatever the state directory: two runs from one controller
-    never act on one cloud at once. Runs from other controllers see each other by their jobs in flight (StageRunner)."""
-
-    def __init__(self, endpoint: str, state: str, pid: int | None = None, directory: str | None = None):
-        digest = hashlib.sha256(cloud_identity(endpoint).encode("utf-8")).hexdigest()[:16]
-        super().__init__(os.path.join(directory or lock_directory(), "acs-upgrade-cloud-%s" % digest), pid)
-        self.endpoint = endpoint
-        self.state = state
-
-    def _content(self) -> dict[str, t.Any]:
-        return dict(super()._content(), endpoint=self.endpoint, state=self.state)
-
-    def _refusal(self, held: dict[str, t.Any]) -> str:
-        return (
-            "another run acts on the cloud %s from this host: pid %s of %s, started %s, with the state %s; two runs must never act on "
-            "one cloud at once: wait for it to end (or stop it), then run again"
-            % (self.endpoint, held.get("pid"), held.get("owner"), held.get("start"), held.get("state"))
-        )
-
-
-# ---------------------------------------------------------------------------------------------- plan helpers
-
-
-def load_plan(path: str) -> dict[str, t.Any]:
-    """The plan in ``path``, checked for the shape its readers use."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return parse_plan(handle.read(), path)
-    except FileNotFoundError:
-        raise EngineError("no plan at %s: run the acs.upgrade.plan role (or acs.upgrade.cs_upgrade_plan with output_dir) first" % path) from None
-    except OSError as exc:
-        raise EngineError("cannot read the plan %s: %s" % (path, exc)) from None
-    except PlanError as exc:
-        raise EngineError(str(exc)) from None
-
-
-def plan_steps(plan: dict[str, t.Any]) -> list[dict[str, t.Any]]:
-    """The groups in running order, each with the stages it has: what the playbook loops over."""
-    groups: list[dict[str, t.Any]] = []
-    for batch in plan["batches"]:
-        if not groups or groups[-1]["name"] != batch["group"]:
-            groups.append({"name": batch["group"], "stages": [], "items": 0})
-        if batch["stage"] not in groups[-1]["stages"]:
-            groups[-1]["stages"].append(batch["stage"])
-        groups[-1]["items"] += len(batch["items"])
-    return groups
-
-
 def _failing(routers: t.Iterable[dict[str, t.Any]]) -> set[str]:
     """The failing health checks' names. router_version_check.py is left out: it compares the router with its own recorded
     versions (systemvm/debian/root/health_checks, 4.18.0.0), so it proves nothing about an upgrade either way."""
@@ -410,6 +126,12 @@ class _Work:
         self.item = item
         self.batch = batch
         self.path = path
+        # The action table's entry for it on this path (the item's legacy method, or the kind's default).
+        self.action = action_for(path, item["kind"], item.get("method") if path == Path.LEGACY else None)
+        # A per-router action's routers still to act on, in order (BACKUP first), once the first one's call is made.
+        self.queue: list[dict[str, t.Any]] = []
+        # The router a per-router action's call is on now (named in its messages).
+        self.acting_on: str | None = None
         self.before: list[dict[str, t.Any]] = []
         self.before_failing: set[str] = set()
         self.fell_back = False
@@ -452,7 +174,7 @@ class StageRunner:
         health_gate: bool = True,
         unhealthy: str = "skip",
         max_wait: float = 3600.0,
-        paths: t.Sequence[str] = ("livepatch", "legacy"),
+        paths: t.Sequence[str] = JOURNAL_PATHS,
         check_mode: bool = False,
         progress: t.Callable[[str], None] | None = None,
         progress_every: int = 100,
@@ -520,7 +242,7 @@ class StageRunner:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._started = clock()
-        self._planned = [item["key"] for item in plan["items"] if item["path"] != "skip"]
+        self._planned = [item["key"] for item in plan["items"] if item["path"] != Path.SKIP]
         self._final: dict[str, str] = {}
         # Why the routers' health cannot be known in this stage (router.health.checks.enabled is false), or None.
         self._health_unknown: str | None = None
@@ -568,6 +290,7 @@ class StageRunner:
             "stage": self.stage,
             "path": work.path,
             "status": status,
+            **({"method": work.action.method} if work.item.get("method") and work.path == Path.LEGACY else {}),
             "time": self._now().isoformat(timespec="seconds"),
         }
         entry.update(fields)
@@ -719,14 +442,14 @@ class StageRunner:
                     work.fell_back = work.path != item["path"]
                     adopted.append((work, entry["jobid"]))
                     continue
-                if key in patch_failed and path == "livepatch":
+                if key in patch_failed and path == Path.LIVEPATCH:
                     # Its live patch ran and failed (in this run, in livepatch.yml, or before a recreate that failed too):
                     # never live-patched again; the legacy path takes it up.
-                    if self.on_failure != "recreate" and "livepatch" in self.paths:
+                    if self.on_failure != "recreate" and Path.LIVEPATCH in self.paths:
                         self.counts["earlier_run"] += 1
                         self._final[key] = "failed"
                         continue
-                    path = "legacy"
+                    path = Path.LEGACY
                 if path not in self.paths:
                     continue
                 works.append(_Work(item, batch["index"], path))
@@ -890,14 +613,14 @@ class StageRunner:
             if not running or len(running) < len(work.before):
                 return None
             facts = [router_facts(router, self.ms_version, self._minreq(work.item)) for router in running]
-            if all(fact.template_current for fact in facts) or (work.path == "livepatch" and all(fact.live_patched for fact in facts)):
+            if all(fact.template_current for fact in facts) or (work.path == Path.LIVEPATCH and all(fact.live_patched for fact in facts)):
                 return "every router of %s %s already runs the %s: upgraded since the plan, by no job of this run" % (
                     work.item["kind"],
                     work.item["name"],
                     "current template" if all(fact.template_current for fact in facts) else "software of %s" % self.ms_version,
                 )
             return None
-        if work.path != "livepatch" or not work.before:
+        if work.path != Path.LIVEPATCH or not work.before:
             return None
         vm = SystemVm.from_api(work.before[0], {})
         if vm.state == "Running" and systemvm_facts(vm, self.ms_version, self._minreq(work.item)).live_patched:
@@ -911,19 +634,39 @@ class StageRunner:
     # -- acting
 
     def _submitter(self, work: _Work) -> t.Callable[[], str]:
-        item = work.item
-        if work.path == "livepatch":
-            if item["kind"] == "network":
-                return lambda: self.client.submit("restartNetwork", id=item["id"], livepatch=True, cleanup=False)
-            if item["kind"] == "vpc":
-                return lambda: self.client.submit("restartVPC", id=item["id"], livepatch=True, cleanup=False)
-            return lambda: self.client.submit("patchSystemVm", id=item["id"], forced=False)
-        if item["kind"] == "network":
-            return lambda: self.client.submit("restartNetwork", id=item["id"], cleanup=True)
-        if item["kind"] == "vpc":
-            return lambda: self.client.submit("restartVPC", id=item["id"], cleanup=True)
-        forced = self.client.has_feature("rebootSystemVm.forced")
-        return lambda: self.client.submit("rebootSystemVm", id=item["id"], **({"forced": True} if forced else {}))
+        action = work.action
+        if not action.per_router:
+            params = action.request(work.item["id"], self.client.has_feature)
+            return lambda: self.client.submit(action.command, **params)
+        if not work.queue:
+            minreq = self._minreq(work.item)
+            work.queue = [router for router in router_order(work.before) if not router_facts(router, self.ms_version, minreq).template_current]
+        if not work.queue:
+            # Every router on the current template, but not all Running (else _already_upgraded): nothing to call for.
+            message = "no router of %s %s is below the zone's minimum template; start its stopped routers" % (work.item["kind"], work.item["name"])
+
+            def refuse() -> str:
+                raise CloudStackError(action.command, None, message)
+
+            return refuse
+        router = work.queue.pop(0)
+        work.acting_on = router.get("name", router["id"])
+
+        def submit() -> str:
+            answer = self.client.call(
+                action.command, _settle=lambda attempt: settle_queued_job(self.client, action.command, router["id"], attempt), id=router["id"]
+            )
+            jobs = upgraded_job_ids(answer)
+            if not jobs:
+                raise CloudStackError(
+                    action.command,
+                    530,
+                    "CloudStack queued no reboot for router %s (template %s): router.version.check is false, or the router is not Running"
+                    % (router.get("name", router["id"]), router.get("version")),
+                )
+            return jobs[0]
+
+        return submit
 
     def _task(self, work: _Work, jobid: str | None = None) -> JobTask:
         submit = None if jobid else self._guarded(work)
@@ -957,7 +700,7 @@ class StageRunner:
         after, work.after, error, work.after_error = work.after or [], None, work.after_error, None
         if error is not None:
             return "failed", "job %s %s; reading %s back failed: %s" % (outcome.jobid, outcome.status, item["name"], error.message), []
-        if work.path == "livepatch":
+        if work.path == Path.LIVEPATCH:
             target = PatchTarget(kind=item["kind"], id=item["id"], name=item["name"], zoneid=item.get("zoneid"), zone=item.get("zonename"))
             if work.is_unit:
                 target.routers = [Router.from_api(router, {}) for router in work.before]
@@ -971,7 +714,7 @@ class StageRunner:
                     work.foreign
                     and target_outcome(target.status) != "done"
                     and outcome.status == "succeeded"
-                    and not recreated_problems(after, self._minreq(item), item.get("zonename"))
+                    and not routers_recreated_problems(after, self._minreq(item), item.get("zonename"))
                 ):
                     # A job this run did not start may have been a restart with cleanup: its routers are new, on the current template.
                     return "done", "routers %s run the current template" % ", ".join(router.get("name", router["id"]) for router in after), after
@@ -981,7 +724,7 @@ class StageRunner:
         if outcome.status != "succeeded":
             return "failed", "%s job %s %s: %s" % (_command(work), outcome.jobid, outcome.status, outcome.errortext), after
         if work.is_unit:
-            problems = recreated_problems(after, self._minreq(item), item.get("zonename"))
+            problems = routers_recreated_problems(after, self._minreq(item), item.get("zonename"))
             if problems:
                 return "failed", "after %s: %s" % (_command(work), problems), after
             return "done", "routers %s run a template at or above %s's minimum %s (%s)" % (
@@ -990,12 +733,18 @@ class StageRunner:
                 self._minreq(item),
                 MIN_TEMPLATE_SETTING,
             ), after
-        vm = SystemVm.from_api(after[0], {}) if after else None
-        if vm is None or vm.state != "Running":
-            return "failed", "%s is %s after %s" % (item["name"], vm.state if vm else "gone", _command(work)), after
-        if not systemvm_facts(vm, self.ms_version, self._minreq(item)).live_patched:
-            return "failed", "%s still reports version %s after %s" % (item["name"], vm.version, _command(work)), after
-        return "done", "%s runs the software of %s" % (item["name"], self.ms_version), after
+        if not after:
+            return "failed", "%s is gone after %s" % (item["name"], _command(work)), after
+        problem, version = systemvm_recreated_problem(self.client, after[0], self._minreq(item), item.get("zonename"))
+        if problem:
+            return "failed", "after %s: %s" % (_command(work), problem), after
+        return "done", "%s runs template %s, at or above %s's minimum %s (%s)" % (
+            item["name"],
+            version,
+            item.get("zonename"),
+            self._minreq(item),
+            MIN_TEMPLATE_SETTING,
+        ), after
 
     def _refused(self, work: _Work, after: list[dict[str, t.Any]]) -> str:
         """The routers of a live-patched unit that the server refuses (_matrix.server_accepts), described; "" when none is.
@@ -1078,13 +827,24 @@ class StageRunner:
         try:
             if work.is_unit:
                 work.after = self._read_unit(work)
-                if self._with_health and not self._health_unknown:
+                # Health is judged once the whole network or VPC is acted on (a per-router action's last job).
+                if self._with_health and not self._health_unknown and not work.queue:
                     work.after = self._fresh_health(work, work.after)
             else:
                 vm = self._read_systemvm(work)
                 work.after = [vm] if vm else []
         except CloudStackError as exc:
             work.after_error = exc
+
+    def _router_step_passed(self, work: _Work) -> bool:
+        """Whether the routers a per-router action has acted on so far are back, Running on the current template (read back
+        now); the rest of them wait for that, and the network or VPC is judged whole when one is not."""
+        if work.after is None and work.after_error is None:
+            self._read_back(work)
+        after, work.after, work.after_error = work.after or [], None, None
+        waiting = {router["id"] for router in work.queue}
+        acted = [router for router in after if router["id"] not in waiting]
+        return bool(acted) and routers_recreated_problems(acted, self._minreq(work.item), work.item.get("zonename")) is None
 
     def _prepare(self, ended: list[JobOutcome]) -> None:
         """Read back every target whose job ended in this round at once, before each is judged in turn."""
@@ -1103,6 +863,9 @@ class StageRunner:
             with self._lock:
                 self.in_flight = max(0, self.in_flight - 1)
             self.ended += 1
+        if work.queue and outcome.status == "succeeded" and self._router_step_passed(work) and self._may_submit():
+            # A per-router action: the next router (the PRIMARY of a pair last) once this one is back on the current template.
+            return [self._task(work)]
         status, reason, after = self._verify(work, outcome)
         health_after = None
         regression = False
@@ -1116,7 +879,7 @@ class StageRunner:
                 if new:
                     status, regression = "failed", True
                     reason = "health regressed: %s (before: %s)" % (", ".join(sorted(new)), _describe(work.before_failing))
-        if status in ("failed", "refused") and not regression and work.path == "livepatch" and self.on_failure == "recreate" and "legacy" in self.paths:
+        if status in ("failed", "refused") and not regression and work.path == Path.LIVEPATCH and self.on_failure == "recreate" and Path.LEGACY in self.paths:
             # The live patch job has ended (failed, verified wrong or refused by the server): now, and only now, the legacy path may act.
             if self._may_submit():
                 self._record(
@@ -1131,12 +894,12 @@ class StageRunner:
                     finished=getattr(outcome, "finished_at", None),
                 )
                 self.counts["fallbacks"] += 1
-                fallback = _Work(work.item, work.batch, "legacy")
+                fallback = _Work(work.item, work.batch, Path.LEGACY)
                 fallback.before, fallback.before_failing, fallback.fell_back = work.before, work.before_failing, True
                 return [self._task(fallback)]
             reason = "%s; its recreate was not started: %s" % (reason, self.stop_reason)
         changed = status == "done" and "unchanged" not in reason.lower() and "no change" not in reason.lower()
-        if work.is_unit and work.path == "legacy":
+        if work.is_unit and work.path == Path.LEGACY:
             seen = {"routers": work.before, "routers_after": after}
         else:
             seen = {"after": {vm.get("name", vm.get("id")): vm for vm in after}}
@@ -1326,33 +1089,10 @@ def _routers_of(item: t.Mapping[str, t.Any], routers: t.Mapping[str, dict[str, t
     return [router for rid, router in routers.items() if rid in planned or (router.get(field) == item["id"] and (field == "vpcid" or not router.get("vpcid")))]
 
 
-def recreated_problems(routers: t.Sequence[dict[str, t.Any]], minreq: str | None, zone: str | None = None) -> str | None:
-    """What is wrong with the routers of a network/VPC after a restart with cleanup, or None: each must be Running on a
-    template at or above its zone's minreq.sysvmtemplate.version (``minreq``)."""
-    if not routers:
-        return "no router afterwards; restart it again or check the management server log"
-    if not is_valid_version(minreq):
-        return "routers %s cannot be judged: %s" % (", ".join(router.get("name", router["id"]) for router in routers), unknown_minimum_reason(zone, minreq))
-    stale = [
-        "%s (%s, template %s)" % (router.get("name", router["id"]), router.get("state"), router.get("version"))
-        for router in routers
-        if router.get("state") != "Running" or not template_is_current(router.get("version"), minreq)
-    ]
-    if stale:
-        return "routers %s are not Running on a template at or above %s's minimum %s (%s)" % (
-            ", ".join(stale),
-            zone or "the zone",
-            minreq,
-            MIN_TEMPLATE_SETTING,
-        )
-    return None
-
-
 def _command(work: _Work) -> str:
-    kind = work.item["kind"]
-    if work.path == "livepatch":
-        return {"network": "restartNetwork(livepatch)", "vpc": "restartVPC(livepatch)"}.get(kind, "patchSystemVm")
-    return {"network": "restartNetwork(cleanup)", "vpc": "restartVPC(cleanup)"}.get(kind, "rebootSystemVm")
+    if work.acting_on:
+        return "%s of router %s" % (work.action.label, work.acting_on)
+    return work.action.label
 
 
 def _duration(seconds: float) -> str:

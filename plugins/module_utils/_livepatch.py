@@ -16,6 +16,7 @@ import math
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path, action_for
 from ansible_collections.acs.upgrade.plugins.module_utils._api import UNCHANGED_MARKER, CloudStackError
 from ansible_collections.acs.upgrade.plugins.module_utils._common import selected
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, FleetError, Router, SystemVm, Unit, with_projects
@@ -28,7 +29,8 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, DecideOptions, Decision, decide, target_outcome
 
-LIVEPATCH, SKIPPED, LEGACY = "livepatch", "skipped", "legacy_required"
+# cs_livepatch's own words for a target's path (its documented return values): the plan's livepatch, skip and legacy.
+LIVEPATCH, SKIPPED, LEGACY = Path.LIVEPATCH.value, "skipped", "legacy_required"
 SYSTEMVM_KINDS = {"ssvm": "secondarystoragevm", "cpvm": "consoleproxy"}
 # Statuses of a target that make the run fail. Only "failed" asks for a recreate: a target "not_submitted" was never
 # touched, and one whose outcome is unknown must be checked before anything else is done to it.
@@ -130,9 +132,9 @@ def _apply(target: Target, decision: Decision) -> Target:
     since a live patch cannot reach what is not Running."""
     target.reason = decision.reason
     target.warnings.extend(warning for warning in decision.warnings if warning not in target.warnings)
-    if decision.path == "livepatch":
+    if decision.path == Path.LIVEPATCH:
         target.path = LIVEPATCH
-    elif decision.path == "skip" and decision.done:
+    elif decision.path == Path.SKIP and decision.done:
         target.path, target.status = SKIPPED, "unchanged"
     else:
         target.path = LEGACY
@@ -372,12 +374,11 @@ class LivePatcher:
     # -- running ---------------------------------------------------------------------------------------------
 
     def _submit(self, target: Target) -> t.Callable[[], str]:
-        forced = self.params["forced"]
-        if target.kind == "network":
-            return lambda: self.client.submit("restartNetwork", id=target.id, livepatch=True, cleanup=False)
-        if target.kind == "vpc":
-            return lambda: self.client.submit("restartVPC", id=target.id, livepatch=True, cleanup=False)
-        return lambda: self.client.submit("patchSystemVm", id=target.id, forced=forced)
+        action = action_for(Path.LIVEPATCH, target.kind)
+        params = action.request(target.id, self.client.has_feature)
+        if action.kind == "systemvm":
+            params["forced"] = self.params["forced"]
+        return lambda: self.client.submit(action.command, **params)
 
     def _reread_unit(self, target: Target) -> list[Router]:
         selector = {"vpcid": target.id} if target.kind == "vpc" else {"networkid": target.id}

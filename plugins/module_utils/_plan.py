@@ -22,6 +22,7 @@ import datetime
 import json
 import typing as t
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, Path, action_for
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
     MIN_TEMPLATE_SETTING,
@@ -44,9 +45,9 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
 
 GROUP_BY = ("zone", "pod", "cluster", "account", "domain")
 OUTSIDE_WINDOW = ("wait", "skip")
-PATHS = ("livepatch", "legacy", "skip")
+PATHS = tuple(path.value for path in Path)
 # The paths a journal entry records work on, and the stages of a group, in running order.
-JOURNAL_PATHS = ("livepatch", "legacy")
+JOURNAL_PATHS = (Path.LIVEPATCH.value, Path.LEGACY.value)
 STAGES = ("systemvms", "canary", "routers")
 # Journal statuses (the one vocabulary of the engine, the plan and the report): "submitted" (a job in flight, with its
 # id), then "done" (finishes an item), "failed" (on the live path it sends the item to the legacy path next time),
@@ -223,7 +224,7 @@ def livepatch_failed(entry: dict[str, t.Any] | None) -> bool:
 
     One never started (no job) or whose outcome is unknown does not: the next run looks for its job first.
     """
-    return bool(entry) and entry.get("status") in ("failed", "refused") and entry.get("path") == "livepatch" and bool(entry.get("jobid"))
+    return bool(entry) and entry.get("status") in ("failed", "refused") and entry.get("path") == Path.LIVEPATCH and bool(entry.get("jobid"))
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -321,7 +322,7 @@ class Decision(t.NamedTuple):
     current template); any other skip needs the operator (a VM not Running, a state in transition).
     """
 
-    path: str
+    path: Path
     reason: str
     warnings: list[str]
     done: bool = False
@@ -395,7 +396,7 @@ def decide(
     else:
         label = "%s %s" % (kind, _get(subject, "name"))
     if is_done(entry):
-        return Decision("skip", "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), [], True)  # type: ignore[union-attr]
+        return Decision(Path.SKIP, "%s was finished in an earlier run (journal, %s)" % (label, entry.get("time", "?")), [], True)  # type: ignore[union-attr]
     if kind == "systemvm":
         return _decide_recreate_systemvm(subject, label, ms_version, options) if options.method else _decide_systemvm(subject, label, ms_version, options)
     if kind == "router":
@@ -409,7 +410,7 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
     state = _get(vm, "state")
     if state != "Running":
         return Decision(
-            "skip",
+            Path.SKIP,
             "%s is %s, not Running: a live patch (patchSystemVm) reaches Running system VMs only; start it (it boots with the current "
             "scripts) or destroy it so CloudStack recreates it, then run again%s" % (label, state, _no_livepatch_note(ms_version)),
             [],
@@ -418,19 +419,19 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
     patched = " (live-patched)" if facts.live_patched else ""
     blocked = host_blocks_livepatch((options.hosts or {}).get(_get(vm, "hostid")), ms_version)
     if blocked and not options.require_new_template and not facts.live_patched:
-        return Decision("skip", "%s is not live-patched: %s" % (label, blocked), [])
+        return Decision(Path.SKIP, "%s is not live-patched: %s" % (label, blocked), [])
     regression = livepatch_regression(ms_version, facts.template_version, None)
     if regression and "#8497" in regression and not facts.live_patched:
-        return Decision("legacy", "%s: %s; recreate it from the current template instead" % (label, regression), [])
+        return Decision(Path.LEGACY, "%s: %s; recreate it from the current template instead" % (label, regression), [])
     if options.require_new_template:
         return _systemvm_template_decision(vm, label + patched, facts, options, "the operator requires the current template (kernel, JRE or security fixes)")
     support = livepatch_support(facts.template_version, ms_version)
     if not support.supported:
         # Before "already live-patched": an agent on the server's version does not make a 4.13 disk patchable.
-        return Decision("legacy", "%s: %s" % (label + patched, support.reason), list(support.warnings))
+        return Decision(Path.LEGACY, "%s: %s" % (label + patched, support.reason), list(support.warnings))
     if facts.live_patched and not options.force:
         return Decision(
-            "skip",
+            Path.SKIP,
             "%s is already live-patched to %s: its agent reports version %s (its disk template %s %s)"
             % (
                 label,
@@ -447,9 +448,9 @@ def _decide_systemvm(vm: t.Any, label: str, ms_version: str, options: DecideOpti
     if livepatch_failed(options.entry):
         return _failed_before(label, options.entry, [])
     if _match(options.force_legacy, _get(vm, "id"), _get(vm, "name")):
-        return Decision("legacy", "%s is listed for the legacy path by the operator" % label, [])
+        return Decision(Path.LEGACY, "%s is listed for the legacy path by the operator" % label, [])
     return Decision(
-        "livepatch",
+        Path.LIVEPATCH,
         "%s; %s"
         % (
             support.reason,
@@ -466,19 +467,19 @@ def _systemvm_template_decision(vm: t.Any, label: str, facts: t.Any, options: De
     disk = _get(vm, "disk_template_version")
     if not is_valid_version(disk):
         # 4.17: the API does not list system VM volumes; the journal skips it once recreated, so a rerun does not repeat it.
-        return Decision("legacy", "%s: %s, and %s" % (label, why, SYSTEMVM_DISK_UNKNOWN), [])
+        return Decision(Path.LEGACY, "%s: %s, and %s" % (label, why, SYSTEMVM_DISK_UNKNOWN), [])
     if not is_valid_version(options.minreq):
-        return Decision("skip", "%s: %s" % (label, unknown_minimum_reason(options.zone, options.minreq)), [])
+        return Decision(Path.SKIP, "%s: %s" % (label, unknown_minimum_reason(options.zone, options.minreq)), [])
     if facts.template_current and not options.force:
-        return Decision("skip", "%s already runs template %s (its ROOT volume), at or above %s" % (label, disk, options.minimum), [], True)
+        return Decision(Path.SKIP, "%s already runs template %s (its ROOT volume), at or above %s" % (label, disk, options.minimum), [], True)
     if facts.template_current:
-        return Decision("legacy", "%s: forced (template %s is already at or above %s)" % (label, disk, options.minimum), [])
-    return Decision("legacy", "%s: %s, and its %s" % (label, why, older_than_minimum(disk, options.zone, str(options.minreq))), [])
+        return Decision(Path.LEGACY, "%s: forced (template %s is already at or above %s)" % (label, disk, options.minimum), [])
+    return Decision(Path.LEGACY, "%s: %s, and its %s" % (label, why, older_than_minimum(disk, options.zone, str(options.minreq))), [])
 
 
 def _failed_before(label: str, entry: t.Any, warnings: list[str]) -> Decision:
     why = "the live patch of %s failed in an earlier run (%s): it is recreated instead" % (label, entry.get("error") or "no detail")
-    return Decision("legacy", why, warnings)
+    return Decision(Path.LEGACY, why, warnings)
 
 
 def _no_livepatch_note(ms_version: str) -> str:
@@ -514,7 +515,7 @@ def _decide_unit(
     ]
     if not running:
         return Decision(
-            "skip",
+            Path.SKIP,
             "no router of %s is Running (%s): a live patch reaches Running routers only (a restart without cleanup would start a Stopped "
             "one from the current template): start the %s or %s, then run again%s"
             % (
@@ -527,7 +528,7 @@ def _decide_unit(
             warnings,
         )
     if not is_valid_version(options.minreq):
-        return Decision("skip", "%s: %s" % (label, unknown_minimum_reason(options.zone, options.minreq)), warnings)
+        return Decision(Path.SKIP, "%s: %s" % (label, unknown_minimum_reason(options.zone, options.minreq)), warnings)
     facts = {_get(router, "name"): router_facts(router, ms_version, options.minreq, payload) for router in running}
     old_template = sorted(name for name, fact in facts.items() if not fact.template_current)
     not_patched = sorted(name for name, fact in facts.items() if not fact.live_patched)
@@ -536,7 +537,7 @@ def _decide_unit(
     if refused and not options.require_new_template:
         # A router the server refuses is never done, whatever its softwareversion says (apache/cloudstack#12211): recreated.
         return Decision(
-            "legacy",
+            Path.LEGACY,
             "%s: %s %s (template below the zone's minimum %s, scripts checksum not the server's payload%s): recreated from the current template"
             % (
                 label,
@@ -551,7 +552,7 @@ def _decide_unit(
         )
     if not old_template and not not_patched and not options.force:
         return Decision(
-            "skip",
+            Path.SKIP,
             "every running router of %s already runs a template at or above %s and the software of %s" % (label, options.minimum, ms_version),
             warnings,
             True,
@@ -559,7 +560,7 @@ def _decide_unit(
     if options.require_new_template and old_template:
         patched = sorted(set(old_template) - set(not_patched))
         return Decision(
-            "legacy",
+            Path.LEGACY,
             "the operator requires the current template (kernel, JRE or security fixes) for %s: %s%s"
             % (
                 label,
@@ -570,7 +571,7 @@ def _decide_unit(
         )
     if not not_patched and not options.force:
         return Decision(
-            "skip",
+            Path.SKIP,
             "every running router of %s is already live-patched to %s (templates stay older than %s; set require_new_template to recreate them)"
             % (label, ms_version, options.minimum),
             warnings,
@@ -579,15 +580,15 @@ def _decide_unit(
     if livepatch_failed(options.entry):
         return _failed_before(label, options.entry, warnings)
     if _match(options.force_legacy, _get(unit, "id"), _get(unit, "name")):
-        return Decision("legacy", "%s is listed for the legacy path by the operator" % label, warnings)
+        return Decision(Path.LEGACY, "%s is listed for the legacy path by the operator" % label, warnings)
     blocked = sorted({why for why in (host_blocks_livepatch((options.hosts or {}).get(_get(router, "hostid")), ms_version) for router in running) if why})
     if blocked and not options.force:
-        return Decision("skip", "%s is not live-patched: %s" % (label, "; ".join(blocked)), warnings)
+        return Decision(Path.SKIP, "%s is not live-patched: %s" % (label, "; ".join(blocked)), warnings)
     patchable = [router for router in running if _get(router, "name") in not_patched]
     regressions = sorted({why for why in (livepatch_regression(ms_version, _get(router, "version"), zone_minimum) for router in patchable) if why})
     if regressions and not options.force:
         return Decision(
-            "legacy",
+            Path.LEGACY,
             "a live patch of %s on management server %s would leave its routers unpatched or refused by the server: %s; %s"
             % (label, ms_version, "; ".join(regressions), RECREATE_HINT % "its routers"),
             warnings,
@@ -595,9 +596,9 @@ def _decide_unit(
     support = unit_livepatch_support(kind, _get(unit, "name"), tier_states, [(_get(router, "name"), _get(router, "version")) for router in running], ms_version)
     warnings += [warning for warning in support.warnings if warning not in warnings]
     if not support.supported:
-        return Decision("legacy", "%s; %s" % (support.reason, RECREATE_HINT % "its routers"), warnings)
+        return Decision(Path.LEGACY, "%s; %s" % (support.reason, RECREATE_HINT % "its routers"), warnings)
     return Decision(
-        "livepatch",
+        Path.LIVEPATCH,
         "%s; %d Running router(s), %d not live-patched to management server %s%s"
         % (support.reason, len(running), len(not_patched), ms_version, " (forced)" if not not_patched else ""),
         warnings,
@@ -617,9 +618,9 @@ def _decide_recreate_systemvm(vm: t.Any, label: str, ms_version: str, options: D
     """The legacy path of cs_recreate: whether ``options.method`` can recreate the system VM in its state."""
     state = _get(vm, "state")
     if state in TRANSITIONAL_STATES:
-        return Decision("skip", "%s is %s; wait until it is Running or Stopped and run again" % (label, state), [])
+        return Decision(Path.SKIP, "%s is %s; wait until it is Running or Stopped and run again" % (label, state), [])
     if options.method == "reboot" and state != "Running":
-        return Decision("skip", "%s is %s and cannot be rebooted; use method stop_start or destroy" % (label, state), [])
+        return Decision(Path.SKIP, "%s is %s and cannot be rebooted; use method stop_start or destroy" % (label, state), [])
     return _systemvm_template_decision(vm, label, systemvm_facts(vm, ms_version, options.minreq), options, "recreated for the current template")
 
 
@@ -628,34 +629,34 @@ def _decide_recreate_routers(
 ) -> Decision:
     """The legacy path of cs_recreate for a router (reboot, upgrade_template) or a network/VPC (restart_cleanup)."""
     if not is_valid_version(options.minreq) and not options.force:
-        return Decision("skip", "%s: %s; or set force to recreate anyway" % (label, unknown_minimum_reason(options.zone, options.minreq)), [])
+        return Decision(Path.SKIP, "%s: %s; or set force to recreate anyway" % (label, unknown_minimum_reason(options.zone, options.minreq)), [])
     stale = [router for router in routers if not router_facts(router, ms_version, options.minreq).template_current]
     if not stale and not options.force:
         if kind == "router":
             return Decision(
-                "skip", "already on template %s, at or above %s; set force to recreate anyway" % (_get(subject, "version"), options.minimum), [], True
+                Path.SKIP, "already on template %s, at or above %s; set force to recreate anyway" % (_get(subject, "version"), options.minimum), [], True
             )
         versions = ", ".join(sorted({str(_get(router, "version")) for router in routers if _get(router, "version")})) or None
         return Decision(
-            "skip", "every router is on a template at or above %s (%s); set force to restart with cleanup anyway" % (options.minimum, versions), [], True
+            Path.SKIP, "every router is on a template at or above %s (%s); set force to restart with cleanup anyway" % (options.minimum, versions), [], True
         )
     if kind == "router":
         state = _get(subject, "state")
         if state in TRANSITIONAL_STATES or (options.method in ("reboot", "upgrade_template") and state != "Running"):
             # upgradeRouterTemplate reboots: for a router that is not Running its reboot job fails (4.18.0.0).
             return Decision(
-                "skip",
+                Path.SKIP,
                 "%s is %s and cannot be rebooted now; wait until it settles, or use method restart_cleanup on its %s"
                 % (label, state, "%s %s" % (_get(unit, "kind"), _get(unit, "name")) if unit else "network %s" % _get(subject, "guestnetworkid")),
                 [],
             )
         why = older_than_minimum(_get(subject, "version"), options.zone, str(options.minreq)) if stale else "forced"
-        return Decision("legacy", why, [])
+        return Decision(Path.LEGACY, why, [])
     busy = [router for router in routers if _get(router, "state") in TRANSITIONAL_STATES]
     if busy:
-        return Decision("skip", "router %s of %s is %s; wait until it settles and run again" % (_get(busy[0], "name"), label, _get(busy[0], "state")), [])
+        return Decision(Path.SKIP, "router %s of %s is %s; wait until it settles and run again" % (_get(busy[0], "name"), label, _get(busy[0], "state")), [])
     return Decision(
-        "legacy",
+        Path.LEGACY,
         "forced"
         if not stale
         else "routers needing a new template: %s"
@@ -784,8 +785,13 @@ def build_plan(
     journal: list[dict[str, t.Any]] | None = None,
     include_systemvms: bool = True,
     include_routers: bool = True,
+    legacy_method: str | None = None,
 ) -> dict[str, t.Any]:
-    """The whole plan as plain data (JSON-serialisable); see the module docstring for the order of work."""
+    """The whole plan as plain data (JSON-serialisable); see the module docstring for the order of work.
+
+    ``legacy_method``: how the networks and VPCs on the legacy path are recreated (``_actions.LEGACY_METHODS``; None for a
+    restart with cleanup); it is the item's ``method`` in the plan, the action table's key besides path and kind.
+    """
     if group_by not in GROUP_BY:
         raise PlanError("group_by must be one of %s, got %r" % ("|".join(GROUP_BY), group_by))
     if outside_window not in OUTSIDE_WINDOW:
@@ -796,6 +802,8 @@ def build_plan(
     if not ms_version:
         raise PlanError("the fleet has no management server version; read it with acs.upgrade.cs_fleet_info")
     windows = normalize_windows(windows)
+    if legacy_method not in (None,) + LEGACY_METHODS:
+        raise PlanError("legacy_method must be one of %s, got %r" % ("|".join(LEGACY_METHODS), legacy_method))
     done = journal_state(journal or [], ms_version)
     legacy_names = frozenset(str(name) for name in force_legacy or [])
     names = _Names(fleet)
@@ -839,7 +847,7 @@ def build_plan(
             "version": vm.get("version"),
             "template_version": systemvm_facts(vm, ms_version, min_template.get(vm.get("zoneid") or "")).template_version,
             "min_template": min_template.get(vm.get("zoneid") or ""),
-            "path": path,
+            "path": Path(path).value,
             "reason": reason,
             "warnings": warnings,
             "group": names.zone(vm.get("zoneid")),
@@ -855,7 +863,7 @@ def build_plan(
         group, placement = unit_group(unit, routers, group_by, names)
         groups.setdefault(group["id"], group)
         members.setdefault(group["id"], [])
-        if path != "skip":
+        if path != Path.SKIP:
             members[group["id"]].append(key)
         items[key] = {
             "key": key,
@@ -875,11 +883,14 @@ def build_plan(
                 }
                 for router in routers
             ],
-            "path": path,
+            "path": Path(path).value,
             "reason": reason,
             "warnings": placement + warnings,
             "group": group["name"],
         }
+        if legacy_method and path == Path.LEGACY:
+            items[key]["method"] = legacy_method
+            items[key]["reason"] += "; %s" % action_for(path, unit["kind"], legacy_method).label
 
     order_ids = order_groups(groups, [str(name) for name in order or []])
     batches: list[dict[str, t.Any]] = []
@@ -903,7 +914,7 @@ def build_plan(
         if zoneid in zones_done:
             return
         zones_done.add(zoneid)
-        keys = [key for key, item in items.items() if item["kind"] == "systemvm" and item["zoneid"] == zoneid and item["path"] != "skip"]
+        keys = [key for key, item in items.items() if item["kind"] == "systemvm" and item["zoneid"] == zoneid and item["path"] != Path.SKIP]
         zone = names.zone(zoneid)
         for chunk in _batches(keys, batch_size):
             add_batch(zone, zoneid, "systemvms", chunk, False, (zone, zoneid))
@@ -1049,7 +1060,7 @@ def _not_a_plan(source: str, problem: str) -> PlanError:
 def unfinished(plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> int:
     """How many planned items of ``plan`` the journal does not record as done."""
     state = journal_state(journal, plan["ms_version"])
-    return sum(1 for item in plan["items"] if item["path"] != "skip" and not is_done(state.get(item["key"])))
+    return sum(1 for item in plan["items"] if item["path"] != Path.SKIP and not is_done(state.get(item["key"])))
 
 
 def resumable(previous: dict[str, t.Any] | None, plan: dict[str, t.Any], journal: list[dict[str, t.Any]]) -> tuple[bool, str]:
@@ -1144,8 +1155,8 @@ def plan_table(plan: dict[str, t.Any]) -> list[str]:
             kind = item.get("systemvmtype") or item["kind"]
             rows.append((str(batch["index"]), batch["group"], batch["stage"], kind, item["name"], item["path"], item["reason"]))
     for item in plan["items"]:
-        if item["path"] == "skip":
-            rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], "skip", item["reason"]))
+        if item["path"] == Path.SKIP:
+            rows.append(("-", item["group"], "-", item.get("systemvmtype") or item["kind"], item["name"], Path.SKIP.value, item["reason"]))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6] for row in rows]
     zones = {item.get("zoneid"): item.get("zonename") or item.get("zoneid") for item in plan["items"] if item.get("zoneid")}
@@ -1165,6 +1176,6 @@ def plan_table(plan: dict[str, t.Any]) -> list[str]:
     summary = plan["summary"]
     lines.append(
         "management server %s: %d live patch, %d legacy recreate, %d skipped, in %d batches"
-        % (plan["ms_version"], summary["livepatch"], summary["legacy"], summary["skip"], len(plan["batches"]))
+        % (plan["ms_version"], summary[Path.LIVEPATCH], summary[Path.LEGACY], summary[Path.SKIP], len(plan["batches"]))
     )
     return lines

@@ -14,14 +14,20 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
+    Path,
+    action_for,
+    routers_recreated_problems,
+    settle_queued_job,
+    systemvm_recreated_problem,
+    upgraded_job_ids,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import (
     Fleet,
     Router,
     SystemVm,
     Unit,
-    read_disk_templates,
-    read_template_versions,
     with_projects,
     zone_min_template,
 )
@@ -167,7 +173,7 @@ def pair_settled(routers: t.Sequence[Router]) -> tuple[bool, str]:
 
 def _apply(target: Target, decision: Decision) -> Target:
     """Put the one decision (``_plan.decide``) in this module's words: a skip is "unchanged" when nothing is left to do."""
-    if decision.path == "skip":
+    if decision.path == Path.SKIP:
         target.leave("unchanged" if decision.done else "skipped", decision.reason)
     else:
         target.reason = decision.reason
@@ -243,11 +249,6 @@ def summarize(targets: t.Sequence[Target]) -> dict[str, int]:
     for status in ("unchanged", "skipped", "would_recreate", "succeeded", "failed", "timed_out", "not_submitted", "outcome_unknown"):
         summary[status] = sum(1 for target in targets if target.status == status)
     return summary
-
-
-def upgraded_job_ids(answer: t.Mapping[str, t.Any]) -> list[str]:
-    """The reboot jobs ``upgradeRouterTemplate`` queued (``asyncjobs``); an empty answer means nothing needed it."""
-    return [job["jobid"] for job in answer.get("asyncjobs") or [] if job.get("jobid")]
 
 
 def _versions(routers: t.Sequence[Router]) -> str | None:
@@ -352,10 +353,10 @@ class Recreator:
                 stopped = self._jobs(batch, "stopSystemVm", lambda target: {"id": target.id})
                 self._jobs(stopped, "startSystemVm", lambda target: {"id": target.id}, limited=False)
         elif method == "reboot":
-            forced = self.client.has_feature("rebootSystemVm.forced")
-            if not forced:
+            action = action_for(Path.LEGACY, "systemvm")
+            if not self.client.has_feature("rebootSystemVm.forced"):
                 self.warnings.append("management server %s has no forced reboot: rebootSystemVm restarts the guest only" % self.fleet.version)
-            self._jobs(targets, "rebootSystemVm", lambda target: {"id": target.id, "forced": True} if forced else {"id": target.id})
+            self._jobs(targets, action.command, lambda target: action.request(target.id, self.client.has_feature))
         else:
             destroyed = self._jobs(targets, "destroySystemVm", lambda target: {"id": target.id})
             self._wait_replacements(destroyed)
@@ -380,26 +381,19 @@ class Recreator:
             self._check_recreated(target, vm)
 
     def _check_recreated(self, target: Target, item: dict[str, t.Any]) -> None:
-        """Judge a system VM read again by its template (listSystemVms ``version`` is its agent's, not the template's)."""
-        vm = SystemVm.from_api(item, {})
-        read_template_versions(self.client, [vm])
-        # Its disk template, from its ROOT volume where the server lists it (4.18 on); else the listed one, which is the one
-        # a recreated VM was made from (CloudStack repoints every system VM to the new template at upgrade and rebuilds the
-        # root disk from it when the VM starts).
-        disk_read = read_disk_templates(self.client, [vm])
-        state = vm.state
-        version = vm.disk_template_version if disk_read and vm.disk_template_version else vm.template_version
-        target.version_after = version
-        if state != "Running":
-            target.finish("failed", "%s is %s after %s; start it or recreate it with method destroy" % (target.label, state, target.method))
-        elif not template_is_current(version, self._minreq(target)):
+        """Judge a system VM read again by the action table's rule: its disk's template (listSystemVms ``version`` is its
+        agent's, not the template's)."""
+        problem, target.version_after = systemvm_recreated_problem(self.client, item, self._minreq(target), target.zonename)
+        if item.get("state") != "Running":
+            target.finish("failed", "%s is %s after %s; start it or recreate it with method destroy" % (target.label, item.get("state"), target.method))
+        elif problem:
             target.finish(
                 "failed",
-                "%s came back %s: check that the system VM template of that version is registered, Ready in zone %s and is the active "
-                "SYSTEM template" % (target.label, self._not_current(target, version), target.zonename),
+                "%s: %s; check that the system VM template of that version is registered, Ready in zone %s and is the active "
+                "SYSTEM template" % (target.label, problem, target.zonename),
             )
         else:
-            target.finish("succeeded", "recreated from template %s, at or above %s" % (version, self._minimum(target)))
+            target.finish("succeeded", "recreated from template %s, at or above %s" % (target.version_after, self._minimum(target)))
 
     def _minreq(self, target: Target) -> str | None:
         return zone_min_template(self.fleet, target.zoneid)
@@ -545,7 +539,9 @@ class Recreator:
 
     def _template_upgrader(self, target: Target) -> t.Callable[[], str]:
         def submit() -> str:
-            answer = self.client.call("upgradeRouterTemplate", _settle=lambda attempt: self._settle_upgrade(target.id, attempt), id=target.id)
+            answer = self.client.call(
+                "upgradeRouterTemplate", _settle=lambda attempt: settle_queued_job(self.client, "upgradeRouterTemplate", target.id, attempt), id=target.id
+            )
             jobs = upgraded_job_ids(answer)
             if not jobs:
                 target.nothing_queued = True
@@ -553,11 +549,6 @@ class Recreator:
             return jobs[0]
 
         return submit
-
-    def _settle_upgrade(self, routerid: str, attempt: t.Any) -> dict[str, t.Any] | None:
-        """A lost upgradeRouterTemplate answer: the reboot job it queued on the router, if there is one."""
-        job = self.client.await_job("upgradeRouterTemplate", routerid, attempt)
-        return {"asyncjobs": [{"jobid": job["jobid"]}]} if job else None
 
     @staticmethod
     def _redundant_units(targets: list[Target]) -> dict[tuple[str, str], Unit]:
@@ -609,30 +600,22 @@ class Recreator:
     def restart_cleanup(self, targets: list[Target]) -> None:
         tasks = []
         for target in targets:
-            command = "restartVPC" if target.kind == "vpc" else "restartNetwork"
-            tasks.append(JobTask(key=target.id, submit=self._submitter(command, {"id": target.id, "cleanup": True}), context=target))
+            action = action_for(Path.LEGACY, target.kind)
+            tasks.append(JobTask(key=target.id, submit=self._submitter(action.command, action.request(target.id, self.client.has_feature)), context=target))
         for outcome in self._run(tasks):
             target = outcome.context
-            if self._job_failed(target, outcome, "restartVPC" if target.kind == "vpc" else "restartNetwork"):
+            if self._job_failed(target, outcome, action_for(Path.LEGACY, target.kind).command):
                 continue
             after = self._unit_routers(target.unit)
             target.routers_after = after
             before = {router.id for router in target.routers}
             target.new_ids = [router.id for router in after if router.id not in before]
             target.version_after = _versions(after)
-            stale = [router.name for router in after if router.state != "Running" or not router_is_current(router, self._minreq(target))]
-            if not after:
-                target.finish("failed", "%s has no router after the restart with cleanup; restart it again or check the management server log" % target.label)
-            elif stale:
-                target.finish(
-                    "failed",
-                    "after the restart with cleanup, routers %s of %s are not Running on a template at or above %s"
-                    % (", ".join(stale), target.label, self._minimum(target)),
-                )
-            elif not target.new_ids:
-                target.finish("failed", "the restart with cleanup of %s succeeded but replaced no router; check the management server log" % target.label)
+            problem = routers_recreated_problems([router.raw for router in after], self._minreq(target), target.zonename)
+            if problem:
+                target.finish("failed", "after the restart with cleanup of %s: %s" % (target.label, problem))
             else:
-                target.finish("succeeded", "routers replaced by %s on template %s" % (", ".join(router.name for router in after), target.version_after))
+                target.finish("succeeded", "routers %s on template %s" % (", ".join(router.name for router in after), target.version_after))
 
     # -- routers: one upgradeRouterTemplate call for a whole zone/pod/cluster/domain
 

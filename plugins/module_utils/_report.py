@@ -23,6 +23,7 @@ import html
 import re
 import typing as t
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path
 from ansible_collections.acs.upgrade.plugins.module_utils._api import redact
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import REFUSED_ACTION, REFUSED_BY_SERVER, STRONGSWAN_WARNING, has_strongswan_caveat
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import is_done, livepatch_failed, target_outcome
@@ -122,7 +123,7 @@ def _history(journal: list[dict[str, t.Any]], version: str) -> dict[str, list[di
 def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
     last = entries[-1] if entries else None
     if last is None:
-        return "skipped" if item["path"] == "skip" else "not_run"
+        return "skipped" if item["path"] == Path.SKIP else "not_run"
     if last.get("status") in ("submitted", "unknown"):
         # A job in flight when the run ended, or one that outlived its timeout: it may still be running.
         return "unknown"
@@ -131,7 +132,7 @@ def _outcome(item: dict[str, t.Any], entries: list[dict[str, t.Any]]) -> str:
     if last.get("status") == "refused":
         return "refused"
     if is_done(last):
-        return "recreated" if last.get("path") == "legacy" and any(livepatch_failed(entry) for entry in entries) else "done"
+        return "recreated" if last.get("path") == Path.LEGACY and any(livepatch_failed(entry) for entry in entries) else "done"
     statuses = last.get("statuses")
     # Module target statuses (journals of 0.1.0) that leave the outcome open: the job may still run in the cloud.
     if statuses is not None and (not statuses or any(target_outcome(status) in ("unknown", "submitted") for status in statuses)):
@@ -163,7 +164,7 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
             )
         if error.startswith("health after the upgrade"):
             return "the job finished but its routers fail their health checks: look at them (playbooks/health.yml), fix, then run again"
-        if last.get("path") == "livepatch":
+        if last.get("path") == Path.LIVEPATCH:
             return "recreate it (run again with livepatch_on_failure=recreate, or playbooks/legacy_recreate.yml), or fix the cause and run again"
         return "read the job's error in the management server log, fix the cause, then run again: finished work is skipped"
     if outcome == "refused":
@@ -242,7 +243,7 @@ def parse_downtime(reports: t.Iterable[dict[str, t.Any]]) -> dict[str, dict[str,
 
 def _caveat_routers(item: dict[str, t.Any], path: str) -> list[str]:
     """Routers of a live-patched network/VPC whose 4.14 template carries the remote-access VPN caveat (never a system VM)."""
-    if item["kind"] == "systemvm" or path != "livepatch":
+    if item["kind"] == "systemvm" or path != Path.LIVEPATCH:
         return []
     return [router["name"] for router in item.get("routers") or [] if router.get("state") == "Running" and has_strongswan_caveat(router.get("version"))]
 
@@ -325,7 +326,7 @@ def build_report(
             "planned_path": item["path"],
             "path": final_path,
             "outcome": outcome,
-            "earlier_run": outcome in ("done", "recreated") and (item["path"] == "skip" or _earlier_attempt(plan, last)),
+            "earlier_run": outcome in ("done", "recreated") and (item["path"] == Path.SKIP or _earlier_attempt(plan, last)),
             "reason": redact(item["reason"]),
             "error": redact(last["error"]) if last and last.get("error") and outcome != "done" else None,
             "livepatch_error": redact(failed_live["error"]) if failed_live and failed_live.get("error") else None,
@@ -896,8 +897,8 @@ def _gantt(group: dict[str, t.Any]) -> str:
         left = x(_instant(event["started"]))
         length = max(x(_instant(event["finished"])) - left, 2.0)
         if event["status"] == "done":
-            colour = _COLORS[unit_outcome.get(event["key"], "done")] if event["path"] == "legacy" else _COLORS["done"]
-        elif event["path"] == "livepatch" and unit_outcome.get(event["key"]) == "recreated":
+            colour = _COLORS[unit_outcome.get(event["key"], "done")] if event["path"] == Path.LEGACY else _COLORS["done"]
+        elif event["path"] == Path.LIVEPATCH and unit_outcome.get(event["key"]) == "recreated":
             colour = _COLORS["livepatch_failed"]
         else:
             colour = _COLORS["unknown"] if unit_outcome.get(event["key"]) == "unknown" else _COLORS["failed"]

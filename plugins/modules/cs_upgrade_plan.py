@@ -14,7 +14,8 @@ description:
     V(livepatch), V(legacy) or V(skip), with the reason.
   - V(legacy) when the template is 4.13 or older, the management server is older than 4.17, a VPC has no tiers,
     the operator requires the current template (O(require_new_template)) or lists the object in
-    O(force_legacy), or the journal records a failed live patch. V(skip) when the object is already current,
+    O(force_legacy), or the journal records a failed live patch; O(force_legacy_method) says how its networks and
+    VPCs are recreated. V(skip) when the object is already current,
     not Running (reported), or recorded as finished in the journal. Already current means live-patched
     (C(softwareversion) and payload the server's) and, with O(require_new_template), also on the current template.
   - The current template is the zone's C(minreq.sysvmtemplate.version) as M(acs.upgrade.cs_fleet_info) read it (the
@@ -128,6 +129,17 @@ options:
     type: list
     elements: str
     default: []
+  force_legacy_method:
+    description:
+      - How the networks and VPCs on the legacy path are recreated. It is recorded as the item's C(method) in the plan and
+        the journal.
+      - V(restart_cleanup) restarts the network or VPC with cleanup (a rolling restart that deploys new routers).
+      - V(upgrade_router_template) calls C(upgradeRouterTemplate) for each of its routers that is below the zone's
+        C(minreq.sysvmtemplate.version), one after the other, the BACKUP of a redundant pair before its PRIMARY; each call
+        queues a reboot of that router onto the current template. The routers keep their ids.
+    type: str
+    choices: [restart_cleanup, upgrade_router_template]
+    default: restart_cleanup
   journal:
     description: Path of the journal of finished work (JSON lines); finished items are skipped, failed live patches go legacy.
     type: path
@@ -253,7 +265,8 @@ plan:
       description:
         - Every system VM and network/VPC with C(key) (C(systemvm:ID), C(network:ID), C(vpc:ID)), C(kind), C(id),
           C(name), C(zonename), C(min_template) (its zone's minimum), C(group), C(path), C(reason), C(warnings) and
-          C(batch) (when it has work).
+          C(batch) (when it has work); C(method) on a network or VPC of the legacy path when O(force_legacy_method) is
+          not V(restart_cleanup).
       type: list
       elements: dict
     batches:
@@ -305,9 +318,10 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, RESTART_CLEANUP, Path
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
 from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended, write_private_json, write_private_text
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
     OUTSIDE_WINDOW,
@@ -372,7 +386,7 @@ def add_excluded(plan: dict, targets: dict) -> None:
     for excluded in targets["excluded"]:
         zonename = zones.get(excluded["zoneid"], excluded["zoneid"])
         plan["items"].append(
-            dict(excluded, zonename=zonename, group=zonename, path="skip", warnings=[], excluded=True),
+            dict(excluded, zonename=zonename, group=zonename, path=Path.SKIP.value, warnings=[], excluded=True),
         )
     plan["excluded"] = targets["excluded"]
     plan["settings"]["include"] = targets["include"]
@@ -420,6 +434,7 @@ def main() -> None:
             "outside_window": {"type": "str", "choices": list(OUTSIDE_WINDOW), "default": "wait"},
             "require_new_template": {"type": "bool", "default": False},
             "force_legacy": {"type": "list", "elements": "str", "default": []},
+            "force_legacy_method": {"type": "str", "choices": list(LEGACY_METHODS), "default": RESTART_CLEANUP},
             "journal": {"type": "path"},
             "include_systemvms": {"type": "bool", "default": True},
             "include_routers": {"type": "bool", "default": True},
@@ -457,6 +472,7 @@ def main() -> None:
             outside_window=params["outside_window"],
             require_new_template=params["require_new_template"],
             force_legacy=clean_entries(params["force_legacy"]),
+            legacy_method=None if params["force_legacy_method"] == RESTART_CLEANUP else params["force_legacy_method"],
             journal=journal,
             include_systemvms=params["include_systemvms"],
             include_routers=params["include_routers"],

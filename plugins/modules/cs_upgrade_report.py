@@ -175,7 +175,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_text
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, RunLock, load_plan, pid_alive
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan, pid_alive
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     NAMES_LIMIT,

@@ -206,18 +206,9 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec, connection_settings
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import (
-    ON_FAILURE,
-    STAGES,
-    UNHEALTHY,
-    CloudLock,
-    EngineError,
-    Journal,
-    RunLock,
-    StageRunner,
-    load_plan,
-    pid_alive,
-)
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import ON_FAILURE, STAGES, UNHEALTHY, StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import JOURNAL_PATHS
+from ansible_collections.acs.upgrade.plugins.module_utils._state import CloudLock, EngineError, Journal, RunLock, load_plan, pid_alive
 
 
 class Stage(CloudStackModule):
@@ -304,7 +295,7 @@ def main() -> None:
             journal={"type": "path", "required": True},
             group={"type": "str"},
             stage={"type": "str", "required": True, "choices": list(STAGES) + ["acquire", "release"]},
-            paths={"type": "list", "elements": "str", "choices": ["livepatch", "legacy"], "default": ["livepatch", "legacy"]},
+            paths={"type": "list", "elements": "str", "choices": list(JOURNAL_PATHS), "default": list(JOURNAL_PATHS)},
             parallel={"type": "int", "default": 50},
             timeout={"type": "int", "default": 900},
             poll_interval={"type": "float", "default": 5},

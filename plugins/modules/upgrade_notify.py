@@ -119,7 +119,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_digest
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal, load_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, load_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report, stats
 
 # Answers worth another attempt; any other 4xx will not change by resending.

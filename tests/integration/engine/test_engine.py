@@ -12,7 +12,8 @@ import threading
 import time
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import Journal, StageRunner, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._state import Journal, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, start_run
 
@@ -208,7 +209,7 @@ def test_a_resumed_run_refuses_when_a_job_it_did_not_start_began_after_it(acs_si
 
 
 def test_a_run_that_took_over_a_dead_runs_lock_reads_the_job_list_after_the_settle_window(acs_sim, tmp_path):
-    from ansible_collections.acs.upgrade.plugins.module_utils._engine import RunLock
+    from ansible_collections.acs.upgrade.plugins.module_utils._state import RunLock
 
     sim = acs_sim(topology="small", time_factor=0.01)
     client, plan, journal = setup(sim, tmp_path, canary_size=0)

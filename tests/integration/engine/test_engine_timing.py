@@ -12,7 +12,8 @@ import datetime
 import time
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import Journal, StageRunner, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._state import Journal, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, start_run
 

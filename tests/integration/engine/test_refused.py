@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import Journal, StageRunner, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._state import Journal, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, start_run
 from ansible_collections.acs.upgrade.plugins.module_utils._report import build_report

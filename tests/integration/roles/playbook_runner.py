@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ansible_runner
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import pid_alive
+from ansible_collections.acs.upgrade.plugins.module_utils._common import pid_alive
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOKS = REPO / "playbooks"

@@ -136,27 +136,53 @@ def test_a_resumed_run_keeps_its_plan_adopts_jobs_in_flight_and_reports_the_earl
     assert "finished in an earlier run" in (output / "report.html").read_text()
 
 
-def test_a_live_patch_that_failed_in_livepatch_yml_is_recreated_by_legacy_recreate_yml(acs_sim, tmp_path):
+# Each way a live patch fails in livepatch.yml: the network's job fails (530) as the server refuses its router with the
+# old scripts, the VPC's job succeeds (restartVPC ignores the tier's result) but its router kept the old scripts and is
+# refused as well, and patchSystemVm fails on a system VM.
+LIVE_PATCH_FAILURES = [
+    pytest.param("network", FAILING_NETWORK, {"kind": "livepatch_failure"}, "refused", ("restartNetwork", "cleanup", "true"), id="network-refused"),
+    pytest.param("vpc", "acme-vpc", {"kind": "livepatch_failure"}, "refused", ("restartVPC", "cleanup", "true"), id="vpc-unpatched"),
+    pytest.param("systemvm", "s-1-VM", {"kind": "job_failure", "api": "patchSystemVm"}, "failed", ("rebootSystemVm", None, None), id="systemvm-failed"),
+]
+
+
+def _target_id(sim, kind, name):
+    collection = {"network": "networks", "vpc": "vpcs", "systemvm": "systemvms"}[kind]
+    return next(item["id"] for item in sim.state()[collection] if item["name"] == name)
+
+
+@pytest.mark.parametrize("kind, name, fault, status, recreate", LIVE_PATCH_FAILURES)
+def test_a_live_patch_that_failed_in_livepatch_yml_is_recreated_by_legacy_recreate_yml(acs_sim, tmp_path, kind, name, fault, status, recreate):
     # roles/legacy_recreate/README.md: what the live patch could not upgrade, legacy_recreate.yml recreates from the same state.
     sim = acs_sim(topology="small", time_factor=0.002)
-    sim.inject(kind="livepatch_failure", object=FAILING_NETWORK, errortext="patch script exited 1: haproxy failed to restart")
-    network = next(item["id"] for item in sim.state()["networks"] if item["name"] == FAILING_NETWORK)
+    if kind == "systemvm":
+        name = next(vm["name"] for vm in sim.state()["systemvms"] if vm["systemvmtype"] == "secondarystoragevm" and vm["zonename"] == "zone1")
+    sim.inject(object=name, errortext="patch script exited 1: a service failed to restart", **fault)
+    target = _target_id(sim, kind, name)
     output = tmp_path / "out"
     run_playbook(sim, tmp_path, "livepatch.yml", extravars(output, livepatch_max_fail_percentage="100"))
-    failed = [entry for entry in read_journal(output) if entry["name"] == FAILING_NETWORK]
-    # Its routers kept their old scripts on a 4.14 template: the server refuses them (NetworkHelperImpl.checkRouterVersion).
-    assert [(entry["status"], entry["path"]) for entry in failed] == [("refused", "livepatch")], failed
-    assert [job for job in router_jobs(sim) if job["instanceid"] == network and job["params"].get("cleanup") == "true"] == []
+    failed = [entry for entry in read_journal(output) if entry["name"] == name]
+    assert [(entry["status"], entry["path"]) for entry in failed] == [(status, "livepatch")], failed
 
-    recreate = run_playbook(sim, tmp_path, "legacy_recreate.yml", extravars(output))
-    assert recreate.rc == 0, recreate.stdout[-3000:]
-    jobs = [job for job in router_jobs(sim) if job["instanceid"] == network]
-    # One live patch (failed), then one restart with cleanup; never a second live patch.
-    assert [(job["params"].get("livepatch"), job["params"].get("cleanup")) for job in jobs] == [("true", "false"), (None, "true")], jobs
-    last = [entry for entry in read_journal(output) if entry["name"] == FAILING_NETWORK][-1]
+    def recreates(jobs):
+        return [job for job in jobs if job["command"] == recreate[0] and (recreate[1] is None or job["params"].get(recreate[1]) == recreate[2])]
+
+    assert recreates(job for job in sim.jobs() if job["instanceid"] == target) == []
+
+    run = run_playbook(sim, tmp_path, "legacy_recreate.yml", extravars(output))
+    assert run.rc == 0, run.stdout[-3000:]
+    jobs = [job for job in sim.jobs() if job["instanceid"] == target]
+    # One live patch (failed), then one recreate; never a second live patch.
+    live = [job for job in jobs if job["command"] == "patchSystemVm" or job["params"].get("livepatch") == "true"]
+    recreated = recreates(jobs)
+    assert (len(live), len(recreated)) == (1, 1), jobs
+    assert jobs.index(live[0]) < jobs.index(recreated[0]), jobs
+    last = [entry for entry in read_journal(output) if entry["name"] == name][-1]
     assert (last["status"], last["path"]) == ("done", "legacy"), last
-    routers = [router for router in sim.state()["routers"] if router.get("guestnetworkid") == network]
-    assert routers and all(router["state"] == "Running" and not router["requiresupgrade"] for router in routers)
+    if kind != "systemvm":
+        owner = "guestnetworkid" if kind == "network" else "vpcid"
+        routers = [router for router in sim.state()["routers"] if router.get(owner) == target]
+        assert routers and all(router["state"] == "Running" and not router["requiresupgrade"] for router in routers)
 
 
 def test_a_second_run_on_the_same_cloud_with_another_state_directory_is_refused_and_names_the_first(acs_sim, tmp_path):

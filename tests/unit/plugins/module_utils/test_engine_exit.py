@@ -10,7 +10,8 @@ import json
 import os
 import socket
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import Journal, RunLock, StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import StageRunner
+from ansible_collections.acs.upgrade.plugins.module_utils._state import Journal, RunLock
 
 MS = "4.18.0.0"
 PLAN = {

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import EngineError, Journal
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal
 
 MS = "4.18.0.0"
 TORN = '{"jobid": "j-7", "key": "network:n7", "status": "subm'

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils import _common
-from ansible_collections.acs.upgrade.plugins.module_utils._engine import CloudLock, EngineError, Journal, cloud_identity
+from ansible_collections.acs.upgrade.plugins.module_utils._state import CloudLock, EngineError, Journal, cloud_identity
 
 
 def test_one_management_server_is_one_cloud_whatever_the_spelling_of_its_url():

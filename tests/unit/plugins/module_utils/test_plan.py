@@ -156,6 +156,17 @@ def test_require_new_template_sends_live_candidates_legacy():
     assert all("kernel, JRE or security" in item["reason"] for item in plan["items"])
 
 
+def test_the_legacy_method_is_recorded_on_the_networks_of_the_legacy_path_only():
+    routers = [router("a", ("network", "n1")), router("b", ("network", "n2"), version="4.18.0", softwareversion=MS)]
+    plan = build_plan(fleet(routers, [svm("s1", "z1")]), require_new_template=True, legacy_method="upgrade_router_template")
+    found = {item["key"]: (item["path"], item.get("method")) for item in plan["items"]}
+    assert found == {"network:n1": ("legacy", "upgrade_router_template"), "network:n2": ("skip", None), "systemvm:s1": ("legacy", None)}
+    assert "upgradeRouterTemplate" in items(plan)["network:n1"]["reason"]
+    assert check_plan(json.loads(json.dumps(plan)), "plan.json")["items"] == plan["items"]
+    with pytest.raises(PlanError, match="legacy_method must be one of"):
+        build_plan(fleet(routers), legacy_method="destroy")
+
+
 def test_unit_with_one_old_router_goes_legacy_and_stopped_router_is_warned():
     plan = build_plan(
         fleet(

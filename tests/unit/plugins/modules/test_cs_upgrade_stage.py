@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils import _engine
+from ansible_collections.acs.upgrade.plugins.module_utils import _state
 from ansible_collections.acs.upgrade.plugins.modules import cs_upgrade_stage
 
 # An address nothing listens on: a test that reached the API would fail with "Connection refused".
@@ -73,7 +73,7 @@ def test_a_plan_file_that_is_not_a_plan_is_refused_before_anything_is_touched(ru
 
 def test_acquire_takes_the_lock_and_refuses_while_another_live_run_holds_it(run_module, tmp_path, monkeypatch):
     # The lock per cloud goes to this test's own directory, not the host's /run/lock that other runs share.
-    monkeypatch.setattr(_engine, "lock_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(_state, "lock_directory", lambda: str(tmp_path))
     args = dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="acquire")
     # A dry run only checks: it leaves no lock behind.
     checked = run_module(cs_upgrade_stage, args, check_mode=True)
@@ -93,7 +93,7 @@ def test_acquire_takes_the_lock_and_refuses_while_another_live_run_holds_it(run_
 def test_acquire_names_the_cloud_lock_after_the_endpoint_of_cloudstack_ini(run_module, tmp_path, monkeypatch):
     """With the endpoint only in cloudstack.ini, the lock per cloud is that endpoint's: a second state directory on the
     same cloud is refused, as with api_url given as an option."""
-    monkeypatch.setattr(_engine, "lock_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(_state, "lock_directory", lambda: str(tmp_path))
     ini = tmp_path / "cloudstack.ini"
     ini.write_text("[cloudstack]\nendpoint = %s\nkey = %s\nsecret = %s\n" % (NOWHERE["api_url"], NOWHERE["api_key"], NOWHERE["api_secret"]))
     monkeypatch.setenv("CLOUDSTACK_CONFIG", str(ini))
