@@ -844,6 +844,39 @@ def _gantt_rows(events: list[dict[str, t.Any]]) -> tuple[dict[int, int], list[st
     return rows, labels
 
 
+# Steps of a timeline's axis in milliseconds, from a tenth of a second to a day: the first that gives at most
+# GANTT_TICKS labels is taken, each label on a whole multiple of it (so no two labels are the same).
+GANTT_STEPS = tuple(
+    int(seconds * 1000)
+    for seconds in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+)
+GANTT_TICKS = 6
+
+
+def _ticks(start: datetime.datetime, total: float) -> list[tuple[float, str]]:
+    """(seconds after ``start``, label) of the time axis of a timeline ``total`` seconds long, in UTC.
+
+    Labels fall on round times and show what tells them apart: tenths of a second for a span of a second or two,
+    seconds for a short span, minutes for a longer one (and the day for one over a day)."""
+    first = int(start.timestamp() * 1000)
+    last = first + int(round(total * 1000))
+    day = GANTT_STEPS[-1]
+    step = next((step for step in GANTT_STEPS if (last - first) // step + 1 <= GANTT_TICKS), day * ((last - first) // (day * (GANTT_TICKS - 1)) + 1))
+    if step < 1000:
+        shape = "%H:%M:%S.{tenths}"
+    elif step < 60_000:
+        shape = "%H:%M:%S"
+    elif step < 21_600_000:
+        shape = "%H:%M"
+    else:
+        shape = "%m-%d %H:%M"
+    ticks = []
+    for moment in range(-(-first // step) * step, last + 1, step):
+        when = datetime.datetime.fromtimestamp(moment / 1000, datetime.timezone.utc)
+        ticks.append(((moment - first) / 1000, when.strftime(shape).replace("{tenths}", str(moment % 1000 // 100))))
+    return ticks
+
+
 def _gantt(group: dict[str, t.Any]) -> str:
     """One bar per target over the group's time: coloured by outcome, the canary batch shaded, health gates as lines."""
     esc = html.escape
@@ -875,15 +908,15 @@ def _gantt(group: dict[str, t.Any]) -> str:
         right = max(x(max(_instant(event["finished"]) for event in canary)), left + 3)  # type: ignore[type-var]
         parts.append('<rect class="canary" x="%.1f" y="%d" width="%.1f" height="%d" fill="#fef7e0"/>' % (left, top - 6, right - left, row * len(names) + 6))
         parts.append('<text x="%.1f" y="%d" font-size="10" fill="#b06000">canary</text>' % (left, top - 8))
-    for tick in range(6):
-        seconds = total * tick / 5
-        tx = label_width + plot * tick / 5
-        moment = start + datetime.timedelta(seconds=seconds)
+    for seconds, label in _ticks(start, total):  # type: ignore[arg-type]
+        tx = label_width + plot * seconds / total
         parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e0e0e0"/>' % (tx, top - 4, tx, top + row * len(names)))
+        # Centred under its line, but kept inside the picture at its right edge.
+        anchor = "end" if tx > width - 30 else "middle"
         parts.append(
-            '<text x="%.1f" y="%d" font-size="10" fill="#5f6368" text-anchor="%s">%s</text>'
-            % (tx, height - 8, "end" if tick == 5 else "middle", esc(moment.astimezone(datetime.timezone.utc).strftime("%H:%M:%S")))
+            '<text class="tick" x="%.1f" y="%d" font-size="10" fill="#5f6368" text-anchor="%s">%s</text>' % (tx, height - 8, anchor, esc(label))
         )
+    parts.append('<text x="%d" y="%d" font-size="10" fill="#5f6368" text-anchor="end">UTC</text>' % (label_width - 6, height - 8))
     for index, name in enumerate(names):
         y = top + index * row
         # A label longer than its column would run off the left edge: cut it, the full name in its tooltip.

@@ -364,3 +364,33 @@ def test_a_job_end_journalled_by_both_attempts_counts_once_as_the_earlier_attemp
         unit = next(unit for group in report["groups"] for unit in group["units"] if unit["name"] == "net-1")
         assert (unit["outcome"], unit["earlier_run"], unit["duration"]) == ("done", True, 2.0), [entry["attempt"] for entry in journal]
         assert [event["name"] for group in report["groups"] for event in group["timeline"]].count("net-1") == 1
+
+
+def _axis_labels(page):
+    """(x, text) of the time labels under the timeline, as the browser draws them."""
+    return [(float(x), text) for x, text in re.findall(r'<text[^>]* x="([0-9.]+)"[^>]*>((?:\d\d-\d\d )?\d\d:\d\d(?::\d\d(?:\.\d)?)?)</text>', page)]
+
+
+def _timeline_page(seconds):
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    targets = [
+        {"kind": "network", "id": "n1", "status": "patched", "started": _at(0), "finished": _at(seconds * 0.4)},
+        {"kind": "network", "id": "n4", "status": "patched", "started": _at(seconds * 0.2), "finished": _at(seconds)},
+    ]
+    return render_html(build_report(plan, journal_entries(outcomes_from_targets(plan, ["network:n1", "network:n4"], targets), plan, 1, "livepatch", T0)))
+
+
+def test_the_time_axis_of_a_timeline_never_shows_the_same_label_twice():
+    """Three seconds cut in fifths gave 01:00:00 twice and 01:00:01 twice: ticks fall on round times, seconds for a short span, minutes for a long one."""
+    for seconds, expected in (
+        (3, ["01:00:00", "01:00:01", "01:00:02", "01:00:03"]),
+        (5.7, ["01:00:00", "01:00:01", "01:00:02", "01:00:03", "01:00:04", "01:00:05"]),
+        (40, ["01:00:00", "01:00:10", "01:00:20", "01:00:30", "01:00:40"]),
+        (40 * 60, ["01:00", "01:10", "01:20", "01:30", "01:40"]),
+        (3 * 3600 + 5, ["01:00", "02:00", "03:00", "04:00"]),
+    ):
+        labels = _axis_labels(_timeline_page(seconds))
+        assert [text for _x, text in labels] == expected, seconds
+        # Readable: far enough apart for their text (8 characters at 10 px), inside the picture.
+        assert all(right - left >= 60 for (left, _l), (right, _r) in zip(labels, labels[1:])), labels
+        assert all(170 <= x <= 890 for x, _text in labels)
