@@ -26,7 +26,7 @@ import typing as t
 from ansible_collections.acs.upgrade.plugins.module_utils._actions import Path
 from ansible_collections.acs.upgrade.plugins.module_utils._api import redact
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import REFUSED_ACTION, REFUSED_BY_SERVER, STRONGSWAN_WARNING, has_strongswan_caveat
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import is_done, livepatch_failed, target_outcome
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, is_done, livepatch_failed, target_outcome
 
 # What became of a planned item, in the order the totals show them. "recreated" finished on the legacy path after
 # its live patch failed; "unknown" ended without a verdict (a job still running when the run gave up on it); "refused"
@@ -172,7 +172,10 @@ def _action(item: dict[str, t.Any], outcome: str, entries: list[dict[str, t.Any]
     if outcome == "unknown":
         return "its job may still be running: look it up (listAsyncJobs, or the UI's events) and wait for it to end before running again"
     if outcome == "recreated":
-        return "it was recreated (a router redeploy: minutes of downtime); find out why the live patch failed before the next upgrade"
+        return (
+            "nothing to do now: it was recreated from the current template (a redeploy: minutes of downtime); "
+            "before the next upgrade, find out why its live patch failed"
+        )
     if outcome == "skipped":
         if item["kind"] == "systemvm":
             return "start it (or destroy it so that CloudStack recreates it), then run again"
@@ -348,7 +351,7 @@ def build_report(
             if outcome == "failed" and item_entries and _never_started(item_entries[-1]):
                 detail = "never started: %s" % _strip_prefix(detail, "not_submitted: ")
             if outcome == "recreated":
-                detail = "live patch failed: %s" % (_strip_prefix(unit["livepatch_error"], "failed: ") or "no detail")
+                detail = _recreated_story(unit)
             elif outcome == "skipped":
                 detail = "not Running: %s" % ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"])
             attention.append(
@@ -429,6 +432,45 @@ def build_report(
 
 def _strip_prefix(text: str | None, prefix: str) -> str | None:
     return text[len(prefix) :] if text and text.startswith(prefix) else text
+
+
+# The advice a failed live patch's error ends with (cs_livepatch, cs_upgrade_stage): "recreate it/them", or the
+# refused router's "recreate it ... or reboot it". Once the legacy path recreated the item, it is no longer advice.
+_RECREATE_ADVICE = re.compile(
+    r"(?:;\s*)?(?:a failed live patch leaves the services in an unknown state:\s*)?" + re.escape(RECREATE_HINT).replace("%s", r"[\w ]+?")
+)
+
+
+def _without_advice(text: str | None) -> str | None:
+    if not text:
+        return text
+    text = _RECREATE_ADVICE.sub("", text.replace("; " + REFUSED_ACTION, "").replace(REFUSED_ACTION, ""))
+    return text.rstrip("; :") or None
+
+
+def _recreated_story(unit: dict[str, t.Any]) -> str:
+    """What became of an item recreated after a failed live patch, in order: the failure, then the recreate."""
+    failure = _without_advice(_strip_prefix(unit["livepatch_error"], "failed: ")) or "no detail"
+    then = "then recreated (legacy path)"
+    replaced = ", ".join("%s → %s" % (vm["name"] or "(new)", vm["new_name"]) for vm in unit["vms"] if vm["new_name"])
+    if replaced:
+        then += ": %s" % replaced
+    templates = sorted({str(vm["template_after"]) for vm in unit["vms"] if vm["template_after"]})
+    if templates:
+        then += ", now on template %s" % ", ".join(templates)
+    if unit["health_after"]:
+        then += "; health afterwards: %s" % unit["health_after"]
+    return "live patch failed: %s; %s" % (failure, then)
+
+
+def _why(unit: dict[str, t.Any]) -> str:
+    """The "why" of an item's row, the same in the page and in the Markdown."""
+    if unit["outcome"] == "recreated":
+        story = _recreated_story(unit)
+        return "in an earlier run: %s" % story if unit["earlier_run"] else story
+    if unit["earlier_run"]:
+        return "finished in an earlier run"
+    return unit["error"] or unit["reason"] or ""
 
 
 def _collapse_not_run(attention: list[dict[str, t.Any]], shown: int = 12) -> list[dict[str, t.Any]]:
@@ -976,11 +1018,7 @@ _COLUMNS = ("network/VPC or VM", "kind", "redundant", "path", "outcome", "templa
 def _unit_rows(unit: dict[str, t.Any]) -> str:
     esc = html.escape
     is_unit = unit["kind"] in ("network", "vpc")
-    why = esc(unit["error"] or unit["reason"])
-    if unit["earlier_run"]:
-        why = "finished in an earlier run"
-    if unit["livepatch_error"] and unit["outcome"] == "recreated":
-        why = "live patch failed (%s); recreated" % esc(unit["livepatch_error"])
+    why = esc(_why(unit))
     warnings = "".join('<div class="warn">%s</div>' % esc(warning) for warning in unit["warnings"])
     attention = "1" if unit["attention"] else "0"
     vm = unit["vms"][0] if unit["vms"] and not is_unit else {}

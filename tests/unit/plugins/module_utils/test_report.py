@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import html
 import re
 
-from ansible_collections.acs.upgrade.plugins.module_utils._matrix import STRONGSWAN_WARNING
+from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import recreate_hint
+from ansible_collections.acs.upgrade.plugins.module_utils._matrix import REFUSED_ACTION, REFUSED_BY_SERVER, STRONGSWAN_WARNING
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
@@ -84,7 +86,9 @@ def test_outcomes_tell_recreated_and_unknown_from_done_and_failed():
     assert [(entry["outcome"], entry["name"]) for entry in report["attention"]] == [("unknown", "net-4"), ("recreated", "net-2")]
     unknown, recreated = report["attention"]
     assert "still be running" in unknown["action"] and "listAsyncJobs" in unknown["action"]
-    assert recreated["detail"] == "live patch failed: haproxy failed to restart"
+    assert recreated["detail"] == (
+        "live patch failed: haproxy failed to restart; then recreated (legacy path): r-2-VM → r-8-VM, r-3-VM → r-9-VM, now on template 4.18.0"
+    )
     assert report["outcome"]["status"] == "finished_with_failures"
     assert report["started"] == "2026-11-22T01:00:00+00:00" and report["duration"] == 55.0
     summary = stats(report)
@@ -394,3 +398,31 @@ def test_the_time_axis_of_a_timeline_never_shows_the_same_label_twice():
         # Readable: far enough apart for their text (8 characters at 10 px), inside the picture.
         assert all(right - left >= 60 for (left, _l), (right, _r) in zip(labels, labels[1:])), labels
         assert all(170 <= x <= 890 for x, _text in labels)
+
+
+def test_a_network_recreated_after_a_failed_live_patch_reads_as_what_happened_with_nothing_left_to_do():
+    """The live patch's error ends with its advice (recreate them, or recreate or reboot a refused router): once the
+    legacy path recreated the network, what happened says so after the failure, and what to do asks for no recreate."""
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    recreate = _journal(plan)[-1:]
+    errors = (
+        "restartNetwork job j2 succeeded but the live patch did not reach every Running router (r-2-VM scripts old); %s" % recreate_hint("them"),
+        "restartNetwork job j2 failed: boom; a failed live patch leaves the services in an unknown state: %s" % recreate_hint(),
+        "%s after restartNetwork(livepatch) job j2 (failed): r-2-VM (template 4.15.1 below the minimum); %s" % (REFUSED_BY_SERVER, REFUSED_ACTION),
+    )
+    for error in errors:
+        failed = {"key": "network:n2", "name": "net-2", "ms_version": MS, "batch": 1, "path": "livepatch", "status": "failed", "jobid": "j2",
+                  "error": error, "started": _at(10), "finished": _at(11), "time": _at(15)}
+        report = build_report(plan, [failed] + recreate)
+        entry = next(entry for entry in report["attention"] if entry["name"] == "net-2")
+        assert entry["outcome"] == "recreated"
+        happened, to_do = entry["detail"], entry["action"]
+        assert happened.startswith("live patch failed: ") and happened.endswith(
+            "; then recreated (legacy path): r-2-VM → r-8-VM, r-3-VM → r-9-VM, now on template 4.18.0"
+        ), happened
+        assert error.split(";")[0] in happened
+        for text in (happened, to_do):
+            assert "cs_recreate" not in text and "recreate it" not in text and "recreate them" not in text and "reboot it" not in text, text
+        assert to_do.startswith("nothing to do now: it was recreated")
+        # The row of the network in the page tells the same story.
+        assert html.escape(happened) in render_html(report)
