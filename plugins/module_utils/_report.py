@@ -664,7 +664,7 @@ def render_markdown(report: dict[str, t.Any]) -> str:
                         _md(unit["name"] if unit["kind"] in ("network", "vpc") else ""),
                         vm.get("kind") or unit["kind"],
                         _md(_arrow(vm.get("name"), vm.get("new_name"))),
-                        vm.get("redundantstate") or "",
+                        _md(_redundant(unit, vm)),
                         unit["path"],
                         OUTCOME_LABELS[unit["outcome"]],
                         _md(_arrow(vm.get("template_before"), vm.get("template_after"))),
@@ -853,9 +853,13 @@ def _health(before: t.Any, after: t.Any) -> str:
     return show(after) if before == after else "%s → %s" % (show(before), show(after))
 
 
-def _redundant(state: t.Any) -> str:
-    # CloudStack says UNKNOWN for the router of a network that is not redundant.
-    return "" if state in (None, "UNKNOWN") else html.escape(str(state))
+def _redundant(unit: dict[str, t.Any], vm: dict[str, t.Any]) -> str:
+    """A router's redundant state; nothing for a router that is not one of a redundant pair, for which CloudStack says
+    UNKNOWN. A pair's router may say UNKNOWN too (a new one, until CheckRouterTask runs): that one is shown."""
+    state = vm.get("redundantstate")
+    if not state or (state == "UNKNOWN" and not (unit["kind"] in ("network", "vpc") and len(unit["vms"]) > 1)):
+        return ""
+    return str(state)
 
 
 # Up to this many targets a timeline has a labelled row per target; beyond, bars that do not overlap share a row.
@@ -1029,7 +1033,7 @@ def _unit_rows(unit: dict[str, t.Any]) -> str:
             esc(unit["name"]),
             ' <span class="muted">(canary)</span>' if unit["canary"] else "",
             esc(unit["kind"]),
-            _redundant(vm.get("redundantstate")),
+            esc(_redundant(unit, vm)),
             esc(unit["path"]),
             OUTCOMES.index(unit["outcome"]),
             _badge(unit["outcome"]),
@@ -1055,7 +1059,7 @@ def _unit_rows(unit: dict[str, t.Any]) -> str:
             '<td title="%s">%s</td><td>%s</td></tr>'
             % (
                 name,
-                _redundant(vm["redundantstate"]),
+                esc(_redundant(unit, vm)),
                 _arrow_html(vm["template_before"], vm["template_after"]),
                 _arrow_html(vm["scripts_before"], vm["scripts_after"], short=True),
                 _health(vm["health_before"], vm["health_after"]),

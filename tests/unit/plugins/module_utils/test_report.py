@@ -426,3 +426,30 @@ def test_a_network_recreated_after_a_failed_live_patch_reads_as_what_happened_wi
         assert to_do.startswith("nothing to do now: it was recreated")
         # The row of the network in the page tells the same story.
         assert html.escape(happened) in render_html(report)
+
+
+def _markdown_rows(markdown):
+    """The rows of the Markdown tables of the groups, each as its cells by column name."""
+    rows, columns = [], None
+    for line in markdown.splitlines():
+        if line.startswith("| network/VPC |"):
+            columns = [cell.strip() for cell in line.strip("|").split(" | ")]
+        elif columns and line.startswith("| ") and not line.startswith("|---"):
+            rows.append(dict(zip(columns, [cell.strip() for cell in line.strip("|").split(" | ")])))
+        elif not line.startswith("|"):
+            columns = None
+    return rows
+
+
+def test_a_single_router_shows_no_redundant_state_in_the_markdown_or_the_page():
+    """CloudStack says UNKNOWN for a router that is not one of a redundant pair: no state to show. A new router of a
+    pair says UNKNOWN until CheckRouterTask runs: that one is a state of the pair, and shown."""
+    fleet = dict(FLEET, routers=[dict(router, redundantstate=router.get("redundantstate", "UNKNOWN")) for router in FLEET["routers"]])
+    fleet["routers"][2]["redundantstate"] = "UNKNOWN"  # r-3-VM, the BACKUP of net-2's pair
+    plan = build_plan(fleet, canary_size=0, batch_size=10)
+    report = build_report(plan, _journal(plan)[:1])
+    redundant = {row["name"]: row["redundant"] for row in _markdown_rows(render_markdown(report))}
+    assert redundant == {"s-1-VM": "", "r-1-VM": "", "r-2-VM": "PRIMARY", "r-3-VM": "UNKNOWN", "r-4-VM": ""}, redundant
+    page = render_html(report)
+    cells = dict(re.findall(r'<tr class="vm"><td>&nbsp;&nbsp;([^<]+)</td><td>router</td><td>([^<]*)</td>', page))
+    assert cells == {"r-1-VM": "", "r-2-VM": "PRIMARY", "r-3-VM": "UNKNOWN", "r-4-VM": ""}, cells
