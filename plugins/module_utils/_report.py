@@ -656,7 +656,7 @@ def render_markdown(report: dict[str, t.Any]) -> str:
             "|" + "---|" * 13,
         ]
         for unit in group["units"]:
-            why = unit["error"] or unit["reason"]
+            why = _why(unit)
             for vm in unit["vms"] or [{}]:
                 lines.append(
                     "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"

@@ -453,3 +453,18 @@ def test_a_single_router_shows_no_redundant_state_in_the_markdown_or_the_page():
     page = render_html(report)
     cells = dict(re.findall(r'<tr class="vm"><td>&nbsp;&nbsp;([^<]+)</td><td>router</td><td>([^<]*)</td>', page))
     assert cells == {"r-1-VM": "", "r-2-VM": "PRIMARY", "r-3-VM": "UNKNOWN", "r-4-VM": ""}, cells
+
+
+def test_the_markdown_marks_work_finished_by_an_earlier_run_as_the_page_does():
+    journal = _journal(build_plan(FLEET, canary_size=0, batch_size=10))
+    resumed = build_plan(FLEET, canary_size=0, batch_size=10, journal=journal)
+    report = build_report(resumed, journal)
+    earlier = sorted(unit["name"] for unit in report["groups"][0]["units"] if unit["earlier_run"])
+    assert earlier == ["net-1", "net-2", "s-1-VM"]
+    why = {row["network/VPC"] or row["name"]: row["why"] for row in _markdown_rows(render_markdown(report))}
+    page = render_html(report)
+    assert why["net-1"] == why["s-1-VM"] == "finished in an earlier run"
+    assert why["net-2"].startswith("in an earlier run: live patch failed: haproxy failed to restart; then recreated (legacy path)")
+    for name in earlier:
+        assert re.search(r"<td>%s</td>.*?<td>%s</td></tr>" % (re.escape(name), re.escape(html.escape(why[name]))), page), name
+    assert why["net-4"] != "finished in an earlier run"
