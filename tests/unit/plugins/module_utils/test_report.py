@@ -468,3 +468,12 @@ def test_the_markdown_marks_work_finished_by_an_earlier_run_as_the_page_does():
     for name in earlier:
         assert re.search(r"<td>%s</td>.*?<td>%s</td></tr>" % (re.escape(name), re.escape(html.escape(why[name]))), page), name
     assert why["net-4"] != "finished in an earlier run"
+    # A resumed attempt of the same run: the job ended in the attempt that was killed, the plan still names its path.
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    plan["run"] = {"id": "run1", "attempt": 2}
+    item = next(item for item in plan["items"] if item["name"] == "net-1")
+    done = {"key": item["key"], "name": "net-1", "ms_version": MS, "run": "run1", "attempt": 1, "batch": item["batch"], "path": "livepatch",
+            "jobid": "j1", "status": "done", "duration": 2.0, "started": _at(10), "finished": _at(12), "time": _at(13)}
+    report = build_report(plan, [done])
+    why = {row["network/VPC"] or row["name"]: row["why"] for row in _markdown_rows(render_markdown(report))}
+    assert why["net-1"] == "finished in an earlier run" and "finished in an earlier run" in render_html(report)
