@@ -769,6 +769,8 @@ tr.unit td{border-top:2px solid #bdc1c6;background:#fafafa}tr.unit td:first-chil
 .badge.done{background:var(--done)}.badge.recreated{background:var(--recreated)}.badge.failed{background:var(--failed)}.badge.refused{background:var(--refused)}
 .badge.unknown{background:var(--unknown)}.badge.not_run{background:var(--not_run)}.badge.skipped{background:var(--skipped);color:#202124}
 #attention td:first-child,#attention td:nth-child(2){white-space:nowrap}
+table.targets td:first-child{white-space:nowrap;max-width:22em;overflow:hidden;text-overflow:ellipsis}
+table.targets td:nth-child(9),table.targets td:nth-child(10){white-space:nowrap}
 .legend{font-size:.85em;color:#5f6368;margin:-.4em 0 .8em}.legend i{display:inline-block;width:.9em;height:.9em;margin:0 .25em 0 .8em;vertical-align:-.1em}
 .legend .l-done{background:#1e8e3e}.legend .l-recreated{background:#e37400}.legend .l-failed{background:#d93025}.legend .l-unknown{background:#9334e6}
 .legend .l-lpfailed{background:#f28b82}.legend .l-canary{background:#fef7e0;border:1px solid #f9ab00}.legend .l-gate{border-left:2px dashed #1a73e8;width:0}
@@ -779,7 +781,7 @@ svg.gantt{width:100%;height:auto;max-width:1100px;display:block;margin:.3em 0 .8
 code{font-size:.9em}
 @media print{
   body{margin:0;font-size:10px}.filters{display:none}tbody{display:table-row-group!important}
-  th{position:static}th.sort:after{content:none}tr,svg.gantt,.caveat{break-inside:avoid}h2{break-after:avoid}
+  th{position:static}th.sort:after{content:none}table.targets td:nth-child(n+2){white-space:normal}tr,svg.gantt,.caveat{break-inside:avoid}h2{break-after:avoid}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
 """
@@ -837,7 +839,8 @@ def _arrow_html(before: t.Any, after: t.Any, short: bool = False) -> str:
         return show(before) if before else ""
     if after == before:
         return show(after)
-    return "%s → %s" % (show(before), show(after))
+    # In a narrow column it wraps after the arrow, never before it.
+    return "%s&nbsp;→ %s" % (show(before), show(after))
 
 
 def _health(before: t.Any, after: t.Any) -> str:
@@ -1027,9 +1030,10 @@ def _unit_rows(unit: dict[str, t.Any]) -> str:
     attention = "1" if unit["attention"] else "0"
     vm = unit["vms"][0] if unit["vms"] and not is_unit else {}
     head = (
-        '<tr class="unit"><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td><td data-sort="%d">%s</td><td>%s</td><td>%s</td><td>%s</td>'
+        '<tr class="unit"><td title="%s">%s%s</td><td>%s</td><td>%s</td><td>%s</td><td data-sort="%d">%s</td><td>%s</td><td>%s</td><td>%s</td>'
         '<td data-sort="%s">%s</td><td data-sort="%s">%s</td><td>%s%s</td></tr>'
         % (
+            esc(unit["name"]),
             esc(unit["name"]),
             ' <span class="muted">(canary)</span>' if unit["canary"] else "",
             esc(unit["kind"]),
@@ -1051,13 +1055,16 @@ def _unit_rows(unit: dict[str, t.Any]) -> str:
     rows = [head]
     for vm in unit["vms"] if is_unit else []:
         name = esc(vm["name"] or "")
+        title = vm["name"] or ""
         if vm["new_name"]:
             name = '%s → %s' % (name or '<span class="muted">(new)</span>', esc(vm["new_name"]))
+            title = "%s → %s" % (vm["name"] or "(new)", vm["new_name"])
         gaps = vm["downtime_services"] or {}
         rows.append(
-            '<tr class="vm"><td>&nbsp;&nbsp;%s</td><td>router</td><td>%s</td><td></td><td></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
+            '<tr class="vm"><td title="%s">&nbsp;&nbsp;%s</td><td>router</td><td>%s</td><td></td><td></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
             '<td title="%s">%s</td><td>%s</td></tr>'
             % (
+                esc(title),
                 name,
                 esc(_redundant(unit, vm)),
                 _arrow_html(vm["template_before"], vm["template_after"]),
