@@ -11,6 +11,7 @@ recreated; one network is skipped) and a run stopped by a failed live patch with
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import typing as t
@@ -106,8 +107,8 @@ class Page(t.NamedTuple):
     screenshot: Path
 
 
-def render(report: Path, screenshot: Path, fragment: str = "") -> Page:
-    """Load the page in headless Chromium: a screenshot and the DOM after the page's own script ran."""
+def render(report: Path, screenshot: Path, fragment: str = "", width: int = 1280) -> Page:
+    """Load the page in headless Chromium ``width`` px wide: a screenshot and the DOM after the page's own script ran."""
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium package is missing: run tests/host/prepare.sh (make host)"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +120,7 @@ def render(report: Path, screenshot: Path, fragment: str = "") -> Page:
         "--disable-gpu",
         "--hide-scrollbars",
         "--user-data-dir=%s" % profile,
-        "--window-size=1280,1000",
+        "--window-size=%d,1000" % width,
         "--screenshot=%s" % screenshot,
         "--dump-dom",
         report.as_uri() + fragment,
@@ -295,6 +296,36 @@ def test_demo_filter_from_the_link_hides_the_other_networks(demo, tmp_path):
     page = render(demo["output"] / "report.html", tmp_path / "filtered.png", "#filter=" + DEMO_FAILING)
     shown = [body for body in page.dom.find_all("tbody", cls="unit") if "hidden" not in body.attrs]
     assert [body.find("tr", cls="unit").find_all("td")[0].text for body in shown] == [DEMO_FAILING]
+
+
+# What the test measures in the laid-out page: per name cell of the groups' tables, whether its text runs on more
+# than one line ("wrapped") or is cut ("cut"), written on the <html> element for the DOM Chromium hands back.
+_MEASURE_NAMES = """
+var wrapped=[],cut=[],cells=document.querySelectorAll('table.targets td:first-child');
+cells.forEach(function(td){var range=document.createRange();range.selectNodeContents(td);
+var lines=range.getClientRects(),box=range.getBoundingClientRect(),name=td.textContent.trim();
+if(lines.length&&box.height>1.5*lines[0].height){wrapped.push(name);}if(td.scrollWidth>td.clientWidth+1){cut.push(name);}});
+var root=document.documentElement;root.setAttribute('data-cells',cells.length);
+root.setAttribute('data-wrapped',wrapped.join('|'));root.setAttribute('data-cut',cut.join('|'));
+"""
+
+
+def test_demo_names_never_wrap_at_1400_px(demo, tmp_path):
+    """A new user at 1,400 px saw router names broken across lines ("r-9-VM → r-" / "49-VM")."""
+    page = (demo["output"] / "report.html").read_text()
+    # A copy that also runs the measuring script: without the page's Content-Security-Policy, which allows its own only.
+    measured = tmp_path / "measured.html"
+    measured.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace("</body>", "<script>%s</script></body>" % _MEASURE_NAMES))
+    root = render(measured, SCREENSHOTS / "demo-1400.png", width=1400).dom.find("html")
+    rows = demo["page"].dom.find_all("tr", cls="unit") + demo["page"].dom.find_all("tr", cls="vm")
+    assert int(root.attrs["data-cells"]) == len(rows) > 41
+    assert root.attrs["data-wrapped"] == "" and root.attrs["data-cut"] == "", root.attrs
+
+
+def test_demo_timeline_axis_labels_are_distinct_times(demo):
+    for svg in demo["page"].dom.find_all("svg", cls="gantt"):
+        labels = [text.text for text in svg.find_all("text") if re.fullmatch(r"\d\d:\d\d(:\d\d(\.\d)?)?", text.text)]
+        assert len(labels) >= 2 and len(labels) == len(set(labels)) and labels == sorted(labels), labels
 
 
 # ---------------------------------------------------------------------------------------------- the stopped run
