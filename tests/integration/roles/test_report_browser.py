@@ -298,6 +298,20 @@ def test_demo_filter_from_the_link_hides_the_other_networks(demo, tmp_path):
     assert [body.find("tr", cls="unit").find_all("td")[0].text for body in shown] == [DEMO_FAILING]
 
 
+def test_demo_recreated_network_reads_in_order_with_nothing_left_to_do_and_markdown_agrees(demo):
+    """The live patch's error ends with its advice ("recreate it ... or reboot it"): the network was recreated since."""
+    row = next(row for row in demo["page"].dom.find(id="attention").find_all("tr")[1:] if DEMO_FAILING in row.text)
+    happened, to_do = (cell.text for cell in row.find_all("td")[3:5])
+    assert happened.startswith("live patch failed: " + LIVEPATCH_FAILED) and " then recreated (legacy path): r-" in happened, happened
+    assert happened.endswith("health afterwards: passed") and "reboot it" not in happened and "recreate it" not in happened, happened
+    assert to_do.startswith("nothing to do now: it was recreated"), to_do
+    markdown = (demo["output"] / "report.md").read_text()
+    assert happened in markdown
+    # Single routers have no redundant state (CloudStack says UNKNOWN for them); the pairs keep theirs.
+    rows = [line.split(" | ") for line in markdown.splitlines() if line.startswith("| ") and " | router | " in line]
+    assert rows and not [row[2] for row in rows if row[3] == "UNKNOWN"] and {row[3] for row in rows} >= {"PRIMARY", "BACKUP", ""}
+
+
 # What the test measures in the laid-out page: per name cell of the groups' tables, whether its text runs on more
 # than one line ("wrapped") or is cut ("cut"), written on the <html> element for the DOM Chromium hands back.
 _MEASURE_NAMES = """
