@@ -45,7 +45,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "pods": ("id", "name", "zoneid", "allocationstate"),
     "clusters": ("id", "name", "podid", "zoneid", "hypervisortype", "allocationstate"),
     "hosts": ("id", "name", "zoneid", "podid", "clusterid", "hypervisor", "version", "state", "resourcestate"),
-    "domains": ("id", "name", "path", "parentid", "level"),
+    "domains": ("id", "name", "path", "parentdomainid", "level"),
     "accounts": ("id", "name", "domainid", "accounttype", "state"),
     "projects": ("id", "name", "domainid", "state"),
     "systemvms": ("id", "name", "systemvmtype", "state", "agentstate", "version", "templateid", "templatename", "template_version",
@@ -57,7 +57,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "vpcs": ("id", "name", "zoneid", "account", "domainid", "projectid", "state", "redundantvpcrouter"),
 }
 # Fields that hold an id of another object (anonymized with the same map as the ids).
-_REFERENCES = ("id", "zoneid", "podid", "clusterid", "hostid", "domainid", "parentid", "guestnetworkid", "vpcid", "projectid", "templateid",
+_REFERENCES = ("id", "zoneid", "podid", "clusterid", "hostid", "domainid", "parentdomainid", "guestnetworkid", "vpcid", "projectid", "templateid",
                "disk_templateid")
 # Fields that hold a name, and the kind of object the name is of (one kind: the same name gets the same replacement).
 _NAMES = {"name": None, "account": "accounts", "domain": "domains"}
