@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,11 +14,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+ACS_SIM = REPO / "tests" / "simulator" / "acs-sim"
 sys.path.insert(0, str(REPO / "tests"))
 
 import conftest  # noqa: E402,F401 # pylint: disable=unused-import  (the checkout as the collection acs.upgrade)
 
 from acs_sim import snapshot as snapshot_mod  # noqa: E402
+from acs_sim.client import SimClient  # noqa: E402
 from acs_sim.server import Simulator  # noqa: E402
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackClient  # noqa: E402
@@ -64,15 +67,22 @@ def test_jobs_take_the_durations_of_the_history_scaled_by_the_time_factor(real, 
     assert min(took) >= 0.38 and statistics.median(took) <= 0.6, took
 
 
-def test_acs_sim_serves_a_snapshot_file(real, tmp_path):
+def test_acs_sim_serves_a_snapshot_file_with_keys_of_its_own(real, tmp_path):
     path = tmp_path / "snapshot.json"
     path.write_text(json.dumps(take(real)))
-    sim = Simulator(snapshot_mod.to_topology(snapshot_mod.load(path)), time_factor=0.001).start()
+    state = tmp_path / "sim"
+    proc = subprocess.Popen([sys.executable, str(ACS_SIM), "--from-snapshot", str(path), "--time-factor", "0.001", "--state-dir", str(state)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert len(sim.client("admin").call("listRouters", listall=True)["router"]) == 41
+        url = proc.stdout.readline().strip().split(" ", 2)[2]  # type: ignore[union-attr]
+        keys = json.loads((state / "sim.json").read_text())["keys"]["admin"]
+        assert keys["apikey"] not in (real.admin_key, "admin-apikey-acs-sim")
+        client = SimClient(url, keys["apikey"], keys["secretkey"])
+        assert {r["id"] for r in client.call("listRouters", listall=True)["router"]} == {r["id"] for r in real.state()["routers"]}
     finally:
-        sim.stop()
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
     topology = tmp_path / "not-a-snapshot.json"
     topology.write_text(json.dumps({"zones": []}))
-    with pytest.raises(ValueError, match="not a snapshot"):
-        snapshot_mod.load(topology)
+    refused = subprocess.run([sys.executable, str(ACS_SIM), "--from-snapshot", str(topology)], capture_output=True, text=True, timeout=30, check=False)
+    assert refused.returncode == 2 and "not a snapshot" in refused.stderr
