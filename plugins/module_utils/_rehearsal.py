@@ -73,8 +73,8 @@ def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_f
     paths = {unit["name"]: unit["path"] for group in report.get("groups") or [] for unit in group.get("units") or []}
     return {
         "label": LABEL,
-        "title": "%s of the upgrade of %s (management server %s)" % (LABEL, "the anonymized cloud" if snapshot.get("anonymized") else "the cloud",
-                                                                  report.get("ms_version")),
+        "title": "%s of the upgrade of %s (management server %s)"
+        % (LABEL, "the anonymized cloud" if snapshot.get("anonymized") else "the cloud", report.get("ms_version")),
         "snapshot_taken": snapshot.get("taken"),
         "time_factor": time_factor,
         "spread": {"low": low, "high": high, "from": "the cloud's job history" if (low, high) != DEFAULT_SPREAD else "the default model"},
@@ -112,8 +112,9 @@ def markdown(rehearsal: t.Mapping[str, t.Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for group in rehearsal["groups"]:
-        lines.append("| %s | %s | %s - %s | %s | %s |" % (group["name"], _human(group["seconds"]), _human(group["low_seconds"]), _human(group["high_seconds"]),
-                                                         _human(group["window_seconds"]), group["fits"] or "no window"))
+        cells = (group["name"], _human(group["seconds"]), _human(group["low_seconds"]), _human(group["high_seconds"]), _human(group["window_seconds"]),
+                 group["fits"] or "no window")
+        lines.append("| %s | %s | %s - %s | %s | %s |" % cells)
     lines += ["", "## Paths (%s)" % LABEL, ""] + ["- %s: %d" % (path, count) for path, count in sorted(rehearsal["by_path"].items())]
     lines += ["", "## Would need a hand (%s)" % LABEL, ""]
     lines += ["- %s %s (%s): %s - %s" % (item["outcome"], item["name"], item["group"], item["detail"], item["action"]) for item in rehearsal["needs_a_hand"]]
