@@ -110,6 +110,7 @@ bench: venv
 	  $(BIN)/python tests/benchmarks/bench_upgrade.py --routers $$routers --time-factor $(BENCH_TIME_FACTOR) --parallel 50 \
 	    $$( [ $$routers -ge 2000 ] && echo --sysvmadm-sample 500 ) --json $(BUILD)/bench/upgrade-$$routers.json || exit 1; done
 	$(BIN)/python tests/benchmarks/bench_preflight.py --routers 10000
+	$(BIN)/python tests/benchmarks/bench_snapshot.py --routers 10000 --max-calls 70
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache

@@ -6,7 +6,7 @@
 
 Run from the repository root (or ``make bench``):
 
-    .venv/bin/python tests/benchmarks/bench_upgrade.py --routers 2000 [--time-factor 0.01] [--parallel 50] [--json out.json]
+    .venv/bin/python tests/benchmarks/bench_upgrade.py --routers 2000 [--time-factor 0.01] [--parallel 50] [--json out.json] [--snapshot snapshot.json]
 
 On one simulator (``acs-sim --generate``, its own process, 125 job threads like a management server) and one fleet
 (same seed, 20% redundant), reset between runs:
@@ -58,11 +58,13 @@ NGINE_IO_POLL = 2.0
 class Sim:
     """acs-sim in its own process, so that its CPU is never counted as the controller's."""
 
-    def __init__(self, routers: int, zones: int, seed: int, time_factor: float, workdir: Path):
+    def __init__(self, routers: int, zones: int, seed: int, time_factor: float, workdir: Path, snapshot: str | None = None):
         self.state_dir = workdir / "sim"
         spec = "zones=%d,routers=%d,redundant=0.2,seed=%d" % (zones, routers, seed)
+        # A snapshot (acs.upgrade.cs_fleet_snapshot) instead of a generated fleet: its shape, states and job durations.
+        source = ["--from-snapshot", snapshot] if snapshot else ["--generate", spec]
         self.proc = subprocess.Popen(
-            [sys.executable, str(ACS_SIM), "--generate", spec, "--time-factor", str(time_factor), "--state-dir", str(self.state_dir)],
+            [sys.executable, str(ACS_SIM), *source, "--time-factor", str(time_factor), "--state-dir", str(self.state_dir)],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -301,11 +303,15 @@ def main() -> int:
     parser.add_argument("--sysvmadm-sample", type=int, default=0, help="networks/VPCs the sysvmadm-style loop restarts (0: all), extrapolated")
     parser.add_argument("--skip-peers", action="store_true", help="run (a) and (d) only")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--snapshot", metavar="FILE", help="run on the cloud of this snapshot (acs.upgrade.cs_fleet_snapshot) instead of a generated fleet")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-upgrade-"))
-    sim = Sim(args.routers, args.zones, args.seed, args.time_factor, workdir)
-    figures: dict[str, t.Any] = {"routers": args.routers, "zones": args.zones, "seed": args.seed, "time_factor": args.time_factor,
+    sim = Sim(args.routers, args.zones, args.seed, args.time_factor, workdir, snapshot=args.snapshot)
+    if args.snapshot:
+        taken = json.loads(Path(args.snapshot).read_text())
+        args.routers, args.zones = len(taken["routers"]), len(taken["zones"])
+    figures: dict[str, t.Any] = {"snapshot": args.snapshot, "routers": args.routers, "zones": args.zones, "seed": args.seed, "time_factor": args.time_factor,
                                  "parallel": args.parallel}
     try:
         units = units_of(sim)

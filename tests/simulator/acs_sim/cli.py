@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from acs_sim import snapshot
 from acs_sim.server import Simulator
 
 
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--topology", help="topology YAML file, or the name of one under tests/simulator/topologies/")
     source.add_argument("--generate", metavar="SPEC", help='generated fleet, e.g. "zones=4,routers=10000,redundant=0.2"')
+    source.add_argument("--from-snapshot", metavar="FILE", help="the cloud of a snapshot written by acs.upgrade.cs_fleet_snapshot (same ids, names, "
+                                                                "versions and states; job durations drawn from its history; made-up keys, in sim.json)")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick a free one)")
     parser.add_argument("--time-factor", type=float, default=1.0, help="scale of job durations (0.001: a 40 s patch takes 40 ms)")
     parser.add_argument("--backend", choices=("memory", "docker"), default="memory")
@@ -31,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.port == 8096:
         parser.error("port 8096 is CloudStack's unauthenticated integration port: this project never uses it, pick another port (or 0)")
     try:
-        sim = Simulator(args.topology or "small", generate=args.generate, time_factor=args.time_factor, backend=args.backend,
+        topology = snapshot.to_topology(snapshot.load(args.from_snapshot)) if args.from_snapshot else args.topology or "small"
+        sim = Simulator(topology, generate=args.generate, time_factor=args.time_factor, backend=args.backend,
                         version=args.ms_version, port=args.port, state_dir=args.state_dir, workers=args.workers)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
         print(f"acs-sim: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

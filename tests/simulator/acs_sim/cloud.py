@@ -63,6 +63,25 @@ DEFAULT_DURATIONS: dict[str, Any] = {
     "agent_connect": [5, 15],
 }
 
+# The steps one job of a command waits on its usual path (a restart: the live patch), for the durations of a topology's
+# jobs.history (a snapshot's listAsyncJobs history: {command: {samples: [{seconds, routers}]}}). A job of a command with
+# samples draws one, and every step it waits is scaled so that these steps' expected sum is that duration; a job that takes
+# another path (a restart with cleanup) is scaled the same. A command without samples keeps DEFAULT_DURATIONS.
+HISTORY_STEPS: dict[str, tuple[str, ...]] = {
+    "patchSystemVm": ("patch_systemvm",),
+    "restartNetwork": ("livepatch_router", "restart_rules"),
+    "restartVPC": ("livepatch_router", "restart_rules"),
+    "rebootRouter": ("vm_stop", "vm_start"),
+    "rebootSystemVm": ("vm_stop", "vm_start"),
+    "stopRouter": ("vm_stop",),
+    "startRouter": ("vm_start",),
+    "stopSystemVm": ("vm_stop",),
+    "startSystemVm": ("vm_start",),
+    "destroySystemVm": ("systemvm_destroy", "systemvm_respawn", "systemvm_boot"),
+    "destroyRouter": ("router_destroy",),
+    "migrateSystemVm": ("migrate",),
+}
+
 DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "router.health.checks.enabled": {"value": "true", "category": "Advanced", "type": "Boolean", "isdynamic": True,
                                      "description": "If true, router health checks are allowed to be executed and read. "
@@ -137,6 +156,9 @@ class Cloud:
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
         self.jobs = JobManager(int(workers or jobs_cfg.get("workers") or DEFAULT_JOB_WORKERS))
+        self.history = {command: [float(sample["seconds"]) for sample in (entry.get("samples") or [])]
+                        for command, entry in (jobs_cfg.get("history") or {}).items() if command in HISTORY_STEPS}
+        self.jobs.scale_for = self.history_scale
         self.faults = FaultBook(topology.get("seed", 0))
         self._instance = itertools.count(1)
         self.domains: dict[str, dict[str, Any]] = {}
@@ -202,11 +224,11 @@ class Cloud:
 
     # ------------------------------------------------------------------ topology
     def _build(self, topo: dict[str, Any]) -> None:
-        self._add_domain("ROOT", None)
+        self._add_domain("ROOT", None, topo.get("root_domain_id"))
         for dom in topo.get("domains") or []:
             parent = self._domain_by_ref(dom.get("parent", "ROOT"))
-            self._add_domain(dom["name"], parent)
-        self._add_account({"name": "admin", "domain": "ROOT", "type": "admin"})
+            self._add_domain(dom["name"], parent, dom.get("id"))
+        self._add_account({"name": "admin", "domain": "ROOT", "type": "admin", "id": topo.get("admin_account_id")})
         for acc in topo.get("accounts") or []:
             self._add_account(acc)
         for project in topo.get("projects") or []:
@@ -224,9 +246,9 @@ class Cloud:
         for fault in topo.get("faults") or []:
             self.inject(fault)
 
-    def _add_domain(self, name: str, parent: dict[str, Any] | None) -> None:
+    def _add_domain(self, name: str, parent: dict[str, Any] | None, domain_id: str | None = None) -> None:
         path = name if parent is None else f"{parent['path']}/{name}"
-        dom = {"id": oid("domain", path), "name": name, "path": path, "parentid": parent["id"] if parent else None,
+        dom = {"id": domain_id or oid("domain", path), "name": name, "path": path, "parentid": parent["id"] if parent else None,
                "level": 0 if parent is None else parent["level"] + 1}
         self.domains[dom["id"]] = dom
 
@@ -244,14 +266,15 @@ class Cloud:
         kind = acc.get("type", "user")
         if kind not in ACCOUNT_TYPES:
             raise TopologyError(f"account {acc['name']}: type must be one of {sorted(ACCOUNT_TYPES)}")
-        account = {"id": oid("account", f"{dom['path']}/{acc['name']}"), "name": acc["name"], "domainid": dom["id"], "type": ACCOUNT_TYPES[kind]}
+        account = {"id": acc.get("id") or oid("account", f"{dom['path']}/{acc['name']}"), "name": acc["name"], "domainid": dom["id"],
+                   "type": ACCOUNT_TYPES[kind]}
         self.accounts[account["id"]] = account
 
     def _add_project(self, spec: dict[str, Any]) -> None:
         """A project and the account that owns its resources (ProjectManagerImpl.createProject, 4.18.0.0: an account of
         type PROJECT named "PrjAcct-<name>-<id>")."""
         dom = self._domain_by_ref(spec.get("domain", "ROOT"))
-        pid = oid("project", f"{dom['path']}/{spec['name']}")
+        pid = spec.get("id") or oid("project", f"{dom['path']}/{spec['name']}")
         account = {"id": oid("account", f"project:{dom['path']}/{spec['name']}"), "name": f"PrjAcct-{spec['name']}-{list(self.domains).index(dom['id']) + 1}",
                    "domainid": dom["id"], "type": PROJECT_ACCOUNT, "projectid": pid}
         self.accounts[account["id"]] = account
@@ -287,7 +310,7 @@ class Cloud:
             self.keys[label] = {"apikey": key["apikey"], "secretkey": key["secretkey"]}
 
     def _add_zone(self, zone: dict[str, Any]) -> None:
-        zid = oid("zone", zone["name"])
+        zid = zone.get("id") or oid("zone", zone["name"])
         settings = {}
         for name, value in (zone.get("configurations") or {}).items():
             if self.configurations.get(name, {}).get("scope") != "zone":
@@ -303,15 +326,15 @@ class Cloud:
                            "template_per_zone": bool((zone.get("systemvm_template") or {}).get("per_zone", False))}
         pods = zone.get("pods") or [{"name": f"{zone['name']}-pod1"}]
         for p_index, pod in enumerate(pods):
-            pid = oid("pod", f"{zone['name']}/{pod['name']}")
+            pid = pod.get("id") or oid("pod", f"{zone['name']}/{pod['name']}")
             self.pods[pid] = {"id": pid, "name": pod["name"], "zoneid": zid, "index": p_index}
             for cluster in pod.get("clusters") or [{"name": f"{pod['name']}-cluster1"}]:
-                cid = oid("cluster", f"{zone['name']}/{cluster['name']}")
+                cid = cluster.get("id") or oid("cluster", f"{zone['name']}/{cluster['name']}")
                 self.clusters[cid] = {"id": cid, "name": cluster["name"], "podid": pid, "zoneid": zid}
                 for host in cluster.get("hosts") or [f"{cluster['name']}-host1"]:
                     spec = {"name": host} if isinstance(host, str) else host
                     hname = spec["name"]
-                    hid = oid("host", f"{zone['name']}/{hname}")
+                    hid = spec.get("id") or oid("host", f"{zone['name']}/{hname}")
                     # The agent's version (cloudstack-agent package) per host, or per cluster (agent_version), else the
                     # server's: a host whose agent is not upgraded yet keeps the old one, and its payload with it.
                     version = str(spec.get("version") or cluster.get("agent_version") or self.ms_version)
@@ -319,6 +342,7 @@ class Cloud:
                     if status not in HOST_STATES:
                         raise TopologyError(f"host {hname}: state must be one of {', '.join(HOST_STATES)}")
                     self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid, "version": version, "status": status,
+                                       "hypervisor": str(spec.get("hypervisor", "KVM")),
                                        "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": cs_date(self.started)}
                     self._zone_hosts.setdefault(zid, []).append(self.hosts[hid])
         sysvm = zone.get("systemvms") or {}
@@ -326,7 +350,8 @@ class Cloud:
         for kind, prefix in (("secondarystoragevm", "s"), ("consoleproxy", "v")):
             spec = sysvm.get(kind) or {}
             self._new_vm(kind, zid, name_prefix=prefix, version=str(spec.get("version", version)), state=spec.get("state", sysvm.get("state", "Running")),
-                         softwareversion=spec.get("softwareversion"), key=f"{zone['name']}/{kind}")
+                         softwareversion=spec.get("softwareversion"), key=f"{zone['name']}/{kind}", vm_id=spec.get("id"), name=spec.get("name"),
+                         host=spec.get("host"))
 
     def zone_by_ref(self, ref: str) -> dict[str, Any]:
         for zone in self.zones.values():
@@ -385,7 +410,7 @@ class Cloud:
             self._new_vm("router", owner["zoneid"], name_prefix="r", version=str(spec.get("version", self.template_version)),
                          state=spec.get("state", "Running"), softwareversion=spec.get("softwareversion"), scriptsversion=spec.get("scriptsversion"),
                          host=spec.get("host"), network=network, vpc=vpc, redundantstate=redundantstate, name=spec.get("name"),
-                         failing=spec.get("failing_checks") or [], key=f"{owner['id']}/{index}")
+                         failing=spec.get("failing_checks") or [], key=f"{owner['id']}/{index}", vm_id=spec.get("id"))
 
     # ------------------------------------------------------------------ VMs
     def _pick_host(self, zoneid: str, ref: str | None = None) -> dict[str, Any]:
@@ -440,11 +465,11 @@ class Cloud:
     def _new_vm(self, kind: str, zoneid: str, *, name_prefix: str, version: str, state: str = "Running", softwareversion: str | None = None,
                 scriptsversion: str | None = None, host: str | None = None, network: dict[str, Any] | None = None, vpc: dict[str, Any] | None = None,
                 redundantstate: str = "UNKNOWN", name: str | None = None, failing: list[str] | None = None, key: str | None = None,
-                first_checks_pending: bool = False) -> dict[str, Any]:
+                first_checks_pending: bool = False, vm_id: str | None = None) -> dict[str, Any]:
         instance = next(self._instance)
         placed = self._pick_host(zoneid, host)
         software = softwareversion or (version + ".0" if len(version_tuple(version)) == 3 else version)
-        vm = {"id": oid("vm", key) if key else str(uuid.uuid4()), "instance": instance, "name": name or f"{name_prefix}-{instance}-VM", "type": kind,
+        vm = {"id": vm_id or (oid("vm", key) if key else str(uuid.uuid4())), "instance": instance, "name": name or f"{name_prefix}-{instance}-VM", "type": kind,
               "state": state, "zoneid": zoneid, "podid": placed["podid"], "hostid": placed["id"] if state in ("Running", "Starting", "Stopping") else None,
               "lasthostid": placed["id"], "version": version, "softwareversion": software,
               "scriptsversion": scriptsversion or self.backend.scripts_checksum(software),
@@ -509,9 +534,28 @@ class Cloud:
         return vm["softwareversion"] != self.ms_version
 
     def duration(self, step: str) -> float:
+        scale = getattr(self.jobs.local, "scale", None)
+        if scale is not None:
+            # A job whose duration was drawn from the history (history_scale): its spread is the history's, not the model's.
+            return self.mean_duration(step) * scale * self.time_factor
         spec = self.durations.get(step, 1.0)
         seconds = self.random.uniform(float(spec[0]), float(spec[1])) if isinstance(spec, (list, tuple)) else float(spec)
         return seconds * self.time_factor
+
+    def mean_duration(self, step: str) -> float:
+        spec = self.durations.get(step, 1.0)
+        return (float(spec[0]) + float(spec[1])) / 2 if isinstance(spec, (list, tuple)) else float(spec)
+
+    def history_scale(self, job: Job) -> float | None:
+        """How much longer than the default model this job's steps take: a duration drawn from its command's history over
+        the expected sum of its steps (HISTORY_STEPS); None for a command without history (DEFAULT_DURATIONS apply)."""
+        samples = self.history.get(job.command)
+        if not samples:
+            return None
+        with self.lock:
+            drawn = self.random.choice(samples)
+        modelled = sum(self.mean_duration(step) for step in HISTORY_STEPS[job.command])
+        return drawn / modelled if modelled > 0 else None
 
     def wait(self, step: str) -> None:
         self.jobs.sleep(self.duration(step))
@@ -1197,7 +1241,8 @@ class Cloud:
     def render_host(self, host: dict[str, Any]) -> dict[str, Any]:
         zone, pod, cluster = self.zones[host["zoneid"]], self.pods[host["podid"]], self.clusters[host["clusterid"]]
         # HostResponse (ApiResponseHelper.createHostResponse): state is the agent's status, version its cloudstack-agent version.
-        return {"id": host["id"], "name": host["name"], "type": "Routing", "state": host.get("status", "Up"), "resourcestate": "Enabled", "hypervisor": "KVM",
+        return {"id": host["id"], "name": host["name"], "type": "Routing", "state": host.get("status", "Up"),
+                "resourcestate": "Enabled", "hypervisor": host.get("hypervisor", "KVM"),
                 "ipaddress": host["ipaddress"], "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
                 "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": host.get("version") or self.ms_version,
                 "created": host["created"]}

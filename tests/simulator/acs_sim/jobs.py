@@ -98,6 +98,9 @@ class JobManager:
         self.stop_event = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="acs-sim-job")
         self._sync: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        # The scale of the durations a job waits (Cloud.duration reads it in the job's thread): see Cloud.history_scale.
+        self.local = threading.local()
+        self.scale_for: Callable[[Job], float | None] | None = None
 
     def submit(self, job: Job, work: Callable[[Job], dict[str, Any]]) -> Job:
         with self._lock:
@@ -126,6 +129,7 @@ class JobManager:
                 if stop_event.is_set():
                     raise Cancelled()
             try:
+                self.local.scale = self.scale_for(job) if self.scale_for else None
                 result = work(job)
             finally:
                 sync.release()

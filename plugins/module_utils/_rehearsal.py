@@ -1,0 +1,129 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""What a rehearsal predicts: the report of the upgrade run on the simulated copy, brought back to real scale.
+
+The rehearsed run's durations are divided by its time factor (the simulator's jobs took their real durations times that
+factor; the controller's own time is divided too, so the prediction leans long). The range comes from the spread of the
+cloud's own job durations (the snapshot's history): its 10th and 90th percentiles over the median, per command, pooled;
+without history, the spread of the simulator's default model (two thirds to four thirds of the mean).
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import statistics
+import typing as t
+
+DEFAULT_SPREAD = (2 / 3, 4 / 3)
+LABEL = "REHEARSAL"
+
+
+def spread(history: t.Mapping[str, t.Any]) -> tuple[float, float]:
+    """(low, high) factors around a predicted duration, from the snapshot's job history."""
+    ratios = []
+    for entry in history.values():
+        seconds = [float(sample["seconds"]) for sample in entry.get("samples") or []]
+        median = statistics.median(seconds) if seconds else 0
+        if median > 0:
+            ratios += [value / median for value in seconds]
+    if len(ratios) < 2:
+        return DEFAULT_SPREAD
+    ratios.sort()
+    return ratios[int(len(ratios) * 0.1)], ratios[min(len(ratios) - 1, int(len(ratios) * 0.9))]
+
+
+def window_seconds(window: t.Any) -> float | None:
+    """The length of a plan window ({start: "22:00", end: "04:00"} daily, or one-off ISO-8601 start and end), or of the
+    longest of a list of them."""
+    if isinstance(window, list):
+        lengths = [length for length in map(window_seconds, window) if length is not None]
+        return max(lengths) if lengths else None
+    if not isinstance(window, t.Mapping) or "start" not in window or "end" not in window:
+        return None
+    start, end = str(window["start"]), str(window["end"])
+    if len(start) <= 5 and len(end) <= 5:
+        (start_h, start_m), (end_h, end_m) = (map(int, start.split(":")), map(int, end.split(":")))
+        return float(((end_h * 60 + end_m) - (start_h * 60 + start_m)) % (24 * 60) * 60 or 24 * 3600)
+    return (datetime.datetime.fromisoformat(end) - datetime.datetime.fromisoformat(start)).total_seconds()
+
+
+def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_factor: float, windows: t.Mapping[str, t.Any],
+          run_rc: int = 0) -> dict[str, t.Any]:
+    """The rehearsal as plain data (rehearsal.json)."""
+    low, high = spread(snapshot.get("jobs") or {})
+
+    def predicted(seconds: t.Any) -> dict[str, t.Any]:
+        if seconds is None:
+            return {"measured_seconds": None, "seconds": None, "low_seconds": None, "high_seconds": None}
+        real = float(seconds) / time_factor
+        return {"measured_seconds": float(seconds), "seconds": real, "low_seconds": real * low, "high_seconds": real * high}
+
+    groups = []
+    for group in report.get("groups") or []:
+        window = windows.get(group["name"], windows.get("*"))
+        length = window_seconds(window) if window is not None else None
+        entry = {"name": group["name"], **predicted(group.get("duration")), "window_seconds": length, "totals": group.get("totals")}
+        if length is None or entry["seconds"] is None:
+            entry["fits"] = None
+        else:
+            entry["fits"] = "yes" if entry["high_seconds"] <= length else "tight" if entry["seconds"] <= length else "no"
+        groups.append(entry)
+    paths = {unit["name"]: unit["path"] for group in report.get("groups") or [] for unit in group.get("units") or []}
+    return {
+        "label": LABEL,
+        "title": "%s of the upgrade of %s (management server %s)"
+        % (LABEL, "the anonymized cloud" if snapshot.get("anonymized") else "the cloud", report.get("ms_version")),
+        "snapshot_taken": snapshot.get("taken"),
+        "time_factor": time_factor,
+        "spread": {"low": low, "high": high, "from": "the cloud's job history" if (low, high) != DEFAULT_SPREAD else "the default model"},
+        "rehearsed_run_rc": run_rc,
+        "outcome": report.get("outcome"),
+        "total": predicted(report.get("duration")),
+        "groups": groups,
+        "paths": paths,
+        "by_path": report.get("paths") or {},
+        "needs_a_hand": [{key: item.get(key) for key in ("outcome", "kind", "name", "group", "detail", "action")} for item in report.get("attention") or []],
+        "counts": snapshot.get("counts"),
+    }
+
+
+def _human(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, second = divmod(int(round(seconds)), 60)
+    hours, minute = divmod(minutes, 60)
+    return "%dh%02dm" % (hours, minute) if hours else "%dm%02ds" % (minute, second)
+
+
+def markdown(rehearsal: t.Mapping[str, t.Any]) -> str:
+    total = rehearsal["total"]
+    lines = [
+        "# %s" % rehearsal["title"],
+        "",
+        "**%s** - nothing was changed on the cloud: this run was made on a simulated copy (snapshot of %s, time factor %s)."
+        % (LABEL, rehearsal["snapshot_taken"], rehearsal["time_factor"]),
+        "",
+        "Predicted total: **%s** (%s to %s, spread from %s)." % (_human(total["seconds"]), _human(total["low_seconds"]), _human(total["high_seconds"]),
+                                                                 rehearsal["spread"]["from"]),
+        "",
+        "| group | predicted | range | window | fits |",
+        "|---|---|---|---|---|",
+    ]
+    for group in rehearsal["groups"]:
+        cells = (group["name"], _human(group["seconds"]), _human(group["low_seconds"]), _human(group["high_seconds"]), _human(group["window_seconds"]),
+                 group["fits"] or "no window")
+        lines.append("| %s | %s | %s - %s | %s | %s |" % cells)
+    lines += ["", "## Paths (%s)" % LABEL, ""] + ["- %s: %d" % (path, count) for path, count in sorted(rehearsal["by_path"].items())]
+    lines += ["", "## Would need a hand (%s)" % LABEL, ""]
+    lines += ["- %s %s (%s): %s - %s" % (item["outcome"], item["name"], item["group"], item["detail"], item["action"]) for item in rehearsal["needs_a_hand"]]
+    if not rehearsal["needs_a_hand"]:
+        lines.append("- nothing")
+    return "\n".join(lines) + "\n"
+
+
+def html_page(rehearsal: t.Mapping[str, t.Any]) -> str:
+    body = html.escape(markdown(rehearsal))
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title></head><body><p style=\"font-weight:bold;color:#b00\">%s</p>"
+            "<pre>%s</pre></body></html>\n") % (html.escape(rehearsal["title"]), LABEL, body)

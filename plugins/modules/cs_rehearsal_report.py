@@ -1,0 +1,128 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cs_rehearsal_report
+short_description: Write what a rehearsal on the simulator predicts for the real upgrade
+version_added: 0.3.0
+description:
+  - Reads the report of an upgrade rehearsed on a simulated copy of the cloud (C(acs-sim --from-snapshot)) and the snapshot,
+    and writes C(rehearsal.json), C(rehearsal.md) and C(rehearsal.html) beside the rehearsed plan.
+  - Gives the predicted duration of each group and in total at real scale (the rehearsed durations divided by the time
+    factor), with a range from the spread of the cloud's own job durations, the paths, what would need a hand, and whether
+    each group fits its window. Every output says REHEARSAL.
+  - Used by the C(acs.upgrade.rehearse) playbook. Talks to no cloud.
+author:
+  - acs.upgrade contributors (@acs-upgrade)
+extends_documentation_fragment:
+  - acs.upgrade.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The files are written in check mode too; they only describe the rehearsal.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  upgrade_dir:
+    description: The state directory of the rehearsed run (its C(report.json) and C(plan.json)); the files are written there.
+    type: path
+    required: true
+  snapshot_file:
+    description: The snapshot the simulator served (M(acs.upgrade.cs_fleet_snapshot)).
+    type: path
+    required: true
+  time_factor:
+    description: The simulator's time factor in the rehearsal.
+    type: float
+    required: true
+  windows:
+    description: The real run's C(plan_windows) (group name or id, or C(*), to a window or a list of windows).
+    type: dict
+    default: {}
+  run_rc:
+    description: The exit code of the rehearsed run.
+    type: int
+    default: 0
+"""
+
+EXAMPLES = r"""
+- name: Write the rehearsal
+  acs.upgrade.cs_rehearsal_report:
+    upgrade_dir: ~/.acs-upgrade/rehearsal/upgrade
+    snapshot_file: ~/.acs-upgrade/rehearsal/snapshot.json
+    time_factor: 0.01
+    windows: {"*": {start: "22:00", end: "04:00"}}
+"""
+
+RETURN = r"""
+rehearsal_files:
+  description: The files written.
+  returned: success
+  type: list
+  elements: str
+summary:
+  description: One line per group and the total, each beginning with REHEARSAL.
+  returned: success
+  type: list
+  elements: str
+rehearsal:
+  description: What C(rehearsal.json) holds (predicted seconds per group and in total, range, window fit, paths, what needs a hand).
+  returned: success
+  type: dict
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_json, write_private_text
+from ansible_collections.acs.upgrade.plugins.module_utils._rehearsal import LABEL, build, html_page, markdown
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "upgrade_dir": {"type": "path", "required": True},
+            "snapshot_file": {"type": "path", "required": True},
+            "time_factor": {"type": "float", "required": True},
+            "windows": {"type": "dict", "default": {}},
+            "run_rc": {"type": "int", "default": 0},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["time_factor"] <= 0:
+        module.fail_json(msg="time_factor must be more than 0, not %s" % params["time_factor"])
+    report_file = os.path.join(params["upgrade_dir"], "report.json")
+    try:
+        with open(report_file, encoding="utf-8") as handle:
+            report = json.load(handle)
+        with open(params["snapshot_file"], encoding="utf-8") as handle:
+            snapshot = json.load(handle)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="cannot read the rehearsed run's report or the snapshot (%s): see the rehearsed run's output above" % exc)
+    rehearsal = build(report, snapshot, params["time_factor"], params["windows"], params["run_rc"])
+    files = [os.path.join(params["upgrade_dir"], "rehearsal.%s" % ext) for ext in ("json", "md", "html")]
+    try:
+        write_private_json(files[0], rehearsal)
+        write_private_text(files[1], markdown(rehearsal))
+        write_private_text(files[2], html_page(rehearsal))
+    except OSError as exc:
+        module.fail_json(msg="cannot write the rehearsal in %s: %s" % (params["upgrade_dir"], exc))
+    summary = ["%s total: %.0f s (%.0f-%.0f s) at real scale; outcome: %s" % (
+        LABEL, rehearsal["total"]["seconds"] or 0, rehearsal["total"]["low_seconds"] or 0, rehearsal["total"]["high_seconds"] or 0,
+        (rehearsal["outcome"] or {}).get("summary") if isinstance(rehearsal["outcome"], dict) else rehearsal["outcome"])]
+    summary += ["%s group %s: %.0f s, fits its window: %s" % (LABEL, group["name"], group["seconds"] or 0, group["fits"] or "no window")
+                for group in rehearsal["groups"]]
+    module.exit_json(changed=False, rehearsal_files=files, summary=summary, rehearsal=rehearsal)
+
+
+if __name__ == "__main__":
+    main()

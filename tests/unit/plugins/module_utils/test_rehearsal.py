@@ -1,0 +1,62 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: Contributors to the acs.upgrade project
+"""The rehearsal's arithmetic: windows, the spread of the cloud's durations, real scale; and the snapshot's job history."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.acs.upgrade.plugins.module_utils._rehearsal import DEFAULT_SPREAD, build, markdown, spread, window_seconds
+from ansible_collections.acs.upgrade.plugins.module_utils._snapshot import job_history
+
+
+@pytest.mark.parametrize(
+    ("window", "seconds"),
+    [
+        ({"start": "22:00", "end": "04:00"}, 6 * 3600),
+        ({"start": "01:30", "end": "02:00"}, 1800),
+        ({"start": "2026-12-12T22:00:00+00:00", "end": "2026-12-13T02:00:00+00:00"}, 4 * 3600),
+        ([{"start": "22:00", "end": "23:00"}, {"start": "00:00", "end": "03:00"}], 3 * 3600),
+        ({"start": "22:00"}, None),
+    ],
+)
+def test_window_lengths(window, seconds):
+    assert window_seconds(window) == seconds
+
+
+def test_the_spread_is_that_of_the_clouds_own_durations_else_the_default_model():
+    history = {"restartNetwork": {"samples": [{"seconds": s, "routers": 1} for s in (50, 100, 100, 100, 100, 100, 100, 100, 100, 200)]}}
+    assert spread(history) == (1.0, 2.0)
+    assert spread({}) == DEFAULT_SPREAD
+
+
+def test_real_scale_and_window_fit_per_group():
+    report = {"ms_version": "4.18.0.0", "duration": 30.0, "outcome": "finished", "paths": {"livepatch": 2}, "attention": [],
+              "groups": [{"name": "zone1", "duration": 10.0, "units": [{"name": "net1", "path": "livepatch"}]},
+                         {"name": "zone2", "duration": 20.0, "units": [{"name": "net2", "path": "livepatch"}]}]}
+    rehearsal = build(report, {"jobs": {}}, 0.01, {"zone1": {"start": "22:00", "end": "22:30"}, "*": {"start": "22:00", "end": "22:25"}})
+    assert rehearsal["total"]["seconds"] == pytest.approx(3000)
+    zone1, zone2 = rehearsal["groups"]
+    # zone1: 1000 s (667-1333) in a 1800 s window; zone2: 2000 s in the 1500 s one of "*".
+    assert (zone1["fits"], zone2["fits"]) == ("yes", "no") and zone2["window_seconds"] == 1500
+    assert rehearsal["paths"] == {"net1": "livepatch", "net2": "livepatch"}
+    assert markdown(rehearsal).count("REHEARSAL") >= 3
+
+
+def test_job_history_by_command_with_the_routers_each_acted_on():
+    jobs = [
+        {"cmd": "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd", "jobstatus": 1, "created": "2026-12-01T10:00:00+0000",
+         "completed": "2026-12-01T10:01:30+0000", "jobinstancetype": "Network", "jobinstanceid": "n1"},
+        {"cmd": "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd", "jobstatus": 2, "created": "2026-12-01T10:00:00+0000",
+         "completed": "2026-12-01T10:00:10+0000", "jobinstancetype": "Network", "jobinstanceid": "n2"},
+        {"cmd": "org.apache.cloudstack.api.command.admin.systemvm.PatchSystemVMCmd", "jobstatus": 1, "created": "2026-12-01T10:00:00+0000",
+         "completed": "2026-12-01T10:00:40+0000"},
+        {"cmd": "org.apache.cloudstack.api.command.admin.router.RebootRouterCmd", "jobstatus": 0, "created": "2026-12-01T10:00:00+0000"},
+        {"cmd": "org.apache.cloudstack.api.command.user.vm.DeployVMCmd", "jobstatus": 1, "created": "2026-12-01T10:00:00+0000",
+         "completed": "2026-12-01T10:00:40+0000"},
+    ]
+    history = job_history(jobs, lambda kind, instance: 2 if instance == "n1" else 1)
+    assert set(history) == {"restartNetwork", "patchSystemVm"}
+    assert history["restartNetwork"]["samples"] == [{"seconds": 90.0, "routers": 2}] and history["restartNetwork"]["failed"] == 1
+    assert history["patchSystemVm"]["seconds"] == {"min": 40.0, "median": 40.0, "p90": 40.0, "max": 40.0}
