@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: cs_fleet_snapshot
 short_description: Write a snapshot of a CloudStack cloud that the simulator can replay
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Reads the cloud with read-only calls only (the same read as M(acs.upgrade.cs_fleet_info), plus C(listProjects), the
     C(router.health.checks.enabled) setting and C(listAsyncJobs)) and writes it to a JSON file (mode 0600).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: cs_rehearsal_report
 short_description: Write what a rehearsal on the simulator predicts for the real upgrade
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Reads the report of an upgrade rehearsed on a simulated copy of the cloud (C(acs-sim --from-snapshot)) and the snapshot,
     and writes C(rehearsal.json), C(rehearsal.md) and C(rehearsal.html) beside the rehearsed plan.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: upgrade_notify
 short_description: Tell a webhook how an upgrade run goes, never failing the run
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - POSTs a JSON message to O(url) - the O(event) (V(start), V(group) finished, V(stop)), the O(group), the state
     directory, the plan's digest and run, and the summary the report's job stats show (outcome, totals per outcome,
