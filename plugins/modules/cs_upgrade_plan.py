@@ -73,7 +73,7 @@ options:
         verdict, blockers and warnings head C(plan.txt) and RV(table). A file that is missing or unreadable is named in
         RV(table) instead.
     type: path
-    version_added: 0.3.0
+    version_added: 0.2.0
   max_run_time:
     description: Seconds after the start of the run when no new job is started any more (C(run.deadline) of the plan); V(0) for none.
     type: int
@@ -180,7 +180,7 @@ options:
         path or in another batch) in RV(differences) and its message.
       - Requires O(output_dir). Without it, the plan is made as without approval.
     type: str
-    version_added: 0.3.0
+    version_added: 0.2.0
 seealso:
   - module: acs.upgrade.cs_fleet_info
   - module: acs.upgrade.cs_upgrade_stage
@@ -225,20 +225,20 @@ digest:
       has the same digest. Pass it as O(approved_digest) to run exactly this plan.
   returned: success
   type: str
-  version_added: 0.3.0
+  version_added: 0.2.0
 approval:
   description:
     - What an approver reads - C(digest), C(ms_version), C(counts) per path, C(batches), per group the C(groups)
       counts per path, and C(table_head), the first lines of the table.
   returned: success
   type: dict
-  version_added: 0.3.0
+  version_added: 0.2.0
 differences:
   description: When the module refuses the approved plan, what the plan it would make now does differently.
   returned: failure, with O(approved_digest)
   type: list
   elements: str
-  version_added: 0.3.0
+  version_added: 0.2.0
 plan_file:
   description: Where the plan was written.
   returned: when O(output_dir) is set

@@ -92,7 +92,7 @@ options:
       - The result M(acs.upgrade.cs_upgrade_preflight) wrote (its O(acs.upgrade.cs_upgrade_preflight#module:dest)). The
         report shows it at the top - the verdict, the blockers and warnings, and the checks the operator accepted.
     type: path
-    version_added: 0.3.0
+    version_added: 0.2.0
 seealso:
   - module: acs.upgrade.cs_upgrade_preflight
   - module: acs.upgrade.cs_upgrade_plan

@@ -140,7 +140,7 @@ options:
         progress during a long stage; V(0) for none. The module itself runs as without it.
     type: float
     default: 60
-    version_added: 0.3.0
+    version_added: 0.2.0
 notes:
   - The stage follows the plan; options that change the plan (grouping, canary, windows, forced legacy) belong to
     M(acs.upgrade.cs_upgrade_plan).
