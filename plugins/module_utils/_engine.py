@@ -805,7 +805,7 @@ class StageRunner:
 
     def _fresh_health(self, work: _Work, routers: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         """The routers read back, with fresh results for each Running one whose stored results predate the job (run
-        with the round's other reads, :meth:`_prepare`); a refusal leaves the work's health not yet known."""
+        in the read-back pool, off the job waiter's round, :meth:`_prepare`); a refusal leaves the work's health not yet known."""
         since = parse_timestamp(work.started_at)
         fresh = []
         for router in routers:
@@ -1009,8 +1009,8 @@ class StageRunner:
         ready.sort(key=lambda work: -len(work.item.get("routers") or ()))
         tasks = [self._task(work, jobid) for work, jobid in adopted] + ([] if self.stop_reason else [self._task(work) for work in ready])
         if tasks:
-            # The read-backs of a round run at once; with health after the act, each unit's fresh checks take seconds on
-            # its routers, so as many run side by side as jobs can end in a round (the window) rather than a few.
+            # The read-backs run in this pool, off the job waiter's round (the window refills meanwhile); with health after
+            # the act, each unit's fresh checks take seconds on its routers, so as many run side by side as the window holds.
             self._pool = ThreadPoolExecutor(max_workers=max(API_THREADS, self.parallel) if self._with_health else API_THREADS)
             runner = JobRunner(
                 self.client,
@@ -1029,7 +1029,8 @@ class StageRunner:
             try:
                 outcomes = runner.run(tasks)
             finally:
-                self._pool.shutdown(wait=True)
+                # Reads not begun when the stage let go are not made: their targets stay submitted for the next run.
+                self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
             self.max_in_flight = runner.max_in_flight_seen
             self.poll_calls = runner.poll_calls
