@@ -30,7 +30,7 @@ import math
 import threading
 import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ansible_collections.acs.upgrade.plugins.module_utils._actions import (
     Path,
@@ -805,7 +805,7 @@ class StageRunner:
 
     def _fresh_health(self, work: _Work, routers: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         """The routers read back, with fresh results for each Running one whose stored results predate the job (run
-        with the round's other reads, :meth:`_prepare`); a refusal leaves the work's health not yet known."""
+        in the read-back pool, off the job waiter's round, :meth:`_prepare`); a refusal leaves the work's health not yet known."""
         since = parse_timestamp(work.started_at)
         fresh = []
         for router in routers:
@@ -846,13 +846,17 @@ class StageRunner:
         acted = [router for router in after if router["id"] not in waiting]
         return bool(acted) and routers_recreated_problems(acted, self._minreq(work.item), work.item.get("zonename")) is None
 
-    def _prepare(self, ended: list[JobOutcome]) -> None:
-        """Read back every target whose job ended in this round at once, before each is judged in turn."""
-        works = [outcome.context for outcome in ended if outcome.status not in ("submit_failed", "timed_out", "outcome_unknown")]
+    def _prepare(self, ended: list[JobOutcome]) -> list[Future | None]:
+        """Start reading back every target whose job ended in this round (its routers, then their fresh health checks) in
+        the pool, off the job waiter's round: the runner judges each (:meth:`_on_complete`) once its read is in, and fills
+        its slot meanwhile. The target stays ``submitted`` in the journal (and in flight) until it is judged."""
+        futures: list[Future | None] = []
         for outcome in ended:
-            outcome.context.started_at = getattr(outcome, "started_at", None)
-        if self._pool is not None and len(works) > 1:
-            list(self._pool.map(self._read_back, works))
+            work: _Work = outcome.context
+            work.started_at = getattr(outcome, "started_at", None)
+            read = self._pool is not None and outcome.status not in ("submit_failed", "timed_out", "outcome_unknown")
+            futures.append(self._pool.submit(self._read_back, work) if read else None)  # type: ignore[union-attr]
+        return futures
 
     def _on_complete(self, outcome: JobOutcome) -> list[JobTask]:
         if self._letting_go():
@@ -860,6 +864,7 @@ class StageRunner:
         work: _Work = outcome.context
         work.started_at = work.started_at or getattr(outcome, "started_at", None)
         if outcome.jobid and outcome.status not in ("submit_failed", "outcome_unknown"):
+            # Counted in flight until judged: a closed window waits only when nothing is in flight or being judged.
             with self._lock:
                 self.in_flight = max(0, self.in_flight - 1)
             self.ended += 1
@@ -1004,8 +1009,8 @@ class StageRunner:
         ready.sort(key=lambda work: -len(work.item.get("routers") or ()))
         tasks = [self._task(work, jobid) for work, jobid in adopted] + ([] if self.stop_reason else [self._task(work) for work in ready])
         if tasks:
-            # The read-backs of a round run at once; with health after the act, each unit's fresh checks take seconds on
-            # its routers, so as many run side by side as jobs can end in a round (the window) rather than a few.
+            # The read-backs run in this pool, off the job waiter's round (the window refills meanwhile); with health after
+            # the act, each unit's fresh checks take seconds on its routers, so as many run side by side as the window holds.
             self._pool = ThreadPoolExecutor(max_workers=max(API_THREADS, self.parallel) if self._with_health else API_THREADS)
             runner = JobRunner(
                 self.client,
@@ -1024,7 +1029,8 @@ class StageRunner:
             try:
                 outcomes = runner.run(tasks)
             finally:
-                self._pool.shutdown(wait=True)
+                # Reads not begun when the stage let go are not made: their targets stay submitted for the next run.
+                self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
             self.max_in_flight = runner.max_in_flight_seen
             self.poll_calls = runner.poll_calls

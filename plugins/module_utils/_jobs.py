@@ -13,7 +13,9 @@ waits a small part of a job's duration for its successor; it stays between a sho
 through the requests too (a slow API does not stretch a deadline by a round of reads), and a job is declared
 timed out only from a state read after its time was up (or when every read of it failed for UNREAD_ROUNDS pauses
 of ``poll_interval`` after that). A caller that must let go (its run is gone) is asked at least every ABANDON_CHECK
-seconds, however long the pause.
+seconds, however long the pause. The reads that judge a job that ended (its target read back, fresh health checks) may
+run off the round (``prepare`` returns their futures): the window refills while they run, and a job is judged once its
+reads are in.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from __future__ import annotations
 import datetime
 import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, UnknownOutcomeError
@@ -123,6 +126,11 @@ class JobRunner:
     asked before each new submission, so a ``max_fail_percentage`` stops new work while the jobs already running
     are followed to their end. There is no barrier: a slot that frees up takes the next task at once.
 
+    ``prepare(ended)`` sees the jobs that ended in a round before ``on_complete`` runs for each. It may return, for each of
+    them, a future of the reads that judging it needs (or None): a job whose future is not done is judged when it is,
+    between rounds, while its slot already takes the next task; its target has left the queue, so nothing acts on it
+    again meanwhile. A job that did not succeed holds every submit until it is judged, as its failure may stop the run.
+
     ``abandon()`` is asked before each round, after each read of the jobs and at least every ABANDON_CHECK seconds of
     a pause: once it answers True, the runner returns at once, without ``on_complete`` for the jobs in flight. Their
     outcomes say ``submitted`` (with the job id): what became of them is for a later run to read.
@@ -141,7 +149,7 @@ class JobRunner:
         clock: t.Callable[[], float] = time.monotonic,
         sleep: t.Callable[[float], None] = time.sleep,
         workers: int = 1,
-        prepare: t.Callable[[list[JobOutcome]], None] | None = None,
+        prepare: t.Callable[[list[JobOutcome]], list[Future | None] | None] | None = None,
         abandon: t.Callable[[], bool] | None = None,
     ):
         if parallel < 1:
@@ -159,7 +167,7 @@ class JobRunner:
         self._clock = clock
         self._sleep = sleep
         # Requests sent at once when several slots are free (submits); ``prepare(ended)`` sees the jobs that ended in
-        # a round before ``on_complete`` runs for each, so that a caller can read them back concurrently.
+        # a round before ``on_complete`` runs for each, so that a caller can read them back concurrently (see above).
         self.workers = max(1, workers)
         self.prepare = prepare
         self.abandon = abandon
@@ -189,6 +197,8 @@ class JobRunner:
         end_of_run = self._clock() + self.deadline
         queue = list(zip(tasks, outcomes))
         in_flight: dict[str, JobOutcome] = {}
+        # Jobs that ended, waiting for the reads that judge them (``prepare``'s futures), in the order they ended.
+        parked: list[tuple[JobOutcome, Future]] = []
         interval = self.first_poll
         stopped = False
         if len(tasks) >= LIST_THRESHOLD:
@@ -196,8 +206,11 @@ class JobRunner:
         last_round = self._clock()
         pool = ThreadPoolExecutor(max_workers=self.workers) if self.workers > 1 else None
         try:
-            while (queue or in_flight) and not self._abandoned():
-                while queue and len(in_flight) < self.parallel and not stopped and self._clock() < end_of_run:
+            while (queue or in_flight or parked) and not self._abandoned():
+                queue[:0] = self._judge_ready(parked, outcomes)
+                # A job that failed is judged before anything else starts (as without ``prepare``'s futures).
+                held = any(outcome.status != "succeeded" for outcome, _future in parked)
+                while queue and len(in_flight) < self.parallel and not stopped and not held and self._clock() < end_of_run:
                     if self.should_stop and self.should_stop(outcomes):
                         stopped = True
                         break
@@ -222,14 +235,19 @@ class JobRunner:
                         else:
                             queue[:0] = self._complete(outcome, outcomes)
                 self.max_in_flight_seen = max(self.max_in_flight_seen, len(in_flight))
-                if not in_flight:
+                if not in_flight and not parked:
                     break
                 # The pause runs from the last read: judging what ended and submitting the next jobs is part of it.
                 now = self._clock()
                 # Up to the next job's time (a job past it whose state could not be read waits the pause, not a busy loop).
                 coming = [outcome.due - now for outcome in in_flight.values() if outcome.due > now]  # type: ignore[operator]
-                if not self._pause(max(0.0, min([last_round + interval - now] + coming))):
+                pause = max(0.0, min([last_round + interval - now] + coming)) if in_flight else self.poll_interval
+                round_at = now + pause
+                if not self._pause(pause, [future for _outcome, future in parked]):
                     break
+                if parked and (not in_flight or self._clock() < round_at):
+                    # A parked job's reads are in before the round is due: judge it (and fill its slot) first.
+                    continue
                 finished_any = self._poll(in_flight)
                 # A job whose time ran out while the round read it (a slow API) is read once more: its state then is its last.
                 overdue = {jobid: outcome for jobid, outcome in in_flight.items() if outcome.status == "pending" and self._is_overdue(outcome)}
@@ -253,17 +271,21 @@ class JobRunner:
                         outcome.finished, outcome.finished_at = now, _wall_clock()
                         del in_flight[jobid]
                         ended.append(outcome)
-                if ended and self.prepare is not None:
-                    self.prepare(ended)
-                for outcome in ended:
-                    queue[:0] = self._complete(outcome, outcomes)
+                futures = self.prepare(ended) if ended and self.prepare is not None else None
+                for outcome, future in zip(ended, futures or [None] * len(ended)):
+                    if future is not None and not future.done():
+                        parked.append((outcome, future))
+                    else:
+                        if future is not None:
+                            future.result()
+                        queue[:0] = self._complete(outcome, outcomes)
                 interval = self._next_interval(interval, len(ended), now - last_round, finished_any, len(in_flight))
                 last_round = now
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
-        for outcome in in_flight.values():
-            # Whatever its last read said, this run started it and did not follow it to its end.
+        for outcome in [*in_flight.values(), *(outcome for outcome, _future in parked)]:
+            # Whatever its last read said, this run started it and did not follow it to its end (or did not judge it).
             outcome.status = "submitted"
         for _task, outcome in queue:
             if outcome.status == "not_submitted":
@@ -275,18 +297,32 @@ class JobRunner:
         self.abandoned = self.abandoned or (self.abandon is not None and self.abandon())
         return self.abandoned
 
-    def _pause(self, seconds: float) -> bool:
-        """Sleep ``seconds``, asking ``abandon`` at least every ABANDON_CHECK seconds; False when it answered True."""
-        if self.abandon is None:
+    def _pause(self, seconds: float, futures: list[Future] | None = None) -> bool:
+        """Sleep ``seconds``, asking ``abandon`` at least every ABANDON_CHECK seconds; False when it answered True.
+
+        With ``futures`` (parked jobs' reads), the pause ends early as soon as one of them is done."""
+        if self.abandon is None and not futures:
             self._sleep(seconds)
             return True
         end = self._clock() + seconds
         while not self._abandoned():
             left = end - self._clock()
-            if left <= 0:
+            if left <= 0 or (futures and any(future.done() for future in futures)):
                 return True
-            self._sleep(min(ABANDON_CHECK, left))
+            if futures:
+                wait_futures(futures, timeout=min(ABANDON_CHECK, left), return_when=FIRST_COMPLETED)
+            else:
+                self._sleep(min(ABANDON_CHECK, left))
         return False
+
+    def _judge_ready(self, parked: list[tuple[JobOutcome, Future]], outcomes: list[JobOutcome]) -> list[tuple[JobTask, JobOutcome]]:
+        """``on_complete`` for the parked jobs whose reads are in, in the order they ended; their follow-up tasks."""
+        follow: list[tuple[JobTask, JobOutcome]] = []
+        for entry in [entry for entry in parked if entry[1].done()]:
+            parked.remove(entry)
+            entry[1].result()  # a read that raised (not an API error: those are the caller's) ends the run as it would have
+            follow[:0] = self._complete(entry[0], outcomes)
+        return follow
 
     def _next_interval(self, interval: float, ends: int, elapsed: float, finished_any: bool, in_flight: int) -> float:
         """The pause before the next round.

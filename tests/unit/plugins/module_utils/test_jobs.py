@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
@@ -63,3 +67,73 @@ def test_a_runner_told_to_let_go_returns_within_a_second_leaving_its_jobs_submit
     assert 7.5 <= now[0] <= 8.5
     assert [(outcome.status, outcome.jobid) for outcome in outcomes] == [("submitted", "job-a"), ("submitted", "job-b"), ("not_submitted", None)]
     assert ended == []
+
+
+def _judged_off_the_round(failing: set[str], read_wait: float) -> list[str]:
+    """Two tasks through a window of one whose ended jobs are read back in a pool (``prepare``'s futures): the order of
+    the submits, the reads and the judgements. The read of job-a waits until job-b is submitted, or ``read_wait``."""
+    events: list[str] = []
+    submitted_b = threading.Event()
+
+    class Client:
+        def query_job(self, jobid, attempts=1):
+            return {"jobid": jobid, "jobstatus": 2 if jobid in failing else 1, "jobresult": {}}
+
+    def submit(key):
+        events.append("submit " + key)
+        if key == "b":
+            submitted_b.set()
+        return "job-" + key
+
+    def read(outcome):
+        submitted_b.wait(read_wait if outcome.key == "a" else 0)
+        events.append("read " + outcome.key)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runner = JobRunner(
+            Client(),
+            parallel=1,
+            poll_interval=0.05,
+            first_poll=0.01,
+            prepare=lambda ended: [pool.submit(read, outcome) for outcome in ended],
+            on_complete=lambda outcome: events.append("judge %s %s" % (outcome.key, outcome.status)),
+        )
+        outcomes = runner.run([JobTask(key=key, submit=lambda key=key: submit(key)) for key in ("a", "b")])
+    assert [outcome.status for outcome in outcomes] == ["failed" if "job-" + outcome.key in failing else "succeeded" for outcome in outcomes]
+    return events
+
+
+def test_a_job_that_succeeded_is_judged_once_its_read_is_in_while_its_slot_takes_the_next_task():
+    events = _judged_off_the_round(set(), read_wait=5.0)
+    assert events.index("submit b") < events.index("read a") < events.index("judge a succeeded")
+    assert events.count("judge a succeeded") == events.count("submit a") == events.count("submit b") == 1
+
+
+def test_a_job_that_failed_holds_every_submit_until_it_is_judged():
+    events = _judged_off_the_round({"job-a"}, read_wait=0.3)
+    assert events.index("read a") < events.index("judge a failed") < events.index("submit b")
+
+
+def test_a_runner_that_lets_go_leaves_a_job_not_yet_judged_submitted():
+    release = threading.Event()
+    judged = []
+
+    class Client:
+        def query_job(self, jobid, attempts=1):
+            return {"jobid": jobid, "jobstatus": 1}
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        runner = JobRunner(
+            Client(),
+            parallel=1,
+            poll_interval=0.05,
+            first_poll=0.01,
+            prepare=lambda ended: [pool.submit(release.wait, 5.0) for _outcome in ended],
+            on_complete=judged.append,
+            abandon=lambda: time.monotonic() - started > 0.3,
+        )
+        outcomes = runner.run([JobTask(key="a", submit=lambda: "job-a")])
+        release.set()
+    assert [(outcome.status, outcome.jobid) for outcome in outcomes] == [("submitted", "job-a")]
+    assert judged == []
