@@ -52,9 +52,13 @@ def test_tarball_holds_what_a_user_runs_and_no_development_tooling(tarball):
     assert not [name for name in names if "__pycache__" in name or name.endswith((".sql", ".pyc"))]
 
 
-def test_galaxy_importer_accepts_the_tarball_offline(tarball):
-    """galaxy-importer with ansible-doc and ansible-lint (offline), as Galaxy runs it on an upload."""
-    result = run(sys.executable, "-m", "galaxy_importer.main", tarball, env={"GALAXY_IMPORTER_CONFIG": str(HERE / "galaxy-importer.cfg")}, cwd=tarball.parent)
+def test_galaxy_importer_accepts_the_tarball_offline(tarball, tmp_path):
+    """galaxy-importer with ansible-doc and ansible-lint (offline), as Galaxy runs it on an upload: on a machine of its
+    own, where no other copy of acs.upgrade (an older one in ~/.ansible/collections) resolves the tarball's modules."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"GALAXY_IMPORTER_CONFIG": str(HERE / "galaxy-importer.cfg"), "HOME": str(home), "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections")}
+    result = run(sys.executable, "-m", "galaxy_importer.main", tarball, env=env, cwd=tarball.parent)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Importer processing completed successfully" in output, output

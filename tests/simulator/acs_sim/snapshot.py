@@ -91,10 +91,17 @@ def to_topology(snapshot: dict[str, Any], keys: dict[str, Any] | None = None) ->
     systemvms_of: dict[str, dict[str, Any]] = {}
     for vm in snapshot.get("systemvms") or []:
         kinds = systemvms_of.setdefault(vm.get("zoneid") or "", {})
-        kinds.setdefault(vm["systemvmtype"], {"id": vm["id"], "name": vm["name"], "state": vm.get("state", "Running"),
-                                               "version": str(vm.get("disk_template_version") or vm.get("template_version") or vm.get("version")),
-                                               **({"softwareversion": vm["version"]} if vm.get("version") else {}),
-                                               **({"host": vm["hostid"]} if vm.get("hostid") and vm.get("state") == "Running" else {})})
+        kinds.setdefault(
+            vm["systemvmtype"],
+            {
+                "id": vm["id"],
+                "name": vm["name"],
+                "state": vm.get("state", "Running"),
+                "version": str(vm.get("disk_template_version") or vm.get("template_version") or vm.get("version")),
+                **({"softwareversion": vm["version"]} if vm.get("version") else {}),
+                **({"host": vm["hostid"]} if vm.get("hostid") and vm.get("state") == "Running" else {}),
+            },
+        )
 
     def host_spec(host: dict[str, Any]) -> dict[str, Any]:
         spec = {"id": host["id"], "name": host["name"], "state": host.get("state", "Up"), "hypervisor": host.get("hypervisor", "KVM")}

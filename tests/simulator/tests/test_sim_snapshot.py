@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[3]
 ACS_SIM = REPO / "tests" / "simulator" / "acs-sim"
 sys.path.insert(0, str(REPO / "tests"))
 
-import conftest  # noqa: E402,F401 # pylint: disable=unused-import  (the checkout as the collection acs.upgrade)
+# The checkout as the collection acs.upgrade.
+import conftest  # noqa: E402,F401 # pylint: disable=unused-import
 
 from acs_sim import snapshot as snapshot_mod  # noqa: E402
 from acs_sim.client import SimClient  # noqa: E402
