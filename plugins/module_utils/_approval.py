@@ -16,7 +16,9 @@ import typing as t
 # Lines of the plan table an approver sees in the summary (the whole table is in plan.txt).
 SUMMARY_TABLE_LINES = 20
 # Lines of differences shown; the rest are counted.
-DIFFERENCE_LINES = 40
+DIFFERENCE_LINES = 20
+# Targets that only move to another batch are counted, with this many named.
+BATCH_EXAMPLES = 3
 
 
 def plan_digest(plan: dict[str, t.Any]) -> str:
@@ -83,12 +85,17 @@ def plan_differences(approved: dict[str, t.Any], fresh: dict[str, t.Any]) -> lis
         now = all_fresh.get(key)
         lines.append("target removed: %s, was %s; now %s" % (_named(item), item["path"], ("skip: %s" % now["reason"]) if now else "not in the fleet"))
     old_batches, new_batches = _batch_of(approved), _batch_of(fresh)
+    moved = []
     for key in sorted(set(old_work) & set(new_work), key=lambda key: old_work[key]["name"]):
         before, after = old_work[key], new_work[key]
         if before["path"] != after["path"]:
             lines.append("path changed: %s, %s -> %s (%s)" % (_named(after), before["path"], after["path"], after["reason"]))
         elif old_batches.get(key) != new_batches.get(key):
-            lines.append("batch changed: %s, batch %s -> %s" % (_named(after), _shown_batch(old_batches.get(key)), _shown_batch(new_batches.get(key))))
+            moved.append("%s, batch %s -> %s" % (_named(after), _shown_batch(old_batches.get(key)), _shown_batch(new_batches.get(key))))
+    if len(moved) > BATCH_EXAMPLES:
+        lines.append("%d targets in another batch, such as %s" % (len(moved), "; ".join(moved[:BATCH_EXAMPLES])))
+    else:
+        lines += ["batch changed: %s" % line for line in moved]
     if not lines:
         parts = sorted(key for key in set(approved) | set(fresh) if key != "run" and approved.get(key) != fresh.get(key))
         lines.append("the same targets, paths and batches, but the plans differ in: %s" % ", ".join(parts))

@@ -140,6 +140,7 @@ options:
     type: str
     choices: [restart_cleanup, upgrade_router_template]
     default: restart_cleanup
+    version_added: 0.2.0
   journal:
     description: Path of the journal of finished work (JSON lines); finished items are skipped, failed live patches go legacy.
     type: path
@@ -314,6 +315,7 @@ table:
 import datetime
 import json
 import os
+import re
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
@@ -398,6 +400,11 @@ def check_approved(module: AnsibleModule, approved: str, previous: dict | None, 
     """Fail, before anything is written, unless the run does the approved plan: the one in ``plan_file``, made again
     the same now or continued after an interruption."""
     approved = approved.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", approved):
+        module.fail_json(
+            msg="approved_digest %r is not a plan digest (64 hexadecimal digits): nothing was changed; pass the digest plan.yml printed "
+            "for the approved plan (plan_approved_digest)" % approved[:80]
+        )
     what = "the approved plan (digest %s)" % approved
     if previous is None:
         module.fail_json(msg="%s is not in %s: nothing was changed; plan with this state directory and approve its digest" % (what, plan_file))

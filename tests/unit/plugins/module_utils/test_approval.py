@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
 
 
@@ -65,3 +67,37 @@ def test_the_summary_counts_per_group_and_cuts_the_table():
     summary = plan_summary(plan(), ["line %d" % number for number in range(30)], "d")
     assert summary["groups"] == {"zone1": {"livepatch": 2, "skip": 1}} and summary["batches"] == 2
     assert len(summary["table_head"]) == 21 and summary["table_head"][-1] == "... 10 more lines in plan.txt"
+
+
+def test_many_targets_in_other_batches_are_counted_not_listed():
+    items = [item("network:n%d" % number, "net%02d" % number, batch=number) for number in range(1, 31)]
+    batches = [{"index": number, "group": "zone1", "stage": "routers", "items": ["network:n%d" % number]} for number in range(1, 31)]
+    approved = dict(plan(), items=items, batches=batches)
+    fresh = copy.deepcopy(approved)
+    fresh["settings"]["batch_size"] = 2
+    fresh["batches"] = [
+        {"index": number // 2 + 1, "group": "zone1", "stage": "routers", "items": ["network:n%d" % number, "network:n%d" % (number + 1)]}
+        for number in range(1, 31, 2)
+    ]
+    lines = plan_differences(approved, fresh)
+    assert lines[0] == "setting batch_size: 1 -> 2"
+    assert len(lines) == 2 and lines[1].startswith("29 targets in another batch, such as network net02 (n2), batch 2 (zone1 routers) -> 1 (zone1 routers); ")
+
+
+class Refused(Exception):
+    pass
+
+
+class Module:
+    def fail_json(self, msg, **result):
+        raise Refused(msg)
+
+
+def test_a_digest_that_is_no_digest_is_named_as_such():
+    from ansible_collections.acs.upgrade.plugins.modules.cs_upgrade_plan import check_approved
+
+    for given in ("garbage", "", "abc" * 30):
+        with pytest.raises(Refused, match="is not a plan digest .64 hexadecimal digits.: nothing was changed"):
+            check_approved(Module(), given, plan(), plan(), False, "/state/plan.json")
+    # A digest in capitals or with spaces around it is the same digest.
+    check_approved(Module(), "  %s " % plan_digest(plan()).upper(), plan(), plan(), False, "/state/plan.json")
