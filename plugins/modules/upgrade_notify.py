@@ -44,7 +44,10 @@ options:
     description: The group that finished (with O(event=group)).
     type: str
   text:
-    description: A line for people, the C(text) of the message.
+    description:
+      - A line for people. The message's C(text) is this line after the name of the state directory in brackets (in AWX,
+        the region, as in C([eu-west] zone2 is finished)); for O(event=group) and O(event=stop), the run's outcome and its
+        counts so far follow it.
     type: str
   stop_reason:
     description: Why the run stopped, with O(event=stop); empty when it finished.
@@ -126,6 +129,17 @@ from ansible_collections.acs.upgrade.plugins.module_utils._report import build_r
 RETRIED_STATUS = frozenset((408, 429))
 
 
+# The counts a message shows, in this order, when not zero.
+COUNTS = (
+    ("done", "done"),
+    ("recreated", "recreated"),
+    ("failed", "failed"),
+    ("refused", "refused by the server"),
+    ("unknown", "unknown"),
+    ("not_run", "not run"),
+)
+
+
 def run_summary(plan_file: str | None, journal: str | None, stop_reason: str | None) -> tuple[dict[str, t.Any] | None, str | None]:
     """The plan's digest and run, and the report's stats of the run; (None, why) when they cannot be read."""
     if not plan_file or not os.path.isfile(plan_file):
@@ -137,6 +151,18 @@ def run_summary(plan_file: str | None, journal: str | None, stop_reason: str | N
         return None, "the summary cannot be read: %s" % exc
     report = build_report(plan, entries, stop_reason=stop_reason or None)
     return {"plan_digest": plan_digest(plan), "run": plan.get("run"), "summary": stats(report)}, None
+
+
+def headline(payload: dict[str, t.Any]) -> str:
+    """The message's line for people on a shared channel: which state directory (in AWX, the region) it is about, what
+    happened, and after a group or at the stop the run's outcome and counts so far."""
+    where = os.path.basename(payload["state_dir"] or "") or "acs.upgrade"
+    text = "[%s] %s" % (where, payload["text"] or payload["event"])
+    summary = payload.get("summary")
+    if summary and payload["event"] in ("group", "stop"):
+        counts = ", ".join("%d %s" % (summary[name], label) for name, label in COUNTS if summary.get(name))
+        text += " — %s%s" % (summary["outcome"], ": " + counts if counts else "")
+    return text
 
 
 def post(module: AnsibleModule, payload: dict[str, t.Any]) -> tuple[bool, int, str]:
@@ -202,6 +228,7 @@ def main() -> None:
     }
     found, why = run_summary(params["plan_file"], params["journal"], params["stop_reason"])
     payload.update(found or {"plan_digest": None, "run": None, "summary": None, "summary_missing": why})
+    payload["text"] = headline(payload)
     if module.check_mode:
         module.exit_json(changed=False, sent=False, attempts=0, payload=payload)
     sent, attempts, error = post(module, payload)

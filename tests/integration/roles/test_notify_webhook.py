@@ -76,7 +76,12 @@ def test_the_webhook_gets_start_each_group_and_stop_with_the_report_summary(acs_
     assert all(message["headers"]["Authorization"] == "Bearer " + TOKEN and message["headers"]["X-Region"] == "eu-west" for message in hook.received)
     assert all(message["path"] == "/hooks/SECRET-PATH-42" for message in hook.received)
     start, stop = hook.received[0]["body"], hook.received[-1]["body"]
-    assert start["text"].startswith("the upgrade of ") and start["summary"]["not_run"] > 0
+    # Each line names the state directory (in AWX, the region) first; after a group and at the stop, the counts so far.
+    assert start["text"].startswith("[out] the upgrade of ") and start["summary"]["not_run"] > 0
+    first_group = hook.received[1]["body"]
+    assert first_group["text"].startswith("[out] %s is finished — " % first_group["group"]) and " done" in first_group["text"]
+    stats = run.stats["acs_upgrade"]
+    assert hook.received[-1]["body"]["text"].startswith("[out] the upgrade ended — %s: %d done" % (stats["outcome"], stats["done"]))
     assert start["plan_digest"] == stop["plan_digest"] and stop["run"]["id"] == plan["run"]["id"]
     # The stop carries the summary the report's job stats show.
     report = run.stats["acs_upgrade"]
