@@ -213,6 +213,9 @@ def test_workflow_fans_out_per_region_with_an_approval_before_each_upgrade_and_t
     assert nodes[0]["related"]["success_nodes"] == [{"identifier": identifiers[1]}]
     assert nodes[1]["related"]["success_nodes"] == [{"identifier": identifiers[2]}]
     assert nodes[2]["related"]["always_nodes"] == [{"identifier": identifiers[3]}]
+    # AWX counts a failed node with an "always" child as handled: the report job fails the workflow instead when the
+    # run did not finish cleanly.
+    assert nodes[3]["extra_data"]["report_fail_unless_finished"] is True
     # Every job node of a region runs with that region's credential and state directory.
     assert all(node["extra_data"]["acs_upgrade_dir"] == "{{ acs_awx_state_dir }}" for node in nodes if "extra_data" in node)
     assert all(node["related"]["credentials"] == "{{ acs_awx_credentials }}" for node in nodes if node["unified_job_template"]["type"] == "job_template")

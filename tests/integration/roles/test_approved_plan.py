@@ -49,6 +49,9 @@ def test_the_approved_plan_runs_exactly_its_batches(acs_sim, tmp_path):
     ids = {key.split(":", 1)[1] for key in batch_of}
     acted = {job["instanceid"] for job in mutations(sim)}
     assert acted and acted <= ids | {router["id"] for router in sim.state()["routers"]}
+    # The workflow's report job after a clean run succeeds.
+    report = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output), "report_fail_unless_finished": True})
+    assert report.rc == 0, report.stdout[-3000:]
 
 
 def test_a_fleet_changed_during_the_approval_is_refused_before_any_change(acs_sim, tmp_path):
@@ -70,6 +73,11 @@ def test_a_fleet_changed_during_the_approval_is_refused_before_any_change(acs_si
     assert sim.jobs()[before:] == []
     assert (output / "plan.json").read_bytes() == approved
     assert not (output / "journal.jsonl").exists() or not read_journal(output)
+    # The workflow's report job then fails, and so the workflow: AWX counts the upgrade's failure as handled by the
+    # report that follows it whatever its end.
+    report = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output), "report_fail_unless_finished": True})
+    assert report.rc != 0 and "the run's outcome is not_started: Nothing ran yet" in report.stdout, report.stdout[-3000:]
+    assert (output / "report.html").exists()
 
 
 def test_settings_changed_since_the_approval_are_refused_and_no_digest_plans_anew(acs_sim, tmp_path):
