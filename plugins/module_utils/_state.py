@@ -218,27 +218,36 @@ class RunLock:
         if held is not None and not self._ours(held):
             self._refuse(held)
 
+    def alive(self, held: dict[str, t.Any]) -> bool | None:
+        """Whether the run that wrote ``held`` may still run: on this host, whether its process runs (None: no pid to
+        ask); from another host, False once its heartbeat is older than the lease, None (cannot tell) before."""
+        if held.get("host") == self.host:
+            return pid_alive(held["pid"]) if isinstance(held.get("pid"), int) else None
+        age = self.heartbeat_age(held)
+        return None if age is not None and age < self.lease else False
+
     def _refuse(self, held: dict[str, t.Any]) -> None:
-        if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
-            raise EngineError(self._refusal(held))
-        if held and held.get("host") != self.host:
-            age = self.heartbeat_age(held)
-            if age is not None and age < self.lease:
-                raise EngineError(
-                    "the state lock %s belongs to pid %s of %s on host %s (started %s), whose last heartbeat is %d s old: that run may "
-                    "still be going on, from a host this one cannot check; wait for it to end; if it is gone (a killed job), the lock "
-                    "is taken over once its heartbeat is older than the lease of %d s, at %s"
-                    % (
-                        self.path,
-                        held.get("pid"),
-                        held.get("owner"),
-                        held.get("host"),
-                        held.get("start"),
-                        age,
-                        self.lease,
-                        _iso(self.clock() - age + self.lease),
-                    )
+        alive = self.alive(held)
+        if held.get("host") == self.host:
+            if alive:
+                raise EngineError(self._refusal(held))
+        elif alive is None:
+            age = self.heartbeat_age(held) or 0.0
+            raise EngineError(
+                "the state lock %s belongs to pid %s of %s on host %s (started %s), whose last heartbeat is %d s old: that run may "
+                "still be going on, from a host this one cannot check; wait for it to end; if it is gone (a killed job), the lock "
+                "is taken over once its heartbeat is older than the lease of %d s, at %s"
+                % (
+                    self.path,
+                    held.get("pid"),
+                    held.get("owner"),
+                    held.get("host"),
+                    held.get("start"),
+                    age,
+                    self.lease,
+                    _iso(self.clock() - age + self.lease),
                 )
+            )
 
     def _takeover(self, held: dict[str, t.Any]) -> str:
         if held and held.get("host") != self.host:

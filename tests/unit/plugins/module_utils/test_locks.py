@@ -210,3 +210,15 @@ def test_the_cloud_lock_keeps_the_lease_of_the_state_lock(tmp_path):
     clock.now += 61
     assert "node-a" in second.acquire()[0]
     assert second.read()["state"] == "/state/b"
+
+
+def test_a_report_on_another_host_tells_a_killed_run_once_its_lease_has_run_out(tmp_path):
+    from ansible_collections.acs.upgrade.plugins.modules.cs_upgrade_report import read_run_lock
+
+    journal = tmp_path / "journal.jsonl"
+    lock = Path(str(journal) + ".lock")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for age, alive in ((30, None), (3600, False)):
+        beat = (now - datetime.timedelta(seconds=age)).isoformat(timespec="seconds")
+        lock.write_text(json.dumps({"owner": "awx", "host": "automation-job-41-x7q2p", "pid": 12, "start": beat, "heartbeat": beat}))
+        assert read_run_lock(str(journal))["alive"] is alive
