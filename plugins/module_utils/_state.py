@@ -336,9 +336,9 @@ class Heartbeat:
     (``with Heartbeat([lock]): ...``). A lock that is no longer this run's is left alone: the task's own ``held()``
     checks see that and stop it."""
 
-    def __init__(self, locks: list[RunLock], interval: float = HEARTBEAT_INTERVAL):
+    def __init__(self, locks: list[RunLock], interval: float | None = None):
         self.locks = locks
-        self.interval = interval
+        self.interval = HEARTBEAT_INTERVAL if interval is None else interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="acs-upgrade-heartbeat", daemon=True)
 
