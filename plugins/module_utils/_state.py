@@ -185,13 +185,18 @@ class RunLock:
         self.clock = clock
 
     def read(self) -> dict[str, t.Any] | None:
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return {}
+        """The lock's content; None when there is none, {} when it cannot be read (after a few tries: on a shared volume
+        another host's heartbeat replaces the file, and a read that meets the replacement may fail once)."""
+        for attempt in range(3):
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    return json.load(handle)
+            except FileNotFoundError:
+                return None
+            except (OSError, ValueError):
+                if attempt < 2:
+                    time.sleep(0.05)
+        return {}
 
     def _ours(self, held: dict[str, t.Any] | None) -> bool:
         return bool(held) and held.get("host") == self.host and held.get("pid") == self.pid
