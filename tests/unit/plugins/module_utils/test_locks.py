@@ -157,11 +157,12 @@ def test_the_heartbeat_keeps_a_long_run_s_lease_fresh(tmp_path):
     clock = Clock()
     first, second = two_hosts(tmp_path, clock)
     first.acquire()
-    for _ in range(10):  # a stage of 100 minutes, renewed well within each lease
+    for minute in range(10, 110, 10):  # a stage of 100 minutes, renewed well within each lease
         clock.now += 590
         assert first.heartbeat() is True
-        with pytest.raises(EngineError):
+        with pytest.raises(EngineError, match="heartbeat is 0 s old"):
             second.acquire()
+        assert first.held(), "minute %d" % minute
     # A module that holds the lock renews it when it starts, too.
     clock.now += 590
     assert first.acquire() == []
