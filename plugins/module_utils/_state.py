@@ -18,6 +18,8 @@ import os
 import pwd
 import socket
 import tempfile
+import threading
+import time
 import urllib.parse
 import typing as t
 
@@ -135,27 +137,73 @@ def _user() -> str:
         return str(os.getuid())
 
 
-class RunLock:
-    """``<journal>.lock``: who runs on this state (owner, host, pid, start). A lock of a dead process is taken over."""
+# Seconds without a heartbeat after which the lock of a run on another host is taken over. It must outlast the
+# longest stretch of a run in which no module touches the lock: the fleet read and the preflight before the plan, a
+# report between two groups. Ten minutes covers those on a 2,000-router cloud with room to spare.
+DEFAULT_LOCK_LEASE = 600
+# The shortest lease allowed: several heartbeats of a stage within it.
+MIN_LOCK_LEASE = 60
+# Seconds between two heartbeats while a stage runs: many within one lease, and a small write each.
+HEARTBEAT_INTERVAL = 15
 
-    def __init__(self, journal_path: str, pid: int | None = None):
+
+def _iso(moment: float) -> str:
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _epoch(value: t.Any) -> float | None:
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+class RunLock:
+    """``<journal>.lock``: who runs on this state (owner, host, pid, start, heartbeat).
+
+    On the lock's own host, the lock of a process that no longer runs is taken over. Another host cannot see that
+    process (an AWX job's next pod, another execution node): there the lock is a lease, which the run renews with a
+    heartbeat while it runs (:meth:`heartbeat`), and which is taken over once its heartbeat is older than ``lease``
+    seconds.
+    """
+
+    def __init__(
+        self,
+        journal_path: str,
+        pid: int | None = None,
+        host: str | None = None,
+        lease: float = DEFAULT_LOCK_LEASE,
+        clock: t.Callable[[], float] = time.time,
+    ):
         self.path = journal_path + ".lock"
         self.pid = pid or run_owner()
-        self.host = socket.gethostname()
+        self.host = host or socket.gethostname()
+        self.lease = lease
+        self.clock = clock
 
     def read(self) -> dict[str, t.Any] | None:
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return {}
+        """The lock's content; None when there is none, {} when it cannot be read (after a few tries: on a shared volume
+        another host's heartbeat replaces the file, and a read that meets the replacement may fail once)."""
+        for attempt in range(3):
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    return json.load(handle)
+            except FileNotFoundError:
+                return None
+            except (OSError, ValueError):
+                if attempt < 2:
+                    time.sleep(0.05)
+        return {}
+
+    def _ours(self, held: dict[str, t.Any] | None) -> bool:
+        return bool(held) and held.get("host") == self.host and held.get("pid") == self.pid
 
     def held(self) -> bool:
         """Whether the lock is still this run's (its host and pid in the file): one small read, asked before each journal line."""
-        held = self.read()
-        return bool(held) and held.get("host") == self.host and held.get("pid") == self.pid
+        return self._ours(self.read())
 
     def holder(self) -> str:
         """Who holds the lock now, for a message."""
@@ -164,64 +212,116 @@ class RunLock:
             return "nobody (%s is gone or unreadable)" % self.path
         return "pid %s of %s on %s, started %s" % (held.get("pid"), held.get("owner"), held.get("host"), held.get("start"))
 
+    def heartbeat_age(self, held: dict[str, t.Any]) -> float | None:
+        """Seconds since the holder's last heartbeat (its start for a lock written before heartbeats); None when unknown."""
+        beat = _epoch(held.get("heartbeat") or held.get("start"))
+        return None if beat is None else max(0.0, self.clock() - beat)
+
     def check(self) -> None:
         """Raise EngineError when another run holds the lock (what :meth:`acquire` would refuse), without taking it."""
         held = self.read()
-        if held is not None and not (held.get("host") == self.host and held.get("pid") == self.pid):
+        if held is not None and not self._ours(held):
             self._refuse(held)
 
+    def alive(self, held: dict[str, t.Any]) -> bool | None:
+        """Whether the run that wrote ``held`` may still run: on this host, whether its process runs (None: no pid to
+        ask); from another host, False once its heartbeat is older than the lease, None (cannot tell) before."""
+        if held.get("host") == self.host:
+            return pid_alive(held["pid"]) if isinstance(held.get("pid"), int) else None
+        age = self.heartbeat_age(held)
+        return None if age is not None and age < self.lease else False
+
     def _refuse(self, held: dict[str, t.Any]) -> None:
-        if held.get("host") == self.host and isinstance(held.get("pid"), int) and pid_alive(held["pid"]):
-            raise EngineError(self._refusal(held))
-        if held and held.get("host") != self.host:
+        alive = self.alive(held)
+        if held.get("host") == self.host:
+            if alive:
+                raise EngineError(self._refusal(held))
+        elif alive is None:
+            age = self.heartbeat_age(held) or 0.0
             raise EngineError(
-                "the state lock %s belongs to pid %s on host %s (started %s), which this host cannot check; if that run is over, "
-                "remove %s and run again" % (self.path, held.get("pid"), held.get("host"), held.get("start"), self.path)
+                "the state lock %s belongs to pid %s of %s on host %s (started %s), whose last heartbeat is %d s old: that run may "
+                "still be going on, from a host this one cannot check; wait for it to end; if it is gone (a killed job), the lock "
+                "is taken over once its heartbeat is older than the lease of %d s, at %s"
+                % (
+                    self.path,
+                    held.get("pid"),
+                    held.get("owner"),
+                    held.get("host"),
+                    held.get("start"),
+                    age,
+                    self.lease,
+                    _iso(self.clock() - age + self.lease),
+                )
             )
 
+    def _takeover(self, held: dict[str, t.Any]) -> str:
+        if held and held.get("host") != self.host:
+            age = self.heartbeat_age(held)
+            return (
+                "took over the state lock of pid %s of %s on host %s (started %s): its last heartbeat is %s old, more than the lease of "
+                "%d s, so that run is taken to be gone"
+                % (held.get("pid"), held.get("owner"), held.get("host"), held.get("start"), "an unknown time" if age is None else "%d s" % age, self.lease)
+            )
+        return "took over the state lock of pid %s (%s, started %s): that process is no longer running" % (
+            held.get("pid"),
+            held.get("owner"),
+            held.get("start"),
+        )
+
     def acquire(self) -> list[str]:
-        """Take the lock for this run; returns warnings (a stale lock taken over); raises EngineError when another run holds it."""
+        """Take the lock for this run (or renew its heartbeat when it holds it already); returns warnings (a stale lock
+        taken over); raises EngineError when another run holds it."""
         warnings = []
         held = self.read()
         if held is not None:
-            if held.get("host") == self.host and held.get("pid") == self.pid:
+            if self._ours(held):
+                self.heartbeat()
                 return []
             self._refuse(held)
-            warnings.append(
-                "took over the state lock of pid %s (%s, started %s): that process is no longer running"
-                % (held.get("pid"), held.get("owner"), held.get("start"))
-            )
+            warnings.append(self._takeover(held))
         directory = os.path.dirname(self.path)
         if directory:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         content = self._content()
         if held:
             # When this run took the lock of a run that died: requests that run sent may still become jobs for a while.
-            content["took_over"] = {"pid": held.get("pid"), "at": content["start"]}
+            content["took_over"] = {"pid": held.get("pid"), "host": held.get("host"), "at": content["start"]}
         if held is None:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 return self.acquire()  # another run created it between our read and now: judge it again
+            try:
+                os.write(fd, json.dumps(content).encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         else:
-            temporary = "%s.%d" % (self.path, os.getpid())
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._replace(content)
+        return warnings
+
+    def heartbeat(self) -> bool:
+        """Renew this run's lease (the lock's ``heartbeat``); False, writing nothing, when the lock is no longer this run's."""
+        held = self.read()
+        if not self._ours(held):
+            return False
+        self._replace(dict(held, heartbeat=_iso(self.clock())))
+        return True
+
+    def _replace(self, content: dict[str, t.Any]) -> None:
+        """Write the lock whole under another name, then rename it over the lock: a reader on any host sees the old or the new one."""
+        temporary = "%s.%s.%d" % (self.path, self.host, os.getpid())
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, json.dumps(content).encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
-        if held is not None:
-            os.replace(temporary, self.path)
-        return warnings
+        os.replace(temporary, self.path)
 
     def _content(self) -> dict[str, t.Any]:
-        return {
-            "owner": _user(),
-            "host": self.host,
-            "pid": self.pid,
-            "start": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
+        now = _iso(self.clock())
+        return {"owner": _user(), "host": self.host, "pid": self.pid, "start": now, "heartbeat": now}
 
     def _refusal(self, held: dict[str, t.Any]) -> str:
         return (
@@ -230,11 +330,38 @@ class RunLock:
         )
 
     def release(self) -> bool:
-        held = self.read()
-        if held and held.get("host") == self.host and held.get("pid") == self.pid:
+        if self.held():
             os.unlink(self.path)
             return True
         return False
+
+
+class Heartbeat:
+    """Renews the leases of ``locks`` every ``interval`` seconds from a background thread while a long task runs
+    (``with Heartbeat([lock]): ...``). A lock that is no longer this run's is left alone: the task's own ``held()``
+    checks see that and stop it."""
+
+    def __init__(self, locks: list[RunLock], interval: float | None = None):
+        self.locks = locks
+        self.interval = HEARTBEAT_INTERVAL if interval is None else interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="acs-upgrade-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            for lock in self.locks:
+                try:
+                    lock.heartbeat()
+                except OSError:
+                    pass  # a state volume that hiccups: the next beat tries again, well within the lease
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: t.Any) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def cloud_identity(endpoint: str) -> str:
@@ -264,9 +391,18 @@ class CloudLock(RunLock):
     """A lock per cloud on this host (its API endpoint), whatever the state directory: two runs from one controller
     never act on one cloud at once. Runs from other controllers see each other by their jobs in flight (StageRunner)."""
 
-    def __init__(self, endpoint: str, state: str, pid: int | None = None, directory: str | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        state: str,
+        pid: int | None = None,
+        directory: str | None = None,
+        host: str | None = None,
+        lease: float = DEFAULT_LOCK_LEASE,
+        clock: t.Callable[[], float] = time.time,
+    ):
         digest = hashlib.sha256(cloud_identity(endpoint).encode("utf-8")).hexdigest()[:16]
-        super().__init__(os.path.join(directory or lock_directory(), "acs-upgrade-cloud-%s" % digest), pid)
+        super().__init__(os.path.join(directory or lock_directory(), "acs-upgrade-cloud-%s" % digest), pid, host, lease, clock)
         self.endpoint = endpoint
         self.state = state
 

@@ -58,6 +58,17 @@ options:
         second run on the same state is refused before it plans anything.
     type: path
     version_added: 0.2.0
+  lock_lease:
+    description:
+      - Seconds without a heartbeat after which the state lock of a run on another host (an AWX job's pod or execution
+        node sharing the state directory) is taken over, with a warning naming that run; a fresher lock is refused with
+        its holder, the age of its heartbeat and when it may be taken over. On the lock's own host the holder's pid
+        decides instead. See M(acs.upgrade.cs_upgrade_stage).
+      - At least 60; it must outlast the longest stretch of a run in which no module renews the lock (the fleet read and
+        the preflight before the plan, a report between two groups).
+    type: int
+    default: 600
+    version_added: 0.2.0
   resume:
     description:
       - When C(plan.json) in O(output_dir) is the plan of an interrupted run (same server version and settings, work
@@ -323,7 +334,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, RESTART_CLEANUP, Path
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
 from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended, write_private_json, write_private_text
-from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan, plan_steps
+from ansible_collections.acs.upgrade.plugins.module_utils._state import DEFAULT_LOCK_LEASE, MIN_LOCK_LEASE, EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     GROUP_BY,
     OUTSIDE_WINDOW,
@@ -448,6 +459,7 @@ def main() -> None:
             "include": {"type": "list", "elements": "str", "default": []},
             "exclude": {"type": "list", "elements": "str", "default": []},
             "approved_digest": {"type": "str"},
+            "lock_lease": {"type": "int", "default": DEFAULT_LOCK_LEASE},
         },
         required_one_of=[("fleet", "fleet_file")],
         mutually_exclusive=[("fleet", "fleet_file")],
@@ -458,10 +470,12 @@ def main() -> None:
     params = module.params
     if params["max_run_time"] < 0:
         module.fail_json(msg="max_run_time must be 0 (no deadline) or more seconds, got %s" % params["max_run_time"])
+    if params["lock_lease"] < MIN_LOCK_LEASE:
+        module.fail_json(msg="lock_lease must be %d seconds or more, got %s" % (MIN_LOCK_LEASE, params["lock_lease"]))
     output_dir = params["output_dir"]
     if output_dir and not module.check_mode:
         try:
-            for warning in RunLock(params["journal"]).acquire() + Journal(params["journal"]).repair():
+            for warning in RunLock(params["journal"], lease=params["lock_lease"]).acquire() + Journal(params["journal"]).repair():
                 module.warn(warning)
         except (EngineError, OSError) as exc:
             module.fail_json(msg="cannot start the run: %s" % exc)

@@ -168,14 +168,13 @@ attention_more:
 
 import json
 import os
-import socket
 import stat
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_text
-from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan, pid_alive
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     NAMES_LIMIT,
@@ -200,12 +199,13 @@ def write(module: AnsibleModule, path: str, content: str) -> bool:
 
 
 def read_run_lock(journal: str) -> dict[str, t.Any] | None:
-    """The state lock of a run that has not ended, with ``alive``: whether its process runs (None: on another host)."""
-    held = RunLock(journal).read()
+    """The state lock of a run that has not ended, with ``alive``: whether its process runs, or from another host
+    whether its lease has run out (None: a fresh lease of another host, which cannot be asked)."""
+    lock = RunLock(journal)
+    held = lock.read()
     if not held:
         return None
-    alive = pid_alive(held["pid"]) if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int) else None
-    return dict(held, alive=alive)
+    return dict(held, alive=lock.alive(held))
 
 
 def read_preflight(path: str | None) -> dict[str, t.Any] | None:

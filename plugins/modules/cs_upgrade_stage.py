@@ -27,8 +27,12 @@ description:
     the module notices within a second, stops following its jobs and exits; its jobs in flight stay V(submitted) in
     the journal with their job id, and the next run follows them. The same happens, without writing anything more,
     when another run has taken the state lock over.
-  - A lock next to the journal (C(<journal>.lock), with owner, host, pid and start) refuses a second run on the
-    same state; the lock of a process that no longer runs is taken over with a warning. O(stage=acquire) takes it
+  - A lock next to the journal (C(<journal>.lock), with owner, host, pid, start and heartbeat) refuses a second run on
+    the same state. On its own host, the lock of a process that no longer runs is taken over with a warning. From
+    another host sharing the state directory (the next AWX job in another pod or on another execution node), the
+    lock is a lease. The run renews its heartbeat when each of its modules starts and every 15 seconds while a
+    stage runs, and a lock whose heartbeat is older than O(lock_lease) is taken over with a warning naming the old
+    holder; a fresher one is refused. O(stage=acquire) takes it
     and the lock per cloud below (the playbooks do so before they write anything in the state directory),
     O(stage=release) gives them back at the end of the run.
   - Two runs never act on one cloud at once, whatever their state directories. From one host, a lock per cloud
@@ -141,6 +145,16 @@ options:
     type: float
     default: 60
     version_added: 0.2.0
+  lock_lease:
+    description:
+      - Seconds without a heartbeat after which the state lock (and the lock per cloud) of a run on another host is
+        taken over, with a warning naming that run; a fresher lock is refused with its holder, the age of its heartbeat
+        and when it may be taken over. On the lock's own host the holder's pid decides instead.
+      - At least 60; it must outlast the longest stretch of a run in which no module renews the lock (the fleet read and
+        the preflight before the plan, a report between two groups); a stage renews it every 15 seconds.
+    type: int
+    default: 600
+    version_added: 0.2.0
 notes:
   - The stage follows the plan; options that change the plan (grouping, canary, windows, forced legacy) belong to
     M(acs.upgrade.cs_upgrade_plan).
@@ -208,19 +222,29 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec, connection_settings
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import ON_FAILURE, STAGES, UNHEALTHY, StageRunner
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import JOURNAL_PATHS
-from ansible_collections.acs.upgrade.plugins.module_utils._state import CloudLock, EngineError, Journal, RunLock, load_plan, pid_alive
+from ansible_collections.acs.upgrade.plugins.module_utils._state import (
+    DEFAULT_LOCK_LEASE,
+    MIN_LOCK_LEASE,
+    CloudLock,
+    EngineError,
+    Heartbeat,
+    Journal,
+    RunLock,
+    load_plan,
+    pid_alive,
+)
 
 
 class Stage(CloudStackModule):
     def run(self) -> dict:
         params = self.params
-        lock = RunLock(params["journal"])
+        lock = RunLock(params["journal"], lease=params["lock_lease"])
         try:
             # The cloud's lock is named after its endpoint, wherever that is set (an option, the environment, cloudstack.ini).
             endpoint = connection_settings(params)["api_url"]
         except ValueError as exc:
             self.fail(str(exc))
-        cloud = CloudLock(endpoint, os.path.dirname(os.path.abspath(params["journal"])), pid=lock.pid)
+        cloud = CloudLock(endpoint, os.path.dirname(os.path.abspath(params["journal"])), pid=lock.pid, lease=params["lock_lease"])
         if params["stage"] == "acquire":
             try:
                 if self.module.check_mode:
@@ -272,7 +296,12 @@ class Stage(CloudStackModule):
                 alive=lambda: os.getppid() == parent and pid_alive(lock.pid),
                 state_lock=None if self.module.check_mode else lock,
             )
-            result = runner.execute()
+            if self.module.check_mode:
+                result = runner.execute()
+            else:
+                # The lease stays fresh however long the stage runs, for a run of another host that would take it over.
+                with Heartbeat([lock, cloud]):
+                    result = runner.execute()
         except (EngineError, OSError) as exc:
             self.fail("cannot run %s %s: %s" % (params["group"], params["stage"], exc))
         for warning in warnings + journal.warnings + result.pop("warnings"):
@@ -307,6 +336,7 @@ def main() -> None:
             progress_file={"type": "path"},
             progress_every={"type": "int", "default": 100},
             progress_interval={"type": "float", "default": 60},
+            lock_lease={"type": "int", "default": DEFAULT_LOCK_LEASE},
         ),
         supports_check_mode=True,
     )
@@ -320,6 +350,7 @@ def main() -> None:
             ("max_fail_percentage must be between 0 and 100, got %s" % params["max_fail_percentage"], not 0 <= params["max_fail_percentage"] <= 100),
             ("max_wait must be 0 or more, got %s" % params["max_wait"], params["max_wait"] < 0),
             ("progress_every must be 1 or more, got %s" % params["progress_every"], params["progress_every"] < 1),
+            ("lock_lease must be %d seconds or more, got %s" % (MIN_LOCK_LEASE, params["lock_lease"]), params["lock_lease"] < MIN_LOCK_LEASE),
         )
         if bad
     ]

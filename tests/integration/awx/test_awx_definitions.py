@@ -246,6 +246,7 @@ def test_configure_playbook_passes_syntax_check_with_awx_awx():
         "awx.awx.credential",
         "awx.awx.project",
         "awx.awx.notification_template",
+        "awx.awx.instance_group",
         "awx.awx.job_template",
         "awx.awx.workflow_job_template",
     }
@@ -278,11 +279,14 @@ _ACTS_EVERY_RUN = {
 }
 
 
-def _awx_module_defaults(action: str) -> dict:
+def _awx_module_options(action: str) -> dict:
     collection = Path(__import__("ansible_collections.awx.awx", fromlist=["x"]).__path__[0])
     source = (collection / "plugins" / "modules" / ("%s.py" % action.rsplit(".", 1)[1])).read_text()
-    options = yaml.safe_load(source.split("DOCUMENTATION = '''", 1)[1].split("'''", 1)[0])["options"]
-    return {name: option.get("default") for name, option in options.items()}
+    return yaml.safe_load(source.split("DOCUMENTATION = '''", 1)[1].split("'''", 1)[0])["options"]
+
+
+def _awx_module_defaults(action: str) -> dict:
+    return {name: option.get("default") for name, option in _awx_module_options(action).items()}
 
 
 def _configure_play() -> dict:
@@ -350,3 +354,61 @@ def test_workflow_nodes_are_updated_in_place_by_identifiers_unique_per_region():
         templar = Templar(loader=DataLoader(), variables=dict(play["vars"], item=region))
         identifiers += [templar.template(node["identifier"]) for node in layout["vars"]["acs_awx_region_nodes"]]
     assert len(identifiers) == len(set(identifiers)) == 8
+
+
+def _configure_templar(**more):
+    """A templar with what configure.yml's tasks see: its vars and its vars_files."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    play = _configure_play()
+    loader = DataLoader()
+    variables = dict(play["vars"], **loader.load_from_file(str(AWX / "workflow.yml")), **load("job_templates.yml"), **more)
+    return play, Templar(loader=loader, variables=variables)
+
+
+def _pod_spec(templar) -> str:
+    """awx/container_group.yml as the template lookup of configure.yml renders it."""
+    from ansible.template import trust_as_template
+
+    return templar.template(trust_as_template((AWX / "container_group.yml").read_text()))
+
+
+def test_a_container_group_shares_the_state_directory_on_a_read_write_many_claim_between_the_jobs_pods():
+    play, templar = _configure_templar(acs_awx_container_group="acs-upgrade", acs_awx_container_group_namespace="awx-jobs")
+    task = next(task for task in play["tasks"] if "awx.awx.instance_group" in task)
+    arguments = task["awx.awx.instance_group"]
+    assert set(arguments) <= set(_awx_module_options("awx.awx.instance_group"))
+    assert templar.template(arguments["name"]) == "acs-upgrade"
+    assert templar.evaluate_conditional(task["when"]) is True
+    assert templar.template(arguments["is_container_group"]) is True
+    assert arguments["pod_spec_override"] == "{{ lookup('ansible.builtin.template', 'container_group.yml') }}"
+    pod = yaml.safe_load(_pod_spec(templar))
+    assert pod["kind"] == "Pod" and pod["metadata"]["namespace"] == "awx-jobs"
+    # AWX runs the job in the container named worker, with ansible-runner's worker command.
+    worker = next(container for container in pod["spec"]["containers"] if container["name"] == "worker")
+    assert worker["args"][:2] == ["ansible-runner", "worker"]
+    state_root = templar.available_variables["acs_awx_workflow"]["state_root"]
+    mount = next(mount for mount in worker["volumeMounts"] if mount["mountPath"] == state_root)
+    volume = next(volume for volume in pod["spec"]["volumes"] if volume["name"] == mount["name"])
+    assert volume["persistentVolumeClaim"]["claimName"] == play["vars"]["acs_awx_container_group_claim"]
+    # Every job template's state directory, and each region's, lies on that volume.
+    for template in load("job_templates.yml")["acs_awx_job_templates"]:
+        state = template["extra_vars"].get("acs_upgrade_dir")
+        assert state is None or state.startswith(state_root + "/"), template["name"]
+    # The same text on every run: AWX keeps the pod spec as sent, so a second run of configure.yml changes nothing.
+    assert _pod_spec(templar) == _pod_spec(_configure_templar(acs_awx_container_group="acs-upgrade", acs_awx_container_group_namespace="awx-jobs")[1])
+    # The job templates run in it.
+    creation = next(task for task in play["tasks"] if "awx.awx.job_template" in task)["awx.awx.job_template"]
+    assert templar.template(creation["instance_groups"]) == ["acs-upgrade"]
+
+
+def test_without_a_container_group_configure_leaves_instance_groups_alone():
+    play, templar = _configure_templar()
+    task = next(task for task in play["tasks"] if "awx.awx.instance_group" in task)
+    assert templar.evaluate_conditional(task["when"]) is False
+    creation = next(task for task in play["tasks"] if "awx.awx.job_template" in task)["awx.awx.job_template"]
+    from ansible.errors import AnsibleError
+
+    with pytest.raises(AnsibleError):  # omit: the job templates' instance groups are left as AWX has them
+        templar.template(creation["instance_groups"])

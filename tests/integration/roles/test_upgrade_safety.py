@@ -6,6 +6,7 @@ the earlier batch design had, and the run must now stop, refuse or continue safe
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
@@ -97,6 +98,34 @@ def test_a_second_run_on_the_same_state_is_refused_and_a_dead_runs_lock_is_taken
     taken = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
     assert taken.rc == 0, taken.stdout[-3000:]
     assert "took over the state lock of pid %d" % gone.pid in taken.stdout
+    assert router_jobs(sim) and not lock.exists()
+
+
+def test_a_lock_of_another_host_is_refused_while_its_lease_is_fresh_and_taken_over_once_stale(acs_sim, tmp_path):
+    # AWX runs a region's jobs in pods of their own: the lock of the previous job comes from a host this one cannot check.
+    sim = acs_sim(topology="small", time_factor=0.002)
+    output = tmp_path / "out"
+    output.mkdir()
+    lock = output / "journal.jsonl.lock"
+
+    def other_host_lock(heartbeat_age):
+        beat = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=heartbeat_age)
+        content = {"owner": "awx", "host": "automation-job-41-x7q2p", "pid": 12, "start": "2026-11-27T01:00:00+00:00"}
+        lock.write_text(json.dumps(dict(content, heartbeat=beat.isoformat(timespec="seconds"))))
+
+    # Its heartbeat two minutes old: that job may still run, within the lease of 600 s.
+    other_host_lock(120)
+    refused = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert refused.rc != 0
+    assert "pid 12 of awx on host automation-job-41-x7q2p" in refused.stdout and "lease of 600 s" in refused.stdout
+    assert sim.jobs() == [] and not (output / "plan.json").exists()
+    assert json.loads(lock.read_text())["host"] == "automation-job-41-x7q2p", "the refused run must leave the other run's lock alone"
+
+    # The same lock with a shorter lease, set as an AWX extra var: that job's pod is taken to be gone.
+    taken = run_playbook(sim, tmp_path, "upgrade.yml", dict(extravars(output), acs_upgrade_lock_lease="60"))
+    assert taken.rc == 0, taken.stdout[-3000:]
+    assert "took over the state lock of pid 12 of awx on host automation-job-41-x7q2p" in taken.stdout
+    assert "more than the lease of 60 s" in taken.stdout
     assert router_jobs(sim) and not lock.exists()
 
 

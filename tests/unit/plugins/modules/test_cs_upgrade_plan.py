@@ -3,6 +3,7 @@
 # Copyright: Contributors to the acs.upgrade project
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -171,3 +172,17 @@ def test_a_torn_journal_line_is_set_aside_when_the_plan_takes_the_state(run_modu
     journal.write_text(done + '{"key": "network:n2", "sta')
     assert run_module(cs_upgrade_plan, {"fleet": FLEET, "output_dir": str(tmp_path), "journal": str(journal)}, check_mode=True).get("failed") is not True
     assert journal.read_text() == done + '{"key": "network:n2", "sta'
+
+
+def test_the_plan_takes_the_state_lock_of_another_host_only_once_its_lease_has_run_out(run_module, tmp_path):
+    assert "lock_lease must be 60 seconds or more, got 59" in plan_in(run_module, tmp_path, lock_lease=59)["msg"]
+    beat = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=300)).isoformat(timespec="seconds")
+    holder = {"owner": "awx", "host": "automation-job-41-x7q2p", "pid": 12, "start": beat, "heartbeat": beat}
+    lock = tmp_path / "journal.jsonl.lock"
+    lock.write_text(json.dumps(holder))
+    refused = plan_in(run_module, tmp_path)
+    assert refused["failed"] is True and refused["msg"].startswith("cannot start the run: ") and "lease of 600 s" in refused["msg"]
+    assert json.loads(lock.read_text()) == holder and not (tmp_path / "plan.json").exists()
+    taken = plan_in(run_module, tmp_path, lock_lease=120)
+    assert taken.get("failed") is not True and (tmp_path / "plan.json").exists()
+    assert "took over the state lock of pid 12 of awx on host automation-job-41-x7q2p" in json.dumps(taken["warnings"])

@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import socket
+import time
 
 import pytest
 
@@ -29,6 +31,7 @@ PLAN_HEAD = {"ms_version": "4.18.0.0", "settings": {"group_by": "zone"}, "summar
         ({"poll_interval": 0}, "poll_interval must be more than 0"),
         ({"max_fail_percentage": 101}, "max_fail_percentage must be between 0 and 100"),
         ({"progress_every": 0}, "progress_every must be 1 or more"),
+        ({"lock_lease": 59}, "lock_lease must be 60 seconds or more, got 59"),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(run_module, tmp_path, args, words):
@@ -118,3 +121,50 @@ def test_acquire_without_an_endpoint_anywhere_says_where_to_set_it(run_module, t
     result = run_module(cs_upgrade_stage, {"plan": "p", "journal": str(tmp_path / "j"), "stage": "acquire"})
     assert result["failed"] is True and "missing CloudStack connection settings: api_url, api_key, api_secret" in result["msg"]
     assert "cloudstack.ini" in result["msg"] and not (tmp_path / "j.lock").exists()
+
+
+def test_acquire_refuses_a_fresh_lease_of_another_host_and_takes_over_a_stale_one(run_module, tmp_path, monkeypatch):
+    monkeypatch.setattr(_state, "lock_directory", lambda: str(tmp_path))
+    args = dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), stage="acquire")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    beat = (now - datetime.timedelta(seconds=300)).isoformat(timespec="seconds")
+    holder = {"owner": "awx", "host": "automation-job-41-x7q2p", "pid": 12, "start": beat, "heartbeat": beat}
+    (tmp_path / "j.lock").write_text(json.dumps(holder))
+    for check_mode in (False, True):
+        refused = run_module(cs_upgrade_stage, args, check_mode=check_mode)
+        assert refused["failed"] is True and "automation-job-41-x7q2p" in refused["msg"] and "lease of 600 s" in refused["msg"]
+    assert json.loads((tmp_path / "j.lock").read_text()) == holder
+    # The same heartbeat with a lease of 4 minutes: that job is taken to be gone.
+    taken = run_module(cs_upgrade_stage, dict(args, lock_lease=240))
+    assert not taken.get("failed"), taken
+    # A warning is a string before ansible-core 2.19, a summary with its message after.
+    assert "took over the state lock of pid 12 of awx on host automation-job-41-x7q2p" in json.dumps(taken["warnings"])
+    assert json.loads((tmp_path / "j.lock").read_text())["host"] == socket.gethostname()
+
+
+def test_a_running_stage_renews_its_lease_in_the_background(run_module, tmp_path, monkeypatch):
+    monkeypatch.setattr(_state, "lock_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(_state, "HEARTBEAT_INTERVAL", 0.02)
+    lock = tmp_path / "j.lock"
+    old = "2026-01-01T00:00:00+00:00"
+    renewed = []
+
+    class LongStage:
+        """A stage that runs until its lock's heartbeat, set back here, has been renewed behind it."""
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def execute(self):
+            lock.write_text(json.dumps(dict(json.loads(lock.read_text()), heartbeat=old)))
+            deadline = time.monotonic() + 10
+            while json.loads(lock.read_text())["heartbeat"] == old and time.monotonic() < deadline:
+                time.sleep(0.01)
+            renewed.append(json.loads(lock.read_text())["heartbeat"])
+            return {"changed": False, "stop": False, "failed": False, "msg": "done", "counts": {}, "warnings": []}
+
+    monkeypatch.setattr(cs_upgrade_stage, "StageRunner", LongStage)
+    monkeypatch.setattr(cs_upgrade_stage, "load_plan", lambda path: {})
+    result = run_module(cs_upgrade_stage, dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), group="z", stage="routers"))
+    assert not result.get("failed"), result
+    assert renewed and renewed[0] != old
