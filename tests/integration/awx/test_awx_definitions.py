@@ -342,6 +342,41 @@ def test_configure_playbook_credential_secrets_compare_equal_to_what_awx_shows()
     assert differs(shown, moved, update_secrets=False)
 
 
+def test_configure_playbook_sends_every_field_of_a_region_so_that_a_second_run_keeps_them():
+    """AWX replaces a credential's inputs as a whole: the fields of the regions file (the CA bundle, the database) are
+    sent on every run, and a credential AWX shows with them compares equal; a field of the credential type that the
+    regions file names is never dropped, one it does not name is not invented."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    from ansible_collections.awx.awx.plugins.module_utils.controller_api import ControllerAPIModule
+
+    play = _configure_play()
+    credential = next(task["awx.awx.credential"] for task in play["tasks"] if "awx.awx.credential" in task)
+    region = {
+        "name": "eu-west",
+        "endpoint": "https://eu-west.example.com/client/api",
+        "key": "k",
+        "secret": "s",
+        "ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "db_host": "db.eu-west.example.com",
+        "db_password": "p",
+    }
+    inputs = Templar(loader=DataLoader(), variables=dict(play["vars"], item=region)).template(credential["inputs"])
+    assert inputs == {key: value for key, value in region.items() if key != "name"}
+    fields = {field["id"] for field in yaml.safe_load((AWX / "credential_type.yml").read_text())["inputs"]["fields"]}
+    assert set(play["vars"]["acs_awx_credential_fields"]) == fields
+
+    class Comparison(ControllerAPIModule):
+        def __init__(self):  # pylint: disable=super-init-not-called
+            self.update_secrets = False
+
+        def _encrypted_changed_warning(self, *args, **kwargs) -> None:
+            pass
+
+    shown = {"inputs": dict(inputs, secret="$encrypted$", db_password="$encrypted$")}
+    assert not Comparison().objects_could_be_different(shown, {"inputs": inputs})
+
+
 def test_workflow_nodes_are_updated_in_place_by_identifiers_unique_per_region():
     """Without destroy_current_nodes, awx.awx finds each node by its identifier in the workflow: one per node and region."""
     from ansible.parsing.dataloader import DataLoader
