@@ -447,3 +447,18 @@ def test_without_a_container_group_configure_leaves_instance_groups_alone():
 
     with pytest.raises(AnsibleError):  # omit: the job templates' instance groups are left as AWX has them
         templar.template(creation["instance_groups"])
+
+
+def test_the_upgrade_job_asks_every_plan_setting_the_plan_job_asks_with_the_same_defaults():
+    """An approved plan runs only when the upgrade would make the same plan: the upgrade job template must ask each
+    plan_* setting the plan job template asks, with the same default and choices, or its answer is the role default."""
+    templates = {template["name"]: template for template in load("job_templates.yml")["acs_awx_job_templates"]}
+
+    def plan_questions(name: str) -> dict:
+        return {
+            question["variable"]: (question.get("default"), question.get("choices"), question["type"])
+            for question in templates[name]["survey"]["spec"]
+            if question["variable"].startswith("plan_")
+        }
+
+    assert plan_questions("acs.upgrade - plan (dry run)") == plan_questions("acs.upgrade - upgrade")
