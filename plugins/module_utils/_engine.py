@@ -57,6 +57,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     systemvm_facts,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock
+from ansible_collections.acs.upgrade.plugins.module_utils._progress import duration
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
     JOURNAL_PATHS,
     STAGES,
@@ -258,7 +259,7 @@ class StageRunner:
         remaining = total - finished
         eta = ""
         if finished and remaining > 0 and self.ended:
-            eta = ", ETA %s" % _duration(elapsed / self.ended * remaining)
+            eta = ", ETA %s" % duration(elapsed / self.ended * remaining)
         line = "%s %s: %s/%s done, %d failed, %d in flight%s" % (
             self.group,
             self.stage,
@@ -1099,11 +1100,3 @@ def _command(work: _Work) -> str:
     if work.acting_on:
         return "%s of router %s" % (work.action.label, work.acting_on)
     return work.action.label
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return "%d s" % max(1, round(seconds))
-    if seconds < 5400:
-        return "%d min" % round(seconds / 60)
-    return "%.1f h" % (seconds / 3600)
