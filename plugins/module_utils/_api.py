@@ -114,8 +114,20 @@ def version_at_least(version: str, minimum: str) -> bool:
 
 
 def cs_timestamp(moment: datetime.datetime) -> str:
-    """A time as CloudStack's API reads it (``expires``, ``startdate``): ISO-8601 with the zone offset."""
+    """A time as CloudStack's API reads it (``expires``): ISO-8601 with the zone offset."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def list_startdate(since: datetime.datetime) -> str:
+    """The ``startdate`` of a listAsyncJobs that holds every job created at or after ``since``, wherever the server is.
+
+    The server reads the parameter as "yyyy-MM-dd", midnight in its own zone (ParamProcessWorker parses it with the
+    JVM's default zone and ignores what follows), and the zone is not in any answer before a job's ``created``. The day
+    of ``since`` in the westernmost zone (UTC-12) starts no later than ``since`` in every zone; the date of ``since``
+    in UTC would start after it for a server west of UTC in its evening, and the job of a lost answer would not be
+    found, so it would be sent again.
+    """
+    return (since.astimezone(datetime.timezone.utc) - datetime.timedelta(hours=12)).strftime("%Y-%m-%d")
 
 
 def _encode(value: str) -> str:
@@ -504,8 +516,11 @@ class CloudStackClient:
         return jobid
 
     def jobs_since(self, since: datetime.datetime, attempts: int | None = None) -> list[dict[str, t.Any]]:
-        """Every async job visible to this key created on or after the day of ``since`` (one paged listAsyncJobs)."""
-        return self.list("listAsyncJobs", "asyncjobs", _attempts=attempts, startdate=cs_timestamp(since), listall=True)
+        """Every async job visible to this key created on or after the day of ``since`` (one paged listAsyncJobs).
+
+        The list may start earlier (see :func:`list_startdate`): callers keep the jobs created at or after ``since``.
+        """
+        return self.list("listAsyncJobs", "asyncjobs", _attempts=attempts, startdate=list_startdate(since), listall=True)
 
     def jobs_page(self, since: datetime.datetime, page: int, page_size: int, attempts: int | None = None) -> tuple[list[dict[str, t.Any]], int]:
         """One page of the jobs listed from the day of ``since``, and how many jobs that list holds.
@@ -514,7 +529,7 @@ class CloudStackClient:
         .searchForAsyncJobsInternal``: ``new Filter(AsyncJobJoinVO.class, "id", true, ...)``), and reads ``startdate``
         to the day only, so the newest jobs are on the last pages whatever the time of day.
         """
-        inner = self.page("listAsyncJobs", page, page_size, _attempts=attempts, startdate=cs_timestamp(since), listall=True)
+        inner = self.page("listAsyncJobs", page, page_size, _attempts=attempts, startdate=list_startdate(since), listall=True)
         return inner.get("asyncjobs") or [], int(inner.get("count") or 0)
 
     def find_jobs(self, command: str, instance_id: str | None, since: datetime.datetime) -> list[dict[str, t.Any]]:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime
 import socket
 import threading
 
@@ -14,6 +15,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStack
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.modules import cs_fleet_info
 from acs_sim.topology import generate as generate_topology
+from acs_sim.topology import load as topology_load
 
 MUTATING = ("patchSystemVm", "restartNetwork", "restartVPC", "rebootRouter", "destroySystemVm")
 
@@ -490,3 +492,25 @@ def test_waiter_gives_up_on_a_job_whose_state_stays_unreadable_past_its_time(sim
     assert outcome.status == "timed_out"
     assert "could not be read" in outcome.errortext
     assert len(sim.calls("queryAsyncJobResult")) < 40
+
+
+def test_a_lost_answer_is_settled_on_a_server_west_of_utc_in_its_evening(acs_sim):
+    """A server at UTC-5 at 20:00 there is already on the next day in UTC: its job list of "that" day starts at 05:00
+    UTC, after the job. The client must still find the job of the lost answer and not send the reboot again."""
+    topology = topology_load("small")
+    topology["managementserver"] = dict(topology.get("managementserver") or {}, utc_offset="-05:00")
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    evening = (now - datetime.timedelta(hours=5)).replace(hour=20, minute=0, second=0, microsecond=0) + datetime.timedelta(hours=5)
+    sim.inject(kind="clock_skew", offset=(evening - now).total_seconds())
+    router = first(sim, "routers")
+    sim.inject(kind="connection_reset", api="rebootRouter", when="after", count=1)
+    # Signatures of version 2 carry no expiry, which this far off would have passed.
+    client = make_client(sim, signature_version=2)
+    jobid = client.submit("rebootRouter", id=router["id"])
+    sim.wait_jobs()
+    reboots = [job for job in sim.jobs() if job["command"] == "rebootRouter"]
+    assert [job["jobid"] for job in reboots] == [jobid]
+    assert client.settled.get(jobid), "the job must come from the settle of the lost answer"
+    created = client.call("queryAsyncJobResult", jobid=jobid)["created"]
+    assert created.endswith("-0500") and "T20:0" in created, created

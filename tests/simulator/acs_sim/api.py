@@ -13,7 +13,6 @@ from typing import Any
 
 from acs_sim.cloud import NO_RESULTS, PROJECT_ACCOUNT, Cloud, oid
 from acs_sim.jobs import Job, JobFailure
-from acs_sim.render import cs_date
 from acs_sim.signing import parse_expires, signature_matches
 from acs_sim.spec import GLOBAL_PARAMS, api_available, params_for, subset, version_tuple
 
@@ -61,10 +60,11 @@ def error_body(command: str | None, status: int, errortext: str, cserrorcode: in
     return {f"{(command or 'error').lower()}response": inner}
 
 
-def _day(value: str) -> float | None:
-    """Start of the day a DATE parameter names: the server parses "yyyy-MM-dd" and ignores what follows (so "2026-11-22T10:00:00+0000" is that day)."""
+def _day(value: str, utc_offset: int = 0) -> float | None:
+    """Start of the day a DATE parameter names, in the server's zone: the server parses "yyyy-MM-dd" in its default zone
+    and ignores what follows (so "2026-11-22T10:00:00+0000" is midnight of the 22nd where the server is)."""
     try:
-        return datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp() - utc_offset
     except ValueError:
         return None
 
@@ -268,7 +268,8 @@ class Api:
     def _submit(self, caller: Caller, command: str, instancetype: str | None, instanceid: str | None, params: dict[str, str],
                 work: Callable[[Job], dict[str, Any]]) -> dict[str, Any]:
         job = Job(command, params, caller.userid, caller.accountid, instancetype, instanceid)
-        job.created = cs_date(job.queued + self.cloud.faults.clock_offset())
+        job.created_at = job.queued + self.cloud.faults.clock_offset()
+        job.created = self.cloud.date(job.created_at)
         self.cloud.jobs.submit(job, work)
         return {"jobid": job.id}
 
@@ -364,7 +365,7 @@ class Api:
     def cmd_listManagementServers(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
         cloud = self.cloud
         server = {"id": cloud.ms_id, "name": "management-server-1", "state": "Up", "version": cloud.ms_version,
-                  "osdistribution": "Debian GNU/Linux 12", "javaversion": "11.0.21", "lastserverstart": cs_date(cloud.started)}
+                  "osdistribution": "Debian GNU/Linux 12", "javaversion": "11.0.21", "lastserverstart": cloud.date(cloud.started)}
         # ManagementServerResponse (4.18.0.0): every server of the cluster, each with its own version and state.
         peers = [dict(server, **peer) for peer in cloud.peer_servers]
         items = [item for item in [server, *peers] if self._match(item, params, {"id": "id", "name": "name"})]
@@ -399,7 +400,7 @@ class Api:
                                       "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
                                       "format": "QCOW2", "isready": ready, "crossZones": not per_zone, "ispublic": False, "isfeatured": False,
                                       "status": "Download Complete" if ready else "35% Downloaded", "account": "system", "domain": "ROOT",
-                                      "zoneid": zone["id"], "zonename": zone["name"], "created": cs_date(cloud.template_created_epoch(version))})
+                                      "zoneid": zone["id"], "zonename": zone["name"], "created": cloud.date(cloud.template_created_epoch(version))})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name", "zoneid": "zoneid"})]
             return self._page("listTemplates", items, params, dict)
 
@@ -669,7 +670,8 @@ class Api:
         if params.get("keyword"):
             jobs = [j for j in jobs if params["keyword"].lower() in j.command.lower()]
         if params.get("startdate"):
-            since = _day(params["startdate"])
-            jobs = [j for j in jobs if j.queued >= since]
+            # QueryManagerImpl.searchForAsyncJobsInternal: created >= startDate, both in the server's clock.
+            since = _day(params["startdate"], cloud.utc_offset)
+            jobs = [j for j in jobs if since is None or j.created_at >= since]
         with cloud.lock:
             return self._page("listAsyncJobs", jobs, params, cloud.render_job)

@@ -21,7 +21,7 @@ from acs_sim.faults import FaultBook, validate
 from acs_sim.jobs import COMMAND_CLASSES, JOBS_WITHOUT_INSTANCE, Job, JobCancelled, JobFailure, JobManager
 from acs_sim.regressions import PYTHON3_FAILURE, livepatch_keeps_old_checksum, python3_payload_breaks
 from acs_sim.releases import release, template_name
-from acs_sim.render import cs_date, drop_none
+from acs_sim.render import cs_date, drop_none, utc_offset
 from acs_sim.spec import version_tuple
 
 NAMESPACE = uuid.UUID("0b5e0d7e-3f7a-4f2b-9a55-5a1d2f0c4e11")
@@ -145,6 +145,9 @@ class Cloud:
         self.time_factor = float(time_factor)
         ms = topology.get("managementserver") or {}
         self.ms_version = str(ms.get("version", "4.18.0.0"))
+        # The zone of the server's JVM: the dates it renders carry its offset, and it reads a DATE parameter such as
+        # listAsyncJobs' startdate as midnight there (ParamProcessWorker parses "yyyy-MM-dd" in the default zone).
+        self.utc_offset = utc_offset(ms.get("utc_offset", 0))
         # The release's system VM template (acs_sim/releases.py, read at the release commits): 4.18.2.0 ships 4.18.1, 4.19.2.0
         # and 4.19.3.0 ship 4.19.1. A topology may pin it (systemvm_template); a version outside the table must.
         self.release = None if "systemvm_template" in ms else release(self.ms_version)
@@ -156,6 +159,7 @@ class Cloud:
         jobs_cfg = topology.get("jobs") or {}
         self.durations = {**DEFAULT_DURATIONS, **(jobs_cfg.get("durations") or {})}
         self.jobs = JobManager(int(workers or jobs_cfg.get("workers") or DEFAULT_JOB_WORKERS))
+        self.jobs.utc_offset = self.utc_offset
         self.history = {command: [float(sample["seconds"]) for sample in (entry.get("samples") or [])]
                         for command, entry in (jobs_cfg.get("history") or {}).items() if command in HISTORY_STEPS}
         self.jobs.scale_for = self.history_scale
@@ -343,7 +347,7 @@ class Cloud:
                         raise TopologyError(f"host {hname}: state must be one of {', '.join(HOST_STATES)}")
                     self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid, "version": version, "status": status,
                                        "hypervisor": str(spec.get("hypervisor", "KVM")),
-                                       "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": cs_date(self.started)}
+                                       "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": self.date(self.started)}
                     self._zone_hosts.setdefault(zid, []).append(self.hosts[hid])
         sysvm = zone.get("systemvms") or {}
         version = str(sysvm.get("version", self.template_version))
@@ -371,7 +375,7 @@ class Cloud:
         index = len(self.networks) + 1
         network = {"id": net.get("id") or oid("network", f"{zone['name']}/{net['name']}"), "name": net["name"], "zoneid": zone["id"],
                    "accountid": account["id"], "type": ntype, "vpcid": vpc["id"] if vpc else None, "redundant": bool(net.get("redundant", False)),
-                   "cidr": net.get("cidr", f"10.{100 + index // 250}.{index % 250}.0/24"), "created": cs_date(self.started),
+                   "cidr": net.get("cidr", f"10.{100 + index // 250}.{index % 250}.0/24"), "created": self.date(self.started),
                    "has_router": vpc is None and net.get("router", True), "state": net.get("state", "Implemented")}
         if network["state"] not in NETWORK_STATES:
             raise TopologyError(f"network {net['name']}: state must be one of {', '.join(NETWORK_STATES)}")
@@ -390,7 +394,7 @@ class Cloud:
         zone = self.zone_by_ref(spec["zone"])
         account = self._owner_account(spec)
         vpc = {"id": spec.get("id") or oid("vpc", f"{zone['name']}/{spec['name']}"), "name": spec["name"], "zoneid": zone["id"], "accountid": account["id"],
-               "redundant": bool(spec.get("redundant", False)), "cidr": spec.get("cidr", "10.200.0.0/16"), "created": cs_date(self.started),
+               "redundant": bool(spec.get("redundant", False)), "cidr": spec.get("cidr", "10.200.0.0/16"), "created": self.date(self.started),
                "tiers": []}
         self.vpcs[vpc["id"]] = vpc
         for t_index, tier in enumerate(spec.get("tiers") or []):
@@ -473,7 +477,7 @@ class Cloud:
               "state": state, "zoneid": zoneid, "podid": placed["podid"], "hostid": placed["id"] if state in ("Running", "Starting", "Stopping") else None,
               "lasthostid": placed["id"], "version": version, "softwareversion": software,
               "scriptsversion": scriptsversion or self.backend.scripts_checksum(software),
-              "created": cs_date(self.created_epoch(version)), "linklocalip": f"169.254.{(instance // 250) % 250}.{instance % 250 + 2}"}
+              "created": self.date(self.created_epoch(version)), "linklocalip": f"169.254.{(instance // 250) % 250}.{instance % 250 + 2}"}
         if kind == "router":
             owner = network or vpc
             vm.update({"role": "VIRTUAL_ROUTER", "redundant": bool(owner["redundant"]), "redundantstate": redundantstate if state == "Running" else "UNKNOWN",
@@ -579,7 +583,7 @@ class Cloud:
         if settle:
             # Fetches due before this run copy what the router had then.
             self._settle_fetch(vm)
-        now = cs_date()
+        now = self.date()
         if results is not None:
             vm["health"] = {r["checkname"]: dict(r) for r in results}
             vm.pop("health_due", None)
@@ -1105,6 +1109,10 @@ class Cloud:
         The VM's root disk (``vm["version"]``) stays the old template's until the VM is recreated.
         """
         return max(vm["version"], self.template_version, key=version_tuple)
+
+    def date(self, epoch: float | None = None) -> str:
+        """A date as this server renders it: in its zone, with its offset."""
+        return cs_date(epoch, self.utc_offset)
 
     def template_created_epoch(self, version: str) -> float:
         """When a system VM template was registered: this server's during its upgrade (an hour before the simulator started),

@@ -60,7 +60,7 @@ class Cancelled(Exception):
 
 class Job:
     __slots__ = ("id", "command", "params", "userid", "accountid", "instancetype", "instanceid", "created", "completed",
-                 "status", "resultcode", "result", "start", "end", "queued", "errortext")
+                 "status", "resultcode", "result", "start", "end", "queued", "created_at", "errortext")
 
     def __init__(self, command: str, params: dict[str, str], userid: str, accountid: str, instancetype: str | None, instanceid: str | None) -> None:
         self.id = str(uuid.uuid4())
@@ -71,6 +71,8 @@ class Job:
         self.instancetype = instancetype
         self.instanceid = instanceid
         self.queued = time.time()
+        # When the server's clock (which a clock_skew fault puts off) says the job was created: what startdate reads.
+        self.created_at = self.queued
         self.created = cs_date(self.queued)
         self.completed: str | None = None
         self.status = 0
@@ -96,6 +98,8 @@ class JobManager:
         self._running = 0
         self._max_running = 0
         self.stop_event = threading.Event()
+        # The server's zone, in which dates are rendered (Cloud sets it from the topology).
+        self.utc_offset = 0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="acs-sim-job")
         self._sync: dict[str, threading.Lock] = defaultdict(threading.Lock)
         # The scale of the durations a job waits (Cloud.duration reads it in the job's thread): see Cloud.history_scale.
@@ -148,7 +152,7 @@ class JobManager:
             return
         with self._lock:
             job.end = time.time()
-            job.completed = cs_date(job.end)
+            job.completed = cs_date(job.end, self.utc_offset)
             job.result = result
             job.resultcode = resultcode
             job.errortext = errortext

@@ -266,6 +266,21 @@ def test_clock_skew_moves_the_date_header_the_expiry_check_and_job_times(sim, ad
     assert admin.raw("listZones").status_code == 401, "a signature that expires in 10 minutes has expired an hour ahead"
 
 
+def test_startdate_of_listasyncjobs_reads_the_servers_clock_across_midnight(sim, admin):
+    # The server's clock already in tomorrow while ours is not: a job created now is created tomorrow as the server
+    # sees it, and a listAsyncJobs from tomorrow lists it (searchForAsyncJobsInternal compares created, server time).
+    now = datetime.datetime.now(datetime.timezone.utc)
+    tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    sim.inject(kind="clock_skew", offset=(tomorrow - now).total_seconds() + 60)
+    # Signatures without an expiry: those of version 3 would have expired on arrival this far ahead.
+    admin.signature_version = 1
+    jobid = admin.call("rebootRouter", id=router_by_network(admin, "acme-web")[0]["id"])["jobid"]
+    listed = admin.call("listAsyncJobs", listall="true", startdate=tomorrow.strftime("%Y-%m-%d"))
+    assert jobid in [job["jobid"] for job in listed.get("asyncjobs", [])]
+    listed = admin.call("listAsyncJobs", listall="true", startdate=(tomorrow + datetime.timedelta(days=1)).strftime("%Y-%m-%d"))
+    assert jobid not in [job["jobid"] for job in listed.get("asyncjobs", [])]
+
+
 def test_when_is_refused_on_faults_it_does_not_apply_to(sim):
     with pytest.raises(FaultError, match="when applies to"):
         sim.inject(kind="job_failure", when="after")
