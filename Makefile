@@ -53,11 +53,13 @@ molecule: venv host
 	bash tests/router/build-image.sh
 	for config in molecule/*/molecule.yml; do $(BIN)/molecule test -s $$(basename $$(dirname $$config)) || exit 1; done
 
-## The collection builds, installs offline, and ansible-doc renders every module and the inventory plugin from the installed copy.
+## The collection builds (without the tests and the simulator package), installs offline, and ansible-doc renders every module and the inventory plugin from the installed copy.
 build-check: venv
 	rm -rf $(BUILD)/dist $(BUILD)/installed
 	mkdir -p $(BUILD)/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+	if tar -tzf $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz | grep -E '^(\./)?tests/|(^|/)acs_sim/|(^|/)pyproject\.toml$$'; then \
+	  echo "the collection's tarball holds the simulator package or tests (above): galaxy.yml build_ignore must leave them out"; exit 1; fi
 	$(BIN)/ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz
 	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
 	  ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc --json acs.upgrade.$$module \
