@@ -82,8 +82,8 @@ def call(url: str, command: str, key: str, secret: str, **params: str) -> tuple[
 
 
 def read_line(proc: subprocess.Popen, timeout: float) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    return proc.stdout.readline().strip() if ready else ""
+    readable = select.select([proc.stdout], [], [], timeout)[0]
+    return proc.stdout.readline().strip() if readable else ""
 
 
 def main() -> None:
