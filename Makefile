@@ -13,11 +13,11 @@ OFFLINE_HELPER := $(firstword $(wildcard $(CURDIR)/../shared/tools/ansible-test-
 TEST_WORKERS ?= 2
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 
-.PHONY: test venv host lint sanity unit integration molecule build-check release-check core-matrix core-matrix-in-test demo bench clean
+.PHONY: test venv host lint sanity unit integration molecule build-check sim-package-check release-check core-matrix core-matrix-in-test demo bench clean
 
 ## Every test: lint, sanity, unit, integration (simulator, MariaDB, router containers, ansible-runner), molecule, build,
 ## and ansible-core 2.16 (core-matrix; 2.15 too with make core-matrix, which adds about 2 minutes).
-test: venv host lint sanity unit integration molecule build-check release-check core-matrix-in-test
+test: venv host lint sanity unit integration molecule build-check sim-package-check release-check core-matrix-in-test
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -53,11 +53,13 @@ molecule: venv host
 	bash tests/router/build-image.sh
 	for config in molecule/*/molecule.yml; do $(BIN)/molecule test -s $$(basename $$(dirname $$config)) || exit 1; done
 
-## The collection builds, installs offline, and ansible-doc renders every module and the inventory plugin from the installed copy.
+## The collection builds (without the tests and the simulator package), installs offline, and ansible-doc renders every module and the inventory plugin from the installed copy.
 build-check: venv
 	rm -rf $(BUILD)/dist $(BUILD)/installed
 	mkdir -p $(BUILD)/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+	if tar -tzf $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz | grep -E '^(\./)?tests/|(^|/)acs_sim/|(^|/)pyproject\.toml$$'; then \
+	  echo "the collection's tarball holds the simulator package or tests (above): galaxy.yml build_ignore must leave them out"; exit 1; fi
 	$(BIN)/ansible-galaxy collection install --offline --force -p $(BUILD)/installed $(BUILD)/dist/acs-upgrade-$(VERSION).tar.gz
 	for module in $$(ls plugins/modules/*.py | xargs -n1 basename | sed 's/\.py$$//'); do \
 	  ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc --json acs.upgrade.$$module \
@@ -65,6 +67,18 @@ build-check: venv
 	    || { echo "ansible-doc cannot render acs.upgrade.$$module"; exit 1; }; done
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc --json -t inventory acs.upgrade.cloudstack \
 	  | $(BIN)/python -c 'import json, sys; doc = json.load(sys.stdin); assert doc, "ansible-doc rendered nothing"; print("ansible-doc", *doc, "ok")'
+
+## acs-sim as a package of its own (tests/simulator/pyproject.toml, outside the collection's tarball): its wheel, installed
+## into a fresh virtual environment, serves a bundled topology from there and answers signed listZones and listRouters
+## calls (tests/simulator/smoke_installed.py, run outside the checkout in isolated mode so that nothing comes from it).
+SIM_DIST := $(BUILD)/sim-dist
+SIM_VENV := $(BUILD)/sim-venv
+sim-package-check: venv
+	rm -rf $(SIM_DIST) $(SIM_VENV)
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(SIM_DIST) ./tests/simulator
+	$(PYTHON) -m venv $(SIM_VENV)
+	$(SIM_VENV)/bin/pip install --quiet $(SIM_DIST)/acs_sim-*-py3-none-any.whl
+	cd $(SIM_DIST) && $(SIM_VENV)/bin/python -I $(CURDIR)/tests/simulator/smoke_installed.py $(SIM_DIST)/acs_sim-*-py3-none-any.whl
 
 ## Galaxy and AWX take it: galaxy-importer on the tarball (offline), antsibull-changelog lint, ansible-builder create
 ## and introspection of the installed collection.

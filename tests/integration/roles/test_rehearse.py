@@ -11,6 +11,7 @@ every target, and a total close to the one measured when the same upgrade runs o
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
@@ -80,8 +81,8 @@ def test_a_rehearsal_reads_the_real_cloud_only_and_predicts_the_real_run(acs_sim
 def test_a_failure_the_cloud_has_not_shown_yet_is_the_only_difference(acs_sim, tmp_path):
     real = acs_sim(topology="sample-cloud", time_factor=0.002)
     state = tmp_path / "state"
-    run = run_playbook(real, tmp_path, "rehearse.yml", {"acs_upgrade_dir": str(state), "rehearse_time_factor": "0.002",
-                                                        "rehearse_simulator": REHEARSE_SIMULATOR})
+    # No rehearse_simulator: acs-sim is not installed in the test environment, so the checkout's launcher runs.
+    run = run_playbook(real, tmp_path, "rehearse.yml", {"acs_upgrade_dir": str(state), "rehearse_time_factor": "0.002"})
     assert run.rc == 0, run.stdout[-3000:]
     rehearsal = json.loads((state / "rehearsal" / "upgrade" / "rehearsal.json").read_text())
     real_run = run_playbook(real, tmp_path, "upgrade.yml", {"acs_upgrade_dir": str(tmp_path / "real")})
@@ -89,3 +90,23 @@ def test_a_failure_the_cloud_has_not_shown_yet_is_the_only_difference(acs_sim, t
     real_paths = paths(json.loads((tmp_path / "real" / "report.json").read_text()))
     assert {name for name, path in real_paths.items() if rehearsal["paths"].get(name) != path} == {FAULTY}
     assert rehearsal["paths"][FAULTY] == "livepatch" and real_paths[FAULTY] == "legacy"
+
+
+def test_an_installed_acs_sim_on_path_is_the_one_that_runs(acs_sim, tmp_path):
+    """Without rehearse_simulator the acs-sim command on PATH (pip install ./tests/simulator) runs, not the checkout's launcher."""
+    real = acs_sim(topology="small", time_factor=0.002)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ran = tmp_path / "acs-sim-arguments"
+    # An acs-sim that notes its arguments and exits: the rehearsal then stops at the start of the simulator.
+    command = bin_dir / "acs-sim"
+    command.write_text('#!/bin/sh\necho "$@" > %s\nexit 3\n' % ran)
+    command.chmod(0o755)
+    path = os.pathsep.join((str(bin_dir), os.path.dirname(sys.executable), os.environ.get("PATH", "")))
+    run = run_playbook(real, tmp_path, "rehearse.yml", {"acs_upgrade_dir": str(tmp_path / "state"), "rehearse_start_timeout": "3"},
+                       env={"PATH": path})
+    assert run.rc != 0
+    assert ran.read_text().startswith("--from-snapshot %s" % (tmp_path / "state" / "rehearsal" / "snapshot.json")), ran.read_text()
+    assert "acs-sim did not start within 3 s" in run.stdout and str(command) in run.stdout, run.stdout[-3000:]
+    # The real cloud was only read.
+    assert all(READ_ONLY.match(call["command"]) for call in real.calls())

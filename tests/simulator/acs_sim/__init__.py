@@ -4,3 +4,6 @@
 """A CloudStack management-server simulator for the tests, the demo and the benchmarks of acs.upgrade."""
 
 from __future__ import annotations
+
+# The release of the acs-sim package (pyproject.toml reads it); it follows the collection's.
+__version__ = "0.3.0"

@@ -11,12 +11,14 @@ import threading
 
 from acs_sim import snapshot
 from acs_sim.server import Simulator
+from acs_sim.topology import TOPOLOGY_DIR
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acs-sim", description="CloudStack management-server simulator (loopback only)")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--topology", help="topology YAML file, or the name of one under tests/simulator/topologies/")
+    bundled = ", ".join(sorted(path.stem for path in TOPOLOGY_DIR.glob("*.yml")))
+    source.add_argument("--topology", help=f"topology YAML file, or the name of a bundled one: {bundled}")
     source.add_argument("--generate", metavar="SPEC", help='generated fleet, e.g. "zones=4,routers=10000,redundant=0.2"')
     source.add_argument("--from-snapshot", metavar="FILE", help="the cloud of a snapshot written by acs.upgrade.cs_fleet_snapshot (same ids, names, "
                                                                 "versions and states; job durations drawn from its history; made-up keys, in sim.json)")

@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
-TOPOLOGY_DIR = Path(__file__).resolve().parent.parent / "topologies"
+# The bundled topologies: package data (acs_sim/topologies) in an installed acs-sim, beside the package in this repository.
+_PACKAGED_TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
+TOPOLOGY_DIR = _PACKAGED_TOPOLOGIES if _PACKAGED_TOPOLOGIES.is_dir() else Path(__file__).resolve().parent.parent / "topologies"
 
 GENERATE_DEFAULTS: dict[str, Any] = {
     "zones": 2, "routers": 100, "redundant": 0.2, "vpc": 0.1, "pods": 2, "clusters": 2, "hosts": 4, "accounts": 20,

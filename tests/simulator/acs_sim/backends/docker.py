@@ -62,6 +62,10 @@ def build_image() -> str:
 
 
 def _load_payload_builder():
+    if not (ROUTER_DIR / "payload" / "build_payload.py").is_file():
+        # An installed acs-sim (pip install ./tests/simulator) has no router recipe: it sits in the repository's tests/router.
+        raise RuntimeError(f"backend 'docker' needs the router image recipe of an acs.upgrade checkout ({ROUTER_DIR} is missing): "
+                           "run the checkout's tests/simulator/acs-sim, or use --backend memory")
     spec = importlib.util.spec_from_file_location("acs_router_payload", ROUTER_DIR / "payload" / "build_payload.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
