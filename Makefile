@@ -125,6 +125,7 @@ bench: venv
 	    $$( [ $$routers -ge 2000 ] && echo --sysvmadm-sample 500 ) --json $(BUILD)/bench/upgrade-$$routers.json || exit 1; done
 	$(BIN)/python tests/benchmarks/bench_preflight.py --routers 10000
 	$(BIN)/python tests/benchmarks/bench_snapshot.py --routers 10000 --max-calls 70
+	$(BIN)/python tests/benchmarks/bench_rehearse.py --routers 10000 --time-factor 0.01
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache

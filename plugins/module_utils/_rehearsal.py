@@ -3,10 +3,13 @@
 # Copyright: Contributors to the acs.upgrade project
 """What a rehearsal predicts: the report of the upgrade run on the simulated copy, brought back to real scale.
 
-The rehearsed run's durations are divided by its time factor (the simulator's jobs took their real durations times that
-factor; the controller's own time is divided too, so the prediction leans long). The range comes from the spread of the
-cloud's own job durations (the snapshot's history): its 10th and 90th percentiles over the median, per command, pooled;
-without history, the spread of the simulator's default model (two thirds to four thirds of the mean).
+A span of the rehearsed run (a group, the whole run) is split in two with the simulator's job log: the time during which
+at least one job ran, which the simulator shrank by its time factor and which is divided by it again, and the rest, the
+controller's own time (planning, stages starting, read-backs between jobs), which does not depend on the factor and is
+kept as measured. Without the job log every second is divided by the factor, and the prediction leans long. The range
+applies to the job time the spread of the cloud's own job durations (the snapshot's history): its 10th and 90th
+percentiles over the median, per command, pooled; without history, the spread of the simulator's default model (two
+thirds to four thirds of the mean).
 """
 
 from __future__ import annotations
@@ -49,22 +52,62 @@ def window_seconds(window: t.Any) -> float | None:
     return (datetime.datetime.fromisoformat(end) - datetime.datetime.fromisoformat(start)).total_seconds()
 
 
+def _instant(text: t.Any) -> float | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
+
+
+def busy_seconds(jobs: t.Iterable[t.Mapping[str, t.Any]], start: float, end: float) -> float:
+    """How long at least one of ``jobs`` (``start``/``end`` in epoch seconds) ran between ``start`` and ``end``."""
+    spans = sorted((max(float(job["start"]), start), min(float(job["end"]), end)) for job in jobs if job.get("start") and job.get("end"))
+    busy, reach = 0.0, start
+    for first, last in spans:
+        first = max(first, reach)
+        if last > first:
+            busy += last - first
+            reach = last
+    return busy
+
+
+def split(seconds: t.Any, started: t.Any, jobs: list[t.Mapping[str, t.Any]] | None) -> tuple[float, float] | None:
+    """(job time, controller time) of a span of the rehearsed run that lasted ``seconds`` from ``started`` (ISO-8601)."""
+    if seconds is None:
+        return None
+    first = _instant(started)
+    if jobs is None or first is None:
+        return float(seconds), 0.0
+    busy = busy_seconds(jobs, first, first + float(seconds))
+    return busy, max(0.0, float(seconds) - busy)
+
+
+def real_scale(parts: tuple[float, float] | None, time_factor: float) -> float | None:
+    """A span's length at real scale: its job time divided by the time factor, its controller time as measured."""
+    return None if parts is None else parts[0] / time_factor + parts[1]
+
+
 def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_factor: float, windows: t.Mapping[str, t.Any],
-          run_rc: int = 0) -> dict[str, t.Any]:
-    """The rehearsal as plain data (rehearsal.json)."""
+          run_rc: int = 0, jobs: list[t.Mapping[str, t.Any]] | None = None) -> dict[str, t.Any]:
+    """The rehearsal as plain data (rehearsal.json); ``jobs`` is the rehearsal simulator's job log (``/_sim/jobs``)."""
     low, high = spread(snapshot.get("jobs") or {})
 
-    def predicted(seconds: t.Any) -> dict[str, t.Any]:
-        if seconds is None:
-            return {"measured_seconds": None, "seconds": None, "low_seconds": None, "high_seconds": None}
-        real = float(seconds) / time_factor
-        return {"measured_seconds": float(seconds), "seconds": real, "low_seconds": real * low, "high_seconds": real * high}
+    def predicted(span: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+        parts = split(span.get("duration"), span.get("started"), jobs)
+        if parts is None:
+            return {"measured_seconds": None, "job_seconds": None, "controller_seconds": None, "seconds": None, "low_seconds": None, "high_seconds": None}
+        job_time, controller = parts[0] / time_factor, parts[1]
+        return {"measured_seconds": float(span["duration"]), "job_seconds": parts[0], "controller_seconds": controller, "seconds": job_time + controller,
+                "low_seconds": job_time * low + controller, "high_seconds": job_time * high + controller}
 
     groups = []
     for group in report.get("groups") or []:
         window = windows.get(group["name"], windows.get("*"))
         length = window_seconds(window) if window is not None else None
-        entry = {"name": group["name"], **predicted(group.get("duration")), "window_seconds": length, "totals": group.get("totals")}
+        entry = {"name": group["name"], **predicted(group), "window_seconds": length, "totals": group.get("totals")}
         if length is None or entry["seconds"] is None:
             entry["fits"] = None
         else:
@@ -78,9 +121,10 @@ def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_f
         "snapshot_taken": snapshot.get("taken"),
         "time_factor": time_factor,
         "spread": {"low": low, "high": high, "from": "the cloud's job history" if (low, high) != DEFAULT_SPREAD else "the default model"},
+        "model": "job time / time factor + controller time" if jobs is not None else "every second / time factor (no job log of the simulator)",
         "rehearsed_run_rc": run_rc,
         "outcome": report.get("outcome"),
-        "total": predicted(report.get("duration")),
+        "total": predicted(report),
         "groups": groups,
         "paths": paths,
         "by_path": report.get("paths") or {},
@@ -107,6 +151,9 @@ def markdown(rehearsal: t.Mapping[str, t.Any]) -> str:
         "",
         "Predicted total: **%s** (%s to %s, spread from %s)." % (_human(total["seconds"]), _human(total["low_seconds"]), _human(total["high_seconds"]),
                                                                  rehearsal["spread"]["from"]),
+        "",
+        "Model: %s%s." % (rehearsal.get("model", "every second / time factor"),
+                          "; of the total, %s of the controller's own time" % _human(total["controller_seconds"]) if total.get("controller_seconds") else ""),
         "",
         "| group | predicted | range | window | fits |",
         "|---|---|---|---|---|",

@@ -49,6 +49,13 @@ options:
     description: The exit code of the rehearsed run.
     type: int
     default: 0
+  jobs_file:
+    description:
+      - The rehearsal simulator's job log (what its C(/_sim/jobs) answers), saved before it stopped.
+      - With it, the job time of each span (while at least one job ran) is divided by O(time_factor) and the controller's
+        own time is kept as measured; without it, every second is divided by O(time_factor) and the prediction leans long.
+    type: path
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -94,6 +101,7 @@ def main() -> None:
             "time_factor": {"type": "float", "required": True},
             "windows": {"type": "dict", "default": {}},
             "run_rc": {"type": "int", "default": 0},
+            "jobs_file": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -108,7 +116,14 @@ def main() -> None:
             snapshot = json.load(handle)
     except (OSError, ValueError) as exc:
         module.fail_json(msg="cannot read the rehearsed run's report or the snapshot (%s): see the rehearsed run's output above" % exc)
-    rehearsal = build(report, snapshot, params["time_factor"], params["windows"], params["run_rc"])
+    jobs = None
+    if params["jobs_file"]:
+        try:
+            with open(params["jobs_file"], encoding="utf-8") as handle:
+                jobs = json.load(handle)["jobs"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            module.fail_json(msg="cannot read the rehearsal simulator's job log %s (%s): run the rehearsal again" % (params["jobs_file"], exc))
+    rehearsal = build(report, snapshot, params["time_factor"], params["windows"], params["run_rc"], jobs)
     files = [os.path.join(params["upgrade_dir"], "rehearsal.%s" % ext) for ext in ("json", "md", "html")]
     try:
         write_private_json(files[0], rehearsal)

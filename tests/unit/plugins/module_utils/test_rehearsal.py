@@ -60,3 +60,25 @@ def test_job_history_by_command_with_the_routers_each_acted_on():
     assert set(history) == {"restartNetwork", "patchSystemVm"}
     assert history["restartNetwork"]["samples"] == [{"seconds": 90.0, "routers": 2}] and history["restartNetwork"]["failed"] == 1
     assert history["patchSystemVm"]["seconds"] == {"min": 40.0, "median": 40.0, "p90": 40.0, "max": 40.0}
+
+
+def test_job_time_is_scaled_back_and_the_controllers_own_time_is_kept():
+    from ansible_collections.acs.upgrade.plugins.module_utils._rehearsal import build, busy_seconds
+
+    start = 1_000_000.0
+    # Two overlapping jobs (1-4 and 3-6: 5 s of job time), one after a pause (8-9), one outside the span.
+    jobs = [{"start": start + 1, "end": start + 4}, {"start": start + 3, "end": start + 6}, {"start": start + 8, "end": start + 9},
+            {"start": start + 50, "end": start + 60}, {"start": None, "end": None}]
+    assert busy_seconds(jobs, start, start + 10) == 6.0
+    assert busy_seconds(jobs, start + 2, start + 5) == 3.0
+    iso = "1970-01-12T13:46:40+00:00"  # the epoch second 1,000,000
+    report = {"duration": 10.0, "started": iso, "groups": [{"name": "zone1", "duration": 10.0, "started": iso, "units": []}]}
+    rehearsal = build(report, {}, 0.01, {"*": {"start": "22:00", "end": "23:00"}}, jobs=jobs)
+    total = rehearsal["total"]
+    # 6 s of jobs at 0.01 are 600 s; the 4 s between them are the controller's, kept as they are.
+    assert (total["job_seconds"], total["controller_seconds"], total["seconds"]) == (6.0, 4.0, 604.0)
+    assert total["low_seconds"] == 600 * 2 / 3 + 4 and total["high_seconds"] == 600 * 4 / 3 + 4
+    assert rehearsal["groups"][0]["seconds"] == 604.0 and rehearsal["groups"][0]["fits"] == "yes"
+    assert rehearsal["model"].startswith("job time")
+    # Without the job log every second is divided, as before.
+    assert build(report, {}, 0.01, {})["total"]["seconds"] == 1000.0
