@@ -305,6 +305,8 @@ class Api:
                 items = []
             if params.get("state"):
                 items = [h for h in items if h.get("status", "Up").lower() == params["state"].lower()]
+            if params.get("resourcestate"):
+                items = [h for h in items if h.get("resourcestate", "Enabled").lower() == params["resourcestate"].lower()]
             if params.get("virtualmachineid"):
                 vm = cloud.vms.get(params["virtualmachineid"])
                 items = [h for h in items if vm and h["id"] == vm["hostid"]]
