@@ -150,3 +150,60 @@ def test_the_sample_cloud_shows_an_operator_its_disconnected_host(acs_sim, run_m
     assert result["passed"] and result["counts"]["warning"] >= 1
     [hosts] = found(result, "host_state")
     assert hosts["severity"] == "warning" and "kvm-z2p2-3 (Disconnected" in hosts["found"] and "can go on" in hosts["action"]
+
+
+def test_a_host_in_maintenance_warns_and_one_still_preparing_with_a_router_on_it_blocks(acs_sim, run_module, tmp_path):
+    topology = cloud()
+    topology["zones"][0]["pods"][0]["clusters"][0]["hosts"] = ["kvm1", "kvm2", {"name": "kvm9", "resourcestate": "Maintenance"}]
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path)
+    [hosts] = found(result, "host_state")
+    assert not result.get("failed") and hosts["severity"] == "warning" and hosts["found"] == "host(s) not Up and Enabled: kvm9 (Up, Maintenance)"
+    assert "can go on" in hosts["action"]
+    topology["zones"][0]["pods"][0]["clusters"][0]["hosts"][2] = {"name": "kvm9", "resourcestate": "ErrorInPrepareForMaintenance"}
+    topology["networks"][0]["routers"][0]["host"] = "kvm9"
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [hosts] = found(result, "host_state")
+    assert hosts["severity"] == "blocker" and "kvm9 (Up, ErrorInPrepareForMaintenance); system VMs/routers on them: r-" in hosts["found"]
+    assert "move the VMs off them" in hosts["action"]
+
+
+def test_a_backlog_of_pending_jobs_warns(acs_sim, run_module, tmp_path):
+    """One management server runs 125 jobs at once: 63 pending ones (more than half its pool) delay the upgrade's."""
+    topology = cloud()
+    topology["networks"] += [{"name": "busy%d" % number, "zone": "zone2", "account": "acme", "routers": [{"host": "kvm3"}]} for number in range(63)]
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    sim.inject(kind="job_hang", api="rebootRouter")
+    client = sim.client("admin")
+    for router in sim.state()["routers"]:
+        if router["zonename"] == "zone2":
+            client.call("rebootRouter", id=router["id"])
+    result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
+    [backlog] = found(result, "job_backlog")
+    assert backlog["severity"] == "warning" and backlog["found"].startswith("64 async jobs are pending on the management server(s), more than half")
+    assert "125 threads: 125 per server" in backlog["found"] and "lower the upgrade's parallel" in backlog["action"]
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "severity", "words"),
+    [
+        ({"networks": [{"name": "gone", "zone": "zone1", "account": "acme", "state": "Shutdown", "routers": [{"state": "Stopped"}]}]},
+         "network_state", "warning", "network(s) with routers that are not Implemented or Setup: gone (Shutdown)"),
+        ({"networks": [{"name": "booting", "zone": "zone1", "account": "acme", "routers": [{"state": "Starting"}]}]},
+         "router_state", "warning", "router(s) in a transitional state: r-"),
+        ({"vpcs": [{"name": "shop-vpc", "zone": "zone1", "account": "acme", "tiers": [{"name": "tier1", "state": "Allocated"}]}]},
+         "known_regression", "warning", "apache/cloudstack#7958"),
+    ],
+)
+def test_networks_routers_and_vpcs_the_upgrade_cannot_act_on(acs_sim, run_module, tmp_path, change, check, severity, words):
+    topology = cloud()
+    for key, items in change.items():
+        topology.setdefault(key, []).extend(items)
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    assert [(item["severity"], words in item["found"]) for item in found(result, check) if item["severity"] == severity] == [(severity, True)], result["lines"]
+
+
+def test_a_python3_release_names_the_routers_on_python2_templates(acs_sim, run_module, tmp_path):
+    """apache/cloudstack#8497 (4.20.0.0): the 4.14/4.15 templates cannot run the Python 3 scripts of a live patch."""
+    result = preflight(acs_sim(topology=cloud(), version="4.20.0.0", time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [regression] = found(result, "known_regression")
+    assert regression["severity"] == "warning" and "apache/cloudstack#8497" in regression["found"] and "4 router(s) affected" in regression["found"]
