@@ -282,12 +282,12 @@ def _templates(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> li
                 tuple(missing),
             )
         )
-    by_name: dict[tuple[str, str], dict[str, t.Any]] = {}
+    # One template name and hypervisor with several ids is the per-zone registration (as acs.upgrade.cs_template_crosszone
+    # groups them), whether or not one of the rows was made cross-zone since: CloudStack still takes one row for the region.
+    by_name: dict[tuple[str, str], dict[str, set[str]]] = {}
     for template in templates:
-        if template.get("crossZones"):
-            continue
         key = (str(template.get("name")), str(template.get("hypervisor") or ""))
-        by_name.setdefault(key, {})[template.get("id")] = template.get("zonename") or template.get("zoneid")
+        by_name.setdefault(key, {}).setdefault(str(template.get("id")), set()).add(str(template.get("zonename") or template.get("zoneid")))
     duplicated = {key: rows for key, rows in by_name.items() if len(rows) > 1}
     if duplicated:
         found.append(
@@ -296,7 +296,7 @@ def _templates(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> li
                 BLOCKER,
                 "system VM template(s) registered once per zone instead of cross-zone: %s"
                 % "; ".join(
-                    "%s (%s): %d rows in %s" % (name, hypervisor, len(rows), _names(str(zone) for zone in rows.values()))
+                    "%s (%s): %d rows in %s" % (name, hypervisor, len(rows), _names(zone for zones in rows.values() for zone in zones))
                     for (name, hypervisor), rows in sorted(duplicated.items())
                 ),
                 "repair them first with playbooks/crosszone.yml (detect, then crosszone_remediate=true): CloudStack takes one row for "

@@ -116,6 +116,15 @@ def test_a_template_registered_per_zone_blocks_and_names_the_crosszone_playbook(
     assert "playbooks/crosszone.yml" in result["blockers"][0]["action"] and "2 rows in zone1, zone2" in result["blockers"][0]["found"]
 
 
+def test_a_per_zone_row_left_beside_a_cross_zone_one_of_the_same_name_blocks():
+    """cs_template_crosszone groups the rows by name and hypervisor: one made cross-zone does not repair the other."""
+    data = cloud()
+    data["templates"].append(dict(data["templates"][1], id="t2", crossZones=False))
+    result = run_checks(fleet(), data)
+    assert checks(result, "blocker") == ["systemvm_template_per_zone"]
+    assert "systemvm-kvm-4.19.1-x86_64 (KVM): 2 rows in zone1, zone2" in result["blockers"][0]["found"]
+
+
 def test_settings_that_change_the_gates_are_warnings():
     data = cloud()
     data["settings"] = {"router.version.check": "false", "router.health.checks.enabled": "false"}
