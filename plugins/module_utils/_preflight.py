@@ -17,7 +17,7 @@ import collections
 import datetime
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import compare_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, compare_versions
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import read_min_templates, read_setting
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     KNOWN_REGRESSIONS,
@@ -122,8 +122,17 @@ def read_cloud(client: t.Any, fleet: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     min_template = dict(fleet.get("min_template") or {})
     missing = [zone["id"] for zone in fleet.get("zones") or [] if zone["id"] not in min_template]
     min_template.update(read_min_templates(client, missing)[0])
+    # listManagementServers is what compares the servers of a cluster; where this key may not call it (432), only the server
+    # that answered is known (listCapabilities, the fleet's version), and the check says so instead of failing the run.
+    try:
+        servers, servers_error = client.list("listManagementServers", "managementserver"), None
+    except CloudStackError as exc:
+        if exc.errorcode != 432:
+            raise
+        servers, servers_error = [], exc.message
     return {
-        "managementservers": client.list("listManagementServers", "managementserver"),
+        "managementservers": servers,
+        "managementservers_error": servers_error,
         "settings": settings,
         "min_template": min_template,
         "templates": [item for item in client.list("listTemplates", "template", templatefilter="all") if item.get("templatetype") == "SYSTEM"],
@@ -138,9 +147,37 @@ def read_cloud(client: t.Any, fleet: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 def _management_servers(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Finding]:
     servers = cloud.get("managementservers") or []
     found = []
+    if cloud.get("managementservers_error"):
+        found.append(
+            Finding(
+                "management_server_versions",
+                WARNING,
+                "the management servers cannot be listed (%s): only the one that answered is known, on %s (listCapabilities)"
+                % (cloud["managementservers_error"], fleet.get("version")),
+                "check by hand that every management server of the cluster runs %s (its cloudstack-management package), or use an "
+                "API key allowed to call listManagementServers" % fleet.get("version"),
+            )
+        )
     versions = collections.defaultdict(list)
+    silent = []
     for server in servers:
-        versions[str(server.get("version") or "unknown")].append(str(server.get("name") or server.get("id")))
+        name = str(server.get("name") or server.get("id"))
+        if server.get("version"):
+            versions[str(server["version"])].append(name)
+        else:
+            silent.append(name)
+    if silent:
+        found.append(
+            Finding(
+                "management_server_versions",
+                WARNING,
+                "management server(s) %s report no version in listManagementServers: the one that answered the API runs %s (listCapabilities)"
+                % (_names(silent), fleet.get("version")),
+                "check by hand that they run %s (their cloudstack-management package) before the upgrade: a job that lands on an older "
+                "server patches or recreates from the old release" % fleet.get("version"),
+                tuple(silent),
+            )
+        )
     if len(versions) > 1:
         found.append(
             Finding(

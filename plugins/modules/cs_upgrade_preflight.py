@@ -14,7 +14,8 @@ description:
     severity, what was found and what to do, naming the objects.
   - Severities - V(blocker) stops the run before anything changes, V(warning) is printed and recorded, V(info)
     describes the cloud.
-  - "The checks (ids) - C(management_server_versions) (blocker), C(management_server_state) (warning),
+  - "The checks (ids) - C(management_server_versions) (blocker; warning when a server reports no version or the key may
+    not call C(listManagementServers), naming the version C(listCapabilities) gave), C(management_server_state) (warning),
     C(host_agent_version) (warning), C(host_state) (blocker when system VMs or routers run on the host, warning else),
     C(minimum_template) (blocker), C(systemvm_template) (blocker), C(systemvm_template_per_zone) (blocker; repaired with
     playbooks/crosszone.yml), C(router_version_check) (info, warning when false), C(health_checks) (info, warning when

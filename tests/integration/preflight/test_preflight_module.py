@@ -70,6 +70,16 @@ def test_a_management_server_left_on_the_old_version_blocks_and_fails_the_task(a
     assert not accepted.get("failed") and accepted["passed"] and accepted["counts"]["ignored"] == 1
 
 
+def test_a_key_that_may_not_list_the_management_servers_gets_a_warning_not_a_failure(acs_sim, run_module, tmp_path):
+    sim = acs_sim(topology=cloud(), time_factor=0.001)
+    sim.inject(kind="http_error", api="listManagementServers", status=432,
+               errortext="The given command 'listManagementServers' either does not exist, is not available for user, or not available from ip address")
+    result = preflight(sim, run_module, tmp_path)
+    assert not result.get("failed") and result["passed"], result
+    [servers] = found(result, "management_server_versions")
+    assert servers["severity"] == "warning" and "cannot be listed" in servers["found"] and "on 4.18.0.0 (listCapabilities)" in servers["found"]
+
+
 def test_hosts_with_an_old_agent_warn_and_a_disconnected_host_with_routers_blocks(acs_sim, run_module, tmp_path):
     topology = cloud()
     topology["zones"][0]["pods"][0]["clusters"][0]["agent_version"] = "4.17.2.0"

@@ -67,6 +67,24 @@ def test_management_servers_on_two_versions_block_the_run_and_name_them():
     assert "4.19.2.0 on ms2" in result["blockers"][0]["found"] and "upgrade every management server" in result["blockers"][0]["action"]
 
 
+def test_management_servers_that_report_no_version_are_a_warning_that_names_the_answering_one():
+    """A server without a version is not known to differ: it is named, with the version listCapabilities gave, not blocked."""
+    data = cloud()
+    data["managementservers"][1].pop("version")
+    result = run_checks(fleet(), data)
+    assert result["passed"] and checks(result, "warning") == ["management_server_versions"]
+    [finding] = [item for item in result["findings"] if item["check"] == "management_server_versions"]
+    assert "ms2 report no version in listManagementServers: the one that answered the API runs 4.19.3.0" in finding["found"]
+    assert finding["objects"] == ["ms2"] and "check by hand that they run 4.19.3.0" in finding["action"]
+
+
+def test_management_servers_that_cannot_be_listed_are_a_warning():
+    data = dict(cloud(), managementservers=[], managementservers_error="listManagementServers: HTTP 432, errorcode 432: not available")
+    result = run_checks(fleet(), data)
+    assert result["passed"] and checks(result, "warning") == ["management_server_versions"]
+    assert "cannot be listed (listManagementServers: HTTP 432" in result["findings"][0]["found"] and "on 4.19.3.0" in result["findings"][0]["found"]
+
+
 def test_an_old_agent_is_a_warning_naming_its_cluster_hosts_and_the_vms_on_them():
     data = fleet()
     data["hosts"][0]["version"] = "4.18.0.0"
