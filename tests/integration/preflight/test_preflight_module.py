@@ -144,6 +144,19 @@ def test_a_zone_where_the_new_template_is_still_downloading_blocks(acs_sim, run_
     assert blocker["check"] == "systemvm_template" and blocker["found"].startswith("no Ready system VM template at the zone's minimum version for: zone2/KVM")
 
 
+def test_the_template_of_each_hypervisor_in_use_is_checked_in_each_zone(acs_sim, run_module, tmp_path):
+    """A zone with a VMware cluster needs the release's VMware template Ready there too; KVM's being Ready is not enough."""
+    topology = cloud()
+    topology["zones"][1]["pods"][0]["clusters"].append({"name": "vcenter1", "hosts": [{"name": "esx1", "hypervisor": "VMware"}]})
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path)
+    assert not result.get("failed") and result["passed"], result["lines"]
+    topology["zones"][1]["systemvm_template"] = {"hypervisors": {"VMware": "Downloading"}}
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
+    [blocker] = result["blockers"]
+    assert blocker["check"] == "systemvm_template"
+    assert blocker["found"] == "no Ready system VM template at the zone's minimum version for: zone2/VMware (needs 4.18.0; Ready there: none)"
+
+
 def test_a_template_registered_per_zone_blocks_and_names_the_repair(acs_sim, run_module, tmp_path):
     topology = cloud()
     for zone in topology["zones"]:

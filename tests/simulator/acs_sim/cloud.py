@@ -323,13 +323,16 @@ class Cloud:
                 raise TopologyError(f"zone {zone['name']}: {name} is not a zone-scoped setting (zone-scoped: {', '.join(self.zone_settings())})")
             settings[name] = str(value).lower() if isinstance(value, bool) else str(value)
         # The release's system VM template in this zone: "Ready" (default), or "Downloading" (isready false, listTemplates
-        # status "35% Downloaded"); "per_zone" registers it in this zone as a template of its own (cross_zones=0), the
-        # shape the cross-zone seed describes.
-        template_state = str((zone.get("systemvm_template") or {}).get("state", "Ready"))
-        if template_state not in ("Ready", "Downloading"):
-            raise TopologyError(f"zone {zone['name']}: systemvm_template state must be Ready or Downloading, got {template_state}")
-        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings, "template_state": template_state,
-                           "template_per_zone": bool((zone.get("systemvm_template") or {}).get("per_zone", False))}
+        # status "35% Downloaded"); "hypervisors" gives the state of one hypervisor's template ({VMware: Downloading});
+        # "per_zone" registers it in this zone as a template of its own (cross_zones=0), the shape the cross-zone seed describes.
+        spec = zone.get("systemvm_template") or {}
+        template_states = {"": str(spec.get("state", "Ready")), **{str(hv).lower(): str(state) for hv, state in (spec.get("hypervisors") or {}).items()}}
+        for hypervisor, template_state in template_states.items():
+            if template_state not in ("Ready", "Downloading"):
+                raise TopologyError(f"zone {zone['name']}: systemvm_template state{' of ' + hypervisor if hypervisor else ''} must be Ready or "
+                                    f"Downloading, got {template_state}")
+        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings, "template_state": template_states[""],
+                           "template_states": template_states, "template_per_zone": bool(spec.get("per_zone", False))}
         pods = zone.get("pods") or [{"name": f"{zone['name']}-pod1"}]
         for p_index, pod in enumerate(pods):
             pid = pod.get("id") or oid("pod", f"{zone['name']}/{pod['name']}")
@@ -1105,6 +1108,11 @@ class Cloud:
             return
 
     # ------------------------------------------------------------------ rendering
+    def hypervisors_in_use(self) -> list[str]:
+        """The hypervisors of the cloud's hosts, KVM first: the upgrade registers the release's template for each
+        (SystemVmTemplateRegistration, the hypervisors of the clusters in use), cross-zone, downloaded in every zone."""
+        return sorted({str(host.get("hypervisor", "KVM")) for host in self.hosts.values()} | {"KVM"}, key=lambda hv: (hv != "KVM", hv))
+
     def _template(self, version: str) -> tuple[str, str]:
         """(id, name) of a system VM template; the name follows the topology's template_name, by default templateConfig.sh's
         name for KVM (acs_sim/releases.py: systemvm-kvm-4.18.1, from 4.20 systemvm-kvm-4.20.0-x86_64)."""
