@@ -384,6 +384,21 @@ def _settings(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> lis
             )
         )
     else:
+        # "If set to 0, no tests are scheduled" (VirtualNetworkApplianceManager.RouterHealthChecksBasicInterval/AdvancedInterval).
+        intervals = ("router.health.checks.basic.interval", "router.health.checks.advanced.interval")
+        unscheduled = [name for name in intervals if str(settings.get(name)).strip() == "0"]
+        if unscheduled:
+            found.append(
+                Finding(
+                    "health_checks",
+                    WARNING,
+                    "%s is 0: CloudStack schedules no %s health check on the routers, so their stored results grow old"
+                    % (" and ".join(unscheduled), " or ".join(name.split(".")[-2] for name in unscheduled)),
+                    "set an interval in minutes (updateConfiguration name=%s value=...) to keep watching the routers after the upgrade; "
+                    "the gates ask each router for fresh checks (performfreshchecks) and do not wait for the schedule" % unscheduled[0],
+                    tuple(unscheduled),
+                )
+            )
         fetch = settings.get("router.health.checks.results.fetch.interval")
         found.append(
             Finding(

@@ -19,7 +19,7 @@ description:
     C(host_agent_version) (warning), C(host_state) (blocker when system VMs or routers run on the host, warning else),
     C(minimum_template) (blocker), C(systemvm_template) (blocker), C(systemvm_template_per_zone) (blocker; repaired with
     playbooks/crosszone.yml), C(router_version_check) (info, warning when false), C(health_checks) (info, warning when
-    disabled), C(jobs_in_flight) (blocker), C(job_backlog) (warning), C(known_regression) (warning),
+    disabled or when the basic or advanced interval is 0), C(jobs_in_flight) (blocker), C(job_backlog) (warning), C(known_regression) (warning),
     C(redundant_pair_state) (warning), C(router_state) (warning for transitional states, info for Stopped routers),
     C(network_state) (warning)."
   - Reads the fleet from O(fleet_file) (or O(fleet)) and makes a fixed number of paged API calls beyond it - the

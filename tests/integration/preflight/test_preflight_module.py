@@ -230,3 +230,11 @@ def test_a_python3_release_names_the_routers_on_python2_templates(acs_sim, run_m
     result = preflight(acs_sim(topology=cloud(), version="4.20.0.0", time_factor=0.001), run_module, tmp_path, fail_on_blockers=False)
     [regression] = found(result, "known_regression")
     assert regression["severity"] == "warning" and "apache/cloudstack#8497" in regression["found"] and "4 router(s) affected" in regression["found"]
+
+
+def test_health_checks_left_unscheduled_are_a_warning(acs_sim, run_module, tmp_path):
+    sim = acs_sim(topology=cloud(configurations={"router.health.checks.basic.interval": "0"}), time_factor=0.001)
+    result = preflight(sim, run_module, tmp_path)
+    assert not result.get("failed") and result["passed"]
+    assert [item["found"].split(":")[0] for item in found(result, "health_checks") if item["severity"] == "warning"] == [
+        "router.health.checks.basic.interval is 0"]

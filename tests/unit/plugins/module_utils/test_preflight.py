@@ -151,6 +151,17 @@ def test_settings_that_change_the_gates_are_warnings():
     assert result["passed"]
 
 
+def test_a_health_check_interval_of_zero_is_a_warning_that_names_it():
+    data = cloud()
+    data["settings"].update({"router.health.checks.basic.interval": "3", "router.health.checks.advanced.interval": "0"})
+    result = run_checks(fleet(), data)
+    [warning] = [item for item in result["findings"] if item["check"] == "health_checks" and item["severity"] == "warning"]
+    assert warning["found"].startswith("router.health.checks.advanced.interval is 0: CloudStack schedules no advanced health check")
+    assert "updateConfiguration name=router.health.checks.advanced.interval" in warning["action"] and result["passed"]
+    data["settings"]["router.health.checks.advanced.interval"] = "10"
+    assert "health_checks" not in checks(run_checks(fleet(), data), "warning")
+
+
 def test_a_job_in_flight_on_a_target_blocks_and_a_backlog_warns():
     data = cloud()
     data["jobs"] = [{"jobid": "j1", "cmd": "org.apache.cloudstack.api.command.admin.router.RebootRouterCmd", "jobinstanceid": "r2", "jobstatus": 0,
