@@ -417,8 +417,12 @@ def _targets(fleet: t.Mapping[str, t.Any]) -> dict[str, str]:
     names = {}
     for vm in list(fleet.get("routers") or []) + list(fleet.get("systemvms") or []):
         names[vm["id"]] = vm.get("name") or vm["id"]
+    networks = {network["id"]: network for network in fleet.get("networks") or []}
     for unit in fleet.get("units") or []:
         names[unit["id"]] = unit.get("name") or unit["id"]
+        # A restartNetwork on a VPC tier acts on the VPC's routers: its job names the tier, not the VPC.
+        for tier in unit.get("tiers") or []:
+            names[tier] = "tier %s of VPC %s" % (networks.get(tier, {}).get("name") or tier, names[unit["id"]])
     return names
 
 

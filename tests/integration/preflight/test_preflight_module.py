@@ -238,3 +238,16 @@ def test_health_checks_left_unscheduled_are_a_warning(acs_sim, run_module, tmp_p
     assert not result.get("failed") and result["passed"]
     assert [item["found"].split(":")[0] for item in found(result, "health_checks") if item["severity"] == "warning"] == [
         "router.health.checks.basic.interval is 0"]
+
+
+def test_a_job_in_flight_on_a_vpc_tier_blocks_naming_the_vpc(acs_sim, run_module, tmp_path):
+    topology = cloud()
+    topology["vpcs"] = [{"name": "shop-vpc", "zone": "zone1", "account": "acme", "tiers": ["shop-web"]}]
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    client = sim.client("admin")
+    tier = next(network for network in client.call("listNetworks", listall=True)["network"] if network["name"] == "shop-web")
+    sim.inject(kind="job_hang", api="restartNetwork", object=tier["id"])
+    client.call("restartNetwork", id=tier["id"])
+    result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
+    [jobs] = found(result, "jobs_in_flight")
+    assert jobs["severity"] == "blocker" and "RestartNetworkCmd on tier shop-web of VPC shop-vpc" in jobs["found"], jobs

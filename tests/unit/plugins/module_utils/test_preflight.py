@@ -172,6 +172,17 @@ def test_a_job_in_flight_on_a_target_blocks_and_a_backlog_warns():
     assert "job_backlog" in checks(result, "warning")
 
 
+def test_a_job_in_flight_on_a_vpc_tier_blocks_naming_its_vpc():
+    """restartNetwork on a tier restarts the VPC's routers; its job's instance is the tier network."""
+    data = fleet()
+    data["units"].append({"id": "v1", "name": "shop", "kind": "vpc", "tiers": ["t1"]})
+    data["networks"].append({"id": "t1", "name": "shop-web", "state": "Implemented"})
+    read = cloud()
+    read["jobs"] = [{"jobid": "j9", "cmd": "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd", "jobinstanceid": "t1", "jobstatus": 0}]
+    result = run_checks(data, read)
+    assert checks(result, "blocker") == ["jobs_in_flight"] and "RestartNetworkCmd on tier shop-web of VPC shop (j9" in result["blockers"][0]["found"]
+
+
 def test_the_checksum_regression_names_the_routers_below_the_minimum():
     result = run_checks(fleet(), dict(cloud(), min_template={"z1": "4.19.2.0", "z2": "4.19.2.0"}))
     [finding] = [item for item in result["findings"] if item["check"] == "known_regression"]
