@@ -449,6 +449,19 @@ def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Fi
                 tuple(targets[job["jobinstanceid"]] for job in on_targets),
             )
         )
+    # PatchSystemVMCmd records no job instance: such a job may be on any system VM, one of those to upgrade among them.
+    patches = [job for job in jobs if not job.get("jobinstanceid") and str(job.get("cmd") or "").endswith(".PatchSystemVMCmd")]
+    if patches and fleet.get("systemvms"):
+        found.append(
+            Finding(
+                "jobs_in_flight",
+                BLOCKER,
+                "%d patchSystemVm job(s) in flight (%s): CloudStack records no system VM for them, so they may be on a system VM to upgrade"
+                % (len(patches), _names("%s, since %s" % (job.get("jobid"), job.get("created")) for job in patches)),
+                "wait for these jobs to end (queryAsyncJobResult jobid=...): their system VM is named only in the management server's log",
+                tuple(str(job.get("jobid")) for job in patches),
+            )
+        )
     servers = max(1, len(cloud.get("managementservers") or []))
     pool = JOB_POOL_PER_SERVER * servers
     if len(jobs) > pool * JOB_BACKLOG_SHARE:

@@ -251,3 +251,15 @@ def test_a_job_in_flight_on_a_vpc_tier_blocks_naming_the_vpc(acs_sim, run_module
     result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
     [jobs] = found(result, "jobs_in_flight")
     assert jobs["severity"] == "blocker" and "RestartNetworkCmd on tier shop-web of VPC shop-vpc" in jobs["found"], jobs
+
+
+def test_a_patch_system_vm_job_in_flight_blocks_although_it_names_no_system_vm(acs_sim, run_module, tmp_path):
+    """PatchSystemVMCmd records no job instance (4.18.0.0): the job cannot be matched to its system VM, so any one blocks."""
+    sim = acs_sim(topology=cloud(), version="4.19.3.0", time_factor=0.001)
+    client = sim.client("admin")
+    ssvm = client.call("listSystemVms", systemvmtype="secondarystoragevm")["systemvm"][0]
+    sim.inject(kind="job_hang", api="patchSystemVm", object=ssvm["id"])
+    client.call("patchSystemVm", id=ssvm["id"])
+    result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
+    [jobs] = found(result, "jobs_in_flight")
+    assert jobs["severity"] == "blocker" and jobs["found"].startswith("1 patchSystemVm job(s) in flight (") and "may be on a system VM" in jobs["found"]
