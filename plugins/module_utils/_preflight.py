@@ -18,7 +18,9 @@ import datetime
 import typing as t
 
 from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, compare_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import IN_FLIGHT
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import read_min_templates, read_setting
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import journal_state
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     KNOWN_REGRESSIONS,
     VPC_IDLE_TIERS_PATCHED_SINCE,
@@ -114,6 +116,13 @@ def _true(value: t.Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- reading
+
+
+def journal_jobs(entries: t.Iterable[t.Mapping[str, t.Any]], ms_version: str) -> list[str]:
+    """The job ids the journal of a run records as submitted without an end (an interrupted attempt's), for this version."""
+    return sorted(
+        str(entry["jobid"]) for entry in journal_state(entries, ms_version).values() if entry.get("status") in IN_FLIGHT and entry.get("jobid")
+    )
 
 
 def read_cloud(client: t.Any, fleet: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -429,8 +438,11 @@ def _targets(fleet: t.Mapping[str, t.Any]) -> dict[str, str]:
 def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Finding]:
     jobs = list(cloud.get("jobs") or [])
     targets = _targets(fleet)
+    # The jobs the run's journal records as submitted and not ended: an interrupted attempt's, which the run adopts.
+    own = set(cloud.get("journal_jobs") or ())
+    adopted = [job for job in jobs if job.get("jobid") in own]
     found = []
-    on_targets = [job for job in jobs if job.get("jobinstanceid") in targets]
+    on_targets = [job for job in jobs if job.get("jobinstanceid") in targets and job.get("jobid") not in own]
     if on_targets:
         found.append(
             Finding(
@@ -449,17 +461,33 @@ def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Fi
                 tuple(targets[job["jobinstanceid"]] for job in on_targets),
             )
         )
-    # PatchSystemVMCmd records no job instance: such a job may be on any system VM, one of those to upgrade among them.
-    patches = [job for job in jobs if not job.get("jobinstanceid") and str(job.get("cmd") or "").endswith(".PatchSystemVMCmd")]
+    # PatchSystemVMCmd records no job instance: such a job may be on any system VM, one of those to upgrade among them. The
+    # run waits for the jobs it cannot place before it acts (_engine's anonymous jobs), so they delay it, they do not stop it.
+    patches = [
+        job for job in jobs if not job.get("jobinstanceid") and str(job.get("cmd") or "").endswith(".PatchSystemVMCmd") and job.get("jobid") not in own
+    ]
     if patches and fleet.get("systemvms"):
         found.append(
             Finding(
                 "jobs_in_flight",
-                BLOCKER,
+                WARNING,
                 "%d patchSystemVm job(s) in flight (%s): CloudStack records no system VM for them, so they may be on a system VM to upgrade"
                 % (len(patches), _names("%s, since %s" % (job.get("jobid"), job.get("created")) for job in patches)),
-                "wait for these jobs to end (queryAsyncJobResult jobid=...): their system VM is named only in the management server's log",
+                "nothing to do, or find who runs them (their system VM is named only in the management server's log): the run waits for "
+                "these jobs to end before it acts",
                 tuple(str(job.get("jobid")) for job in patches),
+            )
+        )
+    if adopted:
+        found.append(
+            Finding(
+                "jobs_in_flight",
+                INFO,
+                "%d job(s) that an interrupted attempt of this run started are still in flight (its journal): %s"
+                % (len(adopted), _names("%s on %s (%s)" % (job.get("cmd", "").rsplit(".", 1)[-1], targets.get(job.get("jobinstanceid"), "?"), job.get("jobid"))
+                                        for job in adopted)),
+                "nothing to do: the run follows these jobs to their end instead of acting on their objects again",
+                tuple(str(job.get("jobid")) for job in adopted),
             )
         )
     servers = max(1, len(cloud.get("managementservers") or []))

@@ -253,8 +253,8 @@ def test_a_job_in_flight_on_a_vpc_tier_blocks_naming_the_vpc(acs_sim, run_module
     assert jobs["severity"] == "blocker" and "RestartNetworkCmd on tier shop-web of VPC shop-vpc" in jobs["found"], jobs
 
 
-def test_a_patch_system_vm_job_in_flight_blocks_although_it_names_no_system_vm(acs_sim, run_module, tmp_path):
-    """PatchSystemVMCmd records no job instance (4.18.0.0): the job cannot be matched to its system VM, so any one blocks."""
+def test_a_patch_system_vm_job_in_flight_is_a_warning_although_it_names_no_system_vm(acs_sim, run_module, tmp_path):
+    """PatchSystemVMCmd records no job instance (4.18.0.0): the job cannot be matched to its system VM; the run waits for it."""
     sim = acs_sim(topology=cloud(), version="4.19.3.0", time_factor=0.001)
     client = sim.client("admin")
     ssvm = client.call("listSystemVms", systemvmtype="secondarystoragevm")["systemvm"][0]
@@ -262,4 +262,24 @@ def test_a_patch_system_vm_job_in_flight_blocks_although_it_names_no_system_vm(a
     client.call("patchSystemVm", id=ssvm["id"])
     result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
     [jobs] = found(result, "jobs_in_flight")
-    assert jobs["severity"] == "blocker" and jobs["found"].startswith("1 patchSystemVm job(s) in flight (") and "may be on a system VM" in jobs["found"]
+    assert jobs["severity"] == "warning" and jobs["found"].startswith("1 patchSystemVm job(s) in flight (") and "may be on a system VM" in jobs["found"]
+    assert "the run waits for these jobs to end" in jobs["action"] and result["passed"]
+
+
+def test_a_job_an_interrupted_attempt_left_in_flight_is_followed_not_blocked(acs_sim, run_module, tmp_path):
+    """A resumed run adopts the jobs its journal records as submitted (_engine): the preflight names them, it does not stop
+    the run; the same job without the journal is a blocker."""
+    sim = acs_sim(topology=cloud(), time_factor=0.001)
+    client = sim.client("admin")
+    network = next(item for item in client.call("listNetworks", listall=True)["network"] if item["name"] == "web")
+    sim.inject(kind="job_hang", api="restartNetwork", object=network["id"])
+    jobid = client.call("restartNetwork", id=network["id"], livepatch=True)["jobid"]
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(json.dumps({"key": "network:%s" % network["id"], "status": "submitted", "jobid": jobid, "ms_version": "4.18.0.0"}) + "\n")
+    result = preflight(sim, run_module, tmp_path, journal=str(journal))
+    assert not result.get("failed") and result["passed"], result["lines"]
+    [jobs] = found(result, "jobs_in_flight")
+    assert jobs["severity"] == "info" and "1 job(s) that an interrupted attempt of this run started" in jobs["found"]
+    assert "RestartNetworkCmd on web (%s)" % jobid in jobs["found"] and "follows these jobs" in jobs["action"]
+    blocked = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
+    assert [item["severity"] for item in found(blocked, "jobs_in_flight")] == ["blocker"]

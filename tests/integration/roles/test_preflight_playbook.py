@@ -79,3 +79,21 @@ def test_preflight_only_checks_and_stops(acs_sim, tmp_path):
     assert run.rc == 0, run.stdout[-3000:]
     assert "[warning] health_checks: router.health.checks.enabled is false" in run.stdout
     assert mutations(sim) == ["updateConfiguration"] and not (output / "plan.json").exists()
+
+
+def test_the_job_an_interrupted_attempt_left_in_flight_does_not_block_its_resumption(acs_sim, tmp_path):
+    """The playbooks give the preflight their journal: a job it records as submitted is the run's own, which the resumed
+    run follows; the same job unknown to the journal blocks."""
+    sim = acs_sim(topology="small", time_factor=0.002)
+    network = next(item for item in sim.state()["networks"] if item["name"] == "acme-web")
+    sim.inject(kind="job_hang", api="restartNetwork", object=network["id"])
+    jobid = sim.client("admin").call("restartNetwork", id=network["id"], livepatch=True)["jobid"]
+    output = tmp_path / "out"
+    blocked = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, preflight_only="true"))
+    assert blocked.rc != 0 and "jobs_in_flight" in blocked.stdout
+    (output / "journal.jsonl").write_text(json.dumps({"key": "network:%s" % network["id"], "status": "submitted", "jobid": jobid}) + "\n")
+    resumed = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, preflight_only="true"))
+    assert resumed.rc == 0, resumed.stdout[-3000:]
+    preflight = json.loads((output / "preflight.json").read_text())
+    assert preflight["passed"] and [item["severity"] for item in preflight["findings"] if item["check"] == "jobs_in_flight"] == ["info"]
+    assert mutations(sim) == ["restartNetwork"]
