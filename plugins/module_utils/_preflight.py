@@ -70,6 +70,7 @@ SETTINGS = (
 )
 HOST_UP = "Up"
 HOST_ENABLED = "Enabled"
+HOST_DISABLED = "Disabled"
 ROUTER_STEADY = ("Running", "Stopped")
 NETWORK_RESTARTABLE = ("Implemented", "Setup")
 
@@ -253,25 +254,41 @@ def _hosts(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[F
             )
         )
     unwell = [host for host in fleet.get("hosts") or [] if host.get("state") not in (None, HOST_UP) or host.get("resourcestate") not in (None, HOST_ENABLED)]
-    if unwell:
-        vms = [vm for host in unwell for vm in on_host.get(host["id"], [])]
+    # A Disabled host that is Up still runs its VMs and takes their commands (it takes no new VM): its VMs can be upgraded.
+    # One whose agent is not Up, or that is in or entering maintenance, cannot act on the VMs still there.
+    stuck = [
+        host
+        for host in unwell
+        if on_host.get(host["id"]) and (host.get("state") not in (None, HOST_UP) or host.get("resourcestate") not in (None, HOST_ENABLED, HOST_DISABLED))
+    ]
+    if stuck:
+        vms = [vm for host in stuck for vm in on_host.get(host["id"], [])]
         found.append(
             Finding(
                 "host_state",
-                WARNING if not vms else BLOCKER,
+                BLOCKER,
+                "host(s) not Up and Enabled: %s; system VMs/routers on them: %s"
+                % (_names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in stuck), _names(vms)),
+                "bring the hosts back (reconnect the agent, end the maintenance) or move the VMs off them before the upgrade: a job on a VM "
+                "whose host is not Up or is in maintenance fails or waits for its timeout",
+                tuple(host.get("name") for host in stuck),
+            )
+        )
+    idle = [host for host in unwell if host not in stuck]
+    if idle:
+        vms = [vm for host in idle for vm in on_host.get(host["id"], [])]
+        found.append(
+            Finding(
+                "host_state",
+                WARNING,
                 "host(s) not Up and Enabled: %s%s"
                 % (
-                    _names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in unwell),
-                    "; system VMs/routers on them: %s" % _names(vms) if vms else "",
+                    _names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in idle),
+                    "; system VMs/routers on the Disabled ones, which still run them: %s" % _names(vms) if vms else "",
                 ),
-                (
-                    "bring the hosts back (reconnect the agent, end the maintenance) or move the VMs off them before the upgrade: a job on a VM "
-                    "whose host is not Up fails or waits for its timeout"
-                    if vms
-                    else "no system VM or router runs there, so the upgrade can go on; recreated VMs go to Up hosts only, so the cluster has "
-                    "less room for them until these hosts are back"
-                ),
-                tuple(host.get("name") for host in unwell),
+                "no system VM or router runs there, or the host is only Disabled and still runs its VMs, so the upgrade can go on; "
+                "recreated VMs go to hosts that are Up and Enabled only, so the cluster has less room for them until these hosts are back",
+                tuple(host.get("name") for host in idle),
             )
         )
     return found

@@ -16,13 +16,13 @@ description:
     describes the cloud.
   - "The checks (ids) - C(management_server_versions) (blocker; warning when a server reports no version or the key may
     not call C(listManagementServers), naming the version C(listCapabilities) gave), C(management_server_state) (warning),
-    C(host_agent_version) (warning), C(host_state) (blocker when system VMs or routers run on the host, warning else),
-    C(minimum_template) (blocker), C(systemvm_template) (blocker), C(systemvm_template_per_zone) (blocker; repaired with
-    playbooks/crosszone.yml), C(router_version_check) (info, warning when false), C(health_checks) (info, warning when
-    disabled or when the basic or advanced interval is 0), C(jobs_in_flight) (blocker; warning for C(patchSystemVm) jobs, which name no system VM; info
-    for the jobs of O(journal)), C(job_backlog) (warning), C(known_regression) (warning),
-    C(redundant_pair_state) (warning), C(router_state) (warning for transitional states, info for Stopped routers),
-    C(network_state) (warning)."
+    C(host_agent_version) (warning), C(host_state) (blocker when system VMs or routers run on a host that is not Up or
+    is in maintenance, warning else), C(minimum_template) (blocker), C(systemvm_template) (blocker),
+    C(systemvm_template_per_zone) (blocker; repaired with playbooks/crosszone.yml), C(router_version_check) (info,
+    warning when false), C(health_checks) (info, warning when disabled or when the basic or advanced interval is 0),
+    C(jobs_in_flight) (blocker; warning for C(patchSystemVm) jobs, which name no system VM; info for the jobs of
+    O(journal)), C(job_backlog) (warning), C(known_regression) (warning), C(redundant_pair_state) (warning),
+    C(router_state) (warning for transitional states, info for Stopped routers), C(network_state) (warning)."
   - Reads the fleet from O(fleet_file) (or O(fleet)) and makes a fixed number of paged API calls beyond it - the
     management servers, five settings, each zone's C(minreq.sysvmtemplate.version) unless the fleet has it, the
     system templates and the async jobs - whatever the size of the cloud. Changes nothing.

@@ -188,6 +188,11 @@ def test_a_host_in_maintenance_warns_and_one_still_preparing_with_a_router_on_it
     [hosts] = found(result, "host_state")
     assert hosts["severity"] == "blocker" and "kvm9 (Up, ErrorInPrepareForMaintenance); system VMs/routers on them: r-" in hosts["found"]
     assert "move the VMs off them" in hosts["action"]
+    # Disabled only: the host still runs its router and takes its commands.
+    topology["zones"][0]["pods"][0]["clusters"][0]["hosts"][2] = {"name": "kvm9", "resourcestate": "Disabled"}
+    result = preflight(acs_sim(topology=topology, time_factor=0.001), run_module, tmp_path)
+    [hosts] = found(result, "host_state")
+    assert not result.get("failed") and hosts["severity"] == "warning" and "kvm9 (Up, Disabled); system VMs/routers on the Disabled ones" in hosts["found"]
 
 
 def test_a_backlog_of_pending_jobs_warns(acs_sim, run_module, tmp_path):

@@ -104,6 +104,22 @@ def test_a_disconnected_host_with_routers_blocks_and_one_without_warns():
     assert "host_state" in checks(result, "warning") and "kvm2 (Up, Maintenance)" in result["findings"][0]["found"]
 
 
+def test_a_disabled_host_still_runs_its_vms_so_it_warns_while_one_in_maintenance_with_vms_blocks():
+    data = fleet()
+    data["hosts"][0]["resourcestate"] = "Disabled"
+    result = run_checks(data, cloud())
+    assert result["passed"] and checks(result, "warning") == ["host_state"]
+    assert "kvm1 (Up, Disabled); system VMs/routers on the Disabled ones, which still run them: r-1-VM, r-2-VM, s-1-VM" in result["findings"][0]["found"]
+    data["hosts"][1]["state"] = "Alert"
+    data["hosts"].append(dict(data["hosts"][1], id="h3", name="kvm3", state="Up", resourcestate="PrepareForMaintenance"))
+    data["routers"][1]["hostid"] = "h3"
+    result = run_checks(data, cloud())
+    [blocker] = result["blockers"]
+    assert blocker["found"] == "host(s) not Up and Enabled: kvm3 (Up, PrepareForMaintenance); system VMs/routers on them: r-2-VM"
+    [warning] = [item for item in result["findings"] if item["check"] == "host_state" and item["severity"] == "warning"]
+    assert warning["objects"] == ["kvm1", "kvm2"]
+
+
 def test_a_zone_without_the_template_at_its_minimum_blocks():
     data = cloud()
     data["templates"] = [data["templates"][0], dict(data["templates"][1], name="systemvm-kvm-4.18.1-x86_64")]
