@@ -507,14 +507,15 @@ def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Fi
                 tuple(str(job.get("jobid")) for job in adopted),
             )
         )
-    servers = max(1, len(cloud.get("managementservers") or []))
+    # Only a server that is Up runs jobs (the one that answered is, when the servers could not be listed).
+    servers = max(1, sum(1 for server in cloud.get("managementservers") or [] if server.get("state") == "Up"))
     pool = JOB_POOL_PER_SERVER * servers
     if len(jobs) > pool * JOB_BACKLOG_SHARE:
         found.append(
             Finding(
                 "job_backlog",
                 WARNING,
-                "%d async jobs are pending on the management server(s), more than half of their job pools (%d threads: %d per server)"
+                "%d async jobs are pending on the management server(s), more than half of their job pools (%d threads: %d per server Up)"
                 % (len(jobs), pool, JOB_POOL_PER_SERVER),
                 "start when the backlog has gone down, or lower the upgrade's parallel: its jobs would queue behind these",
             )

@@ -208,7 +208,7 @@ def test_a_backlog_of_pending_jobs_warns(acs_sim, run_module, tmp_path):
     result = preflight(sim, run_module, tmp_path, fail_on_blockers=False)
     [backlog] = found(result, "job_backlog")
     assert backlog["severity"] == "warning" and backlog["found"].startswith("64 async jobs are pending on the management server(s), more than half")
-    assert "125 threads: 125 per server" in backlog["found"] and "lower the upgrade's parallel" in backlog["action"]
+    assert "125 threads: 125 per server Up" in backlog["found"] and "lower the upgrade's parallel" in backlog["action"]
 
 
 @pytest.mark.parametrize(

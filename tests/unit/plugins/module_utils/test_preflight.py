@@ -199,6 +199,15 @@ def test_a_job_in_flight_on_a_vpc_tier_blocks_naming_its_vpc():
     assert checks(result, "blocker") == ["jobs_in_flight"] and "RestartNetworkCmd on tier shop-web of VPC shop (j9" in result["blockers"][0]["found"]
 
 
+def test_the_job_pools_of_servers_that_are_down_do_not_count():
+    data = cloud()
+    data["jobs"] = [{"jobid": "x%d" % number, "cmd": "DeployVMCmd", "jobinstanceid": "vm%d" % number, "jobstatus": 0} for number in range(70)]
+    assert "job_backlog" not in checks(run_checks(fleet(), data))
+    data["managementservers"][1]["state"] = "Down"
+    [backlog] = [item for item in run_checks(fleet(), data)["findings"] if item["check"] == "job_backlog"]
+    assert backlog["found"].startswith("70 async jobs are pending") and "(125 threads: 125 per server Up)" in backlog["found"]
+
+
 def test_the_checksum_regression_names_the_routers_below_the_minimum():
     result = run_checks(fleet(), dict(cloud(), min_template={"z1": "4.19.2.0", "z2": "4.19.2.0"}))
     [finding] = [item for item in result["findings"] if item["check"] == "known_regression"]
