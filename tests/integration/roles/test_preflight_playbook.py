@@ -97,3 +97,16 @@ def test_the_job_an_interrupted_attempt_left_in_flight_does_not_block_its_resump
     preflight = json.loads((output / "preflight.json").read_text())
     assert preflight["passed"] and [item["severity"] for item in preflight["findings"] if item["check"] == "jobs_in_flight"] == ["info"]
     assert mutations(sim) == ["restartNetwork"]
+
+
+def test_preflight_yml_checks_the_cloud_alone_and_fails_on_a_blocker_without_changing_anything(acs_sim, tmp_path):
+    sim = acs_sim(topology=small_with_a_lagging_server(), time_factor=0.002)
+    output = tmp_path / "out"
+    blocked = run_playbook(sim, tmp_path, "preflight.yml", extravars(output))
+    assert blocked.rc != 0 and "the preflight found 1 blocker(s); nothing was changed" in blocked.stdout, blocked.stdout[-3000:]
+    assert "4.17.2.0 on ms-eu-2" in blocked.stdout and blocked.stats["acs_upgrade_preflight"]["blocker"] == 1
+    assert not json.loads((output / "preflight.json").read_text())["passed"] and not (output / "plan.json").exists()
+    accepted = run_playbook(sim, tmp_path, "preflight.yml", extravars(output, preflight_ignore="management_server_versions"))
+    assert accepted.rc == 0, accepted.stdout[-3000:]
+    assert "[blocker, ignored] management_server_versions" in accepted.stdout
+    assert mutations(sim) == [] and sim.jobs() == []
