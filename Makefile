@@ -123,7 +123,7 @@ bench: venv
 	for routers in $(BENCH_ROUTERS); do \
 	  $(BIN)/python tests/benchmarks/bench_upgrade.py --routers $$routers --time-factor $(BENCH_TIME_FACTOR) --parallel 50 \
 	    $$( [ $$routers -ge 2000 ] && echo --sysvmadm-sample 500 ) --json $(BUILD)/bench/upgrade-$$routers.json || exit 1; done
-	$(BIN)/python tests/benchmarks/bench_preflight.py --routers 10000
+	$(BIN)/python tests/benchmarks/bench_preflight.py --routers 10000 --max-calls 60 --max-seconds 5
 	$(BIN)/python tests/benchmarks/bench_snapshot.py --routers 10000 --max-calls 70
 	$(BIN)/python tests/benchmarks/bench_rehearse.py --routers 10000 --time-factor 0.01
 

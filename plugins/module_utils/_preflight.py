@@ -17,8 +17,10 @@ import collections
 import datetime
 import typing as t
 
-from ansible_collections.acs.upgrade.plugins.module_utils._api import compare_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._api import CloudStackError, compare_versions
+from ansible_collections.acs.upgrade.plugins.module_utils._engine import IN_FLIGHT
 from ansible_collections.acs.upgrade.plugins.module_utils._fleet import read_min_templates, read_setting
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import journal_state
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     KNOWN_REGRESSIONS,
     VPC_IDLE_TIERS_PATCHED_SINCE,
@@ -68,6 +70,7 @@ SETTINGS = (
 )
 HOST_UP = "Up"
 HOST_ENABLED = "Enabled"
+HOST_DISABLED = "Disabled"
 ROUTER_STEADY = ("Running", "Stopped")
 NETWORK_RESTARTABLE = ("Implemented", "Setup")
 
@@ -116,14 +119,30 @@ def _true(value: t.Any) -> bool:
 # ---------------------------------------------------------------------------------------------- reading
 
 
+def journal_jobs(entries: t.Iterable[t.Mapping[str, t.Any]], ms_version: str) -> list[str]:
+    """The job ids the journal of a run records as submitted without an end (an interrupted attempt's), for this version."""
+    return sorted(
+        str(entry["jobid"]) for entry in journal_state(entries, ms_version).values() if entry.get("status") in IN_FLIGHT and entry.get("jobid")
+    )
+
+
 def read_cloud(client: t.Any, fleet: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """What the checks need beyond the fleet: a fixed number of paged calls, whatever the size of the cloud."""
     settings = {name: read_setting(client, name) for name in SETTINGS}
     min_template = dict(fleet.get("min_template") or {})
     missing = [zone["id"] for zone in fleet.get("zones") or [] if zone["id"] not in min_template]
     min_template.update(read_min_templates(client, missing)[0])
+    # listManagementServers is what compares the servers of a cluster; where this key may not call it (432), only the server
+    # that answered is known (listCapabilities, the fleet's version), and the check says so instead of failing the run.
+    try:
+        servers, servers_error = client.list("listManagementServers", "managementserver"), None
+    except CloudStackError as exc:
+        if exc.errorcode != 432:
+            raise
+        servers, servers_error = [], exc.message
     return {
-        "managementservers": client.list("listManagementServers", "managementserver"),
+        "managementservers": servers,
+        "managementservers_error": servers_error,
         "settings": settings,
         "min_template": min_template,
         "templates": [item for item in client.list("listTemplates", "template", templatefilter="all") if item.get("templatetype") == "SYSTEM"],
@@ -138,9 +157,37 @@ def read_cloud(client: t.Any, fleet: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 def _management_servers(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Finding]:
     servers = cloud.get("managementservers") or []
     found = []
+    if cloud.get("managementservers_error"):
+        found.append(
+            Finding(
+                "management_server_versions",
+                WARNING,
+                "the management servers cannot be listed (%s): only the one that answered is known, on %s (listCapabilities)"
+                % (cloud["managementservers_error"], fleet.get("version")),
+                "check by hand that every management server of the cluster runs %s (its cloudstack-management package), or use an "
+                "API key allowed to call listManagementServers" % fleet.get("version"),
+            )
+        )
     versions = collections.defaultdict(list)
+    silent = []
     for server in servers:
-        versions[str(server.get("version") or "unknown")].append(str(server.get("name") or server.get("id")))
+        name = str(server.get("name") or server.get("id"))
+        if server.get("version"):
+            versions[str(server["version"])].append(name)
+        else:
+            silent.append(name)
+    if silent:
+        found.append(
+            Finding(
+                "management_server_versions",
+                WARNING,
+                "management server(s) %s report no version in listManagementServers: the one that answered the API runs %s (listCapabilities)"
+                % (_names(silent), fleet.get("version")),
+                "check by hand that they run %s (their cloudstack-management package) before the upgrade: a job that lands on an older "
+                "server patches or recreates from the old release" % fleet.get("version"),
+                tuple(silent),
+            )
+        )
     if len(versions) > 1:
         found.append(
             Finding(
@@ -207,25 +254,41 @@ def _hosts(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[F
             )
         )
     unwell = [host for host in fleet.get("hosts") or [] if host.get("state") not in (None, HOST_UP) or host.get("resourcestate") not in (None, HOST_ENABLED)]
-    if unwell:
-        vms = [vm for host in unwell for vm in on_host.get(host["id"], [])]
+    # A Disabled host that is Up still runs its VMs and takes their commands (it takes no new VM): its VMs can be upgraded.
+    # One whose agent is not Up, or that is in or entering maintenance, cannot act on the VMs still there.
+    stuck = [
+        host
+        for host in unwell
+        if on_host.get(host["id"]) and (host.get("state") not in (None, HOST_UP) or host.get("resourcestate") not in (None, HOST_ENABLED, HOST_DISABLED))
+    ]
+    if stuck:
+        vms = [vm for host in stuck for vm in on_host.get(host["id"], [])]
         found.append(
             Finding(
                 "host_state",
-                WARNING if not vms else BLOCKER,
+                BLOCKER,
+                "host(s) not Up and Enabled: %s; system VMs/routers on them: %s"
+                % (_names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in stuck), _names(vms)),
+                "bring the hosts back (reconnect the agent, end the maintenance) or move the VMs off them before the upgrade: a job on a VM "
+                "whose host is not Up or is in maintenance fails or waits for its timeout",
+                tuple(host.get("name") for host in stuck),
+            )
+        )
+    idle = [host for host in unwell if host not in stuck]
+    if idle:
+        vms = [vm for host in idle for vm in on_host.get(host["id"], [])]
+        found.append(
+            Finding(
+                "host_state",
+                WARNING,
                 "host(s) not Up and Enabled: %s%s"
                 % (
-                    _names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in unwell),
-                    "; system VMs/routers on them: %s" % _names(vms) if vms else "",
+                    _names("%s (%s, %s)" % (host.get("name"), host.get("state"), host.get("resourcestate")) for host in idle),
+                    "; system VMs/routers on the Disabled ones, which still run them: %s" % _names(vms) if vms else "",
                 ),
-                (
-                    "bring the hosts back (reconnect the agent, end the maintenance) or move the VMs off them before the upgrade: a job on a VM "
-                    "whose host is not Up fails or waits for its timeout"
-                    if vms
-                    else "no system VM or router runs there, so the upgrade can go on; recreated VMs go to Up hosts only, so the cluster has "
-                    "less room for them until these hosts are back"
-                ),
-                tuple(host.get("name") for host in unwell),
+                "no system VM or router runs there, or the host is only Disabled and still runs its VMs, so the upgrade can go on; "
+                "recreated VMs go to hosts that are Up and Enabled only, so the cluster has less room for them until these hosts are back",
+                tuple(host.get("name") for host in idle),
             )
         )
     return found
@@ -282,12 +345,12 @@ def _templates(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> li
                 tuple(missing),
             )
         )
-    by_name: dict[tuple[str, str], dict[str, t.Any]] = {}
+    # One template name and hypervisor with several ids is the per-zone registration (as acs.upgrade.cs_template_crosszone
+    # groups them), whether or not one of the rows was made cross-zone since: CloudStack still takes one row for the region.
+    by_name: dict[tuple[str, str], dict[str, set[str]]] = {}
     for template in templates:
-        if template.get("crossZones"):
-            continue
         key = (str(template.get("name")), str(template.get("hypervisor") or ""))
-        by_name.setdefault(key, {})[template.get("id")] = template.get("zonename") or template.get("zoneid")
+        by_name.setdefault(key, {}).setdefault(str(template.get("id")), set()).add(str(template.get("zonename") or template.get("zoneid")))
     duplicated = {key: rows for key, rows in by_name.items() if len(rows) > 1}
     if duplicated:
         found.append(
@@ -296,7 +359,7 @@ def _templates(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> li
                 BLOCKER,
                 "system VM template(s) registered once per zone instead of cross-zone: %s"
                 % "; ".join(
-                    "%s (%s): %d rows in %s" % (name, hypervisor, len(rows), _names(str(zone) for zone in rows.values()))
+                    "%s (%s): %d rows in %s" % (name, hypervisor, len(rows), _names(zone for zones in rows.values() for zone in zones))
                     for (name, hypervisor), rows in sorted(duplicated.items())
                 ),
                 "repair them first with playbooks/crosszone.yml (detect, then crosszone_remediate=true): CloudStack takes one row for "
@@ -347,6 +410,21 @@ def _settings(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> lis
             )
         )
     else:
+        # "If set to 0, no tests are scheduled" (VirtualNetworkApplianceManager.RouterHealthChecksBasicInterval/AdvancedInterval).
+        intervals = ("router.health.checks.basic.interval", "router.health.checks.advanced.interval")
+        unscheduled = [name for name in intervals if str(settings.get(name)).strip() == "0"]
+        if unscheduled:
+            found.append(
+                Finding(
+                    "health_checks",
+                    WARNING,
+                    "%s is 0: CloudStack schedules no %s health check on the routers, so their stored results grow old"
+                    % (" and ".join(unscheduled), " or ".join(name.split(".")[-2] for name in unscheduled)),
+                    "set an interval in minutes (updateConfiguration name=%s value=...) to keep watching the routers after the upgrade; "
+                    "the gates ask each router for fresh checks (performfreshchecks) and do not wait for the schedule" % unscheduled[0],
+                    tuple(unscheduled),
+                )
+            )
         fetch = settings.get("router.health.checks.results.fetch.interval")
         found.append(
             Finding(
@@ -365,16 +443,23 @@ def _targets(fleet: t.Mapping[str, t.Any]) -> dict[str, str]:
     names = {}
     for vm in list(fleet.get("routers") or []) + list(fleet.get("systemvms") or []):
         names[vm["id"]] = vm.get("name") or vm["id"]
+    networks = {network["id"]: network for network in fleet.get("networks") or []}
     for unit in fleet.get("units") or []:
         names[unit["id"]] = unit.get("name") or unit["id"]
+        # A restartNetwork on a VPC tier acts on the VPC's routers: its job names the tier, not the VPC.
+        for tier in unit.get("tiers") or []:
+            names[tier] = "tier %s of VPC %s" % (networks.get(tier, {}).get("name") or tier, names[unit["id"]])
     return names
 
 
 def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Finding]:
     jobs = list(cloud.get("jobs") or [])
     targets = _targets(fleet)
+    # The jobs the run's journal records as submitted and not ended: an interrupted attempt's, which the run adopts.
+    own = set(cloud.get("journal_jobs") or ())
+    adopted = [job for job in jobs if job.get("jobid") in own]
     found = []
-    on_targets = [job for job in jobs if job.get("jobinstanceid") in targets]
+    on_targets = [job for job in jobs if job.get("jobinstanceid") in targets and job.get("jobid") not in own]
     if on_targets:
         found.append(
             Finding(
@@ -393,14 +478,44 @@ def _jobs(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[Fi
                 tuple(targets[job["jobinstanceid"]] for job in on_targets),
             )
         )
-    servers = max(1, len(cloud.get("managementservers") or []))
+    # PatchSystemVMCmd records no job instance: such a job may be on any system VM, one of those to upgrade among them. The
+    # run waits for the jobs it cannot place before it acts (_engine's anonymous jobs), so they delay it, they do not stop it.
+    patches = [
+        job for job in jobs if not job.get("jobinstanceid") and str(job.get("cmd") or "").endswith(".PatchSystemVMCmd") and job.get("jobid") not in own
+    ]
+    if patches and fleet.get("systemvms"):
+        found.append(
+            Finding(
+                "jobs_in_flight",
+                WARNING,
+                "%d patchSystemVm job(s) in flight (%s): CloudStack records no system VM for them, so they may be on a system VM to upgrade"
+                % (len(patches), _names("%s, since %s" % (job.get("jobid"), job.get("created")) for job in patches)),
+                "nothing to do, or find who runs them (their system VM is named only in the management server's log): the run waits for "
+                "these jobs to end before it acts",
+                tuple(str(job.get("jobid")) for job in patches),
+            )
+        )
+    if adopted:
+        found.append(
+            Finding(
+                "jobs_in_flight",
+                INFO,
+                "%d job(s) that an interrupted attempt of this run started are still in flight (its journal): %s"
+                % (len(adopted), _names("%s on %s (%s)" % (job.get("cmd", "").rsplit(".", 1)[-1], targets.get(job.get("jobinstanceid"), "?"), job.get("jobid"))
+                                        for job in adopted)),
+                "nothing to do: the run follows these jobs to their end instead of acting on their objects again",
+                tuple(str(job.get("jobid")) for job in adopted),
+            )
+        )
+    # Only a server that is Up runs jobs (the one that answered is, when the servers could not be listed).
+    servers = max(1, sum(1 for server in cloud.get("managementservers") or [] if server.get("state") == "Up"))
     pool = JOB_POOL_PER_SERVER * servers
     if len(jobs) > pool * JOB_BACKLOG_SHARE:
         found.append(
             Finding(
                 "job_backlog",
                 WARNING,
-                "%d async jobs are pending on the management server(s), more than half of their job pools (%d threads: %d per server)"
+                "%d async jobs are pending on the management server(s), more than half of their job pools (%d threads: %d per server Up)"
                 % (len(jobs), pool, JOB_POOL_PER_SERVER),
                 "start when the backlog has gone down, or lower the upgrade's parallel: its jobs would queue behind these",
             )

@@ -14,13 +14,15 @@ description:
     severity, what was found and what to do, naming the objects.
   - Severities - V(blocker) stops the run before anything changes, V(warning) is printed and recorded, V(info)
     describes the cloud.
-  - "The checks (ids) - C(management_server_versions) (blocker), C(management_server_state) (warning),
-    C(host_agent_version) (warning), C(host_state) (blocker when system VMs or routers run on the host, warning else),
-    C(minimum_template) (blocker), C(systemvm_template) (blocker), C(systemvm_template_per_zone) (blocker; repaired with
-    playbooks/crosszone.yml), C(router_version_check) (info, warning when false), C(health_checks) (info, warning when
-    disabled), C(jobs_in_flight) (blocker), C(job_backlog) (warning), C(known_regression) (warning),
-    C(redundant_pair_state) (warning), C(router_state) (warning for transitional states, info for Stopped routers),
-    C(network_state) (warning)."
+  - "The checks (ids) - C(management_server_versions) (blocker; warning when a server reports no version or the key may
+    not call C(listManagementServers), naming the version C(listCapabilities) gave), C(management_server_state) (warning),
+    C(host_agent_version) (warning), C(host_state) (blocker when system VMs or routers run on a host that is not Up or
+    is in maintenance, warning else), C(minimum_template) (blocker), C(systemvm_template) (blocker),
+    C(systemvm_template_per_zone) (blocker; repaired with playbooks/crosszone.yml), C(router_version_check) (info,
+    warning when false), C(health_checks) (info, warning when disabled or when the basic or advanced interval is 0),
+    C(jobs_in_flight) (blocker; warning for C(patchSystemVm) jobs, which name no system VM; info for the jobs of
+    O(journal)), C(job_backlog) (warning), C(known_regression) (warning), C(redundant_pair_state) (warning),
+    C(router_state) (warning for transitional states, info for Stopped routers), C(network_state) (warning)."
   - Reads the fleet from O(fleet_file) (or O(fleet)) and makes a fixed number of paged API calls beyond it - the
     management servers, five settings, each zone's C(minreq.sysvmtemplate.version) unless the fleet has it, the
     system templates and the async jobs - whatever the size of the cloud. Changes nothing.
@@ -52,6 +54,14 @@ options:
     type: list
     elements: str
     default: []
+  journal:
+    description:
+      - The journal of the run the preflight is for (the C(journal.jsonl) of the state directory). The jobs it records as
+        submitted without an end are an interrupted attempt's, which the run follows instead of acting again - an
+        V(info) finding, not a C(jobs_in_flight) blocker.
+      - Unset, every job in flight on a target is a blocker.
+    type: path
+    version_added: 0.3.0
   dest:
     description:
       - Write the whole result there (JSON, mode 0600), every object of every finding included; the module's result
@@ -118,10 +128,12 @@ from ansible_collections.acs.upgrade.plugins.module_utils._preflight import (
     NAMES_LIMIT,
     PreflightError,
     check_ignore_list,
+    journal_jobs,
     read_cloud,
     run_checks,
     summary_lines,
 )
+from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal
 
 
 class Preflight(CloudStackModule):
@@ -143,7 +155,15 @@ class Preflight(CloudStackModule):
         except PreflightError as exc:
             self.fail(str(exc))
         fleet = self.fleet()
-        result = run_checks(fleet, read_cloud(self.client, fleet), ignore)
+        own_jobs = []
+        if self.params["journal"]:
+            try:
+                own_jobs = journal_jobs(Journal(self.params["journal"]).entries(), str(fleet.get("version") or ""))
+            except EngineError as exc:
+                self.fail(str(exc))
+        cloud = read_cloud(self.client, fleet)
+        cloud["journal_jobs"] = own_jobs
+        result = run_checks(fleet, cloud, ignore)
         lines = summary_lines(result)
         dest = self.params["dest"]
         if dest:
@@ -182,6 +202,7 @@ def main() -> None:
             fleet={"type": "dict"},
             fleet_file={"type": "path"},
             ignore={"type": "list", "elements": "str", "default": []},
+            journal={"type": "path"},
             dest={"type": "path"},
             fail_on_blockers={"type": "bool", "default": True},
         ),

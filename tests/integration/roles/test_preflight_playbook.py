@@ -79,3 +79,34 @@ def test_preflight_only_checks_and_stops(acs_sim, tmp_path):
     assert run.rc == 0, run.stdout[-3000:]
     assert "[warning] health_checks: router.health.checks.enabled is false" in run.stdout
     assert mutations(sim) == ["updateConfiguration"] and not (output / "plan.json").exists()
+
+
+def test_the_job_an_interrupted_attempt_left_in_flight_does_not_block_its_resumption(acs_sim, tmp_path):
+    """The playbooks give the preflight their journal: a job it records as submitted is the run's own, which the resumed
+    run follows; the same job unknown to the journal blocks."""
+    sim = acs_sim(topology="small", time_factor=0.002)
+    network = next(item for item in sim.state()["networks"] if item["name"] == "acme-web")
+    sim.inject(kind="job_hang", api="restartNetwork", object=network["id"])
+    jobid = sim.client("admin").call("restartNetwork", id=network["id"], livepatch=True)["jobid"]
+    output = tmp_path / "out"
+    blocked = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, preflight_only="true"))
+    assert blocked.rc != 0 and "jobs_in_flight" in blocked.stdout
+    (output / "journal.jsonl").write_text(json.dumps({"key": "network:%s" % network["id"], "status": "submitted", "jobid": jobid}) + "\n")
+    resumed = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, preflight_only="true"))
+    assert resumed.rc == 0, resumed.stdout[-3000:]
+    preflight = json.loads((output / "preflight.json").read_text())
+    assert preflight["passed"] and [item["severity"] for item in preflight["findings"] if item["check"] == "jobs_in_flight"] == ["info"]
+    assert mutations(sim) == ["restartNetwork"]
+
+
+def test_preflight_yml_checks_the_cloud_alone_and_fails_on_a_blocker_without_changing_anything(acs_sim, tmp_path):
+    sim = acs_sim(topology=small_with_a_lagging_server(), time_factor=0.002)
+    output = tmp_path / "out"
+    blocked = run_playbook(sim, tmp_path, "preflight.yml", extravars(output))
+    assert blocked.rc != 0 and "the preflight found 1 blocker(s); nothing was changed" in blocked.stdout, blocked.stdout[-3000:]
+    assert "4.17.2.0 on ms-eu-2" in blocked.stdout and blocked.stats["acs_upgrade_preflight"]["blocker"] == 1
+    assert not json.loads((output / "preflight.json").read_text())["passed"] and not (output / "plan.json").exists()
+    accepted = run_playbook(sim, tmp_path, "preflight.yml", extravars(output, preflight_ignore="management_server_versions"))
+    assert accepted.rc == 0, accepted.stdout[-3000:]
+    assert "[blocker, ignored] management_server_versions" in accepted.stdout
+    assert mutations(sim) == [] and sim.jobs() == []

@@ -13,6 +13,7 @@ from typing import Any
 
 from acs_sim.cloud import NO_RESULTS, PROJECT_ACCOUNT, Cloud, oid
 from acs_sim.jobs import Job, JobFailure
+from acs_sim.releases import template_name
 from acs_sim.signing import parse_expires, signature_matches
 from acs_sim.spec import GLOBAL_PARAMS, api_available, params_for, subset, version_tuple
 
@@ -37,6 +38,8 @@ LIST_KEYS = {
 # The uuid the simulator gives User.UID_SYSTEM (the "system" user of the schema), shown as a job's userid.
 SYSTEM_USER_ID = oid("user", "system")
 
+# The image format of each hypervisor's system VM template (SystemVmTemplateRegistration's file per hypervisor).
+TEMPLATE_FORMATS = {"kvm": "QCOW2", "lxc": "QCOW2", "xenserver": "VHD", "hyperv": "VHD", "vmware": "OVA", "ovm3": "RAW"}
 JOB_INSTANCE_TYPES = {"Router": "DomainRouter", "SystemVm": "SystemVm"}
 
 
@@ -305,6 +308,8 @@ class Api:
                 items = []
             if params.get("state"):
                 items = [h for h in items if h.get("status", "Up").lower() == params["state"].lower()]
+            if params.get("resourcestate"):
+                items = [h for h in items if h.get("resourcestate", "Enabled").lower() == params["resourcestate"].lower()]
             if params.get("virtualmachineid"):
                 vm = cloud.vms.get(params["virtualmachineid"])
                 items = [h for h in items if vm and h["id"] == vm["hostid"]]
@@ -390,17 +395,24 @@ class Api:
             if caller.admin and params["templatefilter"] == "all":
                 # One entry per template and zone, with that zone's download state (TemplateJoinDaoImpl, 4.18.0.0: the view
                 # joins template_zone_ref; a cross-zone template is listed in every zone).
+                # The release's template exists for every hypervisor in use; the older ones (the routers' disks) for KVM.
                 for version in versions:
-                    tid, name = cloud._template(version)
-                    for zone in cloud.zones.values():
-                        current = version == cloud.template_version
-                        ready = not current or zone.get("template_state", "Ready") == "Ready"
-                        per_zone = current and zone.get("template_per_zone", False)
-                        items.append({"id": oid("template", f"{version}/{zone['name']}") if per_zone else tid, "name": name,
-                                      "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": "KVM",
-                                      "format": "QCOW2", "isready": ready, "crossZones": not per_zone, "ispublic": False, "isfeatured": False,
-                                      "status": "Download Complete" if ready else "35% Downloaded", "account": "system", "domain": "ROOT",
-                                      "zoneid": zone["id"], "zonename": zone["name"], "created": cloud.date(cloud.template_created_epoch(version))})
+                    current = version == cloud.template_version
+                    for hypervisor in cloud.hypervisors_in_use() if current else ["KVM"]:
+                        tid, name = cloud._template(version)
+                        if hypervisor != "KVM":
+                            tid, name = oid("template", f"{version}/{hypervisor}"), template_name(version, hypervisor.lower())
+                        for zone in cloud.zones.values():
+                            states = zone.get("template_states") or {}
+                            ready = not current or states.get(hypervisor.lower(), zone.get("template_state", "Ready")) == "Ready"
+                            per_zone = current and zone.get("template_per_zone", False)
+                            own = f"{version}/{hypervisor}/{zone['name']}" if hypervisor != "KVM" else f"{version}/{zone['name']}"
+                            items.append({"id": oid("template", own) if per_zone else tid, "name": name,
+                                          "displaytext": f"SystemVM Template {version}", "templatetype": "SYSTEM", "hypervisor": hypervisor,
+                                          "format": TEMPLATE_FORMATS.get(hypervisor.lower(), "QCOW2"), "isready": ready, "crossZones": not per_zone,
+                                          "ispublic": False, "isfeatured": False, "status": "Download Complete" if ready else "35% Downloaded",
+                                          "account": "system", "domain": "ROOT", "zoneid": zone["id"], "zonename": zone["name"],
+                                          "created": cloud.date(cloud.template_created_epoch(version))})
             items = [t for t in items if self._match(t, params, {"id": "id", "name": "name", "zoneid": "zoneid"})]
             return self._page("listTemplates", items, params, dict)
 

@@ -119,6 +119,8 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
 NETWORK_STATES = ("Allocated", "Setup", "Implemented", "Shutdown")
 # Host (agent) states a topology may give (com.cloud.host.Status); only Up hosts take commands or new VMs.
 HOST_STATES = ("Up", "Connecting", "Disconnected", "Down", "Alert")
+# Host resource states a topology may give (com.cloud.resource.ResourceState); the planner places VMs on Enabled hosts only.
+HOST_RESOURCE_STATES = ("Enabled", "Disabled", "PrepareForMaintenance", "ErrorInPrepareForMaintenance", "Maintenance", "ErrorInMaintenance", "Error")
 # NetworkHelperImpl.sendCommandsToRouter (4.17.0.0-4.20.2.0) throws this when checkRouterVersion is false.
 ROUTER_REQUIRES_UPGRADE = "Unable to send command. Router requires upgrade"
 
@@ -321,13 +323,16 @@ class Cloud:
                 raise TopologyError(f"zone {zone['name']}: {name} is not a zone-scoped setting (zone-scoped: {', '.join(self.zone_settings())})")
             settings[name] = str(value).lower() if isinstance(value, bool) else str(value)
         # The release's system VM template in this zone: "Ready" (default), or "Downloading" (isready false, listTemplates
-        # status "35% Downloaded"); "per_zone" registers it in this zone as a template of its own (cross_zones=0), the
-        # shape the cross-zone seed describes.
-        template_state = str((zone.get("systemvm_template") or {}).get("state", "Ready"))
-        if template_state not in ("Ready", "Downloading"):
-            raise TopologyError(f"zone {zone['name']}: systemvm_template state must be Ready or Downloading, got {template_state}")
-        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings, "template_state": template_state,
-                           "template_per_zone": bool((zone.get("systemvm_template") or {}).get("per_zone", False))}
+        # status "35% Downloaded"); "hypervisors" gives the state of one hypervisor's template ({VMware: Downloading});
+        # "per_zone" registers it in this zone as a template of its own (cross_zones=0), the shape the cross-zone seed describes.
+        spec = zone.get("systemvm_template") or {}
+        template_states = {"": str(spec.get("state", "Ready")), **{str(hv).lower(): str(state) for hv, state in (spec.get("hypervisors") or {}).items()}}
+        for hypervisor, template_state in template_states.items():
+            if template_state not in ("Ready", "Downloading"):
+                raise TopologyError(f"zone {zone['name']}: systemvm_template state{' of ' + hypervisor if hypervisor else ''} must be Ready or "
+                                    f"Downloading, got {template_state}")
+        self.zones[zid] = {"id": zid, "name": zone["name"], "configurations": settings, "template_state": template_states[""],
+                           "template_states": template_states, "template_per_zone": bool(spec.get("per_zone", False))}
         pods = zone.get("pods") or [{"name": f"{zone['name']}-pod1"}]
         for p_index, pod in enumerate(pods):
             pid = pod.get("id") or oid("pod", f"{zone['name']}/{pod['name']}")
@@ -345,7 +350,11 @@ class Cloud:
                     status = str(spec.get("state", "Up"))
                     if status not in HOST_STATES:
                         raise TopologyError(f"host {hname}: state must be one of {', '.join(HOST_STATES)}")
+                    resourcestate = str(spec.get("resourcestate", "Enabled"))
+                    if resourcestate not in HOST_RESOURCE_STATES:
+                        raise TopologyError(f"host {hname}: resourcestate must be one of {', '.join(HOST_RESOURCE_STATES)}")
                     self.hosts[hid] = {"id": hid, "name": hname, "clusterid": cid, "podid": pid, "zoneid": zid, "version": version, "status": status,
+                                       "resourcestate": resourcestate,
                                        "hypervisor": str(spec.get("hypervisor", "KVM")),
                                        "ipaddress": f"10.{len(self.zones)}.{p_index}.{len(self.hosts) % 250 + 2}", "created": self.date(self.started)}
                     self._zone_hosts.setdefault(zid, []).append(self.hosts[hid])
@@ -426,14 +435,19 @@ class Cloud:
                 if ref in (host["id"], host["name"]):
                     return host
             raise TopologyError(f"host {ref!r} is not defined in zone {self.zones[zoneid]['name']}")
-        # The deployment planner places a VM on a host that is Up; a topology that has none still places it (its jobs fail).
-        up = [host for host in hosts if host.get("status", "Up") == "Up"] or hosts
+        # The deployment planner places a VM on a host that is Up and Enabled (a host in maintenance or disabled takes none); a
+        # topology that has none still places it (its jobs fail).
+        up = [host for host in hosts if self._takes_vms(host)] or hosts
         return up[self.random.randrange(len(up))]
 
+    @staticmethod
+    def _takes_vms(host: dict[str, Any]) -> bool:
+        return host.get("status", "Up") == "Up" and host.get("resourcestate", "Enabled") == "Enabled"
+
     def _start_host(self, vm: dict[str, Any]) -> dict[str, Any]:
-        """Where a (re)started VM runs: its last host while that host is Up, else one the planner picks."""
+        """Where a (re)started VM runs: its last host while that host is Up and Enabled, else one the planner picks."""
         last = self.hosts.get(vm.get("lasthostid") or "")
-        return last if last is not None and last.get("status", "Up") == "Up" else self._pick_host(vm["zoneid"])
+        return last if last is not None and self._takes_vms(last) else self._pick_host(vm["zoneid"])
 
     def host_of(self, vm: dict[str, Any]) -> dict[str, Any] | None:
         return self.hosts.get(vm.get("hostid") or vm.get("lasthostid") or "")
@@ -1094,6 +1108,11 @@ class Cloud:
             return
 
     # ------------------------------------------------------------------ rendering
+    def hypervisors_in_use(self) -> list[str]:
+        """The hypervisors of the cloud's hosts, KVM first: the upgrade registers the release's template for each
+        (SystemVmTemplateRegistration, the hypervisors of the clusters in use), cross-zone, downloaded in every zone."""
+        return sorted({str(host.get("hypervisor", "KVM")) for host in self.hosts.values()} | {"KVM"}, key=lambda hv: (hv != "KVM", hv))
+
     def _template(self, version: str) -> tuple[str, str]:
         """(id, name) of a system VM template; the name follows the topology's template_name, by default templateConfig.sh's
         name for KVM (acs_sim/releases.py: systemvm-kvm-4.18.1, from 4.20 systemvm-kvm-4.20.0-x86_64)."""
@@ -1250,7 +1269,7 @@ class Cloud:
         zone, pod, cluster = self.zones[host["zoneid"]], self.pods[host["podid"]], self.clusters[host["clusterid"]]
         # HostResponse (ApiResponseHelper.createHostResponse): state is the agent's status, version its cloudstack-agent version.
         return {"id": host["id"], "name": host["name"], "type": "Routing", "state": host.get("status", "Up"),
-                "resourcestate": "Enabled", "hypervisor": host.get("hypervisor", "KVM"),
+                "resourcestate": host.get("resourcestate", "Enabled"), "hypervisor": host.get("hypervisor", "KVM"),
                 "ipaddress": host["ipaddress"], "zoneid": zone["id"], "zonename": zone["name"], "podid": pod["id"], "podname": pod["name"],
                 "clusterid": cluster["id"], "clustername": cluster["name"], "clustertype": "CloudManaged", "version": host.get("version") or self.ms_version,
                 "created": host["created"]}

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from acs_sim.cloud import HOST_RESOURCE_STATES
 from acs_sim.releases import UnknownRelease, release
 
 ACCOUNT_TYPES = {0: "user", 1: "admin", 2: "domainadmin"}
@@ -107,6 +108,8 @@ def to_topology(snapshot: dict[str, Any], keys: dict[str, Any] | None = None) ->
         spec = {"id": host["id"], "name": host["name"], "state": host.get("state", "Up"), "hypervisor": host.get("hypervisor", "KVM")}
         if host.get("version"):
             spec["version"] = host["version"]
+        if host.get("resourcestate") in HOST_RESOURCE_STATES:
+            spec["resourcestate"] = host["resourcestate"]
         return spec
 
     zones = []

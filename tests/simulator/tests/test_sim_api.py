@@ -238,3 +238,19 @@ def test_list_templates_lists_each_template_per_zone_with_its_download_state(acs
     assert sorted(current) == ["z1", "z2", "z3"]
     assert current["z1"]["isready"] and not current["z2"]["isready"] and current["z2"]["status"] == "35% Downloaded"
     assert current["z1"]["crossZones"] and not current["z3"]["crossZones"] and current["z3"]["id"] != current["z1"]["id"]
+
+
+def test_list_templates_lists_the_release_template_of_every_hypervisor_in_use(acs_sim):
+    """SystemVmTemplateRegistration registers the release's template for each hypervisor of the clusters in use (cross-zone,
+    so listed in every zone); a zone may still be downloading one hypervisor's."""
+    topology = {"managementserver": {"version": "4.18.0.0"},
+                "zones": [{"name": "z1"},
+                          {"name": "z2", "pods": [{"name": "p2", "clusters": [{"name": "c2", "hosts": ["kvm2", {"name": "esx1", "hypervisor": "VMware"}]}]}],
+                           "systemvm_template": {"hypervisors": {"VMware": "Downloading"}}}]}
+    sim = acs_sim(topology=topology, time_factor=0.001)
+    listed = sim.client("admin").call("listTemplates", templatefilter="all")["template"]
+    current = {(item["zonename"], item["hypervisor"]): item for item in listed if item["name"].endswith("-4.18.0")}
+    assert sorted(current) == [("z1", "KVM"), ("z1", "VMware"), ("z2", "KVM"), ("z2", "VMware")]
+    assert current[("z1", "VMware")]["name"] == "systemvm-vmware-4.18.0" and current[("z1", "VMware")]["format"] == "OVA"
+    assert current[("z1", "VMware")]["id"] == current[("z2", "VMware")]["id"] != current[("z1", "KVM")]["id"]
+    assert current[("z1", "VMware")]["isready"] and current[("z2", "KVM")]["isready"] and not current[("z2", "VMware")]["isready"]

@@ -138,6 +138,20 @@ def test_hosts_show_agent_version_and_state(acs_sim):
     assert admin.call("listHosts", type="Routing", state="Disconnected") == {}
 
 
+def test_a_host_in_maintenance_shows_its_resource_state_and_takes_no_new_vm(acs_sim):
+    """HostResponse.resourcestate is the host's ResourceState (Enabled, Maintenance, ...), next to its agent status; the
+    deployment planner places VMs on Enabled hosts only, so every router and system VM of the topology goes to kvm2."""
+    topology = _cloud("4.18.0.0")
+    topology["zones"][0]["pods"][0]["clusters"][0]["hosts"] = [{"name": "kvm1", "resourcestate": "Maintenance"}, "kvm2"]
+    topology["networks"][0]["routers"] = [{"version": "4.16.1"}, {"version": "4.16.1"}]
+    sim = acs_sim(topology=topology, time_factor=0.0005)
+    admin = sim.client()
+    [host] = admin.call("listHosts", type="Routing", resourcestate="Maintenance")["host"]
+    assert (host["name"], host["state"], host["resourcestate"]) == ("kvm1", "Up", "Maintenance")
+    on = {vm["hostid"] for vm in admin.call("listRouters", listall=True)["router"] + admin.call("listSystemVms")["systemvm"]}
+    assert on == {admin.call("listHosts", name="kvm2")["host"][0]["id"]}
+
+
 def test_live_patch_on_an_old_agent_pushes_its_old_scripts(acs_sim):
     """LibvirtPatchSystemVmCommandWrapper.execute (4.19.3.0) copies the agent's own systemVmPatchFiles and answers their checksum;
     ManagementServerImpl.updateRouterDetails records it with softwareversion = the server's. The old checksum on a template

@@ -67,6 +67,24 @@ def test_management_servers_on_two_versions_block_the_run_and_name_them():
     assert "4.19.2.0 on ms2" in result["blockers"][0]["found"] and "upgrade every management server" in result["blockers"][0]["action"]
 
 
+def test_management_servers_that_report_no_version_are_a_warning_that_names_the_answering_one():
+    """A server without a version is not known to differ: it is named, with the version listCapabilities gave, not blocked."""
+    data = cloud()
+    data["managementservers"][1].pop("version")
+    result = run_checks(fleet(), data)
+    assert result["passed"] and checks(result, "warning") == ["management_server_versions"]
+    [finding] = [item for item in result["findings"] if item["check"] == "management_server_versions"]
+    assert "ms2 report no version in listManagementServers: the one that answered the API runs 4.19.3.0" in finding["found"]
+    assert finding["objects"] == ["ms2"] and "check by hand that they run 4.19.3.0" in finding["action"]
+
+
+def test_management_servers_that_cannot_be_listed_are_a_warning():
+    data = dict(cloud(), managementservers=[], managementservers_error="listManagementServers: HTTP 432, errorcode 432: not available")
+    result = run_checks(fleet(), data)
+    assert result["passed"] and checks(result, "warning") == ["management_server_versions"]
+    assert "cannot be listed (listManagementServers: HTTP 432" in result["findings"][0]["found"] and "on 4.19.3.0" in result["findings"][0]["found"]
+
+
 def test_an_old_agent_is_a_warning_naming_its_cluster_hosts_and_the_vms_on_them():
     data = fleet()
     data["hosts"][0]["version"] = "4.18.0.0"
@@ -84,6 +102,22 @@ def test_a_disconnected_host_with_routers_blocks_and_one_without_warns():
     data["hosts"][1]["resourcestate"] = "Maintenance"
     result = run_checks(data, cloud())
     assert "host_state" in checks(result, "warning") and "kvm2 (Up, Maintenance)" in result["findings"][0]["found"]
+
+
+def test_a_disabled_host_still_runs_its_vms_so_it_warns_while_one_in_maintenance_with_vms_blocks():
+    data = fleet()
+    data["hosts"][0]["resourcestate"] = "Disabled"
+    result = run_checks(data, cloud())
+    assert result["passed"] and checks(result, "warning") == ["host_state"]
+    assert "kvm1 (Up, Disabled); system VMs/routers on the Disabled ones, which still run them: r-1-VM, r-2-VM, s-1-VM" in result["findings"][0]["found"]
+    data["hosts"][1]["state"] = "Alert"
+    data["hosts"].append(dict(data["hosts"][1], id="h3", name="kvm3", state="Up", resourcestate="PrepareForMaintenance"))
+    data["routers"][1]["hostid"] = "h3"
+    result = run_checks(data, cloud())
+    [blocker] = result["blockers"]
+    assert blocker["found"] == "host(s) not Up and Enabled: kvm3 (Up, PrepareForMaintenance); system VMs/routers on them: r-2-VM"
+    [warning] = [item for item in result["findings"] if item["check"] == "host_state" and item["severity"] == "warning"]
+    assert warning["objects"] == ["kvm1", "kvm2"]
 
 
 def test_a_zone_without_the_template_at_its_minimum_blocks():
@@ -116,12 +150,32 @@ def test_a_template_registered_per_zone_blocks_and_names_the_crosszone_playbook(
     assert "playbooks/crosszone.yml" in result["blockers"][0]["action"] and "2 rows in zone1, zone2" in result["blockers"][0]["found"]
 
 
+def test_a_per_zone_row_left_beside_a_cross_zone_one_of_the_same_name_blocks():
+    """cs_template_crosszone groups the rows by name and hypervisor: one made cross-zone does not repair the other."""
+    data = cloud()
+    data["templates"].append(dict(data["templates"][1], id="t2", crossZones=False))
+    result = run_checks(fleet(), data)
+    assert checks(result, "blocker") == ["systemvm_template_per_zone"]
+    assert "systemvm-kvm-4.19.1-x86_64 (KVM): 2 rows in zone1, zone2" in result["blockers"][0]["found"]
+
+
 def test_settings_that_change_the_gates_are_warnings():
     data = cloud()
     data["settings"] = {"router.version.check": "false", "router.health.checks.enabled": "false"}
     result = run_checks(fleet(), data)
     assert sorted(checks(result, "warning")) == ["health_checks", "router_version_check"]
     assert result["passed"]
+
+
+def test_a_health_check_interval_of_zero_is_a_warning_that_names_it():
+    data = cloud()
+    data["settings"].update({"router.health.checks.basic.interval": "3", "router.health.checks.advanced.interval": "0"})
+    result = run_checks(fleet(), data)
+    [warning] = [item for item in result["findings"] if item["check"] == "health_checks" and item["severity"] == "warning"]
+    assert warning["found"].startswith("router.health.checks.advanced.interval is 0: CloudStack schedules no advanced health check")
+    assert "updateConfiguration name=router.health.checks.advanced.interval" in warning["action"] and result["passed"]
+    data["settings"]["router.health.checks.advanced.interval"] = "10"
+    assert "health_checks" not in checks(run_checks(fleet(), data), "warning")
 
 
 def test_a_job_in_flight_on_a_target_blocks_and_a_backlog_warns():
@@ -132,6 +186,26 @@ def test_a_job_in_flight_on_a_target_blocks_and_a_backlog_warns():
     result = run_checks(fleet(), data)
     assert checks(result, "blocker") == ["jobs_in_flight"] and "RebootRouterCmd on r-2-VM (j1" in result["blockers"][0]["found"]
     assert "job_backlog" in checks(result, "warning")
+
+
+def test_a_job_in_flight_on_a_vpc_tier_blocks_naming_its_vpc():
+    """restartNetwork on a tier restarts the VPC's routers; its job's instance is the tier network."""
+    data = fleet()
+    data["units"].append({"id": "v1", "name": "shop", "kind": "vpc", "tiers": ["t1"]})
+    data["networks"].append({"id": "t1", "name": "shop-web", "state": "Implemented"})
+    read = cloud()
+    read["jobs"] = [{"jobid": "j9", "cmd": "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd", "jobinstanceid": "t1", "jobstatus": 0}]
+    result = run_checks(data, read)
+    assert checks(result, "blocker") == ["jobs_in_flight"] and "RestartNetworkCmd on tier shop-web of VPC shop (j9" in result["blockers"][0]["found"]
+
+
+def test_the_job_pools_of_servers_that_are_down_do_not_count():
+    data = cloud()
+    data["jobs"] = [{"jobid": "x%d" % number, "cmd": "DeployVMCmd", "jobinstanceid": "vm%d" % number, "jobstatus": 0} for number in range(70)]
+    assert "job_backlog" not in checks(run_checks(fleet(), data))
+    data["managementservers"][1]["state"] = "Down"
+    [backlog] = [item for item in run_checks(fleet(), data)["findings"] if item["check"] == "job_backlog"]
+    assert backlog["found"].startswith("70 async jobs are pending") and "(125 threads: 125 per server Up)" in backlog["found"]
 
 
 def test_the_checksum_regression_names_the_routers_below_the_minimum():
