@@ -32,7 +32,10 @@ attributes:
     details: Every call sends a message.
 options:
   url:
-    description: The webhook's URL (http or https); never printed.
+    description:
+      - The webhook's URL (http or https); never printed.
+      - Without it, the environment variable E(ACS_UPGRADE_NOTIFY_URL), which the AWX credential type
+        C(Upgrade webhook (acs.upgrade)) (C(awx/webhook_credential_type.yml)) sets.
     type: str
     required: true
   event:
@@ -59,7 +62,9 @@ options:
     description: The journal of the run, for the summary.
     type: path
   token:
-    description: Sent as C(Authorization Bearer) header; never printed.
+    description:
+      - Sent as C(Authorization Bearer) header; never printed.
+      - Without it, the environment variable E(ACS_UPGRADE_NOTIFY_TOKEN) (set by the same AWX credential type).
     type: str
   headers:
     description: More HTTP headers (for example a signature or an API key); never printed.
@@ -94,6 +99,13 @@ EXAMPLES = r"""
     group: zone-a
     plan_file: /var/lib/acs-upgrade/eu-west/plan.json
     journal: /var/lib/acs-upgrade/eu-west/journal.jsonl
+
+- name: The same, the URL and token taken from ACS_UPGRADE_NOTIFY_URL and ACS_UPGRADE_NOTIFY_TOKEN (an AWX credential)
+  acs.upgrade.upgrade_notify:
+    event: group
+    group: zone-a
+    plan_file: /var/lib/acs-upgrade/eu-west/plan.json
+    journal: /var/lib/acs-upgrade/eu-west/journal.jsonl
 """
 
 RETURN = r"""
@@ -118,7 +130,7 @@ import typing as t
 import urllib.parse
 from urllib.error import HTTPError
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_digest
@@ -195,14 +207,14 @@ def post(module: AnsibleModule, payload: dict[str, t.Any]) -> tuple[bool, int, s
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "url": {"type": "str", "required": True, "no_log": True},
+            "url": {"type": "str", "required": True, "no_log": True, "fallback": (env_fallback, ["ACS_UPGRADE_NOTIFY_URL"])},
             "event": {"type": "str", "required": True, "choices": ["start", "group", "stop"]},
             "group": {"type": "str"},
             "text": {"type": "str"},
             "stop_reason": {"type": "str"},
             "plan_file": {"type": "path"},
             "journal": {"type": "path"},
-            "token": {"type": "str", "no_log": True},
+            "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["ACS_UPGRADE_NOTIFY_TOKEN"])},
             "headers": {"type": "dict", "default": {}, "no_log": True},
             "timeout": {"type": "int", "default": 10},
             "retries": {"type": "int", "default": 2},

@@ -46,3 +46,29 @@ def test_the_approval_messages_use_what_awx_gives_an_approval():
     for status, message in messages()["workflow_approval"].items():
         text = render(message["message"], **context)
         assert "Approve the upgrade of eu-west" in text and context["workflow_url"] in text, status
+
+
+def test_the_upgrade_job_takes_the_webhook_from_its_credential_and_never_shows_the_url_or_the_token(acs_sim, tmp_path):
+    """The webhook's URL and token reach the job as AWX injects a credential of the type "Upgrade webhook
+    (acs.upgrade)": environment variables, no extra var. The upgrade tells the webhook, and neither the token nor the
+    URL is in the job's output or events."""
+    from test_awx_definitions import credential_env
+    from test_notify_webhook import Receiver
+
+    sim = acs_sim(topology="small", time_factor=0.002)
+    hook = Receiver()
+    try:
+        token = "cred-token-5e8d1b"
+        env, extra = credential_env({"url": hook.url, "token": token}, type_file="webhook_credential_type.yml")
+        assert extra == {}
+        variables = extravars(tmp_path / "out")
+        assert not any("notify" in name for name in variables)
+        run = run_playbook(sim, tmp_path, "upgrade.yml", variables, env=env)
+        assert run.rc == 0, run.stdout[-3000:]
+        events = [message["body"]["event"] for message in hook.received]
+        assert events[0] == "start" and events[-1] == "stop" and "group" in events, events
+        assert all(message["headers"]["Authorization"] == "Bearer " + token for message in hook.received)
+        shown = run.stdout + json.dumps(run.events)
+        assert token not in shown and "SECRET-PATH-42" not in shown
+    finally:
+        hook.close()

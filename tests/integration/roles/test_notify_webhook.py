@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -118,3 +121,23 @@ def test_a_failing_webhook_is_retried_a_bounded_number_of_times_and_never_fails_
     again = run_playbook(sim, tmp_path, "upgrade.yml", extravars(tmp_path / "again", acs_upgrade_notify_url=hook.url, livepatch_notify_retries="0"))
     assert again.rc == 0, again.stdout[-3000:]
     assert "was not delivered (1 attempt(s)" in again.stdout
+
+
+def test_the_module_takes_url_and_token_from_the_environment_an_awx_credential_sets(tmp_path, receiver):
+    """Without url and token, upgrade_notify reads ACS_UPGRADE_NOTIFY_URL and ACS_UPGRADE_NOTIFY_TOKEN; neither is printed."""
+    hook = receiver()
+    env = dict(
+        os.environ,
+        ACS_UPGRADE_NOTIFY_URL=hook.url,
+        ACS_UPGRADE_NOTIFY_TOKEN=TOKEN,
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    )
+    done = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable,
+         "-m", "acs.upgrade.upgrade_notify", "-a", "event=start text=hello", "-vvv"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [message["body"]["event"] for message in hook.received] == ["start"]
+    assert hook.received[0]["headers"]["Authorization"] == "Bearer " + TOKEN
+    assert TOKEN not in done.stdout + done.stderr and "SECRET-PATH-42" not in done.stdout + done.stderr
