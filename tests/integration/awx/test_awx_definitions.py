@@ -551,3 +551,55 @@ def test_configure_playbook_refuses_a_webhook_without_its_url_before_it_calls_aw
     assert done.returncode != 0
     assert "set acs_awx_webhook to {url, token}" in done.stdout, done.stdout + done.stderr
     assert "t-42-never-shown" not in done.stdout + done.stderr and "Create the credential type" not in done.stdout
+
+
+def _readme_awx_steps() -> dict[str, str]:
+    """The numbered steps of the README's "AWX/Tower" section, by their bold title."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## AWX/Tower\n", 1)[1].split("\n### ", 1)[0]
+    parts = re.split(r"^\d\. \*\*(.+?)\*\*", section, flags=re.M)
+    return {title.rstrip("."): body for title, body in zip(parts[1::2], parts[2::2])}
+
+
+def _yaml_blocks(text: str) -> list:
+    return [yaml.safe_load(re.sub(r"^ {3}", "", block, flags=re.M)) for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)]
+
+
+def test_the_readme_takes_an_administrator_from_an_empty_awx_to_a_first_approved_run_with_the_names_configure_makes():
+    """The first job an administrator launches by hand gets what the workflow would give it: the region's credential
+    (as configure.yml names it) and the region's state directory (not the template's default, which is no region's)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    steps = _readme_awx_steps()
+    assert list(steps)[:6] == [
+        "Execution environment",
+        "Storage for the state directory",
+        "A regions file",
+        "Create the objects",
+        "Sync the project",
+        "Launch the workflow",
+    ]
+    play = _configure_play()
+    state_root = DataLoader().load_from_file(str(AWX / "workflow.yml"))["acs_awx_workflow"]["state_root"]
+    regions_file = next(block for block in _yaml_blocks(steps["A regions file"]) if "acs_awx_regions" in block)
+    region = regions_file["acs_awx_regions"][0]["name"]
+    # The regions file's webhook passes configure.yml's check: a URL, and a token at most besides.
+    assert set(regions_file["acs_awx_webhook"]) == {"url", "token"}
+    layout = next(task for task in play["tasks"] if task["name"].startswith("Lay out the workflow nodes"))
+    templar = Templar(loader=DataLoader(), variables=dict(play["vars"], item={"name": region}, acs_awx_workflow={"state_root": state_root}))
+    credential = templar.template(layout["vars"]["acs_awx_credentials"])[0]["name"]
+    state_dir = templar.template(layout["vars"]["acs_awx_state_dir"])
+
+    first_job = steps["Sync the project"]
+    assert '"acs.upgrade - plan (dry run)"' in first_job and "Credentials" in first_job and '"%s"' % credential in first_job
+    assert {"acs_upgrade_dir": state_dir} in _yaml_blocks(first_job), "the launch's extra vars must name the region's state directory"
+    plan_template = next(template for template in load("job_templates.yml")["acs_awx_job_templates"] if template["playbook"] == "playbooks/plan.yml")
+    assert "`%s`, belongs to no region" % plan_template["extra_vars"]["acs_upgrade_dir"] in first_job
+    assert "`%s`" % state_dir in first_job or state_dir in first_job
+
+    workflow = steps["Launch the workflow"]
+    assert "`acs_upgrade_dir: %s/REGION`" % state_root in workflow and "credential" in workflow
+    assert "`acs_awx_webhook`" in workflow and "`plan_approved_digest`" in workflow and "Workflow Approvals" in workflow
+    # The webhook's credential as configure.yml names it.
+    assert '"%s"' % play["vars"]["acs_awx_webhook_credential"] in steps["Create the objects"]
