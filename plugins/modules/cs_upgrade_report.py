@@ -24,7 +24,7 @@ description:
     another host is neither called finished nor killed.
   - A run refused because the plan changed since it was approved (an upgrade with
     O(acs.upgrade.cs_upgrade_plan#module:approved_digest)) leaves C(refused.json) beside the plan; while it is about
-    the plan in O(plan_file), the report says so (V(approval_refused)): nothing ran, make the plan again and have it approved.
+    the plan in O(plan_file), the report says so (V(approval_refused)) - nothing ran, make the plan again and have it approved.
   - Per group, every network and VPC with a row per router (names before and after a recreate, redundant state,
     template, scripts version and health before and after, job duration, longest service gap where measured), a
     row per system VM, and a timeline of the jobs as an inline SVG (canary batch and health gates marked).
