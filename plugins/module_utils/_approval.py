@@ -19,6 +19,9 @@ SUMMARY_TABLE_LINES = 20
 DIFFERENCE_LINES = 20
 # Targets that only move to another batch are counted, with this many named.
 BATCH_EXAMPLES = 3
+# The record of a run refused because the plan changed since its approval, beside plan.json in the state directory
+# (cs_upgrade_plan writes it, cs_upgrade_report reports it, the next plan written there removes it).
+REFUSED_FILE = "refused.json"
 
 
 def plan_digest(plan: dict[str, t.Any]) -> str:

@@ -51,6 +51,7 @@ NOT_RUN_ACTIONS = {
     "running": "not run yet: the run is still going and had not reached it when this report was written",
     "locked_elsewhere": "not run yet: the run that holds the state lock had not reached it; once that run has ended, run again to continue",
     "not_started": "nothing ran yet (a dry run, or a run that has not started): run the upgrade",
+    "approval_refused": "not run: the upgrade was refused because the plan changed since it was approved; make the plan again and have it approved",
     "ended": "the run ended before reaching it, or left its path out: run again to continue (finished work is skipped)",
     "ended_windowed": "outside its maintenance window, or the run ended before reaching it: run again (inside the window) to continue",
 }
@@ -288,14 +289,16 @@ def build_report(
     stop_reason: str | None = None,
     downtime: dict[str, dict[str, float]] | None = None,
     run_lock: dict[str, t.Any] | None = None,
+    refusal: dict[str, t.Any] | None = None,
 ) -> dict[str, t.Any]:
     """The report as plain data (what ``report.json`` holds); ``stop_reason`` is the message the run stopped with,
-    ``run_lock`` the state lock left next to the journal (see ``_run_state``), None when no run holds it."""
+    ``run_lock`` the state lock left next to the journal (see ``_run_state``), None when no run holds it;
+    ``refusal`` the record of the last run, refused because this plan changed since it was approved (refused.json)."""
     version = plan["ms_version"]
     history = _history(journal, version)
     entries = [entry for entry in journal if entry.get("ms_version") in (None, version)]
     batch_of = {batch["index"]: batch for batch in plan["batches"]}
-    run = _run_state(stop_reason, bool(entries), run_lock)
+    run = "approval_refused" if refusal and not stop_reason else _run_state(stop_reason, bool(entries), run_lock)
     groups: dict[str, dict[str, t.Any]] = {}
 
     def group_of(name: str) -> dict[str, t.Any]:
@@ -414,6 +417,8 @@ def build_report(
 
     moments = [moment for entry in entries for moment in _span(entry) + (_instant(entry.get("time")),) if moment]
     outcome = _run_outcome(totals, stop_reason, _where_entry(entries, stop_reason), batch_of, run, run_lock)
+    if run == "approval_refused" and refusal:
+        outcome = _refused_outcome(refusal)
     return {
         "title": title,
         "ms_version": version,
@@ -513,6 +518,23 @@ def _where_entry(entries: list[dict[str, t.Any]], stop_reason: str | None) -> di
         pools = [named, problems, entries]
     pool = next(pool for pool in pools if pool)
     return max(pool, key=lambda entry: entry.get("time") or "")
+
+
+def _refused_outcome(refusal: dict[str, t.Any], shown: int = 5) -> dict[str, t.Any]:
+    """The last run was refused before any change: the plan changed since it was approved (cs_upgrade_plan's refused.json)."""
+    differences = [redact(str(line)) for line in refusal.get("differences") or []]
+    if differences:
+        why = "the plan it would make now differs from the approved one: %s" % "; ".join(differences[:shown])
+        if len(differences) > shown:
+            why += "; and %d more (refused.json)" % (len(differences) - shown)
+    else:
+        why = "another plan was made since (plan.json has digest %s)" % refusal.get("plan_digest")
+    summary = (
+        "Refused at %s, before any change: the plan changed since it was approved (approved digest %s): %s. "
+        "Make the plan again (the plan job) and have the new plan approved; the upgrade then runs it"
+        % (refusal.get("time") or "an unknown time", refusal.get("approved_digest"), why)
+    )
+    return {"group": None, "batch": None, "status": "approval_refused", "summary": summary, "reason": why}
 
 
 def _run_outcome(
@@ -757,7 +779,7 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#202124;font-size:14px}
 h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.2em;margin:1.6em 0 .4em;border-bottom:2px solid #dadce0}
 .verdict{font-size:1.2em;font-weight:600;padding:.6em .8em;border-radius:6px;margin:.6em 0}
-.verdict.finished{background:#e6f4ea}.verdict.stopped,.verdict.finished_with_failures{background:#fce8e6}
+.verdict.finished{background:#e6f4ea}.verdict.stopped,.verdict.finished_with_failures,.verdict.approval_refused{background:#fce8e6}
 .verdict.incomplete,.verdict.not_started,.verdict.in_progress{background:#fef7e0}
 .totals{display:flex;flex-wrap:wrap;gap:.5em;margin:.6em 0}
 .totals span{border-radius:4px;padding:.2em .6em;background:#f1f3f4}.totals b{font-size:1.2em;margin-right:.3em}

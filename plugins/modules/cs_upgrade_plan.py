@@ -191,6 +191,9 @@ options:
         before anything is written or changed and lists what differs (settings, targets added or removed, on another
         path or in another batch) in RV(differences) and its message.
       - Requires O(output_dir). Without it, the plan is made as without approval.
+      - A refusal because the plan changed since its approval is recorded in C(refused.json) in O(output_dir) (the time,
+        the approved digest, the digest of C(plan.json), what differs), which M(acs.upgrade.cs_upgrade_report) reports;
+        the next plan written there removes it.
     type: str
     version_added: 0.2.0
 seealso:
@@ -332,7 +335,7 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, RESTART_CLEANUP, Path
-from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
+from ansible_collections.acs.upgrade.plugins.module_utils._approval import REFUSED_FILE, plan_differences, plan_digest, plan_summary
 from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended, write_private_json, write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._state import DEFAULT_LOCK_LEASE, MIN_LOCK_LEASE, EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
@@ -407,6 +410,26 @@ def add_excluded(plan: dict, targets: dict) -> None:
     plan["summary"] = summarize(plan["items"])
 
 
+def refuse(module: AnsibleModule, plan_file: str, approved: str, found: str, msg: str, differences: list[str] | None = None) -> None:
+    """Fail with ``msg``, the refusal kept in refused.json beside ``plan_file`` for the report (not in check mode):
+    nothing else in the state directory is written."""
+    if not module.check_mode:
+        record = {
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "approved_digest": approved,
+            "plan_digest": found,
+            "differences": differences or [],
+            "msg": msg,
+        }
+        try:
+            write_private_json(os.path.join(os.path.dirname(plan_file), REFUSED_FILE), record)
+        except OSError as exc:
+            module.warn("the refusal could not be recorded in %s for the report: %s" % (os.path.dirname(plan_file), exc))
+    if differences is None:
+        module.fail_json(msg=msg)
+    module.fail_json(msg=msg, differences=differences)
+
+
 def check_approved(module: AnsibleModule, approved: str, previous: dict | None, plan: dict, resume: bool, plan_file: str) -> None:
     """Fail, before anything is written, unless the run does the approved plan: the one in ``plan_file``, made again
     the same now or continued after an interruption."""
@@ -421,17 +444,25 @@ def check_approved(module: AnsibleModule, approved: str, previous: dict | None, 
         module.fail_json(msg="%s is not in %s: nothing was changed; plan with this state directory and approve its digest" % (what, plan_file))
     found = plan_digest(previous)
     if found != approved:
-        module.fail_json(
-            msg="%s is not the plan in %s (digest %s): another plan was made since, or the digest is another state directory's; nothing was changed"
-            % (what, plan_file, found)
+        refuse(
+            module,
+            plan_file,
+            approved,
+            found,
+            "%s is not the plan in %s (digest %s): another plan was made since, or the digest is another state directory's; nothing was changed"
+            % (what, plan_file, found),
         )
     if resume or plan_digest(plan) == approved:
         return
     differences = plan_differences(previous, plan)
-    module.fail_json(
-        msg="the plan this run would make now differs from %s, so nothing was changed; plan again and have the new plan approved. What differs: %s"
+    refuse(
+        module,
+        plan_file,
+        approved,
+        found,
+        "the plan this run would make now differs from %s, so nothing was changed; plan again and have the new plan approved. What differs: %s"
         % (what, "; ".join(differences)),
-        differences=differences,
+        differences,
     )
 
 
@@ -533,6 +564,9 @@ def main() -> None:
     try:
         write_private_json(plan_file, plan)
         write_private_text(os.path.join(output_dir, "plan.txt"), "\n".join(table) + "\n")
+        if not module.check_mode and os.path.exists(os.path.join(output_dir, REFUSED_FILE)):
+            # A plan made or run since: an earlier refusal no longer describes the state directory.
+            os.remove(os.path.join(output_dir, REFUSED_FILE))
     except OSError as exc:
         module.fail_json(msg="cannot write the plan to %s: %s" % (output_dir, exc))
     shown = table

@@ -22,6 +22,9 @@ description:
     holds until it ends. A report written while the run goes on says it is in progress; a run killed or cancelled
     (its process gone, the lock left behind) stopped before reaching what it did not run; a run that holds the lock on
     another host is neither called finished nor killed.
+  - A run refused because the plan changed since it was approved (an upgrade with
+    O(acs.upgrade.cs_upgrade_plan#module:approved_digest)) leaves C(refused.json) beside the plan; while it is about
+    the plan in O(plan_file), the report says so (V(approval_refused)) - nothing ran, make the plan again and have it approved.
   - Per group, every network and VPC with a row per router (names before and after a recreate, redundant state,
     template, scripts version and health before and after, job duration, longest service gap where measured), a
     row per system VM, and a timeline of the jobs as an inline SVG (canary batch and health gates marked).
@@ -133,7 +136,8 @@ outcome:
 stats:
   description:
     - For a job summary (AWX C(set_stats)) - C(outcome) (V(finished), V(finished_with_failures), V(stopped),
-      V(incomplete), V(in_progress), V(not_started)), the totals C(done), C(recreated), C(failed), C(refused), C(unknown), C(not_run), C(skipped),
+      V(incomplete), V(in_progress), V(not_started), V(approval_refused)), the totals C(done), C(recreated), C(failed),
+      C(refused), C(unknown), C(not_run), C(skipped),
       C(groups), C(paths) (items per final path), C(by_path) (per path, the totals per outcome), C(duration) in
       seconds, C(ms_version), the names of the first O(names_limit) targets in C(failed_names), C(refused_names),
       C(unknown_names) and C(recreated_names), and how many more there are in C(failed_more), C(refused_more), C(unknown_more) and
@@ -173,6 +177,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.acs.upgrade.plugins.module_utils._approval import REFUSED_FILE, plan_digest
 from ansible_collections.acs.upgrade.plugins.module_utils._common import write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._state import EngineError, Journal, RunLock, load_plan
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import PlanError, check_plan
@@ -206,6 +211,21 @@ def read_run_lock(journal: str) -> dict[str, t.Any] | None:
     if not held:
         return None
     return dict(held, alive=lock.alive(held))
+
+
+def read_refusal(plan_file: str | None, plan: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    """The record of the last run on this state directory when it was refused because this plan changed since it was
+    approved (cs_upgrade_plan's refused.json beside plan.json, about the same plan); None otherwise."""
+    if not plan_file:
+        return None
+    try:
+        with open(os.path.join(os.path.dirname(plan_file), REFUSED_FILE), encoding="utf-8") as handle:
+            refusal = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(refusal, dict) or refusal.get("plan_digest") != plan_digest(plan):
+        return None
+    return refusal
 
 
 def read_preflight(path: str | None) -> dict[str, t.Any] | None:
@@ -265,7 +285,13 @@ def main() -> None:
         module.fail_json(msg="cannot write the upgrade report: %s" % exc)
     try:
         report = build_report(
-            plan, journal, params["title"], params["stop_reason"], read_downtime(params["downtime_dir"]), read_run_lock(params["journal"])
+            plan,
+            journal,
+            params["title"],
+            params["stop_reason"],
+            read_downtime(params["downtime_dir"]),
+            read_run_lock(params["journal"]),
+            read_refusal(params["plan_file"], plan),
         )
     except (OSError, KeyError, TypeError, ValueError) as exc:
         module.fail_json(

@@ -14,7 +14,8 @@ description:
     directory, the plan's digest and run, and the summary the report's job stats show (outcome, totals per outcome,
     per path, the first names of failed, unknown and recreated targets), read from O(plan_file) and O(journal).
   - Retries a failed delivery (connection error, timeout, HTTP 408, 429 or 5xx) at most O(retries) times, O(retry_delay)
-    seconds apart, each attempt at most O(timeout) seconds.
+    seconds apart, each attempt at most O(timeout) seconds, and the whole message - attempts and waits - within
+    O(deadline) seconds, so that a webhook that does not answer slows the upgrade by at most that much per message.
   - A message that cannot be delivered is a warning, never a failure - the upgrade goes on - and the warning names
     only the webhook's host, as the URL itself may carry a secret (a Slack or Teams webhook does).
   - In check mode nothing is sent.
@@ -32,7 +33,10 @@ attributes:
     details: Every call sends a message.
 options:
   url:
-    description: The webhook's URL (http or https); never printed.
+    description:
+      - The webhook's URL (http or https); never printed.
+      - Without it, the environment variable E(ACS_UPGRADE_NOTIFY_URL), which the AWX credential type
+        C(Upgrade webhook (acs.upgrade)) (C(awx/webhook_credential_type.yml)) sets.
     type: str
     required: true
   event:
@@ -59,24 +63,38 @@ options:
     description: The journal of the run, for the summary.
     type: path
   token:
-    description: Sent as C(Authorization Bearer) header; never printed.
+    description:
+      - Sent as C(Authorization Bearer) header; never printed.
+      - Without it, the environment variable E(ACS_UPGRADE_NOTIFY_TOKEN) (set by the same AWX credential type).
     type: str
   headers:
     description: More HTTP headers (for example a signature or an API key); never printed.
     type: dict
     default: {}
   timeout:
-    description: Seconds one attempt may take.
+    description:
+      - Seconds one attempt may take (to connect, and then to each answer of the webhook); never more than what is left
+        of O(deadline).
+      - The default was 10 before 0.3.0.
     type: int
-    default: 10
+    default: 5
   retries:
-    description: Attempts after the first one when it fails.
+    description: Attempts after the first one when it fails, as long as O(deadline) leaves time for them.
     type: int
     default: 2
   retry_delay:
-    description: Seconds between attempts.
+    description:
+      - Seconds between attempts.
+      - The default was 2 before 0.3.0.
     type: float
-    default: 2
+    default: 1
+  deadline:
+    description:
+      - Seconds the message may take in all, its attempts and the waits between them included; when they are over,
+        no more attempt is made and the message is a warning.
+    type: float
+    default: 10
+    version_added: 0.3.0
   validate_certs:
     description: Check the webhook's TLS certificate.
     type: bool
@@ -94,6 +112,13 @@ EXAMPLES = r"""
     group: zone-a
     plan_file: /var/lib/acs-upgrade/eu-west/plan.json
     journal: /var/lib/acs-upgrade/eu-west/journal.jsonl
+
+- name: The same, the URL and token taken from ACS_UPGRADE_NOTIFY_URL and ACS_UPGRADE_NOTIFY_TOKEN (an AWX credential)
+  acs.upgrade.upgrade_notify:
+    event: group
+    group: zone-a
+    plan_file: /var/lib/acs-upgrade/eu-west/plan.json
+    journal: /var/lib/acs-upgrade/eu-west/journal.jsonl
 """
 
 RETURN = r"""
@@ -105,6 +130,11 @@ attempts:
   description: How many times the message was sent.
   returned: always
   type: int
+elapsed:
+  description: Seconds the delivery took, its attempts and waits included (at most about O(deadline)).
+  returned: always
+  type: float
+  version_added: 0.3.0
 payload:
   description: The message sent (or, in check mode, that would be sent).
   returned: always
@@ -118,7 +148,7 @@ import typing as t
 import urllib.parse
 from urllib.error import HTTPError
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_digest
@@ -166,18 +196,25 @@ def headline(payload: dict[str, t.Any]) -> str:
 
 
 def post(module: AnsibleModule, payload: dict[str, t.Any]) -> tuple[bool, int, str]:
-    """Deliver ``payload``: whether it was taken, the attempts made, and the last error."""
+    """Deliver ``payload`` within the deadline: whether it was taken, the attempts made, and the last error."""
     params = module.params
     headers = {"Content-Type": "application/json"}
     headers.update({str(name): str(value) for name, value in params["headers"].items()})
     if params["token"]:
         headers["Authorization"] = "Bearer %s" % params["token"]
     body = json.dumps(payload).encode("utf-8")
+    ends = time.monotonic() + params["deadline"]
     error = ""
+    attempts = 0
     for attempt in range(1, params["retries"] + 2):
+        left = ends - time.monotonic()
+        if left <= 0:
+            break
+        attempts = attempt
         try:
+            # One timeout bounds the connection and each read of the answer: never past the deadline.
             answer = open_url(
-                params["url"], data=body, headers=headers, method="POST", timeout=params["timeout"], validate_certs=params["validate_certs"]
+                params["url"], data=body, headers=headers, method="POST", timeout=min(params["timeout"], left), validate_certs=params["validate_certs"]
             )
             answer.read()
             return True, attempt, ""
@@ -188,25 +225,31 @@ def post(module: AnsibleModule, payload: dict[str, t.Any]) -> tuple[bool, int, s
         except Exception as exc:  # any failure to deliver is a warning: the upgrade never fails on it
             error = "%s: %s" % (type(exc).__name__, exc)
         if attempt <= params["retries"]:
-            time.sleep(params["retry_delay"])
-    return False, params["retries"] + 1, error
+            wait = min(params["retry_delay"], ends - time.monotonic())
+            if wait <= 0:
+                break
+            time.sleep(wait)
+    if time.monotonic() >= ends and attempts < params["retries"] + 1:
+        error += "; no more attempts: the message's deadline of %s s has passed" % params["deadline"]
+    return False, attempts, error
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "url": {"type": "str", "required": True, "no_log": True},
+            "url": {"type": "str", "required": True, "no_log": True, "fallback": (env_fallback, ["ACS_UPGRADE_NOTIFY_URL"])},
             "event": {"type": "str", "required": True, "choices": ["start", "group", "stop"]},
             "group": {"type": "str"},
             "text": {"type": "str"},
             "stop_reason": {"type": "str"},
             "plan_file": {"type": "path"},
             "journal": {"type": "path"},
-            "token": {"type": "str", "no_log": True},
+            "token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["ACS_UPGRADE_NOTIFY_TOKEN"])},
             "headers": {"type": "dict", "default": {}, "no_log": True},
-            "timeout": {"type": "int", "default": 10},
+            "timeout": {"type": "int", "default": 5},
             "retries": {"type": "int", "default": 2},
-            "retry_delay": {"type": "float", "default": 2},
+            "retry_delay": {"type": "float", "default": 1},
+            "deadline": {"type": "float", "default": 10},
             "validate_certs": {"type": "bool", "default": True},
         },
         required_if=[("event", "group", ("group",))],
@@ -216,7 +259,7 @@ def main() -> None:
     scheme_host = urllib.parse.urlsplit(params["url"])
     if scheme_host.scheme not in ("http", "https") or not scheme_host.hostname:
         module.fail_json(msg="url must be an http or https URL of the webhook")
-    for name, low in (("timeout", 1), ("retries", 0), ("retry_delay", 0)):
+    for name, low in (("timeout", 1), ("retries", 0), ("retry_delay", 0), ("deadline", 1)):
         if params[name] < low:
             module.fail_json(msg="%s must be %d or more, got %s" % (name, low, params[name]))
     payload: dict[str, t.Any] = {
@@ -230,14 +273,16 @@ def main() -> None:
     payload.update(found or {"plan_digest": None, "run": None, "summary": None, "summary_missing": why})
     payload["text"] = headline(payload)
     if module.check_mode:
-        module.exit_json(changed=False, sent=False, attempts=0, payload=payload)
+        module.exit_json(changed=False, sent=False, attempts=0, elapsed=0.0, payload=payload)
+    started = time.monotonic()
     sent, attempts, error = post(module, payload)
+    elapsed = round(time.monotonic() - started, 3)
     if not sent:
         module.warn(
-            "the %s message to the webhook on %s was not delivered (%d attempt(s), last: %s); the upgrade goes on"
-            % (params["event"], scheme_host.hostname, attempts, error)
+            "the %s message to the webhook on %s was not delivered (%d attempt(s) in %.1f s, last: %s); the upgrade goes on"
+            % (params["event"], scheme_host.hostname, attempts, elapsed, error)
         )
-    module.exit_json(changed=False, sent=sent, attempts=attempts, payload=payload)
+    module.exit_json(changed=False, sent=sent, attempts=attempts, elapsed=elapsed, payload=payload)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -37,15 +38,21 @@ def load(name: str):
     return yaml.safe_load((AWX / name).read_text())
 
 
-def credential_env(inputs: dict[str, str], directory: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment and extra vars AWX injects for a credential of our type with these inputs: AWX renders the
-    injectors with Jinja, writes each file injector (``template.NAME``) into a file of the job and names it
-    ``tower.filename.NAME``; a field without a value and without a default is not set."""
+def credential_env(
+    inputs: dict[str, str], directory: Path | None = None, type_file: str = "credential_type.yml", safe: bool = False
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment and extra vars AWX injects for a credential of one of our types with these inputs: AWX renders
+    the injectors with Jinja, writes each file injector (``template.NAME``) into a file of the job and names it
+    ``tower.filename.NAME``; a field without a value and without a default is not set. With ``safe``, the environment
+    as AWX stores and shows it with the job (CredentialType.inject_credential's safe_env: a secret field reads
+    **********)."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    credential_type = load("credential_type.yml")
+    credential_type = load(type_file)
     values = {field["id"]: field["default"] for field in credential_type["inputs"]["fields"] if "default" in field}
     values.update(inputs)
+    if safe:
+        values.update({field["id"]: "**********" for field in credential_type["inputs"]["fields"] if field.get("secret") and field["id"] in values})
     render = ImmutableSandboxedEnvironment().from_string
     injectors = credential_type["injectors"]
     filenames = {}
@@ -58,7 +65,7 @@ def credential_env(inputs: dict[str, str], directory: Path | None = None) -> tup
     values["tower"] = {"filename": filenames}
     return (
         {name: render(value).render(**values) for name, value in injectors["env"].items()},
-        {name: render(value).render(**values) for name, value in injectors["extra_vars"].items()},
+        {name: render(value).render(**values) for name, value in injectors.get("extra_vars", {}).items()},
     )
 
 
@@ -305,11 +312,11 @@ def test_configure_playbook_run_again_acts_on_nothing_with_its_default_settings(
     templar = Templar(loader=DataLoader(), variables=play["vars"])
     tasks = [task for task in play["tasks"] if any(action.startswith("awx.awx.") for action in task)]
     for action, options in _ACTS_EVERY_RUN.items():
-        arguments = next(task[action] for task in tasks if action in task)
         defaults = _awx_module_defaults(action)
-        for option in options:
-            value = templar.template(arguments[option]) if option in arguments else defaults[option]
-            assert value is False, "%s: %s is %r, so every run of configure.yml changes it" % (action, option, value)
+        for arguments in (task[action] for task in tasks if action in task):
+            for option in options:
+                value = templar.template(arguments[option]) if option in arguments else defaults[option]
+                assert value is False, "%s: %s is %r, so every run of configure.yml changes it" % (action, option, value)
     # Each switch is there for the run that needs it (a rotated key, a region taken out).
     credential = next(task["awx.awx.credential"] for task in tasks if "awx.awx.credential" in task)
     workflow = next(task["awx.awx.workflow_job_template"] for task in tasks if "awx.awx.workflow_job_template" in task)
@@ -462,3 +469,137 @@ def test_the_upgrade_job_asks_every_plan_setting_the_plan_job_asks_with_the_same
         }
 
     assert plan_questions("acs.upgrade - plan (dry run)") == plan_questions("acs.upgrade - upgrade")
+
+
+def test_the_webhook_credential_type_injects_its_url_and_token_as_secret_environment_variables_only():
+    """The webhook's URL and token never travel as extra vars (every AWX job shows its extra vars): a credential of the
+    type "Upgrade webhook (acs.upgrade)" sets the environment variables upgrade.yml and upgrade_notify read."""
+    credential_type = load("webhook_credential_type.yml")
+    fields = {field["id"]: field for field in credential_type["inputs"]["fields"]}
+    assert set(fields) == {"url", "token"} and credential_type["inputs"]["required"] == ["url"]
+    # Both secret: AWX shows a secret field as ********** in the job's environment, and a webhook's URL may be its secret.
+    assert all(field.get("secret") is True and field["type"] == "string" for field in fields.values())
+    assert set(credential_type["injectors"]) == {"env"}, "only environment variables: extra vars are visible in every job"
+    # AWX's kinds for a custom credential type, and an environment it lets a credential set (no ANSIBLE_*).
+    assert credential_type["kind"] in ("cloud", "net")
+    assert not any(name.startswith("ANSIBLE_") for name in credential_type["injectors"]["env"])
+    env, extra_vars = credential_env({"url": "https://hooks.example.com/T0/B1/s3cr3t", "token": "t-42"}, type_file="webhook_credential_type.yml")
+    assert env == {"ACS_UPGRADE_NOTIFY_URL": "https://hooks.example.com/T0/B1/s3cr3t", "ACS_UPGRADE_NOTIFY_TOKEN": "t-42"} and extra_vars == {}
+    # Without a token, an empty one: the module then sends no Authorization header.
+    assert credential_env({"url": "https://hooks.example.com/x"}, type_file="webhook_credential_type.yml")[0]["ACS_UPGRADE_NOTIFY_TOKEN"] == ""
+    shown, _ = credential_env({"url": "https://hooks.example.com/T0/B1/s3cr3t", "token": "t-42"}, type_file="webhook_credential_type.yml", safe=True)
+    assert "s3cr3t" not in json.dumps(shown) and "t-42" not in json.dumps(shown)
+    # What reads them: the upgrade playbook's defaults, and the module's fallback when a play passes neither.
+    upgrade = (REPO / "playbooks" / "upgrade.yml").read_text()
+    module = (REPO / "plugins" / "modules" / "upgrade_notify.py").read_text()
+    for name in env:
+        assert "lookup('ansible.builtin.env', '%s')" % name in upgrade and '(env_fallback, ["%s"])' % name in module
+    # No job template asks for them or sets them as extra vars.
+    for template in load("job_templates.yml")["acs_awx_job_templates"]:
+        variables = set(template["extra_vars"]) | {question["variable"] for question in template["survey"]["spec"]}
+        assert not any("notify_url" in name or "notify_token" in name for name in variables), template["name"]
+
+
+def test_configure_attaches_the_webhook_credential_to_the_upgrade_job_template_when_a_webhook_is_set():
+    from ansible.errors import AnsibleError
+
+    webhook = {"url": "https://hooks.example.com/T0/B1/s3cr3t", "token": "t-42"}
+    definition = load("webhook_credential_type.yml")
+    # The play reads the definition from the file (a lookup, which a bare templar cannot run: given here as read).
+    play, templar = _configure_templar(acs_awx_webhook=webhook, acs_awx_webhook_credential_type=definition)
+    assert play["vars"]["acs_awx_webhook_credential_type"] == "{{ lookup('ansible.builtin.file', 'webhook_credential_type.yml') | from_yaml }}"
+    tasks = play["tasks"]
+    kind = next(task for task in tasks if task["name"] == "Create the webhook's credential type")
+    credential = next(task for task in tasks if task["name"] == "Create the webhook's credential")
+    for task in (kind, credential):
+        assert templar.evaluate_conditional(task["when"]) is True
+    assert {key: templar.template(value) for key, value in kind["awx.awx.credential_type"].items() if key != "state"} == {
+        key: definition[key] for key in ("name", "description", "kind", "inputs", "injectors")
+    }
+    arguments = credential["awx.awx.credential"]
+    assert credential["no_log"] is True
+    assert templar.template(arguments["credential_type"]) == definition["name"]
+    assert templar.template(arguments["inputs"]) == webhook
+    name = templar.template(arguments["name"])
+    creation = next(task for task in tasks if "awx.awx.job_template" in task)["awx.awx.job_template"]
+    assert set(creation) <= set(_awx_module_options("awx.awx.job_template"))
+    for template in load("job_templates.yml")["acs_awx_job_templates"]:
+        with_item = _configure_templar(acs_awx_webhook=webhook, acs_awx_webhook_credential_type=definition, item=template)[1]
+        if template["playbook"] == "playbooks/upgrade.yml":
+            assert with_item.template(creation["credentials"]) == [name]
+        else:
+            with pytest.raises(AnsibleError):  # omit: the other job templates keep the credentials they have
+                with_item.template(creation["credentials"])
+    # Without a webhook nothing is made and no job template's credentials are touched.
+    _, templar = _configure_templar(acs_awx_webhook_credential_type=definition)
+    assert templar.evaluate_conditional(kind["when"]) is False and templar.evaluate_conditional(credential["when"]) is False
+    upgrade = next(template for template in load("job_templates.yml")["acs_awx_job_templates"] if template["playbook"] == "playbooks/upgrade.yml")
+    with pytest.raises(AnsibleError):
+        _configure_templar(acs_awx_webhook_credential_type=definition, item=upgrade)[1].template(creation["credentials"])
+
+
+def test_configure_playbook_refuses_a_webhook_without_its_url_before_it_calls_awx(tmp_path):
+    env = dict(os.environ, PATH="%s%s%s" % (BIN, os.pathsep, os.environ.get("PATH", "")), CONTROLLER_HOST="https://127.0.0.1:9")
+    regions = tmp_path / "regions.yml"
+    regions.write_text(
+        "acs_awx_regions:\n  - {name: eu-west, endpoint: https://eu-west.example.com/client/api, key: k, secret: s}\n"
+        "acs_awx_webhook: {token: t-42-never-shown}\n"
+    )
+    done = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(AWX / "configure.yml"), "-e", "@%s" % regions], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode != 0
+    assert "set acs_awx_webhook to {url, token}" in done.stdout, done.stdout + done.stderr
+    assert "t-42-never-shown" not in done.stdout + done.stderr and "Create the credential type" not in done.stdout
+
+
+def _readme_awx_steps() -> dict[str, str]:
+    """The numbered steps of the README's "AWX/Tower" section, by their bold title."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## AWX/Tower\n", 1)[1].split("\n### ", 1)[0]
+    parts = re.split(r"^\d\. \*\*(.+?)\*\*", section, flags=re.M)
+    return {title.rstrip("."): body for title, body in zip(parts[1::2], parts[2::2])}
+
+
+def _yaml_blocks(text: str) -> list:
+    return [yaml.safe_load(re.sub(r"^ {3}", "", block, flags=re.M)) for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S)]
+
+
+def test_the_readme_takes_an_administrator_from_an_empty_awx_to_a_first_approved_run_with_the_names_configure_makes():
+    """The first job an administrator launches by hand gets what the workflow would give it: the region's credential
+    (as configure.yml names it) and the region's state directory (not the template's default, which is no region's)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    steps = _readme_awx_steps()
+    assert list(steps)[:6] == [
+        "Execution environment",
+        "Storage for the state directory",
+        "A regions file",
+        "Create the objects",
+        "Sync the project",
+        "Launch the workflow",
+    ]
+    play = _configure_play()
+    state_root = DataLoader().load_from_file(str(AWX / "workflow.yml"))["acs_awx_workflow"]["state_root"]
+    regions_file = next(block for block in _yaml_blocks(steps["A regions file"]) if "acs_awx_regions" in block)
+    region = regions_file["acs_awx_regions"][0]["name"]
+    # The regions file's webhook passes configure.yml's check: a URL, and a token at most besides.
+    assert set(regions_file["acs_awx_webhook"]) == {"url", "token"}
+    layout = next(task for task in play["tasks"] if task["name"].startswith("Lay out the workflow nodes"))
+    templar = Templar(loader=DataLoader(), variables=dict(play["vars"], item={"name": region}, acs_awx_workflow={"state_root": state_root}))
+    credential = templar.template(layout["vars"]["acs_awx_credentials"])[0]["name"]
+    state_dir = templar.template(layout["vars"]["acs_awx_state_dir"])
+
+    first_job = steps["Sync the project"]
+    assert '"acs.upgrade - plan (dry run)"' in first_job and "Credentials" in first_job and '"%s"' % credential in first_job
+    assert {"acs_upgrade_dir": state_dir} in _yaml_blocks(first_job), "the launch's extra vars must name the region's state directory"
+    plan_template = next(template for template in load("job_templates.yml")["acs_awx_job_templates"] if template["playbook"] == "playbooks/plan.yml")
+    assert "`%s`, belongs to no region" % plan_template["extra_vars"]["acs_upgrade_dir"] in first_job
+    assert "`%s`" % state_dir in first_job or state_dir in first_job
+
+    workflow = steps["Launch the workflow"]
+    assert "`acs_upgrade_dir: %s/REGION`" % state_root in workflow and "credential" in workflow
+    assert "`acs_awx_webhook`" in workflow and "`plan_approved_digest`" in workflow and "Workflow Approvals" in workflow
+    # The webhook's credential as configure.yml names it.
+    assert '"%s"' % play["vars"]["acs_awx_webhook_credential"] in steps["Create the objects"]

@@ -59,6 +59,8 @@ def test_a_fleet_changed_during_the_approval_is_refused_before_any_change(acs_si
     output = tmp_path / "out"
     digest = approve(sim, tmp_path, output)
     approved = (output / "plan.json").read_bytes()
+    # What the plan job left in the state directory: a refused run leaves it byte for byte.
+    kept = {name: (output / name).read_bytes() for name in ("plan.json", "plan.txt", "fleet.json", "preflight.json")}
     # While the approver reads the plan, someone stops the router of globex-zone2.
     network = next(item for item in sim.state()["networks"] if item["name"] == "globex-zone2")
     router = next(item for item in sim.state()["routers"] if item.get("guestnetworkid") == network["id"])
@@ -72,12 +74,26 @@ def test_a_fleet_changed_during_the_approval_is_refused_before_any_change(acs_si
     assert "nothing was changed" in refused.stdout
     assert sim.jobs()[before:] == []
     assert (output / "plan.json").read_bytes() == approved
+    assert {name: (output / name).read_bytes() for name in kept} == kept
     assert not (output / "journal.jsonl").exists() or not read_journal(output)
     # The workflow's report job then fails, and so the workflow: AWX counts the upgrade's failure as handled by the
-    # report that follows it whatever its end.
+    # report that follows it whatever its end. It says why: the plan changed since its approval, plan and approve again.
     report = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output), "report_fail_unless_finished": True})
-    assert report.rc != 0 and "the run's outcome is not_started: Nothing ran yet" in report.stdout, report.stdout[-3000:]
-    assert (output / "report.html").exists()
+    assert report.rc != 0, report.stdout[-3000:]
+    assert "the run's outcome is approval_refused: Refused at " in report.stdout, report.stdout[-3000:]
+    assert "before any change: the plan changed since it was approved (approved digest %s)" % digest in report.stdout
+    assert "target removed: network globex-zone2" in report.stdout
+    assert "Make the plan again (the plan job) and have the new plan approved" in report.stdout
+    assert "Nothing ran yet" not in report.stdout and "run the upgrade" not in report.stdout
+    assert report.stats["acs_upgrade"]["outcome"] == "approval_refused"
+    assert "the plan changed since it was approved" in (output / "report.html").read_text()
+    assert {name: (output / name).read_bytes() for name in kept} == kept
+
+    # Planned again (and approved), the refusal is history: the report of the new plan says nothing ran yet.
+    approve(sim, tmp_path, output)
+    assert not (output / "refused.json").exists()
+    report = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output)})
+    assert report.rc == 0 and report.stats["acs_upgrade"]["outcome"] == "not_started", report.stdout[-3000:]
 
 
 def test_settings_changed_since_the_approval_are_refused_and_no_digest_plans_anew(acs_sim, tmp_path):

@@ -234,3 +234,33 @@ def test_the_result_of_a_large_fleet_is_a_summary_and_the_files_hold_every_targe
     ] == []
     refused = run_module(cs_upgrade_report, {"plan_file": str(plan_file), "journal": str(journal), "output_dir": str(tmp_path / "other"), "names_limit": -1})
     assert refused["failed"] and "names_limit" in refused["msg"] and not (tmp_path / "other").exists()
+
+
+def test_a_run_refused_because_the_plan_changed_since_its_approval_is_reported_as_such(run_module, tmp_path):
+    """refused.json beside plan.json (cs_upgrade_plan's record of the refusal) about this plan: the report says the run
+    was refused and the plan must be made and approved again; about another plan, or unreadable, it is ignored."""
+    from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_digest
+
+    plan = build_plan(FLEET, canary_size=0)
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    journal = tmp_path / "journal.jsonl"
+    differences = ["target removed: network net-%d (n%d), was livepatch" % (index, index) for index in range(7)]
+    refusal = {"time": "2026-12-08T00:10:00+00:00", "approved_digest": "a" * 64, "plan_digest": plan_digest(plan), "differences": differences}
+    (tmp_path / "refused.json").write_text(json.dumps(refusal))
+    arguments = {"plan_file": str(tmp_path / "plan.json"), "journal": str(journal), "output_dir": str(tmp_path / "report")}
+
+    result = run_module(cs_upgrade_report, arguments)
+    assert result["stats"]["outcome"] == "approval_refused" and result["outcome"]["status"] == "approval_refused"
+    summary = result["outcome"]["summary"]
+    assert summary.startswith("Refused at 2026-12-08T00:10:00+00:00, before any change: ")
+    assert "the plan changed since it was approved (approved digest %s)" % ("a" * 64) in summary
+    assert "target removed: network net-0 (n0), was livepatch" in summary and "and 2 more (refused.json)" in summary
+    assert "Make the plan again (the plan job) and have the new plan approved" in summary and "Nothing ran yet" not in summary
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "approval_refused" in html and "run the upgrade" not in html
+
+    # A refusal about another plan (plan.json was made again since) is not this plan's story.
+    (tmp_path / "refused.json").write_text(json.dumps(dict(refusal, plan_digest="b" * 64)))
+    assert run_module(cs_upgrade_report, arguments)["stats"]["outcome"] == "not_started"
+    (tmp_path / "refused.json").write_text("{not json")
+    assert run_module(cs_upgrade_report, arguments)["stats"]["outcome"] == "not_started"
