@@ -4,10 +4,13 @@
 """What a rehearsal predicts: the report of the upgrade run on the simulated copy, brought back to real scale.
 
 A span of the rehearsed run (a group, the whole run) is split in two with the simulator's job log: the time during which
-at least one job ran, which the simulator shrank by its time factor and which is divided by it again, and the rest, the
-controller's own time (planning, stages starting, read-backs between jobs), which does not depend on the factor and is
-kept as measured. Without the job log every second is divided by the factor, and the prediction leans long. The range
-applies to the job time the spread of the cloud's own job durations (the snapshot's history): its 10th and 90th
+at least one job ran, and the rest, the controller's own time (planning, stages starting, read-backs between stages),
+which does not depend on the factor and is kept as measured. The job time at real scale comes from replaying each stage's
+jobs, their durations divided by the time factor, in the run's window (:func:`replay`): at a small time factor a large
+stage is paced by the controller, not by its jobs, and dividing its wall time by the factor would multiply the
+controller's time too (a rehearsal of 10,000 routers at 0.01 predicted six times the time of the run at real scale).
+Without the journal, the job time is divided by the factor; without the job log, every second is. The range applies to
+the job time the spread of the cloud's own job durations (the snapshot's history): its 10th and 90th
 percentiles over the median, per command, pooled; without history, the spread of the simulator's default model (two
 thirds to four thirds of the mean).
 """
@@ -15,6 +18,7 @@ thirds to four thirds of the mean).
 from __future__ import annotations
 
 import datetime
+import heapq
 import html
 import statistics
 import typing as t
@@ -85,21 +89,66 @@ def split(seconds: t.Any, started: t.Any, jobs: list[t.Mapping[str, t.Any]] | No
     return busy, max(0.0, float(seconds) - busy)
 
 
+def replay(jobs: t.Iterable[t.Mapping[str, t.Any]], journal: t.Iterable[t.Mapping[str, t.Any]], parallel: int,
+           time_factor: float) -> dict[tuple[str, str], float]:
+    """Each stage's jobs replayed at real scale in a window of ``parallel``: ``{(group, stage): seconds}``.
+
+    A stage's jobs (the journal names the stage of each job it submitted; a job it does not name goes with a named job on
+    the same object, else with the job started last before it) are taken in the order they
+    were submitted, their durations divided by the time factor; the jobs of one target run one after the other, and each
+    target takes the first slot that frees. This is what the engine does once the controller's own time per job is small
+    against the jobs', as it is at real scale; a rehearsal at a small time factor cannot show it directly, since there
+    the controller, not the jobs, sets the pace of a large stage.
+    """
+    where = {entry["jobid"]: (str(entry.get("group")), str(entry.get("stage")), str(entry.get("key"))) for entry in journal if entry.get("jobid")}
+    chains: dict[tuple[str, str], dict[str, list[float]]] = {}
+    last: tuple[str, str, str] | None = None
+    # A job the journal does not name goes with a named job on the same object, else with the job started last before it.
+    on_object: dict[str, tuple[str, str, str]] = {}
+    for job in sorted((job for job in jobs if job.get("start") and job.get("end")), key=lambda job: float(job.get("queued") or job["start"])):
+        place = where.get(job["jobid"]) or on_object.get(str(job.get("instanceid"))) or last
+        if place is None:
+            continue
+        if job.get("instanceid"):
+            on_object.setdefault(str(job["instanceid"]), place)
+        last = place
+        chains.setdefault(place[:2], {}).setdefault(place[2], []).append(max(0.0, float(job["end"]) - float(job["start"])) / time_factor)
+    stages = {}
+    for stage, targets in chains.items():
+        slots = [0.0] * max(1, int(parallel))
+        for durations in targets.values():  # in submission order: dicts keep the order of the first job of each target
+            heapq.heappush(slots, heapq.heappop(slots) + sum(durations))
+        stages[stage] = max(slots)
+    return stages
+
+
 def real_scale(parts: tuple[float, float] | None, time_factor: float) -> float | None:
     """A span's length at real scale: its job time divided by the time factor, its controller time as measured."""
     return None if parts is None else parts[0] / time_factor + parts[1]
 
 
 def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_factor: float, windows: t.Mapping[str, t.Any],
-          run_rc: int = 0, jobs: list[t.Mapping[str, t.Any]] | None = None) -> dict[str, t.Any]:
-    """The rehearsal as plain data (rehearsal.json); ``jobs`` is the rehearsal simulator's job log (``/_sim/jobs``)."""
-    low, high = spread(snapshot.get("jobs") or {})
+          run_rc: int = 0, jobs: list[t.Mapping[str, t.Any]] | None = None, journal: list[t.Mapping[str, t.Any]] | None = None,
+          parallel: int | None = None) -> dict[str, t.Any]:
+    """The rehearsal as plain data (rehearsal.json).
 
-    def predicted(span: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    ``jobs`` is the rehearsal simulator's job log (``/_sim/jobs``), ``journal`` the rehearsed run's journal and ``parallel``
+    its window: with all three, each stage is replayed at real scale (:func:`replay`) and the controller's own time of a span
+    is added as measured; with the job log alone, the span's job time is divided by the time factor; with neither, every
+    second is.
+    """
+    low, high = spread(snapshot.get("jobs") or {})
+    stages = replay(jobs, journal, parallel, time_factor) if jobs is not None and journal is not None and parallel else None
+
+    def predicted(span: t.Mapping[str, t.Any], group: str | None = None) -> dict[str, t.Any]:
         parts = split(span.get("duration"), span.get("started"), jobs)
         if parts is None:
             return {"measured_seconds": None, "job_seconds": None, "controller_seconds": None, "seconds": None, "low_seconds": None, "high_seconds": None}
-        job_time, controller = parts[0] / time_factor, parts[1]
+        controller = parts[1]
+        if stages is not None:
+            job_time = sum(seconds for (name, _stage), seconds in stages.items() if group is None or name == group)
+        else:
+            job_time = parts[0] / time_factor
         return {"measured_seconds": float(span["duration"]), "job_seconds": parts[0], "controller_seconds": controller, "seconds": job_time + controller,
                 "low_seconds": job_time * low + controller, "high_seconds": job_time * high + controller}
 
@@ -107,7 +156,7 @@ def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_f
     for group in report.get("groups") or []:
         window = windows.get(group["name"], windows.get("*"))
         length = window_seconds(window) if window is not None else None
-        entry = {"name": group["name"], **predicted(group), "window_seconds": length, "totals": group.get("totals")}
+        entry = {"name": group["name"], **predicted(group, group["name"]), "window_seconds": length, "totals": group.get("totals")}
         if length is None or entry["seconds"] is None:
             entry["fits"] = None
         else:
@@ -121,7 +170,11 @@ def build(report: t.Mapping[str, t.Any], snapshot: t.Mapping[str, t.Any], time_f
         "snapshot_taken": snapshot.get("taken"),
         "time_factor": time_factor,
         "spread": {"low": low, "high": high, "from": "the cloud's job history" if (low, high) != DEFAULT_SPREAD else "the default model"},
-        "model": "job time / time factor + controller time" if jobs is not None else "every second / time factor (no job log of the simulator)",
+        "model": (
+            "each stage's jobs replayed at real scale in a window of %s + the controller's own time" % parallel
+            if stages is not None
+            else "job time / time factor + the controller's own time" if jobs is not None else "every second / time factor (no job log of the simulator)"
+        ),
         "rehearsed_run_rc": run_rc,
         "outcome": report.get("outcome"),
         "total": predicted(report),

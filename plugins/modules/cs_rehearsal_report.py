@@ -56,6 +56,14 @@ options:
         own time is kept as measured; without it, every second is divided by O(time_factor) and the prediction leans long.
     type: path
     version_added: 0.3.0
+  parallel:
+    description:
+      - The window of the rehearsed run (its C(livepatch_parallel)), in which each stage's jobs are replayed at real scale.
+      - With O(jobs_file) and the run's C(journal.jsonl), the job time of a stage is that replay: at a small time factor a
+        large stage is paced by the controller, which a division of its wall time by O(time_factor) would multiply too.
+    type: int
+    default: 20
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -102,6 +110,7 @@ def main() -> None:
             "windows": {"type": "dict", "default": {}},
             "run_rc": {"type": "int", "default": 0},
             "jobs_file": {"type": "path"},
+            "parallel": {"type": "int", "default": 20},
         },
         supports_check_mode=True,
     )
@@ -123,7 +132,17 @@ def main() -> None:
                 jobs = json.load(handle)["jobs"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             module.fail_json(msg="cannot read the rehearsal simulator's job log %s (%s): run the rehearsal again" % (params["jobs_file"], exc))
-    rehearsal = build(report, snapshot, params["time_factor"], params["windows"], params["run_rc"], jobs)
+    if params["parallel"] < 1:
+        module.fail_json(msg="parallel must be 1 or more (the rehearsed run's livepatch_parallel), not %s" % params["parallel"])
+    journal = None
+    journal_file = os.path.join(params["upgrade_dir"], "journal.jsonl")
+    if jobs is not None and os.path.exists(journal_file):
+        try:
+            with open(journal_file, encoding="utf-8") as handle:
+                journal = [json.loads(line) for line in handle if line.strip()]
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg="cannot read the rehearsed run's journal %s (%s): run the rehearsal again" % (journal_file, exc))
+    rehearsal = build(report, snapshot, params["time_factor"], params["windows"], params["run_rc"], jobs, journal, params["parallel"])
     files = [os.path.join(params["upgrade_dir"], "rehearsal.%s" % ext) for ext in ("json", "md", "html")]
     try:
         write_private_json(files[0], rehearsal)

@@ -78,7 +78,7 @@ def test_a_rehearsal_reads_the_real_cloud_only_and_predicts_the_real_run(acs_sim
     predicted = rehearsal["total"]["seconds"]
     print("at real scale: rehearsal %.0f s (%.1f s of jobs, %.1f s of controller at %s), real run %.0f s (%.1f s wall)"
           % (predicted, rehearsal["total"]["job_seconds"], rehearsal["total"]["controller_seconds"], TIME_FACTOR, measured, report["duration"]))
-    assert rehearsal["model"].startswith("job time"), rehearsal["model"]
+    assert rehearsal["model"].startswith("each stage"), rehearsal["model"]
     assert abs(predicted - measured) <= 0.15 * measured, (predicted, measured)
 
 

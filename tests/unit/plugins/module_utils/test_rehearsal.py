@@ -82,3 +82,36 @@ def test_job_time_is_scaled_back_and_the_controllers_own_time_is_kept():
     assert rehearsal["model"].startswith("job time")
     # Without the job log every second is divided, as before.
     assert build(report, {}, 0.01, {})["total"]["seconds"] == 1000.0
+
+
+def test_a_stage_is_replayed_at_real_scale_in_its_window_and_a_targets_jobs_one_after_the_other():
+    from ansible_collections.acs.upgrade.plugins.module_utils._rehearsal import build, replay
+
+    start = 1_000_000.0
+    # zone1 routers, window 2: a (0.30 s, then 0.10 s on the same object that the journal does not name), b 0.20 s, c 0.25 s; zone1
+    # system VMs: one of 0.50 s. At 0.01: a = 30 + 10 s, b = 20 s, c = 25 s -> slots {40}, {20, 25}: 45 s.
+    jobs = [
+        {"jobid": "s", "queued": start, "start": start, "end": start + 0.5},
+        {"jobid": "a1", "queued": start + 1, "start": start + 1, "end": start + 1.3, "instanceid": "vpc-a"},
+        {"jobid": "b", "queued": start + 1.01, "start": start + 1.01, "end": start + 1.21},
+        {"jobid": "a2", "queued": start + 1.31, "start": start + 1.31, "end": start + 1.41, "instanceid": "vpc-a"},
+        {"jobid": "c", "queued": start + 1.22, "start": start + 1.22, "end": start + 1.47},
+    ]
+    journal = [
+        {"jobid": "s", "group": "zone1", "stage": "systemvms", "key": "systemvm:s"},
+        {"jobid": "a1", "group": "zone1", "stage": "routers", "key": "vpc:a"},
+        {"jobid": "b", "group": "zone1", "stage": "routers", "key": "network:b"},
+        {"jobid": "c", "group": "zone1", "stage": "routers", "key": "network:c"},
+    ]
+    stages = replay(jobs, journal, 2, 0.01)
+    assert {stage: round(seconds, 6) for stage, seconds in stages.items()} == {("zone1", "systemvms"): 50.0, ("zone1", "routers"): 45.0}
+    # One window: the three targets one after the other.
+    assert round(replay(jobs, journal, 1, 0.01)[("zone1", "routers")], 6) == 85.0
+    iso = "1970-01-12T13:46:40+00:00"
+    report = {"duration": 2.0, "started": iso, "groups": [{"name": "zone1", "duration": 2.0, "started": iso, "units": []}]}
+    rehearsal = build(report, {}, 0.01, {}, jobs=jobs, journal=journal, parallel=2)
+    # 1.0 s of jobs ran (0-0.5 and 1-1.47 are 0.97 s: the rest of the 2 s is the controller's).
+    assert round(rehearsal["total"]["controller_seconds"], 6) == 1.03
+    assert round(rehearsal["total"]["seconds"], 6) == 95.0 + 1.03
+    assert round(rehearsal["groups"][0]["seconds"], 6) == 96.03
+    assert rehearsal["model"].startswith("each stage")
