@@ -60,7 +60,7 @@ class Cancelled(Exception):
 
 class Job:
     __slots__ = ("id", "command", "params", "userid", "accountid", "instancetype", "instanceid", "created", "completed",
-                 "status", "resultcode", "result", "start", "end", "queued", "created_at", "errortext")
+                 "status", "resultcode", "result", "start", "end", "queued", "created_at", "errortext", "modelled")
 
     def __init__(self, command: str, params: dict[str, str], userid: str, accountid: str, instancetype: str | None, instanceid: str | None) -> None:
         self.id = str(uuid.uuid4())
@@ -71,6 +71,8 @@ class Job:
         self.instancetype = instancetype
         self.instanceid = instanceid
         self.queued = time.time()
+        # The seconds the job's steps waited by the duration model (its sleeps): its length without the simulator's own CPU.
+        self.modelled = 0.0
         # When the server's clock (which a clock_skew fault puts off) says the job was created: what startdate reads.
         self.created_at = self.queued
         self.created = cs_date(self.queued)
@@ -84,8 +86,8 @@ class Job:
 
     def log_entry(self) -> dict[str, Any]:
         return {"jobid": self.id, "command": self.command, "instanceid": self.instanceid, "params": dict(self.params),
-                "queued": self.queued, "start": self.start, "end": self.end, "jobstatus": self.status, "errortext": self.errortext,
-                "result": self.result}
+                "queued": self.queued, "start": self.start, "end": self.end, "modelled": round(self.modelled, 6), "jobstatus": self.status,
+                "errortext": self.errortext, "result": self.result}
 
 
 class JobManager:
@@ -134,7 +136,11 @@ class JobManager:
                     raise Cancelled()
             try:
                 self.local.scale = self.scale_for(job) if self.scale_for else None
-                result = work(job)
+                self.local.job = job
+                try:
+                    result = work(job)
+                finally:
+                    self.local.job = None
             finally:
                 sync.release()
         except Cancelled:
@@ -161,6 +167,9 @@ class JobManager:
             self._in_flight["*"] -= 1
 
     def sleep(self, seconds: float) -> None:
+        job = getattr(self.local, "job", None)
+        if job is not None and seconds > 0:
+            job.modelled += seconds
         if seconds > 0 and self.stop_event.wait(seconds):
             raise Cancelled()
         if self.stop_event.is_set():

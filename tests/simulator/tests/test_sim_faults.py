@@ -286,3 +286,13 @@ def test_when_is_refused_on_faults_it_does_not_apply_to(sim):
         sim.inject(kind="job_failure", when="after")
     with pytest.raises(FaultError, match="before"):
         sim.inject(kind="http_error", when="during")
+
+
+def test_the_job_log_gives_the_modelled_length_of_a_job_without_the_simulators_own_time(sim, admin):
+    # DEFAULT_DURATIONS: a reboot stops (15-30 s) and starts (40-70 s) the router, at the fixture's time factor.
+    jobid = admin.call("rebootRouter", id=router_by_network(admin, "acme-web")[0]["id"])["jobid"]
+    sim.wait_jobs()
+    job = next(job for job in sim.jobs() if job["jobid"] == jobid)
+    factor = sim.cloud.time_factor
+    assert 55 * factor <= job["modelled"] <= 100 * factor, job
+    assert job["modelled"] <= job["end"] - job["start"] + 1e-6

@@ -105,6 +105,9 @@ def test_a_stage_is_replayed_at_real_scale_in_its_window_and_a_targets_jobs_one_
     ]
     stages = replay(jobs, journal, 2, 0.01)
     assert {stage: round(seconds, 6) for stage, seconds in stages.items()} == {("zone1", "systemvms"): 50.0, ("zone1", "routers"): 45.0}
+    # The modelled length of a job (its waits by the duration model, without the simulator's own CPU) when the log has it.
+    busy_simulator = [dict(job, modelled=0.4) if job["jobid"] == "s" else job for job in jobs]
+    assert round(replay(busy_simulator, journal, 2, 0.01)[("zone1", "systemvms")], 6) == 40.0
     # One window: the three targets one after the other.
     assert round(replay(jobs, journal, 1, 0.01)[("zone1", "routers")], 6) == 85.0
     iso = "1970-01-12T13:46:40+00:00"
