@@ -12,6 +12,8 @@ failed, and a second plan finds nothing to do.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playbook_runner import read_journal, read_plan, run_playbook
 
@@ -33,14 +35,19 @@ def demo_vars(output, **more):
 
 
 def assert_nothing_left(sim, tmp_path, output):
-    """plan.yml again (a dry run): every item skipped, no job started."""
+    """plan.yml again (a dry run), in the run's state directory and in a new one: every item skipped, no job started.
+
+    The new directory has no journal, so nothing is skipped for having been "finished in an earlier run": every item
+    must be judged done from what CloudStack shows (templates at the zone's minimum, routers live-patched and accepted).
+    """
     jobs = len(sim.jobs())
-    again = run_playbook(sim, tmp_path, "plan.yml", {"acs_upgrade_dir": str(output)})
-    assert again.rc == 0, again.stdout[-3000:]
-    plan = read_plan(output)
-    left = [(item["name"], item["path"], item["reason"]) for item in plan["items"] if item["path"] != "skip"]
-    assert left == [], left
-    assert len(sim.jobs()) == jobs
+    for directory in (output, tmp_path / "fresh"):
+        again = run_playbook(sim, tmp_path, "plan.yml", {"acs_upgrade_dir": str(directory)})
+        assert again.rc == 0, again.stdout[-3000:]
+        plan = read_plan(directory)
+        left = [(item["name"], item["path"], item["reason"]) for item in plan["items"] if item["path"] != "skip"]
+        assert left == [], (directory, left)
+        assert len(sim.jobs()) == jobs
 
 
 @pytest.mark.parametrize("release", sorted(RELEASES))
@@ -53,6 +60,16 @@ def test_demo_upgrade_on_each_release_ends_with_no_failure_and_nothing_left(acs_
     assert run.stats["acs_upgrade"]["failed"] == 0, run.stdout[-3000:]
     plan = read_plan(output)
     assert set(plan["min_template"].values()) == {minreq}
+    # As make demo checks it: the run finished, nothing failed, was refused by the server or ended unknown.
+    report = json.loads((output / "report.json").read_text())
+    totals = report["totals"]
+    assert report["outcome"]["status"] == "finished" and totals["done"] > 0, report["outcome"]
+    assert {key: totals[key] for key in ("failed", "refused", "unknown", "not_run")} == {"failed": 0, "refused": 0, "unknown": 0, "not_run": 0}
+    # Each item's last word in the journal (the sample cloud's failing live patch is refused, then recreated: done).
+    last = {entry["key"]: entry for entry in read_journal(output)}
+    assert not [(entry["name"], entry["status"]) for entry in last.values() if entry["status"] in ("failed", "refused", "unknown")]
+    # What the server itself judges (NetworkHelperImpl.checkRouterVersion): no Running router is refused.
+    assert [router["name"] for router in sim.state()["routers"] if router["refused"]] == []
     # Every router recreated in the run (the sample cloud's failing live patch, the VPCs without tiers) is on the minimum.
     recreated = [entry for entry in read_journal(output) if entry["path"] == "legacy" and entry["key"].startswith(("network:", "vpc:"))]
     assert recreated and all(entry["status"] == "done" for entry in recreated), recreated
