@@ -151,6 +151,17 @@ def test_plan_does_not_live_patch_on_an_old_agent_and_says_why():
     assert path == "skip" and "kvm-h1" in reason and "4.18.0.0" in reason and "upgrade the agent" in reason
 
 
+def test_plan_names_12211_for_a_420_2_server_over_420_1_agents():
+    """apache/cloudstack#12211: the patch script is the agent's, so 4.20.1.0 agents (#9900) under a 4.20.2.0 server leave
+    live-patched routers refused; the plan does not live-patch there and names both issues. A 4.19.1.0 agent is only old."""
+    plan = build_plan(fleet([rtr(version="4.16.1", rid="r1")], [host(version="4.20.1.0")], version="4.20.2.0", minreq="4.20.2"))
+    path, reason = paths(plan)["net-0"]
+    assert path == "skip" and "apache/cloudstack#9900" in reason and "apache/cloudstack#12211" in reason and "upgrade the agent" in reason
+    plan = build_plan(fleet([rtr(version="4.16.1", rid="r1")], [host(version="4.19.1.0")], version="4.20.2.0", minreq="4.20.2"))
+    path, reason = paths(plan)["net-0"]
+    assert path == "skip" and "4.19.1.0" in reason and "#12211" not in reason
+
+
 def test_plan_does_not_live_patch_on_a_disconnected_host():
     plan = build_plan(fleet([rtr(version="4.16.1", rid="r1")], [host(version="4.20.2.0", state="Disconnected")], version="4.20.2.0", minreq="4.20.2"))
     assert paths(plan)["net-0"][0] == "skip" and "Disconnected" in paths(plan)["net-0"][1]
