@@ -114,6 +114,12 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
     # (SystemVmTemplateRegistration), so the default is the server's template version (set in Cloud.__init__).
     "minreq.sysvmtemplate.version": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True, "scope": "zone",
                                      "description": "What version should the Virtual Routers report"},
+    # VirtualNetworkApplianceManager.RouterTemplateKvm (zone-scoped, read at 4.18.2.0 154566f914 and 4.20.2.0 4dc3931233): the
+    # upgrade writes the name of the template it registers beside minreq.sysvmtemplate.version
+    # (SystemVmTemplateRegistration.registerTemplate: RouterTemplateConfigurationNames, NewTemplateNameList from metadata.ini), for
+    # each hypervisor in use; the simulated clusters are KVM only. Set in Cloud.__init__.
+    "router.template.kvm": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True, "scope": "zone",
+                            "description": "Name of the default router template on KVM."},
 }
 
 NETWORK_STATES = ("Allocated", "Setup", "Implemented", "Shutdown")
@@ -180,6 +186,7 @@ class Cloud:
         self.vms: dict[str, dict[str, Any]] = {}
         self.configurations: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULT_CONFIGURATIONS)
         self.configurations["minreq.sysvmtemplate.version"]["value"] = self.template_version
+        self.configurations["router.template.kvm"]["value"] = self._template(self.template_version)[1]
         self.ms_id = oid("managementserver", "ms1")
         # The other management servers of the cluster (listManagementServers): name, version (default this one's), state.
         self.peer_servers = [

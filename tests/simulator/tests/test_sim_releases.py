@@ -42,9 +42,13 @@ EXPECTED = {
 ACS_SIM = Path(__file__).resolve().parent.parent / "acs-sim"
 
 
+def _setting(admin: SimClient, name: str, zoneid: str) -> str:
+    found = admin.call("listConfigurations", name=name, zoneid=zoneid)["configuration"]
+    return next(c["value"] for c in found if c["name"] == name)
+
+
 def _minreq(admin: SimClient, zoneid: str) -> str:
-    found = admin.call("listConfigurations", name="minreq.sysvmtemplate.version", zoneid=zoneid)["configuration"]
-    return next(c["value"] for c in found if c["name"] == "minreq.sysvmtemplate.version")
+    return _setting(admin, "minreq.sysvmtemplate.version", zoneid)
 
 
 def _wait_for(predicate, timeout: float = 10.0):
@@ -70,6 +74,9 @@ def test_each_release_plays_its_own_template(acs_sim, release):
     zones = admin.call("listZones")["zone"]
     assert {zone["name"]: _minreq(admin, zone["id"]) for zone in zones} == {zone["name"]: minreq for zone in zones}
     assert admin.call("listConfigurations", name="minreq.sysvmtemplate.version")["configuration"][0]["value"] == minreq
+    # SystemVmTemplateRegistration.registerTemplate writes router.template.kvm (VirtualNetworkApplianceManager.RouterTemplateKvm,
+    # zone-scoped) with the name it registers, from metadata.ini's templatename.
+    assert {zone["name"]: _setting(admin, "router.template.kvm", zone["id"]) for zone in zones} == {zone["name"]: name for zone in zones}
     system = [t for t in admin.call("listTemplates", templatefilter="all")["template"] if t["templatetype"] == "SYSTEM"]
     assert name in {t["name"] for t in system}
     assert {vm["templatename"] for vm in admin.call("listSystemVms")["systemvm"]} == {name}
@@ -119,6 +126,7 @@ def test_executable_plays_the_release_given_by_version():
         admin = SimClient(url, "admin-apikey-small", "admin-secretkey-small")
         zone = admin.call("listZones")["zone"][0]
         assert _minreq(admin, zone["id"]) == "4.19.1"
+        assert _setting(admin, "router.template.kvm", zone["id"]) == "systemvm-kvm-4.19.1"
         assert {vm["templatename"] for vm in admin.call("listSystemVms")["systemvm"]} == {"systemvm-kvm-4.19.1"}
     finally:
         proc.terminate()
