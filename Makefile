@@ -110,10 +110,11 @@ core-matrix:
 core-matrix-in-test:
 	$(MAKE) core-matrix CORE_VERSIONS="$(CORE_VERSIONS_IN_TEST)"
 
-## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers).
+## The main job: an upgrade of a simulated three-zone cloud (add DOCKER=1 to run it on Debian router containers,
+## VERSION=4.19.3.0 to play that management server release).
 demo: venv
 	$(if $(DOCKER),bash tests/host/prepare.sh,true)
-	bash demo/run-demo.sh $(if $(DOCKER),--docker,)
+	bash demo/run-demo.sh $(if $(DOCKER),--docker,) $(if $(VERSION),--version $(VERSION),)
 
 ## The upgrade benchmark of the README: this collection beside an ngine_io-style playbook and a sysvmadm-style loop.
 BENCH_ROUTERS ?= 500 2000 10000

@@ -7,10 +7,12 @@
 # (3 zones, 41 routers on 4.13/4.14/4.15 templates, redundant pairs, VPCs with and without tiers, a network whose
 # live patch fails), run playbooks/upgrade.yml against it, show where the report is, stop the simulator.
 #
-#   demo/run-demo.sh [--docker] [--time-factor F] [--group-by zone|pod|cluster|account|domain] [--output DIR]
+#   demo/run-demo.sh [--docker] [--time-factor F] [--group-by zone|pod|cluster|account|domain] [--version V] [--output DIR]
 #
 #   --docker        run the routers and system VMs as Debian containers (needs dockerd and the router image)
 #   --time-factor   scale of the simulated job durations (default 0.01: a 60 s router deploy takes 0.6 s)
+#   --version V     the management server release the simulator plays (acs-sim --version: 4.17.0.0 to 4.20.2.0,
+#                   each with its own system VM template; default the sample cloud's 4.18.0.0)
 #   --output DIR    where the journal, plan and report go (default: a new directory under /tmp)
 # Any further arguments go to ansible-playbook (for example -e plan_canary_size=2 or --check).
 set -euo pipefail
@@ -20,6 +22,7 @@ VENV=${VENV:-$REPO/.venv}
 BACKEND=memory
 TIME_FACTOR=0.01
 GROUP_BY=zone
+MS_VERSION=""
 OUTPUT=""
 EXTRA=()
 while [ $# -gt 0 ]; do
@@ -27,8 +30,9 @@ while [ $# -gt 0 ]; do
         --docker) BACKEND=docker ;;
         --time-factor) TIME_FACTOR=$2; shift ;;
         --group-by) GROUP_BY=$2; shift ;;
+        --version) MS_VERSION=$2; shift ;;
         --output) OUTPUT=$2; shift ;;
-        -h|--help) sed -n '5,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '5,17p' "$0"; exit 0 ;;
         *) EXTRA+=("$1") ;;
     esac
     shift
@@ -59,9 +63,11 @@ stop_simulator() {
 }
 trap stop_simulator EXIT
 
-echo "== starting the simulator (sample cloud, backend $BACKEND, time factor $TIME_FACTOR)"
+SIM_ARGS=()
+[ -n "$MS_VERSION" ] && SIM_ARGS+=(--version "$MS_VERSION")
+echo "== starting the simulator (sample cloud${MS_VERSION:+, management server $MS_VERSION}, backend $BACKEND, time factor $TIME_FACTOR)"
 "$VENV/bin/python" "$REPO/tests/simulator/acs-sim" --topology "$REPO/tests/simulator/topologies/sample-cloud.yml" \
-    --port 0 --time-factor "$TIME_FACTOR" --backend "$BACKEND" --state-dir "$WORK/sim" >"$WORK/simulator.log" 2>&1 &
+    --port 0 --time-factor "$TIME_FACTOR" --backend "$BACKEND" --state-dir "$WORK/sim" "${SIM_ARGS[@]}" >"$WORK/simulator.log" 2>&1 &
 SIM_PID=$!
 # The docker backend starts a container per router and system VM before it listens.
 START_TIMEOUT=$([ "$BACKEND" = docker ] && echo 900 || echo 60)

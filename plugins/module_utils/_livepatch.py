@@ -23,9 +23,14 @@ from ansible_collections.acs.upgrade.plugins.module_utils._fleet import Fleet, F
 from ansible_collections.acs.upgrade.plugins.module_utils._jobs import JobOutcome, JobRunner, JobTask, failure_exceeded
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     LIVEPATCH_MIN_MS_VERSION,
+    REFUSED_ACTION,
+    REFUSED_BY_SERVER,
+    is_current,
+    learn_payload_checksum,
     ms_supports_livepatch,
     payload_scriptsversion,
     router_facts,
+    server_accepts,
 )
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import RECREATE_HINT, DecideOptions, Decision, decide, target_outcome
 
@@ -141,7 +146,15 @@ def _apply(target: Target, decision: Decision) -> Target:
     return target
 
 
-def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
+def _server_options(fleet: Fleet, server_payload: str | None) -> dict[str, t.Any]:
+    """What the server checks, for ``_plan.decide`` as the plan passes it: the hosts (a VM on a host whose agent is older than
+    the server, or not Up, is not live-patched: the payload is the agent's), each zone's minimum, router.version.check (True
+    unless read) and the server's payload checksum (``_matrix.learn_payload_checksum``, None when not known)."""
+    check = getattr(fleet, "router_version_check", None)
+    return {"hosts": fleet.hosts, "min_template": fleet.min_template, "version_check": True if check is None else check, "server_payload": server_payload}
+
+
+def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool, server_payload: str | None = None) -> Target:
     """The path of one SSVM or CPVM and why (decided by ``_plan.decide``)."""
     target = Target(
         kind=vm.systemvmtype,
@@ -153,11 +166,11 @@ def plan_systemvm(vm: SystemVm, fleet: Fleet, forced: bool) -> Target:
         clusters=_names(fleet, "clusters", [vm.clusterid]),
         before=systemvm_versions(vm),
     )
-    options = DecideOptions(force=forced, minreq=fleet.min_template.get(vm.zoneid or ""), zone=target.zone)
+    options = DecideOptions(force=forced, minreq=fleet.min_template.get(vm.zoneid or ""), zone=target.zone, **_server_options(fleet, server_payload))
     return _apply(target, decide("systemvm", vm, fleet.version, options))
 
 
-def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None) -> Target:
+def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None, server_payload: str | None = None) -> Target:
     """The path of one network or VPC (all its routers at once) and why (decided by ``_plan.decide``); ``payload``: see
     ``_matrix.payload_scriptsversion``."""
     domain = fleet.domains.get(unit.domainid or "", {}).get("name", unit.routers[0].domain if unit.routers else None)
@@ -176,7 +189,7 @@ def plan_unit(unit: Unit, fleet: Fleet, forced: bool, payload: str | None = None
     )
     target.routers_not_running = [router.name for router in unit.routers if router.state != "Running"]
     tier_states = [fleet.networks.get(tier, {}).get("state") for tier in unit.tiers]
-    options = DecideOptions(force=forced, minreq=fleet.min_template.get(unit.zoneid or ""), zone=target.zone)
+    options = DecideOptions(force=forced, minreq=fleet.min_template.get(unit.zoneid or ""), zone=target.zone, **_server_options(fleet, server_payload))
     _apply(target, decide(unit.kind, unit, fleet.version, options, unit.routers, tier_states, payload))
     redundant = [router for router in unit.routers if router.isredundantrouter]
     if len(redundant) > 1:
@@ -290,6 +303,7 @@ class LivePatcher:
         self.check_mode = check_mode
         self.fleet: Fleet | None = None
         self.targets: list[Target] = []
+        self.server_payload: str | None = None
 
     # -- selection -------------------------------------------------------------------------------------------
 
@@ -366,10 +380,29 @@ class LivePatcher:
         fleet = self.fleet = self.read_fleet()
         forced = self.params["forced"]
         units, empty = self.select_units(fleet)
-        self.targets = [plan_systemvm(vm, fleet, forced) for vm in self.select_systemvms(fleet)]
+        self.server_payload = learn_payload_checksum(fleet.routers, fleet.hosts, fleet.version, fleet.min_template)[0]
+        self.targets = [plan_systemvm(vm, fleet, forced, self.server_payload) for vm in self.select_systemvms(fleet)]
         payload = payload_scriptsversion(fleet.routers, fleet.version)
-        self.targets += [plan_unit(unit, fleet, forced, payload) for unit in units] + empty
+        self.targets += [plan_unit(unit, fleet, forced, payload, self.server_payload) for unit in units] + empty
         return self.targets
+
+    def refused(self, target: Target, routers_after: t.Iterable[Router]) -> str:
+        """The routers of a live-patched unit that the server refuses (NetworkHelperImpl.checkRouterVersion, see
+        ``_matrix.server_accepts``), described; "" when none is known to be. The checksums the routers reported before this
+        server patched them are known not to be the server's payload."""
+        fleet = self.fleet
+        if fleet is None:
+            return ""
+        check = getattr(fleet, "router_version_check", None)
+        old = {router.scriptsversion for router in target.routers if router.scriptsversion and not is_current(router.softwareversion, fleet.version)}
+        found = []
+        for router in routers_after:
+            minreq = fleet.min_template.get(router.zoneid or "")
+            if router.state == "Running" and server_accepts(router, minreq, self.server_payload, True if check is None else check, old) is False:
+                found.append(
+                    "%s (template %s below the zone's minimum %s, scripts %s not the server's)" % (router.name, router.version, minreq, router.scriptsversion)
+                )
+        return ", ".join(found)
 
     # -- running ---------------------------------------------------------------------------------------------
 
@@ -416,6 +449,13 @@ class LivePatcher:
         else:
             if target.is_router_unit:
                 judge_unit(target, outcome, routers_after, self.fleet.version)  # type: ignore[union-attr]
+                refused = self.refused(target, routers_after) if target.status == "patched" else ""
+                if refused:
+                    # The job succeeded (restartVPC ignores its tiers' results) and the routers run the server's software, but
+                    # the server refuses them: never patched (apache/cloudstack#12211).
+                    target.status = "failed"
+                    target.reason = "%s after %s job %s: %s; %s" % (
+                        REFUSED_BY_SERVER, "restartVPC" if target.kind == "vpc" else "restartNetwork", outcome.jobid, refused, REFUSED_ACTION)
             else:
                 judge_systemvm(target, outcome, vm_after, self.fleet.version)  # type: ignore[union-attr]
         settled = getattr(self.client, "settled", {}).get(outcome.jobid)

@@ -410,10 +410,28 @@ def host_blocks_livepatch(host: t.Any, ms_version: str) -> str | None:
         )
     version = _field(host, "version")
     if is_valid_version(version) and compare_versions(str(version), ms_version) < 0:
+        known = agent_regression(str(version))
         return (
             "host %s runs cloudstack-agent %s, older than the management server %s: a live patch there pushes that agent's old scripts "
-            "(the server would refuse a router on an old template); upgrade the agent on the host first, then run again" % (name, version, ms_version)
+            "(the server would refuse a router on an old template)%s; upgrade the agent on the host first, then run again"
+            % (name, version, ms_version, "; %s" % known if known else "")
         )
+    return None
+
+
+def agent_regression(agent_version: str) -> str | None:
+    """The known regression of a host agent's patch script, or None: patch-sysvms.sh and LibvirtPatchSystemVmCommandWrapper
+    are the agent's (ServerResource.systemVmPatchFiles), so an agent of a #9900 release records the old scripts checksum
+    whatever the server's release (apache/cloudstack#12211: a 4.20.2.0 server over 4.20.1.0 agents)."""
+    if not is_valid_version(agent_version):
+        return None
+    release = _release_of(agent_version)
+    for regression in KNOWN_REGRESSIONS:
+        if release in regression.releases:
+            return (
+                "its agent has %s (in %s; fixed by %s): a router live-patched there keeps its old scripts checksum and is refused until "
+                "rebooted or recreated (apache/cloudstack#12211)" % (regression.issue, release, regression.fixed_by)
+            )
     return None
 
 

@@ -29,6 +29,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     REFUSED_BY_SERVER,
     SYSTEMVM_DISK_UNKNOWN,
     host_blocks_livepatch,
+    is_current,
     is_valid_version,
     learn_payload_checksum,
     livepatch_regression,
@@ -606,8 +607,16 @@ def _decide_unit(
 
 
 def _refused(router: t.Any, live_patched: bool, zone_minimum: str | None, ms_version: str, options: DecideOptions) -> bool:
-    """Whether the server refuses ``router`` (_matrix.server_accepts), or, its payload checksum not known, whether it was live-patched on a
-    release whose live patch leaves the old checksum (apache/cloudstack#9900) on a template below the zone's minimum."""
+    """Whether a router that already runs this server's software is refused by it (_matrix.server_accepts), or, its payload
+    checksum not known, whether it was live-patched on a release whose live patch leaves the old checksum (apache/cloudstack#9900)
+    on a template below the zone's minimum.
+
+    A router this server has not patched yet (its softwareversion an older release's) is refused too: checkRouterVersion refuses
+    every router below the minimum until it has the server's scripts, which is what its live patch gives it. That is the
+    work to do, not a failed upgrade: the live-patch rules decide it (host agent, known regressions, support matrix).
+    """
+    if not is_current(_get(router, "softwareversion"), ms_version):
+        return False
     accepted = server_accepts(router, zone_minimum, options.server_payload, options.version_check)
     if accepted is not None:
         return not accepted

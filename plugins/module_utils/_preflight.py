@@ -25,6 +25,7 @@ from ansible_collections.acs.upgrade.plugins.module_utils._matrix import (
     KNOWN_REGRESSIONS,
     VPC_IDLE_TIERS_PATCHED_SINCE,
     _release_of,
+    agent_regression,
     is_valid_version,
     livepatch_regression,
     template_version_from_name,
@@ -233,11 +234,13 @@ def _hosts(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[F
             old[str(host.get("clustername") or host.get("clusterid") or "?")].append(host)
     if old:
         vms = [vm for hosts in old.values() for host in hosts for vm in on_host.get(host["id"], [])]
+        # An agent of a release with apache/cloudstack#9900 leaves live-patched routers refused (#12211): say so.
+        regressed = sorted({str(host.get("version")) for hosts in old.values() for host in hosts if agent_regression(str(host.get("version")))})
         found.append(
             Finding(
                 "host_agent_version",
                 WARNING,
-                "%d host(s) run an agent older than the management server %s: %s; %d system VM(s)/router(s) run on them%s"
+                "%d host(s) run an agent older than the management server %s: %s; %d system VM(s)/router(s) run on them%s%s"
                 % (
                     sum(len(hosts) for hosts in old.values()),
                     version,
@@ -247,6 +250,7 @@ def _hosts(fleet: t.Mapping[str, t.Any], cloud: t.Mapping[str, t.Any]) -> list[F
                     ),
                     len(vms),
                     " (%s)" % _names(vms) if vms else "",
+                    "".join("; agent %s: %s" % (agent, agent_regression(agent)) for agent in regressed),
                 ),
                 "upgrade the agents (cloudstack-agent) of these hosts first: a live patch takes its scripts from the host's agent, so the "
                 "plan does not live-patch the VMs on them until their agent runs %s" % version,

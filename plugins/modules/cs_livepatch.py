@@ -17,10 +17,14 @@ description:
     network or VPC, which patches all its Running routers at once.
   - Every target is checked first and gets a path with a reason, V(livepatch), V(skipped) (nothing to do) or
     V(legacy_required) (management server older than 4.17, template 4.13 or older, VPC without tiers, no Running
-    router or system VM not Running); the legacy path is M(acs.upgrade.cs_recreate). The path and its reason come
-    from the same decision as the plan of M(acs.upgrade.cs_upgrade_plan), which gives the same target the same reason.
+    router or system VM not Running, a known regression of the release, a VM on a host whose agent is older than the
+    server or not Up, whose reason says to upgrade the agent first); the legacy path is M(acs.upgrade.cs_recreate). The
+    path and its reason come from the same decision as the plan of M(acs.upgrade.cs_upgrade_plan), which gives the same
+    target the same reason.
   - CloudStack reports success even when a live patch reached nothing, so every router job is verified by
-    reading the routers again; a job that succeeded without patching is a failed target.
+    reading the routers again; a job that succeeded without patching is a failed target, and so is one that left a
+    router the management server refuses (template below the zone's C(minreq.sysvmtemplate.version) and a scripts
+    checksum that is not the server's payload, when that is known), with the reason "refused by the server".
   - At most O(parallel) jobs run at once; O(max_fail_percentage) stops starting new ones after failures.
 author:
   - acs.upgrade contributors (@acs-upgrade)

@@ -346,3 +346,49 @@ def test_system_vm_template_is_read_from_the_template_when_its_name_carries_no_v
         ("all", sim.state()["systemvms"][0]["templateid"]),
         *(("all", templateid) for templateid in sorted(disk_templates)),
     ]
+
+
+def _agents_cloud() -> dict:
+    """4.18.0.0, two clusters: c1's agents on the server's version, c2's on 4.17.2.0. web (kvm1) and app (kvm2) on template
+    4.16.1; db on 4.18.0 (booted under the server on kvm1: its checksum is the server's payload); VPC v1 on kvm2."""
+    return {
+        "managementserver": {"version": MS}, "seed": 7,
+        "accounts": [{"name": "acme", "domain": "ROOT"}],
+        "zones": [{"name": "z1", "systemvms": {"version": "4.16.1"},
+                   "pods": [{"name": "p1", "clusters": [{"name": "c1", "hosts": ["kvm1"]}, {"name": "c2", "hosts": ["kvm2"], "agent_version": "4.17.2.0"}]}]}],
+        "networks": [
+            {"name": "web", "zone": "z1", "account": "acme", "routers": [{"version": "4.16.1", "host": "kvm1"}]},
+            {"name": "db", "zone": "z1", "account": "acme", "routers": [{"version": "4.18.0", "host": "kvm1"}]},
+            {"name": "app", "zone": "z1", "account": "acme", "routers": [{"version": "4.16.1", "host": "kvm2"}]},
+        ],
+        "vpcs": [{"name": "v1", "zone": "z1", "account": "acme", "tiers": ["t1"], "routers": [{"version": "4.16.1", "host": "kvm2"}]}],
+    }
+
+
+def test_vms_on_a_host_whose_agent_is_old_are_not_live_patched(acs_sim, run_module):
+    """The live patch payload is the host agent's (LibvirtPatchSystemVmCommandWrapper, ServerResource.systemVmPatchFiles): a
+    router patched through a 4.17.2.0 agent gets that agent's old scripts, which NetworkHelperImpl.checkRouterVersion refuses
+    on a template below the minimum. cs_livepatch does not send the patch there and names the host and what to do."""
+    sim = acs_sim(topology=_agents_cloud(), time_factor=0.002)
+    before = {router["name"]: router for router in sim.state()["routers"]}
+    result = run_module(cs_livepatch, connection(sim, routers=["all"]))
+    targets = by_name(result)
+    assert targets["web"]["status"] == "patched"
+    for name in ("app", "v1"):
+        assert targets[name]["path"] == "legacy_required" and targets[name]["status"] != "patched", targets[name]
+        assert "kvm2" in targets[name]["reason"] and "4.17.2.0" in targets[name]["reason"] and "upgrade the agent" in targets[name]["reason"]
+    assert [job for job in sim.jobs() if job["command"] in RESTARTS and job["instanceid"] in {targets["app"]["id"], targets["v1"]["id"]}] == []
+    after = {router["name"]: router for router in sim.state()["routers"]}
+    assert [name for name, router in after.items() if router["refused"] and router["scriptsversion"] != before[name]["scriptsversion"]] == []
+
+
+def test_a_forced_live_patch_that_leaves_a_router_refused_is_never_patched(acs_sim, run_module):
+    """forced sends it anyway: restartVPC succeeds (VpcManagerImpl.restartVpc ignores its tiers' results) and the router reports
+    the server's software with the old agent's scripts, a new checksum. The server's payload is known from db (booted on the
+    current template under the server on an upgraded host), so the router is judged refused by the server: failed, not patched."""
+    sim = acs_sim(topology=_agents_cloud(), time_factor=0.002)
+    result = run_module(cs_livepatch, connection(sim, vpcs=["v1"], forced=True))
+    [target] = result["targets"]
+    assert [router["refused"] for router in sim.state()["routers"] if router.get("vpcname") == "v1"] == [True]
+    assert target["status"] == "failed" and "refused by the server" in target["reason"], target
+    assert result.get("failed") or result["summary"].get("failed") == 1

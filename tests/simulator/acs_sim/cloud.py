@@ -114,6 +114,12 @@ DEFAULT_CONFIGURATIONS: dict[str, dict[str, Any]] = {
     # (SystemVmTemplateRegistration), so the default is the server's template version (set in Cloud.__init__).
     "minreq.sysvmtemplate.version": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True, "scope": "zone",
                                      "description": "What version should the Virtual Routers report"},
+    # VirtualNetworkApplianceManager.RouterTemplateKvm (zone-scoped, read at 4.18.2.0 154566f914 and 4.20.2.0 4dc3931233): the
+    # upgrade writes the name of the template it registers beside minreq.sysvmtemplate.version
+    # (SystemVmTemplateRegistration.registerTemplate: RouterTemplateConfigurationNames, NewTemplateNameList from metadata.ini), for
+    # each hypervisor in use; the simulated clusters are KVM only. Set in Cloud.__init__.
+    "router.template.kvm": {"value": "", "category": "Advanced", "type": "String", "isdynamic": True, "scope": "zone",
+                            "description": "Name of the default router template on KVM."},
 }
 
 NETWORK_STATES = ("Allocated", "Setup", "Implemented", "Shutdown")
@@ -182,6 +188,7 @@ class Cloud:
         self.vms: dict[str, dict[str, Any]] = {}
         self.configurations: dict[str, dict[str, Any]] = copy.deepcopy(DEFAULT_CONFIGURATIONS)
         self.configurations["minreq.sysvmtemplate.version"]["value"] = self.template_version
+        self.configurations["router.template.kvm"]["value"] = self._template(self.template_version)[1]
         self.ms_id = oid("managementserver", "ms1")
         # The other management servers of the cluster (listManagementServers): name, version (default this one's), state.
         self.peer_servers = [
@@ -854,7 +861,12 @@ class Cloud:
             return {"success": True}
         if livepatch:
             self._live_patch(network, vpc)
-        self._start_stopped_routers(network, vpc)
+        if not self._start_stopped_routers(network, vpc):
+            # A router that cannot start fails the implement: NetworkOrchestrator.restartNetwork (4.19.3.0) catches the
+            # exception of implementNetworkElementsAndResources and returns false (RestartNetworkCmd: "Failed to restart
+            # network"); VpcManagerImpl.restartVpc's startVpc(vpcId, false) catches it and returns false (RestartVPCCmd:
+            # "Failed to restart VPC"). Both are ServerApiException INTERNAL_ERROR (530).
+            raise JobFailure("Failed to restart VPC" if vpc is not None else "Failed to restart network")
         self.wait("restart_rules")
         with self.lock:
             refused = [r["name"] for r in self.routers_of(network, vpc) if r["state"] == "Running" and (self.router_refused(r) or self.agent_unreachable(r))]
@@ -867,18 +879,24 @@ class Cloud:
             raise JobFailure("Failed to restart network")
         return {"success": True}
 
-    def _start_stopped_routers(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> None:
+    def _start_stopped_routers(self, network: dict[str, Any] | None, vpc: dict[str, Any] | None) -> bool:
         """A restart without cleanup implements the network again: VirtualRouterElement.implement ->
         RouterDeploymentDefinition.deployVirtualRouter (4.19.3.0) deploys the routers that are missing
         (getNumberOfRoutersToDeploy: 2 for a redundant network, else 1, less those it has) and NetworkHelperImpl.startRouters
-        starts the ones that are not Running, each on its host's payload (see _booted)."""
+        starts the ones that are not Running, each on its host's payload (see _booted).
+
+        False when a router cannot start: the deployment planner finds no Up host in its zone (InsufficientServerCapacityException
+        out of VirtualMachineManagerImpl.orchestrateStart, which leaves the router Stopped; a missing router is not deployed)."""
         with self.lock:
             if network is not None and network["vpcid"]:
                 vpc, network = self.vpcs[network["vpcid"]], None
             if network is not None and not network["has_router"]:
-                return
+                return True
             owner = vpc or network
             present = self.routers_of(network, vpc)
+            if not any(host.get("status", "Up") == "Up" for host in self._zone_hosts.get(owner["zoneid"], [])):
+                missing = (2 if owner["redundant"] else 1) - len(present)
+                return missing <= 0 and not any(r["state"] == "Stopped" for r in present)
             stopped = [r for r in present if r["state"] == "Stopped"]
             for router in stopped:
                 router["state"] = "Starting"
@@ -895,6 +913,7 @@ class Cloud:
                 self.wait("router_deploy")
             with self.lock:
                 self._booted(router)
+        return True
 
     def tier_state(self, network: dict[str, Any]) -> str:
         return network.get("state", "Implemented")

@@ -209,3 +209,25 @@ def test_regression_9900_follows_the_host_agent_12211(acs_sim):
     after = router_by_network(admin, "net1")[0]
     assert (after["scriptsversion"], after["softwareversion"], after["requiresupgrade"]) == (before["scriptsversion"], "4.20.2.0", False)
     assert _refused(sim, "net1") == [True]
+
+
+def test_a_restart_whose_router_cannot_start_fails_and_leaves_it_stopped(acs_sim):
+    """NetworkHelperImpl.startRouters (4.19.3.0): with no Up host in the zone the deployment planner throws
+    InsufficientServerCapacityException and VirtualMachineManagerImpl.orchestrateStart leaves the router Stopped;
+    NetworkOrchestrator.restartNetwork catches the failed implementNetworkElementsAndResources and returns false
+    (RestartNetworkCmd "Failed to restart network", 530); VpcManagerImpl.restartVpc's startVpc(vpcId, false) returns false
+    (RestartVPCCmd "Failed to restart VPC", 530). A missing router is not deployed either."""
+    topo = _cloud("4.19.3.0", host_state="Disconnected", routers=[{"version": "4.19.1", "state": "Stopped", "host": "kvm1"}])
+    topo["vpcs"] = [{"name": "v1", "zone": "z1", "tiers": ["t1"], "routers": [{"version": "4.19.1", "state": "Stopped"}]}]
+    topo["networks"].append({"name": "empty", "zone": "z1", "routers": []})
+    sim = acs_sim(topology=topo, time_factor=0.0005)
+    admin = sim.client()
+    job = admin.run("restartNetwork", id=network_id(admin, "net1"))
+    assert (job["jobstatus"], job["jobresultcode"], job["jobresult"]["errortext"]) == (2, 530, "Failed to restart network")
+    assert [r["state"] for r in router_by_network(admin, "net1")] == ["Stopped"]
+    job = admin.run("restartVPC", id=vpc_id(admin, "v1"))
+    assert (job["jobstatus"], job["jobresultcode"], job["jobresult"]["errortext"]) == (2, 530, "Failed to restart VPC")
+    assert [r["state"] for r in admin.call("listRouters", listall=True, vpcid=vpc_id(admin, "v1"))["router"]] == ["Stopped"]
+    job = admin.run("restartNetwork", id=network_id(admin, "empty"))
+    assert (job["jobstatus"], job["jobresult"]["errortext"]) == (2, "Failed to restart network")
+    assert router_by_network(admin, "empty") == []

@@ -42,9 +42,13 @@ EXPECTED = {
 ACS_SIM = Path(__file__).resolve().parent.parent / "acs-sim"
 
 
+def _setting(admin: SimClient, name: str, zoneid: str) -> str:
+    found = admin.call("listConfigurations", name=name, zoneid=zoneid)["configuration"]
+    return next(c["value"] for c in found if c["name"] == name)
+
+
 def _minreq(admin: SimClient, zoneid: str) -> str:
-    found = admin.call("listConfigurations", name="minreq.sysvmtemplate.version", zoneid=zoneid)["configuration"]
-    return next(c["value"] for c in found if c["name"] == "minreq.sysvmtemplate.version")
+    return _setting(admin, "minreq.sysvmtemplate.version", zoneid)
 
 
 def _wait_for(predicate, timeout: float = 10.0):
@@ -70,6 +74,9 @@ def test_each_release_plays_its_own_template(acs_sim, release):
     zones = admin.call("listZones")["zone"]
     assert {zone["name"]: _minreq(admin, zone["id"]) for zone in zones} == {zone["name"]: minreq for zone in zones}
     assert admin.call("listConfigurations", name="minreq.sysvmtemplate.version")["configuration"][0]["value"] == minreq
+    # SystemVmTemplateRegistration.registerTemplate writes router.template.kvm (VirtualNetworkApplianceManager.RouterTemplateKvm,
+    # zone-scoped) with the name it registers, from metadata.ini's templatename.
+    assert {zone["name"]: _setting(admin, "router.template.kvm", zone["id"]) for zone in zones} == {zone["name"]: name for zone in zones}
     system = [t for t in admin.call("listTemplates", templatefilter="all")["template"] if t["templatetype"] == "SYSTEM"]
     assert name in {t["name"] for t in system}
     assert {vm["templatename"] for vm in admin.call("listSystemVms")["systemvm"]} == {name}
@@ -109,20 +116,30 @@ def test_a_version_outside_the_table_is_refused_with_the_known_releases():
     assert pinned.cloud.template_version == "4.21.0"
 
 
-def test_executable_plays_the_release_given_by_version():
-    """acs-sim --version 4.19.3.0: pom.xml (0c7d47138d) ships template 4.19.1.0, so minreq.sysvmtemplate.version is 4.19.1."""
-    proc = subprocess.Popen([sys.executable, str(ACS_SIM), "--topology", "small", "--port", "0", "--version", "4.19.3.0"],
+@pytest.mark.parametrize("release", sorted(EXPECTED))
+def test_executable_plays_the_release_given_by_version(release):
+    """acs-sim --version X, for every release: the zones' minreq.sysvmtemplate.version and router.template.kvm, the system
+    VMs' and routers' template names are the release's (pom.xml project.systemvm.template.version, e.g. 4.19.3.0 at
+    0c7d47138d ships 4.19.1.0; templateConfig.sh names it)."""
+    minreq, name = EXPECTED[release]
+    proc = subprocess.Popen([sys.executable, str(ACS_SIM), "--topology", "small", "--port", "0", "--version", release],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         url = line.split("listening on ", 1)[1].strip()
         admin = SimClient(url, "admin-apikey-small", "admin-secretkey-small")
-        zone = admin.call("listZones")["zone"][0]
-        assert _minreq(admin, zone["id"]) == "4.19.1"
-        assert {vm["templatename"] for vm in admin.call("listSystemVms")["systemvm"]} == {"systemvm-kvm-4.19.1"}
+        zones = admin.call("listZones")["zone"]
+        assert {_minreq(admin, zone["id"]) for zone in zones} == {minreq}
+        assert {_setting(admin, "router.template.kvm", zone["id"]) for zone in zones} == {name}
+        assert {vm["templatename"] for vm in admin.call("listSystemVms")["systemvm"]} == {name}
+        assert {r["templatename"] for r in admin.call("listRouters", listall=True)["router"]} == {name}
+        assert name in {t["name"] for t in admin.call("listTemplates", templatefilter="all")["template"] if t["templatetype"] == "SYSTEM"}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_executable_refuses_a_release_it_has_not_read():
     refused = subprocess.run([sys.executable, str(ACS_SIM), "--topology", "small", "--version", "4.99.0.0"], capture_output=True, text=True, timeout=60,
                              check=False)
     assert refused.returncode == 2 and "4.18.2.0" in refused.stderr and "4.99.0.0" in refused.stderr

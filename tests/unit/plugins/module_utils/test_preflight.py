@@ -94,6 +94,20 @@ def test_an_old_agent_is_a_warning_naming_its_cluster_hosts_and_the_vms_on_them(
     assert "3 system VM(s)/router(s)" in finding["found"] and "upgrade the agents" in finding["action"]
 
 
+def test_old_agents_of_a_9900_release_are_named_with_12211():
+    """Agents of a #9900 release under a newer server (apache/cloudstack#12211: 4.20.2.0 over 4.20.1.0; here 4.19.3.0 over
+    4.19.2.0): the agents' patch script records the old checksum, so the finding names both issues."""
+    data = fleet()
+    data["hosts"][0]["version"] = "4.19.2.0"
+    result = run_checks(data, cloud())
+    [finding] = [item for item in result["findings"] if item["check"] == "host_agent_version"]
+    assert "agent 4.19.2.0: its agent has apache/cloudstack#9900" in finding["found"] and "apache/cloudstack#12211" in finding["found"]
+    data = fleet()
+    data["hosts"][0]["version"] = "4.18.0.0"
+    [finding] = [item for item in run_checks(data, cloud())["findings"] if item["check"] == "host_agent_version"]
+    assert "#12211" not in finding["found"]
+
+
 def test_a_disconnected_host_with_routers_blocks_and_one_without_warns():
     data = fleet()
     data["hosts"][0]["state"] = "Disconnected"

@@ -145,10 +145,35 @@ def test_plan_calls_a_refused_live_patched_router_never_done():
     assert plan["server"]["payload_checksum"] == NEW
 
 
+def test_a_router_not_yet_patched_is_live_patched_although_the_server_refuses_it_and_its_payload_is_known():
+    """checkRouterVersion refuses every router below the minimum until it has the server's scripts, so a router this server
+    has not patched yet (softwareversion of its old release) is refused: its live patch is what cures it. Once a router booted
+    under the server tells the payload's checksum (a witness), the plan must still live-patch it, not recreate it."""
+    routers = [rtr(version="4.16.1", scripts=OLD, software="4.16.1.0", rid="r1"), rtr("4.20.2", NEW, "4.20.2.0", rid="w")]
+    plan = build_plan(fleet(routers, [host(version="4.20.2.0")], version="4.20.2.0", minreq="4.20.2"))
+    assert plan["server"]["payload_checksum"] == NEW
+    assert paths(plan)["net-0"][0] == "livepatch", paths(plan)["net-0"]
+    # The same router after a live patch that kept its old checksum (softwareversion now the server's): refused, recreated.
+    routers = [rtr(version="4.16.1", scripts=OLD, software="4.20.2.0", rid="r1"), rtr("4.20.2", NEW, "4.20.2.0", rid="w")]
+    path, reason = paths(build_plan(fleet(routers, [host(version="4.20.2.0")], version="4.20.2.0", minreq="4.20.2")))["net-0"]
+    assert path == "legacy" and "refused by the server" in reason
+
+
 def test_plan_does_not_live_patch_on_an_old_agent_and_says_why():
     plan = build_plan(fleet([rtr(version="4.16.1", rid="r1")], [host(version="4.18.0.0")], version="4.20.2.0", minreq="4.20.2"))
     path, reason = paths(plan)["net-0"]
     assert path == "skip" and "kvm-h1" in reason and "4.18.0.0" in reason and "upgrade the agent" in reason
+
+
+def test_plan_names_12211_for_a_420_2_server_over_420_1_agents():
+    """apache/cloudstack#12211: the patch script is the agent's, so 4.20.1.0 agents (#9900) under a 4.20.2.0 server leave
+    live-patched routers refused; the plan does not live-patch there and names both issues. A 4.19.1.0 agent is only old."""
+    plan = build_plan(fleet([rtr(version="4.16.1", rid="r1")], [host(version="4.20.1.0")], version="4.20.2.0", minreq="4.20.2"))
+    path, reason = paths(plan)["net-0"]
+    assert path == "skip" and "apache/cloudstack#9900" in reason and "apache/cloudstack#12211" in reason and "upgrade the agent" in reason
+    plan = build_plan(fleet([rtr(version="4.16.1", rid="r1")], [host(version="4.19.1.0")], version="4.20.2.0", minreq="4.20.2"))
+    path, reason = paths(plan)["net-0"]
+    assert path == "skip" and "4.19.1.0" in reason and "#12211" not in reason
 
 
 def test_plan_does_not_live_patch_on_a_disconnected_host():
