@@ -23,6 +23,8 @@ import html
 import statistics
 import typing as t
 
+from ansible_collections.acs.upgrade.plugins.module_utils._report import _instant
+
 DEFAULT_SPREAD = (2 / 3, 4 / 3)
 LABEL = "REHEARSAL"
 
@@ -56,14 +58,9 @@ def window_seconds(window: t.Any) -> float | None:
     return (datetime.datetime.fromisoformat(end) - datetime.datetime.fromisoformat(start)).total_seconds()
 
 
-def _instant(text: t.Any) -> float | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)).timestamp()
+def _epoch(text: t.Any) -> float | None:
+    moment = _instant(text)
+    return None if moment is None else moment.timestamp()
 
 
 def busy_seconds(jobs: t.Iterable[t.Mapping[str, t.Any]], start: float, end: float) -> float:
@@ -82,7 +79,7 @@ def split(seconds: t.Any, started: t.Any, jobs: list[t.Mapping[str, t.Any]] | No
     """(job time, controller time) of a span of the rehearsed run that lasted ``seconds`` from ``started`` (ISO-8601)."""
     if seconds is None:
         return None
-    first = _instant(started)
+    first = _epoch(started)
     if jobs is None or first is None:
         return float(seconds), 0.0
     busy = busy_seconds(jobs, first, first + float(seconds))
