@@ -59,8 +59,9 @@ options:
   parallel:
     description:
       - The window of the rehearsed run (its C(livepatch_parallel)), in which each stage's jobs are replayed at real scale.
-      - With O(jobs_file) and the run's C(journal.jsonl), the job time of a stage is that replay: at a small time factor a
-        large stage is paced by the controller, which a division of its wall time by O(time_factor) would multiply too.
+      - With O(jobs_file) and the run's C(journal.jsonl), the job time of a stage is that replay. At a small time factor a
+        large stage is paced by the controller, whose time a division of the stage's wall time by O(time_factor) would
+        multiply too.
     type: int
     default: 20
     version_added: 0.3.0

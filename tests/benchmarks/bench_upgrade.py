@@ -158,7 +158,7 @@ def group_order_ideal(jobs: list[dict[str, t.Any]], plan: dict[str, t.Any], jour
     for step in order:
         durations = spans.get(step) or []
         if durations:
-            total += max(max(durations), sum(durations) / parallel)
+            total += max(*durations, sum(durations) / parallel)
     return {"makespan": round(total, 2), "steps": len([step for step in order if spans.get(step)]), "jobs_not_placed": unplaced}
 
 

@@ -487,7 +487,7 @@ def test_the_webhook_credential_type_injects_its_url_and_token_as_secret_environ
     assert env == {"ACS_UPGRADE_NOTIFY_URL": "https://hooks.example.com/T0/B1/s3cr3t", "ACS_UPGRADE_NOTIFY_TOKEN": "t-42"} and extra_vars == {}
     # Without a token, an empty one: the module then sends no Authorization header.
     assert credential_env({"url": "https://hooks.example.com/x"}, type_file="webhook_credential_type.yml")[0]["ACS_UPGRADE_NOTIFY_TOKEN"] == ""
-    shown, _ = credential_env({"url": "https://hooks.example.com/T0/B1/s3cr3t", "token": "t-42"}, type_file="webhook_credential_type.yml", safe=True)
+    shown = credential_env({"url": "https://hooks.example.com/T0/B1/s3cr3t", "token": "t-42"}, type_file="webhook_credential_type.yml", safe=True)[0]
     assert "s3cr3t" not in json.dumps(shown) and "t-42" not in json.dumps(shown)
     # What reads them: the upgrade playbook's defaults, and the module's fallback when a play passes neither.
     upgrade = (REPO / "playbooks" / "upgrade.yml").read_text()
@@ -531,7 +531,7 @@ def test_configure_attaches_the_webhook_credential_to_the_upgrade_job_template_w
             with pytest.raises(AnsibleError):  # omit: the other job templates keep the credentials they have
                 with_item.template(creation["credentials"])
     # Without a webhook nothing is made and no job template's credentials are touched.
-    _, templar = _configure_templar(acs_awx_webhook_credential_type=definition)
+    templar = _configure_templar(acs_awx_webhook_credential_type=definition)[1]
     assert templar.evaluate_conditional(kind["when"]) is False and templar.evaluate_conditional(credential["when"]) is False
     upgrade = next(template for template in load("job_templates.yml")["acs_awx_job_templates"] if template["playbook"] == "playbooks/upgrade.yml")
     with pytest.raises(AnsibleError):
