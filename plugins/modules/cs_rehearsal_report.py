@@ -49,6 +49,12 @@ options:
     description: The exit code of the rehearsed run.
     type: int
     default: 0
+  run_log:
+    description:
+      - The rehearsed run's output. When that run failed before any job (O(run_rc) is not 0 and its report says nothing
+        ran, or it wrote none), the module fails with the last lines of this file and its path, and writes no rehearsal.
+    type: path
+    version_added: 0.3.0
   jobs_file:
     description:
       - The rehearsal simulator's job log (what its C(/_sim/jobs) answers), saved before it stopped.
@@ -110,6 +116,7 @@ def main() -> None:
             "time_factor": {"type": "float", "required": True},
             "windows": {"type": "dict", "default": {}},
             "run_rc": {"type": "int", "default": 0},
+            "run_log": {"type": "path"},
             "jobs_file": {"type": "path"},
             "parallel": {"type": "int", "default": 20},
         },
@@ -119,13 +126,38 @@ def main() -> None:
     if params["time_factor"] <= 0:
         module.fail_json(msg="time_factor must be more than 0, not %s" % params["time_factor"])
     report_file = os.path.join(params["upgrade_dir"], "report.json")
+    if params["run_rc"] != 0:
+        # Nothing ran when the rehearsed run journalled nothing: no job to replay, so no prediction.
+        journal_file = os.path.join(params["upgrade_dir"], "journal.jsonl")
+        nothing_ran = not os.path.exists(journal_file) or os.path.getsize(journal_file) == 0
+        why = ""
+        try:
+            with open(report_file, encoding="utf-8") as handle:
+                why = (json.load(handle).get("outcome") or {}).get("summary") or ""
+        except (OSError, ValueError):
+            pass
+        if nothing_ran:
+            tail = []
+            if params["run_log"]:
+                try:
+                    with open(params["run_log"], encoding="utf-8", errors="replace") as handle:
+                        tail = [line.rstrip() for line in handle if line.strip()][-15:]
+                except OSError:
+                    pass
+            module.fail_json(
+                msg="the rehearsed run failed (rc %d) before any job, so there is nothing to predict%s: its output is in %s; its last lines: %s"
+                % (params["run_rc"], " (%s)" % why if why else "", params["run_log"] or "the task above", " | ".join(tail) or "-")
+            )
     try:
         with open(report_file, encoding="utf-8") as handle:
             report = json.load(handle)
         with open(params["snapshot_file"], encoding="utf-8") as handle:
             snapshot = json.load(handle)
     except (OSError, ValueError) as exc:
-        module.fail_json(msg="cannot read the rehearsed run's report or the snapshot (%s): see the rehearsed run's output above" % exc)
+        where = params["run_log"] or "the task above"
+        module.fail_json(msg="cannot read the rehearsed run's report or the snapshot (%s): see the rehearsed run's output in %s" % (exc, where))
+    if params["parallel"] < 1:
+        module.fail_json(msg="parallel must be 1 or more (the rehearsed run's livepatch_parallel), not %s" % params["parallel"])
     jobs = None
     if params["jobs_file"]:
         try:
@@ -133,8 +165,6 @@ def main() -> None:
                 jobs = json.load(handle)["jobs"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             module.fail_json(msg="cannot read the rehearsal simulator's job log %s (%s): run the rehearsal again" % (params["jobs_file"], exc))
-    if params["parallel"] < 1:
-        module.fail_json(msg="parallel must be 1 or more (the rehearsed run's livepatch_parallel), not %s" % params["parallel"])
     journal = None
     journal_file = os.path.join(params["upgrade_dir"], "journal.jsonl")
     if jobs is not None and os.path.exists(journal_file):

@@ -16,6 +16,7 @@ import re
 import sys
 
 from playbook_runner import REPO, run_playbook
+from test_notify_webhook import Receiver
 
 from ansible_collections.acs.upgrade.plugins.module_utils._rehearsal import real_scale, split
 
@@ -33,15 +34,22 @@ def paths(report: dict) -> dict[str, str]:
 def test_a_rehearsal_reads_the_real_cloud_only_and_predicts_the_real_run(acs_sim, tmp_path):
     real = acs_sim(topology="sample-cloud", time_factor=TIME_FACTOR)
     rehearsal_dir = tmp_path / "state" / "rehearsal"
-    run = run_playbook(real, tmp_path, "rehearse.yml", {
-        "acs_upgrade_dir": str(tmp_path / "state"),
-        "rehearse_time_factor": str(TIME_FACTOR),
-        "rehearse_simulator": REHEARSE_SIMULATOR,
-        "rehearse_upgrade_vars": UPGRADE_VARS,
-        # The sample cloud's management server runs 10 job threads (its topology's jobs.workers): no API shows that.
-        "rehearse_job_workers": "10",
-    })
+    # The real run's webhook, set the two ways an operator sets it (the environment an AWX credential fills, and the
+    # variables the real run will get): a rehearsal must tell it nothing.
+    hook = Receiver()
+    try:
+        run = run_playbook(real, tmp_path, "rehearse.yml", {
+            "acs_upgrade_dir": str(tmp_path / "state"),
+            "rehearse_time_factor": str(TIME_FACTOR),
+            "rehearse_simulator": REHEARSE_SIMULATOR,
+            "rehearse_upgrade_vars": dict(UPGRADE_VARS, acs_upgrade_notify_url=hook.url, acs_upgrade_notify_token="hook-token"),
+            # The sample cloud's management server runs 10 job threads (its topology's jobs.workers): no API shows that.
+            "rehearse_job_workers": "10",
+        }, env={"ACS_UPGRADE_NOTIFY_URL": hook.url, "ACS_UPGRADE_NOTIFY_TOKEN": "hook-token"})
+    finally:
+        hook.close()
     assert run.rc == 0, run.stdout[-3000:]
+    assert hook.received == [], "a rehearsal posted to the real run's webhook"
 
     # The real cloud: read calls only, and no job.
     commands = {call["command"] for call in real.calls()}
@@ -50,8 +58,9 @@ def test_a_rehearsal_reads_the_real_cloud_only_and_predicts_the_real_run(acs_sim
 
     upgrade_dir = rehearsal_dir / "upgrade"
     rehearsal = json.loads((upgrade_dir / "rehearsal.json").read_text())
-    for name in ("rehearsal.json", "rehearsal.md", "rehearsal.html"):
-        assert "REHEARSAL" in (upgrade_dir / name).read_text()
+    for name in ("rehearsal.json", "rehearsal.md", "rehearsal.html", "report.html", "report.md", "report.json"):
+        assert "REHEARSAL" in (upgrade_dir / name).read_text(), name
+    assert "PLAY RECAP" in (rehearsal_dir / "upgrade.log").read_text(), "the rehearsed run's output is kept"
     assert "REHEARSAL total:" in run.stdout
     assert [group["name"] for group in rehearsal["groups"]] == ["zone1", "zone2", "zone3"]
     assert all(group["fits"] == "yes" and group["window_seconds"] == 3600 for group in rehearsal["groups"])
@@ -114,3 +123,18 @@ def test_an_installed_acs_sim_on_path_is_the_one_that_runs(acs_sim, tmp_path):
     assert "acs-sim did not start within 3 s" in run.stdout and str(command) in run.stdout, run.stdout[-3000:]
     # The real cloud was only read.
     assert all(READ_ONLY.match(call["command"]) for call in real.calls())
+
+
+def test_a_rehearsed_run_that_fails_says_why_and_where_its_output_is(acs_sim, tmp_path):
+    real = acs_sim(topology="small", time_factor=TIME_FACTOR)
+    run = run_playbook(real, tmp_path, "rehearse.yml", {
+        "acs_upgrade_dir": str(tmp_path / "state"),
+        "rehearse_time_factor": str(TIME_FACTOR),
+        "rehearse_simulator": REHEARSE_SIMULATOR,
+        "rehearse_upgrade_vars": {"livepatch_parallel": 0},
+    })
+    assert run.rc != 0
+    log = tmp_path / "state" / "rehearsal" / "upgrade.log"
+    assert "livepatch_parallel must be 1 to 1000 (got 0)" in log.read_text()
+    assert str(log) in run.stdout and "livepatch_parallel must be 1 to 1000" in run.stdout, run.stdout[-3000:]
+    assert real.jobs() == []
