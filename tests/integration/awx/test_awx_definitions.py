@@ -615,5 +615,11 @@ def test_the_readme_takes_an_administrator_from_an_empty_awx_to_a_first_approved
     workflow = steps["Launch the workflow"]
     assert "`acs_upgrade_dir: %s/REGION`" % state_root in workflow and "credential" in workflow
     assert "`acs_awx_webhook`" in workflow and "`plan_approved_digest`" in workflow and "Workflow Approvals" in workflow
+    # The inventory the objects need, with configure.yml's default, is named where they are created.
+    assert "`acs_awx_inventory`" in steps["Create the objects"] and '"%s"' % play["vars"]["acs_awx_inventory"] in steps["Create the objects"]
+    # The workflow asks nothing: include and exclude are the survey defaults, the same in both job templates.
+    assert "`plan_include`" in workflow and "`plan_exclude`" in workflow and "**both** job" in workflow
+    assert all('"%s"' % template["name"] in workflow for template in load("job_templates.yml")["acs_awx_job_templates"][:2])
+    assert "`plan_fail_on_blockers: true`" in workflow
     # The webhook's credential as configure.yml names it.
     assert '"%s"' % play["vars"]["acs_awx_webhook_credential"] in steps["Create the objects"]
