@@ -30,8 +30,26 @@ def plan_digest(plan: dict[str, t.Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def plan_summary(plan: dict[str, t.Any], table: list[str], digest: str) -> dict[str, t.Any]:
-    """What an approver reads: counts per path and per group, the head of the table and the digest."""
+def preflight_status(result: t.Mapping[str, t.Any] | None, error: str | None = None) -> dict[str, t.Any]:
+    """The preflight as an approver reads it: whether it passed, each blocker by its check id with its one-line finding,
+    how many warnings, and the check ids accepted (ignored). ``passed`` is None when no preflight result was read
+    (``error`` says why, when there was one to read)."""
+    if result is None:
+        status: dict[str, t.Any] = {"passed": None, "blockers": [], "warnings": 0, "ignored": []}
+        if error:
+            status["error"] = error
+        return status
+    return {
+        "passed": bool(result.get("passed")),
+        "blockers": [{"check": item["check"], "found": item["found"]} for item in result.get("blockers") or []],
+        "warnings": int((result.get("counts") or {}).get("warning", 0)),
+        "ignored": sorted({item["check"] for item in result.get("findings") or [] if item.get("ignored")}),
+    }
+
+
+def plan_summary(plan: dict[str, t.Any], table: list[str], digest: str, preflight: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """What an approver reads: the preflight's status (see ``preflight_status``), counts per path and per group, the
+    head of the table and the digest."""
     groups: dict[str, dict[str, int]] = {}
     for item in plan["items"]:
         counts = groups.setdefault(item["group"], {})
@@ -46,6 +64,7 @@ def plan_summary(plan: dict[str, t.Any], table: list[str], digest: str) -> dict[
         "batches": len(plan["batches"]),
         "groups": groups,
         "table_head": head,
+        "preflight": preflight if preflight is not None else preflight_status(None),
     }
 
 

@@ -245,6 +245,9 @@ approval:
   description:
     - What an approver reads - C(digest), C(ms_version), C(counts) per path, C(batches), per group the C(groups)
       counts per path, and C(table_head), the first lines of the table.
+    - C(preflight), the preflight read from O(preflight_file) - C(passed) (null when none was read; C(error) then says
+      why, if a file was given), C(blockers) (each C(check) id with its one-line C(found)), C(warnings) (how many) and
+      C(ignored) (the check ids accepted). Added in 0.3.0.
   returned: success
   type: dict
   version_added: 0.2.0
@@ -335,7 +338,7 @@ import uuid
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.acs.upgrade.plugins.module_utils._actions import LEGACY_METHODS, RESTART_CLEANUP, Path
-from ansible_collections.acs.upgrade.plugins.module_utils._approval import REFUSED_FILE, plan_differences, plan_digest, plan_summary
+from ansible_collections.acs.upgrade.plugins.module_utils._approval import REFUSED_FILE, plan_differences, plan_digest, plan_summary, preflight_status
 from ansible_collections.acs.upgrade.plugins.module_utils._common import refuse_if_run_ended, write_private_json, write_private_text
 from ansible_collections.acs.upgrade.plugins.module_utils._state import DEFAULT_LOCK_LEASE, MIN_LOCK_LEASE, EngineError, Journal, RunLock, load_plan, plan_steps
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import (
@@ -357,15 +360,18 @@ TABLE_LINES = 60
 DRY_RUN_DIR = "dry-run"
 
 
-def preflight_head(path: str | None) -> list[str]:
-    """The preflight's lines that head the plan (verdict, blockers, warnings), or a line that says why there are none."""
+def read_preflight(path: str | None) -> tuple[list[str], dict]:
+    """The preflight's lines that head the plan (verdict, blockers, warnings), or a line that says why there are none,
+    and its status for the approver (``preflight_status``)."""
     if not path:
-        return []
+        return [], preflight_status(None)
     try:
         with open(path, encoding="utf-8") as handle:
-            return summary_lines(json.load(handle)) + [""]
+            result = json.load(handle)
+        return summary_lines(result) + [""], preflight_status(result)
     except (OSError, ValueError, AttributeError, KeyError, TypeError) as exc:
-        return ["Preflight: not shown, %s cannot be read (%s)" % (path, exc), ""]
+        why = "%s cannot be read (%s)" % (path, exc)
+        return ["Preflight: not shown, %s" % why, ""], preflight_status(None, why)
 
 
 def read_journal(module: AnsibleModule, path: str | None) -> list[dict]:
@@ -536,7 +542,8 @@ def main() -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     if not output_dir:
         start_run(plan, None, now, params["max_run_time"], uuid.uuid4().hex)
-        table = preflight_head(params["preflight_file"]) + plan_table(plan)
+        head, preflight = read_preflight(params["preflight_file"])
+        table = head + plan_table(plan)
         digest = plan_digest(plan)
         module.exit_json(
             changed=False,
@@ -546,7 +553,7 @@ def main() -> None:
             summary=plan["summary"],
             excluded=excluded,
             digest=digest,
-            approval=plan_summary(plan, table, digest),
+            approval=plan_summary(plan, table, digest, preflight),
         )
     plan_file = os.path.join(output_dir, "plan.json")
     previous = read_earlier_plan(module, plan_file)
@@ -560,7 +567,8 @@ def main() -> None:
     if resume:
         plan = previous
     start_run(plan, previous if resume else None, now, params["max_run_time"], uuid.uuid4().hex)
-    table = preflight_head(params["preflight_file"]) + plan_table(plan)
+    head, preflight = read_preflight(params["preflight_file"])
+    table = head + plan_table(plan)
     try:
         write_private_json(plan_file, plan)
         write_private_text(os.path.join(output_dir, "plan.txt"), "\n".join(table) + "\n")
@@ -579,7 +587,7 @@ def main() -> None:
     module.exit_json(
         changed=False,
         digest=digest,
-        approval=plan_summary(plan, table, digest),
+        approval=plan_summary(plan, table, digest, preflight),
         plan_file=plan_file,
         resumed=why,
         run=plan["run"],

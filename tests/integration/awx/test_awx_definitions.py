@@ -471,6 +471,20 @@ def test_the_upgrade_job_asks_every_plan_setting_the_plan_job_asks_with_the_same
     assert plan_questions("acs.upgrade - plan (dry run)") == plan_questions("acs.upgrade - upgrade")
 
 
+def test_the_plan_job_fails_on_a_preflight_blocker_and_takes_the_accepted_check_ids_the_upgrade_job_takes():
+    """The workflow stops at the plan job, before its approval, when the preflight has a blocker left: no approver is
+    offered a plan that the upgrade would refuse. A blocker accepted for the upgrade is accepted for the plan too."""
+    templates = {template["name"]: template for template in load("job_templates.yml")["acs_awx_job_templates"]}
+    plan_template = templates["acs.upgrade - plan (dry run)"]
+    assert plan_template["extra_vars"]["plan_fail_on_blockers"] is True
+    assert argument_specs()["plan_fail_on_blockers"]["default"] is False
+
+    def ignore_question(name: str) -> dict:
+        return next(question for question in templates[name]["survey"]["spec"] if question["variable"] == "preflight_ignore")
+
+    assert ignore_question("acs.upgrade - plan (dry run)") == ignore_question("acs.upgrade - upgrade")
+
+
 def test_the_webhook_credential_type_injects_its_url_and_token_as_secret_environment_variables_only():
     """The webhook's URL and token never travel as extra vars (every AWX job shows its extra vars): a credential of the
     type "Upgrade webhook (acs.upgrade)" sets the environment variables upgrade.yml and upgrade_notify read."""
@@ -601,5 +615,11 @@ def test_the_readme_takes_an_administrator_from_an_empty_awx_to_a_first_approved
     workflow = steps["Launch the workflow"]
     assert "`acs_upgrade_dir: %s/REGION`" % state_root in workflow and "credential" in workflow
     assert "`acs_awx_webhook`" in workflow and "`plan_approved_digest`" in workflow and "Workflow Approvals" in workflow
+    # The inventory the objects need, with configure.yml's default, is named where they are created.
+    assert "`acs_awx_inventory`" in steps["Create the objects"] and '"%s"' % play["vars"]["acs_awx_inventory"] in steps["Create the objects"]
+    # The workflow asks nothing: include and exclude are the survey defaults, the same in both job templates.
+    assert "`plan_include`" in workflow and "`plan_exclude`" in workflow and "**both** job" in workflow
+    assert all('"%s"' % template["name"] in workflow for template in load("job_templates.yml")["acs_awx_job_templates"][:2])
+    assert "`plan_fail_on_blockers: true`" in workflow
     # The webhook's credential as configure.yml names it.
     assert '"%s"' % play["vars"]["acs_awx_webhook_credential"] in steps["Create the objects"]

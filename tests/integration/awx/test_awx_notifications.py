@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def test_the_plan_jobs_success_asks_for_the_approval_and_the_workflows_success_s
     plan_text = render(success["message"], job=job, job_friendly_name="Job", url="https://awx.example.com/#/jobs/playbook/7")
     assert "a plan is ready for approval, digest %s: %d target(s), %d live patch" % (digest, counts["total"], counts["livepatch"]) in plan_text
     assert "batch(es)" in plan_text and str(tmp_path / "out") in plan_text and plan_text.endswith("https://awx.example.com/#/jobs/playbook/7")
+    preflight = planned.stats["acs_upgrade_plan"]["preflight"]
+    assert preflight["passed"] is True and "preflight passed, %d warning(s), accepted: none;" % preflight["warnings"] in plan_text, plan_text
+    # A plan job run without plan_fail_on_blockers publishes a blocked preflight: the approver reads it in the request.
+    blocked = copy.deepcopy(job)
+    blocked["artifacts"]["acs_upgrade_plan"]["preflight"] = {
+        "passed": False,
+        "blockers": [{"check": "jobs_in_flight", "found": "1 job(s) in flight on r-7-VM"}],
+        "warnings": 2,
+        "ignored": ["health_checks"],
+    }
+    blocked_text = render(success["message"], job=blocked, job_friendly_name="Job", url="u")
+    assert "preflight BLOCKED by jobs_in_flight (1 job(s) in flight on r-7-VM), 2 warning(s), accepted: health_checks;" in blocked_text, blocked_text
     body = json.loads(render(success["body"], job=job, job_friendly_name="Job", url="u"))
     assert body["event"] == "plan_ready_for_approval" and body["plan"]["digest"] == digest
     assert body["plan"]["counts"]["total"] > 0 and body["plan"]["table_head"]

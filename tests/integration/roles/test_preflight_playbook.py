@@ -66,6 +66,17 @@ def test_a_job_in_flight_on_a_router_blocks_and_plan_yml_shows_it_without_failin
     assert shown.rc == 0, shown.stdout[-3000:]
     head = (output / "plan.txt").read_text().splitlines()[:3]
     assert head[0].startswith("Preflight: BLOCKED - 1 blocker(s)") and "jobs_in_flight" in head[1] and router["name"] in head[1]
+    # The summary an approver reads carries the blocker, by its id with its finding.
+    status = shown.stats["acs_upgrade_plan"]["preflight"]
+    assert status["passed"] is False and [item["check"] for item in status["blockers"]] == ["jobs_in_flight"], status
+    assert router["name"] in status["blockers"][0]["found"] and status["ignored"] == []
+    # As the AWX plan job runs it: the plan is written, then the job fails naming the blocker and publishes no digest,
+    # so the workflow stops before its approval.
+    (output / "plan.txt").unlink()
+    refused = run_playbook(sim, tmp_path, "plan.yml", extravars(output, plan_fail_on_blockers="true"))
+    assert refused.rc != 0 and "the preflight found 1 blocker(s), so this plan is not offered for approval" in refused.stdout, refused.stdout[-3000:]
+    assert "jobs_in_flight: " in refused.stdout and (output / "plan.txt").exists()
+    assert "plan_approved_digest" not in refused.stats
     blocked = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output), check=True)
     assert blocked.rc != 0 and "jobs_in_flight" in blocked.stdout
     assert mutations(sim) == ["rebootRouter"]
@@ -78,6 +89,8 @@ def test_preflight_only_checks_and_stops(acs_sim, tmp_path):
     run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output, preflight_only="true"))
     assert run.rc == 0, run.stdout[-3000:]
     assert "[warning] health_checks: router.health.checks.enabled is false" in run.stdout
+    assert "stopped after the preflight as preflight_only asked: 0 blocker(s), 1 warning(s); nothing was changed; results in %s" % (
+        output / "preflight.json") in run.stdout, run.stdout[-3000:]
     assert mutations(sim) == ["updateConfiguration"] and not (output / "plan.json").exists()
 
 

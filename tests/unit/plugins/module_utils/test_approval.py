@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary
+from ansible_collections.acs.upgrade.plugins.module_utils._approval import plan_differences, plan_digest, plan_summary, preflight_status
 
 
 def item(key, name, path="livepatch", batch=1, group="zone1"):
@@ -67,6 +67,28 @@ def test_the_summary_counts_per_group_and_cuts_the_table():
     summary = plan_summary(plan(), ["line %d" % number for number in range(30)], "d")
     assert summary["groups"] == {"zone1": {"livepatch": 2, "skip": 1}} and summary["batches"] == 2
     assert len(summary["table_head"]) == 21 and summary["table_head"][-1] == "... 10 more lines in plan.txt"
+    assert summary["preflight"] == {"passed": None, "blockers": [], "warnings": 0, "ignored": []}
+
+
+def test_the_summary_carries_the_preflight_blockers_warnings_and_accepted_ids():
+    """An approver sees a blocked preflight in the summary, not only in plan.txt."""
+    blocker = {"check": "jobs_in_flight", "severity": "blocker", "found": "1 job(s) in flight on r-1-VM", "action": "wait", "ignored": False}
+    accepted = {"check": "management_server_versions", "severity": "blocker", "found": "4.17.2.0 on ms-2", "action": "x", "ignored": True}
+    warning = {"check": "health_checks", "severity": "warning", "found": "off", "action": "y", "ignored": False}
+    result = {
+        "passed": False,
+        "counts": {"blocker": 1, "warning": 1, "info": 0, "ignored": 1},
+        "findings": [blocker, accepted, warning],
+        "blockers": [blocker],
+    }
+    summary = plan_summary(plan(), [], "d", preflight_status(result))
+    assert summary["preflight"] == {
+        "passed": False,
+        "blockers": [{"check": "jobs_in_flight", "found": "1 job(s) in flight on r-1-VM"}],
+        "warnings": 1,
+        "ignored": ["management_server_versions"],
+    }
+    assert preflight_status(None, "preflight.json cannot be read")["error"] == "preflight.json cannot be read"
 
 
 def test_many_targets_in_other_batches_are_counted_not_listed():
