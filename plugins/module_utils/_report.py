@@ -298,7 +298,9 @@ def build_report(
     history = _history(journal, version)
     entries = [entry for entry in journal if entry.get("ms_version") in (None, version)]
     batch_of = {batch["index"]: batch for batch in plan["batches"]}
-    run = "approval_refused" if refusal and not stop_reason else _run_state(stop_reason, bool(entries), run_lock)
+    # A run that had nothing to do journals nothing: its end, stamped on the plan's run, says that it ran.
+    ran = bool(entries) or bool((plan.get("run") or {}).get("ended"))
+    run = "approval_refused" if refusal and not stop_reason else _run_state(stop_reason, ran, run_lock)
     groups: dict[str, dict[str, t.Any]] = {}
 
     def group_of(name: str) -> dict[str, t.Any]:
@@ -578,6 +580,8 @@ def _run_outcome(
         )
     if problems:
         return dict(where, status="finished_with_failures", summary="Finished with %d failed or unknown: %s" % (problems, counts), reason=None)
+    if not any(totals[name] for name in OUTCOMES if name != "skipped"):
+        return dict(where, status="finished", summary="Finished: nothing to upgrade (%d skipped)" % totals["skipped"], reason=None)
     return dict(where, status="finished", summary="Finished: %s" % counts, reason=None)
 
 

@@ -13,7 +13,7 @@ import re
 
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import recreate_hint
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import REFUSED_ACTION, REFUSED_BY_SERVER, STRONGSWAN_WARNING
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, start_run
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
     _gantt_rows,
@@ -477,3 +477,24 @@ def test_the_markdown_marks_work_finished_by_an_earlier_run_as_the_page_does():
     report = build_report(plan, [done])
     why = {row["network/VPC"] or row["name"]: row["why"] for row in _markdown_rows(render_markdown(report))}
     assert why["net-1"] == "finished in an earlier run" and "finished in an earlier run" in render_html(report)
+
+
+def _current_plan():
+    """A cloud already on the new templates: every item of the plan is skipped, and a run of it journals nothing."""
+    current = dict(FLEET, routers=[dict(router, version="4.18.0", softwareversion=MS, requiresupgrade=False) for router in FLEET["routers"]])
+    current["systemvms"] = []
+    plan = build_plan(current, canary_size=0, batch_size=10)
+    assert plan["items"] and {item["path"] for item in plan["items"]} == {"skip"}
+    return start_run(plan, None, T0, None, "run-1")
+
+
+def test_a_run_with_nothing_to_upgrade_is_finished_and_its_dry_run_is_not_started():
+    plan = _current_plan()
+    dry = build_report(plan, [])
+    assert dry["outcome"]["status"] == "not_started" and dry["outcome"]["summary"].startswith("Nothing ran yet")
+    plan["run"]["ended"] = _at(30)
+    report = build_report(plan, [])
+    assert report["outcome"]["status"] == "finished", report["outcome"]
+    assert report["outcome"]["summary"] == "Finished: nothing to upgrade (%d skipped)" % len(plan["items"])
+    assert "Nothing ran yet" not in render_markdown(report)
+    assert build_report(plan, [], stop_reason="the preflight failed")["outcome"]["status"] == "stopped"
