@@ -313,6 +313,7 @@ def build_report(
     totals = dict.fromkeys(OUTCOMES, 0)
     by_path: dict[str, dict[str, int]] = {}
     attention: list[dict[str, t.Any]] = []
+    not_targeted = 0
     for item in plan["items"]:
         item_entries = history.get(item["key"], [])
         outcome = _outcome(item, item_entries)
@@ -348,7 +349,10 @@ def build_report(
             "caveat_routers": _caveat_routers(item, final_path),
         }
         # What the needs-attention list shows (and the page's "needs attention only" filter keeps).
-        unit["attention"] = outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item))
+        # What include/exclude left out is not targeted: it needs nothing (the plan says why), whatever its state.
+        unit["not_targeted"] = bool(item.get("excluded"))
+        unit["attention"] = outcome in ATTENTION and not unit["not_targeted"] and not (outcome == "skipped" and not _not_running(item))
+        not_targeted += unit["not_targeted"]
         group["units"].append(unit)
         if unit["attention"]:
             # The badge says it failed: the module's "failed: " before the error would only repeat it.
@@ -358,7 +362,8 @@ def build_report(
             if outcome == "recreated":
                 detail = _recreated_story(unit)
             elif outcome == "skipped":
-                detail = "not Running: %s" % ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"])
+                stopped = ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"] if vm["name"])
+                detail = "not Running: %s" % stopped if stopped else unit["reason"] or "skipped by the plan (plan.txt says why)"
             attention.append(
                 {
                     "outcome": outcome,
@@ -430,6 +435,8 @@ def build_report(
         "finished": _iso(max(moments)) if moments else None,
         "duration": (max(moments) - min(moments)).total_seconds() if moments else None,
         "totals": totals,
+        # Of the skipped: what include/exclude left out (never in the needs-attention list).
+        "not_targeted": not_targeted,
         "paths": {path: sum(counts.values()) for path, counts in by_path.items()},
         "by_path": by_path,
         "attention": attention,
@@ -658,6 +665,8 @@ def render_markdown(report: dict[str, t.Any]) -> str:
         "Management server %s, grouped by %s. %s."
         % (report["ms_version"], report["settings"]["group_by"], ", ".join("%s %d" % (OUTCOME_LABELS[name], totals[name]) for name in OUTCOMES)),
     ]
+    if report.get("not_targeted"):
+        lines[-1] += " Of the skipped, %d not targeted (left out by include/exclude)." % report["not_targeted"]
     if report["started"]:
         lines.append("From %s to %s (%s)." % (report["started"], report["finished"], human_duration(report["duration"])))
     lines += _preflight_markdown(report.get("preflight"))
@@ -1125,7 +1134,11 @@ def render_html(report: dict[str, t.Any]) -> str:
             esc(report["settings"]["group_by"]),
             ", from %s to %s (%s)" % (esc(report["started"]), esc(report["finished"]), esc(human_duration(report["duration"]))) if report["started"] else "",
         ),
-        '<div class="totals" id="totals">%s</div>' % "".join('<span><b>%d</b>%s</span>' % (totals[name], esc(OUTCOME_LABELS[name])) for name in OUTCOMES),
+        '<div class="totals" id="totals">%s%s</div>'
+        % (
+            "".join('<span><b>%d</b>%s</span>' % (totals[name], esc(OUTCOME_LABELS[name])) for name in OUTCOMES),
+            '<span><b>%d</b>of the skipped: not targeted</span>' % report["not_targeted"] if report.get("not_targeted") else "",
+        ),
     ]
     rows = []
     for path, counts in sorted(report["by_path"].items()):

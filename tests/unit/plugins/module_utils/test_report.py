@@ -498,3 +498,29 @@ def test_a_run_with_nothing_to_upgrade_is_finished_and_its_dry_run_is_not_starte
     assert report["outcome"]["summary"] == "Finished: nothing to upgrade (%d skipped)" % len(plan["items"])
     assert "Nothing ran yet" not in render_markdown(report)
     assert build_report(plan, [], stop_reason="the preflight failed")["outcome"]["status"] == "stopped"
+
+
+def test_what_include_exclude_left_out_is_counted_as_not_targeted_and_never_needs_attention():
+    from ansible_collections.acs.upgrade.plugins.module_utils._targeting import select_targets
+    from ansible_collections.acs.upgrade.plugins.modules.cs_upgrade_plan import add_excluded
+
+    targets = select_targets(FLEET, exclude=["net-4"])
+    plan = build_plan(targets["fleet"], canary_size=0, batch_size=10)
+    add_excluded(plan, targets)
+    left_out = next(item for item in plan["items"] if item.get("excluded"))
+    assert left_out["name"] == "net-4" and left_out["path"] == "skip"
+    report = build_report(start_run(plan, None, T0, None, "run-1"), [])
+    assert "net-4" not in [name for entry in report["attention"] for name in entry["names"]]
+    assert report["not_targeted"] == 1 and report["totals"]["skipped"] >= 1
+    assert "net-4" not in "".join(line for line in render_markdown(report).split("## Needs attention")[1].split("\n## ")[0].splitlines())
+    assert "Of the skipped, 1 not targeted (left out by include/exclude)." in render_markdown(report)
+    unit = next(unit for group in report["groups"] for unit in group["units"] if unit["name"] == "net-4")
+    assert unit["attention"] is False and unit["reason"] == left_out["reason"] != ""
+
+
+def test_a_skipped_item_that_needs_attention_never_shows_an_empty_reason():
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    item = next(item for item in plan["items"] if item["name"] == "net-4")
+    item.update(path="skip", routers=[], reason="net-4 has no router")
+    entry = next(entry for entry in build_report(plan, [])["attention"] if entry["name"] == "net-4")
+    assert entry["outcome"] == "skipped" and entry["detail"] == "net-4 has no router"
