@@ -640,9 +640,14 @@ def summary(report: dict[str, t.Any], limit: int = NAMES_LIMIT) -> dict[str, t.A
 # ---------------------------------------------------------------------------------------------- Markdown
 
 
+# A "<" that a Markdown renderer would take for the start of an HTML tag, a comment or an autolink.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def _md(text: t.Any) -> str:
-    """A table cell: no pipe, no line break, no angle bracket a Markdown renderer would take for HTML."""
-    return str("" if text is None else text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    """A table cell: no pipe, no line break, no "<" a Markdown renderer would take for HTML (a backslash before it:
+    it shows as itself). Plain text otherwise: "50 -> 2" stays as it is, never an HTML entity."""
+    return _TAG_START.sub(r"\\<", str("" if text is None else text).replace("|", "\\|").replace("\n", " "))
 
 
 def _arrow(before: t.Any, after: t.Any) -> str:

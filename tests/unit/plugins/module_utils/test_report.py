@@ -315,7 +315,9 @@ def test_names_and_texts_from_the_cloud_cannot_inject_markup_into_the_page_or_th
         assert "SECRET" not in text
     assert "<script>alert" not in page and "<img" not in page and "<svg onload" not in page and "<b>stopped" not in page
     assert "zone&lt;script&gt;alert(1)&lt;/script&gt;" in page and "r-1-&lt;img src=x onerror=alert(2)&gt;" in page
-    assert "<" not in markdown.replace("<redacted>", ""), [line for line in markdown.splitlines() if "<" in line.replace("<redacted>", "")]
+    # Every "<" that would open a tag in a Markdown renderer has a backslash before it: it shows as itself.
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", markdown), [line for line in markdown.splitlines() if re.search(r"(?<!\\)<[A-Za-z/!?]", line)]
+    assert "\\<b>stopped\\</b>" in markdown
 
 
 def test_a_long_name_is_cut_in_the_timeline_label_and_whole_in_its_tooltip():
@@ -524,3 +526,12 @@ def test_a_skipped_item_that_needs_attention_never_shows_an_empty_reason():
     item.update(path="skip", routers=[], reason="net-4 has no router")
     entry = next(entry for entry in build_report(plan, [])["attention"] if entry["name"] == "net-4")
     assert entry["outcome"] == "skipped" and entry["detail"] == "net-4 has no router"
+
+
+def test_the_markdown_carries_plain_text_and_escapes_only_what_would_open_an_html_tag():
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    refusal = {"time": _at(0), "approved_digest": "a" * 64, "plan_digest": "b" * 64, "differences": ["batch_size: 50 -> 2", "net <1> <b>bold</b>"]}
+    markdown = render_markdown(build_report(plan, [], refusal=refusal))
+    assert "batch_size: 50 -> 2" in markdown and "&gt;" not in markdown and "&lt;" not in markdown
+    assert "net <1> \\<b>bold\\</b>" in markdown
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", markdown)
