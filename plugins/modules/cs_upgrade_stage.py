@@ -157,7 +157,7 @@ options:
     version_added: 0.2.0
   record_end:
     description:
-      - With O(stage=release), whether the run went through every group of the plan: its end is stamped on the plan's
+      - With O(stage=release), whether the run went through every group of the plan; its end is then stamped on the plan's
         C(run) (C(ended)), so that the report tells a run that had nothing to do (no journal entry) from a plan that
         was never run (a dry run). Only a run that held the state lock stamps it; never in check mode.
     type: bool

@@ -50,9 +50,8 @@ options:
   text:
     description:
       - A line for people. The message's C(text) is this line after the name of the state directory in brackets (in AWX,
-        the region, as in C([eu-west] zone2 is finished)); for O(event=group), the group's own counts follow it, then
-        the run's counts so far (C([eu-west] zone2 is finished (12 done); the run so far: 24 done, 12 not run)); for
-        O(event=stop), the run's outcome and its counts.
+        the region, as in C([eu-west] zone2 is finished)); for O(event=group), the group's own counts follow it in
+        parentheses, then the run's counts so far; for O(event=stop), the run's outcome and its counts.
     type: str
   stop_reason:
     description: Why the run stopped, with O(event=stop); empty when it finished.
