@@ -235,3 +235,21 @@ def test_health_playbook_fails_on_a_failing_router(acs_sim, tmp_path):
     assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns_check.py" in failing.stdout
     assert "all results in %s" % (tmp_path / "out" / "health.json") in failing.stdout
     assert sim.jobs() == []
+
+
+def test_what_plan_exclude_leaves_out_never_needs_attention(acs_sim, tmp_path):
+    """On the sample cloud, the networks of the zones left out are not targeted: the plan says why, and the report
+    neither lists them as needing a hand nor advises restarting them."""
+    sim = acs_sim(topology="sample-cloud", time_factor=0.001)
+    output = tmp_path / "out"
+    planned = run_playbook(sim, tmp_path, "plan.yml", extravars(output, plan_exclude="zone:zone2,zone:zone3"))
+    assert planned.rc == 0, planned.stdout[-3000:]
+    left_out = {item["name"] for item in read_plan(output)["items"] if item.get("excluded")}
+    assert "acme-net12" in left_out
+    assert run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output)}).rc == 0
+    report = json.loads((output / "report.json").read_text())
+    assert not left_out & {name for entry in report["attention"] for name in entry["names"]}
+    assert all(entry["detail"] for entry in report["attention"])
+    attention = (output / "report.md").read_text().split("## Needs attention")[1].split("\n## ")[0]
+    assert "acme-net12" not in attention and "not Running:  " not in attention
+    assert report["not_targeted"] == len(left_out)
