@@ -993,7 +993,7 @@ _ITEM_FIELDS = (("key", _NAME), ("kind", _NAME), ("id", _NAME), ("name", _TEXT),
 _BATCH_FIELDS = (("index", _WHOLE), ("group", _TEXT), ("stage", _one_of(STAGES)), ("items", (_are_texts, "a list of item keys")))
 # A plan's run (start_run); a plan returned without output_dir and handed to the report has one too, older ones may not.
 _RUN_FIELDS = (("id", _NAME), ("attempt", _WHOLE))
-_RUN_TIMES = (("started", _INSTANT), ("deadline", _INSTANT))
+_RUN_TIMES = (("started", _INSTANT), ("deadline", _INSTANT), ("ended", _INSTANT))
 
 
 def _fields_problem(where: str, part: t.Any, fields: t.Iterable[tuple[str, tuple[t.Callable[[t.Any], bool], str]]], optional: bool = False) -> str | None:

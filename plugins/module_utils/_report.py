@@ -298,7 +298,9 @@ def build_report(
     history = _history(journal, version)
     entries = [entry for entry in journal if entry.get("ms_version") in (None, version)]
     batch_of = {batch["index"]: batch for batch in plan["batches"]}
-    run = "approval_refused" if refusal and not stop_reason else _run_state(stop_reason, bool(entries), run_lock)
+    # A run that had nothing to do journals nothing: its end, stamped on the plan's run, says that it ran.
+    ran = bool(entries) or bool((plan.get("run") or {}).get("ended"))
+    run = "approval_refused" if refusal and not stop_reason else _run_state(stop_reason, ran, run_lock)
     groups: dict[str, dict[str, t.Any]] = {}
 
     def group_of(name: str) -> dict[str, t.Any]:
@@ -311,6 +313,7 @@ def build_report(
     totals = dict.fromkeys(OUTCOMES, 0)
     by_path: dict[str, dict[str, int]] = {}
     attention: list[dict[str, t.Any]] = []
+    not_targeted = 0
     for item in plan["items"]:
         item_entries = history.get(item["key"], [])
         outcome = _outcome(item, item_entries)
@@ -346,7 +349,10 @@ def build_report(
             "caveat_routers": _caveat_routers(item, final_path),
         }
         # What the needs-attention list shows (and the page's "needs attention only" filter keeps).
-        unit["attention"] = outcome in ATTENTION and not (outcome == "skipped" and not _not_running(item))
+        # What include/exclude left out is not targeted: it needs nothing (the plan says why), whatever its state.
+        unit["not_targeted"] = bool(item.get("excluded"))
+        unit["attention"] = outcome in ATTENTION and not unit["not_targeted"] and not (outcome == "skipped" and not _not_running(item))
+        not_targeted += unit["not_targeted"]
         group["units"].append(unit)
         if unit["attention"]:
             # The badge says it failed: the module's "failed: " before the error would only repeat it.
@@ -356,7 +362,8 @@ def build_report(
             if outcome == "recreated":
                 detail = _recreated_story(unit)
             elif outcome == "skipped":
-                detail = "not Running: %s" % ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"])
+                stopped = ", ".join("%s %s" % (vm["name"], vm["state"]) for vm in unit["vms"] if vm["name"])
+                detail = "not Running: %s" % stopped if stopped else unit["reason"] or "skipped by the plan (plan.txt says why)"
             attention.append(
                 {
                     "outcome": outcome,
@@ -428,6 +435,8 @@ def build_report(
         "finished": _iso(max(moments)) if moments else None,
         "duration": (max(moments) - min(moments)).total_seconds() if moments else None,
         "totals": totals,
+        # Of the skipped: what include/exclude left out (never in the needs-attention list).
+        "not_targeted": not_targeted,
         "paths": {path: sum(counts.values()) for path, counts in by_path.items()},
         "by_path": by_path,
         "attention": attention,
@@ -578,6 +587,8 @@ def _run_outcome(
         )
     if problems:
         return dict(where, status="finished_with_failures", summary="Finished with %d failed or unknown: %s" % (problems, counts), reason=None)
+    if not any(totals[name] for name in OUTCOMES if name != "skipped"):
+        return dict(where, status="finished", summary="Finished: nothing to upgrade (%d skipped)" % totals["skipped"], reason=None)
     return dict(where, status="finished", summary="Finished: %s" % counts, reason=None)
 
 
@@ -629,9 +640,14 @@ def summary(report: dict[str, t.Any], limit: int = NAMES_LIMIT) -> dict[str, t.A
 # ---------------------------------------------------------------------------------------------- Markdown
 
 
+# A "<" that a Markdown renderer would take for the start of an HTML tag, a comment or an autolink.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def _md(text: t.Any) -> str:
-    """A table cell: no pipe, no line break, no angle bracket a Markdown renderer would take for HTML."""
-    return str("" if text is None else text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    """A table cell: no pipe, no line break, no "<" a Markdown renderer would take for HTML (a backslash before it:
+    it shows as itself). Plain text otherwise: "50 -> 2" stays as it is, never an HTML entity."""
+    return _TAG_START.sub(r"\\<", str("" if text is None else text).replace("|", "\\|").replace("\n", " "))
 
 
 def _arrow(before: t.Any, after: t.Any) -> str:
@@ -654,6 +670,8 @@ def render_markdown(report: dict[str, t.Any]) -> str:
         "Management server %s, grouped by %s. %s."
         % (report["ms_version"], report["settings"]["group_by"], ", ".join("%s %d" % (OUTCOME_LABELS[name], totals[name]) for name in OUTCOMES)),
     ]
+    if report.get("not_targeted"):
+        lines[-1] += " Of the skipped, %d not targeted (left out by include/exclude)." % report["not_targeted"]
     if report["started"]:
         lines.append("From %s to %s (%s)." % (report["started"], report["finished"], human_duration(report["duration"])))
     lines += _preflight_markdown(report.get("preflight"))
@@ -1121,7 +1139,11 @@ def render_html(report: dict[str, t.Any]) -> str:
             esc(report["settings"]["group_by"]),
             ", from %s to %s (%s)" % (esc(report["started"]), esc(report["finished"]), esc(human_duration(report["duration"]))) if report["started"] else "",
         ),
-        '<div class="totals" id="totals">%s</div>' % "".join('<span><b>%d</b>%s</span>' % (totals[name], esc(OUTCOME_LABELS[name])) for name in OUTCOMES),
+        '<div class="totals" id="totals">%s%s</div>'
+        % (
+            "".join('<span><b>%d</b>%s</span>' % (totals[name], esc(OUTCOME_LABELS[name])) for name in OUTCOMES),
+            '<span><b>%d</b>of the skipped: not targeted</span>' % report["not_targeted"] if report.get("not_targeted") else "",
+        ),
     ]
     rows = []
     for path, counts in sorted(report["by_path"].items()):

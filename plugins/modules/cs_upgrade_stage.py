@@ -155,6 +155,14 @@ options:
     type: int
     default: 600
     version_added: 0.2.0
+  record_end:
+    description:
+      - With O(stage=release), whether the run went through every group of the plan; its end is then stamped on the plan's
+        C(run) (C(ended)), so that the report tells a run that had nothing to do (no journal entry) from a plan that
+        was never run (a dry run). Only a run that held the state lock stamps it; never in check mode.
+    type: bool
+    default: false
+    version_added: 0.3.0
 notes:
   - The stage follows the plan; options that change the plan (grouping, canary, windows, forced legacy) belong to
     M(acs.upgrade.cs_upgrade_plan).
@@ -215,11 +223,18 @@ max_in_flight:
   type: int
 """
 
+import datetime
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.acs.upgrade.plugins.module_utils._common import CloudStackModule, append_private_text, cloudstack_argument_spec, connection_settings
+from ansible_collections.acs.upgrade.plugins.module_utils._common import (
+    CloudStackModule,
+    append_private_text,
+    cloudstack_argument_spec,
+    connection_settings,
+    write_private_json,
+)
 from ansible_collections.acs.upgrade.plugins.module_utils._engine import ON_FAILURE, STAGES, UNHEALTHY, StageRunner
 from ansible_collections.acs.upgrade.plugins.module_utils._plan import JOURNAL_PATHS
 from ansible_collections.acs.upgrade.plugins.module_utils._state import (
@@ -263,6 +278,8 @@ class Stage(CloudStackModule):
             released = False if self.module.check_mode else lock.release()
             if not self.module.check_mode:
                 cloud.release()
+            if released and params["record_end"]:
+                self._record_end(params["plan"])
             # Giving the lock back changes nothing in the cloud: not reported as a change.
             return {"changed": False, "stop": False, "msg": "state lock released" if released else "this run held no state lock", "counts": {}}
         if not params["group"]:
@@ -311,6 +328,16 @@ class Stage(CloudStackModule):
             self.fail(result["msg"], **details)
         return result
 
+    def _record_end(self, plan_file: str) -> None:
+        """Stamp the end of the run on the plan's ``run``: the report then tells a run with nothing to do from a dry run."""
+        try:
+            plan = load_plan(plan_file)
+            if isinstance(plan.get("run"), dict):
+                plan["run"]["ended"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+                write_private_json(plan_file, plan)
+        except (EngineError, OSError) as exc:
+            self.module.warn("the end of the run could not be recorded in %s (the report may show it as not started): %s" % (plan_file, exc))
+
     def _progress(self, line: str) -> None:
         path = self.params["progress_file"]
         if path:
@@ -337,6 +364,7 @@ def main() -> None:
             progress_every={"type": "int", "default": 100},
             progress_interval={"type": "float", "default": 60},
             lock_lease={"type": "int", "default": DEFAULT_LOCK_LEASE},
+            record_end={"type": "bool", "default": False},
         ),
         supports_check_mode=True,
     )

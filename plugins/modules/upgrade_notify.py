@@ -50,8 +50,8 @@ options:
   text:
     description:
       - A line for people. The message's C(text) is this line after the name of the state directory in brackets (in AWX,
-        the region, as in C([eu-west] zone2 is finished)); for O(event=group) and O(event=stop), the run's outcome and its
-        counts so far follow it.
+        the region, as in C([eu-west] zone2 is finished)); for O(event=group), the group's own counts follow it in
+        parentheses, then the run's counts so far; for O(event=stop), the run's outcome and its counts.
     type: str
   stop_reason:
     description: Why the run stopped, with O(event=stop); empty when it finished.
@@ -136,7 +136,9 @@ elapsed:
   type: float
   version_added: 0.3.0
 payload:
-  description: The message sent (or, in check mode, that would be sent).
+  description:
+    - The message sent (or, in check mode, that would be sent). With O(event=group), C(group_summary) holds the
+      group's own totals per outcome (added in 0.3.0).
   returned: always
   type: dict
 """
@@ -170,8 +172,11 @@ COUNTS = (
 )
 
 
-def run_summary(plan_file: str | None, journal: str | None, stop_reason: str | None) -> tuple[dict[str, t.Any] | None, str | None]:
-    """The plan's digest and run, and the report's stats of the run; (None, why) when they cannot be read."""
+def run_summary(
+    plan_file: str | None, journal: str | None, stop_reason: str | None, group: str | None = None
+) -> tuple[dict[str, t.Any] | None, str | None]:
+    """The plan's digest and run, and the report's stats of the run (with ``group``, its own counts too); (None, why)
+    when they cannot be read."""
     if not plan_file or not os.path.isfile(plan_file):
         return None, "no plan yet"
     try:
@@ -180,7 +185,14 @@ def run_summary(plan_file: str | None, journal: str | None, stop_reason: str | N
     except (EngineError, OSError) as exc:
         return None, "the summary cannot be read: %s" % exc
     report = build_report(plan, entries, stop_reason=stop_reason or None)
-    return {"plan_digest": plan_digest(plan), "run": plan.get("run"), "summary": stats(report)}, None
+    found = {"plan_digest": plan_digest(plan), "run": plan.get("run"), "summary": stats(report)}
+    if group is not None:
+        found["group_summary"] = next((dict(each["totals"]) for each in report["groups"] if each["name"] == group), None)
+    return found, None
+
+
+def _counts(summary: dict[str, t.Any]) -> str:
+    return ", ".join("%d %s" % (summary[name], label) for name, label in COUNTS if summary.get(name))
 
 
 def headline(payload: dict[str, t.Any]) -> str:
@@ -189,8 +201,14 @@ def headline(payload: dict[str, t.Any]) -> str:
     where = os.path.basename(payload["state_dir"] or "") or "acs.upgrade"
     text = "[%s] %s" % (where, payload["text"] or payload["event"])
     summary = payload.get("summary")
-    if summary and payload["event"] in ("group", "stop"):
-        counts = ", ".join("%d %s" % (summary[name], label) for name, label in COUNTS if summary.get(name))
+    if summary and payload["event"] == "group":
+        # The group's own counts first: the run's outcome (incomplete while groups are left) is not the group's.
+        group = payload.get("group_summary")
+        if group is not None:
+            text += " (%s)" % (_counts(group) or "nothing to do")
+        text += "; the run so far: %s" % (_counts(summary) or "nothing done")
+    elif summary and payload["event"] == "stop":
+        counts = _counts(summary)
         text += " — %s%s" % (summary["outcome"], ": " + counts if counts else "")
     return text
 
@@ -269,7 +287,7 @@ def main() -> None:
         "stop_reason": params["stop_reason"] or None,
         "state_dir": os.path.dirname(params["plan_file"] or params["journal"] or "") or None,
     }
-    found, why = run_summary(params["plan_file"], params["journal"], params["stop_reason"])
+    found, why = run_summary(params["plan_file"], params["journal"], params["stop_reason"], params["group"] if params["event"] == "group" else None)
     payload.update(found or {"plan_digest": None, "run": None, "summary": None, "summary_missing": why})
     payload["text"] = headline(payload)
     if module.check_mode:

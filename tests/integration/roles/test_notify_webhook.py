@@ -84,7 +84,10 @@ def test_the_webhook_gets_start_each_group_and_stop_with_the_report_summary(acs_
     # Each line names the state directory (in AWX, the region) first; after a group and at the stop, the counts so far.
     assert start["text"].startswith("[out] the upgrade of ") and start["summary"]["not_run"] > 0
     first_group = hook.received[1]["body"]
-    assert first_group["text"].startswith("[out] %s is finished — " % first_group["group"]) and " done" in first_group["text"]
+    # A finished group gives its own counts (never the run's "incomplete"), then the run's so far.
+    group_done = first_group["group_summary"]["done"]
+    assert group_done > 0 and first_group["text"].startswith("[out] %s is finished (%d done" % (first_group["group"], group_done)), first_group["text"]
+    assert "; the run so far: " in first_group["text"] and "incomplete" not in first_group["text"]
     stats = run.stats["acs_upgrade"]
     assert hook.received[-1]["body"]["text"].startswith("[out] the upgrade ended — %s: %d done" % (stats["outcome"], stats["done"]))
     assert start["plan_digest"] == stop["plan_digest"] and stop["run"]["id"] == plan["run"]["id"]

@@ -97,6 +97,31 @@ def test_full_upgrade_in_order_with_canary_limits_fallback_then_nothing_to_do(ac
     assert again.changed == 0
 
 
+def test_a_region_with_nothing_to_upgrade_finishes_and_its_plan_alone_has_not_started(acs_sim, tmp_path):
+    """An upgrade run on a cloud already current (a fresh state directory: no journal) is finished, nothing to upgrade,
+    and passes the AWX workflow's report node; the plan job alone (a dry run) still says that nothing ran yet."""
+    sim = acs_sim(topology="small", time_factor=0.002)
+    assert run_playbook(sim, tmp_path, "upgrade.yml", extravars(tmp_path / "first")).rc == 0
+    output = tmp_path / "current"
+    planned = run_playbook(sim, tmp_path, "plan.yml", extravars(output))
+    assert planned.rc == 0, planned.stdout[-3000:]
+    assert {item["path"] for item in read_plan(output)["items"]} == {"skip"}
+    dry = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output)})
+    assert dry.rc == 0 and dry.stats["acs_upgrade"]["outcome"] == "not_started", dry.stdout[-3000:]
+    assert "Nothing ran yet" in (output / "report.md").read_text()
+
+    before = len(sim.jobs())
+    run = run_playbook(sim, tmp_path, "upgrade.yml", extravars(output))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert len(sim.jobs()) == before and not read_journal(output)
+    assert run.stats["acs_upgrade"]["outcome"] == "finished", run.stats
+    report = run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output), "report_fail_unless_finished": True})
+    assert report.rc == 0, report.stdout[-3000:]
+    assert report.stats["acs_upgrade"]["outcome"] == "finished"
+    markdown = (output / "report.md").read_text()
+    assert "Finished: nothing to upgrade" in markdown and "Nothing ran yet" not in markdown
+
+
 def test_check_mode_changes_nothing(acs_sim, tmp_path):
     sim = acs_sim(topology="small", time_factor=0.002)
     output = tmp_path / "out"
@@ -210,3 +235,21 @@ def test_health_playbook_fails_on_a_failing_router(acs_sim, tmp_path):
     assert "Routers failing their health checks" in failing.stdout and router in failing.stdout and "dns_check.py" in failing.stdout
     assert "all results in %s" % (tmp_path / "out" / "health.json") in failing.stdout
     assert sim.jobs() == []
+
+
+def test_what_plan_exclude_leaves_out_never_needs_attention(acs_sim, tmp_path):
+    """On the sample cloud, the networks of the zones left out are not targeted: the plan says why, and the report
+    neither lists them as needing a hand nor advises restarting them."""
+    sim = acs_sim(topology="sample-cloud", time_factor=0.001)
+    output = tmp_path / "out"
+    planned = run_playbook(sim, tmp_path, "plan.yml", extravars(output, plan_exclude="zone:zone2,zone:zone3"))
+    assert planned.rc == 0, planned.stdout[-3000:]
+    left_out = {item["name"] for item in read_plan(output)["items"] if item.get("excluded")}
+    assert "acme-net12" in left_out
+    assert run_playbook(sim, tmp_path, "report.yml", {"acs_upgrade_dir": str(output)}).rc == 0
+    report = json.loads((output / "report.json").read_text())
+    assert not left_out & {name for entry in report["attention"] for name in entry["names"]}
+    assert all(entry["detail"] for entry in report["attention"])
+    attention = (output / "report.md").read_text().split("## Needs attention")[1].split("\n## ")[0]
+    assert "acme-net12" not in attention and "not Running:  " not in attention
+    assert report["not_targeted"] == len(left_out)

@@ -13,7 +13,7 @@ import re
 
 from ansible_collections.acs.upgrade.plugins.module_utils._livepatch import recreate_hint
 from ansible_collections.acs.upgrade.plugins.module_utils._matrix import REFUSED_ACTION, REFUSED_BY_SERVER, STRONGSWAN_WARNING
-from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan
+from ansible_collections.acs.upgrade.plugins.module_utils._plan import build_plan, start_run
 from ansible_collections.acs.upgrade.plugins.module_utils._report import (
     _collapse_not_run,
     _gantt_rows,
@@ -315,7 +315,9 @@ def test_names_and_texts_from_the_cloud_cannot_inject_markup_into_the_page_or_th
         assert "SECRET" not in text
     assert "<script>alert" not in page and "<img" not in page and "<svg onload" not in page and "<b>stopped" not in page
     assert "zone&lt;script&gt;alert(1)&lt;/script&gt;" in page and "r-1-&lt;img src=x onerror=alert(2)&gt;" in page
-    assert "<" not in markdown.replace("<redacted>", ""), [line for line in markdown.splitlines() if "<" in line.replace("<redacted>", "")]
+    # Every "<" that would open a tag in a Markdown renderer has a backslash before it: it shows as itself.
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", markdown), [line for line in markdown.splitlines() if re.search(r"(?<!\\)<[A-Za-z/!?]", line)]
+    assert "\\<b>stopped\\</b>" in markdown
 
 
 def test_a_long_name_is_cut_in_the_timeline_label_and_whole_in_its_tooltip():
@@ -477,3 +479,59 @@ def test_the_markdown_marks_work_finished_by_an_earlier_run_as_the_page_does():
     report = build_report(plan, [done])
     why = {row["network/VPC"] or row["name"]: row["why"] for row in _markdown_rows(render_markdown(report))}
     assert why["net-1"] == "finished in an earlier run" and "finished in an earlier run" in render_html(report)
+
+
+def _current_plan():
+    """A cloud already on the new templates: every item of the plan is skipped, and a run of it journals nothing."""
+    current = dict(FLEET, routers=[dict(router, version="4.18.0", softwareversion=MS, requiresupgrade=False) for router in FLEET["routers"]])
+    current["systemvms"] = []
+    plan = build_plan(current, canary_size=0, batch_size=10)
+    assert plan["items"] and {item["path"] for item in plan["items"]} == {"skip"}
+    return start_run(plan, None, T0, None, "run-1")
+
+
+def test_a_run_with_nothing_to_upgrade_is_finished_and_its_dry_run_is_not_started():
+    plan = _current_plan()
+    dry = build_report(plan, [])
+    assert dry["outcome"]["status"] == "not_started" and dry["outcome"]["summary"].startswith("Nothing ran yet")
+    plan["run"]["ended"] = _at(30)
+    report = build_report(plan, [])
+    assert report["outcome"]["status"] == "finished", report["outcome"]
+    assert report["outcome"]["summary"] == "Finished: nothing to upgrade (%d skipped)" % len(plan["items"])
+    assert "Nothing ran yet" not in render_markdown(report)
+    assert build_report(plan, [], stop_reason="the preflight failed")["outcome"]["status"] == "stopped"
+
+
+def test_what_include_exclude_left_out_is_counted_as_not_targeted_and_never_needs_attention():
+    from ansible_collections.acs.upgrade.plugins.module_utils._targeting import select_targets
+    from ansible_collections.acs.upgrade.plugins.modules.cs_upgrade_plan import add_excluded
+
+    targets = select_targets(FLEET, exclude=["net-4"])
+    plan = build_plan(targets["fleet"], canary_size=0, batch_size=10)
+    add_excluded(plan, targets)
+    left_out = next(item for item in plan["items"] if item.get("excluded"))
+    assert left_out["name"] == "net-4" and left_out["path"] == "skip"
+    report = build_report(start_run(plan, None, T0, None, "run-1"), [])
+    assert "net-4" not in [name for entry in report["attention"] for name in entry["names"]]
+    assert report["not_targeted"] == 1 and report["totals"]["skipped"] >= 1
+    assert "net-4" not in "".join(line for line in render_markdown(report).split("## Needs attention")[1].split("\n## ")[0].splitlines())
+    assert "Of the skipped, 1 not targeted (left out by include/exclude)." in render_markdown(report)
+    unit = next(unit for group in report["groups"] for unit in group["units"] if unit["name"] == "net-4")
+    assert unit["attention"] is False and unit["reason"] == left_out["reason"] != ""
+
+
+def test_a_skipped_item_that_needs_attention_never_shows_an_empty_reason():
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    item = next(item for item in plan["items"] if item["name"] == "net-4")
+    item.update(path="skip", routers=[], reason="net-4 has no router")
+    entry = next(entry for entry in build_report(plan, [])["attention"] if entry["name"] == "net-4")
+    assert entry["outcome"] == "skipped" and entry["detail"] == "net-4 has no router"
+
+
+def test_the_markdown_carries_plain_text_and_escapes_only_what_would_open_an_html_tag():
+    plan = build_plan(FLEET, canary_size=0, batch_size=10)
+    refusal = {"time": _at(0), "approved_digest": "a" * 64, "plan_digest": "b" * 64, "differences": ["batch_size: 50 -> 2", "net <1> <b>bold</b>"]}
+    markdown = render_markdown(build_report(plan, [], refusal=refusal))
+    assert "batch_size: 50 -> 2" in markdown and "&gt;" not in markdown and "&lt;" not in markdown
+    assert "net <1> \\<b>bold\\</b>" in markdown
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", markdown)

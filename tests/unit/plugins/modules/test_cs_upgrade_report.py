@@ -83,7 +83,7 @@ def test_report_files_and_stats(run_module, tmp_path):
     assert "restartNetwork failed" in html and "signature" not in html and "SIG" not in html and "apiKey" not in html
     markdown = (output / "report.md").read_text()
     assert "| net-1 | router | r-1-VM |  | livepatch | done |" in markdown
-    assert "| failed | network | net-&lt;2&gt; | zone-a | restartNetwork failed: see https://cloud.example.com/client/api?&lt;redacted&gt; |" in markdown
+    assert "| failed | network | net-<2> | zone-a | restartNetwork failed: see https://cloud.example.com/client/api?\\<redacted> |" in markdown
     assert json.loads((output / "report.json").read_text())["totals"]["failed"] == 1
 
     assert run_module(cs_upgrade_report, {"plan": plan, "journal": str(journal), "output_dir": str(output)})["changed"] is False

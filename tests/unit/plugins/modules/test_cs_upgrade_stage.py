@@ -168,3 +168,26 @@ def test_a_running_stage_renews_its_lease_in_the_background(run_module, tmp_path
     result = run_module(cs_upgrade_stage, dict(NOWHERE, plan="p", journal=str(tmp_path / "j"), group="z", stage="routers"))
     assert not result.get("failed"), result
     assert renewed and renewed[0] != old
+
+
+def test_release_stamps_the_end_of_a_run_it_held_on_the_plan_and_leaves_a_foreign_runs_plan_alone(run_module, tmp_path):
+    plan = dict(PLAN_HEAD, items=[], batches=[], run={"id": "run-1", "attempt": 1, "started": "2026-11-27T01:00:00+00:00"})
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    args = dict(NOWHERE, plan=str(plan_file), journal=str(tmp_path / "j"))
+    # Another run holds the lock: this one gives nothing back and stamps nothing.
+    foreign = {"owner": "someone", "host": "elsewhere", "pid": 1, "start": "2026-11-27T01:00:00+00:00"}
+    (tmp_path / "j.lock").write_text(json.dumps(foreign))
+    assert run_module(cs_upgrade_stage, dict(args, stage="release", record_end=True))["msg"] == "this run held no state lock"
+    assert json.loads(plan_file.read_text()) == plan
+    (tmp_path / "j.lock").unlink()
+    assert run_module(cs_upgrade_stage, dict(args, stage="acquire")).get("failed") is not True
+    assert run_module(cs_upgrade_stage, dict(args, stage="release", record_end=True))["msg"] == "state lock released"
+    ended = json.loads(plan_file.read_text())
+    assert datetime.datetime.fromisoformat(ended["run"].pop("ended")).tzinfo is not None
+    assert ended == plan
+    # Without record_end (the dry run's release), the plan is left as it is.
+    plan_file.write_text(json.dumps(plan))
+    assert run_module(cs_upgrade_stage, dict(args, stage="acquire")).get("failed") is not True
+    assert run_module(cs_upgrade_stage, dict(args, stage="release"))["msg"] == "state lock released"
+    assert json.loads(plan_file.read_text()) == plan
