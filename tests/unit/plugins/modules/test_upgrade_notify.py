@@ -46,7 +46,7 @@ def test_a_finished_group_gives_its_own_counts_then_the_runs_so_far(tmp_path):
     payload = dict(found, event="group", group="zone-a", text="zone-a is finished", state_dir=str(state))
     assert headline(payload) == "[eu-west] zone-a is finished (2 done); the run so far: 2 done, 1 not run"
     # The stop still gives the run's outcome and counts.
-    stop, _ = run_summary(str(state / "plan.json"), str(state / "journal.jsonl"), None)
+    stop = run_summary(str(state / "plan.json"), str(state / "journal.jsonl"), None)[0]
     assert "group_summary" not in stop
     assert headline(dict(stop, event="stop", group=None, text="the upgrade ended", state_dir=str(state))) == (
         "[eu-west] the upgrade ended — incomplete: 2 done, 1 not run"
