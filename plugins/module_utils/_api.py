@@ -281,6 +281,7 @@ class CloudStackClient:
         self._version: str | None = None
         # The server's clock minus ours, from the Date header of its last answer: jobs carry the server's time.
         self._skew = datetime.timedelta(0)
+        self._skew_known = False
         # How the lost answer of a submit was settled, by the job id it ended with (for the report).
         self.settled: dict[str, str] = {}
         self.calls = 0
@@ -312,11 +313,19 @@ class CloudStackClient:
         server_time = _header_date(reply.headers)
         if server_time is not None:
             self._skew = server_time - datetime.datetime.now(datetime.timezone.utc)
+            self._skew_known = True
         try:
             decoded = reply.json()
         except ValueError:
             decoded = None
         return reply.status_code, decoded, reply.headers
+
+    def _learn_server_time(self) -> None:
+        """One harmless read for the server's Date header; a failure leaves the skew unknown (the settle reads again)."""
+        try:
+            self._send_once("listCapabilities", {})
+        except requests.exceptions.RequestException:
+            pass
 
     def server_now(self) -> datetime.datetime:
         """The management server's time now, as far as its Date headers tell."""
@@ -372,7 +381,7 @@ class CloudStackClient:
         attempt = 0
         while True:
             retry_after, still_working = None, False
-            sent, since = self._clock(), self.server_now() - _CREATED_MARGIN
+            sent, sent_at = self._clock(), datetime.datetime.now(datetime.timezone.utc)
             try:
                 status, body, headers = self._send_once(command, params, _timeout)
             except requests.exceptions.RequestException as exc:
@@ -407,6 +416,11 @@ class CloudStackClient:
                         failure.errorcode,
                         failure.cserrorcode,
                     )
+                if not self._skew_known:
+                    # No answer of this server has told its time yet (a lost first request): ask it, so that the jobs
+                    # of the attempt are looked for from the server's clock, not ours.
+                    self._learn_server_time()
+                since = sent_at + self._skew - _CREATED_MARGIN
                 try:
                     earlier = _settle(Attempt(command, params, sent, since))
                 except UnknownOutcomeError:

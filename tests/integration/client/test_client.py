@@ -514,3 +514,17 @@ def test_a_lost_answer_is_settled_on_a_server_west_of_utc_in_its_evening(acs_sim
     assert client.settled.get(jobid), "the job must come from the settle of the lost answer"
     created = client.call("queryAsyncJobResult", jobid=jobid)["created"]
     assert created.endswith("-0500") and "T20:0" in created, created
+
+
+@pytest.mark.parametrize("offset", [-1200, 1200])
+def test_the_lost_answer_of_a_clients_first_request_is_settled_by_the_servers_clock(acs_sim, offset):
+    """No answer has told the client the server's time yet (its first request is the one lost): the job of the attempt is
+    looked for from the server's clock (behind or ahead of ours), not from ours, so the reboot is not sent twice."""
+    sim = acs_sim(topology="small", time_factor=0.001)
+    sim.inject(kind="clock_skew", offset=offset)
+    router = first(sim, "routers")
+    sim.inject(kind="connection_reset", api="rebootRouter", when="after", count=1)
+    client = make_client(sim, signature_version=2)
+    jobid = client.submit("rebootRouter", id=router["id"])
+    sim.wait_jobs()
+    assert [job["jobid"] for job in sim.jobs() if job["command"] == "rebootRouter"] == [jobid]
