@@ -81,12 +81,22 @@ def container_state(name: str) -> str | None:
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
 
-def wait_ready(name: str, timeout: float = 60.0) -> None:
-    """Wait until the container's init has started its services and run the first health checks."""
+def wait_ready(name: str, timeout: float = 60.0, since: float | None = None) -> None:
+    """Wait until the container's init has started its services and run the first health checks.
+
+    ``since``: the moment the container was (re)started. /run survives ``docker restart``, so until the new init removes
+    it the flag of the previous boot is still there: only a flag written at or after ``since`` says this boot is ready.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if docker("exec", name, "test", "-f", READY_FLAG, check=False).returncode == 0:
-            return
+        flag = docker("exec", name, "cat", READY_FLAG, check=False)
+        if flag.returncode == 0:
+            try:
+                written = float(flag.stdout.decode(errors="replace").strip() or 0)
+            except ValueError:
+                written = 0.0
+            if since is None or written >= since:
+                return
         if container_state(name) not in ("running", "created", "restarting"):
             logs = docker("logs", "--tail", "20", name, check=False).stdout.decode(errors="replace")
             raise DockerError(f"container {name} stopped while booting: {logs.strip()}")
@@ -178,8 +188,10 @@ class DockerBackend(Backend):
         state = container_state(name)
         if state is not None:
             if vm.get("state") in ("Running", "Starting") and state != "running":
+                started = time.time()
                 docker("start", name)
-            if vm.get("state") in ("Running", "Starting"):
+                wait_ready(name, since=started)
+            elif vm.get("state") in ("Running", "Starting"):
                 wait_ready(name)
             return
         docker("create", "--name", name, "--hostname", vm["name"][:63], "--network", self.network,
@@ -202,13 +214,15 @@ class DockerBackend(Backend):
 
     def start_vm(self, vm: dict[str, Any]) -> None:
         name = self.container(vm)
+        started = time.time()
         docker("start", name)
-        wait_ready(name)
+        wait_ready(name, since=started)
 
     def reboot_vm(self, vm: dict[str, Any]) -> None:
         name = self.container(vm)
+        started = time.time()
         docker("restart", "-t", "10", name)
-        wait_ready(name)
+        wait_ready(name, since=started)
 
     def patch_vm(self, vm: dict[str, Any], ms_version: str) -> PatchResult:
         name = self.container(vm)
