@@ -496,7 +496,8 @@ def test_waiter_gives_up_on_a_job_whose_state_stays_unreadable_past_its_time(sim
 
 def test_a_lost_answer_is_settled_on_a_server_west_of_utc_in_its_evening(acs_sim):
     """A server at UTC-5 at 20:00 there is already on the next day in UTC: its job list of "that" day starts at 05:00
-    UTC, after the job. The client must still find the job of the lost answer and not send the reboot again."""
+    UTC, after the job (server/src/main/java/com/cloud/api/dispatch/ParamProcessWorker.java, 4.18.0.0: a DATE parameter
+    is parsed as "yyyy-MM-dd" in the JVM's default zone). The client must still find the job of the lost answer and not send the reboot again."""
     topology = topology_load("small")
     topology["managementserver"] = dict(topology.get("managementserver") or {}, utc_offset="-05:00")
     sim = acs_sim(topology=topology, time_factor=0.001)

@@ -272,7 +272,8 @@ def test_clock_skew_moves_the_date_header_the_expiry_check_and_job_times(sim, ad
 
 def test_startdate_of_listasyncjobs_reads_the_servers_clock_across_midnight(sim, admin):
     # The server's clock already in tomorrow while ours is not: a job created now is created tomorrow as the server
-    # sees it, and a listAsyncJobs from tomorrow lists it (searchForAsyncJobsInternal compares created, server time).
+    # sees it, and a listAsyncJobs from tomorrow lists it (server/src/main/java/com/cloud/api/query/QueryManagerImpl.java,
+    # searchForAsyncJobsInternal, 4.18.0.0: "created" GTEQ startDate, both in the server's clock).
     now = datetime.datetime.now(datetime.timezone.utc)
     tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     sim.inject(kind="clock_skew", offset=(tomorrow - now).total_seconds() + 60)
@@ -293,6 +294,7 @@ def test_when_is_refused_on_faults_it_does_not_apply_to(sim):
 
 
 def test_the_job_log_gives_the_modelled_length_of_a_job_without_the_simulators_own_time(sim, admin):
+    # The simulator's own log (/_sim/jobs), not an API answer: CloudStack has no such field.
     # DEFAULT_DURATIONS: a reboot stops (15-30 s) and starts (40-70 s) the router, at the fixture's time factor.
     jobid = admin.call("rebootRouter", id=router_by_network(admin, "acme-web")[0]["id"])["jobid"]
     sim.wait_jobs()
